@@ -1,0 +1,118 @@
+// Package audit records accesses to citizens' data. Writer makes read
+// accesses durable before the caller answers while keeping reads fast: it
+// commits the entries of many concurrent requests in one transaction (group
+// commit), the way databases batch their own log flushes.
+package audit
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// Appender is the part of a store the writer needs.
+type Appender interface {
+	AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) error
+}
+
+type request struct {
+	entries []*cancuoc.AuditEntry
+	done    chan error
+}
+
+// Writer batches audit entries from concurrent callers into one commit.
+type Writer struct {
+	log      Appender
+	maxBatch int
+	reqs     chan request
+	wg       sync.WaitGroup
+	closeMu  sync.RWMutex
+	closed   bool
+}
+
+// ErrClosed is returned by Record after Close.
+var ErrClosed = cancuoc.E(cancuoc.Unavailable, "audit.Record", "audit_closed",
+	"Hệ thống đang dừng, vui lòng thử lại.", "The service is shutting down; try again.")
+
+// NewWriter starts a writer over log. maxBatch bounds the entries committed
+// together (default 512).
+func NewWriter(log Appender, maxBatch int) *Writer {
+	if maxBatch <= 0 {
+		maxBatch = 512
+	}
+	w := &Writer{log: log, maxBatch: maxBatch, reqs: make(chan request, 4096)}
+	w.wg.Add(1)
+	go w.run()
+	return w
+}
+
+// Record appends entries and returns once they are committed. An error means
+// the access must not proceed: nothing leaves without its audit entry.
+func (w *Writer) Record(ctx context.Context, entries ...*cancuoc.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	w.closeMu.RLock()
+	if w.closed {
+		w.closeMu.RUnlock()
+		return ErrClosed
+	}
+	r := request{entries: entries, done: make(chan error, 1)}
+	w.reqs <- r
+	w.closeMu.RUnlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		// The entry may still commit; the caller's request is abandoned
+		// either way, so the log over-reports rather than under-reports.
+		return ctx.Err()
+	}
+}
+
+func (w *Writer) run() {
+	defer w.wg.Done()
+	for first := range w.reqs {
+		batch := []request{first}
+		n := len(first.entries)
+	drain:
+		for n < w.maxBatch {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+				n += len(r.entries)
+			default:
+				break drain
+			}
+		}
+		all := make([]*cancuoc.AuditEntry, 0, n)
+		for _, r := range batch {
+			all = append(all, r.entries...)
+		}
+		// A background context: callers that gave up must not cancel the
+		// commit of other callers' entries.
+		err := w.log.AppendAudit(context.Background(), all...)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// Close stops accepting entries, commits those queued, and waits.
+func (w *Writer) Close() error {
+	w.closeMu.Lock()
+	if w.closed {
+		w.closeMu.Unlock()
+		return errors.New("audit: writer already closed")
+	}
+	w.closed = true
+	close(w.reqs)
+	w.closeMu.Unlock()
+	w.wg.Wait()
+	return nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/registry"
+)
+
+func cmdAdmin(ctx context.Context, args []string, getenv func(string) string) error {
+	if len(args) == 0 || args[0] != "create-principal" {
+		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]")
+	}
+	fs := flag.NewFlagSet("admin create-principal", flag.ContinueOnError)
+	c, validate := bindConfig(fs, getenv)
+	var np registry.NewPrincipal
+	var role string
+	fs.StringVar(&np.Name, "name", "", "display name of the officer or system")
+	fs.StringVar(&role, "role", "", "commune_officer, province_officer, national_admin, ministry_system or auditor")
+	fs.StringVar(&np.Jurisdiction.Province, "province", "", "province code in today's 34-province set (e.g. 01 for Hà Nội)")
+	fs.StringVar(&np.Jurisdiction.Commune, "commune", "", "commune code in today's set (for a commune officer)")
+	fs.StringVar(&np.Agency, "agency", "", "agency the principal acts for")
+	fs.StringVar(&np.OfficerPIN, "officer-pin", "", "the officer's own PIN (links the principal to their eID later)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	np.Role = cancuoc.Role(role)
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	p, key, err := a.reg.CreatePrincipal(ctx, nil, np)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(p)
+	fmt.Printf("API key (shown once; store it safely): %s\n", key)
+	return nil
+}

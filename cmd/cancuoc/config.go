@@ -1,0 +1,94 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the binary can be told, from flags or CANCUOC_*
+// environment variables (flags win). A secret may also come from a file
+// named by the variable with _FILE appended, so it never sits in the
+// environment of every process.
+type Config struct {
+	Addr            string        // CANCUOC_ADDR
+	DataDir         string        // CANCUOC_DATA_DIR
+	Database        string        // CANCUOC_DATABASE: postgres://… or an SQLite file path; secret
+	DemoCitizens    int           // CANCUOC_DEMO_CITIZENS: population seeded on first start (0: none)
+	LogFormat       string        // CANCUOC_LOG_FORMAT: text or json
+	LogLevel        string        // CANCUOC_LOG_LEVEL: debug, info, warn, error
+	ShutdownTimeout time.Duration // CANCUOC_SHUTDOWN_TIMEOUT
+}
+
+// bindConfig registers the shared flags on fs with defaults taken from the
+// environment, and returns a function that validates the result.
+func bindConfig(fs *flag.FlagSet, getenv func(string) string) (*Config, func() error) {
+	c := &Config{}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		if f := getenv(name + "_FILE"); f != "" {
+			if b, err := os.ReadFile(f); err == nil {
+				return strings.TrimSpace(string(b))
+			}
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("CANCUOC_ADDR", "127.0.0.1:8080"), "address to listen on (CANCUOC_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("CANCUOC_DATA_DIR", "cancuoc-data"), "directory for the embedded SQLite database (CANCUOC_DATA_DIR)")
+	fs.StringVar(&c.Database, "database", env("CANCUOC_DATABASE", ""), "postgres://… URL or SQLite file; default DATA_DIR/cancuoc.db (CANCUOC_DATABASE, CANCUOC_DATABASE_FILE)")
+	demo, _ := strconv.Atoi(env("CANCUOC_DEMO_CITIZENS", "10000"))
+	fs.IntVar(&c.DemoCitizens, "demo-citizens", demo, "synthetic citizens seeded into an empty registry on first start; 0 for none (CANCUOC_DEMO_CITIZENS)")
+	fs.StringVar(&c.LogFormat, "log-format", env("CANCUOC_LOG_FORMAT", "text"), "log format: text or json (CANCUOC_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("CANCUOC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (CANCUOC_LOG_LEVEL)")
+	st, _ := time.ParseDuration(env("CANCUOC_SHUTDOWN_TIMEOUT", "15s"))
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "time allowed to finish requests on shutdown (CANCUOC_SHUTDOWN_TIMEOUT)")
+	return c, c.validate
+}
+
+func (c *Config) validate() error {
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "cancuoc.db")
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("-log-format must be text or json, not %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("-log-level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.DemoCitizens < 0 {
+		return fmt.Errorf("-demo-citizens must be 0 or more")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("-shutdown-timeout must be positive")
+	}
+	return nil
+}
+
+// IsPostgres reports whether Database names a PostgreSQL server.
+func (c *Config) IsPostgres() bool {
+	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+}
+
+// Masked is the configuration as it may be printed: passwords hidden.
+func (c *Config) Masked() string {
+	db := c.Database
+	if u, err := url.Parse(db); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "*****")
+			db = u.String()
+		}
+	}
+	return fmt.Sprintf("addr=%s database=%s demo_citizens=%d log=%s/%s shutdown_timeout=%s",
+		c.Addr, db, c.DemoCitizens, c.LogFormat, c.LogLevel, c.ShutdownTimeout)
+}

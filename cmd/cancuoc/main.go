@@ -1,0 +1,83 @@
+// Command cancuoc runs the national population registry: `serve` starts the
+// platform (on an embedded SQLite file by default, PostgreSQL when given a
+// URL), `seed` loads a synthetic population, `admin` manages principals.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+const usage = `cancuoc — national population registry and digital identity platform
+
+usage:
+  cancuoc serve  [flags]     run the platform (SQLite in ./cancuoc-data by default; --database postgres://…)
+  cancuoc seed   --citizens N [--seed S]   load a synthetic population
+  cancuoc admin  create-principal --name N --role R [--province P] [--commune C]
+  cancuoc migrate [flags]    apply database migrations and exit
+Run "cancuoc COMMAND -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		var e *cancuoc.Error
+		if errors.As(err, &e) && e.MessageEN != "" {
+			fmt.Fprintf(os.Stderr, "cancuoc: %s\n  (%s)\n", e.MessageEN, e.MessageVI)
+		} else {
+			fmt.Fprintf(os.Stderr, "cancuoc: %v\n", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Print(usage)
+		return fmt.Errorf("a command is required")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], getenv)
+	case "seed":
+		return cmdSeed(ctx, args[1:], getenv)
+	case "admin":
+		return cmdAdmin(ctx, args[1:], getenv)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], getenv)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Print(usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// cmdMigrate opens the store, which applies pending migrations, and exits.
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	c, validate := bindConfig(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	fmt.Println("migrations applied:", c.Masked())
+	return st.Close()
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/cancuoc/cancuoc/httpapi"
+	"github.com/cancuoc/cancuoc/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c, validate := bindConfig(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	log := newLogger(os.Stderr, c)
+	log.Info("starting cancuoc", "version", version, "config", c.Masked())
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	key, created, err := a.reg.Bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	if err := seedDemo(ctx, a, c, log); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another with --addr)", c.Addr, err)
+	}
+	srv := &http.Server{Handler: newHandler(a, c, log), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	printWelcome(ln.Addr().String(), key, created)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// seedDemo fills an empty registry with a synthetic population so that a
+// newcomer has something to look at.
+func seedDemo(ctx context.Context, a *app, c *Config, log *slog.Logger) error {
+	if c.DemoCitizens == 0 {
+		return nil
+	}
+	counts, err := a.store.CountPopulation(ctx, "")
+	if err != nil {
+		return err
+	}
+	if len(counts) > 0 {
+		return nil
+	}
+	log.Info("empty registry: seeding a synthetic demo population", "citizens", c.DemoCitizens)
+	_, err = seedPopulation(ctx, a, c.DemoCitizens, 1, os.Stderr)
+	return err
+}
+
+// newHandler assembles every route behind the common middleware.
+func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpapi.NewMetrics(reg)
+	mux := http.NewServeMux()
+	httpapi.New(a.reg, log).Routes(mux)
+	backend := "SQLite"
+	if c.IsPostgres() {
+		backend = "PostgreSQL"
+	}
+	web.Routes(mux, func(r *http.Request) (web.Status, error) {
+		st := web.Status{Version: version, Backend: backend}
+		counts, err := a.store.CountPopulation(r.Context(), "")
+		for _, pc := range counts {
+			st.Citizens += pc.Alive + pc.Dead + pc.Missing
+			st.Alive += pc.Alive
+		}
+		return st, err
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.store.Ping(ctx); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ready")
+	})
+	return httpapi.Handler(mux, log, metrics)
+}
+
+func printWelcome(addr, key string, created bool) {
+	base := "http://" + addr
+	fmt.Printf("\ncancuoc đang chạy / is running at %s\n", base)
+	if created {
+		fmt.Printf("\nKhoá quản trị khởi tạo (chỉ hiện một lần) / bootstrap administrator key (shown once):\n  %s\n", key)
+	} else {
+		key = "<your API key>"
+	}
+	fmt.Printf(`
+Thử / try:
+  curl %[1]s/openapi.json
+  curl -H 'Authorization: Bearer %[2]s' '%[1]s/v1/population'
+  curl -H 'Authorization: Bearer %[2]s' '%[1]s/v1/citizens?name=nguyen%%20van&prefix=true&limit=5'
+  go run ./cmd/cancuoc admin create-principal --name "Cán bộ phường Ba Đình" --role commune_officer --province 01 --commune 00004
+
+`, base, key)
+}

@@ -1,0 +1,46 @@
+package cancuoc
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event types written to the outbox by the registry.
+const (
+	EventCitizenBorn     = "citizen.born"
+	EventCitizenUpdated  = "citizen.updated"
+	EventCitizenDied     = "citizen.died"
+	EventCitizenMissing  = "citizen.missing"
+	EventCitizensLoaded  = "citizens.loaded" // a bulk import; one event for the batch
+	EventPrincipalCreate = "principal.created"
+)
+
+// Event is an outbox entry, committed in the same transaction as the change
+// it reports. Seq is assigned by the store and orders all events; consumers
+// read them in Seq order and remember the last one they handled. Data holds
+// no more personal data than the consumers need (usually the changed field
+// names, never their values).
+type Event struct {
+	Seq     int64           `json:"seq"`
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	PIN     PIN             `json:"pin,omitempty"`
+	Version int64           `json:"version,omitempty"`
+	Actor   string          `json:"actor"`
+	At      time.Time       `json:"at"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// AuditEntry records one access to or change of a citizen's data: who, when,
+// what action, which fields, why. It holds the PIN and field names but no
+// field values. The verification issue chains these into a tamper-evident log.
+type AuditEntry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"` // "citizen.read", "citizen.update", …
+	PIN     PIN       `json:"pin,omitempty"`
+	Fields  []string  `json:"fields,omitempty"`
+	Purpose string    `json:"purpose,omitempty"`
+	Outcome string    `json:"outcome"` // "ok" or an error code
+}

@@ -1,0 +1,201 @@
+// Package postgres is the PostgreSQL implementation of cancuoc.Store, for
+// deployments where one machine is not enough: several stateless nodes share
+// one primary. It writes its own SQL (see migrations/) and runs its own
+// migrations at Open, guarded so that nodes starting together do not race.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a cancuoc.Store on a PostgreSQL database. Its Tx methods, called
+// on the Store itself, each run in their own short transaction. It is safe
+// for concurrent use.
+type Store struct {
+	conn
+	pool *pgxpool.Pool
+}
+
+var _ cancuoc.Store = (*Store)(nil)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	schema string
+}
+
+// WithSchema makes the store live in one schema (the search_path of every
+// connection), which must exist. Tests use it to give each store a fresh,
+// isolated schema; a deployment may use it to share a database.
+func WithSchema(name string) Option {
+	return func(o *options) { o.schema = name }
+}
+
+// Open connects to the database at url (a postgres:// URL or key=value DSN;
+// pool settings such as pool_max_conns are read from it), brings the schema
+// up to date, and returns the store. Unavailable if the database cannot be
+// reached.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	const op = "postgres.Open"
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx redacts the password in its parse errors, so the cause is safe to keep.
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if o.schema != "" {
+		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
+	}
+	if err := migrate(ctx, cfg.ConnConfig, o.schema); err != nil {
+		return nil, dbErr(op, err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	s := &Store{pool: pool}
+	s.conn = conn{q: pool, pool: pool, outboxKey: lockKey("cancuoc.outbox:" + o.schema)}
+	return s, nil
+}
+
+// migrate applies the embedded migrations through goose, which needs a
+// database/sql handle; it is opened for this alone and closed after.
+func migrate(ctx context.Context, cc *pgx.ConnConfig, schema string) error {
+	db := stdlib.OpenDB(*cc.Copy())
+	defer db.Close()
+	// A session advisory lock keeps two nodes from migrating at once. Its key
+	// is derived from the schema so that stores in different schemas (tests
+	// running in parallel) do not wait on each other; goose polls a held lock
+	// every period, so a shared key would cost each waiter whole seconds.
+	locker, err := lock.NewPostgresSessionLocker(
+		lock.WithLockID(lockKey("cancuoc.migrate:"+schema)),
+		lock.WithLockTimeout(1, 300),
+	)
+	if err != nil {
+		return err
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+	)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// lockKey turns a name into an advisory lock key, so that keys are readable
+// in code and unlikely to collide with other users of advisory locks.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64())
+}
+
+// Pool returns the connection pool, for benchmarks and operations tooling
+// (bulk maintenance, statistics). Application code goes through the Store
+// interfaces so both backends stay interchangeable.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks the database answers (for readiness). Unavailable if not.
+func (s *Store) Ping(ctx context.Context) error {
+	return dbErr("postgres.Ping", s.pool.Ping(ctx))
+}
+
+// Close releases the pool; it waits for connections in use to be returned.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// InTx runs fn in one READ COMMITTED transaction: committed if fn returns
+// nil, rolled back otherwise (fn's error is returned as is). Optimistic
+// versions, not isolation, protect records, so READ COMMITTED suffices and
+// never fails a transaction for a serialization conflict.
+func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) {
+	const op = "postgres.InTx"
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return dbErr(op, err)
+	}
+	// Roll back even when ctx is already cancelled, so the connection goes
+	// back to the pool clean rather than being closed.
+	rollback := func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }
+	defer func() {
+		if p := recover(); p != nil {
+			rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(&conn{q: tx, outboxKey: s.outboxKey}); err != nil {
+		rollback()
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) {
+			// fn swallowed a statement error, so PostgreSQL aborted the
+			// transaction and nothing was written.
+			return cancuoc.WithOp(op, errors.New("transaction aborted by an earlier failed statement"))
+		}
+		return dbErr(op, err)
+	}
+	return nil
+}
+
+// querier is what both the pool and a transaction can do, so one set of
+// methods serves the Store and its transactions.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// conn implements cancuoc.Tx over a querier. pool is set when q is the pool
+// itself: operations of several statements then open their own transaction.
+type conn struct {
+	q         querier
+	pool      *pgxpool.Pool
+	outboxKey int64
+}
+
+var _ cancuoc.Tx = (*conn)(nil)
+
+// atomic runs fn in a transaction: the current one, or a new one when c
+// works on the pool.
+func (c *conn) atomic(ctx context.Context, fn func(q querier) error) error {
+	if c.pool == nil {
+		return fn(c.q)
+	}
+	return pgx.BeginTxFunc(ctx, c.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		return fn(tx)
+	})
+}

@@ -1,0 +1,255 @@
+package postgres_test
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/storetest"
+)
+
+// envURL names the variable that points the tests at a PostgreSQL server.
+const envURL = "CANCUOC_TEST_POSTGRES"
+
+// serverURL returns the test server's URL or skips the test, loudly: a
+// silent skip would let CI pass without ever testing this backend.
+func serverURL(tb testing.TB) string {
+	tb.Helper()
+	url := os.Getenv(envURL)
+	if url == "" {
+		tb.Skip("\n*** PostgreSQL TESTS DID NOT RUN: " + envURL + " is not set. ***\n" +
+			"*** Run them with e.g. " + envURL + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go test ./postgres/ ***")
+	}
+	return url
+}
+
+// open returns a store in a fresh schema of its own, dropped when the test
+// ends, so tests are isolated and may run in parallel on one database.
+func open(tb testing.TB) *postgres.Store {
+	tb.Helper()
+	url := serverURL(tb)
+	ctx := context.Background()
+	schema := "cancuoc_test_" + hex.EncodeToString([]byte(crand.Text()[:8]))
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatalf("connect to %s: %v", envURL, err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		admin.Close(ctx)
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+		admin.Close(ctx)
+	})
+	s, err := postgres.Open(ctx, url, postgres.WithSchema(schema))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() }) // runs before the drop: cleanups are LIFO
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	serverURL(t)
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) cancuoc.Store { return open(t) })
+}
+
+// TestOutboxCommitOrder checks the promise consumers rely on: polling
+// EventsAfter(last seen) while many transactions append concurrently sees
+// every event exactly once. Each writer holds its transaction open a little
+// after appending, which is when a seq allocated at insert time would
+// commit out of order without AppendEvent's lock.
+func TestOutboxCommitOrder(t *testing.T) {
+	s := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	const writers, perWriter = 12, 25
+
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+					e := &cancuoc.Event{ID: fmt.Sprintf("w%02d-%03d", w, i), Type: cancuoc.EventCitizenUpdated,
+						Actor: "test", At: time.Now()}
+					if err := tx.AppendEvent(ctx, e); err != nil {
+						return err
+					}
+					time.Sleep(time.Duration(rand.IntN(1500)) * time.Microsecond)
+					return nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	seen := map[string]int{}
+	var last int64
+	poll := func() {
+		evs, err := s.EventsAfter(ctx, last, 7)
+		if err != nil {
+			t.Fatalf("EventsAfter: %v", err)
+		}
+		for _, e := range evs {
+			if e.Seq <= last {
+				t.Fatalf("EventsAfter(%d) returned seq %d", last, e.Seq)
+			}
+			last = e.Seq
+			seen[e.ID]++
+		}
+	}
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			poll()
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatalf("writer: %v", err)
+	}
+	// Drain what was committed after the last poll.
+	for n := -1; n != len(seen); {
+		n = len(seen)
+		poll()
+	}
+	missing := 0
+	for w := range writers {
+		for i := range perWriter {
+			switch id := fmt.Sprintf("w%02d-%03d", w, i); seen[id] {
+			case 1:
+			case 0:
+				missing++
+			default:
+				t.Errorf("event %s seen %d times", id, seen[id])
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("the polling reader never saw %d of %d events: seq order is not commit order", missing, writers*perWriter)
+	}
+}
+
+// TestErrorsHoldNoPersonalData checks that a conflict names no PIN: the
+// database's own message for a unique violation quotes the key.
+func TestErrorsHoldNoPersonalData(t *testing.T) {
+	s := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	v := storetest.FirstVersion(storetest.Citizen(storetest.PIN(7)))
+	if err := s.BulkInsert(ctx, []*cancuoc.CitizenVersion{v}); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		s.BulkInsert(ctx, []*cancuoc.CitizenVersion{v}),
+		s.InsertCitizen(ctx, v.Citizen),
+		s.AppendVersion(ctx, v),
+	} {
+		if cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("got %v, want a Conflict", err)
+		}
+		if msg := fmt.Sprintf("%v %+v", err, err); contains(msg, string(v.PIN)) {
+			t.Errorf("error quotes the PIN: %s", msg)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// TestUnavailable checks that an unreachable server is reported as
+// Unavailable, so readiness probes and the HTTP layer answer 503.
+func TestUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if cancuoc.KindOf(err) != cancuoc.Unavailable {
+		t.Errorf("Open(unreachable) = %v, want Unavailable", err)
+	}
+}
+
+// TestReopen checks that a second Open of a migrated schema (another node
+// starting) finds nothing to do and keeps the data.
+func TestReopen(t *testing.T) {
+	s := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	c := storetest.Citizen(storetest.PIN(9))
+	if err := s.InsertCitizen(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := s.Pool().QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			s2, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schema))
+			if err != nil {
+				t.Errorf("reopen: %v", err)
+				return
+			}
+			defer s2.Close()
+			if _, err := s2.Citizen(ctx, c.PIN); err != nil {
+				t.Errorf("after reopen: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkBulkInsert measures BulkInsert in batches of 10,000 fully
+// populated records and reports citizens per second.
+func BenchmarkBulkInsert(b *testing.B) {
+	s := open(b)
+	ctx := context.Background()
+	const batch = 10000
+	serial := 0
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		vs := make([]*cancuoc.CitizenVersion, batch)
+		for i := range vs {
+			year := 1930 + serial/1000000
+			c := storetest.Citizen(storetest.PINFor("001", cancuoc.Male, year, serial%1000000))
+			c.BirthDate.Year = year
+			vs[i] = storetest.FirstVersion(c)
+			serial++
+		}
+		b.StartTimer()
+		if err := s.BulkInsert(ctx, vs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(serial)/b.Elapsed().Seconds(), "citizens/s")
+}

@@ -1,0 +1,182 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// change says who makes a write, as which action and event, and why.
+type change struct {
+	p      *cancuoc.Principal
+	action Action
+	event  string
+	meta   Meta
+}
+
+// save validates c, gives it its next version and writes it with its history
+// row, audit entry and outbox event through tx. old is nil for a new record
+// (which save inserts) and the stored version otherwise. It returns false
+// when nothing changed, in which case nothing is written.
+func (s *Service) save(ctx context.Context, tx cancuoc.Tx, op string, old, c *cancuoc.Citizen, ch change) (bool, error) {
+	now := s.clock()
+	if err := validate(op, c, now); err != nil {
+		return false, err
+	}
+	derive(c)
+	var changes []cancuoc.FieldChange
+	if old != nil {
+		var err error
+		if changes, err = diff(old, c); err != nil {
+			return false, err
+		}
+		if len(changes) == 0 {
+			return false, nil
+		}
+		c.Version, c.CreatedAt, c.UpdatedAt = old.Version+1, old.CreatedAt, now
+		if err := tx.UpdateCitizen(ctx, c, old.Version); err != nil {
+			return false, err
+		}
+	} else {
+		c.Version, c.CreatedAt, c.UpdatedAt = 1, now, now
+		if err := tx.InsertCitizen(ctx, c); err != nil {
+			return false, err
+		}
+	}
+	return true, s.record(ctx, tx, c, changes, ch, now)
+}
+
+// record writes the history row, audit entry and event of a saved version.
+// Version 1 records no field changes: its record is the whole content.
+func (s *Service) record(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Citizen, changes []cancuoc.FieldChange, ch change, now time.Time) error {
+	v := &cancuoc.CitizenVersion{PIN: c.PIN, Version: c.Version, At: now, Actor: ch.p.ID,
+		Agency: agencyOf(ch), Reason: ch.meta.Reason, LegalBasis: ch.meta.LegalBasis, Changes: changes, Citizen: c.Clone()}
+	if err := tx.AppendVersion(ctx, v); err != nil {
+		return err
+	}
+	names := changedNames(changes)
+	if c.Version == 1 {
+		names = []string{"*"}
+	}
+	if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: ch.p.ID, Action: string(ch.action),
+		PIN: c.PIN, Fields: names, Purpose: ch.meta.Reason, Outcome: "ok"}); err != nil {
+		return err
+	}
+	// The event names the changed fields, never their values: consumers
+	// that need values read the record with their own rights.
+	data, err := json.Marshal(map[string]any{"fields": names})
+	if err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, &cancuoc.Event{ID: newEventID(), Type: ch.event, PIN: c.PIN, Version: c.Version,
+		Actor: ch.p.ID, At: now, Data: data})
+}
+
+func agencyOf(ch change) string {
+	if ch.meta.Agency != "" {
+		return ch.meta.Agency
+	}
+	return ch.p.Agency
+}
+
+// protected fields change only through their own actions (death, missing),
+// never through a general update.
+var protected = []string{"pin", "life_status", "death_date", "missing_since"}
+
+// Update applies fn to a copy of the citizen's record at version and saves
+// the result as the next version. A stale version is refused with Conflict
+// (code "stale_version"): the caller rereads and decides again, so no change
+// is silently lost. The officer must cover the citizen's home; an officer of
+// the destination may also record a move into their jurisdiction, since the
+// law has residence registered where the person goes.
+func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, version int64, meta Meta, fn func(*cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
+	const op = "registry.Update"
+	if err := checkRole(op, p, ActUpdate); err != nil {
+		return nil, err
+	}
+	if err := meta.validate(op); err != nil {
+		return nil, err
+	}
+	var out *cancuoc.Citizen
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		old, err := tx.Citizen(ctx, pin)
+		if err != nil {
+			return err
+		}
+		if version != old.Version {
+			return staleVersion(op, version, old.Version)
+		}
+		c := old.Clone()
+		if err := fn(c); err != nil {
+			return err
+		}
+		if err := checkProtected(op, old, c); err != nil {
+			return err
+		}
+		if err := authorizeMove(op, p, old, c); err != nil {
+			return err
+		}
+		if _, err := s.save(ctx, tx, op, old, c, change{p, ActUpdate, cancuoc.EventCitizenUpdated, meta}); err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return out, nil
+}
+
+// authorizeMove allows an update when the principal covers the old home, or
+// covers the new home and only residence fields moved it there.
+func authorizeMove(op string, p *cancuoc.Principal, old, c *cancuoc.Citizen) error {
+	err := checkPlace(op, p, old.Home)
+	if err == nil {
+		return nil
+	}
+	derive(c)
+	if !p.Jurisdiction.Covers(c.Home) {
+		return err
+	}
+	changes, derr := diff(old, c)
+	if derr != nil {
+		return derr
+	}
+	for _, ch := range changes {
+		switch ch.Field {
+		case "permanent_residence", "current_residence", "temporary_residence", "residence_file_number", "household":
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+func staleVersion(op string, asked, current int64) error {
+	e := cancuoc.E(cancuoc.Conflict, op, "stale_version",
+		fmt.Sprintf("Hồ sơ đã được cập nhật (bạn gửi phiên bản %d, hiện là %d); hãy tải lại phiên bản mới nhất rồi thực hiện lại.", asked, current),
+		fmt.Sprintf("The record has changed (you sent version %d, it is now at %d); reload the latest version and apply your change again.", asked, current))
+	e.Field = "version"
+	return e
+}
+
+func checkProtected(op string, old, c *cancuoc.Citizen) error {
+	changes, err := diff(old, c)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		for _, f := range protected {
+			if ch.Field == f {
+				return cancuoc.InvalidField(op, f, "field_protected",
+					"Trường này chỉ thay đổi qua thủ tục riêng (khai tử, tuyên bố mất tích).",
+					"This field changes only through its own procedure (death or missing registration).")
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/cancuoc/cancuoc"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// bulkChunk is the number of rows per multi-row INSERT. Each statement
+// call costs a round through database/sql and the driver; binding many rows
+// per call amortises it (14 columns × 128 rows stays far below SQLite's
+// 32766-parameter limit).
+const bulkChunk = 128
+
+// BulkInsert writes new citizens with their first version in one
+// transaction, through prepared multi-row INSERTs. It writes no events.
+// Conflict "pin_taken" if a PIN exists or repeats in the batch; then
+// nothing of the batch is written.
+func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersion) error {
+	const op = "sqlite.BulkInsert"
+	if len(versions) == 0 {
+		return nil
+	}
+	for _, v := range versions {
+		if v.Citizen == nil || v.Citizen.PIN != v.PIN {
+			return cancuoc.InvalidField(op, "record", "version_record_mismatch",
+				"Mỗi phiên bản phải kèm hồ sơ có cùng số định danh.",
+				"Each version must carry its record, with the same PIN.")
+		}
+	}
+	return s.inTx(ctx, func(o *ops) error {
+		tx := o.w.(*sql.Tx)
+		var cit, ver *sql.Stmt // prepared for full chunks
+		defer func() {
+			if cit != nil {
+				cit.Close()
+			}
+			if ver != nil {
+				ver.Close()
+			}
+		}()
+		cargs := make([]any, 0, bulkChunk*14)
+		vargs := make([]any, 0, bulkChunk*9)
+		for start := 0; start < len(versions); start += bulkChunk {
+			chunk := versions[start:min(start+bulkChunk, len(versions))]
+			cargs, vargs = cargs[:0], vargs[:0]
+			for _, v := range chunk {
+				doc, err := citizenDoc(v.Citizen)
+				if err != nil {
+					return cancuoc.WithOp(op, err)
+				}
+				cargs = append(cargs, citizenRow(v.Citizen, doc)...)
+				row, err := versionRow(v, doc)
+				if err != nil {
+					return cancuoc.WithOp(op, err)
+				}
+				vargs = append(vargs, row...)
+			}
+			var err error
+			if len(chunk) == bulkChunk {
+				if cit == nil {
+					if cit, err = tx.PrepareContext(ctx, bulkSQL("citizens", citizenCols, citizenParams, bulkChunk)); err != nil {
+						return dbErr(op, err)
+					}
+					if ver, err = tx.PrepareContext(ctx, bulkSQL("citizen_versions", versionCols, versionParams, bulkChunk)); err != nil {
+						return dbErr(op, err)
+					}
+				}
+				_, err = cit.ExecContext(ctx, cargs...)
+				if err == nil {
+					_, err = ver.ExecContext(ctx, vargs...)
+				}
+			} else {
+				_, err = tx.ExecContext(ctx, bulkSQL("citizens", citizenCols, citizenParams, len(chunk)), cargs...)
+				if err == nil {
+					_, err = tx.ExecContext(ctx, bulkSQL("citizen_versions", versionCols, versionParams, len(chunk)), vargs...)
+				}
+			}
+			switch {
+			case isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
+				return pinTaken(op)
+			case err != nil:
+				return dbErr(op, err)
+			}
+		}
+		return nil
+	})
+}
+
+const versionParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// bulkSQL is an INSERT of n rows.
+func bulkSQL(table, cols, params string, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + cols + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(params)
+	}
+	return b.String()
+}

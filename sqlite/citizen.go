@@ -1,0 +1,264 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// micros is the stored form of an instant: exact, ordered, and the
+// resolution PostgreSQL keeps, so both backends return the same times.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// citizenDoc is the JSON kept in the doc columns. Times are cut to
+// microseconds so that the record reads back as the index columns say.
+func citizenDoc(c *cancuoc.Citizen) ([]byte, error) {
+	if c == nil {
+		return []byte("null"), nil
+	}
+	d := *c
+	d.CreatedAt = d.CreatedAt.Truncate(time.Microsecond)
+	d.UpdatedAt = d.UpdatedAt.Truncate(time.Microsecond)
+	return json.Marshal(&d)
+}
+
+// citizenRow is the column values of a citizen, in the order of citizenCols.
+func citizenRow(c *cancuoc.Citizen, doc []byte) []any {
+	var household any
+	if c.Household != nil && c.Household.ID != "" {
+		household = c.Household.ID
+	}
+	return []any{string(c.PIN), c.Version, c.NameKey, c.BirthDate.Year, c.BirthDate.Month, c.BirthDate.Day,
+		string(c.Sex), string(c.LifeStatus), c.Home.Province, c.Home.Commune, household,
+		micros(c.CreatedAt), micros(c.UpdatedAt), string(doc)}
+}
+
+const citizenCols = `pin, version, name_key, birth_year, birth_month, birth_day, sex, life_status,
+	home_province, home_commune, household_id, created_at, updated_at, doc`
+
+const citizenParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func decodeCitizen(op string, doc []byte) (*cancuoc.Citizen, error) {
+	var c cancuoc.Citizen
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return &c, nil
+}
+
+// Citizen returns the current record. NotFound if none.
+func (o *ops) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, error) {
+	const op = "sqlite.Citizen"
+	var doc []byte
+	err := o.r.QueryRowContext(ctx, `SELECT doc FROM citizens WHERE pin = ?`, string(pin)).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "Không tìm thấy công dân.", "No such citizen.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return decodeCitizen(op, doc)
+}
+
+// InsertCitizen stores a new record. Conflict "pin_taken" when the PIN
+// exists; DO NOTHING keeps the transaction usable for a retry.
+func (o *ops) InsertCitizen(ctx context.Context, c *cancuoc.Citizen) error {
+	const op = "sqlite.InsertCitizen"
+	doc, err := citizenDoc(c)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	res, err := o.w.ExecContext(ctx, `INSERT INTO citizens (`+citizenCols+`) VALUES `+citizenParams+`
+		ON CONFLICT (pin) DO NOTHING`, citizenRow(c, doc)...)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbErr(op, err)
+	} else if n == 0 {
+		return pinTaken(op)
+	}
+	return nil
+}
+
+func pinTaken(op string) error {
+	return conflict(op, "pin_taken", "Số định danh cá nhân đã được cấp cho người khác.",
+		"The personal identification number is already taken.")
+}
+
+// UpdateCitizen replaces the record if its stored version is still prev.
+// Conflict "stale_version" otherwise; NotFound if the PIN is unknown.
+func (o *ops) UpdateCitizen(ctx context.Context, c *cancuoc.Citizen, prev int64) error {
+	const op = "sqlite.UpdateCitizen"
+	doc, err := citizenDoc(c)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	row := citizenRow(c, doc)
+	res, err := o.w.ExecContext(ctx, `UPDATE citizens SET version = ?, name_key = ?, birth_year = ?,
+		birth_month = ?, birth_day = ?, sex = ?, life_status = ?, home_province = ?, home_commune = ?,
+		household_id = ?, created_at = ?, updated_at = ?, doc = ?
+		WHERE pin = ? AND version = ?`, append(row[1:], row[0], prev)...)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// Nothing changed: either the record moved on or it never existed. Ask
+	// the writer, which sees what the update saw.
+	var one int
+	err = o.w.QueryRowContext(ctx, `SELECT 1 FROM citizens WHERE pin = ?`, string(c.PIN)).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound(op, "Không tìm thấy công dân.", "No such citizen.")
+	case err != nil:
+		return dbErr(op, err)
+	}
+	return conflict(op, "stale_version", "Hồ sơ đã được người khác thay đổi; hãy tải lại rồi thử lại.",
+		"The record was changed by someone else; reload it and try again.")
+}
+
+// defaultLimit is the page size of a search that names none.
+const defaultLimit = 100
+
+// SearchCitizens pages through matching records by (NameKey, PIN), bytewise.
+// Invalid for a query with no criterion.
+func (o *ops) SearchCitizens(ctx context.Context, q cancuoc.CitizenQuery) ([]*cancuoc.Citizen, error) {
+	const op = "sqlite.SearchCitizens"
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if q.NameKey != "" {
+		if q.NamePrefix {
+			// A range, not LIKE: no wildcards to escape, bytewise, and it
+			// uses the (name_key, pin) index.
+			if hi, ok := prefixEnd(q.NameKey); ok {
+				add(`name_key >= ? AND name_key < ?`, q.NameKey, hi)
+			} else {
+				add(`name_key >= ?`, q.NameKey)
+			}
+		} else {
+			add(`name_key = ?`, q.NameKey)
+		}
+	}
+	if q.BirthYear != 0 {
+		add(`birth_year = ?`, q.BirthYear)
+	}
+	if q.BirthMonth != 0 {
+		add(`birth_month IN (0, ?)`, q.BirthMonth)
+	}
+	if q.BirthDay != 0 {
+		add(`birth_day IN (0, ?)`, q.BirthDay)
+	}
+	if q.Province != "" {
+		add(`home_province = ?`, q.Province)
+	}
+	if q.Commune != "" {
+		add(`home_commune = ?`, q.Commune)
+	}
+	if len(where) == 0 {
+		return nil, cancuoc.InvalidField(op, "query", "query_empty",
+			"Cần ít nhất một tiêu chí tìm kiếm (tên, năm sinh, nơi cư trú…).",
+			"A search needs at least one criterion (name, birth year, residence…).")
+	}
+	if q.AfterKey != "" || q.AfterPIN != "" {
+		add(`(name_key, pin) > (?, ?)`, q.AfterKey, string(q.AfterPIN))
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	args = append(args, limit)
+	return o.citizens(ctx, op, `SELECT doc FROM citizens WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY name_key, pin LIMIT ?`, args...)
+}
+
+// prefixEnd returns the least string greater than every string that starts
+// with p, if there is one.
+func prefixEnd(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+func (o *ops) citizens(ctx context.Context, op, query string, args ...any) ([]*cancuoc.Citizen, error) {
+	rows, err := o.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.Citizen
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, dbErr(op, err)
+		}
+		c, err := decodeCitizen(op, doc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return out, nil
+}
+
+// HouseholdMembers lists the citizens linked to a household, by PIN.
+func (o *ops) HouseholdMembers(ctx context.Context, householdID string) ([]*cancuoc.Citizen, error) {
+	return o.citizens(ctx, "sqlite.HouseholdMembers",
+		`SELECT doc FROM citizens WHERE household_id = ? ORDER BY pin`, householdID)
+}
+
+// CountPopulation counts citizens by life status, by province of Home, or
+// by commune within province when it is set; rows ordered by unit code.
+func (o *ops) CountPopulation(ctx context.Context, province string) ([]cancuoc.PopulationCount, error) {
+	const op = "sqlite.CountPopulation"
+	const sums = `SUM(life_status = 'alive'), SUM(life_status = 'dead'), SUM(life_status = 'missing')`
+	var rows *sql.Rows
+	var err error
+	if province == "" {
+		rows, err = o.r.QueryContext(ctx, `SELECT home_province, '', `+sums+`
+			FROM citizens GROUP BY home_province ORDER BY home_province`)
+	} else {
+		rows, err = o.r.QueryContext(ctx, `SELECT home_province, home_commune, `+sums+`
+			FROM citizens WHERE home_province = ? GROUP BY home_commune ORDER BY home_commune`, province)
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []cancuoc.PopulationCount
+	for rows.Next() {
+		var p cancuoc.PopulationCount
+		if err := rows.Scan(&p.Province, &p.Commune, &p.Alive, &p.Dead, &p.Missing); err != nil {
+			return nil, dbErr(op, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return out, nil
+}
