@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,7 +16,11 @@ import (
 func BenchmarkBulkInsert(b *testing.B) {
 	for _, kind := range []string{"small", "full"} {
 		b.Run(kind, func(b *testing.B) {
-			s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+			path := filepath.Join(b.TempDir(), "bench.db")
+			if os.Getenv("BENCH_MEM") != "" {
+				path = ":memory:"
+			}
+			s, err := Open(b.Context(), path)
 			if err != nil {
 				b.Fatal(err)
 			}

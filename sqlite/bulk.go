@@ -31,6 +31,25 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 				"Each version must carry its record, with the same PIN.")
 		}
 	}
+	// Encoding JSON costs about as much as SQLite's inserts, so one
+	// goroutine encodes the next chunk while this one writes the last.
+	stop := make(chan struct{})
+	defer close(stop)
+	chunks := make(chan encoded, 2)
+	go func() {
+		defer close(chunks)
+		for start := 0; start < len(versions); start += bulkChunk {
+			e := encodeChunk(versions[start:min(start+bulkChunk, len(versions))])
+			select {
+			case chunks <- e:
+			case <-stop:
+				return
+			}
+			if e.err != nil {
+				return
+			}
+		}
+	}()
 	return s.inTx(ctx, func(o *ops) error {
 		tx := o.w.(*sql.Tx)
 		var cit, ver *sql.Stmt // prepared for full chunks
@@ -42,25 +61,12 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 				ver.Close()
 			}
 		}()
-		cargs := make([]any, 0, bulkChunk*14)
-		vargs := make([]any, 0, bulkChunk*9)
-		for start := 0; start < len(versions); start += bulkChunk {
-			chunk := versions[start:min(start+bulkChunk, len(versions))]
-			cargs, vargs = cargs[:0], vargs[:0]
-			for _, v := range chunk {
-				doc, err := citizenDoc(v.Citizen)
-				if err != nil {
-					return cancuoc.WithOp(op, err)
-				}
-				cargs = append(cargs, citizenRow(v.Citizen, doc)...)
-				row, err := versionRow(v, doc)
-				if err != nil {
-					return cancuoc.WithOp(op, err)
-				}
-				vargs = append(vargs, row...)
+		for c := range chunks {
+			if c.err != nil {
+				return cancuoc.WithOp(op, c.err)
 			}
 			var err error
-			if len(chunk) == bulkChunk {
+			if c.n == bulkChunk {
 				if cit == nil {
 					if cit, err = tx.PrepareContext(ctx, bulkSQL("citizens", citizenCols, citizenParams, bulkChunk)); err != nil {
 						return dbErr(op, err)
@@ -69,14 +75,14 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 						return dbErr(op, err)
 					}
 				}
-				_, err = cit.ExecContext(ctx, cargs...)
+				_, err = cit.ExecContext(ctx, c.cargs...)
 				if err == nil {
-					_, err = ver.ExecContext(ctx, vargs...)
+					_, err = ver.ExecContext(ctx, c.vargs...)
 				}
 			} else {
-				_, err = tx.ExecContext(ctx, bulkSQL("citizens", citizenCols, citizenParams, len(chunk)), cargs...)
+				_, err = tx.ExecContext(ctx, bulkSQL("citizens", citizenCols, citizenParams, c.n), c.cargs...)
 				if err == nil {
-					_, err = tx.ExecContext(ctx, bulkSQL("citizen_versions", versionCols, versionParams, len(chunk)), vargs...)
+					_, err = tx.ExecContext(ctx, bulkSQL("citizen_versions", versionCols, versionParams, c.n), c.vargs...)
 				}
 			}
 			switch {
@@ -88,6 +94,32 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 		}
 		return nil
 	})
+}
+
+// encoded is one chunk of a bulk insert, ready to bind.
+type encoded struct {
+	n            int
+	cargs, vargs []any
+	err          error
+}
+
+func encodeChunk(vs []*cancuoc.CitizenVersion) encoded {
+	e := encoded{n: len(vs), cargs: make([]any, 0, len(vs)*14), vargs: make([]any, 0, len(vs)*9)}
+	for _, v := range vs {
+		doc, err := citizenDoc(v.Citizen)
+		if err != nil {
+			e.err = err
+			return e
+		}
+		e.cargs = append(e.cargs, citizenRow(v.Citizen, doc)...)
+		row, err := versionRow(v, doc)
+		if err != nil {
+			e.err = err
+			return e
+		}
+		e.vargs = append(e.vargs, row...)
+	}
+	return e
 }
 
 const versionParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`

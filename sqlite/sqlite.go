@@ -130,6 +130,8 @@ func dsns(path string) (write, read string, err error) {
 	// A large page cache lets a bulk transaction stay in memory until
 	// commit instead of spilling pages to the WAL halfway through.
 	wq.Add("_pragma", "cache_size(-65536)")
+	// Statement journals of multi-row INSERTs (and sorts) stay in memory.
+	wq.Add("_pragma", "temp_store(MEMORY)")
 	rq := cloneValues(q)
 	rq.Set("_query_only", "1")
 	return name + "?" + wq.Encode(), name + "?" + rq.Encode(), nil

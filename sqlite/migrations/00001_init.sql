@@ -39,7 +39,8 @@ CREATE TABLE citizen_versions (
     doc         TEXT    NOT NULL,
     PRIMARY KEY (pin, version)
 ) STRICT;
-CREATE INDEX citizen_versions_at ON citizen_versions (pin, at);
+-- No index on at: VersionAt scans one citizen's few versions through the
+-- primary key, and bulk loads save a B-tree insert per citizen.
 
 CREATE TABLE events (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
