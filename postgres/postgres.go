@@ -2,6 +2,7 @@
 // deployments where one machine is not enough: several stateless nodes share
 // one primary. It writes its own SQL (see migrations/) and runs its own
 // migrations at Open, guarded so that nodes starting together do not race.
+// It needs PostgreSQL 14 or later (per-column compression).
 package postgres
 
 import (

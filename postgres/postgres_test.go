@@ -90,7 +90,7 @@ func TestOutboxCommitOrder(t *testing.T) {
 					if err := tx.AppendEvent(ctx, e); err != nil {
 						return err
 					}
-					time.Sleep(time.Duration(rand.IntN(1500)) * time.Microsecond)
+					time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 					return nil
 				})
 				if err != nil {
@@ -103,10 +103,17 @@ func TestOutboxCommitOrder(t *testing.T) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 
+	// The reader is another node: a store of its own on the same schema, so
+	// it never waits for the writers' connections.
+	reader, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
 	seen := map[string]int{}
 	var last int64
 	poll := func() {
-		evs, err := s.EventsAfter(ctx, last, 7)
+		evs, err := reader.EventsAfter(ctx, last, 7)
 		if err != nil {
 			t.Fatalf("EventsAfter: %v", err)
 		}
@@ -207,10 +214,7 @@ func TestReopen(t *testing.T) {
 	if err := s.InsertCitizen(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	var schema string
-	if err := s.Pool().QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
+	schema := schemaOf(t, s)
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
@@ -226,6 +230,15 @@ func TestReopen(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// schemaOf returns the schema a test store lives in.
+func schemaOf(t *testing.T, s *postgres.Store) string {
+	var schema string
+	if err := s.Pool().QueryRow(t.Context(), "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	return schema
 }
 
 // BenchmarkBulkInsert measures BulkInsert in batches of 10,000 fully
