@@ -59,6 +59,11 @@ type Place struct {
 	Commune  string   `json:"commune,omitempty"`
 	Detail   string   `json:"detail,omitempty"`
 	Country  string   `json:"country,omitempty"`
+	// Today is the place in today's units when the codes are of an older
+	// set, derived by the registry on every write so that an address can be
+	// shown as recorded and as it is named now. Commune is empty when the
+	// old commune split over several new ones.
+	Today *UnitRef `json:"today,omitempty"`
 }
 
 // UnitRef is a province and commune in today's units (Era34). The registry
@@ -192,6 +197,7 @@ func (c *Citizen) Clone() *Citizen {
 	n.CurrentResidence = clonePlace(c.CurrentResidence)
 	if c.TemporaryResidence != nil {
 		t := *c.TemporaryResidence
+		t.Place = *clonePlace(&c.TemporaryResidence.Place)
 		n.TemporaryResidence = &t
 	}
 	if c.TemporaryAbsence != nil {
@@ -217,6 +223,10 @@ func clonePlace(p *Place) *Place {
 		return nil
 	}
 	c := *p
+	if p.Today != nil {
+		t := *p.Today
+		c.Today = &t
+	}
 	return &c
 }
 

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
@@ -12,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/vntext"
 )
 
 //go:embed openapi.json
@@ -68,11 +71,17 @@ func pinParam(r *http.Request) (cancuoc.PIN, error) {
 }
 
 // purpose is the reason a caller gives for reading (X-Purpose), recorded in
-// the access log the citizen can read.
+// the access log the citizen can read. Headers are bytes: it is made valid
+// UTF-8 and cut at a character boundary, since the log stores text (and
+// PostgreSQL refuses invalid UTF-8).
 func purpose(r *http.Request) string {
-	p := r.Header.Get("X-Purpose")
+	p := strings.ToValidUTF8(r.Header.Get("X-Purpose"), "\uFFFD")
 	if len(p) > 200 {
-		p = p[:200]
+		n := 200
+		for n > 0 && !utf8.RuneStart(p[n]) {
+			n--
+		}
+		p = p[:n]
 	}
 	return p
 }
@@ -199,7 +208,13 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(found) == limit {
 		last := found[len(found)-1]
-		page.NextCursor = encodeCursor(last.NameKey, last.PIN)
+		// Records come redacted for some roles (ministries do not see
+		// name_key); the key is derived from the name, which all see.
+		key := last.NameKey
+		if key == "" {
+			key = vntext.Key(last.FullName)
+		}
+		page.NextCursor = encodeCursor(key, last.PIN)
 	}
 	writeJSON(w, http.StatusOK, page)
 }
@@ -311,7 +326,12 @@ func applyChanges(c *cancuoc.Citizen, changes map[string]json.RawMessage) error 
 	}
 	raw, _ = json.Marshal(m)
 	var n cancuoc.Citizen
-	if err := json.Unmarshal(raw, &n); err != nil {
+	// Unknown fields inside a changed value are refused, as in any other
+	// body: ignoring them would clear the field ({"father":{"nmae":…}}
+	// would leave an empty father).
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&n); err != nil {
 		return jsonError(op, err)
 	}
 	*c = n

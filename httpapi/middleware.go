@@ -112,8 +112,9 @@ func observe(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("X-API-Key")
-		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-			key = strings.TrimSpace(v)
+		// The scheme name is case-insensitive (RFC 9110, section 11.1).
+		if a := r.Header.Get("Authorization"); len(a) >= 7 && strings.EqualFold(a[:7], "Bearer ") {
+			key = strings.TrimSpace(a[7:])
 		}
 		if key == "" {
 			writeError(w, r, a.log, cancuoc.E(cancuoc.Unauthenticated, "", "api_key_missing",

@@ -14,12 +14,37 @@ import (
 // and the Home unit in today's units, which decides jurisdiction and counts.
 func derive(c *cancuoc.Citizen) {
 	c.NameKey = vntext.Key(c.FullName)
+	for _, p := range places(c) {
+		p.Today = nil
+		if p.Era == cancuoc.Era63 {
+			if u, ok := toCurrent(p); ok {
+				p.Today = &u
+			}
+		}
+	}
 	c.Home = homeOf(c)
+}
+
+// places lists every place of a record, to derive or check them alike.
+func places(c *cancuoc.Citizen) []*cancuoc.Place {
+	out := []*cancuoc.Place{c.BirthPlace, c.BirthRegistration, c.Origin, c.PermanentResidence, c.CurrentResidence, tempPlace(c)}
+	if c.TemporaryAbsence != nil {
+		out = append(out, c.TemporaryAbsence.Destination)
+	}
+	n := 0
+	for _, p := range out {
+		if p != nil {
+			out[n] = p
+			n++
+		}
+	}
+	return out[:n]
 }
 
 // homeOf picks the place that makes a citizen "belong" to a commune: the
 // permanent residence, else the current, else the temporary residence, else
-// the province of birth registration. Old-era codes are mapped to today's
+// the place of birth registration (its commune only when recorded in
+// today's units, i.e. a recent birth). Old-era codes are mapped to today's
 // units; a commune that split over several new ones is kept at province
 // level, since guessing would put the person under the wrong officer.
 func homeOf(c *cancuoc.Citizen) cancuoc.UnitRef {
@@ -29,7 +54,13 @@ func homeOf(c *cancuoc.Citizen) cancuoc.UnitRef {
 		}
 	}
 	if u, ok := toCurrent(c.BirthRegistration); ok {
-		return cancuoc.UnitRef{Province: u.Province}
+		// A registration in today's units is recent (since July 2025) and
+		// made where a parent lives, so its commune is the newborn's until
+		// a residence is registered; an older one only gives the province.
+		if c.BirthRegistration.Era != cancuoc.Era34 {
+			u.Commune = ""
+		}
+		return u
 	}
 	return cancuoc.UnitRef{}
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/registry"
 )
 
-func cmdAdmin(ctx context.Context, args []string, getenv func(string) string) error {
+func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create-principal" {
 		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]")
 	}
@@ -41,9 +41,9 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string) er
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(p)
-	fmt.Printf("API key (shown once; store it safely): %s\n", key)
+	fmt.Fprintf(stdout, "API key (shown once; store it safely): %s\n", key)
 	return nil
 }

@@ -23,6 +23,7 @@ type Config struct {
 	LogFormat       string        // CANCUOC_LOG_FORMAT: text or json
 	LogLevel        string        // CANCUOC_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // CANCUOC_SHUTDOWN_TIMEOUT
+	DebugAddr       string        // CANCUOC_DEBUG_ADDR: pprof listener, off when empty
 }
 
 // bindConfig registers the shared flags on fs with defaults taken from the
@@ -49,6 +50,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) (*Config, func() e
 	fs.StringVar(&c.LogLevel, "log-level", env("CANCUOC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (CANCUOC_LOG_LEVEL)")
 	st, _ := time.ParseDuration(env("CANCUOC_SHUTDOWN_TIMEOUT", "15s"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "time allowed to finish requests on shutdown (CANCUOC_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("CANCUOC_DEBUG_ADDR", ""), "address for Go's pprof profiler, e.g. 127.0.0.1:6060; off when empty (CANCUOC_DEBUG_ADDR)")
 	return c, c.validate
 }
 

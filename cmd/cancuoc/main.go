@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,7 +29,7 @@ Run "cancuoc COMMAND -h" for the flags of a command.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -42,30 +43,30 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		fmt.Print(usage)
+		fmt.Fprint(stdout, usage)
 		return fmt.Errorf("a command is required")
 	}
 	switch args[0] {
 	case "serve":
-		return cmdServe(ctx, args[1:], getenv)
+		return cmdServe(ctx, args[1:], getenv, stdout)
 	case "seed":
-		return cmdSeed(ctx, args[1:], getenv)
+		return cmdSeed(ctx, args[1:], getenv, stdout)
 	case "admin":
-		return cmdAdmin(ctx, args[1:], getenv)
+		return cmdAdmin(ctx, args[1:], getenv, stdout)
 	case "migrate":
-		return cmdMigrate(ctx, args[1:], getenv)
+		return cmdMigrate(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
-		fmt.Print(usage)
+		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Print(usage)
+	fmt.Fprint(stdout, usage)
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
 // cmdMigrate opens the store, which applies pending migrations, and exits.
-func cmdMigrate(ctx context.Context, args []string, getenv func(string) string) error {
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	c, validate := bindConfig(fs, getenv)
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +79,6 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string) 
 	if err != nil {
 		return err
 	}
-	fmt.Println("migrations applied:", c.Masked())
+	fmt.Fprintln(stdout, "migrations applied:", c.Masked())
 	return st.Close()
 }

@@ -37,7 +37,7 @@ func seedPopulation(ctx context.Context, a *app, n int, seed int64, out io.Write
 	return bar.Rate(), err
 }
 
-func cmdSeed(ctx context.Context, args []string, getenv func(string) string) error {
+func cmdSeed(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	c, validate := bindConfig(fs, getenv)
 	n := fs.Int("citizens", 10000, "how many synthetic citizens to create")
@@ -61,6 +61,6 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string) err
 	if err != nil {
 		return err
 	}
-	fmt.Printf("seeded %d citizens in %s (%.0f citizens/s) into %s\n", *n, time.Since(start).Round(time.Millisecond), r, c.Masked())
+	fmt.Fprintf(stdout, "seeded %d citizens in %s (%.0f citizens/s) into %s\n", *n, time.Since(start).Round(time.Millisecond), r, c.Masked())
 	return nil
 }

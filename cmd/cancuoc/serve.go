@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -21,7 +23,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-func cmdServe(ctx context.Context, args []string, getenv func(string) string) error {
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c, validate := bindConfig(fs, getenv)
 	if err := fs.Parse(args); err != nil {
@@ -51,7 +53,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string) er
 	}
 	srv := &http.Server{Handler: newHandler(a, c, log), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	printWelcome(ln.Addr().String(), key, created)
+	printWelcome(stdout, ln.Addr().String(), key, created)
+	if c.DebugAddr != "" {
+		// The profiler gets its own listener so it is never exposed on the
+		// public address; bind it to loopback.
+		dbg := &http.Server{Addr: c.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { log.Info("pprof listening", "addr", c.DebugAddr, "err", dbg.ListenAndServe()) }()
+		defer dbg.Close()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -126,15 +135,24 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 	return httpapi.Handler(mux, log, metrics)
 }
 
-func printWelcome(addr, key string, created bool) {
+func debugMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	return m
+}
+
+func printWelcome(w io.Writer, addr, key string, created bool) {
 	base := "http://" + addr
-	fmt.Printf("\ncancuoc đang chạy / is running at %s\n", base)
+	fmt.Fprintf(w, "\ncancuoc đang chạy / is running at %s\n", base)
 	if created {
-		fmt.Printf("\nKhoá quản trị khởi tạo (chỉ hiện một lần) / bootstrap administrator key (shown once):\n  %s\n", key)
+		fmt.Fprintf(w, "\nKhoá quản trị khởi tạo (chỉ hiện một lần) / bootstrap administrator key (shown once):\n  %s\n", key)
 	} else {
 		key = "<your API key>"
 	}
-	fmt.Printf(`
+	fmt.Fprintf(w, `
 Thử / try:
   curl %[1]s/openapi.json
   curl -H 'Authorization: Bearer %[2]s' '%[1]s/v1/population'
