@@ -89,9 +89,6 @@ func (s *Service) RegisterBirth(ctx context.Context, p *cancuoc.Principal, b Bir
 			return err
 		}
 		derive(c)
-		if c.Home.Province == "" {
-			c.Home = cancuoc.UnitRef{Province: reg.Province, Commune: reg.Commune}
-		}
 		if err := checkPlace(op, p, c.Home); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -36,6 +37,15 @@ const (
 	caMau   = "96"    // Cà Mau
 	bacLieu = "31825" // Phường Bạc Liêu, Cà Mau
 )
+
+// TestMain says loudly, even without -v, when the PostgreSQL half of the
+// tests is skipped: a quiet skip would let a run look complete.
+func TestMain(m *testing.M) {
+	if os.Getenv(envPostgres) == "" {
+		fmt.Fprintln(os.Stderr, "\n*** registry: PostgreSQL tests SKIPPED ("+envPostgres+" not set); only SQLite was tested. ***")
+	}
+	os.Exit(m.Run())
+}
 
 func checkUnits(t *testing.T) {
 	t.Helper()

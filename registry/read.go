@@ -18,6 +18,9 @@ func (s *Service) logAccess(ctx context.Context, p *cancuoc.Principal, act Actio
 // denied logs a refused access (so citizens and auditors see attempts too)
 // and returns the refusal.
 func (s *Service) denied(ctx context.Context, p *cancuoc.Principal, act Action, pin cancuoc.PIN, purpose string, err error) error {
+	if p == nil {
+		return err // no principal, nobody to attribute the attempt to
+	}
 	code := "denied"
 	var e *cancuoc.Error
 	if errors.As(err, &e) {
@@ -34,7 +37,7 @@ func (s *Service) denied(ctx context.Context, p *cancuoc.Principal, act Action, 
 func (s *Service) Get(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, purpose string) (*cancuoc.Citizen, error) {
 	const op = "registry.Get"
 	if err := checkRole(op, p, ActRead); err != nil {
-		return nil, err
+		return nil, s.denied(ctx, p, ActRead, pin, purpose, err)
 	}
 	c, err := s.store.Citizen(ctx, pin)
 	if err != nil {
@@ -167,7 +170,7 @@ func (s *Service) Version(ctx context.Context, p *cancuoc.Principal, pin cancuoc
 // history right and jurisdiction over the citizen's current home.
 func (s *Service) canSeeHistory(ctx context.Context, op string, p *cancuoc.Principal, pin cancuoc.PIN, purpose string) error {
 	if err := checkRole(op, p, ActHistory); err != nil {
-		return err
+		return s.denied(ctx, p, ActHistory, pin, purpose, err)
 	}
 	c, err := s.store.Citizen(ctx, pin)
 	if err != nil {

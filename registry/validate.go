@@ -35,6 +35,13 @@ func validate(op string, c *cancuoc.Citizen, now time.Time) error {
 	if c.Sex != cancuoc.Male && c.Sex != cancuoc.Female && c.Sex != cancuoc.SexUnknown {
 		return bad("sex", "sex_invalid", "Giới tính phải là male hoặc female.", "Sex must be male or female.")
 	}
+	// The PIN's form first: CheckPerson decodes its digits, and a record
+	// from a bulk import has not been through ParsePIN.
+	pin, err := cancuoc.ParsePIN(string(c.PIN), now.Year())
+	if err != nil {
+		return err
+	}
+	c.PIN = pin
 	if err := c.PIN.CheckPerson(c.Sex, c.BirthDate); err != nil {
 		return err
 	}
