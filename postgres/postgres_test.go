@@ -2,65 +2,21 @@ package postgres_test
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/storetest"
 )
 
-// envURL names the variable that points the tests at a PostgreSQL server.
-const envURL = "CANCUOC_TEST_POSTGRES"
+func serverURL(tb testing.TB) string { return pgtest.URL(tb) }
 
-// serverURL returns the test server's URL or skips the test, loudly: a
-// silent skip would let CI pass without ever testing this backend.
-func serverURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv(envURL)
-	if url == "" {
-		tb.Skip("\n*** PostgreSQL TESTS DID NOT RUN: " + envURL + " is not set. ***\n" +
-			"*** Run them with e.g. " + envURL + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go test ./postgres/ ***")
-	}
-	return url
-}
-
-// open returns a store in a fresh schema of its own, dropped when the test
-// ends, so tests are isolated and may run in parallel on one database.
-func open(tb testing.TB) *postgres.Store {
-	tb.Helper()
-	url := serverURL(tb)
-	ctx := context.Background()
-	schema := "cancuoc_test_" + hex.EncodeToString([]byte(crand.Text()[:8]))
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatalf("connect to %s: %v", envURL, err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		admin.Close(ctx)
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-		admin.Close(ctx)
-	})
-	s, err := postgres.Open(ctx, url, postgres.WithSchema(schema))
-	if err != nil {
-		tb.Fatalf("Open: %v", err)
-	}
-	tb.Cleanup(func() { s.Close() }) // runs before the drop: cleanups are LIFO
-	return s
-}
+func open(tb testing.TB) *postgres.Store { return pgtest.Open(tb, "cancuoc_test") }
 
 func TestConformance(t *testing.T) {
 	serverURL(t)

@@ -219,9 +219,8 @@ func asCode(err error, target **cancuoc.Error, code string) bool {
 // Death is a death registration.
 type Death struct {
 	// Version, when not 0, must be the record's current version.
-	Version int64          `json:"version,omitempty"`
-	Date    cancuoc.Date   `json:"date"`
-	Place   *cancuoc.Place `json:"place,omitempty"`
+	Version int64        `json:"version,omitempty"`
+	Date    cancuoc.Date `json:"date"`
 	Meta
 }
 
@@ -287,39 +286,14 @@ func (s *Service) RecordMissing(ctx context.Context, p *cancuoc.Principal, pin c
 	})
 }
 
-// lifeEvent runs a status change under the common checks.
+// lifeEvent runs a status change: the principal must cover the citizen's
+// home, and fn sets the new status.
 func (s *Service) lifeEvent(ctx context.Context, p *cancuoc.Principal, op string, pin cancuoc.PIN, version int64, meta Meta,
 	act Action, event string, fn func(cancuoc.Tx, *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
-	if err := checkRole(op, p, act); err != nil {
-		return nil, err
-	}
-	if err := meta.validate(op); err != nil {
-		return nil, err
-	}
-	var out *cancuoc.Citizen
-	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		old, err := tx.Citizen(ctx, pin)
-		if err != nil {
-			return err
-		}
+	return s.modify(ctx, op, pin, version, change{p, act, event, meta}, func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error {
 		if err := checkPlace(op, p, old.Home); err != nil {
 			return err
 		}
-		if version != 0 && version != old.Version {
-			return staleVersion(op, version, old.Version)
-		}
-		c := old.Clone()
-		if err := fn(tx, c); err != nil {
-			return err
-		}
-		if _, err := s.save(ctx, tx, op, old, c, change{p, act, event, meta}); err != nil {
-			return err
-		}
-		out = c
-		return nil
+		return fn(tx, c)
 	})
-	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
-	}
-	return out, nil
 }

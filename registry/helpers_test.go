@@ -2,29 +2,25 @@ package registry_test
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/admin"
 	"github.com/cancuoc/cancuoc/audit"
-	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 )
 
 // envPostgres points the tests at a PostgreSQL server.
-const envPostgres = "CANCUOC_TEST_POSTGRES"
+const envPostgres = pgtest.Env
 
 // Units used by the tests, checked against package admin by checkUnits so a
 // change in the embedded data shows up as a clear failure, not as a
@@ -101,38 +97,8 @@ func openSQLite(t *testing.T) cancuoc.Store {
 	return s
 }
 
-// openPostgres opens a store in a fresh schema of its own, dropped when the
-// test ends.
-func openPostgres(t *testing.T) cancuoc.Store {
-	t.Helper()
-	url := os.Getenv(envPostgres)
-	if url == "" {
-		t.Skip("\n*** PostgreSQL REGISTRY TESTS DID NOT RUN: " + envPostgres + " is not set. ***\n" +
-			"*** Run them with e.g. " + envPostgres + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go test ./registry/ ***")
-	}
-	ctx := context.Background()
-	schema := "cancuoc_regtest_" + strings.ToLower(crand.Text()[:10])
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", envPostgres, err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		conn.Close(ctx)
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		conn.Close(ctx)
-	})
-	s, err := postgres.Open(ctx, url, postgres.WithSchema(schema))
-	if err != nil {
-		t.Fatalf("postgres.Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() }) // before the drop: cleanups run last-in first-out
-	return s
-}
+// openPostgres opens a store in a fresh schema of its own.
+func openPostgres(t *testing.T) cancuoc.Store { return pgtest.Open(t, "cancuoc_regtest") }
 
 // newService opens a store of the backend and returns a Service over it,
 // with an audit writer closed when the test ends.

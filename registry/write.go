@@ -94,10 +94,28 @@ var protected = []string{"pin", "life_status", "death_date", "missing_since"}
 // law has residence registered where the person goes.
 func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, version int64, meta Meta, fn func(*cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
 	const op = "registry.Update"
-	if err := checkRole(op, p, ActUpdate); err != nil {
+	return s.modify(ctx, op, pin, version, change{p, ActUpdate, cancuoc.EventCitizenUpdated, meta},
+		func(_ cancuoc.Tx, old, c *cancuoc.Citizen) error {
+			if err := fn(c); err != nil {
+				return err
+			}
+			if err := checkProtected(op, old, c); err != nil {
+				return err
+			}
+			return authorizeMove(op, p, old, c)
+		})
+}
+
+// modify is the shape of every change to one existing record: check the
+// role and the reason, then in one transaction read the record, check the
+// version (0 accepts any, for life events reported by other agencies), let
+// fn change a clone and check its rights, and save.
+func (s *Service) modify(ctx context.Context, op string, pin cancuoc.PIN, version int64, ch change,
+	fn func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
+	if err := checkRole(op, ch.p, ch.action); err != nil {
 		return nil, err
 	}
-	if err := meta.validate(op); err != nil {
+	if err := ch.meta.validate(op); err != nil {
 		return nil, err
 	}
 	var out *cancuoc.Citizen
@@ -106,20 +124,14 @@ func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.
 		if err != nil {
 			return err
 		}
-		if version != old.Version {
+		if version != old.Version && (version != 0 || ch.action == ActUpdate) {
 			return staleVersion(op, version, old.Version)
 		}
 		c := old.Clone()
-		if err := fn(c); err != nil {
+		if err := fn(tx, old, c); err != nil {
 			return err
 		}
-		if err := checkProtected(op, old, c); err != nil {
-			return err
-		}
-		if err := authorizeMove(op, p, old, c); err != nil {
-			return err
-		}
-		if _, err := s.save(ctx, tx, op, old, c, change{p, ActUpdate, cancuoc.EventCitizenUpdated, meta}); err != nil {
+		if _, err := s.save(ctx, tx, op, old, c, ch); err != nil {
 			return err
 		}
 		out = c
