@@ -1,0 +1,121 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/sqlite"
+)
+
+// counting wraps a real store's audit log and counts commits, optionally
+// failing them, to observe the batching from outside.
+type counting struct {
+	log     audit.Appender
+	commits atomic.Int64
+	fail    atomic.Bool
+	delay   time.Duration
+}
+
+func (c *counting) AppendAudit(ctx context.Context, e ...*cancuoc.AuditEntry) error {
+	c.commits.Add(1)
+	time.Sleep(c.delay)
+	if c.fail.Load() {
+		return errors.New("disk full")
+	}
+	return c.log.AppendAudit(ctx, e...)
+}
+
+func open(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+const pin = cancuoc.PIN("001190000001")
+
+func entry(i int) *cancuoc.AuditEntry {
+	return &cancuoc.AuditEntry{At: time.Unix(int64(i), 0).UTC(), Actor: "p_test", Action: "citizen.read", PIN: pin, Fields: []string{"*"}, Outcome: "ok"}
+}
+
+func TestConcurrentRecordsAreDurableAndBatched(t *testing.T) {
+	st := open(t)
+	c := &counting{log: st, delay: 2 * time.Millisecond}
+	w := audit.NewWriter(c, 0)
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Record(context.Background(), entry(i)); err != nil {
+				t.Errorf("Record: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Every Record returned, so every entry must already be stored.
+	got, err := st.AuditFor(context.Background(), pin, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("stored %d entries after %d Records returned, want all of them", len(got), n)
+	}
+	if k := c.commits.Load(); k >= n {
+		t.Errorf("%d commits for %d concurrent entries: no batching happened", k, n)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFailureReachesEveryCallerOfTheBatch(t *testing.T) {
+	c := &counting{log: open(t)}
+	c.fail.Store(true)
+	w := audit.NewWriter(c, 0)
+	defer w.Close()
+	if err := w.Record(context.Background(), entry(1)); err == nil {
+		t.Fatal("Record succeeded although the commit failed: an access would go unlogged")
+	}
+}
+
+func TestClosedWriterRefuses(t *testing.T) {
+	w := audit.NewWriter(open(t), 0)
+	if err := w.Record(context.Background()); err != nil {
+		t.Fatalf("recording nothing: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Record(context.Background(), entry(1)); !errors.Is(err, cancuoc.ErrUnavailable) {
+		t.Fatalf("Record after Close = %v, want Unavailable", err)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("second Close succeeded")
+	}
+}
+
+func TestCancelledCallerDoesNotBlock(t *testing.T) {
+	c := &counting{log: open(t), delay: 200 * time.Millisecond}
+	w := audit.NewWriter(c, 0)
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := w.Record(ctx, entry(1)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Record with an expired context = %v", err)
+	}
+	if time.Since(start) > 150*time.Millisecond {
+		t.Fatal("Record waited for the commit after its context ended")
+	}
+}
