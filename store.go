@@ -9,6 +9,11 @@ import (
 type CitizenStore interface {
 	// Citizen returns the current record. NotFound if none.
 	Citizen(ctx context.Context, pin PIN) (*Citizen, error)
+	// CitizenDoc returns the current record's JSON document as stored,
+	// undecoded, with what is needed to authorize reading it. The API's
+	// read path serves it as is, which saves decoding and re-encoding the
+	// record on the busiest request. NotFound if none.
+	CitizenDoc(ctx context.Context, pin PIN) (*CitizenDoc, error)
 	// InsertCitizen stores a new record. Conflict (code "pin_taken") when the
 	// PIN exists; the transaction stays usable so the caller can retry with
 	// another PIN.
@@ -25,6 +30,15 @@ type CitizenStore interface {
 	// CountPopulation counts citizens by life status, grouped by province
 	// of Home, or by commune within one province when province is set.
 	CountPopulation(ctx context.Context, province string) ([]PopulationCount, error)
+}
+
+// CitizenDoc is a record as stored: its JSON (the encoding of Citizen), its
+// version and its home unit.
+type CitizenDoc struct {
+	PIN     PIN
+	Version int64
+	Home    UnitRef
+	JSON    []byte
 }
 
 // CitizenQuery selects citizens. Every set field must match:

@@ -145,12 +145,14 @@ func (a *API) getCitizen(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
-	c, err := a.reg.Get(r.Context(), principal(r.Context()), pin, purpose(r))
+	doc, version, err := a.reg.GetJSON(r.Context(), principal(r.Context()), pin, purpose(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeCitizen(w, r, http.StatusOK, c)
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(version, 10)))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(doc)
 }
 
 // parseInstant accepts RFC 3339 or a date (meaning the end of that day, UTC).

@@ -88,6 +88,21 @@ func (c *conn) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, 
 	return r, dbErr(op, err)
 }
 
+// CitizenDoc returns the stored document undecoded.
+func (c *conn) CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.CitizenDoc, error) {
+	const op = "postgres.CitizenDoc"
+	d := &cancuoc.CitizenDoc{PIN: pin}
+	err := c.q.QueryRow(ctx, `SELECT version, home_province, home_commune, doc FROM citizens WHERE pin = $1`, string(pin)).
+		Scan(&d.Version, &d.Home.Province, &d.Home.Commune, &d.JSON)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound(op)
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return d, nil
+}
+
 // InsertCitizen stores a new record. Conflict "pin_taken" when the PIN
 // exists. ON CONFLICT DO NOTHING rather than a failed INSERT, because a
 // failed statement would abort the whole transaction, and the caller is

@@ -32,6 +32,7 @@ var authzMatrix = []struct {
 	allow  [3]bool
 }{
 	{cancuoc.RoleCommuneOfficer, "Get", [3]bool{true, false, false}},
+	{cancuoc.RoleCommuneOfficer, "GetJSON", [3]bool{true, false, false}},
 	{cancuoc.RoleCommuneOfficer, "Search", [3]bool{true, false, false}},
 	{cancuoc.RoleCommuneOfficer, "History", [3]bool{true, false, false}},
 	{cancuoc.RoleCommuneOfficer, "VersionAt", [3]bool{true, false, false}},
@@ -43,6 +44,7 @@ var authzMatrix = []struct {
 	{cancuoc.RoleCommuneOfficer, "CreatePrincipal", [3]bool{false, false, false}},
 
 	{cancuoc.RoleProvinceOfficer, "Get", [3]bool{true, true, false}},
+	{cancuoc.RoleProvinceOfficer, "GetJSON", [3]bool{true, true, false}},
 	{cancuoc.RoleProvinceOfficer, "Search", [3]bool{true, true, false}},
 	{cancuoc.RoleProvinceOfficer, "History", [3]bool{true, true, false}},
 	{cancuoc.RoleProvinceOfficer, "VersionAt", [3]bool{true, true, false}},
@@ -54,6 +56,7 @@ var authzMatrix = []struct {
 	{cancuoc.RoleProvinceOfficer, "CreatePrincipal", [3]bool{false, false, false}},
 
 	{cancuoc.RoleNationalAdmin, "Get", [3]bool{true, true, true}},
+	{cancuoc.RoleNationalAdmin, "GetJSON", [3]bool{true, true, true}},
 	{cancuoc.RoleNationalAdmin, "Search", [3]bool{true, true, true}},
 	{cancuoc.RoleNationalAdmin, "History", [3]bool{true, true, true}},
 	{cancuoc.RoleNationalAdmin, "VersionAt", [3]bool{true, true, true}},
@@ -65,6 +68,7 @@ var authzMatrix = []struct {
 	{cancuoc.RoleNationalAdmin, "CreatePrincipal", [3]bool{true, true, true}},
 
 	{cancuoc.RoleMinistrySystem, "Get", [3]bool{true, true, true}},
+	{cancuoc.RoleMinistrySystem, "GetJSON", [3]bool{true, true, true}},
 	{cancuoc.RoleMinistrySystem, "Search", [3]bool{true, true, true}},
 	{cancuoc.RoleMinistrySystem, "History", [3]bool{false, false, false}},
 	{cancuoc.RoleMinistrySystem, "VersionAt", [3]bool{false, false, false}},
@@ -76,6 +80,7 @@ var authzMatrix = []struct {
 	{cancuoc.RoleMinistrySystem, "CreatePrincipal", [3]bool{false, false, false}},
 
 	{cancuoc.RoleAuditor, "Get", [3]bool{true, true, true}},
+	{cancuoc.RoleAuditor, "GetJSON", [3]bool{true, true, true}},
 	{cancuoc.RoleAuditor, "Search", [3]bool{true, true, true}},
 	{cancuoc.RoleAuditor, "History", [3]bool{true, true, true}},
 	{cancuoc.RoleAuditor, "VersionAt", [3]bool{true, true, true}},
@@ -139,7 +144,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		// The table covers every role × action.
 		for _, r := range cancuoc.Roles() {
-			for _, a := range []string{"Get", "Search", "History", "VersionAt", "RegisterBirth", "Update", "RecordDeath", "RecordMissing", "Population", "CreatePrincipal"} {
+			for _, a := range []string{"Get", "GetJSON", "Search", "History", "VersionAt", "RegisterBirth", "Update", "RecordDeath", "RecordMissing", "Population", "CreatePrincipal"} {
 				if !seen[string(r)+"/"+a] {
 					t.Errorf("matrix has no row for %s/%s", r, a)
 				}
@@ -157,6 +162,15 @@ func do(ctx context.Context, w *world, p *cancuoc.Principal, action string, tgt 
 		c, err := s.Get(ctx, p, tgt.PIN, "kiểm tra quyền")
 		if err == nil && c.PIN != tgt.PIN {
 			return fmt.Errorf("Get returned %s", c.PIN)
+		}
+		return err
+	case "GetJSON":
+		doc, _, err := s.GetJSON(ctx, p, tgt.PIN, "kiểm tra quyền")
+		var c cancuoc.Citizen
+		if err == nil {
+			if jerr := json.Unmarshal(doc, &c); jerr != nil || c.PIN != tgt.PIN {
+				return fmt.Errorf("GetJSON returned %s (%v)", c.PIN, jerr)
+			}
 		}
 		return err
 	case "Search":
@@ -280,6 +294,22 @@ func TestMinistryReadIsRedacted(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRedacted(t, "Get", got, full, vis)
+		doc, _, err := w.svc.GetJSON(ctx, ministry, full.PIN, "xác minh bảo hiểm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(doc, &keys); err != nil {
+			t.Fatal(err)
+		}
+		for k := range keys {
+			if !vis[k] {
+				t.Errorf("GetJSON released %q to a ministry system", k)
+			}
+		}
+		var fromDoc cancuoc.Citizen
+		_ = json.Unmarshal(doc, &fromDoc)
+		checkRedacted(t, "GetJSON", &fromDoc, full, vis)
 		found, err := w.svc.Search(ctx, ministry, registry.Search{Name: "hoang thi con", Purpose: "xác minh"})
 		if err != nil || len(found) != 1 {
 			t.Fatalf("Search: %d found, %v", len(found), err)

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"sort"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -101,8 +102,22 @@ func redact(c *cancuoc.Citizen, role cancuoc.Role) (*cancuoc.Citizen, []string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	raw, fields, err := filterJSON(raw, vis)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := new(cancuoc.Citizen)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return nil, nil, err
+	}
+	return out, fields, nil
+}
+
+// filterJSON keeps only the visible top-level fields of a record's JSON and
+// lists them, sorted, for the audit entry.
+func filterJSON(doc []byte, vis map[string]bool) ([]byte, []string, error) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := json.Unmarshal(doc, &m); err != nil {
 		return nil, nil, err
 	}
 	var fields []string
@@ -113,10 +128,7 @@ func redact(c *cancuoc.Citizen, role cancuoc.Role) (*cancuoc.Citizen, []string, 
 		}
 		fields = append(fields, k)
 	}
-	raw, _ = json.Marshal(m)
-	out := new(cancuoc.Citizen)
-	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, nil, err
-	}
-	return out, fields, nil
+	sort.Strings(fields)
+	out, err := json.Marshal(m)
+	return out, fields, err
 }

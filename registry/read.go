@@ -56,6 +56,34 @@ func (s *Service) Get(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN
 	return out, nil
 }
 
+// GetJSON returns the JSON of a citizen's current record restricted to the
+// fields p's role may see, and its version. A role that sees every field
+// gets the document exactly as stored, with no decoding or re-encoding: this
+// is the API's hot path.
+func (s *Service) GetJSON(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, purpose string) ([]byte, int64, error) {
+	const op = "registry.GetJSON"
+	if err := checkRole(op, p, ActRead); err != nil {
+		return nil, 0, s.denied(ctx, p, ActRead, pin, purpose, err)
+	}
+	d, err := s.store.CitizenDoc(ctx, pin)
+	if err != nil {
+		return nil, 0, cancuoc.WithOp(op, err)
+	}
+	if err := checkPlace(op, p, d.Home); err != nil {
+		return nil, 0, s.denied(ctx, p, ActRead, pin, purpose, err)
+	}
+	out, fields := d.JSON, []string{"*"}
+	if vis := VisibleFields(p.Role); vis != nil {
+		if out, fields, err = filterJSON(d.JSON, vis); err != nil {
+			return nil, 0, cancuoc.WithOp(op, err)
+		}
+	}
+	if err := s.logAccess(ctx, p, ActRead, pin, fields, purpose, "ok"); err != nil {
+		return nil, 0, cancuoc.WithOp(op, err)
+	}
+	return out, d.Version, nil
+}
+
 // Search is a search request: a name (matched without diacritics), a
 // possibly partial date of birth, and a place in today's units.
 type Search struct {

@@ -67,6 +67,21 @@ func (o *ops) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, e
 	return decodeCitizen(op, doc)
 }
 
+// CitizenDoc returns the stored document undecoded.
+func (o *ops) CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.CitizenDoc, error) {
+	const op = "sqlite.CitizenDoc"
+	d := &cancuoc.CitizenDoc{PIN: pin}
+	err := o.r.QueryRowContext(ctx, `SELECT version, home_province, home_commune, doc FROM citizens WHERE pin = ?`, string(pin)).
+		Scan(&d.Version, &d.Home.Province, &d.Home.Commune, &d.JSON)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "Không tìm thấy công dân.", "No such citizen.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return d, nil
+}
+
 // InsertCitizen stores a new record. Conflict "pin_taken" when the PIN
 // exists; DO NOTHING keeps the transaction usable for a retry.
 func (o *ops) InsertCitizen(ctx context.Context, c *cancuoc.Citizen) error {

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 	}{
 		{"Ping", testPing},
 		{"CitizenRoundTrip", testCitizenRoundTrip},
+		{"CitizenDoc", testCitizenDoc},
 		{"InsertTaken", testInsertTaken},
 		{"Update", testUpdate},
 		{"ConcurrentInsert", testConcurrentInsert},
@@ -109,6 +110,28 @@ func testCitizenRoundTrip(t *testing.T, s cancuoc.Store) {
 		t.Errorf("Citizen(unknown) = %v, want NotFound", err)
 	}
 	wantErr(t, "Citizen(unknown)", err, cancuoc.NotFound, "")
+}
+
+// testCitizenDoc: the undecoded document decodes to the record Citizen
+// returns, with the version and home columns beside it.
+func testCitizenDoc(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	full := Citizen(PIN(1))
+	mustInsert(t, s, full)
+	d, err := s.CitizenDoc(ctx, full.PIN)
+	if err != nil {
+		t.Fatalf("CitizenDoc: %v", err)
+	}
+	if d.PIN != full.PIN || d.Version != full.Version || d.Home != full.Home {
+		t.Errorf("CitizenDoc = pin %s version %d home %+v, want %s %d %+v", d.PIN, d.Version, d.Home, full.PIN, full.Version, full.Home)
+	}
+	var got cancuoc.Citizen
+	if err := json.Unmarshal(d.JSON, &got); err != nil {
+		t.Fatalf("the document is not the JSON of a Citizen: %v", err)
+	}
+	sameCitizen(t, "decoded document", &got, mustGet(t, s, full.PIN))
+	_, err = s.CitizenDoc(ctx, PIN(3))
+	wantErr(t, "CitizenDoc(unknown)", err, cancuoc.NotFound, "")
 }
 
 func testInsertTaken(t *testing.T, s cancuoc.Store) {

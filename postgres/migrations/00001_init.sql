@@ -18,7 +18,12 @@ CREATE TABLE citizens (
     household_id  text,                           -- NULL: no household link
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL,
-    doc           jsonb       NOT NULL            -- the whole cancuoc.Citizen; the columns above are for indexes
+    -- The whole cancuoc.Citizen; the columns above are for indexes. json,
+    -- not jsonb: the registry never queries inside the document, and json
+    -- is stored as sent and returned without conversion, which makes both
+    -- bulk loads and lookups cheaper for the server. Operators can still
+    -- use the json operators.
+    doc           json        NOT NULL
 );
 -- Search pages by (name_key, pin); the index gives both the order and the keyset.
 CREATE INDEX citizens_name ON citizens (name_key, pin);
@@ -53,7 +58,7 @@ CREATE TABLE citizen_versions (
     -- json, not jsonb: the old and new values are raw JSON handed back byte
     -- for byte; jsonb would reorder their keys and respace them.
     changes     json,
-    doc         jsonb,
+    doc         json,  -- json, not jsonb: see citizens.doc
     PRIMARY KEY (pin, version)
 );
 
