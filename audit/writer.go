@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -30,21 +32,55 @@ type Writer struct {
 	wg       sync.WaitGroup
 	closeMu  sync.RWMutex
 	closed   bool
+	batches  atomic.Int64
+	entries  atomic.Int64
+	linger   time.Duration
+	fill     int
+	workers  int
 }
+
+// Stats reports the commits made and the entries they held, so operators
+// can see how well concurrent reads share commits (entries per batch).
+func (w *Writer) Stats() (batches, entries int64) { return w.batches.Load(), w.entries.Load() }
 
 // ErrClosed is returned by Record after Close.
 var ErrClosed = cancuoc.E(cancuoc.Unavailable, "audit.Record", "audit_closed",
 	"Hệ thống đang dừng, vui lòng thử lại.", "The service is shutting down; try again.")
 
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithLinger makes the writer wait up to d for more entries when a batch is
+// smaller than fill, the way PostgreSQL's commit_delay does: under load a
+// commit then carries many requests' entries instead of a few, which costs
+// the database far less per read, for at most d more latency.
+func WithLinger(d time.Duration, fill int) Option {
+	return func(w *Writer) { w.linger, w.fill = d, fill }
+}
+
+// WithCommitters lets n commits be in flight at once. With one, an entry
+// that arrives during a commit waits for it to end before its own starts;
+// with several, it starts at once, and the database still merges the
+// concurrent commits' log flushes. It lowers read latency on a server
+// database; SQLite serialises writers anyway.
+func WithCommitters(n int) Option {
+	return func(w *Writer) { w.workers = max(n, 1) }
+}
+
 // NewWriter starts a writer over log. maxBatch bounds the entries committed
 // together (default 512).
-func NewWriter(log Appender, maxBatch int) *Writer {
+func NewWriter(log Appender, maxBatch int, opts ...Option) *Writer {
 	if maxBatch <= 0 {
 		maxBatch = 512
 	}
-	w := &Writer{log: log, maxBatch: maxBatch, reqs: make(chan request, 4096)}
-	w.wg.Add(1)
-	go w.run()
+	w := &Writer{log: log, maxBatch: maxBatch, reqs: make(chan request, 4096), workers: 1}
+	for _, o := range opts {
+		o(w)
+	}
+	for range w.workers {
+		w.wg.Add(1)
+		go w.run()
+	}
 	return w
 }
 
@@ -90,6 +126,9 @@ func (w *Writer) run() {
 				break drain
 			}
 		}
+		if w.linger > 0 && n < w.fill {
+			batch, n = w.gather(batch, n)
+		}
 		all := make([]*cancuoc.AuditEntry, 0, n)
 		for _, r := range batch {
 			all = append(all, r.entries...)
@@ -97,10 +136,32 @@ func (w *Writer) run() {
 		// A background context: callers that gave up must not cancel the
 		// commit of other callers' entries.
 		err := w.log.AppendAudit(context.Background(), all...)
+		w.batches.Add(1)
+		w.entries.Add(int64(len(all)))
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
+}
+
+// gather waits up to the linger time for more requests, until the batch
+// holds fill entries.
+func (w *Writer) gather(batch []request, n int) ([]request, int) {
+	t := time.NewTimer(w.linger)
+	defer t.Stop()
+	for n < w.fill {
+		select {
+		case r, ok := <-w.reqs:
+			if !ok {
+				return batch, n
+			}
+			batch = append(batch, r)
+			n += len(r.entries)
+		case <-t.C:
+			return batch, n
+		}
+	}
+	return batch, n
 }
 
 // Close stops accepting entries, commits those queued, and waits.

@@ -119,3 +119,37 @@ func TestCancelledCallerDoesNotBlock(t *testing.T) {
 		t.Fatal("Record waited for the commit after its context ended")
 	}
 }
+
+func TestCommittersAndLinger(t *testing.T) {
+	st := open(t)
+	c := &counting{log: st}
+	w := audit.NewWriter(c, 0, audit.WithCommitters(3), audit.WithLinger(5*time.Millisecond, 1000))
+	start := time.Now()
+	if err := w.Record(context.Background(), entry(0)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 5*time.Millisecond || d > time.Second {
+		t.Errorf("a lone entry took %s with a 5ms linger", d)
+	}
+	var wg sync.WaitGroup
+	for i := 1; i <= 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Record(context.Background(), entry(i)); err != nil {
+				t.Errorf("Record: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.AuditFor(context.Background(), pin, 1000)
+	if len(got) != 101 {
+		t.Fatalf("stored %d entries, want 101", len(got))
+	}
+	if b, e := w.Stats(); e != 101 || b < 1 || b > 101 {
+		t.Errorf("Stats = %d commits, %d entries", b, e)
+	}
+}

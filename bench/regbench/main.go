@@ -1,6 +1,7 @@
-// Command regbench drives the registry benchmarks of bench/run.sh: an HTTP
-// lookup load generator, and the bulk-load comparison against a raw COPY of
-// the same rows. It prints one JSON object per run for the script to record.
+// Command regbench drives the registry benchmarks of bench/run.sh: the
+// bulk-load comparison against a raw COPY of the same rows, and sampling
+// PINs for the lookup load (which wrk generates). It prints JSON for the
+// script to record.
 package main
 
 import (
@@ -13,7 +14,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: regbench load|bulk|pins [flags]")
+		fmt.Fprintln(os.Stderr, "usage: regbench bulk|pins [flags]")
 		os.Exit(2)
 	}
 	ctx := context.Background()
@@ -23,8 +24,6 @@ func main() {
 	)
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	switch os.Args[1] {
-	case "load":
-		out, err = runLoad(ctx, fs, os.Args[2:])
 	case "bulk":
 		out, err = runBulk(ctx, fs, os.Args[2:])
 	case "pins":

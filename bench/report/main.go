@@ -1,6 +1,7 @@
 // Command report turns the JSON written by bench/run.sh into
 // bench/RESULTS.md, with the machine described and each figure beside its
-// reference and the ratio.
+// reference and the ratio. Lookup figures are medians over interleaved
+// rounds, because the shared machine's speed drifts between runs.
 package main
 
 import (
@@ -12,23 +13,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
 
-type load struct {
-	Clients  int     `json:"clients"`
-	Requests int     `json:"requests"`
-	Errors   int     `json:"errors"`
-	RPS      float64 `json:"rps"`
-	P50ms    float64 `json:"p50_ms"`
-	P99ms    float64 `json:"p99_ms"`
-}
-
-type pgb struct {
-	TPS   float64 `json:"tps"`
-	P50ms float64 `json:"p50_ms"`
-	P99ms float64 `json:"p99_ms"`
+// run is one load run (wrk for cancuoc, pgbench -S for the reference).
+type run struct {
+	RPS    float64 `json:"rps"`
+	P50ms  float64 `json:"p50_ms"`
+	P99ms  float64 `json:"p99_ms"`
+	Errors int     `json:"errors"`
 }
 
 type bulk struct {
@@ -50,6 +45,37 @@ func read(dir, name string, v any) bool {
 	return json.Unmarshal(b, v) == nil
 }
 
+// series reads NAME.1.json … NAME.n.json.
+func series(dir, name string, n int) []run {
+	var out []run
+	for i := 1; i <= n; i++ {
+		var r run
+		if read(dir, fmt.Sprintf("%s.%d.json", name, i), &r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func median(rs []run, f func(run) float64) float64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func rps(r run) float64 { return r.RPS }
+func p50(r run) float64 { return r.P50ms }
+func p99(r run) float64 { return r.P99ms }
+
 func sh(name string, args ...string) string {
 	out, err := exec.Command(name, args...).Output()
 	if err != nil {
@@ -59,10 +85,7 @@ func sh(name string, args ...string) string {
 }
 
 func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "?"
-	}
+	b, _ := os.ReadFile("/proc/cpuinfo")
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, "model name") {
 			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
@@ -71,62 +94,97 @@ func cpuModel() string {
 	return "?"
 }
 
+func memory() string {
+	f := strings.Fields(sh("free", "-h"))
+	if len(f) > 7 {
+		return f[7]
+	}
+	return "?"
+}
+
 func main() {
 	out := flag.String("out", "bench/RESULTS.md", "output file")
 	dir := flag.String("dir", "bench/out", "directory of run.sh results")
 	clients := flag.Int("clients", 16, "client count used")
-	duration := flag.String("duration", "20s", "duration used")
+	duration := flag.String("duration", "10s", "duration of each run")
+	rounds := flag.Int("rounds", 3, "rounds run")
 	flag.Parse()
 
 	var b bytes.Buffer
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# Benchmark results\n\n")
 	p("Written by `bench/run.sh` (rerun it to refresh) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	p("Machine: %d cores (%s), %s memory; %s; %s; Go %s. The load generator, cancuoc and PostgreSQL share the same 2 cores, as do pgbench and PostgreSQL for the reference.\n\n",
-		runtime.NumCPU(), cpuModel(), strings.Fields(sh("free", "-h"))[7], sh("uname", "-sr"), sh("psql", "--version"), runtime.Version())
+	p("Machine: %d cores (%s), %s memory; %s; %s; Go %s. The load generator, cancuoc and PostgreSQL share the same cores, as do pgbench and PostgreSQL for the reference. The machine is shared with other work and its speed drifts by tens of per cent between minutes, so compare ratios taken in the same run, not absolute figures across runs.\n\n",
+		runtime.NumCPU(), cpuModel(), memory(), sh("uname", "-sr"), sh("psql", "--version"), runtime.Version())
 
-	var bk bulk
+	var bk, big bulk
+	hasBig := read(*dir, "bulk_big.json", &big)
 	if read(*dir, "bulk.json", &bk) {
 		p("## Bulk load (`cancuoc seed`) against a raw COPY of the same rows\n\n")
-		p("cancuoc: generate the synthetic people, validate, derive, encode, and load through `registry.Import` (pgx CopyFrom into `citizens` and `citizen_versions`). Reference: `COPY … FROM STDIN (FORMAT binary)` of the very rows cancuoc wrote, exported beforehand, into a fresh schema built by the same migrations (same columns and indexes), in one transaction.\n\n")
+		p("cancuoc: generate the synthetic people, validate, derive, encode, and load through `registry.Import` (pgx CopyFrom into `citizens` and `citizen_versions`, one transaction per batch of 20,000). Reference: `COPY … FROM STDIN (FORMAT binary)` of the very rows cancuoc wrote, exported beforehand, into a fresh schema built by the same migrations (same columns and indexes), in one transaction.\n\n")
 		p("| citizens | cancuoc seed | raw COPY | ratio (goal ≥ 0.7) |\n|---:|---:|---:|---:|\n")
-		p("| %d | %.0f rows/s (%.1f s) | %.0f rows/s (%.1f s) | **%.2f** |\n", bk.Citizens, bk.SeedRate, bk.SeedSeconds, bk.CopyRate, bk.CopySeconds, bk.Ratio)
-		var big bulk
-		if read(*dir, "bulk_big.json", &big) {
-			p("| %d | %.0f rows/s (%.1f s) | %.0f rows/s (%.1f s) | **%.2f** |\n", big.Citizens, big.SeedRate, big.SeedSeconds, big.CopyRate, big.CopySeconds, big.Ratio)
+		for _, x := range []bulk{bk, big} {
+			if x.Citizens > 0 {
+				p("| %d | %.0f rows/s (%.1f s) | %.0f rows/s (%.1f s) | **%.2f** |\n", x.Citizens, x.SeedRate, x.SeedSeconds, x.CopyRate, x.CopySeconds, x.Ratio)
+			}
 		}
 		p("\nOn disk at %d citizens: `citizens` %.0f MB, `citizen_versions` %.0f MB (with indexes).\n\n", bk.Citizens, float64(bk.TableBytes)/1e6, float64(bk.VersionsBytes)/1e6)
 	}
 
-	var lp, ls, lb load
-	var pg pgb
-	hasPG, hasRef := read(*dir, "lookup_pg.json", &lp), read(*dir, "pgbench.json", &pg)
-	if hasPG || hasRef {
+	ref, pg, lite := series(*dir, "pgbench", *rounds), series(*dir, "lookup_pg", *rounds), series(*dir, "lookup_sqlite", *rounds)
+	if len(ref) > 0 {
 		p("## Citizen lookup by PIN over the HTTP API\n\n")
-		p("`GET /v1/citizens/{pin}` for random PINs of the registry, %d clients in a closed loop for %s, API key auth, role-filtered record, and the access written durably to the audit log before each answer (group commit). Reference: `pgbench -S` (select-only, scale 50) with the same client count on the same server.\n\n", *clients, *duration)
+		p("`GET /v1/citizens/{pin}` for random PINs of the registry, driven by wrk with %d connections (closed loop) for %s per run: API-key authentication, jurisdiction check, the record as stored, and the access written durably to the audit log before each answer (group commit). Reference: `pgbench -S` (select-only, scale 50) with the same client count on the same server. Medians of %d interleaved rounds.\n\n", *clients, *duration, len(ref))
 		p("| what | requests/s | p50 | p99 | ratio to pgbench -S (goal ≥ 0.3) |\n|---|---:|---:|---:|---:|\n")
-		if hasRef {
-			p("| pgbench -S (reference) | %.0f | %.2f ms | %.2f ms | 1 |\n", pg.TPS, pg.P50ms, pg.P99ms)
-		}
-		if hasPG {
-			r := 0.0
-			if pg.TPS > 0 {
-				r = lp.RPS / pg.TPS
+		r0 := median(ref, rps)
+		row := func(name string, rs []run, bold bool) {
+			if len(rs) == 0 {
+				return
 			}
-			p("| cancuoc on PostgreSQL, %d citizens | %.0f | %.2f ms | %.2f ms | **%.2f** |\n", bk.Citizens, lp.RPS, lp.P50ms, lp.P99ms, r)
+			f := "%.2f"
+			if bold {
+				f = "**%.2f**"
+			}
+			p("| %s | %.0f | %.2f ms | %.2f ms | "+f+" |\n", name, median(rs, rps), median(rs, p50), median(rs, p99), median(rs, rps)/r0)
 		}
-		if read(*dir, "lookup_pg_big.json", &lb) {
-			var big bulk
-			read(*dir, "bulk_big.json", &big)
-			p("| cancuoc on PostgreSQL, %d citizens | %.0f | %.2f ms | %.2f ms | %.2f |\n", big.Citizens, lb.RPS, lb.P50ms, lb.P99ms, lb.RPS/pg.TPS)
+		p("| pgbench -S (reference) | %.0f | %.2f ms | %.2f ms | 1 |\n", r0, median(ref, p50), median(ref, p99))
+		row(fmt.Sprintf("cancuoc on PostgreSQL, %d citizens", bk.Citizens), pg, true)
+		row("cancuoc on SQLite (embedded)", lite, false)
+		p("\nEach round (requests/s): pgbench %s; PostgreSQL %s; SQLite %s.\n", list(ref), list(pg), list(lite))
+		if a, err := os.ReadFile(filepath.Join(*dir, "audit_pg.txt")); err == nil {
+			var commits, entries float64
+			for _, l := range strings.Split(string(a), "\n") {
+				var v float64
+				if _, err := fmt.Sscanf(l, "cancuoc_audit_commits_total %g", &v); err == nil {
+					commits = v
+				}
+				if _, err := fmt.Sscanf(l, "cancuoc_audit_entries_total %g", &v); err == nil {
+					entries = v
+				}
+			}
+			if commits > 0 {
+				p("Audit group commit on PostgreSQL: %.0f entries in %.0f commits (%.1f per commit).\n", entries, commits, entries/commits)
+			}
 		}
-		if read(*dir, "lookup_sqlite.json", &ls) {
-			p("| cancuoc on SQLite (embedded) | %.0f | %.2f ms | %.2f ms | %.2f |\n", ls.RPS, ls.P50ms, ls.P99ms, ls.RPS/pg.TPS)
-		}
-		p("\nErrors during the runs: PostgreSQL %d, SQLite %d.\n\n", lp.Errors, ls.Errors)
+		p("\n")
+	}
+	refBig, lb := series(*dir, "pgbench_big", *rounds), series(*dir, "lookup_big", *rounds)
+	if hasBig && len(lb) > 0 {
+		p("## Lookup latency as the registry grows\n\n")
+		p("| registry size | requests/s | p50 | p99 | pgbench -S in the same rounds |\n|---:|---:|---:|---:|---:|\n")
+		p("| %d | %.0f | %.2f ms | %.2f ms | %.0f |\n", bk.Citizens, median(pg, rps), median(pg, p50), median(pg, p99), median(ref, rps))
+		p("| %d | %.0f | %.2f ms | %.2f ms | %.0f |\n\n", big.Citizens, median(lb, rps), median(lb, p50), median(lb, p99), median(refBig, rps))
 	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func list(rs []run) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = fmt.Sprintf("%.0f", r.RPS)
+	}
+	return strings.Join(s, ", ")
 }

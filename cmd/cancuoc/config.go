@@ -24,6 +24,7 @@ type Config struct {
 	LogLevel        string        // CANCUOC_LOG_LEVEL: debug, info, warn, error
 	ShutdownTimeout time.Duration // CANCUOC_SHUTDOWN_TIMEOUT
 	DebugAddr       string        // CANCUOC_DEBUG_ADDR: pprof listener, off when empty
+	AuditLinger     time.Duration // CANCUOC_AUDIT_LINGER: wait for more read-audit entries before a commit
 }
 
 // bindConfig registers the shared flags on fs with defaults taken from the
@@ -51,6 +52,8 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) (*Config, func() e
 	st, _ := time.ParseDuration(env("CANCUOC_SHUTDOWN_TIMEOUT", "15s"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "time allowed to finish requests on shutdown (CANCUOC_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("CANCUOC_DEBUG_ADDR", ""), "address for Go's pprof profiler, e.g. 127.0.0.1:6060; off when empty (CANCUOC_DEBUG_ADDR)")
+	al, _ := time.ParseDuration(env("CANCUOC_AUDIT_LINGER", "0"))
+	fs.DurationVar(&c.AuditLinger, "audit-linger", al, "how long a read-audit commit may wait to gather more entries, e.g. 500us; 0 commits at once (CANCUOC_AUDIT_LINGER)")
 	return c, c.validate
 }
 
@@ -70,6 +73,9 @@ func (c *Config) validate() error {
 	}
 	if c.DemoCitizens < 0 {
 		return fmt.Errorf("-demo-citizens must be 0 or more")
+	}
+	if c.AuditLinger < 0 || c.AuditLinger > time.Second {
+		return fmt.Errorf("-audit-linger must be between 0 and 1s")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("-shutdown-timeout must be positive")

@@ -102,6 +102,11 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpapi.NewMetrics(reg)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cancuoc_audit_commits_total",
+			Help: "Commits of read-access audit entries (group commits)."}, func() float64 { b, _ := a.audit.Stats(); return float64(b) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cancuoc_audit_entries_total",
+			Help: "Read-access audit entries committed."}, func() float64 { _, e := a.audit.Stats(); return float64(e) }))
 	mux := http.NewServeMux()
 	httpapi.New(a.reg, log).Routes(mux)
 	backend := "SQLite"
