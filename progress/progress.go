@@ -22,6 +22,7 @@ type Bar struct {
 	last     time.Time
 	interval time.Duration
 	now      func() time.Time
+	drawn    int64 // done at the last draw, so Finish does not repeat it
 }
 
 // New starts a bar writing to w (normally os.Stderr).
@@ -46,7 +47,9 @@ func (b *Bar) Add(n int64) {
 func (b *Bar) Finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.draw(b.now(), "\r")
+	if b.drawn != b.done || b.last.IsZero() {
+		b.draw(b.now(), "\r")
+	}
 	fmt.Fprintln(b.w)
 }
 
@@ -65,6 +68,7 @@ func rate(done int64, d time.Duration) float64 {
 }
 
 func (b *Bar) draw(t time.Time, prefix string) {
+	b.drawn = b.done
 	fmt.Fprint(b.w, prefix+Line(b.label, b.done, b.total, t.Sub(b.start)))
 }
 

@@ -38,3 +38,13 @@ func TestBarRedrawsAndFinishes(t *testing.T) {
 		t.Fatalf("rate = %v, want ~33.3", r)
 	}
 }
+
+func TestFinishDoesNotRepeatTheLastLine(t *testing.T) {
+	var buf bytes.Buffer
+	b := New(&buf, "x", 2)
+	b.Add(2)
+	b.Finish()
+	if n := strings.Count(buf.String(), "2/2"); n != 1 {
+		t.Fatalf("final state drawn %d times: %q", n, buf.String())
+	}
+}
