@@ -33,7 +33,8 @@ type Event struct {
 
 // AuditEntry records one access to or change of a citizen's data: who, when,
 // what action, which fields, why. It holds the PIN and field names but no
-// field values. The verification issue chains these into a tamper-evident log.
+// field values. ID is the entry's place in the log (1, 2, 3… without gaps)
+// and Hash its chain hash (see AuditChainHash), both set by AppendAudit.
 type AuditEntry struct {
 	ID      int64     `json:"id"`
 	At      time.Time `json:"at"`
@@ -43,4 +44,5 @@ type AuditEntry struct {
 	Fields  []string  `json:"fields,omitempty"`
 	Purpose string    `json:"purpose,omitempty"`
 	Outcome string    `json:"outcome"` // "ok" or an error code
+	Hash    []byte    `json:"hash,omitempty"`
 }

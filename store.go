@@ -107,7 +107,10 @@ type PrincipalStore interface {
 
 // AuditLog keeps the record of every access.
 type AuditLog interface {
-	// AppendAudit stores entries and sets their IDs.
+	// AppendAudit stores entries, all or none, as the next ones of the log
+	// in one total order, and sets their IDs (places) and chain hashes
+	// (AuditStamp). Inside a transaction, append audit entries before
+	// outbox events: both keep an order under a lock held to commit.
 	AppendAudit(ctx context.Context, entries ...*AuditEntry) error
 	// AuditFor lists entries about one citizen, newest first.
 	AuditFor(ctx context.Context, pin PIN, limit int) ([]*AuditEntry, error)
@@ -122,12 +125,16 @@ type Tx interface {
 	Outbox
 	PrincipalStore
 	AuditLog
+	OIDCStore
+	AccountStore
+	ConsumerStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,
 // each run in their own short transaction.
 type Store interface {
 	Tx
+	AuditArchive
 	// InTx runs fn in one transaction: committed if fn returns nil, rolled
 	// back otherwise (the error is returned as is).
 	InTx(ctx context.Context, fn func(Tx) error) error

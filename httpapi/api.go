@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/auditlog"
+	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/vntext"
 )
@@ -28,8 +30,10 @@ func OpenAPI() []byte { return openapiDoc }
 
 // API is the JSON API over a registry service.
 type API struct {
-	reg *registry.Service
-	log *slog.Logger
+	reg   *registry.Service
+	log   *slog.Logger
+	audit *auditlog.Log // the access log's reading and proofs; see WithAuditLog
+	eid   *eid.Service  // electronic identity accounts; see WithEID
 }
 
 // New returns the API. Register its routes with Routes.
@@ -55,6 +59,13 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/units/{era}/provinces", a.provinces)
 	mux.HandleFunc("GET /v1/units/{era}/provinces/{province}/communes", a.communes)
 	mux.HandleFunc("GET /v1/codes/{list}", a.codes)
+	mux.HandleFunc("GET /v1/citizens/{pin}/access-log", a.authed(a.accessLog))
+	mux.HandleFunc("GET /v1/audit", a.authed(a.auditSearch))
+	mux.HandleFunc("GET /v1/audit/tree-head", a.authed(a.treeHead))
+	mux.HandleFunc("POST /v1/audit/tree-head", a.authed(a.checkpoint))
+	mux.HandleFunc("GET /v1/audit/consistency", a.authed(a.consistency))
+	mux.HandleFunc("GET /v1/audit/entries/{id}/proof", a.authed(a.inclusion))
+	a.eidRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

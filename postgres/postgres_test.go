@@ -22,6 +22,9 @@ func TestConformance(t *testing.T) {
 	serverURL(t)
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunOIDC(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunDispatch(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunEID(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

@@ -66,14 +66,29 @@ func (o *ops) EventsAfter(ctx context.Context, after int64, limit int) ([]cancuo
 	return out, nil
 }
 
-// AppendAudit stores entries, all or none, and sets their IDs.
+// AppendAudit stores entries, all or none, gives them the next places in
+// the log and chains their hashes (cancuoc.AuditStamp). SQLite has one
+// writer, so reading the newest entry and appending after it cannot race:
+// the log's order is the writer's commit order.
 func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) error {
 	const op = "sqlite.AppendAudit"
 	if len(entries) == 0 {
 		return nil
 	}
-	return o.atomic(ctx, func(t *ops) error {
-		for _, e := range entries {
+	// Work on copies so that a rollback leaves the caller's entries as they
+	// were (no ID or hash of a log position that was never committed).
+	stamped := make([]*cancuoc.AuditEntry, len(entries))
+	for i, e := range entries {
+		c := *e
+		stamped[i] = &c
+	}
+	err := o.atomic(ctx, func(t *ops) error {
+		last, hash, err := t.auditHead(ctx)
+		if err != nil {
+			return err
+		}
+		cancuoc.AuditStamp(last, hash, stamped)
+		for _, e := range stamped {
 			var fields any
 			if e.Fields != nil {
 				b, err := json.Marshal(e.Fields)
@@ -82,54 +97,26 @@ func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) e
 				}
 				fields = string(b)
 			}
-			res, err := t.w.ExecContext(ctx, `INSERT INTO audit (at, actor, action, pin, fields, purpose, outcome)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, micros(e.At), e.Actor, e.Action, string(e.PIN), fields, e.Purpose, e.Outcome)
-			if err != nil {
-				return dbErr(op, err)
-			}
-			if e.ID, err = res.LastInsertId(); err != nil {
+			if _, err := t.w.ExecContext(ctx, `INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, micros(e.At), e.Actor, e.Action, string(e.PIN), fields,
+				e.Purpose, e.Outcome, e.Hash); err != nil {
 				return dbErr(op, err)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for i, e := range entries {
+		*e = *stamped[i]
+	}
+	return nil
 }
 
 // AuditFor lists entries about one citizen, newest first.
 func (o *ops) AuditFor(ctx context.Context, pin cancuoc.PIN, limit int) ([]*cancuoc.AuditEntry, error) {
-	const op = "sqlite.AuditFor"
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	rows, err := o.r.QueryContext(ctx, `SELECT id, at, actor, action, pin, fields, purpose, outcome FROM audit
-		WHERE pin = ? ORDER BY id DESC LIMIT ?`, string(pin), limit)
-	if err != nil {
-		return nil, dbErr(op, err)
-	}
-	defer rows.Close()
-	var out []*cancuoc.AuditEntry
-	for rows.Next() {
-		var (
-			e      cancuoc.AuditEntry
-			p      string
-			at     int64
-			fields []byte
-		)
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &p, &fields, &e.Purpose, &e.Outcome); err != nil {
-			return nil, dbErr(op, err)
-		}
-		e.PIN, e.At = cancuoc.PIN(p), fromMicros(at)
-		if fields != nil {
-			if err := json.Unmarshal(fields, &e.Fields); err != nil {
-				return nil, cancuoc.WithOp(op, err)
-			}
-		}
-		out = append(out, &e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(op, err)
-	}
-	return out, nil
+	return o.AuditSearch(ctx, cancuoc.AuditQuery{PIN: pin, Limit: limit})
 }
 
 // InsertPrincipal stores p. Conflict "duplicate" if the ID exists.

@@ -25,6 +25,9 @@ func openMemory(t *testing.T) cancuoc.Store {
 
 func TestConformanceMemory(t *testing.T) {
 	storetest.Run(t, openMemory)
+	storetest.RunOIDC(t, openMemory)
+	storetest.RunDispatch(t, openMemory)
+	storetest.RunEID(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -12,6 +12,9 @@ import (
 )
 
 func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "create-client" {
+		return cmdCreateClient(ctx, args[1:], getenv, stdout)
+	}
 	if len(args) == 0 || args[0] != "create-principal" {
 		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]")
 	}

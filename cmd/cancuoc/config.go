@@ -25,6 +25,8 @@ type Config struct {
 	ShutdownTimeout time.Duration // CANCUOC_SHUTDOWN_TIMEOUT
 	DebugAddr       string        // CANCUOC_DEBUG_ADDR: pprof listener, off when empty
 	AuditLinger     time.Duration // CANCUOC_AUDIT_LINGER: wait for more read-audit entries before a commit
+	AuditKey        string        // CANCUOC_AUDIT_KEY: PEM file of the access log's Ed25519 signing key
+	AuditCheckpoint time.Duration // CANCUOC_AUDIT_CHECKPOINT: how often to sign a tree head; 0: never
 }
 
 // bindConfig registers the shared flags on fs with defaults taken from the
@@ -54,6 +56,9 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) (*Config, func() e
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("CANCUOC_DEBUG_ADDR", ""), "address for Go's pprof profiler, e.g. 127.0.0.1:6060; off when empty (CANCUOC_DEBUG_ADDR)")
 	al, _ := time.ParseDuration(env("CANCUOC_AUDIT_LINGER", "0"))
 	fs.DurationVar(&c.AuditLinger, "audit-linger", al, "how long a read-audit commit may wait to gather more entries, e.g. 500us; 0 commits at once (CANCUOC_AUDIT_LINGER)")
+	fs.StringVar(&c.AuditKey, "audit-key", env("CANCUOC_AUDIT_KEY", ""), "PEM file of the access log's Ed25519 signing key, created on first start; default DATA_DIR/audit-log.key (CANCUOC_AUDIT_KEY)")
+	ac, _ := time.ParseDuration(env("CANCUOC_AUDIT_CHECKPOINT", "1m"))
+	fs.DurationVar(&c.AuditCheckpoint, "audit-checkpoint", ac, "how often the access log signs a tree head; 0 for never (CANCUOC_AUDIT_CHECKPOINT)")
 	return c, c.validate
 }
 
@@ -73,6 +78,12 @@ func (c *Config) validate() error {
 	}
 	if c.DemoCitizens < 0 {
 		return fmt.Errorf("-demo-citizens must be 0 or more")
+	}
+	if c.AuditKey == "" {
+		c.AuditKey = filepath.Join(c.DataDir, "audit-log.key")
+	}
+	if c.AuditCheckpoint < 0 || (c.AuditCheckpoint > 0 && c.AuditCheckpoint < time.Second) {
+		return fmt.Errorf("-audit-checkpoint must be 0 or at least 1s")
 	}
 	if c.AuditLinger < 0 || c.AuditLinger > time.Second {
 		return fmt.Errorf("-audit-linger must be between 0 and 1s")

@@ -23,6 +23,7 @@ usage:
   cancuoc seed   --citizens N [--seed S]   load a synthetic population
   cancuoc admin  create-principal --name N --role R [--province P] [--commune C]
   cancuoc migrate [flags]    apply database migrations and exit
+  cancuoc audit  export [--from N] [--to M] [--out FILE] | verify FILE [--pubkey FILE] | checkpoint
 Run "cancuoc COMMAND -h" for the flags of a command.
 `
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cmdAdmin(ctx, args[1:], getenv, stdout)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], getenv, stdout)
+	case "audit":
+		return cmdAudit(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

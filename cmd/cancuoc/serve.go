@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cancuoc/cancuoc"
 	"io"
 	"log/slog"
 	"net"
@@ -26,6 +27,8 @@ var version = "dev"
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c, validate := bindConfig(fs, getenv)
+	ec := bindEventsConfig(fs, getenv)
+	oc := bindOIDC(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,6 +42,24 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.Close()
+	if err := a.startAuditLog(ctx, c, log); err != nil {
+		return err
+	}
+	if err := a.startEID(c, getenv, log); err != nil {
+		return err
+	}
+	if err := a.startOIDC(c, oc, log); err != nil {
+		return err
+	}
+	if err := a.startEvents(ctx, ec, log); err != nil {
+		return err
+	}
+	defer a.stopEvents()
+	if a.eid != nil {
+		// A death closes the eID account and a missing declaration suspends
+		// it; the handler is idempotent, as at-least-once delivery requires.
+		a.events.Subscribe("eid-accounts", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated}, a.eid.HandleRegistryEvent)
+	}
 
 	key, created, err := a.reg.Bootstrap(ctx)
 	if err != nil {
@@ -107,8 +128,12 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 			Help: "Commits of read-access audit entries (group commits)."}, func() float64 { b, _ := a.audit.Stats(); return float64(b) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cancuoc_audit_entries_total",
 			Help: "Read-access audit entries committed."}, func() float64 { _, e := a.audit.Stats(); return float64(e) }))
+	if a.events != nil {
+		reg.MustRegister(a.events.Dispatcher)
+	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).Routes(mux)
+	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {
 		backend = "PostgreSQL"

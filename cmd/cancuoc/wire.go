@@ -10,6 +10,8 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/auditlog"
+	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/postgres"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
@@ -40,9 +42,13 @@ func newLogger(w io.Writer, c *Config) *slog.Logger {
 
 // app is a wired registry: store, audit writer and service.
 type app struct {
-	store cancuoc.Store
-	audit *audit.Writer
-	reg   *registry.Service
+	store  cancuoc.Store
+	audit  *audit.Writer
+	reg    *registry.Service
+	log    *auditlog.Log // set by serve and audit (openAuditLog): others need no signing key
+	eid    *eid.Service  // set by serve (startEID)
+	events *events       // set by serve (startEvents)
+	oidc   *oidcWiring   // set by serve (startOIDC)
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/oidc"
+)
+
+// oidcConfig is the OpenID provider's part of the configuration.
+type oidcConfig struct {
+	Issuer string // CANCUOC_OIDC_ISSUER, default http://ADDR/oidc
+	Secret string // CANCUOC_OIDC_SECRET(_FILE): hex, ≥32 bytes; default DATA_DIR/oidc-secret, created on first start
+}
+
+// bindOIDC registers the provider's flags.
+func bindOIDC(fs *flag.FlagSet, getenv func(string) string) *oidcConfig {
+	oc := &oidcConfig{}
+	secret := getenv("CANCUOC_OIDC_SECRET")
+	if f := getenv("CANCUOC_OIDC_SECRET_FILE"); secret == "" && f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			secret = strings.TrimSpace(string(b))
+		}
+	}
+	fs.StringVar(&oc.Issuer, "oidc-issuer", getenv("CANCUOC_OIDC_ISSUER"), "the OpenID provider's issuer URL, e.g. https://id.example.vn/oidc; default http://ADDR/oidc (CANCUOC_OIDC_ISSUER)")
+	fs.StringVar(&oc.Secret, "oidc-secret", secret, "hex server secret of the OpenID provider (≥32 bytes); default DATA_DIR/oidc-secret, created on first start (CANCUOC_OIDC_SECRET, CANCUOC_OIDC_SECRET_FILE)")
+	return oc
+}
+
+// secret returns the provider's secret: given, or kept in the data
+// directory so that pairwise subjects and sealed keys survive restarts.
+func (oc *oidcConfig) secret(c *Config) ([]byte, error) {
+	if oc.Secret != "" {
+		b, err := hex.DecodeString(oc.Secret)
+		if err != nil || len(b) < 32 {
+			return nil, errors.New("-oidc-secret must be at least 32 bytes in hex")
+		}
+		return b, nil
+	}
+	path := filepath.Join(c.DataDir, "oidc-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		return hex.DecodeString(strings.TrimSpace(string(b)))
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("store the OpenID secret: %w", err)
+	}
+	return b, nil
+}
+
+// newOIDC builds the provider on the app's store with accounts checking
+// citizens' factors (*eid.Service).
+func newOIDC(a *app, accounts oidc.Accounts, c *Config, oc *oidcConfig, log *slog.Logger) (*oidc.Provider, error) {
+	secret, err := oc.secret(c)
+	if err != nil {
+		return nil, err
+	}
+	issuer := oc.Issuer
+	if issuer == "" {
+		issuer = "http://" + c.Addr + "/oidc"
+	}
+	return oidc.New(a.store, accounts, oidc.Config{Issuer: issuer, Secret: secret,
+		Insecure: strings.HasPrefix(issuer, "http://"), Log: log})
+}
+
+// mountOIDC serves the provider at its issuer path and the administrators'
+// client registration API (POST/GET /v1/clients).
+func mountOIDC(mux *http.ServeMux, p *oidc.Provider, a *app, log *slog.Logger) {
+	mux.Handle(p.BasePath()+"/", p.Handler())
+	authenticate := func(r *http.Request) (*cancuoc.Principal, error) {
+		key := r.Header.Get("X-API-Key")
+		if h := r.Header.Get("Authorization"); len(h) >= 7 && strings.EqualFold(h[:7], "Bearer ") {
+			key = strings.TrimSpace(h[7:])
+		}
+		if key == "" {
+			return nil, cancuoc.E(cancuoc.Unauthenticated, "", "api_key_missing",
+				"Thiếu khoá API: gửi tiêu đề Authorization: Bearer <khoá>.", "Missing API key: send the header Authorization: Bearer <key>.")
+		}
+		return a.reg.Authenticate(r.Context(), key)
+	}
+	p.ClientsAPI(authenticate, func(w http.ResponseWriter, r *http.Request, err error) { writeProblem(w, r, log, err) })(mux)
+}
+
+// writeProblem answers an error of the clients API as RFC 9457 problem
+// details, with the same status per kind as the JSON API.
+func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *cancuoc.Error
+	if !errors.As(err, &e) || e.Kind == cancuoc.Internal {
+		log.Error("internal error", "route", r.Pattern, "err", err)
+		e = cancuoc.E(cancuoc.Internal, "", "internal", "Lỗi hệ thống.", "Internal error.")
+	}
+	status := map[cancuoc.Kind]int{cancuoc.Invalid: 400, cancuoc.NotFound: 404, cancuoc.Conflict: 409,
+		cancuoc.Unauthenticated: 401, cancuoc.Forbidden: 403, cancuoc.Unavailable: 503}[e.Kind]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "urn:cancuoc:problem:" + e.Code, "title": http.StatusText(status),
+		"status": status, "code": e.Code, "field": e.Field, "detail": e.MessageVI, "message_vi": e.MessageVI, "message_en": e.MessageEN})
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// cmdCreateClient registers a relying party from the console.
+func cmdCreateClient(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("admin create-client", flag.ContinueOnError)
+	c, validate := bindConfig(fs, getenv)
+	oc := bindOIDC(fs, getenv)
+	var n oidc.NewClient
+	var redirects, logouts, scopes stringList
+	var jwksFile string
+	fs.StringVar(&n.ID, "id", "", "client ID (a-z, 0-9, . _ -)")
+	fs.StringVar(&n.Name, "name", "", "name shown to citizens")
+	fs.StringVar(&n.Purpose, "purpose", "", "why the client wants citizens' data, shown on the consent page")
+	fs.StringVar(&n.Kind, "kind", "confidential", "confidential or public")
+	fs.StringVar(&n.AuthMethod, "auth-method", "", "client_secret_basic (default), private_key_jwt or none (public)")
+	fs.StringVar(&jwksFile, "jwks", "", "file with the client's public JWKS, for private_key_jwt")
+	fs.Var(&redirects, "redirect-uri", "redirect URI, matched exactly (repeatable)")
+	fs.Var(&logouts, "post-logout-redirect-uri", "post-logout redirect URI (repeatable)")
+	fs.Var(&scopes, "scope", "extra scope the client may ask for: pid (repeatable)")
+	fs.StringVar(&n.Sector, "sector", "", "sector identifier for pairwise subjects; default the redirect URI's host")
+	fs.IntVar(&n.MinLevel, "min-level", 1, "assurance level demanded of every citizen: 1 or 2")
+	fs.StringVar(&n.IDTokenAlg, "id-token-alg", "ES256", "ES256 or RS256")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	n.RedirectURIs, n.PostLogoutRedirectURIs, n.Scopes = redirects, logouts, scopes
+	if jwksFile != "" {
+		b, err := os.ReadFile(jwksFile)
+		if err != nil {
+			return err
+		}
+		n.JWKS = b
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	p, err := newOIDC(a, nil, c, oc, newLogger(os.Stderr, c))
+	if err != nil {
+		return err
+	}
+	cl, secret, err := p.CreateClient(ctx, nil, n)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(cl)
+	if secret != "" {
+		fmt.Fprintf(stdout, "client secret (shown once; store it safely): %s\n", secret)
+	}
+	return nil
+}
+
+// oidcWiring is the app's OpenID provider, once started.
+type oidcWiring struct{ p *oidc.Provider }
+
+// startOIDC builds the provider on the app's eID service; startEID runs
+// first.
+func (a *app) startOIDC(c *Config, oc *oidcConfig, log *slog.Logger) error {
+	if a.eid == nil {
+		return errors.New("the OpenID provider needs the eID service")
+	}
+	p, err := newOIDC(a, a.eid, c, oc, log)
+	if err != nil {
+		return err
+	}
+	a.oidc = &oidcWiring{p: p}
+	log.Info("OpenID provider", "issuer", p.Issuer())
+	return nil
+}
+
+// mountOIDC adds the provider's routes when it was started.
+func (a *app) mountOIDC(mux *http.ServeMux, log *slog.Logger) {
+	if a.oidc != nil {
+		mountOIDC(mux, a.oidc.p, a, log)
+	}
+}

@@ -1,0 +1,518 @@
+// Package dispatch delivers the registry's outbox events to the handlers of
+// the other capabilities (workflows, webhooks, statistics): at least once,
+// and in order for each citizen.
+//
+// Each subscription is a durable consumer with a name and a cursor, the Seq
+// of the last event it has handled, kept in the database
+// (cancuoc.ConsumerStore). A consumer reads the outbox after its cursor,
+// calls its handler and moves the cursor only once the handler has
+// succeeded, so a crash or a restart delivers again whatever was not yet
+// recorded as handled, never less. A failing handler is retried with a
+// growing delay; it holds back its own consumer only.
+//
+// Because delivery is at least once, every Handler must be idempotent: it
+// is given the event's ID, which never changes, and must make a second
+// delivery of the same ID harmless (a unique key on the ID in the
+// handler's own table, an upsert, a conditional update). A handler that
+// writes to the same database can instead advance its cursor in the same
+// transaction as its effects (cancuoc.ConsumerStore is part of cancuoc.Tx).
+//
+// By default everything runs in the process, reading the outbox directly.
+// With WithJetStream the outbox is relayed to NATS JetStream (subject
+// cancuoc.events.<type>, message ID = event ID so the stream drops
+// re-sent events) and each subscription is a durable JetStream consumer of
+// that stream, so several cancuoc nodes and agencies' systems share one
+// stream of events.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// Handler handles one event. It returns nil once the event's effects are
+// durable; an error makes the dispatcher retry the same event later (and
+// hold back the events after it for the same citizen). It must be
+// idempotent: the same event (same ID) may be delivered more than once, for
+// instance after a crash between the handler's success and the cursor's
+// update. ctx is cancelled when the dispatcher stops.
+type Handler func(ctx context.Context, e cancuoc.Event) error
+
+// Store is what the dispatcher needs from the database.
+type Store interface {
+	cancuoc.Outbox
+	cancuoc.ConsumerStore
+}
+
+// Dispatcher runs the subscriptions. Create it with New, Subscribe the
+// handlers, then Start it; Stop ends it.
+type Dispatcher struct {
+	store      Store
+	log        *slog.Logger
+	batch      int
+	poll       time.Duration
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	js         *jsConfig
+	metrics    *metrics
+
+	mu      sync.Mutex
+	subs    []*subscription
+	names   map[string]bool
+	ctx     context.Context // set by Start; nil before
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	head    atomic.Int64 // the highest Seq seen in the outbox
+	stopped bool
+}
+
+// subscription is one durable consumer.
+type subscription struct {
+	name        string
+	types       map[string]bool // nil: every type
+	typeList    []string
+	h           Handler
+	concurrency int
+	wake        chan struct{}
+	cursor      atomic.Int64 // in-process: the last Seq handled
+	pending     atomic.Int64 // JetStream: messages left after the last one received
+	delivered   atomic.Int64
+	failures    atomic.Int64
+}
+
+func (s *subscription) wants(typ string) bool { return s.types == nil || s.types[typ] }
+
+// Option configures New.
+type Option func(*Dispatcher)
+
+// WithLogger sets the logger (slog.Default otherwise). Logs name events by
+// ID, type and Seq, never by PIN.
+func WithLogger(l *slog.Logger) Option { return func(d *Dispatcher) { d.log = l } }
+
+// WithBatch sets how many events a consumer reads at once, and so how many
+// at most are delivered again after a crash (256 by default).
+func WithBatch(n int) Option {
+	return func(d *Dispatcher) {
+		if n > 0 {
+			d.batch = n
+		}
+	}
+}
+
+// WithPoll sets how often an idle consumer looks for new events (200 ms by
+// default); Notify wakes them at once.
+func WithPoll(p time.Duration) Option {
+	return func(d *Dispatcher) {
+		if p > 0 {
+			d.poll = p
+		}
+	}
+}
+
+// WithBackoff sets the delay before the first retry of a failed handler
+// and the most it grows to, doubling each time (100 ms and 1 min by
+// default). A little jitter keeps nodes from retrying in step.
+func WithBackoff(first, most time.Duration) Option {
+	return func(d *Dispatcher) {
+		if first > 0 {
+			d.minBackoff = first
+		}
+		if most >= d.minBackoff {
+			d.maxBackoff = most
+		}
+	}
+}
+
+// WithRegisterer registers the dispatcher's metrics: events delivered and
+// handler failures per consumer, and each consumer's lag.
+func WithRegisterer(r prometheus.Registerer) Option {
+	return func(d *Dispatcher) { d.metrics.register(r) }
+}
+
+// New returns a dispatcher over st with no subscriptions.
+func New(st Store, opts ...Option) *Dispatcher {
+	d := &Dispatcher{store: st, log: slog.Default(), batch: 256, poll: 200 * time.Millisecond,
+		minBackoff: 100 * time.Millisecond, maxBackoff: time.Minute, names: map[string]bool{}}
+	d.metrics = newMetrics(d)
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// SubscribeOption configures one subscription.
+type SubscribeOption func(*subscription)
+
+// Concurrency lets up to n events of different citizens be handled at the
+// same time (1 by default: strictly in Seq order). Events of one citizen
+// are still handled one after another, in order, and an event about no
+// citizen (a bulk import, a principal) waits for everything before it and
+// holds back everything after it. In JetStream mode events are handled one
+// at a time whatever n is, because the consumer may be shared by nodes.
+func Concurrency(n int) SubscribeOption {
+	return func(s *subscription) { s.concurrency = max(n, 1) }
+}
+
+// namePattern is what a consumer name may be: it is also a JetStream
+// durable name, which allows no dots, wildcards or spaces.
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// typePattern is what an event type may be, as it becomes subject tokens.
+var typePattern = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
+
+// Subscribe adds a durable consumer: h receives every event whose type is
+// in types (every event if types is empty), in order per citizen, at least
+// once. name identifies the consumer's cursor across restarts, so it must
+// stay the same from one release to the next; a new name starts from the
+// first event in the outbox. Subscribe panics on an invalid or repeated
+// name or type, mistakes of wiring that no input can cause. A subscription
+// added after Start starts at once.
+func (d *Dispatcher) Subscribe(name string, types []string, h Handler, opts ...SubscribeOption) {
+	if !namePattern.MatchString(name) {
+		panic(fmt.Sprintf("dispatch: consumer name %q must match %s", name, namePattern))
+	}
+	if h == nil {
+		panic("dispatch: nil handler for " + name)
+	}
+	s := &subscription{name: name, h: h, concurrency: 1, wake: make(chan struct{}, 1)}
+	if len(types) > 0 {
+		s.types = map[string]bool{}
+		for _, t := range types {
+			if !typePattern.MatchString(t) {
+				panic(fmt.Sprintf("dispatch: event type %q must match %s", t, typePattern))
+			}
+			s.types[t] = true
+		}
+		s.typeList = slices.Sorted(func(yield func(string) bool) {
+			for t := range s.types {
+				if !yield(t) {
+					return
+				}
+			}
+		})
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.names[name] || name == RelayConsumer {
+		panic("dispatch: consumer name " + name + " is taken (subscribed twice, or the relay's)")
+	}
+	d.names[name] = true
+	d.subs = append(d.subs, s)
+	if d.ctx != nil && !d.stopped {
+		d.run(s)
+	}
+}
+
+// Start starts every subscription (and, with JetStream, the relay and the
+// stream). It returns once they run; they stop when ctx ends or Stop is
+// called. Errors reaching the database or NATS after Start are logged and
+// retried, not returned. Start fails only if the JetStream stream cannot be
+// created or updated.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx != nil {
+		return errors.New("dispatch: started twice")
+	}
+	if d.js != nil {
+		if err := d.js.ensureStream(ctx); err != nil {
+			return cancuoc.WithOp("dispatch.Start", err)
+		}
+	}
+	d.ctx, d.cancel = context.WithCancel(ctx)
+	if d.js != nil && d.js.relay {
+		d.wg.Go(func() { d.relay(d.ctx) })
+	}
+	for _, s := range d.subs {
+		d.run(s)
+	}
+	return nil
+}
+
+// run starts s's loop; d.mu is held.
+func (d *Dispatcher) run(s *subscription) {
+	if d.js != nil {
+		d.wg.Go(func() { d.consumeJetStream(d.ctx, s) })
+		return
+	}
+	d.wg.Go(func() { d.consumeOutbox(d.ctx, s) })
+}
+
+// Stop stops the subscriptions and waits for them: a handler running is
+// let finish (its context is cancelled), and each consumer records how far
+// it got.
+func (d *Dispatcher) Stop() {
+	d.mu.Lock()
+	d.stopped = true
+	cancel := d.cancel
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	d.wg.Wait()
+}
+
+// Notify tells idle consumers that new events were committed, so they
+// need not wait for their next poll. It never blocks; call it after a
+// commit that appended events.
+func (d *Dispatcher) Notify() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.subs {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	if d.js != nil {
+		select {
+		case d.js.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Status is what a consumer has done, for operators.
+type Status struct {
+	Name      string `json:"name"`
+	Cursor    int64  `json:"cursor"`    // the last Seq handled (in-process mode)
+	Lag       int64  `json:"lag"`       // events known to be waiting
+	Delivered int64  `json:"delivered"` // events handled since start
+	Failures  int64  `json:"failures"`  // handler errors since start
+}
+
+// Status reports each subscription, in the order they were added.
+func (d *Dispatcher) Status() []Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]Status, len(d.subs))
+	for i, s := range d.subs {
+		out[i] = Status{Name: s.name, Cursor: s.cursor.Load(), Lag: d.lag(s),
+			Delivered: s.delivered.Load(), Failures: s.failures.Load()}
+	}
+	return out
+}
+
+// lag is how many events s is known to be behind. In JetStream mode the
+// stream tells (the pending count of the last message); in-process it is
+// the distance from the highest Seq seen, which counts events s filters
+// out too, so it is an upper bound.
+func (d *Dispatcher) lag(s *subscription) int64 {
+	if d.js != nil {
+		return s.pending.Load()
+	}
+	return max(d.head.Load()-s.cursor.Load(), 0)
+}
+
+// consumeOutbox is an in-process consumer: read after the cursor, deliver,
+// advance, until ctx ends.
+func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
+	log := d.log.With("consumer", s.name)
+	var cursor int64
+	for attempt := 0; ; attempt++ {
+		c, err := d.store.Cursor(ctx, s.name)
+		if err == nil {
+			cursor = c
+			break
+		}
+		log.Warn("reading the consumer's cursor failed; retrying", "err", err)
+		if !sleep(ctx, d.backoff(attempt)) {
+			return
+		}
+	}
+	s.cursor.Store(cursor)
+	failedReads := 0
+	for ctx.Err() == nil {
+		evs, err := d.store.EventsAfter(ctx, cursor, d.batch)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("reading the outbox failed; retrying", "err", err)
+			if !sleep(ctx, d.backoff(failedReads)) {
+				return
+			}
+			failedReads++
+			continue
+		}
+		failedReads = 0
+		if len(evs) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-time.After(d.poll):
+			}
+			continue
+		}
+		d.seen(evs[len(evs)-1].Seq)
+		done := d.deliverBatch(ctx, s, evs, log)
+		if done > cursor {
+			// Recorded even when stopping, so a restart repeats as little as
+			// possible; a failure here only means some events come again.
+			if err := d.store.AdvanceCursor(context.WithoutCancel(ctx), s.name, done); err != nil {
+				log.Warn("saving the consumer's cursor failed; events after it will be delivered again", "seq", done, "err", err)
+			}
+			cursor = done
+			s.cursor.Store(cursor)
+		}
+	}
+}
+
+// seen raises the highest Seq known to exist.
+func (d *Dispatcher) seen(seq int64) {
+	for {
+		h := d.head.Load()
+		if seq <= h || d.head.CompareAndSwap(h, seq) {
+			return
+		}
+	}
+}
+
+// deliverBatch hands evs (in Seq order) to s and returns the Seq up to
+// which every event is handled: the last one's, unless ctx ended first.
+func (d *Dispatcher) deliverBatch(ctx context.Context, s *subscription, evs []cancuoc.Event, log *slog.Logger) int64 {
+	done := make([]bool, len(evs))
+	if s.concurrency <= 1 {
+		for i := range evs {
+			if !d.deliver(ctx, s, &evs[i], log) {
+				break
+			}
+			done[i] = true
+		}
+	} else {
+		// Segments between events about no citizen run in parallel by
+		// citizen; such an event runs alone, as a barrier.
+		for start := 0; start < len(evs) && ctx.Err() == nil; {
+			if evs[start].PIN == "" {
+				done[start] = d.deliver(ctx, s, &evs[start], log)
+				if !done[start] {
+					break
+				}
+				start++
+				continue
+			}
+			end := start
+			for end < len(evs) && evs[end].PIN != "" {
+				end++
+			}
+			d.deliverByCitizen(ctx, s, evs, start, end, done, log)
+			start = end
+		}
+	}
+	var upTo int64
+	for i, ok := range done {
+		if !ok {
+			break
+		}
+		upTo = evs[i].Seq
+	}
+	return upTo
+}
+
+// deliverByCitizen delivers evs[start:end], all about citizens, with up to
+// s.concurrency citizens at a time, each citizen's events in order.
+func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, evs []cancuoc.Event, start, end int, done []bool, log *slog.Logger) {
+	var order []cancuoc.PIN
+	byPIN := map[cancuoc.PIN][]int{}
+	for i := start; i < end; i++ {
+		p := evs[i].PIN
+		if _, ok := byPIN[p]; !ok {
+			order = append(order, p)
+		}
+		byPIN[p] = append(byPIN[p], i)
+	}
+	sem := make(chan struct{}, s.concurrency)
+	var wg sync.WaitGroup
+	for _, p := range order {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for _, i := range byPIN[p] {
+				if !d.deliver(ctx, s, &evs[i], log) {
+					return
+				}
+				done[i] = true // each index is written by one goroutine only
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// deliver calls s's handler for e until it succeeds (true) or ctx ends
+// (false). Events s does not want count as delivered.
+func (d *Dispatcher) deliver(ctx context.Context, s *subscription, e *cancuoc.Event, log *slog.Logger) bool {
+	if !s.wants(e.Type) {
+		return true
+	}
+	for attempt := 0; ; attempt++ {
+		if ctx.Err() != nil {
+			return false
+		}
+		err := call(ctx, s.h, *e)
+		if err == nil {
+			s.delivered.Add(1)
+			d.metrics.delivered.WithLabelValues(s.name).Inc()
+			return true
+		}
+		if ctx.Err() != nil {
+			return false // stopping: the handler saw its context end
+		}
+		s.failures.Add(1)
+		d.metrics.failures.WithLabelValues(s.name).Inc()
+		wait := d.backoff(attempt)
+		log.Warn("event handler failed; retrying", "event", e.ID, "type", e.Type, "seq", e.Seq,
+			"attempt", attempt+1, "retry_in", wait, "err", err)
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// call runs h, turning a panic into an error so that one bad event does
+// not take the process down; it is retried like any failure.
+func call(ctx context.Context, h Handler, e cancuoc.Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, e)
+}
+
+// backoff is the delay before retry number attempt+1: doubling from
+// minBackoff up to maxBackoff, less up to a fifth at random.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	b := d.minBackoff << min(attempt, 30)
+	if b > d.maxBackoff || b <= 0 {
+		b = d.maxBackoff
+	}
+	return b - time.Duration(rand.Int64N(int64(b)/5+1))
+}
+
+// sleep waits for dur or until ctx ends; false if ctx ended.
+func sleep(ctx context.Context, dur time.Duration) bool {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

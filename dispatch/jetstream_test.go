@@ -1,0 +1,324 @@
+package dispatch
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/sqlite"
+)
+
+// envNATS names the variable with a real NATS server's URL, e.g.
+// nats://127.0.0.1:4222. Its JetStream must be enabled.
+const envNATS = "CANCUOC_TEST_NATS"
+
+// natsTarget is a server to test against, with a stream and subjects of
+// the test's own so that tests never see each other's events.
+type natsTarget struct {
+	url string
+	cfg JetStreamConfig
+	srv *server.Server // nil for the real server
+	dir string
+}
+
+// startEmbedded starts a NATS server with JetStream in dir, on port (-1:
+// any free port).
+func startEmbedded(t *testing.T, dir string, port int) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("embedded NATS server not ready")
+	}
+	return ns
+}
+
+// natsServers runs fn on an embedded server and, when CANCUOC_TEST_NATS is
+// set, on the real one.
+func natsServers(t *testing.T, fn func(t *testing.T, nt *natsTarget)) {
+	t.Run("embedded", func(t *testing.T) {
+		dir := t.TempDir()
+		ns := startEmbedded(t, dir, -1)
+		t.Cleanup(ns.Shutdown)
+		fn(t, &natsTarget{url: ns.ClientURL(), srv: ns, dir: dir})
+	})
+	t.Run("real", func(t *testing.T) {
+		url := os.Getenv(envNATS)
+		if url == "" {
+			t.Skip("\n*** NATS TESTS ON A REAL SERVER DID NOT RUN: " + envNATS + " is not set (e.g. nats://127.0.0.1:4222). ***")
+		}
+		fn(t, &natsTarget{url: url})
+	})
+}
+
+// fresh gives the test a stream and subjects of its own, deleted after it.
+func (nt *natsTarget) fresh(t *testing.T) {
+	id := strings.ToLower(rand.Text()[:10])
+	nt.cfg = JetStreamConfig{Stream: "CANCUOC_TEST_" + strings.ToUpper(id), Prefix: "cancuoctest." + id + ".",
+		Duplicates: time.Minute, AckWait: 2 * time.Second}
+	cfg, url := nt.cfg, nt.url
+	t.Cleanup(func() {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		if js, err := jetstream.New(nc); err == nil {
+			_ = js.DeleteStream(context.Background(), cfg.Stream)
+		}
+	})
+}
+
+// connect returns a JetStream context on a fresh connection, closed with
+// the test. Reconnection is unlimited so a restarted server is found again.
+func (nt *natsTarget) connect(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(nt.url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+func (nt *natsTarget) streamInfo(t *testing.T, js jetstream.JetStream) *jetstream.StreamInfo {
+	t.Helper()
+	st, err := js.Stream(t.Context(), nt.cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(t.Context(), jetstream.WithSubjectFilter(nt.cfg.Prefix+">"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// TestJetStream runs two nodes, each relaying the same outbox and sharing
+// one durable consumer: every event reaches the stream once, on its type's
+// subject, and the shared handler sees every event in order.
+func TestJetStream(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		stores(t, func(t *testing.T, st cancuoc.Store) {
+			nt.fresh(t)
+			want := appendEvents(t, st, 300, 20, 41, "j")
+			shared, deaths := newRecorder(), newRecorder()
+			shared.slow = true
+			var nodes []*Dispatcher
+			for i := range 2 {
+				d := newDispatcher(st, WithJetStream(nt.connect(t), nt.cfg))
+				d.Subscribe("shared", nil, shared.handle)
+				if i == 0 {
+					d.Subscribe("deaths", []string{cancuoc.EventCitizenDied}, deaths.handle)
+				}
+				if err := d.Start(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				defer d.Stop()
+				nodes = append(nodes, d)
+			}
+			var died int
+			for _, e := range want {
+				if e.Type == cancuoc.EventCitizenDied {
+					died++
+				}
+			}
+			waitFor(t, "every event through JetStream", func() bool {
+				return shared.count() == len(want) && deaths.count() == died
+			})
+			got := shared.events()
+			for i := 1; i < len(got); i++ {
+				if got[i].Seq <= got[i-1].Seq {
+					t.Fatalf("shared consumer: seq %d handled after %d", got[i].Seq, got[i-1].Seq)
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("shared consumer handled %d events, want %d (no crash, so no repeats)", len(got), len(want))
+			}
+			for _, e := range deaths.events() {
+				if e.Type != cancuoc.EventCitizenDied {
+					t.Fatalf("deaths consumer got a %s", e.Type)
+				}
+			}
+			info := nt.streamInfo(t, nt.connect(t))
+			if info.State.Msgs != uint64(len(want)) {
+				t.Errorf("stream holds %d messages for %d events: the two relays stored duplicates", info.State.Msgs, len(want))
+			}
+			if n := info.State.Subjects[nt.cfg.Prefix+cancuoc.EventCitizenDied]; n != uint64(died) {
+				t.Errorf("subject %s holds %d messages, want %d", nt.cfg.Prefix+cancuoc.EventCitizenDied, n, died)
+			}
+			waitFor(t, "the relays' cursors", func() bool {
+				c, _ := st.Cursor(t.Context(), RelayConsumer)
+				return c == want[len(want)-1].Seq
+			})
+			for _, s := range nodes[0].Status() {
+				if s.Name == "deaths" && s.Delivered != int64(died) {
+					t.Errorf("Status %+v, want %d delivered", s, died)
+				}
+			}
+		})
+	})
+}
+
+// TestJetStreamDedup re-sends events the stream already holds: it keeps
+// one copy of each. A relay whose cursor was lost resumes after the
+// stream's last event instead of sending everything again.
+func TestJetStreamDedup(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		st, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		nt.fresh(t)
+		want := appendEvents(t, st, 40, 5, 0, "k")
+		js := nt.connect(t)
+		d := newDispatcher(st, WithJetStream(js, nt.cfg))
+		if err := d.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the relay", func() bool {
+			c, _ := st.Cursor(t.Context(), RelayConsumer)
+			return c == want[len(want)-1].Seq
+		})
+		d.Stop()
+		before := nt.streamInfo(t, js).State.Msgs
+
+		// Re-send events 10..19, as a relay that crashed before saving its
+		// cursor would.
+		n, err := d.publish(t.Context(), want[10:20], "")
+		if err != nil || n != 10 {
+			t.Fatalf("re-sending: %d acknowledged, %v", n, err)
+		}
+		if after := nt.streamInfo(t, js).State.Msgs; after != before {
+			t.Errorf("stream grew from %d to %d messages on re-sent events", before, after)
+		}
+
+		// A relay with no cursor starts after the stream's last event.
+		if err := st.ResetCursor(t.Context(), RelayConsumer, 0); err != nil {
+			t.Fatal(err)
+		}
+		more := appendEvents(t, st, 5, 5, 0, "l")
+		d2 := newDispatcher(st, WithJetStream(js, nt.cfg))
+		if err := d2.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer d2.Stop()
+		waitFor(t, "the second relay", func() bool {
+			c, _ := st.Cursor(t.Context(), RelayConsumer)
+			return c == more[len(more)-1].Seq
+		})
+		if after := nt.streamInfo(t, js).State.Msgs; after != before+5 {
+			t.Errorf("stream holds %d messages, want %d", after, before+5)
+		}
+		// The stream is in outbox order.
+		r := newRecorder()
+		d2.Subscribe("reader", nil, r.handle)
+		waitFor(t, "the reader", func() bool { return r.count() == len(want)+len(more) })
+		got := r.events()
+		for i := 1; i < len(got); i++ {
+			if got[i].Seq <= got[i-1].Seq {
+				t.Fatalf("stream order: seq %d after %d", got[i].Seq, got[i-1].Seq)
+			}
+		}
+	})
+}
+
+// TestJetStreamRestart stops the dispatcher mid-stream and restarts the
+// NATS server too; afterwards every event has been handled.
+func TestJetStreamRestart(t *testing.T) {
+	dir := t.TempDir()
+	ns := startEmbedded(t, dir, -1)
+	port := ns.Addr().(interface{ String() string }).String()
+	port = port[strings.LastIndex(port, ":")+1:]
+	nt := &natsTarget{url: ns.ClientURL(), srv: ns, dir: dir}
+	nt.fresh(t)
+	st, err := sqlite.Open(t.Context(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := appendEvents(t, st, 200, 15, 0, "m")
+	r := newRecorder()
+	var mu sync.Mutex
+	stopAt := 60
+	var d1 *Dispatcher
+	stopped := make(chan struct{})
+	r.fail = func(e cancuoc.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopAt--; stopAt == 0 {
+			go func() { d1.Stop(); close(stopped) }()
+		}
+		return nil
+	}
+	d1 = newDispatcher(st, WithJetStream(nt.connect(t), nt.cfg))
+	d1.Subscribe("survivor", nil, r.handle)
+	if err := d1.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	<-stopped
+	first := r.count()
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	want = append(want, appendEvents(t, st, 50, 15, 0, "n")...)
+	var p int
+	for _, c := range port {
+		p = p*10 + int(c-'0')
+	}
+	ns = startEmbedded(t, dir, p)
+	defer ns.Shutdown()
+
+	d2 := newDispatcher(st, WithJetStream(nt.connect(t), nt.cfg))
+	d2.Subscribe("survivor", nil, r.handle)
+	start := time.Now()
+	for {
+		err := d2.Start(t.Context())
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("Start after the NATS restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer d2.Stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.count() != len(want) {
+		if time.Now().After(deadline) {
+			js := nt.connect(t)
+			info := nt.streamInfo(t, js)
+			ci, err := js.Consumer(t.Context(), nt.cfg.Stream, "survivor")
+			var cinfo *jetstream.ConsumerInfo
+			if err == nil {
+				cinfo, err = ci.Info(t.Context())
+			}
+			relay, _ := st.Cursor(t.Context(), RelayConsumer)
+			t.Fatalf("handled %d of %d; stream %+v; relay cursor %d; consumer %+v %v; status %+v",
+				r.count(), len(want), info.State, relay, cinfo, err, d2.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	checkAll(t, "survivor", r, want)
+	got := r.events()
+	checkOrder(t, "first run", got[:first])
+	checkOrder(t, "second run", got[first:])
+}

@@ -1,0 +1,692 @@
+package oidc
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"t": func(lang, vi, en string) string {
+		if lang == "en" {
+			return en
+		}
+		return vi
+	},
+}).ParseFS(assets, "templates/*.html"))
+
+// Cookie names. The binding cookie ties a login to the browser that
+// started it; the session cookie (sealed) lets a citizen who logged in a
+// moment ago skip the password on the next service and manage consents.
+const (
+	cookieBinding = "cancuoc_oidc_b"
+	cookieSession = "cancuoc_oidc_s"
+	cookieLang    = "cancuoc_lang"
+	sessionTTL    = 30 * time.Minute
+)
+
+// routes assembles the provider's protocol endpoints (op) and the pages.
+func (p *Provider) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /login", p.loginPage)
+	mux.HandleFunc("POST /login", p.loginPassword)
+	mux.HandleFunc("POST /login/otp", p.loginOTP)
+	mux.HandleFunc("GET /consent", p.consentPage)
+	mux.HandleFunc("POST /consent", p.consentSubmit)
+	mux.HandleFunc("POST /cancel", p.cancel)
+	mux.HandleFunc("GET /consents", p.consentsPage)
+	mux.HandleFunc("POST /consents/revoke", p.consentsRevoke)
+	static, _ := fs.Sub(assets, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	// Codes are issued by the consent step itself, never by op's callback,
+	// which would hand a code to anyone who knows a finished request's ID.
+	mux.HandleFunc("/authorize/callback", http.NotFound)
+	mux.HandleFunc("/oauth/token", p.token)
+	mux.HandleFunc("/end_session", p.endSession)
+	mux.Handle("/", p.op)
+	var h http.Handler = mux
+	h = securityHeaders(h)
+	if p.base != "" {
+		h = http.StripPrefix(p.base, h)
+	}
+	return h
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// token passes the token endpoint to op with the signing algorithm of the
+// requesting client in the context. The client named here is not yet
+// authenticated; op authenticates it, and the name only picks an algorithm.
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	id, _, ok := r.BasicAuth()
+	if ok {
+		id, _ = url.QueryUnescape(id)
+	} else if err := r.ParseForm(); err == nil {
+		id = r.PostForm.Get("client_id")
+		if id == "" {
+			id = assertionIssuer(r.PostForm.Get("client_assertion"))
+		}
+	}
+	alg := AlgES256
+	if id != "" {
+		if c, err := p.store.Client(r.Context(), id); err == nil && c.IDTokenAlg == AlgRS256 {
+			alg = AlgRS256
+		}
+	}
+	p.op.ServeHTTP(w, r.WithContext(withAlg(r.Context(), alg)))
+}
+
+// assertionIssuer reads iss from a JWT without verifying it.
+func assertionIssuer(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.Iss
+}
+
+// endSession clears the provider's session before op handles the logout.
+func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
+	p.setCookie(w, cookieSession, "", -1)
+	p.op.ServeHTTP(w, r)
+}
+
+// page is what every template gets.
+type page struct {
+	Lang, Other  string // current language, and the other one's switch URL
+	Base         string
+	ID, CSRF     string
+	Client       *cancuoc.Client
+	Fields       []consentField
+	ErrVI, ErrEN string
+	LevelNeeded  int
+	Consents     []consentRow
+	PINHint      string
+}
+
+type consentRow struct {
+	ClientID, Name, Purpose string
+	Fields                  []consentField
+	Granted                 string
+	Revoked                 bool
+}
+
+func (p *Provider) lang(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "en" || l == "vi" {
+		http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: l, Path: p.cookiePath(), MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+		return l
+	}
+	if c, err := r.Cookie(cookieLang); err == nil && c.Value == "en" {
+		return "en"
+	}
+	return "vi"
+}
+
+func (p *Provider) newPage(w http.ResponseWriter, r *http.Request) *page {
+	pg := &page{Lang: p.lang(w, r), Base: p.base}
+	q := r.URL.Query()
+	other := "en"
+	if pg.Lang == "en" {
+		other = "vi"
+	}
+	q.Set("lang", other)
+	pg.Other = p.base + r.URL.Path + "?" + q.Encode()
+	if r.Method == http.MethodPost {
+		pg.Other = p.base + r.URL.Path + "?id=" + url.QueryEscape(r.FormValue("id")) + "&lang=" + other
+	}
+	return pg
+}
+
+func (p *Provider) render(w http.ResponseWriter, status int, name string, pg *page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Language", pg.Lang)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, pg); err != nil {
+		p.log.Error("rendering a page", "page", name, "err", err)
+	}
+}
+
+// fail shows an error page with a *cancuoc.Error's message.
+func (p *Provider) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
+	pg := p.newPage(w, r)
+	var e *cancuoc.Error
+	if errors.As(err, &e) && e.Kind != cancuoc.Internal {
+		pg.ErrVI, pg.ErrEN = e.MessageVI, e.MessageEN
+	} else {
+		p.log.Error("oidc page", "err", err)
+		pg.ErrVI, pg.ErrEN = "Lỗi hệ thống; vui lòng thử lại sau.", "Internal error; please try again later."
+		status = http.StatusInternalServerError
+	}
+	p.render(w, status, "error.html", pg)
+}
+
+func (p *Provider) cookiePath() string {
+	if p.base == "" {
+		return "/"
+	}
+	return p.base + "/"
+}
+
+func (p *Provider) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: p.cookiePath(), MaxAge: maxAge,
+		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// csrf is the form token of a request in a browser: an HMAC of the request
+// ID and the binding cookie, which a page of another site cannot read.
+func (p *Provider) csrf(id, binding string) string {
+	m := hmac.New(sha256.New, p.cookie)
+	m.Write([]byte("csrf\x00" + id + "\x00" + binding))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+var errBrowser = cancuoc.E(cancuoc.Forbidden, "oidc.login", "browser_mismatch",
+	"Phiên đăng nhập này được bắt đầu ở trình duyệt khác, hoặc biểu mẫu đã hết hạn. Hãy quay lại dịch vụ và thử lại.",
+	"This login was started in another browser, or the form has expired. Go back to the service and try again.")
+
+// request loads the request named by the id parameter and checks that this
+// browser owns it; with post, also the CSRF token. On a first GET it binds
+// the request to this browser.
+func (p *Provider) request(w http.ResponseWriter, r *http.Request, post bool) (*authRequest, string, error) {
+	id := r.FormValue("id")
+	a, err := p.storage.authRequest(r.Context(), id)
+	if err != nil {
+		return nil, "", err
+	}
+	var binding string
+	if c, err := r.Cookie(cookieBinding); err == nil {
+		binding = c.Value
+	}
+	if len(a.d.Browser) == 0 && !post {
+		if binding == "" {
+			binding = randomID(32)
+			p.setCookie(w, cookieBinding, binding, 0)
+		}
+		a.d.Browser = hashValue(binding)
+		if err := p.storage.saveAuthRequest(r.Context(), p.store, a); err != nil {
+			return nil, "", err
+		}
+	}
+	if binding == "" || subtle.ConstantTimeCompare(hashValue(binding), a.d.Browser) != 1 {
+		return nil, "", errBrowser
+	}
+	if post && !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(p.csrf(id, binding))) {
+		return nil, "", errBrowser
+	}
+	return a, binding, nil
+}
+
+func source(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
+	a, binding, err := p.request(w, r, false)
+	if err != nil {
+		p.fail(w, r, http.StatusForbidden, err)
+		return
+	}
+	if a.d.Step != "" {
+		p.resume(w, r, a)
+		return
+	}
+	// A session of a few minutes ago spares the password, unless the
+	// client asks for a fresh login.
+	if s := p.readSession(r); s != nil && !slices.Contains(a.d.Prompt, "login") {
+		if acc, err := p.accounts.AccountByPIN(r.Context(), s.PIN); err == nil && acc.Status == cancuoc.AccountActive && acc.ID == s.Account {
+			a.d.AuthTime = s.At
+			p.finishLogin(w, r, a, acc, s.AMR, false)
+			return
+		}
+	}
+	pg := p.newPage(w, r)
+	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+	pg.Client, _ = p.store.Client(r.Context(), a.d.ClientID)
+	pg.PINHint = a.d.LoginHint
+	p.render(w, http.StatusOK, "login.html", pg)
+}
+
+// resume shows the page of the step a request is at, e.g. after a reload.
+func (p *Provider) resume(w http.ResponseWriter, r *http.Request, a *authRequest) {
+	switch a.d.Step {
+	case stepOTP:
+		p.showOTP(w, r, a, "", "")
+	case stepConsent:
+		http.Redirect(w, r, p.base+"/consent?id="+url.QueryEscape(a.id), http.StatusSeeOther)
+	default:
+		p.fail(w, r, http.StatusConflict, cancuoc.E(cancuoc.Conflict, "oidc.login", "login_finished",
+			"Lượt đăng nhập này đã hoàn tất.", "This login is already finished."))
+	}
+}
+
+var errCredentials = cancuoc.E(cancuoc.Unauthenticated, "oidc.login", "bad_credentials",
+	"Số định danh hoặc mật khẩu không đúng.", "Wrong identification number or password.")
+
+func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
+	a, binding, err := p.request(w, r, true)
+	if err != nil {
+		p.fail(w, r, http.StatusForbidden, err)
+		return
+	}
+	if a.d.Step != "" {
+		p.resume(w, r, a)
+		return
+	}
+	ctx := r.Context()
+	pin, perr := cancuoc.ParsePIN(strings.TrimSpace(r.PostFormValue("pin")), p.now().Year())
+	var acc *cancuoc.Account
+	if perr == nil {
+		acc, err = p.accounts.VerifyPassword(ctx, pin, r.PostFormValue("password"), source(r))
+	}
+	if perr != nil || err != nil {
+		shown := errCredentials
+		var e *cancuoc.Error
+		if err != nil && errors.As(err, &e) && (e.Kind == cancuoc.Forbidden || e.Kind == cancuoc.Unavailable) {
+			shown = e // locked out: the holder should know why and for how long
+		} else if err != nil && !errorsAsKind(err, cancuoc.Unauthenticated) && !errorsAsKind(err, cancuoc.NotFound) {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		if perr == nil {
+			p.auditEntry(ctx, p.store, pin, "eid.login", a.d.ClientID, nil, "failed")
+		}
+		pg := p.newPage(w, r)
+		pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+		pg.Client, _ = p.store.Client(ctx, a.d.ClientID)
+		pg.ErrVI, pg.ErrEN = shown.MessageVI, shown.MessageEN
+		p.render(w, http.StatusUnauthorized, "login.html", pg)
+		return
+	}
+	has, err := p.accounts.HasTOTP(ctx, acc.ID)
+	if err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	a.pin, a.d.AccountID, a.d.AMR = acc.PIN, acc.ID, []string{"pwd"}
+	if has {
+		a.d.Step = stepOTP
+		if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		p.showOTP(w, r, a, "", "")
+		return
+	}
+	a.d.AuthTime = p.now()
+	p.finishLogin(w, r, a, acc, a.d.AMR, true)
+}
+
+func (p *Provider) showOTP(w http.ResponseWriter, r *http.Request, a *authRequest, errVI, errEN string) {
+	binding := ""
+	if c, err := r.Cookie(cookieBinding); err == nil {
+		binding = c.Value
+	}
+	pg := p.newPage(w, r)
+	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+	pg.Client, _ = p.store.Client(r.Context(), a.d.ClientID)
+	pg.ErrVI, pg.ErrEN = errVI, errEN
+	status := http.StatusOK
+	if errVI != "" {
+		status = http.StatusUnauthorized
+	}
+	p.render(w, status, "otp.html", pg)
+}
+
+func (p *Provider) loginOTP(w http.ResponseWriter, r *http.Request) {
+	a, _, err := p.request(w, r, true)
+	if err != nil {
+		p.fail(w, r, http.StatusForbidden, err)
+		return
+	}
+	if a.d.Step != stepOTP {
+		p.resume(w, r, a)
+		return
+	}
+	ctx := r.Context()
+	if err := p.accounts.VerifyTOTP(ctx, a.d.AccountID, strings.TrimSpace(r.PostFormValue("code")), source(r)); err != nil {
+		var e *cancuoc.Error
+		if !errors.As(err, &e) || e.Kind == cancuoc.Internal {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		p.auditEntry(ctx, p.store, a.pin, "eid.login", a.d.ClientID, nil, "failed_otp")
+		vi, en := "Mã xác thực không đúng.", "Wrong authentication code."
+		if e.Kind == cancuoc.Forbidden || e.Kind == cancuoc.Unavailable {
+			vi, en = e.MessageVI, e.MessageEN
+		}
+		p.showOTP(w, r, a, vi, en)
+		return
+	}
+	acc, err := p.accounts.AccountByPIN(ctx, a.pin)
+	if err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	a.d.AuthTime = p.now()
+	p.finishLogin(w, r, a, acc, []string{"pwd", "otp", "mfa"}, true)
+}
+
+// levelNeeded is the assurance level a request demands: the client's
+// registration, raised by acr_values asking for level 2 only.
+func levelNeeded(c *cancuoc.Client, a *authRequest) int {
+	need := max(c.MinLevel, 1)
+	if len(a.d.ACRValues) > 0 && !slices.Contains(a.d.ACRValues, ACRLevel1) && slices.Contains(a.d.ACRValues, ACRLevel2) {
+		need = 2
+	}
+	return need
+}
+
+// finishLogin records who logged in and how, refuses a level too low for
+// the client, and goes on to consent.
+func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRequest, acc *cancuoc.Account, amr []string, fresh bool) {
+	ctx := r.Context()
+	c, err := p.store.Client(ctx, a.d.ClientID)
+	if err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	a.pin, a.d.AccountID, a.d.AMR, a.d.Level = acc.PIN, acc.ID, amr, int(acc.Level)
+	a.d.Subject = p.pairwiseSubject(c, acc.PIN)
+	if fresh {
+		if err := p.accounts.RecordLogin(ctx, acc.ID, c.ID, amr, source(r)); err != nil {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		p.writeSession(w, &session{PIN: acc.PIN, Account: acc.ID, AMR: amr, At: a.d.AuthTime})
+	}
+	if need := levelNeeded(c, a); int(acc.Level) < need {
+		p.auditEntry(ctx, p.store, acc.PIN, "oidc.authorize", c.ID, nil, "level_insufficient")
+		a.d.Step = ""
+		_ = p.storage.saveAuthRequest(ctx, p.store, a)
+		pg := p.newPage(w, r)
+		pg.Client, pg.LevelNeeded, pg.ID = c, need, a.id
+		if b, err := r.Cookie(cookieBinding); err == nil {
+			pg.CSRF = p.csrf(a.id, b.Value)
+		}
+		p.render(w, http.StatusForbidden, "level.html", pg)
+		return
+	}
+	if p.consented(ctx, a) {
+		p.issue(w, r, a)
+		return
+	}
+	a.d.Step = stepConsent
+	if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	http.Redirect(w, r, p.base+"/consent?id="+url.QueryEscape(a.id), http.StatusSeeOther)
+}
+
+// consented reports whether a consent in force covers every scope asked.
+func (p *Provider) consented(ctx context.Context, a *authRequest) bool {
+	cs, err := p.store.Consent(ctx, a.pin, a.d.ClientID)
+	if err != nil || cs.RevokedAt != nil {
+		return false
+	}
+	for _, s := range a.d.Scopes {
+		if s != "offline_access" && !slices.Contains(cs.Scopes, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// issue finishes the request: op creates the code and redirects to the
+// registered redirect URI.
+func (p *Provider) issue(w http.ResponseWriter, r *http.Request, a *authRequest) {
+	a.d.Step = stepDone
+	if err := p.storage.saveAuthRequest(r.Context(), p.store, a); err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	op.AuthResponse(a, p.op, w, r)
+}
+
+func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
+	a, binding, err := p.request(w, r, false)
+	if err != nil {
+		p.fail(w, r, http.StatusForbidden, err)
+		return
+	}
+	if a.d.Step != stepConsent {
+		p.resume(w, r, a)
+		return
+	}
+	pg := p.newPage(w, r)
+	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+	if pg.Client, err = p.store.Client(r.Context(), a.d.ClientID); err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	pg.Fields = consentFields(a.d.Scopes)
+	p.render(w, http.StatusOK, "consent.html", pg)
+}
+
+func (p *Provider) consentSubmit(w http.ResponseWriter, r *http.Request) {
+	a, _, err := p.request(w, r, true)
+	if err != nil {
+		p.fail(w, r, http.StatusForbidden, err)
+		return
+	}
+	if a.d.Step != stepConsent {
+		p.resume(w, r, a)
+		return
+	}
+	ctx := r.Context()
+	if r.PostFormValue("decision") != "allow" {
+		p.auditEntry(ctx, p.store, a.pin, "oidc.consent", a.d.ClientID, claimNames(a.d.Scopes), "denied")
+		p.redirectError(w, r, a, "access_denied", "the citizen declined")
+		return
+	}
+	scopes := slices.DeleteFunc(slices.Clone(a.d.Scopes), func(s string) bool { return s == "offline_access" })
+	err = p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.PutConsent(ctx, &cancuoc.Consent{PIN: a.pin, ClientID: a.d.ClientID, Scopes: scopes, GrantedAt: p.now()}); err != nil {
+			return err
+		}
+		p.auditEntry(ctx, tx, a.pin, "oidc.consent", a.d.ClientID, claimNames(scopes), "ok")
+		return nil
+	})
+	if err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	p.issue(w, r, a)
+}
+
+// cancel sends the citizen back to the client with access_denied (the
+// level page's way out).
+func (p *Provider) cancel(w http.ResponseWriter, r *http.Request) {
+	a, _, err := p.request(w, r, true)
+	if err != nil {
+		p.fail(w, r, http.StatusForbidden, err)
+		return
+	}
+	p.redirectError(w, r, a, "access_denied", "the account's assurance level is too low for this service")
+}
+
+// redirectError ends a request with an error at its (registered) redirect
+// URI, and forgets the request.
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, a *authRequest, code, desc string) {
+	u, err := url.Parse(a.d.RedirectURI)
+	if err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	q := u.Query()
+	q.Set("error", code)
+	q.Set("error_description", desc)
+	if a.d.State != "" {
+		q.Set("state", a.d.State)
+	}
+	u.RawQuery = q.Encode()
+	_ = p.store.DeleteAuthRequest(r.Context(), a.id)
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// session is the provider's login session, sealed in a cookie.
+type session struct {
+	PIN     cancuoc.PIN `json:"p"`
+	Account string      `json:"a"`
+	AMR     []string    `json:"m"`
+	At      time.Time   `json:"t"`
+	Exp     time.Time   `json:"e"`
+}
+
+func (p *Provider) sessionAEAD() cipher.AEAD {
+	block, _ := aes.NewCipher(p.cookie)
+	aead, _ := cipher.NewGCM(block)
+	return aead
+}
+
+func (p *Provider) writeSession(w http.ResponseWriter, s *session) {
+	s.Exp = p.now().Add(sessionTTL)
+	b, _ := json.Marshal(s)
+	aead := p.sessionAEAD()
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	v := base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, b, []byte(cookieSession)))
+	p.setCookie(w, cookieSession, v, int(sessionTTL.Seconds()))
+}
+
+func (p *Provider) readSession(r *http.Request) *session {
+	c, err := r.Cookie(cookieSession)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
+	aead := p.sessionAEAD()
+	if err != nil || len(raw) < aead.NonceSize() {
+		return nil
+	}
+	b, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(cookieSession))
+	if err != nil {
+		return nil
+	}
+	var s session
+	if json.Unmarshal(b, &s) != nil || !p.now().Before(s.Exp) {
+		return nil
+	}
+	return &s
+}
+
+// sessionCSRF protects the consents page's forms: an HMAC of the session
+// cookie.
+func (p *Provider) sessionCSRF(r *http.Request) string {
+	c, err := r.Cookie(cookieSession)
+	if err != nil {
+		return ""
+	}
+	return p.csrf("consents", c.Value)
+}
+
+func (p *Provider) consentsPage(w http.ResponseWriter, r *http.Request) {
+	s := p.readSession(r)
+	if s == nil {
+		p.fail(w, r, http.StatusUnauthorized, cancuoc.E(cancuoc.Unauthenticated, "oidc.consents", "login_required",
+			"Hãy đăng nhập bằng tài khoản định danh điện tử (qua một dịch vụ) rồi mở lại trang này.",
+			"Log in with your electronic identity (through a service), then open this page again."))
+		return
+	}
+	list, err := p.Consents(r.Context(), s.PIN)
+	if err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	pg := p.newPage(w, r)
+	pg.CSRF = p.sessionCSRF(r)
+	for _, c := range list {
+		row := consentRow{ClientID: c.ClientID, Name: c.ClientID, Fields: consentFields(c.Scopes),
+			Granted: c.GrantedAt.In(vnTime).Format("02/01/2006 15:04"), Revoked: c.RevokedAt != nil}
+		if cl, err := p.store.Client(r.Context(), c.ClientID); err == nil {
+			row.Name, row.Purpose = cl.Name, cl.Purpose
+		}
+		pg.Consents = append(pg.Consents, row)
+	}
+	p.render(w, http.StatusOK, "consents.html", pg)
+}
+
+var vnTime = time.FixedZone("ICT", 7*3600)
+
+func (p *Provider) consentsRevoke(w http.ResponseWriter, r *http.Request) {
+	s := p.readSession(r)
+	if s == nil || !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(p.sessionCSRF(r))) {
+		p.fail(w, r, http.StatusForbidden, errBrowser)
+		return
+	}
+	if err := p.RevokeConsent(r.Context(), s.PIN, r.PostFormValue("client_id")); err != nil &&
+		!errorsAsKind(err, cancuoc.NotFound) {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	http.Redirect(w, r, p.base+"/consents", http.StatusSeeOther)
+}
+
+// Consents lists a citizen's consents to clients, newest first, revoked
+// ones included (marked).
+func (p *Provider) Consents(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.Consent, error) {
+	return p.store.Consents(ctx, pin)
+}
+
+// RevokeConsent withdraws a citizen's consent to a client and revokes the
+// client's tokens for them; the client's next login asks again. NotFound
+// if no consent is in force.
+func (p *Provider) RevokeConsent(ctx context.Context, pin cancuoc.PIN, clientID string) error {
+	now := p.now()
+	return p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.RevokeConsent(ctx, pin, clientID, now); err != nil {
+			return cancuoc.WithOp("oidc.RevokeConsent", err)
+		}
+		if err := tx.RevokeClientTokens(ctx, pin, clientID, now); err != nil {
+			return err
+		}
+		p.auditEntry(ctx, tx, pin, "oidc.consent_revoke", clientID, nil, "ok")
+		return nil
+	})
+}

@@ -1,0 +1,512 @@
+package oidc
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// storage is op.Storage on our stores.
+type storage struct{ p *Provider }
+
+var (
+	_ op.Storage                   = (*storage)(nil)
+	_ op.CanSetUserinfoFromRequest = (*storage)(nil)
+)
+
+type ctxKey int
+
+const keyAlg ctxKey = iota
+
+// withAlg records, for SigningKey, the algorithm the client of the current
+// token request wants its ID tokens signed with.
+func withAlg(ctx context.Context, alg string) context.Context {
+	return context.WithValue(ctx, keyAlg, alg)
+}
+
+func (s *storage) Health(ctx context.Context) error { return s.p.store.Ping(ctx) }
+
+// opClient loads a registered client. Unknown and disabled clients are
+// plain errors (op answers invalid_client), store failures server errors.
+func (s *storage) opClient(ctx context.Context, id string) (*client, error) {
+	c, err := s.p.store.Client(ctx, id)
+	if err != nil {
+		if errorsAsKind(err, cancuoc.NotFound) {
+			return nil, errors.New("unknown client")
+		}
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	if c.Disabled {
+		return nil, errors.New("client disabled")
+	}
+	return &client{c: c, login: s.p.base + "/login", idTTL: s.p.cfg.IDTokenLifetime}, nil
+}
+
+// GetClientByClientID loads a client.
+func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	return s.opClient(ctx, id)
+}
+
+// AuthorizeClientIDSecret checks a client secret in constant time.
+func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, err := s.opClient(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.c.AuthMethod != cancuoc.ClientAuthSecretBasic || len(c.c.SecretHash) == 0 ||
+		subtle.ConstantTimeCompare(hashValue(secret), c.c.SecretHash) != 1 {
+		return errors.New("invalid client secret")
+	}
+	return nil
+}
+
+// CreateAuthRequest stores a validated authorization request. PKCE with
+// S256 is required of public clients; a confidential client may use it.
+func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	c, err := s.opClient(ctx, r.ClientID)
+	if err != nil {
+		return nil, oidc.ErrInvalidClient().WithParent(err)
+	}
+	if r.CodeChallenge != "" && r.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	}
+	if c.c.Kind == cancuoc.ClientPublic && r.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with S256 is required for public clients")
+	}
+	if !c.c.HasGrant(cancuoc.GrantAuthorizationCode) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("client is not registered for the authorization code grant")
+	}
+	d := authDoc{ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
+		ResponseType: r.ResponseType, ResponseMode: r.ResponseMode, CodeChallenge: r.CodeChallenge,
+		CodeChallengeMethod: r.CodeChallengeMethod, ACRValues: r.ACRValues, Prompt: r.Prompt, LoginHint: r.LoginHint}
+	for _, l := range r.UILocales {
+		d.UILocales = append(d.UILocales, l.String())
+	}
+	doc, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	now := s.p.now()
+	row := &cancuoc.AuthRequest{ID: randomID(18), ClientID: r.ClientID, CreatedAt: now,
+		ExpiresAt: now.Add(s.p.cfg.LoginLifetime), Doc: doc}
+	if err := s.p.store.InsertAuthRequest(ctx, row); err != nil {
+		return nil, err
+	}
+	return &authRequest{id: row.ID, d: d, row: row}, nil
+}
+
+func decodeAuthRequest(row *cancuoc.AuthRequest) (*authRequest, error) {
+	a := &authRequest{id: row.ID, pin: row.PIN, row: row}
+	if err := json.Unmarshal(row.Doc, &a.d); err != nil {
+		return nil, cancuoc.WithOp("oidc.decodeAuthRequest", err)
+	}
+	return a, nil
+}
+
+// authRequest loads a request that has not expired.
+func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, error) {
+	row, err := s.p.store.AuthRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.p.now().Before(row.ExpiresAt) {
+		return nil, cancuoc.E(cancuoc.NotFound, "oidc.authRequest", "login_expired",
+			"Phiên đăng nhập đã hết hạn; hãy quay lại dịch vụ và thử lại.", "The login has expired; go back to the service and try again.")
+	}
+	return decodeAuthRequest(row)
+}
+
+// saveAuthRequest writes back a request's progress.
+func (s *storage) saveAuthRequest(ctx context.Context, tx cancuoc.Tx, a *authRequest) error {
+	doc, err := json.Marshal(a.d)
+	if err != nil {
+		return err
+	}
+	a.row.PIN, a.row.Doc = a.pin, doc
+	return tx.UpdateAuthRequest(ctx, a.row)
+}
+
+// AuthRequestByID loads a request.
+func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	return s.authRequest(ctx, id)
+}
+
+// AuthRequestByCode claims the code: it is exchanged at most once. A code
+// presented again revokes what was issued for it (RFC 6749, section
+// 4.1.2), and an expired code is refused.
+func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	row, err := s.p.store.ClaimAuthCode(ctx, hashValue(code))
+	if err != nil {
+		if errorsAsKind(err, cancuoc.Conflict) && row != nil {
+			now := s.p.now()
+			if rerr := s.p.store.RevokeTokens(ctx, "", row.ID, now); rerr != nil {
+				return nil, rerr
+			}
+			s.p.auditEntry(ctx, s.p.store, row.PIN, "oidc.code_replay", row.ClientID, nil, "code_replayed")
+		}
+		return nil, err
+	}
+	a, err := decodeAuthRequest(row)
+	if err != nil {
+		return nil, err
+	}
+	if !s.p.now().Before(a.d.CodeAt.Add(s.p.cfg.CodeLifetime)) {
+		return nil, errors.New("authorization code expired")
+	}
+	if a.d.Step != stepDone {
+		return nil, errors.New("login not finished")
+	}
+	return a, nil
+}
+
+// SaveAuthCode stores the hash of the code issued for a request; the code
+// itself is never stored.
+func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	a, err := s.authRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	a.d.CodeAt = s.p.now()
+	a.row.CodeHash = hashValue(code)
+	return s.saveAuthRequest(ctx, s.p.store, a)
+}
+
+// DeleteAuthRequest is called once tokens are issued for a request. The
+// row is kept (its code is already marked used) until it expires, so that a
+// replayed code is recognised and revokes the tokens.
+func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error { return nil }
+
+// tokenRequestFields pulls what a token row needs from any token request.
+func (s *storage) tokenFields(ctx context.Context, req op.TokenRequest) (pin cancuoc.PIN, clientID, authReqID string, d tokenDoc, err error) {
+	d = tokenDoc{Subject: req.GetSubject(), Scopes: req.GetScopes(), Audience: req.GetAudience()}
+	switch r := req.(type) {
+	case *authRequest:
+		pin, clientID, authReqID = r.pin, r.d.ClientID, r.id
+		d.AMR, d.Level, d.AuthTime = r.d.AMR, r.d.Level, r.d.AuthTime
+	case *refreshRequest:
+		pin, clientID, authReqID = r.tok.PIN, r.tok.ClientID, r.tok.AuthRequestID
+		d.AMR, d.Level, d.AuthTime = r.d.AMR, r.d.Level, r.d.AuthTime
+	default:
+		return "", "", "", d, fmt.Errorf("unsupported token request %T", req)
+	}
+	return pin, clientID, authReqID, d, nil
+}
+
+// CreateAccessToken issues an access token (no refresh token).
+func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	pin, clientID, authReqID, d, err := s.tokenFields(ctx, req)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	var id string
+	var exp time.Time
+	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
+		return err
+	})
+	return id, exp, err
+}
+
+func (s *storage) insertAccess(ctx context.Context, tx cancuoc.Tx, pin cancuoc.PIN, clientID, authReqID string, d tokenDoc) (string, time.Time, error) {
+	doc, err := json.Marshal(d)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.p.now()
+	t := &cancuoc.Token{ID: randomID(18), Kind: cancuoc.TokenAccess, AuthRequestID: authReqID, ClientID: clientID, PIN: pin,
+		CreatedAt: now, ExpiresAt: now.Add(s.p.cfg.AccessTokenLifetime), Doc: doc}
+	if err := tx.InsertToken(ctx, t); err != nil {
+		return "", time.Time{}, err
+	}
+	s.p.auditEntry(ctx, tx, pin, "oidc.token", clientID, claimNames(d.Scopes), "ok")
+	return t.ID, t.ExpiresAt, nil
+}
+
+// CreateAccessAndRefreshTokens issues an access token and a refresh token.
+// Given the refresh token being exchanged, it rotates it: the old one is
+// marked used in the same transaction, and if it was used already (two
+// exchanges racing, or a stolen token replayed) the whole family is revoked.
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	pin, clientID, authReqID, d, err := s.tokenFields(ctx, req)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	var (
+		accessID, refresh string
+		exp               time.Time
+		reused            *cancuoc.Token
+	)
+	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		family := randomID(12)
+		if current != "" {
+			old, err := tx.TokenByHash(ctx, hashValue(current))
+			if err != nil {
+				return op.ErrInvalidRefreshToken
+			}
+			if err := tx.UseToken(ctx, old.ID, s.p.now()); err != nil {
+				if errorsAsKind(err, cancuoc.Conflict) {
+					reused = old
+					return err
+				}
+				return err
+			}
+			family = old.Family
+		}
+		var err error
+		if accessID, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d); err != nil {
+			return err
+		}
+		doc, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		refresh = randomID(32)
+		now := s.p.now()
+		return tx.InsertToken(ctx, &cancuoc.Token{ID: randomID(18), Kind: cancuoc.TokenRefresh, Hash: hashValue(refresh),
+			Family: family, AuthRequestID: authReqID, ClientID: clientID, PIN: pin, CreatedAt: now,
+			ExpiresAt: now.Add(s.p.cfg.RefreshTokenLifetime), Doc: doc})
+	})
+	if reused != nil {
+		s.revokeFamily(ctx, reused)
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token reused; the login's tokens are revoked")
+	}
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return accessID, refresh, exp, nil
+}
+
+// revokeFamily ends every token of a login whose refresh token was reused.
+func (s *storage) revokeFamily(ctx context.Context, t *cancuoc.Token) {
+	if err := s.p.store.RevokeTokens(ctx, t.Family, "", s.p.now()); err != nil {
+		s.p.log.Error("revoking a reused refresh token family", "err", err)
+	}
+	// The access tokens of the family share its authorization request.
+	if t.AuthRequestID != "" {
+		if err := s.p.store.RevokeTokens(ctx, "", t.AuthRequestID, s.p.now()); err != nil {
+			s.p.log.Error("revoking a reused refresh token's access tokens", "err", err)
+		}
+	}
+	s.p.auditEntry(ctx, s.p.store, t.PIN, "oidc.refresh_reuse", t.ClientID, nil, "refresh_token_reused")
+}
+
+// TokenRequestByRefreshToken looks a refresh token up. A token already
+// rotated is a reuse: the family is revoked.
+func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	t, err := s.p.store.TokenByHash(ctx, hashValue(token))
+	if err != nil {
+		if errorsAsKind(err, cancuoc.NotFound) {
+			return nil, op.ErrInvalidRefreshToken
+		}
+		return nil, err
+	}
+	if t.Kind != cancuoc.TokenRefresh {
+		return nil, op.ErrInvalidRefreshToken
+	}
+	if t.UsedAt != nil && t.RevokedAt == nil {
+		s.revokeFamily(ctx, t)
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token reused; the login's tokens are revoked")
+	}
+	if t.RevokedAt != nil || !s.p.now().Before(t.ExpiresAt) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token revoked or expired")
+	}
+	r := &refreshRequest{tok: t}
+	if err := json.Unmarshal(t.Doc, &r.d); err != nil {
+		return nil, err
+	}
+	// A closed or suspended account gets no new tokens.
+	if acc, err := s.p.accounts.AccountByPIN(ctx, t.PIN); err != nil || acc.Status != cancuoc.AccountActive {
+		return nil, oidc.ErrInvalidGrant().WithDescription("account not active")
+	}
+	return r, nil
+}
+
+// TerminateSession is the RP-initiated logout: the provider's session
+// cookie is cleared by the handler; tokens stay until they expire or are
+// revoked, as the specification leaves them.
+func (s *storage) TerminateSession(ctx context.Context, userID, clientID string) error { return nil }
+
+// RevokeToken revokes an access token, or a refresh token with its family.
+// A token of another client is refused; an unknown token is not an error
+// (RFC 7009, section 2.2).
+func (s *storage) RevokeToken(ctx context.Context, tokenID, userID, clientID string) *oidc.Error {
+	t, err := s.p.store.Token(ctx, tokenID)
+	if err != nil {
+		if errorsAsKind(err, cancuoc.NotFound) {
+			return nil
+		}
+		return oidc.ErrServerError().WithParent(err)
+	}
+	if t.ClientID != clientID {
+		return oidc.ErrInvalidClient().WithDescription("token issued to another client")
+	}
+	now := s.p.now()
+	if t.Kind == cancuoc.TokenRefresh {
+		err = s.p.store.RevokeTokens(ctx, t.Family, "", now)
+	} else {
+		err = s.p.store.RevokeToken(ctx, t.ID, now)
+	}
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+// GetRefreshTokenInfo maps a refresh token to its row ID, for revocation.
+func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	t, err := s.p.store.TokenByHash(ctx, hashValue(token))
+	if err != nil || t.Kind != cancuoc.TokenRefresh {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	var d tokenDoc
+	_ = json.Unmarshal(t.Doc, &d)
+	return d.Subject, t.ID, nil
+}
+
+// SigningKey is the key for the current token request's client: ES256
+// unless the client is registered for RS256.
+func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	alg, _ := ctx.Value(keyAlg).(string)
+	if alg != AlgRS256 {
+		alg = AlgES256
+	}
+	return s.p.keys.signing(ctx, alg)
+}
+
+// SignatureAlgorithms lists the ID token algorithms, for discovery.
+func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.ES256, jose.RS256}, nil
+}
+
+// KeySet is the published keys (JWKS), retired ones left out.
+func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.p.keys.published(ctx) }
+
+// SetUserinfoFromScopes is unused: SetUserinfoFromRequest has the request,
+// and so the citizen.
+func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+// SetUserinfoFromRequest fills ID token claims. Only the subject and the
+// scopes that carry no personal data reach ID tokens (see
+// IDTokenUserinfoClaimsAssertion); pid is never put in an ID token.
+func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	ui.Subject = req.GetSubject()
+	return nil
+}
+
+// activeToken loads an access token that is neither revoked nor expired.
+func (s *storage) activeToken(ctx context.Context, id string) (*cancuoc.Token, tokenDoc, error) {
+	var d tokenDoc
+	t, err := s.p.store.Token(ctx, id)
+	if err != nil {
+		return nil, d, err
+	}
+	if t.Kind != cancuoc.TokenAccess || t.RevokedAt != nil || !s.p.now().Before(t.ExpiresAt) {
+		return nil, d, errors.New("token inactive")
+	}
+	if err := json.Unmarshal(t.Doc, &d); err != nil {
+		return nil, d, err
+	}
+	return t, d, nil
+}
+
+// SetUserinfoFromToken answers userinfo: the claims of the token's scopes,
+// read from the registry now, and an access record on the citizen.
+func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, origin string) error {
+	t, d, err := s.activeToken(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if d.Subject != subject {
+		return errors.New("token subject mismatch")
+	}
+	c, err := s.p.store.Client(ctx, t.ClientID)
+	if err != nil {
+		return err
+	}
+	return s.p.fillClaims(ctx, ui, t.PIN, c, d)
+}
+
+// SetIntrospectionFromToken answers a resource server: active tokens of the
+// calling client (or addressed to it) are described, without personal data.
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	t, d, err := s.activeToken(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if t.ClientID != clientID && !slices.Contains(d.Audience, clientID) {
+		return errors.New("token of another client")
+	}
+	resp.Active = true
+	resp.Scope = d.Scopes
+	resp.ClientID = t.ClientID
+	resp.TokenType = oidc.BearerToken
+	resp.Expiration = oidc.FromTime(t.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(t.CreatedAt)
+	resp.AuthTime = oidc.FromTime(d.AuthTime)
+	resp.Audience = d.Audience
+	resp.Issuer = s.p.cfg.Issuer
+	resp.Subject = d.Subject
+	resp.JWTID = t.ID
+	resp.AuthenticationMethodsReferences = d.AMR
+	resp.Claims = map[string]any{"acr": acrOf(d.Level)}
+	return nil
+}
+
+// GetPrivateClaimsFromScopes adds nothing to (JWT) access tokens.
+func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetKeyByIDAndClientID returns a client's public key for private_key_jwt.
+func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	c, err := s.p.store.Client(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Disabled || c.AuthMethod != cancuoc.ClientAuthPrivateKeyJWT || len(c.JWKS) == 0 {
+		return nil, errors.New("client has no keys")
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(c.JWKS, &set); err != nil {
+		return nil, err
+	}
+	for _, k := range set.Key(keyID) {
+		if k.IsPublic() {
+			return &k, nil
+		}
+	}
+	return nil, errors.New("no such key")
+}
+
+// ValidateJWTProfileScopes: the JWT bearer grant is not offered.
+func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("jwt profile grant not supported")
+}
+
+// sameRedirectOrigin reports whether two URIs share scheme and host, used
+// for the sector of a client without one.
+func sectorOf(c *cancuoc.Client) string {
+	if c.Sector != "" {
+		return c.Sector
+	}
+	if len(c.RedirectURIs) > 0 {
+		if u, err := url.Parse(c.RedirectURIs[0]); err == nil {
+			return u.Host
+		}
+	}
+	return c.ID
+}

@@ -1,0 +1,166 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+var _ cancuoc.AuditArchive = (*Store)(nil)
+
+// AuditSize returns the number of entries, the newest one's place.
+func (c *conn) AuditSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := c.q.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM audit`).Scan(&n)
+	return n, dbErr("postgres.AuditSize", err)
+}
+
+// AuditRange returns the entries with from ≤ ID ≤ to, in order.
+func (c *conn) AuditRange(ctx context.Context, from, to int64) ([]*cancuoc.AuditEntry, error) {
+	const op = "postgres.AuditRange"
+	rows, err := c.q.Query(ctx, `SELECT `+auditCols+` FROM audit WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, from, to)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	out, err := scanAudit(rows)
+	return out, dbErr(op, err)
+}
+
+// AuditSearch lists the entries matching q, newest first. One citizen's or
+// one actor's entries come from their index; other criteria filter a walk
+// down the log from the newest entry, which stops once a page is full.
+func (c *conn) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc.AuditEntry, error) {
+	const op = "postgres.AuditSearch"
+	if q.Limit <= 0 {
+		q.Limit = defaultLimit
+	}
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+itoa(len(args))))
+	}
+	if q.PIN != "" {
+		add("pin = ?", string(q.PIN))
+	}
+	if q.Actor != "" {
+		add("actor = ?", q.Actor)
+	}
+	if q.Action != "" {
+		add("action = ?", q.Action)
+	}
+	if q.Purpose != "" {
+		add("purpose = ?", q.Purpose)
+	}
+	if !q.From.IsZero() {
+		add("at >= ?", q.From)
+	}
+	if !q.To.IsZero() {
+		add("at < ?", q.To)
+	}
+	if q.Before > 0 {
+		add("seq < ?", q.Before)
+	}
+	s := `SELECT ` + auditCols + ` FROM audit`
+	if len(where) > 0 {
+		s += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, q.Limit)
+	s += ` ORDER BY seq DESC LIMIT $` + itoa(len(args))
+	rows, err := c.q.Query(ctx, s, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	out, err := scanAudit(rows)
+	return out, dbErr(op, err)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// PutAuditNodes stores consecutive nodes of one level; existing ones stay.
+func (c *conn) PutAuditNodes(ctx context.Context, level int, start int64, hashes [][]byte) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	idx := make([]int64, len(hashes))
+	for i := range idx {
+		idx[i] = start + int64(i)
+	}
+	_, err := c.q.Exec(ctx, `INSERT INTO audit_nodes (level, idx, hash)
+		SELECT $1, i, h FROM unnest($2::bigint[], $3::bytea[]) AS t(i, h)
+		ON CONFLICT DO NOTHING`, level, idx, hashes)
+	return dbErr("postgres.PutAuditNodes", err)
+}
+
+// AuditNodes returns the nodes of a level with from ≤ index < to.
+func (c *conn) AuditNodes(ctx context.Context, level int, from, to int64) ([][]byte, error) {
+	const op = "postgres.AuditNodes"
+	rows, err := c.q.Query(ctx, `SELECT hash FROM audit_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+		level, from, to)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	if int64(len(out)) != to-from {
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found",
+			"Thiếu nút cây Merkle của nhật ký.", "Merkle tree nodes of the log are missing.")
+	}
+	return out, nil
+}
+
+// AppendTreeHead stores h unless a head of its size exists.
+func (c *conn) AppendTreeHead(ctx context.Context, h *cancuoc.TreeHead) error {
+	_, err := c.q.Exec(ctx, `INSERT INTO audit_heads (size, root, at, signature) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, h.Size, h.Root, ts(h.At), h.Signature)
+	return dbErr("postgres.AppendTreeHead", err)
+}
+
+// TreeHeads lists heads with from ≤ size ≤ to.
+func (c *conn) TreeHeads(ctx context.Context, from, to int64) ([]*cancuoc.TreeHead, error) {
+	return c.heads(ctx, "postgres.TreeHeads", `WHERE size BETWEEN $1 AND $2 ORDER BY size`, from, to)
+}
+
+// LatestTreeHead returns the largest head. NotFound if none.
+func (c *conn) LatestTreeHead(ctx context.Context) (*cancuoc.TreeHead, error) {
+	const op = "postgres.LatestTreeHead"
+	hs, err := c.heads(ctx, op, `ORDER BY size DESC LIMIT 1`)
+	if err != nil {
+		return nil, err
+	}
+	if len(hs) == 0 {
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found",
+			"Nhật ký chưa có điểm kiểm tra nào.", "The log has no tree head yet.")
+	}
+	return hs[0], nil
+}
+
+func (c *conn) heads(ctx context.Context, op, tail string, args ...any) ([]*cancuoc.TreeHead, error) {
+	rows, err := c.q.Query(ctx, `SELECT size, root, at, signature FROM audit_heads `+tail, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []*cancuoc.TreeHead{}
+	for rows.Next() {
+		var (
+			h  cancuoc.TreeHead
+			at time.Time
+		)
+		if err := rows.Scan(&h.Size, &h.Root, &at, &h.Signature); err != nil {
+			return nil, dbErr(op, err)
+		}
+		h.At = ts(at)
+		out = append(out, &h)
+	}
+	return out, dbErr(op, rows.Err())
+}
