@@ -56,7 +56,7 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := audit.NewWriter(st, 0, audit.WithLinger(c.AuditLinger, 32), audit.WithCommitters(committers(c)))
+	w := audit.NewWriter(st, 0, audit.WithLinger(c.AuditLinger, 32))
 	return &app{store: st, audit: w, reg: registry.New(st, w)}, nil
 }
 
@@ -64,15 +64,4 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 func (a *app) Close() error {
 	_ = a.audit.Close()
 	return a.store.Close()
-}
-
-// committers is how many read-audit commits may be in flight: two on
-// PostgreSQL, where a second commit overlaps the first's log flush (more
-// only add commits; measured with bench/run.sh), one on SQLite, which has a
-// single writer.
-func committers(c *Config) int {
-	if c.IsPostgres() {
-		return 2
-	}
-	return 1
 }
