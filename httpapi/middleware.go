@@ -107,18 +107,28 @@ func observe(next http.Handler, log *slog.Logger, m *Metrics) http.Handler {
 	})
 }
 
+// APIKey reads the API key of a request: Authorization: Bearer, or the
+// X-API-Key header. Unauthenticated "api_key_missing" when there is none.
+func APIKey(r *http.Request) (string, error) {
+	key := r.Header.Get("X-API-Key")
+	// The scheme name is case-insensitive (RFC 9110, section 11.1).
+	if a := r.Header.Get("Authorization"); len(a) >= 7 && strings.EqualFold(a[:7], "Bearer ") {
+		key = strings.TrimSpace(a[7:])
+	}
+	if key == "" {
+		return "", cancuoc.E(cancuoc.Unauthenticated, "", "api_key_missing",
+			"Thiếu khoá API: gửi tiêu đề Authorization: Bearer <khoá>.", "Missing API key: send the header Authorization: Bearer <key>.")
+	}
+	return key, nil
+}
+
 // authed resolves the API key (Authorization: Bearer, or X-API-Key) and puts
 // the principal in the context; without a valid key the request ends here.
 func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := r.Header.Get("X-API-Key")
-		// The scheme name is case-insensitive (RFC 9110, section 11.1).
-		if a := r.Header.Get("Authorization"); len(a) >= 7 && strings.EqualFold(a[:7], "Bearer ") {
-			key = strings.TrimSpace(a[7:])
-		}
-		if key == "" {
-			writeError(w, r, a.log, cancuoc.E(cancuoc.Unauthenticated, "", "api_key_missing",
-				"Thiếu khoá API: gửi tiêu đề Authorization: Bearer <khoá>.", "Missing API key: send the header Authorization: Bearer <key>."))
+		key, err := APIKey(r)
+		if err != nil {
+			writeError(w, r, a.log, err)
 			return
 		}
 		p, err := a.reg.Authenticate(r.Context(), key)

@@ -50,6 +50,12 @@ func statusOf(k cancuoc.Kind) int {
 // no server to resolve it; the OpenAPI document lists the codes.
 const ProblemTypeBase = "urn:cancuoc:problem:"
 
+// WriteError answers with problem details; other packages' handlers (the
+// OpenID provider's client API) use it so every error looks the same.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeError(w, r, log, err)
+}
+
 // writeError answers with problem details. Only Internal errors are logged
 // in full; their detail is never shown, since it may hold internals.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -131,6 +131,9 @@ func main() {
 				p("| %d | %.0f rows/s (%.1f s) | not run (no room for a second copy) | |\n", x.Citizens, x.SeedRate, x.SeedSeconds)
 			}
 		}
+		if note, err := os.ReadFile(filepath.Join(*dir, "big", "note.txt")); err == nil {
+			p("\n%s\n", strings.TrimSpace(string(note)))
+		}
 		p("\nOn disk at %d citizens: `citizens` %.0f MB, `citizen_versions` %.0f MB (with indexes).\n\n", bk.Citizens, float64(bk.TableBytes)/1e6, float64(bk.VersionsBytes)/1e6)
 	}
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/httpapi"
 	"github.com/cancuoc/cancuoc/oidc"
 )
 
@@ -86,36 +87,13 @@ func newOIDC(a *app, accounts oidc.Accounts, c *Config, oc *oidcConfig, log *slo
 func mountOIDC(mux *http.ServeMux, p *oidc.Provider, a *app, log *slog.Logger) {
 	mux.Handle(p.BasePath()+"/", p.Handler())
 	authenticate := func(r *http.Request) (*cancuoc.Principal, error) {
-		key := r.Header.Get("X-API-Key")
-		if h := r.Header.Get("Authorization"); len(h) >= 7 && strings.EqualFold(h[:7], "Bearer ") {
-			key = strings.TrimSpace(h[7:])
-		}
-		if key == "" {
-			return nil, cancuoc.E(cancuoc.Unauthenticated, "", "api_key_missing",
-				"Thiếu khoá API: gửi tiêu đề Authorization: Bearer <khoá>.", "Missing API key: send the header Authorization: Bearer <key>.")
+		key, err := httpapi.APIKey(r)
+		if err != nil {
+			return nil, err
 		}
 		return a.reg.Authenticate(r.Context(), key)
 	}
-	p.ClientsAPI(authenticate, func(w http.ResponseWriter, r *http.Request, err error) { writeProblem(w, r, log, err) })(mux)
-}
-
-// writeProblem answers an error of the clients API as RFC 9457 problem
-// details, with the same status per kind as the JSON API.
-func writeProblem(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	var e *cancuoc.Error
-	if !errors.As(err, &e) || e.Kind == cancuoc.Internal {
-		log.Error("internal error", "route", r.Pattern, "err", err)
-		e = cancuoc.E(cancuoc.Internal, "", "internal", "Lỗi hệ thống.", "Internal error.")
-	}
-	status := map[cancuoc.Kind]int{cancuoc.Invalid: 400, cancuoc.NotFound: 404, cancuoc.Conflict: 409,
-		cancuoc.Unauthenticated: 401, cancuoc.Forbidden: 403, cancuoc.Unavailable: 503}[e.Kind]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "urn:cancuoc:problem:" + e.Code, "title": http.StatusText(status),
-		"status": status, "code": e.Code, "field": e.Field, "detail": e.MessageVI, "message_vi": e.MessageVI, "message_en": e.MessageEN})
+	p.ClientsAPI(authenticate, func(w http.ResponseWriter, r *http.Request, err error) { httpapi.WriteError(w, r, log, err) })(mux)
 }
 
 // stringList is a repeatable flag.
