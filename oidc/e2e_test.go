@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +128,7 @@ type env struct {
 	acc     *accounts
 	secrets map[string]string
 	l2, l1  cancuoc.PIN // a level-2 holder with TOTP, a level-1 holder without
+	root    string      // the server's URL: the issuer without /oidc
 }
 
 const totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -141,6 +144,15 @@ func newEnv(t *testing.T) *env {
 }
 
 func newEnvOn(t *testing.T, st cancuoc.Store) *env {
+	t.Helper()
+	return newEnvWith(t, st, "", nil)
+}
+
+// newEnvWith builds the env with host (default the listener's address) in
+// the issuer, and with the Accounts that real(e) returns instead of the
+// test's own when real is not nil; it is called once the server's URL is
+// known, which WebAuthn's origin needs.
+func newEnvWith(t *testing.T, st cancuoc.Store, host string, real func(e *env) oidc.Accounts) *env {
 	t.Helper()
 	ctx := t.Context()
 	var err error
@@ -159,8 +171,16 @@ func newEnvOn(t *testing.T, st cancuoc.Store) *env {
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
-	e.issuer = e.srv.URL + "/oidc"
-	e.prov, err = oidc.New(st, e.acc, oidc.Config{Issuer: e.issuer, Secret: []byte(strings.Repeat("s", 32)), Insecure: true,
+	e.root = e.srv.URL
+	if host != "" {
+		e.root = "http://" + host + ":" + strconv.Itoa(e.srv.Listener.Addr().(*net.TCPAddr).Port)
+	}
+	e.issuer = e.root + "/oidc"
+	var accs oidc.Accounts = e.acc
+	if real != nil {
+		accs = real(e)
+	}
+	e.prov, err = oidc.New(st, accs, oidc.Config{Issuer: e.issuer, Secret: []byte(strings.Repeat("s", 32)), Insecure: true,
 		Now: e.clock.now})
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +253,7 @@ func (b *browser) get(u string) resp {
 }
 
 func (b *browser) post(path string, form url.Values) resp {
-	req, _ := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, b.e.root+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
 }

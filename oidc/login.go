@@ -54,6 +54,8 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET /login", p.loginPage)
 	mux.HandleFunc("POST /login", p.loginPassword)
 	mux.HandleFunc("POST /login/otp", p.loginOTP)
+	mux.HandleFunc("POST /login/passkey/begin", p.passkeyBegin)
+	mux.HandleFunc("POST /login/passkey", p.passkeyFinish)
 	mux.HandleFunc("GET /consent", p.consentPage)
 	mux.HandleFunc("POST /consent", p.consentSubmit)
 	mux.HandleFunc("POST /cancel", p.cancel)
@@ -181,7 +183,7 @@ func (p *Provider) render(w http.ResponseWriter, status int, name string, pg *pa
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Language", pg.Lang)
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, name, pg); err != nil {
 		p.log.Error("rendering a page", "page", name, "err", err)

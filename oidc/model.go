@@ -102,6 +102,12 @@ type authDoc struct {
 	Step      string    `json:"step,omitempty"` // "", stepOTP, stepConsent, stepDone
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	CodeAt    time.Time `json:"code_at,omitzero"` // when the code was issued
+	// Passkey is the pending passkey ceremony's state from
+	// Accounts.BeginPasskeyLogin. It lives here, server-side and bound to
+	// the browser with the request, because the client must not choose
+	// the challenge it answers; it is cleared when used.
+	Passkey    []byte      `json:"passkey,omitempty"`
+	PasskeyPIN cancuoc.PIN `json:"passkey_pin,omitempty"` // whose passkey: for the record of a failure
 }
 
 // Login steps.

@@ -7,7 +7,7 @@
 // token.
 //
 // Flow: /authorize stores the request and redirects to /login; the citizen
-// proves who they are (password, then TOTP when enrolled); a client that
+// proves who they are (password, then TOTP when enrolled; or a passkey); a client that
 // demands level 2 gets an explanation page for a level-1 holder instead of a
 // token; the consent page lists exactly the fields the scopes release and
 // the client's stated purpose; then the code goes to the registered
@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
@@ -52,6 +53,16 @@ type Accounts interface {
 	// RecordLogin records a successful login on the account holder's access
 	// log ("eid.login").
 	RecordLogin(ctx context.Context, accountID, clientID string, amr []string, source string) error
+	// BeginPasskeyLogin starts a passkey login for the citizen with pin: the
+	// options for navigator.credentials.get, and an opaque session the
+	// provider keeps server-side for FinishPasskeyLogin. NotFound when the
+	// citizen has no account or no passkey.
+	BeginPasskeyLogin(ctx context.Context, pin cancuoc.PIN) (*protocol.CredentialAssertion, []byte, error)
+	// FinishPasskeyLogin verifies the assertion in r's body (JSON, as
+	// navigator.credentials.get produces it) against session and returns
+	// the account. Unauthenticated when it does not verify; Forbidden for an
+	// account that may not log in.
+	FinishPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, error)
 }
 
 // Assurance levels as acr values.

@@ -1,0 +1,392 @@
+package oidc_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/oidc"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
+	"github.com/cancuoc/cancuoc/sqlite"
+)
+
+// The test's own accounts have no passkeys; passkey logins are tested with
+// the real eid.Service (newEIDEnv).
+
+func (a *accounts) BeginPasskeyLogin(ctx context.Context, pin cancuoc.PIN) (*protocol.CredentialAssertion, []byte, error) {
+	return nil, nil, cancuoc.E(cancuoc.NotFound, "test", "no_passkey", "không có", "none")
+}
+
+func (a *accounts) FinishPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, error) {
+	return nil, cancuoc.E(cancuoc.Unauthenticated, "test", "passkey_invalid", "sai", "wrong")
+}
+
+// smsBox stands for the SMS gateway, the edge of the system: it keeps the
+// one-time codes for the test to read.
+type smsBox struct {
+	mu   sync.Mutex
+	last string
+}
+
+var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
+
+func (b *smsBox) Send(_ context.Context, phone, msg string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.last = sixDigits.FindString(msg)
+	return nil
+}
+
+// eidEnv is the env with the real eid.Service behind the provider, served
+// at localhost (a WebAuthn relying party ID must be a domain name), and
+// the level-2 test citizen registered with a password.
+type eidEnv struct {
+	*env
+	eid *eid.Service
+	sms *smsBox
+	acc *cancuoc.Account
+}
+
+const eidPassword = "mật khẩu dài 2"
+
+func newEIDEnv(t *testing.T, st cancuoc.Store) *eidEnv {
+	t.Helper()
+	ee := &eidEnv{sms: &smsBox{}}
+	ee.env = newEnvWith(t, st, "localhost", func(e *env) oidc.Accounts {
+		cfg := eid.DefaultConfig()
+		cfg.Password = eid.FastTestPasswordParams()
+		cfg.RPID, cfg.RPOrigins = "localhost", []string{e.root}
+		s, err := eid.New(st, ee.sms, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ee.eid = s
+		return s
+	})
+	ctx := t.Context()
+	c, err := st.Citizen(ctx, ee.l2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, err := ee.eid.StartRegistration(ctx, eid.Registration{PIN: c.PIN, FullName: c.FullName, BirthDate: c.BirthDate, Phone: "0912345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ee.sms.mu.Lock()
+	code := ee.sms.last
+	ee.sms.mu.Unlock()
+	if ee.acc, err = ee.eid.ConfirmRegistration(ctx, pend.ChallengeID, code, eidPassword, facePhoto(t)); err != nil {
+		t.Fatal(err)
+	}
+	return ee
+}
+
+// facePhoto is a valid PNG of the smallest accepted size.
+func facePhoto(t *testing.T) eid.Photo {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return eid.Photo{ContentType: "image/png", Data: buf.Bytes()}
+}
+
+// enrolTOTP gives the account a TOTP authenticator and returns its secret.
+func (ee *eidEnv) enrolTOTP(t *testing.T) string {
+	t.Helper()
+	en, err := ee.eid.BeginTOTP(t.Context(), ee.acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := eid.TOTPCode(en.Secret, time.Now(), 6)
+	if err := ee.eid.ConfirmTOTP(t.Context(), ee.acc, en.ChallengeID, code); err != nil {
+		t.Fatal(err)
+	}
+	return en.Secret
+}
+
+// softKey is a WebAuthn authenticator in software, as in eid's tests: one
+// ECDSA P-256 key, attestation "none" (WebAuthn level 2, §6.1 and §6.5).
+type softKey struct {
+	key    *ecdsa.PrivateKey
+	credID []byte
+	count  uint32
+	origin string
+	uv     bool
+}
+
+func newSoftKey(t *testing.T, origin string) *softKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := make([]byte, 32)
+	_, _ = rand.Read(id)
+	return &softKey{key: k, credID: id, origin: origin, uv: true}
+}
+
+var b64u = base64.RawURLEncoding
+
+// cborEncode covers what an attestation object needs: small integers, byte
+// and text strings and maps (RFC 8949).
+func cborEncode(v any) []byte {
+	head := func(major byte, n int) []byte {
+		switch {
+		case n < 24:
+			return []byte{major<<5 | byte(n)}
+		case n < 256:
+			return []byte{major<<5 | 24, byte(n)}
+		}
+		return []byte{major<<5 | 25, byte(n >> 8), byte(n)}
+	}
+	switch x := v.(type) {
+	case int:
+		if x >= 0 {
+			return head(0, x)
+		}
+		return head(1, -1-x)
+	case []byte:
+		return append(head(2, len(x)), x...)
+	case string:
+		return append(head(3, len(x)), x...)
+	case [][2]any:
+		out := head(5, len(x))
+		for _, kv := range x {
+			out = append(out, cborEncode(kv[0])...)
+			out = append(out, cborEncode(kv[1])...)
+		}
+		return out
+	}
+	panic("cbor: unsupported type")
+}
+
+func (k *softKey) clientData(typ string, challenge []byte) []byte {
+	b, _ := json.Marshal(map[string]any{"type": typ, "challenge": b64u.EncodeToString(challenge), "origin": k.origin, "crossOrigin": false})
+	return b
+}
+
+func (k *softKey) authData(flags byte, attested []byte) []byte {
+	h := sha256.Sum256([]byte("localhost"))
+	out := append(h[:], flags)
+	out = binary.BigEndian.AppendUint32(out, k.count)
+	return append(out, attested...)
+}
+
+// create answers navigator.credentials.create.
+func (k *softKey) create(challenge []byte) []byte {
+	x, y := make([]byte, 32), make([]byte, 32)
+	k.key.PublicKey.X.FillBytes(x)
+	k.key.PublicKey.Y.FillBytes(y)
+	cose := cborEncode([][2]any{{1, 2}, {3, -7}, {-1, 1}, {-2, x}, {-3, y}})
+	attested := make([]byte, 16)
+	attested = binary.BigEndian.AppendUint16(attested, uint16(len(k.credID)))
+	attested = append(append(attested, k.credID...), cose...)
+	att := cborEncode([][2]any{{"fmt", "none"}, {"attStmt", [][2]any{}}, {"authData", k.authData(0x01|0x04|0x40, attested)}})
+	body, _ := json.Marshal(map[string]any{
+		"id": b64u.EncodeToString(k.credID), "rawId": b64u.EncodeToString(k.credID), "type": "public-key",
+		"response": map[string]string{
+			"clientDataJSON":    b64u.EncodeToString(k.clientData("webauthn.create", challenge)),
+			"attestationObject": b64u.EncodeToString(att),
+		},
+	})
+	return body
+}
+
+// get answers navigator.credentials.get.
+func (k *softKey) get(t *testing.T, challenge, userHandle []byte) []byte {
+	k.count++
+	cd := k.clientData("webauthn.get", challenge)
+	flags := byte(0x01)
+	if k.uv {
+		flags |= 0x04
+	}
+	ad := k.authData(flags, nil)
+	h := sha256.Sum256(cd)
+	digest := sha256.Sum256(append(slices.Clone(ad), h[:]...))
+	sig, err := ecdsa.SignASN1(rand.Reader, k.key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"id": b64u.EncodeToString(k.credID), "rawId": b64u.EncodeToString(k.credID), "type": "public-key",
+		"response": map[string]string{
+			"clientDataJSON":    b64u.EncodeToString(cd),
+			"authenticatorData": b64u.EncodeToString(ad),
+			"signature":         b64u.EncodeToString(sig),
+			"userHandle":        b64u.EncodeToString(userHandle),
+		},
+	})
+	return body
+}
+
+// registerPasskey registers k as a passkey of the account through eid.
+func (ee *eidEnv) registerPasskey(t *testing.T, k *softKey) {
+	t.Helper()
+	reg, err := ee.eid.BeginPasskeyRegistration(t.Context(), ee.acc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(k.create(reg.Options.Response.Challenge)))
+	r.Header.Set("Content-Type", "application/json")
+	if _, err := ee.eid.FinishPasskeyRegistration(t.Context(), ee.acc, reg.ChallengeID, "khoá thử", r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// passkeyBegin is the login page's script asking for assertion options.
+func (b *browser) passkeyBegin(f url.Values, pin cancuoc.PIN) (int, *protocol.CredentialAssertion, map[string]string) {
+	b.t.Helper()
+	g := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "pin": {string(pin)}}
+	req, _ := http.NewRequest(http.MethodPost, b.e.root+"/oidc/login/passkey/begin", strings.NewReader(g.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		var prob map[string]string
+		_ = json.Unmarshal(body, &prob)
+		return res.StatusCode, nil, prob
+	}
+	var ca protocol.CredentialAssertion
+	if err := json.Unmarshal(body, &ca); err != nil {
+		b.t.Fatalf("assertion options %s: %v", body, err)
+	}
+	return res.StatusCode, &ca, nil
+}
+
+// passkeyFinish is the script posting the assertion as a form.
+func (b *browser) passkeyFinish(f url.Values, cred []byte) resp {
+	return b.post("/oidc/login/passkey", url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "credential": {string(cred)}})
+}
+
+// TestPasskeyLogin logs a citizen into the portal with a passkey through
+// the login page's endpoints, as its script does, on both databases.
+func TestPasskeyLogin(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		testPasskeyLogin(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) { testPasskeyLogin(t, pgtest.Open(t, "cancuoc_oidc_pk")) })
+}
+
+func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
+	ee := newEIDEnv(t, st)
+	ctx := t.Context()
+	key := newSoftKey(t, ee.root)
+	ee.registerPasskey(t, key)
+	p := ee.portal("portal", "http://localhost/callback", "openid", "profile")
+
+	b := ee.browser()
+	r := b.get(p.Start(nil))
+	if r.status != http.StatusOK || !strings.Contains(r.body, "Đăng nhập bằng khoá truy cập") || !strings.Contains(r.body, "/static/passkey.js") {
+		t.Fatalf("login page: %d %s", r.status, r.body)
+	}
+	f := fields(r.body)
+
+	// Finishing without a started ceremony, or with a forged CSRF token,
+	// or from another browser, is refused.
+	if r := b.passkeyFinish(f, key.get(t, []byte("no ceremony was started 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
+		t.Errorf("finish without begin: %d", r.status)
+	}
+	forged := url.Values{"id": {f.Get("id")}, "csrf": {"forged"}}
+	if st, _, _ := b.passkeyBegin(forged, ee.l2); st != http.StatusForbidden {
+		t.Errorf("begin with a forged CSRF token: %d", st)
+	}
+	if st, _, _ := ee.browser().passkeyBegin(f, ee.l2); st != http.StatusForbidden {
+		t.Errorf("begin from another browser: %d", st)
+	}
+	// No passkey and no account get the same answer.
+	st1, _, prob1 := b.passkeyBegin(f, ee.l1)
+	if st1 != http.StatusNotFound || prob1["code"] != "no_passkey" {
+		t.Errorf("begin for a citizen without an account: %d %v", st1, prob1)
+	}
+
+	// A signature by another key fails, is recorded, and uses the
+	// ceremony up: the genuine answer to the same challenge is refused.
+	status, ca, prob := b.passkeyBegin(f, ee.l2)
+	if status != http.StatusOK {
+		t.Fatalf("begin: %d %v", status, prob)
+	}
+	if ca.Response.RelyingPartyID != "localhost" || len(ca.Response.AllowedCredentials) != 1 {
+		t.Errorf("options %+v", ca.Response)
+	}
+	evil := newSoftKey(t, ee.root)
+	evil.credID = key.credID
+	if r := b.passkeyFinish(f, evil.get(t, ca.Response.Challenge, []byte(ee.acc.ID))); r.status != http.StatusUnauthorized ||
+		!strings.Contains(r.body, "khoá truy cập") {
+		t.Errorf("another key: %d", r.status)
+	}
+	if r := b.passkeyFinish(f, key.get(t, ca.Response.Challenge, []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
+		t.Errorf("replayed ceremony: %d", r.status)
+	}
+	entries, _ := ee.store.AuditFor(ctx, ee.l2, 20)
+	if !slices.ContainsFunc(entries, func(e *cancuoc.AuditEntry) bool { return e.Outcome == "failed_passkey" }) {
+		t.Error("failed passkey login not recorded")
+	}
+
+	// The genuine login: consent, then the code at the portal.
+	_, ca, _ = b.passkeyBegin(f, ee.l2)
+	r = b.passkeyFinish(f, key.get(t, ca.Response.Challenge, []byte(ee.acc.ID)))
+	if r.status != http.StatusOK || !strings.Contains(r.body, `value="allow"`) {
+		t.Fatalf("passkey login: want the consent page, got %d %s", r.status, r.body)
+	}
+	cf := fields(r.body)
+	cf.Set("decision", "allow")
+	res, err := p.Finish(ctx, callback(t, b.post("/oidc/consent", cf)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.AMR, []string{"hwk", "mfa"}) || res.ACR != oidc.ACRLevel1 {
+		t.Errorf("amr %v acr %q, want [hwk mfa] and level 1", res.AMR, res.ACR)
+	}
+	if res.Claims["name"] != "Nguyễn Văn Đức" {
+		t.Errorf("claims %v", res.Claims)
+	}
+
+	// Without user verification the passkey is one factor: no mfa.
+	key.uv = false
+	b = ee.browser()
+	r = b.get(p.Start(nil))
+	f = fields(r.body)
+	_, ca, _ = b.passkeyBegin(f, ee.l2)
+	res, err = p.Finish(ctx, callback(t, b.passkeyFinish(f, key.get(t, ca.Response.Challenge, []byte(ee.acc.ID)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.AMR, []string{"hwk"}) {
+		t.Errorf("amr without user verification %v, want [hwk]", res.AMR)
+	}
+}
