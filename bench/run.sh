@@ -117,5 +117,5 @@ if [ -n "$BIG_N" ]; then
   cleanup; pids=()
 fi
 
-go run ./bench/report -out bench/RESULTS.md -dir "$OUT" -clients "$CLIENTS" -duration "$DURATION" -rounds "$ROUNDS"
-echo "wrote bench/RESULTS.md"
+go run ./bench/report -out bench/results/10-registry.md -dir "$OUT" -clients "$CLIENTS" -duration "$DURATION" -rounds "$ROUNDS"
+bash bench/assemble.sh

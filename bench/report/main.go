@@ -103,7 +103,7 @@ func memory() string {
 }
 
 func main() {
-	out := flag.String("out", "bench/RESULTS.md", "output file")
+	out := flag.String("out", "bench/results/10-registry.md", "output file (a part of bench/RESULTS.md; bench/assemble.sh joins the parts)")
 	dir := flag.String("dir", "bench/out", "directory of run.sh results")
 	clients := flag.Int("clients", 16, "client count used")
 	duration := flag.String("duration", "10s", "duration of each run")
@@ -112,7 +112,7 @@ func main() {
 
 	var b bytes.Buffer
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	p("# Benchmark results\n\n")
+	p("## Registry: bulk load and lookups (`bench/run.sh`)\n\n")
 	p("Written by `bench/run.sh` (rerun it to refresh) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	p("Machine: %d cores (%s), %s memory; %s; %s; Go %s. The load generator, cancuoc and PostgreSQL share the same cores, as do pgbench and PostgreSQL for the reference. The machine is shared with other work and its speed drifts by tens of per cent between minutes, so compare ratios taken in the same run, not absolute figures across runs.\n\n",
 		runtime.NumCPU(), cpuModel(), memory(), sh("uname", "-sr"), sh("psql", "--version"), runtime.Version())
@@ -120,7 +120,7 @@ func main() {
 	var bk, big bulk
 	hasBig := read(*dir, "bulk_big.json", &big)
 	if read(*dir, "bulk.json", &bk) {
-		p("## Bulk load (`cancuoc seed`) against a raw COPY of the same rows\n\n")
+		p("### Bulk load (`cancuoc seed`) against a raw COPY of the same rows\n\n")
 		p("cancuoc: generate the synthetic people, validate, derive, encode, and load through `registry.Import` (pgx CopyFrom into `citizens` and `citizen_versions`, one transaction per batch of 20,000). Reference: `COPY … FROM STDIN (FORMAT binary)` of the very rows cancuoc wrote, exported beforehand, into a fresh schema built by the same migrations (same columns and indexes), in one transaction.\n\n")
 		p("| citizens | cancuoc seed | raw COPY | ratio (goal ≥ 0.7) |\n|---:|---:|---:|---:|\n")
 		for _, x := range []bulk{bk, big} {
@@ -139,7 +139,7 @@ func main() {
 
 	ref, pg, lite := series(*dir, "pgbench", *rounds), series(*dir, "lookup_pg", *rounds), series(*dir, "lookup_sqlite", *rounds)
 	if len(ref) > 0 {
-		p("## Citizen lookup by PIN over the HTTP API\n\n")
+		p("### Citizen lookup by PIN over the HTTP API\n\n")
 		p("`GET /v1/citizens/{pin}` for random PINs of the registry, driven by wrk with %d connections (closed loop) for %s per run: API-key authentication, jurisdiction check, the record as stored, and the access written durably to the audit log before each answer (group commit). Reference: `pgbench -S` (select-only, scale 50) with the same client count on the same server. Medians of %d interleaved rounds.\n\n", *clients, *duration, len(ref))
 		p("| what | requests/s | p50 | p99 | ratio to pgbench -S (goal ≥ 0.3) |\n|---|---:|---:|---:|---:|\n")
 		r0 := median(ref, rps)
@@ -176,7 +176,7 @@ func main() {
 	}
 	refBig, lb := series(*dir, "pgbench_big", *rounds), series(*dir, "lookup_big", *rounds)
 	if hasBig && len(lb) > 0 {
-		p("## Lookup latency as the registry grows\n\n")
+		p("### Lookup latency as the registry grows\n\n")
 		p("| registry size | requests/s | p50 | p99 | pgbench -S in the same rounds |\n|---:|---:|---:|---:|---:|\n")
 		p("| %d | %.0f | %.2f ms | %.2f ms | %.0f |\n", bk.Citizens, median(pg, rps), median(pg, p50), median(pg, p99), median(ref, rps))
 		p("| %d | %.0f | %.2f ms | %.2f ms | %.0f |\n\n", big.Citizens, median(lb, rps), median(lb, p50), median(lb, p99), median(refBig, rps))
