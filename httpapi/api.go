@@ -71,8 +71,42 @@ func (a *API) Routes(mux *http.ServeMux) {
 // Handler wraps a mux holding the API's routes with request IDs, recovery,
 // logs and metrics (m may be nil).
 func Handler(mux *http.ServeMux, log *slog.Logger, m *Metrics) http.Handler {
-	return observe(mux, log, m)
+	return observe(unmatched(mux), log, m)
 }
+
+// unmatched answers requests no route matches with problem details, as every
+// other error, instead of the mux's plain-text 404 and 405. The mux still
+// decides (and sets Allow on a 405); only its body is replaced.
+func unmatched(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusOnly{header: http.Header{}}
+		mux.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "",
+				"Phương thức "+r.Method+" không dùng được ở địa chỉ này; các phương thức được phép: "+rec.header.Get("Allow")+".",
+				"Method "+r.Method+" is not allowed here; allowed: "+rec.header.Get("Allow")+".")
+			return
+		}
+		writeProblem(w, r, http.StatusNotFound, "route_not_found", "",
+			"Không có địa chỉ này trong API; xem /openapi.json.", "No such route in the API; see /openapi.json.")
+	})
+}
+
+// statusOnly keeps what the mux decided about an unmatched request (status
+// and headers) and drops its plain-text body.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.status = code }
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, a.log, err) }
 

@@ -925,3 +925,37 @@ func TestConcurrentUpdates(t *testing.T) {
 		t.Errorf("version %d after the race, want 2", got.Version)
 	}
 }
+
+// Unmatched routes answer with problem details like every other error; a
+// 405 keeps the mux's Allow header.
+func TestUnmatchedRoutesAreProblems(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/things/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	srv := httptest.NewServer(httpapi.Handler(mux, slog.New(slog.DiscardHandler), nil))
+	defer srv.Close()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/v1/things/1", http.StatusNoContent, "", ""},
+		{"GET", "/v1/nothing", http.StatusNotFound, "route_not_found", ""},
+		{"DELETE", "/v1/things/1", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p httpapi.Problem
+		_ = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || p.Code != tc.code || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d %q Allow %q, want %d %q Allow %q", tc.method, tc.path, resp.StatusCode, p.Code,
+				resp.Header.Get("Allow"), tc.status, tc.code, tc.allow)
+		}
+		if tc.code != "" && resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, resp.Header.Get("Content-Type"))
+		}
+	}
+}

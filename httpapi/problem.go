@@ -65,9 +65,14 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		e = cancuoc.E(cancuoc.Internal, "", "internal", "Lỗi hệ thống; vui lòng thử lại sau hoặc báo quản trị viên kèm mã yêu cầu.",
 			"Internal error; try again later or report the request ID to the operator.")
 	}
-	status := statusOf(e.Kind)
-	p := Problem{Type: ProblemTypeBase + e.Code, Title: http.StatusText(status), Status: status, Code: e.Code,
-		Field: e.Field, MessageVI: e.MessageVI, MessageEN: e.MessageEN, RequestID: requestID(r.Context())}
+	writeProblem(w, r, statusOf(e.Kind), e.Code, e.Field, e.MessageVI, e.MessageEN)
+}
+
+// writeProblem writes one RFC 9457 problem, its detail in the language the
+// caller prefers.
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, field, vi, en string) {
+	p := Problem{Type: ProblemTypeBase + code, Title: http.StatusText(status), Status: status, Code: code,
+		Field: field, MessageVI: vi, MessageEN: en, RequestID: requestID(r.Context())}
 	p.Detail = p.MessageVI
 	if prefersEnglish(r) {
 		p.Detail = p.MessageEN
