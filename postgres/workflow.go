@@ -19,7 +19,6 @@ func procNotFound(op string) error {
 	return cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy hồ sơ.", "No such file.")
 }
 
-
 // InsertProcedure stores a new file.
 func (c *conn) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error {
 	const op = "postgres.InsertProcedure"
