@@ -23,31 +23,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cancuoc/cancuoc"
-	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/postgres"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
-	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/workflow/wftest"
 )
 
 // The crash test runs the interlinked procedures against the real binary
 // while killing it with SIGKILL at random moments, and checks afterwards
 // that every file completed exactly once. CRASH_FILES sets the files of
 // each kind (200 by default; -short uses 40).
-
-const (
-	crashHanoi  = "01"
-	crashBaDinh = "00004"
-)
-
-// crashWorld is what the test seeds before starting the server: the
-// agencies' keys and the people the files are about.
-type crashWorld struct {
-	keys    map[string][]string // agency → two clients' API keys
-	mothers []cancuoc.PIN     // each heads a household
-	elders  []cancuoc.PIN     // each will die once
-}
 
 func crashFiles(t *testing.T) int {
 	if v, err := strconv.Atoi(os.Getenv("CRASH_FILES")); err == nil && v > 0 {
@@ -59,58 +45,12 @@ func crashFiles(t *testing.T) int {
 	return 200
 }
 
-// seedCrash creates the principals and people through the registry, in the
-// test's process, before the server runs.
-func seedCrash(t *testing.T, st cancuoc.Store, n int) *crashWorld {
+// seedCrash creates the principals and people before the server runs.
+func seedCrash(t *testing.T, st cancuoc.Store, n int) *wftest.Seeded {
 	t.Helper()
-	ctx := t.Context()
-	w := audit.NewWriter(st, 0)
-	defer w.Close()
-	reg := registry.New(st, w)
-	admin, _, err := reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: "seed", Role: cancuoc.RoleNationalAdmin})
+	cw, err := wftest.Seed(t.Context(), st, n, workflow.Agencies())
 	if err != nil {
 		t.Fatal(err)
-	}
-	cw := &crashWorld{keys: map[string][]string{}}
-	for _, a := range []struct {
-		agency string
-		role   cancuoc.Role
-		j      cancuoc.Jurisdiction
-	}{
-		{workflow.AgencyCivilStatus, cancuoc.RoleCommuneOfficer, cancuoc.Jurisdiction{Province: crashHanoi, Commune: crashBaDinh}},
-		{workflow.AgencyPolice, cancuoc.RoleProvinceOfficer, cancuoc.Jurisdiction{Province: crashHanoi}},
-		{workflow.AgencySocialInsurance, cancuoc.RoleMinistrySystem, cancuoc.Jurisdiction{}},
-		{workflow.AgencyLabour, cancuoc.RoleMinistrySystem, cancuoc.Jurisdiction{Province: crashHanoi}},
-	} {
-		for range 2 {
-			_, key, err := reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: a.agency, Role: a.role, Jurisdiction: a.j, Agency: a.agency})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cw.keys[a.agency] = append(cw.keys[a.agency], key)
-		}
-	}
-	person := func(name string, sex cancuoc.Sex, year int) *cancuoc.Citizen {
-		c, err := reg.RegisterBirth(ctx, admin, registry.Birth{FullName: name, BirthDate: cancuoc.Date{Year: year, Month: 3, Day: 4}, Sex: sex,
-			Registration:       cancuoc.Place{Era: cancuoc.Era34, Province: crashHanoi, Commune: crashBaDinh},
-			PermanentResidence: &cancuoc.Place{Era: cancuoc.Era34, Province: crashHanoi, Commune: crashBaDinh, Detail: "phố Kiểm Thử"},
-			Meta:               registry.Meta{LegalBasis: "seed"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	for i := range n {
-		m := person("Trần Thị Mẹ", cancuoc.Female, 1995)
-		hh := fmt.Sprintf("HH-CRASH-%d", i)
-		if _, err := reg.Update(ctx, admin, m.PIN, m.Version, registry.Meta{Reason: "hộ", LegalBasis: "seed"}, func(c *cancuoc.Citizen) error {
-			c.Household = &cancuoc.HouseholdLink{ID: hh, HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		cw.mothers = append(cw.mothers, m.PIN)
-		cw.elders = append(cw.elders, person("Nguyễn Văn Cụ", cancuoc.Male, 1940).PIN)
 	}
 	return cw
 }
@@ -298,7 +238,7 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 	var retries atomic.Int64
 	hc := &http.Client{Timeout: 10 * time.Second}
 	mk := func(agency string, i int) *client {
-		return &client{base: "http://" + addr, key: cw.keys[agency][i], http: hc, stop: &stop, tries: &retries}
+		return &client{base: "http://" + addr, key: cw.Keys[agency][i], http: hc, stop: &stop, tries: &retries}
 	}
 
 	// The counter submits every file, each with its own key.
@@ -308,10 +248,10 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 		c := mk(workflow.AgencyCivilStatus, 0)
 		for i := range n {
 			for k, sub := range []map[string]any{
-				{"kind": "birth", "applicant": cw.mothers[i], "birth": map[string]any{"full_name": "Nguyễn Minh An",
-					"birth_date": "2026-01-10", "sex": "male", "mother": map[string]any{"pin": cw.mothers[i]},
-					"registration": map[string]any{"province": crashHanoi, "commune": crashBaDinh}}},
-				{"kind": "death", "applicant": cw.mothers[i], "death": map[string]any{"deceased": cw.elders[i], "date": "2026-01-05",
+				{"kind": "birth", "applicant": cw.Mothers[i], "birth": map[string]any{"full_name": "Nguyễn Minh An",
+					"birth_date": "2026-01-10", "sex": "male", "mother": map[string]any{"pin": cw.Mothers[i]},
+					"registration": map[string]any{"province": wftest.Province, "commune": wftest.Commune}}},
+				{"kind": "death", "applicant": cw.Mothers[i], "death": map[string]any{"deceased": cw.Elders[i], "date": "2026-01-05",
 					"funeral_allowance": true, "insured": i%2 == 0, "survivor_benefit": i%2 == 0}},
 			} {
 				var f struct {
@@ -386,7 +326,7 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 // one child per mother (one PIN), in her household, with one birth
 // certificate and one health card; each elder dead, deregistered, with one
 // allowance (and one survivor benefit when insured); no extra files.
-func verifyCrash(t *testing.T, st cancuoc.Store, cw *crashWorld, ids []string) {
+func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string) {
 	ctx := context.Background()
 	all, err := st.Procedures(ctx, cancuoc.ProcedureQuery{Limit: 100000})
 	if err != nil {
@@ -420,7 +360,7 @@ func verifyCrash(t *testing.T, st cancuoc.Store, cw *crashWorld, ids []string) {
 			}
 		}
 	}
-	for i, m := range cw.mothers {
+	for i, m := range cw.Mothers {
 		mother, err := st.Citizen(ctx, m)
 		if err != nil {
 			t.Fatal(err)
@@ -445,7 +385,7 @@ func verifyCrash(t *testing.T, st cancuoc.Store, cw *crashWorld, ids []string) {
 			t.Errorf("child of mother %d has %d versions, want 2", i, len(hist))
 		}
 	}
-	for i, e := range cw.elders {
+	for i, e := range cw.Elders {
 		c, err := st.Citizen(ctx, e)
 		if err != nil {
 			t.Fatal(err)
