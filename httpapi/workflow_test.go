@@ -12,9 +12,11 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/httpapi"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/workday"
 	"github.com/cancuoc/cancuoc/workflow"
 	"github.com/cancuoc/cancuoc/workflow/wftest"
@@ -214,4 +216,78 @@ func FuzzTaskQuery(f *testing.F) {
 			t.Fatalf("status %d for %q: %s", r.status, q, r.body)
 		}
 	})
+}
+
+// TestProcedureOnline: the eID holder files a birth, follows it, and
+// answers a rejection.
+func TestProcedureOnline(t *testing.T) {
+	ctx := t.Context()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	w := audit.NewWriter(store, 0)
+	t.Cleanup(func() { w.Close() })
+	reg := registry.New(store, w)
+	sms := &outbox{}
+	cfg := eid.DefaultConfig()
+	cfg.Password = eid.FastTestPasswordParams()
+	es, err := eid.New(store, sms, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := workflow.New(store, reg, wftest.Residence{}, workday.Default())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mux := http.NewServeMux()
+	httpapi.New(reg, log).WithEID(es).WithWorkflow(wf).Routes(mux)
+	srv := httptest.NewServer(httpapi.Handler(mux, log, nil))
+	t.Cleanup(srv.Close)
+	e := &eidEnv{t: t, srv: srv, store: store, sms: sms}
+	e.adult = storetest.Citizen(storetest.PIN(1)) // heads household HH-01-0001 in Ba Đình
+	if err := store.InsertCitizen(ctx, e.adult); err != nil {
+		t.Fatal(err)
+	}
+	civil, civilKey, err := reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: "Tư pháp Ba Đình", Role: cancuoc.RoleCommuneOfficer,
+		Jurisdiction: cancuoc.Jurisdiction{Province: hanoi, Commune: baDinh}, Agency: workflow.AgencyCivilStatus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := e.registerAdult(t)
+	sub := map[string]any{"kind": "birth", "birth": map[string]any{"full_name": "Nguyễn Minh Khang", "birth_date": "2026-01-02",
+		"sex": "male", "father": map[string]any{"pin": e.adult.PIN}, "registration": map[string]any{"province": hanoi, "commune": baDinh}}}
+	e.do("POST", "/v1/eid/procedures", "", sub).problem(t, 401, "credentials_missing")
+	var f struct {
+		ID     string      `json:"id"`
+		Online bool        `json:"online"`
+		Appl   cancuoc.PIN `json:"applicant"`
+	}
+	e.do("POST", "/v1/eid/procedures", auth, sub).want(t, 201, &f)
+	if !f.Online || f.Appl != e.adult.PIN {
+		t.Fatalf("online file = %+v", f)
+	}
+	var page struct {
+		Items []cancuoc.Procedure `json:"items"`
+	}
+	e.do("GET", "/v1/eid/procedures", auth, nil).want(t, 200, &page)
+	if len(page.Items) != 1 || page.Items[0].ID != f.ID {
+		t.Errorf("my files = %+v", page.Items)
+	}
+	if _, err := wf.Reject(ctx, civil, f.ID, 1, workflow.Rejection{Reason: "Thiếu giấy chứng sinh"}); err != nil {
+		t.Fatal(err)
+	}
+	var view struct {
+		Steps []struct {
+			Status    string `json:"status"`
+			Rejection string `json:"rejection"`
+		} `json:"steps"`
+	}
+	e.do("GET", "/v1/eid/procedures/"+f.ID, auth, nil).want(t, 200, &view)
+	if len(view.Steps) != 1 || view.Steps[0].Status != "rejected" || view.Steps[0].Rejection == "" {
+		t.Errorf("the applicant's view = %+v", view)
+	}
+	e.do("POST", "/v1/eid/procedures/"+f.ID+"/steps/1/resubmit", auth, map[string]any{"note": "đã bổ sung"}).want(t, 200, nil)
+	e.do("POST", "/v1/eid/procedures/"+f.ID+"/steps/1/resubmit", auth, map[string]any{}).problem(t, 409, "step_pending")
+	e.do("GET", "/v1/eid/procedures/nope", auth, nil).problem(t, 404, "not_found")
+	e.do("POST", "/v1/procedures/"+f.ID+"/steps/1/claim", "key:"+civilKey, nil).want(t, 200, nil)
 }
