@@ -19,7 +19,9 @@ const sweepEvery = time.Minute
 // past their 7 working days. It needs the events (startEvents) first.
 //
 // Residence registration is the minimal one of package wftest until the
-// residence capability is merged; it then replaces it here.
+// residence capability is merged; it then replaces it here through a small
+// adapter, since its DeregisterTx takes a residence.DeregistrationCause
+// where workflow.Residence passes a string ("death").
 func (a *app) startWorkflow(ctx context.Context, log *slog.Logger) {
 	a.wf = workflow.New(a.store, a.reg, wftest.Residence{}, a.events.Calendar,
 		workflow.WithNotify(a.events.Notify), workflow.WithAuditWriter(a.audit))
