@@ -43,6 +43,21 @@ const maxPINAttempts = 20
 // serial is random; a taken one is retried inside the same transaction, so
 // racing registrations never share a PIN.
 func (s *Service) RegisterBirth(ctx context.Context, p *cancuoc.Principal, b Birth) (*cancuoc.Citizen, error) {
+	var c *cancuoc.Citizen
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		c, err = s.RegisterBirthTx(ctx, tx, p, b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// RegisterBirthTx is RegisterBirth inside the caller's transaction, for a
+// procedure whose step must commit with the birth or not at all.
+func (s *Service) RegisterBirthTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, b Birth) (*cancuoc.Citizen, error) {
 	const op = "registry.RegisterBirth"
 	if err := checkRole(op, p, ActRegisterBirth); err != nil {
 		return nil, err
@@ -80,7 +95,7 @@ func (s *Service) RegisterBirth(ctx context.Context, p *cancuoc.Principal, b Bir
 		BirthRegistration: &reg, Origin: b.Origin, Ethnicity: b.Ethnicity, Religion: b.Religion, Nationality: nat,
 		PermanentResidence: b.PermanentResidence, MaritalStatus: cancuoc.Single, LifeStatus: cancuoc.Alive}
 	ch := change{p, ActRegisterBirth, cancuoc.EventCitizenBorn, b.Meta}
-	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+	err := func() error {
 		parents, err := s.linkParents(ctx, tx, op, c, b.Father, b.Mother)
 		if err != nil {
 			return err
@@ -105,7 +120,7 @@ func (s *Service) RegisterBirth(ctx context.Context, p *cancuoc.Principal, b Bir
 			}
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -227,6 +242,21 @@ type Death struct {
 // RecordDeath marks a citizen dead. A living spouse becomes widowed in the
 // same transaction. Recording a death twice is a Conflict, not a new version.
 func (s *Service) RecordDeath(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, d Death) (*cancuoc.Citizen, error) {
+	var c *cancuoc.Citizen
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		c, err = s.RecordDeathTx(ctx, tx, p, pin, d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// RecordDeathTx is RecordDeath inside the caller's transaction, for a
+// procedure whose step must commit with the death or not at all.
+func (s *Service) RecordDeathTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, pin cancuoc.PIN, d Death) (*cancuoc.Citizen, error) {
 	const op = "registry.RecordDeath"
 	if d.Reason == "" {
 		d.Reason = "Đăng ký khai tử"
@@ -234,7 +264,7 @@ func (s *Service) RecordDeath(ctx context.Context, p *cancuoc.Principal, pin can
 	if d.Date.IsZero() {
 		return nil, cancuoc.InvalidField(op, "date", "death_date_required", "Cần ngày mất.", "The date of death is required.")
 	}
-	return s.lifeEvent(ctx, p, op, pin, d.Version, d.Meta, ActRecordDeath, cancuoc.EventCitizenDied, func(tx cancuoc.Tx, c *cancuoc.Citizen) error {
+	return s.lifeEventTx(ctx, tx, p, op, pin, d.Version, d.Meta, ActRecordDeath, cancuoc.EventCitizenDied, func(tx cancuoc.Tx, c *cancuoc.Citizen) error {
 		if c.LifeStatus == cancuoc.Dead {
 			return cancuoc.E(cancuoc.Conflict, op, "already_dead", "Công dân này đã được đăng ký khai tử.", "This citizen's death is already registered.")
 		}
@@ -283,6 +313,17 @@ func (s *Service) RecordMissing(ctx context.Context, p *cancuoc.Principal, pin c
 		}
 		c.LifeStatus, c.MissingSince = cancuoc.Missing, m.Since
 		return nil
+	})
+}
+
+// lifeEventTx is lifeEvent inside tx.
+func (s *Service) lifeEventTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, op string, pin cancuoc.PIN, version int64, meta Meta,
+	act Action, event string, fn func(cancuoc.Tx, *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
+	return s.modifyTx(ctx, tx, op, pin, version, change{p, act, event, meta}, func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error {
+		if err := checkPlace(op, p, old.Home); err != nil {
+			return err
+		}
+		return fn(tx, c)
 	})
 }
 

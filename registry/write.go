@@ -112,6 +112,21 @@ func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.
 // fn change a clone and check its rights, and save.
 func (s *Service) modify(ctx context.Context, op string, pin cancuoc.PIN, version int64, ch change,
 	fn func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
+	var out *cancuoc.Citizen
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		out, err = s.modifyTx(ctx, tx, op, pin, version, ch, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// modifyTx is modify inside the caller's transaction.
+func (s *Service) modifyTx(ctx context.Context, tx cancuoc.Tx, op string, pin cancuoc.PIN, version int64, ch change,
+	fn func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
 	if err := checkRole(op, ch.p, ch.action); err != nil {
 		return nil, err
 	}
@@ -119,7 +134,7 @@ func (s *Service) modify(ctx context.Context, op string, pin cancuoc.PIN, versio
 		return nil, err
 	}
 	var out *cancuoc.Citizen
-	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+	err := func() error {
 		old, err := tx.Citizen(ctx, pin)
 		if err != nil {
 			return err
@@ -136,7 +151,7 @@ func (s *Service) modify(ctx context.Context, op string, pin cancuoc.PIN, versio
 		}
 		out = c
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}

@@ -55,6 +55,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.stopEvents()
+	a.startWorkflow(ctx, log)
 	if a.eid != nil {
 		// A death closes the eID account and a missing declaration suspends
 		// it; the handler is idempotent, as at-least-once delivery requires.
@@ -132,7 +133,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWorkflow(a.wf).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

@@ -1,0 +1,471 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
+	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/workflow/wftest"
+)
+
+// The crash test runs the interlinked procedures against the real binary
+// while killing it with SIGKILL at random moments, and checks afterwards
+// that every file completed exactly once. CRASH_FILES sets the files of
+// each kind (200 by default; -short uses 40).
+
+func crashFiles(t *testing.T) int {
+	if v, err := strconv.Atoi(os.Getenv("CRASH_FILES")); err == nil && v > 0 {
+		return v
+	}
+	if testing.Short() {
+		return 40
+	}
+	return 200
+}
+
+// seedCrash creates the principals and people before the server runs.
+func seedCrash(t *testing.T, st cancuoc.Store, n int) *wftest.Seeded {
+	t.Helper()
+	cw, err := wftest.Seed(t.Context(), st, n, workflow.Agencies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cw
+}
+
+// buildBinary builds cancuoc once per test binary.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "cancuoc-crash-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "cancuoc")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// proc is a child process the test kills and restarts.
+type proc struct {
+	t    *testing.T
+	name string
+	args []string
+	env  []string
+	log  *syncBuffer
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	addr string // waited for on start
+}
+
+func (p *proc) start() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cmd := exec.Command(p.name, p.args...)
+	cmd.Env = append(os.Environ(), p.env...)
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("start %s: %v", p.name, err)
+	}
+	p.cmd = cmd
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("%s did not listen on %s; log:\n%s", p.name, p.addr, tail(p.log.String()))
+}
+
+func (p *proc) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		_ = p.cmd.Wait()
+		p.cmd = nil
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return s[len(s)-4000:]
+	}
+	return s
+}
+
+// client is an agency's or the counter's system: it retries every request
+// until it gets an answer that is not a network error or a 5xx, with the
+// same Idempotency-Key, as a real integration must.
+type client struct {
+	base  string
+	key   string
+	http  *http.Client
+	stop  *atomic.Bool
+	tries *atomic.Int64
+}
+
+func (c *client) call(ctx context.Context, method, path, idem string, body any, out any) (int, error) {
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+c.key)
+		req.Header.Set("Content-Type", "application/json")
+		if idem != "" {
+			req.Header.Set("Idempotency-Key", idem)
+		}
+		res, err := c.http.Do(req)
+		if err == nil {
+			b, rerr := io.ReadAll(res.Body)
+			res.Body.Close()
+			// A body cut short is the server dying mid-answer: ask again.
+			if rerr == nil && res.StatusCode < 500 {
+				if out != nil && res.StatusCode < 300 {
+					if err := json.Unmarshal(b, out); err != nil {
+						return res.StatusCode, fmt.Errorf("%s %s: %v: %s", method, path, err, b)
+					}
+				}
+				if res.StatusCode >= 300 && out != nil {
+					return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, b)
+				}
+				return res.StatusCode, nil
+			}
+		}
+		c.tries.Add(1)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0, ctx.Err()
+}
+
+// agencyLoop works an agency's queue until stop: claim then complete each
+// task, with keys derived from the task so a retry after a crash repeats
+// the same request.
+func agencyLoop(ctx context.Context, t *testing.T, c *client, agency string, done *atomic.Int64) {
+	for ctx.Err() == nil && !c.stop.Load() {
+		var page struct {
+			Items []struct {
+				ProcedureID string `json:"procedure_id"`
+				No          int    `json:"no"`
+			} `json:"items"`
+		}
+		if _, err := c.call(ctx, "GET", "/v1/procedure-tasks?limit=50", "", nil, &page); err != nil {
+			if ctx.Err() == nil {
+				t.Errorf("%s queue: %v", agency, err)
+			}
+			return
+		}
+		if len(page.Items) == 0 {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		for _, it := range page.Items {
+			step := fmt.Sprintf("/v1/procedures/%s/steps/%d/", it.ProcedureID, it.No)
+			id := fmt.Sprintf("%s-%d", it.ProcedureID, it.No)
+			st, err := c.call(ctx, "POST", step+"claim", "claim-"+id, nil, nil)
+			if err != nil || st != 200 {
+				continue // another round will see it (a lease, a closed file)
+			}
+			st, err = c.call(ctx, "POST", step+"complete", "done-"+id, map[string]string{"note": "tự động"}, nil)
+			if err == nil && st == 200 {
+				done.Add(1)
+			} else if ctx.Err() == nil {
+				t.Errorf("%s complete %s: status %d %v", agency, id, st, err)
+			}
+		}
+	}
+}
+
+type crashSetup struct {
+	store   func() cancuoc.Store // opens the server's database in the test
+	args    []string             // database flags for serve
+	nats    *proc                // nil: in-process events
+	natsURL string
+}
+
+func runCrash(t *testing.T, port int, setup crashSetup) {
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := crashFiles(t)
+	st := setup.store()
+	cw := seedCrash(t, st, n)
+	st.Close()
+
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dir, "--demo-citizens", "0", "--log-level", "warn"}, setup.args...)
+	if setup.natsURL != "" {
+		args = append(args, "--nats-url", setup.natsURL)
+	}
+	srv := &proc{t: t, name: bin, args: args, log: &syncBuffer{}, addr: addr}
+	srv.start()
+	defer srv.kill()
+
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	var stop atomic.Bool
+	var retries atomic.Int64
+	hc := &http.Client{Timeout: 10 * time.Second}
+	mk := func(agency string, i int) *client {
+		return &client{base: "http://" + addr, key: cw.Keys[agency][i], http: hc, stop: &stop, tries: &retries}
+	}
+
+	// The counter submits every file, each with its own key.
+	var wg sync.WaitGroup
+	ids := make([]string, 2*n)
+	wg.Go(func() {
+		c := mk(workflow.AgencyCivilStatus, 0)
+		for i := range n {
+			for k, sub := range []map[string]any{
+				{"kind": "birth", "applicant": cw.Mothers[i], "birth": map[string]any{"full_name": "Nguyễn Minh An",
+					"birth_date": "2026-01-10", "sex": "male", "mother": map[string]any{"pin": cw.Mothers[i]},
+					"registration": map[string]any{"province": wftest.Province, "commune": wftest.Commune}}},
+				{"kind": "death", "applicant": cw.Mothers[i], "death": map[string]any{"deceased": cw.Elders[i], "date": "2026-01-05",
+					"funeral_allowance": true, "insured": i%2 == 0, "survivor_benefit": i%2 == 0}},
+			} {
+				var f struct {
+					ID string `json:"id"`
+				}
+				if _, err := c.call(ctx, "POST", "/v1/procedures", fmt.Sprintf("sub-%d-%d", i, k), sub, &f); err != nil {
+					t.Errorf("submit %d/%d: %v", i, k, err)
+					return
+				}
+				ids[2*i+k] = f.ID
+			}
+		}
+	})
+	var completed atomic.Int64
+	for _, ag := range []string{workflow.AgencyCivilStatus, workflow.AgencyPolice, workflow.AgencySocialInsurance, workflow.AgencyLabour} {
+		for i := range 2 { // two clients per agency race for the same tasks
+			wg.Go(func() { agencyLoop(ctx, t, mk(ag, i), ag, &completed) })
+		}
+	}
+
+	// Kill the server (and NATS) at random moments while files flow.
+	kills := 0
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	wantSteps := int64(n*3 + n*3 + n/2) // birth 3; death 3, +1 survivor benefit for the insured half
+	for completed.Load() < wantSteps*9/10 && kills < 8 && ctx.Err() == nil {
+		time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
+		srv.kill()
+		kills++
+		if setup.nats != nil && kills == 3 {
+			setup.nats.kill()
+			time.Sleep(300 * time.Millisecond)
+			setup.nats.start()
+		}
+		srv.start()
+	}
+	// Let the rest finish, then check.
+	c := mk(workflow.AgencyCivilStatus, 0)
+	for ctx.Err() == nil {
+		open := 0
+		for _, id := range ids {
+			if id == "" {
+				open++
+				continue
+			}
+			var f struct {
+				Status string `json:"status"`
+			}
+			if _, err := c.call(ctx, "GET", "/v1/procedures/"+id, "", nil, &f); err != nil || f.Status != "completed" {
+				open++
+			}
+		}
+		if open == 0 {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	stop.Store(true)
+	cancel()
+	wg.Wait()
+	srv.kill()
+	if t.Failed() {
+		t.Logf("server log:\n%s", tail(srv.log.String()))
+		return
+	}
+	t.Logf("%d files of each kind, %d kills, %d steps completed by clients, %d retried requests", n, kills, completed.Load(), retries.Load())
+	st = setup.store()
+	defer st.Close()
+	verifyCrash(t, st, cw, ids)
+}
+
+// verifyCrash checks exactly-once: each file completed with all its steps,
+// one child per mother (one PIN), in her household, with one birth
+// certificate and one health card; each elder dead, deregistered, with one
+// allowance (and one survivor benefit when insured); no extra files.
+func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string) {
+	ctx := context.Background()
+	all, err := st.Procedures(ctx, cancuoc.ProcedureQuery{Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(ids) {
+		t.Errorf("%d files stored, %d submitted: a retried submission made a duplicate or one was lost", len(all), len(ids))
+	}
+	for _, p := range all {
+		if p.Status != cancuoc.ProcedureCompleted {
+			t.Errorf("file %s is %s", p.ID, p.Status)
+		}
+		steps, err := st.Steps(ctx, cancuoc.StepQuery{ProcedureID: p.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 3
+		var app workflow.DeathApplication
+		if p.Kind == cancuoc.ProcedureDeath {
+			_ = json.Unmarshal(p.Application, &app)
+			if app.SurvivorBenefit {
+				want = 4
+			}
+		}
+		if len(steps) != want {
+			t.Errorf("file %s (%s) has %d steps, want %d", p.ID, p.Kind, len(steps), want)
+		}
+		for _, s := range steps {
+			if s.Status != cancuoc.StepCompleted {
+				t.Errorf("file %s step %d is %s", p.ID, s.No, s.Status)
+			}
+		}
+	}
+	for i, m := range cw.Mothers {
+		mother, err := st.Citizen(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mother.Children) != 1 {
+			t.Errorf("mother %d has %d children registered, want 1", i, len(mother.Children))
+			continue
+		}
+		child, err := st.Citizen(ctx, mother.Children[0].PIN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if child.Household == nil || child.Household.ID != mother.Household.ID {
+			t.Errorf("child of mother %d: household %+v", i, child.Household)
+		}
+		docs, err := st.Documents(ctx, child.PIN)
+		if err != nil || len(docs) != 2 {
+			t.Errorf("child of mother %d: documents %+v, %v; want a birth certificate and a health card", i, docs, err)
+		}
+		hist, _ := st.Versions(ctx, child.PIN)
+		if len(hist) != 2 { // registered, then residence: once each
+			t.Errorf("child of mother %d has %d versions, want 2", i, len(hist))
+		}
+	}
+	for i, e := range cw.Elders {
+		c, err := st.Citizen(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.LifeStatus != cancuoc.Dead || c.PermanentResidence != nil {
+			t.Errorf("elder %d: %s, residence %+v", i, c.LifeStatus, c.PermanentResidence)
+		}
+		docs, _ := st.Documents(ctx, e)
+		want := 1
+		if i%2 == 0 {
+			want = 2
+		}
+		if len(docs) != want {
+			t.Errorf("elder %d: %d documents, want %d", i, len(docs), want)
+		}
+		hist, _ := st.Versions(ctx, e)
+		if len(hist) != 3 { // registered, dead, deregistered
+			t.Errorf("elder %d has %d versions, want 3", i, len(hist))
+		}
+	}
+}
+
+func TestCrashSQLite(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "crash.db")
+	runCrash(t, 19031, crashSetup{
+		store: func() cancuoc.Store {
+			s, err := sqlite.Open(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		args: []string{"--database", db},
+	})
+}
+
+func TestCrashPostgresNATS(t *testing.T) {
+	url := pgtest.URL(t)
+	if _, err := exec.LookPath("nats-server"); err != nil {
+		if _, err := os.Stat("/usr/sbin/nats-server"); err != nil {
+			t.Skip("nats-server not installed")
+		}
+	}
+	ctx := context.Background()
+	schema := fmt.Sprintf("crash_%d", time.Now().UnixNano())
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(ctx)
+	})
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	dbURL := url + sep + "search_path=" + schema
+	natsBin := "/usr/sbin/nats-server"
+	if p, err := exec.LookPath("nats-server"); err == nil {
+		natsBin = p
+	}
+	natsAddr := "127.0.0.1:19042"
+	ns := &proc{t: t, name: natsBin, args: []string{"-a", "127.0.0.1", "-p", "19042", "-js", "-sd", t.TempDir()},
+		log: &syncBuffer{}, addr: natsAddr}
+	ns.start()
+	defer ns.kill()
+	runCrash(t, 19032, crashSetup{
+		store: func() cancuoc.Store {
+			s, err := postgres.Open(ctx, dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		args:    []string{"--database", dbURL},
+		nats:    ns,
+		natsURL: "nats://" + natsAddr,
+	})
+}

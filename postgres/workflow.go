@@ -1,0 +1,336 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+var _ cancuoc.ProcedureStore = (*conn)(nil)
+
+func procNotFound(op string) error {
+	return cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy hồ sơ.", "No such file.")
+}
+
+// InsertProcedure stores a new file.
+func (c *conn) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error {
+	const op = "postgres.InsertProcedure"
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	tag, err := c.q.Exec(ctx, `INSERT INTO procedures (id, kind, status, applicant, province, submitted_at, deadline, version, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`, p.ID, string(p.Kind), string(p.Status),
+		string(p.Applicant), p.Province, ts(p.SubmittedAt), ts(p.Deadline), p.Version, doc)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return duplicate(op)
+	}
+	return nil
+}
+
+// Procedure returns one file.
+func (c *conn) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, error) {
+	const op = "postgres.Procedure"
+	var doc []byte
+	err := c.q.QueryRow(ctx, `SELECT doc FROM procedures WHERE id = $1`, id).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, procNotFound(op)
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	p := new(cancuoc.Procedure)
+	return p, cancuoc.WithOp(op, json.Unmarshal(doc, p))
+}
+
+// UpdateProcedure replaces the file at version prev.
+func (c *conn) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev int64) error {
+	const op = "postgres.UpdateProcedure"
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	tag, err := c.q.Exec(ctx, `UPDATE procedures SET status = $1, deadline = $2, version = $3, doc = $4
+		WHERE id = $5 AND version = $6`, string(p.Status), ts(p.Deadline), p.Version, doc, p.ID, prev)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	return c.updated(ctx, op, tag, `SELECT 1 FROM procedures WHERE id = $1`, p.ID)
+}
+
+// updated tells a stale version from a missing row after an UPDATE that
+// changed nothing.
+func (c *conn) updated(ctx context.Context, op string, tag pgconn.CommandTag, exists string, args ...any) error {
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var one int
+	err := c.q.QueryRow(ctx, exists, args...).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return procNotFound(op)
+	}
+	if err != nil {
+		return dbErr(op, err)
+	}
+	return staleVersion(op)
+}
+
+// where builds a conjunction of conditions with numbered placeholders.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	for range args {
+		w.args = append(w.args, nil)
+		cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1)
+	}
+	copy(w.args[len(w.args)-len(args):], args)
+	w.conds = append(w.conds, cond)
+}
+
+func (w *where) next() string { return "$" + strconv.Itoa(len(w.args)+1) }
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+func strs[T ~string](vals []T) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func limitOf(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return n
+}
+
+// Procedures lists files matching q.
+func (c *conn) Procedures(ctx context.Context, q cancuoc.ProcedureQuery) ([]*cancuoc.Procedure, error) {
+	const op = "postgres.Procedures"
+	var w where
+	if q.Applicant != "" {
+		w.add("applicant = ?", string(q.Applicant))
+	}
+	if q.Kind != "" {
+		w.add("kind = ?", string(q.Kind))
+	}
+	if len(q.Statuses) > 0 {
+		w.add("status = ANY(?)", strs(q.Statuses))
+	}
+	if q.Province != "" {
+		w.add("province = ?", q.Province)
+	}
+	if !q.SubmittedFrom.IsZero() {
+		w.add("submitted_at >= ?", ts(q.SubmittedFrom))
+	}
+	if !q.SubmittedTo.IsZero() {
+		w.add("submitted_at < ?", ts(q.SubmittedTo))
+	}
+	if !q.DeadlineBefore.IsZero() {
+		w.add("deadline < ?", ts(q.DeadlineBefore))
+	}
+	if q.AfterID != "" {
+		w.add("id > ?", q.AfterID)
+	}
+	sql := `SELECT doc FROM procedures` + w.sql() + ` ORDER BY id LIMIT ` + w.next()
+	rows, err := c.q.Query(ctx, sql, append(w.args, limitOf(q.Limit))...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanDocs[cancuoc.Procedure](op, rows)
+}
+
+func scanDocs[T any](op string, rows pgx.Rows) ([]*T, error) {
+	defer rows.Close()
+	out := []*T{}
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, dbErr(op, err)
+		}
+		v := new(T)
+		if err := json.Unmarshal(doc, v); err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		out = append(out, v)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
+// InsertStep stores a new step; ON CONFLICT DO NOTHING keeps the
+// transaction usable when the number is taken.
+func (c *conn) InsertStep(ctx context.Context, s *cancuoc.ProcedureStep) error {
+	const op = "postgres.InsertStep"
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	tag, err := c.q.Exec(ctx, `INSERT INTO procedure_steps (procedure_id, no, agency, status, kind, province, commune, submitted_at, version, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (procedure_id, no) DO NOTHING`,
+		s.ProcedureID, s.No, s.Agency, string(s.Status), string(s.Kind), s.Province, s.Commune, ts(s.SubmittedAt), s.Version, doc)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return cancuoc.E(cancuoc.Conflict, op, "step_exists", "Bước này của hồ sơ đã được tạo.", "This step of the file already exists.")
+	}
+	return nil
+}
+
+// Step returns one step.
+func (c *conn) Step(ctx context.Context, procedureID string, no int) (*cancuoc.ProcedureStep, error) {
+	const op = "postgres.Step"
+	var doc []byte
+	err := c.q.QueryRow(ctx, `SELECT doc FROM procedure_steps WHERE procedure_id = $1 AND no = $2`, procedureID, no).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, procNotFound(op)
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	s := new(cancuoc.ProcedureStep)
+	return s, cancuoc.WithOp(op, json.Unmarshal(doc, s))
+}
+
+// UpdateStep replaces the step at version prev.
+func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev int64) error {
+	const op = "postgres.UpdateStep"
+	doc, err := json.Marshal(s)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	tag, err := c.q.Exec(ctx, `UPDATE procedure_steps SET status = $1, version = $2, doc = $3
+		WHERE procedure_id = $4 AND no = $5 AND version = $6`, string(s.Status), s.Version, doc, s.ProcedureID, s.No, prev)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	return c.updated(ctx, op, tag, `SELECT 1 FROM procedure_steps WHERE procedure_id = $1 AND no = $2`, s.ProcedureID, s.No)
+}
+
+// Steps lists steps matching q.
+func (c *conn) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.ProcedureStep, error) {
+	const op = "postgres.Steps"
+	var w where
+	if q.ProcedureID != "" {
+		w.add("procedure_id = ?", q.ProcedureID)
+	}
+	if q.Agency != "" {
+		w.add("agency = ?", q.Agency)
+	}
+	if q.Kind != "" {
+		w.add("kind = ?", string(q.Kind))
+	}
+	if len(q.Statuses) > 0 {
+		w.add("status = ANY(?)", strs(q.Statuses))
+	}
+	if q.Province != "" {
+		w.add("province = ?", q.Province)
+	}
+	if q.Commune != "" {
+		w.add("commune = ?", q.Commune)
+	}
+	if !q.SubmittedFrom.IsZero() {
+		w.add("submitted_at >= ?", ts(q.SubmittedFrom))
+	}
+	if !q.SubmittedTo.IsZero() {
+		w.add("submitted_at < ?", ts(q.SubmittedTo))
+	}
+	if q.AfterProcedure != "" {
+		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
+	}
+	sql := `SELECT doc FROM procedure_steps` + w.sql() + ` ORDER BY procedure_id, no LIMIT ` + w.next()
+	rows, err := c.q.Query(ctx, sql, append(w.args, limitOf(q.Limit))...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanDocs[cancuoc.ProcedureStep](op, rows)
+}
+
+// InsertDocument stores an issued document; ON CONFLICT DO NOTHING keeps
+// the transaction usable when the citizen has one or the number is taken.
+func (c *conn) InsertDocument(ctx context.Context, d *cancuoc.IssuedDocument) error {
+	const op = "postgres.InsertDocument"
+	tag, err := c.q.Exec(ctx, `INSERT INTO issued_documents (kind, number, pin, procedure_id, issued_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, d.Kind, d.Number, string(d.PIN), d.ProcedureID, ts(d.IssuedAt))
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return cancuoc.E(cancuoc.Conflict, op, "document_exists", "Giấy tờ này đã được cấp.", "This document has already been issued.")
+	}
+	return nil
+}
+
+// Documents lists a citizen's issued documents by kind.
+func (c *conn) Documents(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.IssuedDocument, error) {
+	const op = "postgres.Documents"
+	rows, err := c.q.Query(ctx, `SELECT kind, number, pin, procedure_id, issued_at FROM issued_documents
+		WHERE pin = $1 ORDER BY kind, number`, string(pin))
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []*cancuoc.IssuedDocument{}
+	for rows.Next() {
+		var (
+			d cancuoc.IssuedDocument
+			p string
+		)
+		if err := rows.Scan(&d.Kind, &d.Number, &p, &d.ProcedureID, &d.IssuedAt); err != nil {
+			return nil, dbErr(op, err)
+		}
+		d.PIN, d.IssuedAt = cancuoc.PIN(p), ts(d.IssuedAt)
+		out = append(out, &d)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
+// SaveRequest stores an idempotent request's answer.
+func (c *conn) SaveRequest(ctx context.Context, r *cancuoc.IdempotentRequest) error {
+	const op = "postgres.SaveRequest"
+	tag, err := c.q.Exec(ctx, `INSERT INTO idempotent_requests (principal, key, hash, status, body, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, r.Principal, r.Key, r.Hash, r.Status, r.Body, ts(r.CreatedAt))
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return duplicate(op)
+	}
+	return nil
+}
+
+// Request returns a stored answer.
+func (c *conn) Request(ctx context.Context, principal, key string) (*cancuoc.IdempotentRequest, error) {
+	const op = "postgres.Request"
+	r := &cancuoc.IdempotentRequest{Principal: principal, Key: key}
+	err := c.q.QueryRow(ctx, `SELECT hash, status, body, created_at FROM idempotent_requests WHERE principal = $1 AND key = $2`,
+		principal, key).Scan(&r.Hash, &r.Status, &r.Body, &r.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found", "Không có yêu cầu với khoá này.", "No request with this key.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	r.CreatedAt = ts(r.CreatedAt)
+	return r, nil
+}

@@ -1,0 +1,300 @@
+package storetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// RunWorkflow runs the conformance tests of the ProcedureStore. open is as
+// for Run.
+func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s cancuoc.Store)
+	}{
+		{"ProcedureRoundTrip", testProcedureRoundTrip},
+		{"ProcedureQuery", testProcedureQuery},
+		{"StepRoundTrip", testStepRoundTrip},
+		{"StepQueue", testStepQueue},
+		{"StepExistsKeepsTx", testStepExistsKeepsTx},
+		{"Documents", testDocuments},
+		{"Requests", testRequests},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+// Procedure returns a fixture file with ID id, submitted at T0 plus n hours.
+func Procedure(id string, n int) *cancuoc.Procedure {
+	at := T0.Add(time.Duration(n) * time.Hour).UTC()
+	return &cancuoc.Procedure{ID: id, Kind: cancuoc.ProcedureBirth, Status: cancuoc.ProcedureOpen,
+		Applicant: PINFor("001", cancuoc.Female, 1995, 7), Province: "01", Commune: "00004", Online: true,
+		SubmittedBy: "citizen:x", Application: json.RawMessage(`{"full_name":"Nguyễn Văn An"}`),
+		SubmittedAt: at, Deadline: at.Add(9 * 24 * time.Hour), Version: 1}
+}
+
+// Step returns a fixture step of p.
+func Step(p *cancuoc.Procedure, no int, agency string) *cancuoc.ProcedureStep {
+	return &cancuoc.ProcedureStep{ProcedureID: p.ID, No: no, Name: fmt.Sprintf("step%d", no), Agency: agency,
+		Status: cancuoc.StepPending, Kind: p.Kind, Province: p.Province, Commune: p.Commune, SubmittedAt: p.SubmittedAt,
+		CreatedAt: p.SubmittedAt, Due: p.SubmittedAt.Add(48 * time.Hour), Version: 1}
+}
+
+func testProcedureRoundTrip(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	p := Procedure("p1", 0)
+	if err := s.InsertProcedure(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertProcedure(ctx, Procedure("p1", 1)); cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("second insert of p1: %v, want Conflict", err)
+	}
+	got, err := s.Procedure(ctx, "p1")
+	if err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("Procedure = %+v, %v; want %+v", got, err, p)
+	}
+	n := *got
+	n.Status, n.Version, n.Subject = cancuoc.ProcedureCompleted, 2, PIN(5)
+	closed := T0.Add(time.Hour).UTC()
+	n.ClosedAt = &closed
+	if err := s.UpdateProcedure(ctx, &n, 1); err != nil {
+		t.Fatal(err)
+	}
+	stale := n
+	stale.Version = 3
+	if err := s.UpdateProcedure(ctx, &stale, 1); cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("update at a stale version: %v, want Conflict", err)
+	}
+	missing := n
+	missing.ID = "nope"
+	if err := s.UpdateProcedure(ctx, &missing, 2); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Errorf("update of an unknown file: %v, want NotFound", err)
+	}
+	if got, err := s.Procedure(ctx, "p1"); err != nil || !reflect.DeepEqual(got, &n) {
+		t.Errorf("after update = %+v, %v; want %+v", got, err, &n)
+	}
+	if _, err := s.Procedure(ctx, "nope"); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Errorf("unknown file: %v, want NotFound", err)
+	}
+}
+
+func ids(ps []*cancuoc.Procedure) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
+}
+
+func testProcedureQuery(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	for i := range 5 {
+		p := Procedure(fmt.Sprintf("p%d", i), i)
+		if i%2 == 1 {
+			p.Kind, p.Province, p.Applicant = cancuoc.ProcedureDeath, "79", PIN(9)
+		}
+		if i == 4 {
+			p.Status = cancuoc.ProcedureRefused
+		}
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		q    cancuoc.ProcedureQuery
+		want []string
+	}{
+		{"all", cancuoc.ProcedureQuery{}, []string{"p0", "p1", "p2", "p3", "p4"}},
+		{"applicant", cancuoc.ProcedureQuery{Applicant: PIN(9)}, []string{"p1", "p3"}},
+		{"kind", cancuoc.ProcedureQuery{Kind: cancuoc.ProcedureBirth}, []string{"p0", "p2", "p4"}},
+		{"open", cancuoc.ProcedureQuery{Statuses: []cancuoc.ProcedureStatus{cancuoc.ProcedureOpen}}, []string{"p0", "p1", "p2", "p3"}},
+		{"province", cancuoc.ProcedureQuery{Province: "79"}, []string{"p1", "p3"}},
+		{"submitted", cancuoc.ProcedureQuery{SubmittedFrom: T0.Add(time.Hour), SubmittedTo: T0.Add(3 * time.Hour)}, []string{"p1", "p2"}},
+		{"deadline", cancuoc.ProcedureQuery{DeadlineBefore: T0.Add(9*24*time.Hour + 90*time.Minute)}, []string{"p0", "p1"}},
+		{"page", cancuoc.ProcedureQuery{AfterID: "p2", Limit: 1}, []string{"p3"}},
+	} {
+		got, err := s.Procedures(ctx, tc.q)
+		if err != nil || !reflect.DeepEqual(ids(got), tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, ids(got), err, tc.want)
+		}
+	}
+}
+
+func testStepRoundTrip(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	p := Procedure("p1", 0)
+	if err := s.InsertProcedure(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	st := Step(p, 1, "civil_status")
+	if err := s.InsertStep(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertStep(ctx, Step(p, 1, "police")); cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("second step 1: %v, want Conflict", err)
+	}
+	got, err := s.Step(ctx, "p1", 1)
+	if err != nil || !reflect.DeepEqual(got, st) {
+		t.Fatalf("Step = %+v, %v; want %+v", got, err, st)
+	}
+	n := *got
+	at := T0.Add(time.Minute).UTC()
+	n.Status, n.ClaimedBy, n.ClaimedAt, n.Version = cancuoc.StepClaimed, "agency-1", &at, 2
+	n.Result = json.RawMessage(`{"pin":"001095000007"}`)
+	if err := s.UpdateStep(ctx, &n, 1); err != nil {
+		t.Fatal(err)
+	}
+	// A second client that read version 1 loses: optimistic concurrency.
+	other := *st
+	other.Status, other.ClaimedBy, other.Version = cancuoc.StepClaimed, "agency-2", 2
+	if err := s.UpdateStep(ctx, &other, 1); cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("claim at a stale version: %v, want Conflict", err)
+	}
+	if got, err := s.Step(ctx, "p1", 1); err != nil || !reflect.DeepEqual(got, &n) {
+		t.Errorf("after update = %+v, %v; want %+v", got, err, &n)
+	}
+	if _, err := s.Step(ctx, "p1", 2); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Errorf("unknown step: %v, want NotFound", err)
+	}
+	missing := n
+	missing.No = 9
+	if err := s.UpdateStep(ctx, &missing, 2); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Errorf("update of an unknown step: %v, want NotFound", err)
+	}
+}
+
+func stepKeys(ss []*cancuoc.ProcedureStep) []string {
+	out := []string{}
+	for _, s := range ss {
+		out = append(out, fmt.Sprintf("%s/%d", s.ProcedureID, s.No))
+	}
+	return out
+}
+
+func testStepQueue(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	for i := range 3 {
+		p := Procedure(fmt.Sprintf("p%d", i), i)
+		if i == 2 {
+			p.Province, p.Commune, p.Kind = "79", "26734", cancuoc.ProcedureDeath
+		}
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		for no, agency := range []string{"civil_status", "police"} {
+			st := Step(p, no+1, agency)
+			if no == 0 {
+				st.Status = cancuoc.StepCompleted
+			}
+			if err := s.InsertStep(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pending := []cancuoc.StepStatus{cancuoc.StepPending, cancuoc.StepClaimed}
+	for _, tc := range []struct {
+		name string
+		q    cancuoc.StepQuery
+		want []string
+	}{
+		{"file", cancuoc.StepQuery{ProcedureID: "p1"}, []string{"p1/1", "p1/2"}},
+		{"queue", cancuoc.StepQuery{Agency: "police", Statuses: pending}, []string{"p0/2", "p1/2", "p2/2"}},
+		{"done", cancuoc.StepQuery{Agency: "police", Statuses: []cancuoc.StepStatus{cancuoc.StepCompleted}}, []string{}},
+		{"province", cancuoc.StepQuery{Province: "79"}, []string{"p2/1", "p2/2"}},
+		{"commune", cancuoc.StepQuery{Province: "01", Commune: "00004", Agency: "civil_status"}, []string{"p0/1", "p1/1"}},
+		{"kind", cancuoc.StepQuery{Kind: cancuoc.ProcedureDeath, Agency: "police"}, []string{"p2/2"}},
+		{"submitted", cancuoc.StepQuery{SubmittedFrom: T0.Add(time.Hour), SubmittedTo: T0.Add(2 * time.Hour)}, []string{"p1/1", "p1/2"}},
+		{"page", cancuoc.StepQuery{AfterProcedure: "p0", AfterNo: 1, Limit: 2}, []string{"p0/2", "p1/1"}},
+	} {
+		got, err := s.Steps(ctx, tc.q)
+		if err != nil || !reflect.DeepEqual(stepKeys(got), tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, stepKeys(got), err, tc.want)
+		}
+	}
+}
+
+// testStepExistsKeepsTx: an event handler delivered twice inserts the same
+// step again inside its transaction, sees Conflict and goes on.
+func testStepExistsKeepsTx(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	p := Procedure("p1", 0)
+	if err := s.InsertProcedure(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertStep(ctx, Step(p, 1, "civil_status")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.InsertStep(ctx, Step(p, 1, "civil_status")); cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("repeated step in tx: %v, want Conflict", err)
+		}
+		if err := tx.InsertDocument(ctx, &cancuoc.IssuedDocument{Kind: "k", Number: "1", PIN: PIN(1), ProcedureID: "p1", IssuedAt: T0}); err != nil {
+			return err
+		}
+		if err := tx.InsertDocument(ctx, &cancuoc.IssuedDocument{Kind: "k", Number: "1", PIN: PIN(2), ProcedureID: "p1", IssuedAt: T0}); cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("repeated document in tx: %v, want Conflict", err)
+		}
+		return tx.InsertStep(ctx, Step(p, 2, "police"))
+	})
+	if err != nil {
+		t.Fatalf("transaction after conflicts: %v", err)
+	}
+	if _, err := s.Step(ctx, "p1", 2); err != nil {
+		t.Errorf("step written after a conflict in the same tx: %v", err)
+	}
+}
+
+func testDocuments(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	at := T0.UTC()
+	card := &cancuoc.IssuedDocument{Kind: "health_card", Number: "TE101", PIN: PIN(1), ProcedureID: "p1", IssuedAt: at}
+	cert := &cancuoc.IssuedDocument{Kind: "birth_certificate", Number: "KS1", PIN: PIN(1), ProcedureID: "p1", IssuedAt: at}
+	for _, d := range []*cancuoc.IssuedDocument{card, cert} {
+		if err := s.InsertDocument(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []*cancuoc.IssuedDocument{
+		{Kind: "health_card", Number: "TE102", PIN: PIN(1), ProcedureID: "p2", IssuedAt: at}, // second card for one child
+		{Kind: "health_card", Number: "TE101", PIN: PIN(2), ProcedureID: "p2", IssuedAt: at}, // a number taken
+	} {
+		if err := s.InsertDocument(ctx, d); cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("InsertDocument(%+v) = %v, want Conflict", d, err)
+		}
+	}
+	got, err := s.Documents(ctx, PIN(1))
+	if err != nil || !reflect.DeepEqual(got, []*cancuoc.IssuedDocument{cert, card}) {
+		t.Errorf("Documents = %+v, %v", got, err)
+	}
+	if got, err := s.Documents(ctx, PIN(2)); err != nil || len(got) != 0 {
+		t.Errorf("Documents of someone without = %+v, %v", got, err)
+	}
+}
+
+func testRequests(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	r := &cancuoc.IdempotentRequest{Principal: "agency-1", Key: "k1", Hash: []byte{1, 2, 3}, Status: 200,
+		Body: []byte(`{"ok":true}`), CreatedAt: T0.UTC()}
+	if err := s.SaveRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveRequest(ctx, r); cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("second SaveRequest: %v, want Conflict", err)
+	}
+	got, err := s.Request(ctx, "agency-1", "k1")
+	if err != nil || !reflect.DeepEqual(got, r) {
+		t.Errorf("Request = %+v, %v; want %+v", got, err, r)
+	}
+	if _, err := s.Request(ctx, "agency-2", "k1"); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Errorf("another principal's key: %v, want NotFound", err)
+	}
+}

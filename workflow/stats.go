@@ -1,0 +1,229 @@
+package workflow
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// StatsQuery selects the files counted: submitted in [From, To), in one
+// province or (empty) all.
+type StatsQuery struct {
+	From, To time.Time
+	Province string
+}
+
+// Figures are the counts and durations of a group of files or steps.
+// Durations are in seconds: a file's from submission to completion, a
+// step's from entering its queue to completion.
+type Figures struct {
+	Submitted   int     `json:"submitted"`
+	Completed   int     `json:"completed"`
+	Rejected    int     `json:"rejected"` // sent back to the applicant at least once
+	Refused     int     `json:"refused"`  // closed unfinished after 7 working days
+	Overdue     int     `json:"overdue"`  // past a due time (open, or done late)
+	Online      int     `json:"online"`
+	OnlineShare float64 `json:"online_share"`
+	MedianSec   float64 `json:"median_seconds"`
+	P95Sec      float64 `json:"p95_seconds"`
+	durations   []float64
+}
+
+func (f *Figures) add(online, completed, rejected, refused, late bool, dur time.Duration) {
+	f.Submitted++
+	if online {
+		f.Online++
+	}
+	if completed {
+		f.Completed++
+		f.durations = append(f.durations, dur.Seconds())
+	}
+	if rejected {
+		f.Rejected++
+	}
+	if refused {
+		f.Refused++
+	}
+	if late {
+		f.Overdue++
+	}
+}
+
+func (f *Figures) finish() {
+	if f.Submitted > 0 {
+		f.OnlineShare = float64(f.Online) / float64(f.Submitted)
+	}
+	sort.Float64s(f.durations)
+	f.MedianSec, f.P95Sec = quantile(f.durations, 0.5), quantile(f.durations, 0.95)
+	f.durations = nil
+}
+
+// quantile is the nearest-rank quantile of sorted values (0 when empty).
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// GroupStats are the figures of one province and procedure, with its steps.
+type GroupStats struct {
+	Province string                `json:"province"`
+	Kind     cancuoc.ProcedureKind `json:"kind"`
+	Figures
+	Steps []*StepStats `json:"steps"`
+}
+
+// StepStats are the figures of one step of a procedure in a province.
+type StepStats struct {
+	Name   string `json:"name"`
+	Agency string `json:"agency"`
+	Figures
+}
+
+// Stats is the answer of Statistics.
+type Stats struct {
+	From   time.Time     `json:"from"`
+	To     time.Time     `json:"to"`
+	Groups []*GroupStats `json:"groups"`
+}
+
+// statsPage is how many rows Statistics reads at a time.
+const statsPage = 1000
+
+// Statistics computes, per province and procedure, the files submitted in
+// the period, and the same per step. Officers see their province (a
+// national principal all of them); the figures hold no personal data.
+func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q StatsQuery) (*Stats, error) {
+	const op = "workflow.Statistics"
+	if actor == nil || actor.Disabled {
+		return nil, unauthenticated(op)
+	}
+	if jp := actor.Jurisdiction.Province; jp != "" {
+		if q.Province != "" && q.Province != jp {
+			return nil, cancuoc.E(cancuoc.Forbidden, op, "outside_jurisdiction",
+				"Bạn chỉ xem được số liệu của tỉnh mình.", "You may see the figures of your own province only.")
+		}
+		q.Province = jp
+	}
+	if q.To.IsZero() {
+		q.To = s.clock()
+	}
+	if q.From.IsZero() {
+		q.From = q.To.AddDate(0, -1, 0)
+	}
+	if !q.From.Before(q.To) {
+		return nil, cancuoc.InvalidField(op, "from", "period_empty", "Thời điểm bắt đầu phải trước thời điểm kết thúc.", "from must be before to.")
+	}
+	now := s.clock()
+	groups := map[[2]string]*GroupStats{}
+	group := func(province string, kind cancuoc.ProcedureKind) *GroupStats {
+		k := [2]string{province, string(kind)}
+		g := groups[k]
+		if g == nil {
+			g = &GroupStats{Province: province, Kind: kind}
+			groups[k] = g
+		}
+		return g
+	}
+	type fileFlags struct {
+		g                      *GroupStats
+		online, rejected, late bool
+	}
+	files := map[string]*fileFlags{}
+	pq := cancuoc.ProcedureQuery{Province: q.Province, SubmittedFrom: q.From, SubmittedTo: q.To, Limit: statsPage}
+	for {
+		page, err := s.store.Procedures(ctx, pq)
+		if err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		for _, p := range page {
+			var dur time.Duration
+			if p.ClosedAt != nil {
+				dur = p.ClosedAt.Sub(p.SubmittedAt)
+			}
+			g := group(p.Province, p.Kind)
+			g.add(p.Online, p.Status == cancuoc.ProcedureCompleted, false, p.Status == cancuoc.ProcedureRefused, false, dur)
+			files[p.ID] = &fileFlags{g: g, online: p.Online, late: p.Status == cancuoc.ProcedureOpen && now.After(p.Deadline)}
+		}
+		if len(page) < statsPage {
+			break
+		}
+		pq.AfterID = page[len(page)-1].ID
+	}
+	stepStats := map[[3]string]*StepStats{}
+	sq := cancuoc.StepQuery{Province: q.Province, SubmittedFrom: q.From, SubmittedTo: q.To, Limit: statsPage}
+	for {
+		page, err := s.store.Steps(ctx, sq)
+		if err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		for _, st := range page {
+			f := files[st.ProcedureID]
+			if f == nil {
+				continue // submitted in the period after the files were read
+			}
+			late := overdue(st, now)
+			f.rejected = f.rejected || st.Rejections > 0
+			f.late = f.late || late
+			k := [3]string{st.Province, string(st.Kind), st.Name}
+			ss := stepStats[k]
+			if ss == nil {
+				ss = &StepStats{Name: st.Name, Agency: st.Agency}
+				stepStats[k] = ss
+				g := group(st.Province, st.Kind)
+				g.Steps = append(g.Steps, ss)
+			}
+			var dur time.Duration
+			if st.CompletedAt != nil {
+				dur = st.CompletedAt.Sub(st.CreatedAt)
+			}
+			ss.add(f.online, st.Status == cancuoc.StepCompleted, st.Rejections > 0,
+				st.Status == cancuoc.StepCancelled, late, dur)
+		}
+		if len(page) < statsPage {
+			break
+		}
+		sq.AfterProcedure, sq.AfterNo = page[len(page)-1].ProcedureID, page[len(page)-1].No
+	}
+	// A file counts as rejected or overdue when one of its steps was.
+	for _, f := range files {
+		if f.rejected {
+			f.g.Rejected++
+		}
+		if f.late {
+			f.g.Overdue++
+		}
+	}
+	out := &Stats{From: q.From, To: q.To, Groups: []*GroupStats{}}
+	for _, g := range groups {
+		out.Groups = append(out.Groups, g)
+	}
+	slices.SortFunc(out.Groups, func(a, b *GroupStats) int {
+		if a.Province != b.Province {
+			return compare(a.Province, b.Province)
+		}
+		return compare(string(a.Kind), string(b.Kind))
+	})
+	for _, g := range out.Groups {
+		g.finish()
+		for _, st := range g.Steps {
+			st.finish()
+		}
+	}
+	return out, nil
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,451 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// agencyRoles are the roles that may act on a step for their agency: the
+// officers of commune and province (civil status, police) and the systems
+// of the ministries (social insurance, labour–social affairs). Auditors
+// read; they never act.
+var agencyRoles = map[cancuoc.Role]bool{
+	cancuoc.RoleCommuneOfficer: true, cancuoc.RoleProvinceOfficer: true,
+	cancuoc.RoleNationalAdmin: true, cancuoc.RoleMinistrySystem: true,
+}
+
+func unauthenticated(op string) error {
+	return cancuoc.E(cancuoc.Unauthenticated, op, "unauthenticated", "Cần đăng nhập bằng khoá API hợp lệ.", "A valid API key is required.")
+}
+
+// canAct checks that p may act on st: an active principal of the step's
+// agency, in a role that acts, whose jurisdiction covers the file's place.
+func canAct(op string, p *cancuoc.Principal, st *cancuoc.ProcedureStep) error {
+	if p == nil || p.Disabled {
+		return unauthenticated(op)
+	}
+	if !agencyRoles[p.Role] || p.Agency != st.Agency {
+		return cancuoc.E(cancuoc.Forbidden, op, "wrong_agency",
+			"Bước này thuộc hàng đợi của cơ quan khác.",
+			"This step is in another agency's queue ("+st.Agency+"); your principal's agency is "+quote(p.Agency)+".")
+	}
+	if !p.Jurisdiction.Covers(cancuoc.UnitRef{Province: st.Province, Commune: st.Commune}) {
+		return cancuoc.E(cancuoc.Forbidden, op, "outside_jurisdiction",
+			"Hồ sơ này không thuộc địa bàn của bạn.", "This file is outside your jurisdiction.")
+	}
+	return nil
+}
+
+func quote(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// canFile checks an officer entering a file at the counter: a civil-status
+// officer (the first step is theirs) of the file's place.
+func (s *Service) canFile(op string, p *cancuoc.Principal, f *cancuoc.Procedure) error {
+	return canAct(op, p, &cancuoc.ProcedureStep{Agency: AgencyCivilStatus, Province: f.Province, Commune: f.Commune})
+}
+
+// canRead checks that p may see a file: an officer (any agency, or the
+// registry's own) whose jurisdiction covers its place, an agency's system
+// (the agencies of later steps need the file) or an auditor.
+func canRead(op string, p *cancuoc.Principal, f *cancuoc.Procedure) error {
+	if p == nil || p.Disabled {
+		return unauthenticated(op)
+	}
+	if p.Role == cancuoc.RoleMinistrySystem && p.Agency == "" {
+		return cancuoc.E(cancuoc.Forbidden, op, "no_agency",
+			"Chỉ hệ thống của cơ quan tham gia liên thông được xem hồ sơ.",
+			"Only the systems of a participating agency may see files.")
+	}
+	if !p.Role.Valid() {
+		return cancuoc.E(cancuoc.Forbidden, op, "role_forbidden", "Vai trò không hợp lệ.", "Unknown role.")
+	}
+	if !p.Jurisdiction.Covers(cancuoc.UnitRef{Province: f.Province, Commune: f.Commune}) {
+		return cancuoc.E(cancuoc.Forbidden, op, "outside_jurisdiction",
+			"Hồ sơ này không thuộc địa bàn của bạn.", "This file is outside your jurisdiction.")
+	}
+	return nil
+}
+
+// load reads a file and one of its steps in tx.
+func load(ctx context.Context, tx cancuoc.Tx, id string, no int) (*cancuoc.Procedure, *cancuoc.ProcedureStep, error) {
+	p, err := tx.Procedure(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := tx.Step(ctx, id, no)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, st, nil
+}
+
+func notOpen(op string, p *cancuoc.Procedure) error {
+	return cancuoc.E(cancuoc.Conflict, op, "file_closed",
+		"Hồ sơ đã kết thúc ("+string(p.Status)+").", "The file is closed ("+string(p.Status)+").")
+}
+
+func wrongStatus(op string, st *cancuoc.ProcedureStep, want string) error {
+	return cancuoc.E(cancuoc.Conflict, op, "step_"+string(st.Status),
+		"Bước này đang ở trạng thái "+string(st.Status)+", không thể "+want+".",
+		"This step is "+string(st.Status)+"; it cannot be "+want+".")
+}
+
+// ClaimTx takes a pending task for p, so no other client of the agency
+// works on it. Claiming again by the same principal is harmless; a claim
+// by another principal is a Conflict ("already_claimed") until the lease
+// ends. Two clients racing on the same version: one wins, the other gets
+// Conflict ("stale_version").
+func (s *Service) ClaimTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, id string, no int) (*cancuoc.ProcedureStep, error) {
+	const op = "workflow.Claim"
+	p, st, err := load(ctx, tx, id, no)
+	if err != nil {
+		return nil, err
+	}
+	if err := canAct(op, actor, st); err != nil {
+		return nil, err
+	}
+	if p.Status != cancuoc.ProcedureOpen {
+		return nil, notOpen(op, p)
+	}
+	now := s.clock()
+	switch {
+	case st.Status == cancuoc.StepClaimed && st.ClaimedBy == actor.ID:
+		return st, nil
+	case st.Status == cancuoc.StepClaimed && st.ClaimedAt != nil && now.Sub(*st.ClaimedAt) < s.lease:
+		return nil, cancuoc.E(cancuoc.Conflict, op, "already_claimed",
+			"Một máy trạm khác của cơ quan đang xử lý bước này.", "Another client of your agency has claimed this step.")
+	case st.Status != cancuoc.StepPending && st.Status != cancuoc.StepClaimed:
+		return nil, wrongStatus(op, st, "claimed")
+	}
+	n := *st
+	n.Status, n.ClaimedBy, n.ClaimedAt, n.Version = cancuoc.StepClaimed, actor.ID, &now, st.Version+1
+	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
+		return nil, err
+	}
+	return &n, record(ctx, tx, actor.ID, "procedure.step_claim", now, p, &n, EventStepClaimed)
+}
+
+// Completion is an agency's completion of a step.
+type Completion struct {
+	Note string `json:"note,omitempty"`
+}
+
+// CompleteTx performs the step's effect and marks it done, in tx: both
+// commit or neither. The step must be pending or claimed by actor.
+// Completing a step actor completed already answers the stored step
+// without doing anything again.
+func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, id string, no int, c Completion) (*cancuoc.ProcedureStep, error) {
+	const op = "workflow.Complete"
+	p, st, err := load(ctx, tx, id, no)
+	if err != nil {
+		return nil, err
+	}
+	if err := canAct(op, actor, st); err != nil {
+		return nil, err
+	}
+	if st.Status == cancuoc.StepCompleted {
+		return st, nil
+	}
+	if p.Status != cancuoc.ProcedureOpen {
+		return nil, notOpen(op, p)
+	}
+	if st.Status == cancuoc.StepClaimed && st.ClaimedBy != actor.ID {
+		return nil, cancuoc.E(cancuoc.Conflict, op, "claimed_by_other",
+			"Bước này do máy trạm khác nhận xử lý.", "Another client of your agency has claimed this step.")
+	}
+	if st.Status != cancuoc.StepPending && st.Status != cancuoc.StepClaimed {
+		return nil, wrongStatus(op, st, "completed")
+	}
+	now := s.clock()
+	prevSubject := p.Subject
+	res, err := s.effect(ctx, tx, actor, p, st, now)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	res.Note = limit(c.Note, 500)
+	n := *st
+	n.Status, n.CompletedAt, n.Version = cancuoc.StepCompleted, &now, st.Version+1
+	if n.ClaimedBy == "" {
+		n.ClaimedBy, n.ClaimedAt = actor.ID, &now
+	}
+	if n.Result, err = json.Marshal(res); err != nil {
+		return nil, err
+	}
+	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
+		return nil, err
+	}
+	if p.Subject != prevSubject {
+		prev := p.Version
+		p.Version++
+		if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
+			return nil, err
+		}
+	}
+	return &n, record(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted)
+}
+
+// Rejection sends a step back to the applicant: what is missing or wrong,
+// and what to supply.
+type Rejection struct {
+	Reason string `json:"reason"`
+}
+
+// RejectTx sends a step back to the applicant with the reason. The file
+// stays open until its deadline; the applicant resubmits.
+func (s *Service) RejectTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, id string, no int, r Rejection) (*cancuoc.ProcedureStep, error) {
+	const op = "workflow.Reject"
+	reason := limit(strings.TrimSpace(r.Reason), 1000)
+	if reason == "" {
+		return nil, cancuoc.InvalidField(op, "reason", "reason_required",
+			"Cần ghi lý do và giấy tờ người nộp phải bổ sung.", "Give the reason and what the applicant must supply.")
+	}
+	p, st, err := load(ctx, tx, id, no)
+	if err != nil {
+		return nil, err
+	}
+	if err := canAct(op, actor, st); err != nil {
+		return nil, err
+	}
+	if p.Status != cancuoc.ProcedureOpen {
+		return nil, notOpen(op, p)
+	}
+	if st.Status == cancuoc.StepClaimed && st.ClaimedBy != actor.ID {
+		return nil, cancuoc.E(cancuoc.Conflict, op, "claimed_by_other",
+			"Bước này do máy trạm khác nhận xử lý.", "Another client of your agency has claimed this step.")
+	}
+	if st.Status != cancuoc.StepPending && st.Status != cancuoc.StepClaimed {
+		return nil, wrongStatus(op, st, "rejected")
+	}
+	now := s.clock()
+	n := *st
+	n.Status, n.Rejection, n.Rejections, n.Version = cancuoc.StepRejected, reason, st.Rejections+1, st.Version+1
+	n.ClaimedBy, n.ClaimedAt = "", nil
+	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
+		return nil, err
+	}
+	return &n, record(ctx, tx, actor.ID, "procedure.step_reject", now, p, &n, EventStepRejected)
+}
+
+// Supplement is the applicant's answer to a rejection: a corrected
+// application (optional, same kind) and a note on what was supplied.
+type Supplement struct {
+	Note  string            `json:"note,omitempty"`
+	Birth *BirthApplication `json:"birth,omitempty"`
+	Death *DeathApplication `json:"death,omitempty"`
+}
+
+// ResubmitTx puts a rejected step back in its agency's queue, with the
+// corrected application if one is given. Only the applicant (online) or a
+// civil-status officer of the place (at the counter) may resubmit.
+func (s *Service) ResubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, id string, no int, sup Supplement) (*File, error) {
+	const op = "workflow.Resubmit"
+	p, st, err := load(ctx, tx, id, no)
+	if err != nil {
+		return nil, err
+	}
+	if who.Officer != nil {
+		if err := s.canFile(op, who.Officer, p); err != nil {
+			return nil, err
+		}
+	} else if who.PIN != p.Applicant {
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy hồ sơ.", "No such file.")
+	}
+	if p.Status != cancuoc.ProcedureOpen {
+		return nil, notOpen(op, p)
+	}
+	if st.Status != cancuoc.StepRejected {
+		return nil, wrongStatus(op, st, "resubmitted")
+	}
+	if sup.Birth != nil || sup.Death != nil {
+		if err := s.correct(ctx, tx, op, p, sup); err != nil {
+			return nil, err
+		}
+	}
+	now := s.clock()
+	n := *st
+	n.Status, n.Version = cancuoc.StepPending, st.Version+1
+	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
+		return nil, err
+	}
+	if err := record(ctx, tx, who.actor(), "procedure.resubmit", now, p, &n, EventResubmitted); err != nil {
+		return nil, err
+	}
+	all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: p.ID})
+	if err != nil {
+		return nil, err
+	}
+	return s.view(p, all), nil
+}
+
+// correct replaces the application of p with a corrected one, checked as
+// at submission; the kind and the chain's agencies stay.
+func (s *Service) correct(ctx context.Context, tx cancuoc.Tx, op string, p *cancuoc.Procedure, sup Supplement) error {
+	q := *p
+	var app any
+	var err error
+	switch {
+	case p.Kind == cancuoc.ProcedureBirth && sup.Birth != nil:
+		app, err = s.checkBirth(ctx, tx, op, &q, sup.Birth)
+	case p.Kind == cancuoc.ProcedureDeath && sup.Death != nil:
+		app, err = s.checkDeath(ctx, tx, op, &q, sup.Death)
+	default:
+		return cancuoc.InvalidField(op, string(p.Kind), "application_kind",
+			"Tờ khai bổ sung phải cùng loại với hồ sơ.", "The corrected application must be of the file's kind ("+string(p.Kind)+").")
+	}
+	if err != nil {
+		return err
+	}
+	if q.Province != p.Province || q.Commune != p.Commune || q.Subject != p.Subject && p.Kind == cancuoc.ProcedureDeath {
+		return cancuoc.InvalidField(op, string(p.Kind), "place_changed",
+			"Không thể đổi nơi xử lý hoặc người được khai trong hồ sơ đã nộp; hãy nộp hồ sơ mới.",
+			"A correction cannot change where the file is handled or whom it is about; submit a new file.")
+	}
+	raw, err := json.Marshal(app)
+	if err != nil {
+		return err
+	}
+	prev := p.Version
+	p.Application, p.Version = raw, p.Version+1
+	return tx.UpdateProcedure(ctx, p, prev)
+}
+
+func limit(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && (s[n]&0xc0) == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// advance is the handler's work for one completed step: create the next
+// task, or close the file when the chain is done. Run twice for the same
+// step, it changes nothing the second time.
+func (s *Service) advance(ctx context.Context, tx cancuoc.Tx, ref stepRef, now time.Time) error {
+	p, err := tx.Procedure(ctx, ref.Procedure)
+	if err != nil {
+		return err
+	}
+	if p.Status != cancuoc.ProcedureOpen {
+		return nil
+	}
+	chain, err := steps(p)
+	if err != nil {
+		return err
+	}
+	if ref.Step < len(chain) {
+		_, err := s.createStep(ctx, tx, p, ref.Step+1, chain[ref.Step], now)
+		if cancuoc.KindOf(err) == cancuoc.Conflict {
+			return nil // created by an earlier delivery
+		}
+		return err
+	}
+	all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: p.ID})
+	if err != nil {
+		return err
+	}
+	for _, st := range all {
+		if st.Status != cancuoc.StepCompleted {
+			return nil
+		}
+	}
+	prev := p.Version
+	p.Status, p.ClosedAt, p.Version = cancuoc.ProcedureCompleted, &now, p.Version+1
+	if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
+		return err
+	}
+	return record(ctx, tx, "workflow", "procedure.complete", now, p, nil, EventCompleted)
+}
+
+// HandleEvent is the dispatcher handler (subscribe it to EventStepCompleted
+// as ConsumerName): it advances the file of a completed step. Idempotent.
+func (s *Service) HandleEvent(ctx context.Context, e cancuoc.Event) error {
+	if e.Type != EventStepCompleted {
+		return nil
+	}
+	var ref stepRef
+	if err := json.Unmarshal(e.Data, &ref); err != nil || ref.Procedure == "" {
+		return nil // not ours to repair: a malformed event would block the consumer for ever
+	}
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error { return s.advance(ctx, tx, ref, s.clock()) })
+	if err == nil {
+		s.notify()
+	}
+	return err
+}
+
+// Sweep refuses the open files whose deadline (7 working days from receipt)
+// has passed, cancelling their open steps. It returns how many it refused.
+// Run it periodically; several nodes may run it at once (versions decide).
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := s.clock()
+	due, err := s.store.Procedures(ctx, cancuoc.ProcedureQuery{Statuses: []cancuoc.ProcedureStatus{cancuoc.ProcedureOpen},
+		DeadlineBefore: now, Limit: 500})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range due {
+		err := s.store.InTx(ctx, func(tx cancuoc.Tx) error { return s.refuse(ctx, tx, p.ID, now) })
+		switch {
+		case err == nil:
+			n++
+		case cancuoc.KindOf(err) == cancuoc.Conflict:
+			// Another node refused it, or a step completed meanwhile.
+		default:
+			return n, err
+		}
+	}
+	if n > 0 {
+		s.notify()
+	}
+	return n, nil
+}
+
+func (s *Service) refuse(ctx context.Context, tx cancuoc.Tx, id string, now time.Time) error {
+	p, err := tx.Procedure(ctx, id)
+	if err != nil {
+		return err
+	}
+	if p.Status != cancuoc.ProcedureOpen || !p.Deadline.Before(now) {
+		return cancuoc.E(cancuoc.Conflict, "workflow.Sweep", "file_changed", "Hồ sơ đã thay đổi.", "The file has changed.")
+	}
+	all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: p.ID})
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, st := range all {
+		if st.Status == cancuoc.StepCompleted {
+			continue
+		}
+		if st.Status == cancuoc.StepRejected {
+			missing = append(missing, st.Rejection)
+		}
+		n := *st
+		n.Status, n.Version = cancuoc.StepCancelled, st.Version+1
+		if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
+			return err
+		}
+	}
+	prev := p.Version
+	p.Status, p.ClosedAt, p.Version = cancuoc.ProcedureRefused, &now, p.Version+1
+	p.Outcome = "Quá hạn 7 ngày làm việc mà hồ sơ chưa hoàn thành / Not completed within 7 working days"
+	if len(missing) > 0 {
+		p.Outcome += ": " + strings.Join(missing, "; ")
+	}
+	if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
+		return err
+	}
+	return record(ctx, tx, "workflow", "procedure.refuse", now, p, nil, EventRefused)
+}

@@ -1,0 +1,274 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// File is a file as the applicant and officers see it: where it is, and
+// when each step is due.
+type File struct {
+	*cancuoc.Procedure
+	// Current is the number of the step in progress (0 when closed).
+	Current int         `json:"current_step"`
+	Steps   []*StepView `json:"steps"`
+	// Remaining lists the steps still to come, not yet in a queue.
+	Remaining []string `json:"remaining,omitempty"`
+}
+
+// StepView is a step with its overdue flag.
+type StepView struct {
+	*cancuoc.ProcedureStep
+	Overdue bool `json:"overdue"`
+}
+
+// overdue reports a step not done by its due time (done late counts too).
+func overdue(st *cancuoc.ProcedureStep, now time.Time) bool {
+	switch st.Status {
+	case cancuoc.StepCompleted:
+		return st.CompletedAt != nil && st.CompletedAt.After(st.Due)
+	case cancuoc.StepCancelled:
+		return false
+	}
+	return now.After(st.Due)
+}
+
+func (s *Service) view(p *cancuoc.Procedure, sts []*cancuoc.ProcedureStep) *File {
+	now := s.clock()
+	f := &File{Procedure: p, Steps: make([]*StepView, 0, len(sts))}
+	for _, st := range sts {
+		f.Steps = append(f.Steps, &StepView{ProcedureStep: st, Overdue: overdue(st, now)})
+		if p.Status == cancuoc.ProcedureOpen && st.Status != cancuoc.StepCompleted {
+			f.Current = st.No
+		}
+	}
+	if chain, err := steps(p); err == nil && p.Status == cancuoc.ProcedureOpen {
+		for _, d := range chain[min(len(sts), len(chain)):] {
+			f.Remaining = append(f.Remaining, d.name)
+		}
+	}
+	return f
+}
+
+// file reads a file with its steps.
+func (s *Service) file(ctx context.Context, id string) (*cancuoc.Procedure, []*cancuoc.ProcedureStep, error) {
+	p, err := s.store.Procedure(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := s.store.Steps(ctx, cancuoc.StepQuery{ProcedureID: id})
+	return p, all, err
+}
+
+// auditRead records that who read a file about a citizen.
+func (s *Service) auditRead(ctx context.Context, who string, p *cancuoc.Procedure, outcome string) error {
+	pin := p.Subject
+	if pin == "" {
+		pin = p.Applicant
+	}
+	e := &cancuoc.AuditEntry{At: s.clock(), Actor: who, Action: "procedure.read", PIN: pin, Fields: []string{"procedure"},
+		Purpose: string(p.Kind) + " procedure " + p.ID, Outcome: outcome}
+	if s.audit != nil {
+		return s.audit.Record(ctx, e)
+	}
+	return s.store.AppendAudit(ctx, e)
+}
+
+// File returns a file for an officer, an agency's system or an auditor
+// whose jurisdiction covers it; the read is audited.
+func (s *Service) File(ctx context.Context, actor *cancuoc.Principal, id string) (*File, error) {
+	const op = "workflow.File"
+	p, all, err := s.file(ctx, id)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := canRead(op, actor, p); err != nil {
+		var e *cancuoc.Error
+		code := "forbidden"
+		if errors.As(err, &e) {
+			code = e.Code
+		}
+		_ = s.auditRead(ctx, actor.ID, p, code)
+		return nil, err
+	}
+	if err := s.auditRead(ctx, actor.ID, p, "ok"); err != nil {
+		return nil, err
+	}
+	return s.view(p, all), nil
+}
+
+// MyFile returns one of the applicant's own files; another's is NotFound,
+// so file IDs reveal nothing.
+func (s *Service) MyFile(ctx context.Context, pin cancuoc.PIN, id string) (*File, error) {
+	const op = "workflow.MyFile"
+	p, all, err := s.file(ctx, id)
+	if err != nil || p.Applicant != pin {
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy hồ sơ.", "No such file.")
+	}
+	return s.view(p, all), nil
+}
+
+// MyFiles lists the applicant's files, newest last, after the file ID
+// after.
+func (s *Service) MyFiles(ctx context.Context, pin cancuoc.PIN, after string, limit int) ([]*cancuoc.Procedure, error) {
+	return s.store.Procedures(ctx, cancuoc.ProcedureQuery{Applicant: pin, AfterID: after, Limit: clampLimit(limit)})
+}
+
+func clampLimit(n int) int {
+	if n <= 0 || n > 500 {
+		return 100
+	}
+	return n
+}
+
+// Queue is a page of an agency's queue.
+type QueueQuery struct {
+	Statuses       []cancuoc.StepStatus
+	Kind           cancuoc.ProcedureKind
+	AfterProcedure string
+	AfterNo        int
+	Limit          int
+}
+
+// Queue lists the tasks of actor's agency in its jurisdiction (by default
+// those waiting: pending and claimed), each with its due time and overdue
+// flag. Tasks carry no personal data; the agency reads the file for that.
+func (s *Service) Queue(ctx context.Context, actor *cancuoc.Principal, q QueueQuery) ([]*StepView, error) {
+	const op = "workflow.Queue"
+	if actor == nil || actor.Disabled {
+		return nil, unauthenticated(op)
+	}
+	if !agencyRoles[actor.Role] || actor.Agency == "" {
+		return nil, cancuoc.E(cancuoc.Forbidden, op, "no_agency",
+			"Chỉ cơ quan tham gia liên thông có hàng đợi.", "Only a participating agency's principal has a queue.")
+	}
+	statuses := q.Statuses
+	if len(statuses) == 0 {
+		statuses = []cancuoc.StepStatus{cancuoc.StepPending, cancuoc.StepClaimed}
+	}
+	sq := cancuoc.StepQuery{Agency: actor.Agency, Statuses: statuses, Kind: q.Kind, Province: actor.Jurisdiction.Province,
+		Commune: actor.Jurisdiction.Commune, AfterProcedure: q.AfterProcedure, AfterNo: q.AfterNo, Limit: clampLimit(q.Limit)}
+	all, err := s.store.Steps(ctx, sq)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	now := s.clock()
+	out := make([]*StepView, len(all))
+	for i, st := range all {
+		out[i] = &StepView{ProcedureStep: st, Overdue: overdue(st, now)}
+	}
+	return out, nil
+}
+
+// Answer is what an idempotent call returns: the HTTP status and the JSON
+// body, the same on every retry with the same key.
+type Answer struct {
+	Status int
+	Body   []byte
+	Replay bool // true when the answer is the stored one
+}
+
+// Do runs fn in one transaction and returns its result encoded as JSON
+// with status. With a key, the answer is stored in the same transaction,
+// and a retry with the same key and request gets the stored answer without
+// running fn again: the effect happens once even if the first answer was
+// lost (the server died after committing). The same key with another
+// request is a Conflict ("idempotency_key_reused").
+func (s *Service) Do(ctx context.Context, principal, key string, request []byte, status int, fn func(tx cancuoc.Tx) (any, error)) (*Answer, error) {
+	const op = "workflow.Do"
+	if len(key) > 200 {
+		return nil, cancuoc.InvalidField(op, "Idempotency-Key", "idempotency_key_too_long",
+			"Khoá Idempotency-Key dài tối đa 200 ký tự.", "The Idempotency-Key is at most 200 characters.")
+	}
+	hash := sha256.Sum256(request)
+	var ans *Answer
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if key != "" {
+			prev, err := tx.Request(ctx, principal, key)
+			if err == nil {
+				if !bytes.Equal(prev.Hash, hash[:]) {
+					return cancuoc.E(cancuoc.Conflict, op, "idempotency_key_reused",
+						"Khoá Idempotency-Key này đã dùng cho một yêu cầu khác; dùng khoá mới cho mỗi yêu cầu.",
+						"This Idempotency-Key was used for a different request; use a new key for each request.")
+				}
+				ans = &Answer{Status: prev.Status, Body: prev.Body, Replay: true}
+				return nil
+			}
+			if cancuoc.KindOf(err) != cancuoc.NotFound {
+				return err
+			}
+		}
+		v, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		ans = &Answer{Status: status, Body: body}
+		if key == "" {
+			return nil
+		}
+		return tx.SaveRequest(ctx, &cancuoc.IdempotentRequest{Principal: principal, Key: key, Hash: hash[:],
+			Status: status, Body: body, CreatedAt: s.clock()})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ans.Replay {
+		s.notify()
+	}
+	return ans, nil
+}
+
+// Submit opens a file in its own transaction.
+func (s *Service) Submit(ctx context.Context, who Applicant, sub Submission) (*File, error) {
+	var f *File
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) (err error) { f, err = s.SubmitTx(ctx, tx, who, sub); return err })
+	if err == nil {
+		s.notify()
+	}
+	return f, err
+}
+
+// Claim claims a step in its own transaction.
+func (s *Service) Claim(ctx context.Context, actor *cancuoc.Principal, id string, no int) (*cancuoc.ProcedureStep, error) {
+	return s.stepTx(ctx, func(tx cancuoc.Tx) (*cancuoc.ProcedureStep, error) { return s.ClaimTx(ctx, tx, actor, id, no) })
+}
+
+// Complete completes a step in its own transaction.
+func (s *Service) Complete(ctx context.Context, actor *cancuoc.Principal, id string, no int, c Completion) (*cancuoc.ProcedureStep, error) {
+	return s.stepTx(ctx, func(tx cancuoc.Tx) (*cancuoc.ProcedureStep, error) { return s.CompleteTx(ctx, tx, actor, id, no, c) })
+}
+
+// Reject rejects a step in its own transaction.
+func (s *Service) Reject(ctx context.Context, actor *cancuoc.Principal, id string, no int, r Rejection) (*cancuoc.ProcedureStep, error) {
+	return s.stepTx(ctx, func(tx cancuoc.Tx) (*cancuoc.ProcedureStep, error) { return s.RejectTx(ctx, tx, actor, id, no, r) })
+}
+
+// Resubmit resubmits a rejected step in its own transaction.
+func (s *Service) Resubmit(ctx context.Context, who Applicant, id string, no int, sup Supplement) (*File, error) {
+	var f *File
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) (err error) { f, err = s.ResubmitTx(ctx, tx, who, id, no, sup); return err })
+	if err == nil {
+		s.notify()
+	}
+	return f, err
+}
+
+func (s *Service) stepTx(ctx context.Context, fn func(tx cancuoc.Tx) (*cancuoc.ProcedureStep, error)) (*cancuoc.ProcedureStep, error) {
+	var st *cancuoc.ProcedureStep
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) (err error) { st, err = fn(tx); return err })
+	if err != nil {
+		return nil, err
+	}
+	s.notify()
+	return st, nil
+}

@@ -1,0 +1,81 @@
+package wftest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/registry"
+)
+
+// Seeded unit: the files of the crash test and the benchmark are handled
+// in Phường Ba Đình, Hà Nội.
+const (
+	Province = "01"
+	Commune  = "00004"
+)
+
+// Seeded is what Seed created: eight API keys per agency (clients that
+// race for the same tasks), n mothers heading a household each, and n
+// people born in 1940 (85 or older, so the funeral allowance is paid by
+// labour–social affairs unless they were insured).
+type Seeded struct {
+	Keys    map[string][]string `json:"keys"`
+	Mothers []cancuoc.PIN       `json:"mothers"`
+	Elders  []cancuoc.PIN       `json:"elders"`
+}
+
+// Seed creates the principals and people for n files of each kind through
+// the registry, directly on the store (before the server runs).
+func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*Seeded, error) {
+	w := audit.NewWriter(st, 0)
+	defer w.Close()
+	reg := registry.New(st, w)
+	admin, _, err := reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: "seed", Role: cancuoc.RoleNationalAdmin})
+	if err != nil {
+		return nil, err
+	}
+	out := &Seeded{Keys: map[string][]string{}}
+	for _, ag := range agencies {
+		role, j := cancuoc.RoleMinistrySystem, cancuoc.Jurisdiction{}
+		switch ag {
+		case "civil_status":
+			role, j = cancuoc.RoleCommuneOfficer, cancuoc.Jurisdiction{Province: Province, Commune: Commune}
+		case "police":
+			role, j = cancuoc.RoleProvinceOfficer, cancuoc.Jurisdiction{Province: Province}
+		}
+		for range 8 {
+			_, key, err := reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: ag, Role: role, Jurisdiction: j, Agency: ag})
+			if err != nil {
+				return nil, err
+			}
+			out.Keys[ag] = append(out.Keys[ag], key)
+		}
+	}
+	person := func(name string, sex cancuoc.Sex, year int) (*cancuoc.Citizen, error) {
+		return reg.RegisterBirth(ctx, admin, registry.Birth{FullName: name, BirthDate: cancuoc.Date{Year: year, Month: 3, Day: 4}, Sex: sex,
+			Registration:       cancuoc.Place{Era: cancuoc.Era34, Province: Province, Commune: Commune},
+			PermanentResidence: &cancuoc.Place{Era: cancuoc.Era34, Province: Province, Commune: Commune, Detail: "phố Kiểm Thử"},
+			Meta:               registry.Meta{LegalBasis: "seed"}})
+	}
+	for i := range n {
+		m, err := person("Trần Thị Mẹ", cancuoc.Female, 1995)
+		if err != nil {
+			return nil, err
+		}
+		hh := fmt.Sprintf("HH-SEED-%d", i)
+		if _, err := reg.Update(ctx, admin, m.PIN, m.Version, registry.Meta{Reason: "hộ", LegalBasis: "seed"}, func(c *cancuoc.Citizen) error {
+			c.Household = &cancuoc.HouseholdLink{ID: hh, HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		e, err := person("Nguyễn Văn Cụ", cancuoc.Male, 1940)
+		if err != nil {
+			return nil, err
+		}
+		out.Mothers, out.Elders = append(out.Mothers, m.PIN), append(out.Elders, e.PIN)
+	}
+	return out, nil
+}

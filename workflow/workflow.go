@@ -1,0 +1,174 @@
+// Package workflow runs the interlinked procedures of Decree 63/2024 as
+// durable workflows: a file (birth, death) is submitted once and passed
+// from agency to agency, each step a task in the responsible agency's queue
+// with a due date in working days.
+//
+// Durability comes from the database and the outbox, not from memory:
+//
+//   - every state change (submit, claim, complete, reject, resubmit,
+//     refuse) is one transaction with its audit entry and outbox event;
+//   - a step's effect (a PIN, a residence, a card) commits in the same
+//     transaction as the step's completion, guarded by the step's version,
+//     so it happens once even if the request is retried or the server dies;
+//     requests with an Idempotency-Key also get the same answer again;
+//   - the next step is created by an event handler (HandleEvent) that the
+//     dispatcher calls at least once for each completed step; creating a
+//     step that exists is a no-op, so the handler is idempotent and any
+//     node (or a NATS consumer) may run it.
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/workday"
+)
+
+// Agencies that hold task queues. A principal acts on a step only when its
+// Agency is the step's.
+const (
+	AgencyCivilStatus     = "civil_status"          // Tư pháp – hộ tịch (commune People's Committee)
+	AgencyPolice          = "police"                // Công an: residence registration
+	AgencySocialInsurance = "social_insurance"      // Bảo hiểm xã hội: health cards, allowances
+	AgencyLabour          = "labour_social_affairs" // Lao động – Thương binh và Xã hội: social-protection allowances
+)
+
+// Agencies lists the agencies, for validation and documentation.
+func Agencies() []string {
+	return []string{AgencyCivilStatus, AgencyPolice, AgencySocialInsurance, AgencyLabour}
+}
+
+// Events written to the outbox.
+const (
+	EventSubmitted     = "procedure.submitted"
+	EventTaskCreated   = "procedure.task_created"
+	EventStepClaimed   = "procedure.step_claimed"
+	EventStepCompleted = "procedure.step_completed"
+	EventStepRejected  = "procedure.step_rejected"
+	EventResubmitted   = "procedure.resubmitted"
+	EventCompleted     = "procedure.completed"
+	EventRefused       = "procedure.refused"
+)
+
+// ConsumerName is the dispatcher consumer that advances files.
+const ConsumerName = "workflow-steps"
+
+// Residence is what the procedures need from residence registration. It
+// runs inside the caller's transaction, so a step and its residence change
+// commit together. The residence package implements it.
+type Residence interface {
+	// RegisterNewbornTx registers child's permanent residence in parent's
+	// household.
+	RegisterNewbornTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, child, parent cancuoc.PIN) error
+	// DeregisterTx removes pin's permanent residence for cause (e.g. "death").
+	DeregisterTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, pin cancuoc.PIN, cause string) error
+}
+
+// Service runs the procedures over one store.
+type Service struct {
+	store     cancuoc.Store
+	reg       *registry.Service
+	residence Residence
+	cal       *workday.Calendar
+	audit     *audit.Writer
+	now       func() time.Time
+	notify    func()
+	lease     time.Duration
+	fileDays  int
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock replaces the wall clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithNotify sets what to call after a commit that appended events, so the
+// dispatcher picks them up at once (dispatch.Dispatcher.Notify).
+func WithNotify(f func()) Option { return func(s *Service) { s.notify = f } }
+
+// WithClaimLease sets how long a claim holds off other clients of the same
+// agency (15 minutes by default): a client that crashed after claiming
+// does not block the task for ever.
+func WithClaimLease(d time.Duration) Option { return func(s *Service) { s.lease = d } }
+
+// WithAuditWriter records reads of files through w (group commit);
+// without it each read writes its own entry.
+func WithAuditWriter(w *audit.Writer) Option { return func(s *Service) { s.audit = w } }
+
+// New returns a Service. reg registers births and deaths; res registers
+// residence; cal computes due dates.
+func New(st cancuoc.Store, reg *registry.Service, res Residence, cal *workday.Calendar, opts ...Option) *Service {
+	s := &Service{store: st, reg: reg, residence: res, cal: cal, now: time.Now, notify: func() {},
+		lease: 15 * time.Minute, fileDays: 7}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// clock is now in UTC at microsecond precision, as both databases keep it.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// newID returns a file ID that sorts by creation time: 12 hex digits of
+// milliseconds, then 10 random bytes.
+func newID(now time.Time) string {
+	var b [16]byte
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	_, _ = rand.Read(b[6:])
+	return hex.EncodeToString(b[:])
+}
+
+func newEventID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// stepRef is the data of the step events.
+type stepRef struct {
+	Procedure string                `json:"procedure"`
+	Kind      cancuoc.ProcedureKind `json:"kind"`
+	Step      int                   `json:"step,omitempty"`
+	Name      string                `json:"name,omitempty"`
+	Agency    string                `json:"agency,omitempty"`
+	Province  string                `json:"province"`
+}
+
+// record writes the audit entry and the outbox event of a state change.
+// The event carries the file and step, never personal data; its PIN (the
+// file's applicant) keeps one family's events in order.
+func record(ctx context.Context, tx cancuoc.Tx, actor, action string, now time.Time, p *cancuoc.Procedure, st *cancuoc.ProcedureStep, event string) error {
+	pin := p.Subject
+	if pin == "" {
+		pin = p.Applicant
+	}
+	ref := stepRef{Procedure: p.ID, Kind: p.Kind, Province: p.Province}
+	fields := []string{"procedure"}
+	if st != nil {
+		ref.Step, ref.Name, ref.Agency = st.No, st.Name, st.Agency
+		fields = append(fields, "step:"+st.Name)
+	}
+	if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: actor, Action: action, PIN: pin,
+		Fields: fields, Purpose: string(p.Kind) + " procedure " + p.ID, Outcome: "ok"}); err != nil {
+		return err
+	}
+	data, err := json.Marshal(ref)
+	if err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, &cancuoc.Event{ID: newEventID(), Type: event, PIN: p.Applicant, Actor: actor, At: now, Data: data})
+}
