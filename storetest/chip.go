@@ -119,3 +119,17 @@ func testChipRollback(t *testing.T, s cancuoc.Store) {
 		t.Fatalf("a rolled-back take consumed the challenge: %v", err)
 	}
 }
+
+// Holder returns Citizen(pin) changed where the fixture's unit codes do not
+// nest, so that the registry's validation accepts the record and it can be
+// updated through registry.Update (issuing cards, in the chip tests): the
+// origin is free text and the person lives at their permanent residence.
+// The valid card on record is the fixture's can_cuoc card.
+func Holder(pin cancuoc.PIN) *cancuoc.Citizen {
+	c := Citizen(pin)
+	c.Origin = &cancuoc.Place{Detail: "xóm Đông, Nghệ An"}
+	c.TemporaryResidence = nil
+	cur := *c.PermanentResidence
+	c.CurrentResidence = &cur
+	return c
+}
