@@ -64,17 +64,18 @@ type Issue struct {
 // new card.
 func (s *Service) Issue(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, req Issue) (*cancuoc.Citizen, *cancuoc.Card, error) {
 	const op = "card.Issue"
-	by := req.IssuedBy
-	if by == "" && p != nil {
-		by = p.Agency
-	}
-	if by == "" {
-		return nil, nil, cancuoc.InvalidField(op, "issued_by", "issued_by_required",
-			"Cần ghi nơi cấp thẻ (cơ quan cấp).", "Name the issuing authority (issued_by).")
-	}
 	now := s.now()
 	var issued cancuoc.Card
 	c, err := s.reg.Update(ctx, p, pin, req.Version, req.Meta, func(c *cancuoc.Citizen) error {
+		// Checked here, after the registry has checked the caller's role.
+		by := req.IssuedBy
+		if by == "" {
+			by = p.Agency
+		}
+		if by == "" {
+			return cancuoc.InvalidField(op, "issued_by", "issued_by_required",
+				"Cần ghi nơi cấp thẻ (cơ quan cấp).", "Name the issuing authority (issued_by).")
+		}
 		if c.LifeStatus != cancuoc.Alive {
 			return cancuoc.InvalidField(op, "pin", "holder_not_alive",
 				"Không cấp thẻ cho người đã mất hoặc bị tuyên bố mất tích.", "No card is issued to a person who is dead or declared missing.")

@@ -554,7 +554,7 @@ func vnData(c *cancuoc.Citizen, issued, expires cancuoc.Date) *VNData {
 		OldID:     c.OldIDNumber,
 	}
 	if expires.IsZero() {
-		d.ExpiresOn = "Không thời hạn"
+		d.ExpiresOn = NoExpiry
 	}
 	if n, ok := admin.Nationality(c.Nationality); ok {
 		d.Nationality = n.Name
