@@ -20,6 +20,9 @@ type chipAPI struct {
 // WithChip gives the API chip-card verification and card records, which
 // serve /v1/chip and /v1/citizens/{pin}/cards; without it they answer 503.
 func (a *API) WithChip(check *chipcheck.Checker, cards *card.Service) *API {
+	if check == nil || cards == nil {
+		return a
+	}
 	a.chip = &chipAPI{check: check, cards: cards}
 	return a
 }

@@ -49,6 +49,7 @@ type app struct {
 	eid    *eid.Service  // set by serve (startEID)
 	events *events       // set by serve (startEvents)
 	oidc   *oidcWiring   // set by serve (startOIDC)
+	chip   *chipWiring   // set by serve (startChip)
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
