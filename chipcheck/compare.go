@@ -61,26 +61,38 @@ func (c *Checker) compare(ctx context.Context, v *Verdict, res *mrtd.Result, now
 }
 
 // compareCard finds the card record the chip belongs to (same number, and
-// the issue date DG13 carries) and checks its expiry and status. The card
+// the issue date DG13 carries, or the MRZ's expiry without DG13) and
+// checks its expiry and status. The card
 // number is the PIN; the MRZ carries its last nine digits. Two records can
 // share number and issue date only when a card was re-issued on the day
 // it was issued: the chip cannot tell them apart, so the least valid one
 // decides.
 func (c *Checker) compareCard(v *Verdict, cit *cancuoc.Citizen, mrz *mrtd.TD1, vn *mrtd.VNData, now time.Time,
 	check func(field, source string, ok bool)) {
+	// Without DG13's issue date, the MRZ's expiry tells cards apart.
 	var issued cancuoc.Date
 	if vn != nil {
 		issued, _ = mrtd.ParseChipDate(vn.IssuedOn)
 	}
+	mrzExpiry := mrz.Expiry(now)
 	var match *cancuoc.Card
+	matches := 0
 	for i := range cit.Cards {
 		k := &cit.Cards[i]
-		if !sameNumber(k.Number, mrz) || (!issued.IsZero() && k.IssuedOn != issued) {
+		if !sameNumber(k.Number, mrz) {
 			continue
 		}
+		if (!issued.IsZero() && k.IssuedOn != issued) || (issued.IsZero() && k.ExpiresOn != mrzExpiry) {
+			continue
+		}
+		matches++
 		if match == nil || rank(k.Status) > rank(match.Status) {
 			match = k
 		}
+	}
+	ambiguous := ""
+	if matches > 1 {
+		ambiguous = " (several card records fit the chip; the least valid decides)"
 	}
 	if match == nil {
 		v.Fields = append(v.Fields, FieldResult{Field: "card", Source: "dg13", Match: false})
@@ -88,7 +100,7 @@ func (c *Checker) compareCard(v *Verdict, cit *cancuoc.Citizen, mrz *mrtd.TD1, v
 		return
 	}
 	v.Card = &CardRecord{Number: match.Number, IssuedOn: match.IssuedOn, ExpiresOn: match.ExpiresOn, Status: match.Status}
-	check("card_expires_on", "mrz", mrz.Expiry(now) == match.ExpiresOn)
+	check("card_expires_on", "mrz", mrzExpiry == match.ExpiresOn)
 	if vn != nil {
 		exp, err := mrtd.ParseChipDate(vn.ExpiresOn)
 		if vn.ExpiresOn == mrtd.NoExpiry {
@@ -99,7 +111,7 @@ func (c *Checker) compareCard(v *Verdict, cit *cancuoc.Citizen, mrz *mrtd.TD1, v
 	today := card.Today(now)
 	switch {
 	case match.Status != cancuoc.CardValid:
-		v.refuse("card."+string(match.Status), "the registry marks this card "+string(match.Status))
+		v.refuse("card."+string(match.Status), "the registry marks this card "+string(match.Status)+ambiguous)
 	case card.Expired(*match, today):
 		v.refuse("card.expired", "the card's validity ended on "+match.ExpiresOn.String())
 	}
@@ -122,12 +134,13 @@ func rank(s cancuoc.CardStatus) int {
 }
 
 // sameNumber reports whether a card record's number is the chip's: the
-// full PIN in the optional data, or the nine digits of the document number.
+// PIN in the MRZ's optional data, or else the nine digits of the document
+// number as the last nine of a 12-digit card number.
 func sameNumber(number string, mrz *mrtd.TD1) bool {
-	if number == mrz.PIN && number != "" {
-		return true
+	if mrz.PIN != "" {
+		return number == mrz.PIN
 	}
-	return len(number) >= 9 && number[len(number)-9:] == mrz.DocumentNumber && len(number) == 12 && mrz.PIN == ""
+	return len(number) == 12 && number[3:] == mrz.DocumentNumber
 }
 
 func mrzSex(s cancuoc.Sex) string {
