@@ -108,40 +108,40 @@ func newChipEnv(t *testing.T, store cancuoc.Store) *chipEnv {
 }
 
 // personalize makes the chip of c's current card, signed by ca.
-func (e *chipEnv) personalize(ca *mrtd.TestCA, c *cancuoc.Citizen) *mrtd.TestCard {
-	e.t.Helper()
+func (e *chipEnv) personalize(t *testing.T, ca *mrtd.TestCA, c *cancuoc.Citizen) *mrtd.TestCard {
+	t.Helper()
 	k, err := ca.Personalize(c, mrtd.CardOptions{Now: time.Now()})
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return k
 }
 
-func (e *chipEnv) citizen(pin cancuoc.PIN) *cancuoc.Citizen {
-	e.t.Helper()
-	c, err := e.store.Citizen(e.t.Context(), pin)
+func (e *chipEnv) citizen(t *testing.T, pin cancuoc.PIN) *cancuoc.Citizen {
+	t.Helper()
+	c, err := e.store.Citizen(t.Context(), pin)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return c
 }
 
 // verify asks for a challenge as auth, lets the card answer it (with sign
 // replacing the chip's answer when set) and posts the verification.
-func (e *chipEnv) verify(auth string, k *mrtd.TestCard, extra map[string]any) (chipcheck.Verdict, chipcheck.Challenge, []byte) {
-	e.t.Helper()
+func (e *chipEnv) verify(t *testing.T, auth string, k *mrtd.TestCard, extra map[string]any) (chipcheck.Verdict, chipcheck.Challenge, []byte) {
+	t.Helper()
 	var ch chipcheck.Challenge
-	e.do("POST", "/v1/chip/challenges", auth, nil).want(e.t, http.StatusCreated, &ch)
+	e.do("POST", "/v1/chip/challenges", auth, nil).want(t, http.StatusCreated, &ch)
 	sig, err := k.RespondActive(ch.Challenge)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	body := map[string]any{"chip": k.Chip, "challenge_id": ch.ID, "aa_signature": sig, "access": "pace", "purpose": "mở tài khoản"}
 	for key, v := range extra {
 		body[key] = v
 	}
 	var v chipcheck.Verdict
-	e.do("POST", "/v1/chip/verifications", auth, body).want(e.t, http.StatusOK, &v)
+	e.do("POST", "/v1/chip/verifications", auth, body).want(t, http.StatusOK, &v)
 	return v, ch, sig
 }
 
@@ -181,10 +181,10 @@ func TestChipVerification(t *testing.T) {
 func testChipVerification(t *testing.T, store cancuoc.Store) {
 	e := newChipEnv(t, store)
 	bank := "key:" + e.bank
-	good := e.personalize(e.ca, e.holder)
+	good := e.personalize(t, e.ca, e.holder)
 
 	t.Run("genuine card at a bank", func(t *testing.T) {
-		v, _, _ := e.verify(bank, good, nil)
+		v, _, _ := e.verify(t, bank, good, nil)
 		if !v.Accepted || len(v.Reasons) != 0 || v.Passive != chipcheck.Passed || v.Active != chipcheck.Passed || v.Registry != chipcheck.Passed {
 			t.Fatalf("verdict %+v", v)
 		}
@@ -220,7 +220,7 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 	})
 
 	t.Run("replayed challenge", func(t *testing.T) {
-		_, ch, sig := e.verify(bank, good, nil)
+		_, ch, sig := e.verify(t, bank, good, nil)
 		var v chipcheck.Verdict
 		e.do("POST", "/v1/chip/verifications", bank, map[string]any{"chip": good.Chip, "challenge_id": ch.ID, "aa_signature": sig}).
 			want(t, http.StatusOK, &v)
@@ -257,7 +257,7 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 	})
 
 	t.Run("wrong active-authentication signature", func(t *testing.T) {
-		clone := e.personalize(e.ca, e.holder) // same data, another chip key: a clone's answer
+		clone := e.personalize(t, e.ca, e.holder) // same data, another chip key: a clone's answer
 		var ch chipcheck.Challenge
 		e.do("POST", "/v1/chip/challenges", bank, nil).want(t, http.StatusCreated, &ch)
 		sig, _ := clone.RespondActive(ch.Challenge)
@@ -275,7 +275,7 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _, _ := e.verify(bank, e.personalize(foreign, e.holder), nil)
+		v, _, _ := e.verify(t, bank, e.personalize(t, foreign, e.holder), nil)
 		wantRefused(t, v, "csca.known")
 		if v.Passive != chipcheck.Failed || v.Registry != chipcheck.NotPerformed || v.Fields != nil {
 			t.Fatalf("verdict %+v", v)
@@ -283,11 +283,11 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 	})
 
 	t.Run("tampered DG13", func(t *testing.T) {
-		k := e.personalize(e.ca, e.holder)
+		k := e.personalize(t, e.ca, e.holder)
 		dg13 := append([]byte(nil), k.Chip.DataGroups[13]...)
 		dg13[len(dg13)-3] ^= 0x01
 		k.Chip.DataGroups[13] = dg13
-		v, _, _ := e.verify(bank, k, nil)
+		v, _, _ := e.verify(t, bank, k, nil)
 		wantRefused(t, v, "dg13.hash")
 		if v.Registry != chipcheck.NotPerformed {
 			t.Fatalf("registry compared with forged data: %q", v.Registry)
@@ -298,7 +298,7 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 		c := e.holder.Clone()
 		c.FullName = "Nguyễn Văn Đúc"
 		c.BirthDate = cancuoc.Date{Year: 1990, Month: 5, Day: 18}
-		v, _, _ := e.verify(bank, e.personalize(e.ca, c), nil)
+		v, _, _ := e.verify(t, bank, e.personalize(t, e.ca, c), nil)
 		wantRefused(t, v, "registry.full_name", "registry.birth_date")
 		if slices.Contains(reasons(v), "registry.sex") || v.Passive != chipcheck.Passed || v.Registry != chipcheck.Failed {
 			t.Fatalf("verdict %+v", v)
@@ -308,12 +308,12 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 	t.Run("unknown card", func(t *testing.T) {
 		c := e.holder.Clone()
 		c.Cards[1].IssuedOn = cancuoc.Date{Year: 2025, Month: 7, Day: 16}
-		v, _, _ := e.verify(bank, e.personalize(e.ca, c), nil)
+		v, _, _ := e.verify(t, bank, e.personalize(t, e.ca, c), nil)
 		wantRefused(t, v, "card.unknown")
 	})
 
 	t.Run("replaced and lost cards", func(t *testing.T) {
-		old := e.personalize(e.ca, e.other)
+		old := e.personalize(t, e.ca, e.other)
 		officer := "key:" + e.officer
 		pin := string(e.other.PIN)
 		e.do("POST", "/v1/citizens/"+pin+"/cards", "key:"+e.bank, map[string]any{"version": 1, "reason": "cấp đổi", "legal_basis": "Luật Căn cước"}).
@@ -329,33 +329,33 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 			issued.Card.ExpiresOn != cancuoc.CardExpiry(e.other.BirthDate, time.Now()) {
 			t.Fatalf("issued %+v", issued)
 		}
-		v, _, _ := e.verify(bank, old, nil)
+		v, _, _ := e.verify(t, bank, old, nil)
 		wantRefused(t, v, "card.replaced")
 
-		current := e.personalize(e.ca, e.citizen(e.other.PIN))
-		if v, _, _ = e.verify(bank, current, nil); !v.Accepted {
+		current := e.personalize(t, e.ca, e.citizen(t, e.other.PIN))
+		if v, _, _ = e.verify(t, bank, current, nil); !v.Accepted {
 			t.Fatalf("new card refused: %v", reasons(v))
 		}
 		e.do("POST", "/v1/citizens/"+pin+"/cards/lost", officer, map[string]any{"version": 2, "reason": "mất thẻ", "legal_basis": "Luật Căn cước 2023, điều 24"}).
 			want(t, http.StatusOK, nil)
-		v, _, _ = e.verify(bank, current, nil)
+		v, _, _ = e.verify(t, bank, current, nil)
 		wantRefused(t, v, "card.lost")
 		e.do("POST", "/v1/citizens/"+pin+"/cards/lost", officer, map[string]any{"version": 3, "reason": "mất thẻ", "legal_basis": "x"}).
 			problem(t, http.StatusBadRequest, "no_valid_card")
 	})
 
 	t.Run("expired card", func(t *testing.T) {
-		v, _, _ := e.verify(bank, e.personalize(e.ca, e.expired), nil)
+		v, _, _ := e.verify(t, bank, e.personalize(t, e.ca, e.expired), nil)
 		wantRefused(t, v, "card.expired")
 	})
 
 	t.Run("holder's app raises the account to level 2", func(t *testing.T) {
 		holder := e.registerAdult(t)
-		v, _, _ := e.verify(holder, good, nil)
+		v, _, _ := e.verify(t, holder, good, nil)
 		if !v.Accepted || v.Level2 != "face_mismatch" {
 			t.Fatalf("without a face match: accepted %v level2 %q %v", v.Accepted, v.Level2, reasons(v))
 		}
-		v, _, _ = e.verify(holder, good, map[string]any{"face_matched": true})
+		v, _, _ = e.verify(t, holder, good, map[string]any{"face_matched": true})
 		if !v.Accepted || v.Level2 != "raised" {
 			t.Fatalf("accepted %v level2 %q %v", v.Accepted, v.Level2, reasons(v))
 		}
@@ -364,11 +364,11 @@ func testChipVerification(t *testing.T, store cancuoc.Store) {
 		if acc.Level != cancuoc.Level2 || acc.Level2 == nil || acc.Level2.Method != "chip" {
 			t.Fatalf("account %+v", acc)
 		}
-		if v, _, _ = e.verify(holder, good, map[string]any{"face_matched": true}); v.Level2 != "already_level2" {
+		if v, _, _ = e.verify(t, holder, good, map[string]any{"face_matched": true}); v.Level2 != "already_level2" {
 			t.Fatalf("again: %q", v.Level2)
 		}
 		// The app checks its own holder's card only.
-		v, _, _ = e.verify(holder, e.personalize(e.ca, e.expired), nil)
+		v, _, _ = e.verify(t, holder, e.personalize(t, e.ca, e.expired), nil)
 		wantRefused(t, v, "not_holder")
 		if v.Registry != chipcheck.NotPerformed {
 			t.Fatalf("registry read for another person: %q", v.Registry)
