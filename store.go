@@ -129,6 +129,7 @@ type Tx interface {
 	AccountStore
 	ConsumerStore
 	ProcedureStore
+	ChipChallengeStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

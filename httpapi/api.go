@@ -37,6 +37,7 @@ type API struct {
 	eid   *eid.Service  // electronic identity accounts; see WithEID
 
 	wf *workflow.Service // interlinked procedures; see WithWorkflow
+	chip  *chipAPI      // chip-card verification and card records; see WithChip
 }
 
 // New returns the API. Register its routes with Routes.
@@ -70,6 +71,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/audit/entries/{id}/proof", a.authed(a.inclusion))
 	a.eidRoutes(mux)
 	a.workflowRoutes(mux)
+	a.chipRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

@@ -82,6 +82,9 @@ func DG13Field(n int) (name string, verified, ok bool) {
 	return "", false, false
 }
 
+// NoExpiry is what DG13 field 12 holds on a card that never expires.
+const NoExpiry = "Không thời hạn"
+
 // oidUTF8 is the character set OID DG13 declares (ISO/IEC 10646 UTF-8).
 var oidUTF8 = asn1.ObjectIdentifier{1, 0, 10646, 1, 0, 8}
 

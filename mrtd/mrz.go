@@ -300,6 +300,10 @@ func MRZName(s string) string {
 	return b.String()
 }
 
+// NameLine is line 3 of the zone for a Vietnamese full name, as NewTD1
+// writes it; verifiers compare a card's line with it.
+func NameLine(fullName string) string { return nameLine(fullName) }
+
 // nameLine composes line 3 from a Vietnamese full name: the first word is
 // the surname (Vietnamese names are written family name first), the rest
 // are given names. A name too long is cut at 30 characters, as Doc 9303

@@ -527,13 +527,9 @@ func mustECDSA(point []byte) *ecdsa.PublicKey {
 	return k
 }
 
-// renewalAges are the ages at which a card must be renewed (Law on
-// Identity art. 21); a card issued less than two years before one is valid
-// to the next, and one issued from 58 on never expires.
-var renewalAges = [...]int{25, 40, 60}
-
 // cardDates returns the issue and expiry of c's latest chip card on
-// record, or of a card issued at now.
+// record, or of a card issued at now with the expiry the law gives it
+// (cancuoc.CardExpiry).
 func cardDates(c *cancuoc.Citizen, now time.Time) (issued, expires cancuoc.Date) {
 	for i := len(c.Cards) - 1; i >= 0; i-- {
 		k := c.Cards[i]
@@ -541,18 +537,7 @@ func cardDates(c *cancuoc.Citizen, now time.Time) (issued, expires cancuoc.Date)
 			return k.IssuedOn, k.ExpiresOn
 		}
 	}
-	issued = cancuoc.DateOf(now)
-	if c.BirthDate.IsZero() {
-		return issued, cancuoc.Date{}
-	}
-	born := c.BirthDate.Earliest()
-	for _, a := range renewalAges {
-		due := born.AddDate(a, 0, 0)
-		if due.After(now) && !due.Before(now.AddDate(2, 0, 0)) {
-			return issued, cancuoc.DateOf(due)
-		}
-	}
-	return issued, cancuoc.Date{}
+	return cancuoc.DateOf(now), cancuoc.CardExpiry(c.BirthDate, now)
 }
 
 // vnData fills DG13 from the registry record.
@@ -569,7 +554,7 @@ func vnData(c *cancuoc.Citizen, issued, expires cancuoc.Date) *VNData {
 		OldID:     c.OldIDNumber,
 	}
 	if expires.IsZero() {
-		d.ExpiresOn = "Không thời hạn"
+		d.ExpiresOn = NoExpiry
 	}
 	if n, ok := admin.Nationality(c.Nationality); ok {
 		d.Nationality = n.Name

@@ -29,6 +29,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunDispatch(t, openMemory)
 	storetest.RunEID(t, openMemory)
 	storetest.RunWorkflow(t, openMemory)
+	storetest.RunChip(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -173,10 +173,6 @@ func (g *generator) residence(h home, m *member, c *cancuoc.Citizen, old bool) {
 	}
 }
 
-// renewalAges are the ages at which a card must be renewed (Law on Identity
-// art. 21): first card at 14, then 25, 40 and 60; none after 60.
-var renewalAges = [...]int{14, 25, 40, 60}
-
 // cards gives everyone aged 14 or over a chip card, issued after they last
 // reached a renewal age (and not before mass issuance began in 2021), and
 // an old 9-digit CMND number to many who had one.
@@ -190,7 +186,7 @@ func (g *generator) cards(m *member, c *cancuoc.Citizen) {
 	}
 	r := g.r
 	last := 14
-	for _, a := range renewalAges {
+	for _, a := range cancuoc.CardRenewalAges {
 		if age >= a {
 			last = a
 		}
@@ -211,15 +207,7 @@ func (g *generator) cards(m *member, c *cancuoc.Citizen) {
 	if !issued.Before(canCuoc) {
 		card.Kind = "can_cuoc"
 	}
-	// Valid to the next renewal age, skipping one that is less than two
-	// years away; a card issued at 58 or later never expires.
-	for _, a := range renewalAges[1:] {
-		due := born.AddDate(a, 0, 0)
-		if due.After(issued) && !due.Before(issued.AddDate(2, 0, 0)) {
-			card.ExpiresOn = cancuoc.DateOf(due)
-			break
-		}
-	}
+	card.ExpiresOn = cancuoc.CardExpiry(c.BirthDate, issued)
 	if !card.ExpiresOn.IsZero() && card.ExpiresOn.Earliest().Before(g.now) {
 		card.Status = cancuoc.CardExpired
 	}

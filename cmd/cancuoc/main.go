@@ -23,6 +23,7 @@ usage:
   cancuoc seed   --citizens N [--seed S]   load a synthetic population
   cancuoc admin  create-principal --name N --role R [--province P] [--commune C]
   cancuoc migrate [flags]    apply database migrations and exit
+  cancuoc chip   personalize PIN --out DIR | expire-cards [--province P]
   cancuoc audit  export [--from N] [--to M] [--out FILE] | verify FILE [--pubkey FILE] | checkpoint
 Run "cancuoc COMMAND -h" for the flags of a command.
 `
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cmdMigrate(ctx, args[1:], getenv, stdout)
 	case "audit":
 		return cmdAudit(ctx, args[1:], getenv, stdout)
+	case "chip":
+		return cmdChip(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

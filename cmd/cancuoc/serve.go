@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	c, validate := bindConfig(fs, getenv)
 	ec := bindEventsConfig(fs, getenv)
 	oc := bindOIDC(fs, getenv)
+	cc := bindChip(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if err := a.startEID(c, getenv, log); err != nil {
+		return err
+	}
+	if err := a.startChip(c, cc, log); err != nil {
 		return err
 	}
 	if err := a.startOIDC(c, oc, log); err != nil {
@@ -134,6 +138,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 	}
 	mux := http.NewServeMux()
 	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWorkflow(a.wf).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithChip(a.chipChecker()).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

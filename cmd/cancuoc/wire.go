@@ -52,6 +52,7 @@ type app struct {
 	oidc   *oidcWiring   // set by serve (startOIDC)
 
 	wf *workflow.Service // set by serve (startWorkflow)
+	chip   *chipWiring   // set by serve (startChip)
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
