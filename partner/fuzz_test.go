@@ -28,7 +28,7 @@ func FuzzMatchRequest(f *testing.F) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	view := &matchView{FullName: "Nguyễn Văn Đức", BirthDate: cancuoc.Date{Year: 1990, Month: 5, Day: 17}, Sex: cancuoc.Male,
 		CurrentResidence: &cancuoc.Place{Era: cancuoc.Era63, Province: "01", Commune: "00004", Today: &cancuoc.UnitRef{Province: "01"}},
-		Cards: []cancuoc.Card{{Number: "001090000007", Status: cancuoc.CardValid}}, Phone: "0912345678"}
+		Cards:            []cancuoc.Card{{Number: "001090000007", Status: cancuoc.CardValid}}, Phone: "0912345678"}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var q MatchRequest
 		dec := json.NewDecoder(bytes.NewReader(body))

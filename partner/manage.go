@@ -56,7 +56,9 @@ func RecordFields() []string {
 	return out
 }
 
-func invalid(op, field, code, vi, en string) error { return cancuoc.InvalidField(op, field, code, vi, en) }
+func invalid(op, field, code, vi, en string) error {
+	return cancuoc.InvalidField(op, field, code, vi, en)
+}
 
 // validate checks a partner's name, kind and policy and puts the policy's
 // lists in a canonical order.

@@ -73,13 +73,13 @@ func (q *MatchRequest) asked() (names, record []string) {
 
 // parsedMatch is a validated request.
 type parsedMatch struct {
-	pin       cancuoc.PIN
-	birth     cancuoc.Date
-	rule      vntext.NameMatch
-	ruleName  string
-	phone     string
-	names     []string
-	record    []string
+	pin      cancuoc.PIN
+	birth    cancuoc.Date
+	rule     vntext.NameMatch
+	ruleName string
+	phone    string
+	names    []string
+	record   []string
 	MatchRequest
 }
 
