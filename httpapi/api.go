@@ -34,6 +34,7 @@ type API struct {
 	log   *slog.Logger
 	audit *auditlog.Log // the access log's reading and proofs; see WithAuditLog
 	eid   *eid.Service  // electronic identity accounts; see WithEID
+	verif partnerDeps   // partners, match checks, consents, bearer tokens; see WithPartners, WithTokens
 }
 
 // New returns the API. Register its routes with Routes.
@@ -66,6 +67,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/audit/consistency", a.authed(a.consistency))
 	mux.HandleFunc("GET /v1/audit/entries/{id}/proof", a.authed(a.inclusion))
 	a.eidRoutes(mux)
+	a.partnerRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

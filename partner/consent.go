@@ -96,8 +96,12 @@ func (s *Service) Revoke(ctx context.Context, pin cancuoc.PIN, id string) error 
 	now := s.clock()
 	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		c, err := tx.PartnerConsent(ctx, id)
-		if err != nil || c.PIN != pin {
-			return cancuoc.E(cancuoc.NotFound, op, "consent_not_found", "Không có sự đồng ý này.", "No such consent.")
+		if err != nil && !errors.Is(err, cancuoc.ErrNotFound) {
+			return err
+		}
+		if err != nil || c.PIN != pin || c.RevokedAt != nil {
+			return cancuoc.E(cancuoc.NotFound, op, "consent_not_found", "Không có sự đồng ý đang hiệu lực với mã này.",
+				"You have no consent in force with this ID.")
 		}
 		if err := tx.RevokePartnerConsent(ctx, pin, id, now); err != nil {
 			return err
