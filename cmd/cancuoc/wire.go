@@ -12,6 +12,7 @@ import (
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/postgres"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
@@ -49,6 +50,8 @@ type app struct {
 	eid    *eid.Service  // set by serve (startEID)
 	events *events       // set by serve (startEvents)
 	oidc   *oidcWiring   // set by serve (startOIDC)
+	// verify is the partners capability: policies, match checks, consents.
+	verify *partner.Service
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
@@ -57,7 +60,7 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 		return nil, err
 	}
 	w := audit.NewWriter(st, 0, audit.WithLinger(c.AuditLinger, 32))
-	return &app{store: st, audit: w, reg: registry.New(st, w)}, nil
+	return &app{store: st, audit: w, reg: registry.New(st, w), verify: partner.New(st, w)}, nil
 }
 
 // Close flushes the audit log before closing the database.
