@@ -12,6 +12,7 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/partner"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/storetest"
 )
@@ -42,8 +43,14 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st)
+}
+
+func newEnvOn(t *testing.T, st cancuoc.Store) *env {
+	t.Helper()
 	w := audit.NewWriter(st, 0)
-	t.Cleanup(func() { w.Close(); st.Close() })
+	t.Cleanup(func() { w.Close() })
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 30, 0, time.UTC)}
 	e := &env{store: st, clk: clk, svc: partner.New(st, w, partner.WithClock(clk.now), partner.WithPolicyCache(0)), pin: storetest.PIN(7)}
 	if err := st.InsertCitizen(t.Context(), storetest.Citizen(e.pin)); err != nil {
@@ -161,8 +168,9 @@ func TestAuthorize(t *testing.T) {
 	}
 }
 
-func TestMatch(t *testing.T) {
-	e := newEnv(t)
+func TestMatch(t *testing.T) { testMatch(t, newEnv(t)) }
+
+func testMatch(t *testing.T, e *env) {
 	ctx := t.Context()
 	if _, err := e.svc.Create(ctx, nil, bank("vcb", cancuoc.Quota{})); err != nil {
 		t.Fatal(err)
@@ -261,8 +269,17 @@ func TestMatchOutsidePolicy(t *testing.T) {
 	}
 }
 
-func TestConsentRelease(t *testing.T) {
-	e := newEnv(t)
+func TestConsentRelease(t *testing.T) { testConsentRelease(t, newEnv(t)) }
+
+// TestConsentReleasePostgres runs the consent lifecycle on PostgreSQL.
+func TestConsentReleasePostgres(t *testing.T) {
+	testConsentRelease(t, newEnvOn(t, pgtest.Open(t, "cancuoc_partner")))
+}
+
+// TestMatchPostgres runs the match checks on PostgreSQL.
+func TestMatchPostgres(t *testing.T) { testMatch(t, newEnvOn(t, pgtest.Open(t, "cancuoc_partner"))) }
+
+func testConsentRelease(t *testing.T, e *env) {
 	ctx := t.Context()
 	n := bank("vcb", cancuoc.Quota{})
 	n.Policy.Fields = []string{"full_name", "birth_date", "current_residence", "phone"}
@@ -322,6 +339,7 @@ func TestConsentRelease(t *testing.T) {
 	wantCode(t, "release after withdrawal", err, cancuoc.Forbidden, "consent_required")
 
 	// An expired consent releases nothing either.
+	e.clk.add(time.Minute)
 	c2, err := e.svc.Grant(ctx, e.pin, partner.ConsentRequest{PartnerID: "vcb", Fields: []string{"phone"}, ExpiresAt: e.clk.now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
