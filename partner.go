@@ -73,6 +73,14 @@ type Partner struct {
 	UpdatedAt time.Time     `json:"updated_at"`
 }
 
+// Outbox events of partner consents, so that the partner (through its
+// subscription) and other capabilities learn of a withdrawal at once. Data
+// holds the consent ID, the partner and the field names.
+const (
+	EventConsentGranted = "partner.consent.granted"
+	EventConsentRevoked = "partner.consent.revoked"
+)
+
 // PartnerConsent is a citizen's permission for one partner to receive
 // named fields of their record for a stated purpose until a time. It is
 // kept after it expires or is withdrawn, so that both the citizen and the

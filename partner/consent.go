@@ -72,8 +72,11 @@ func (s *Service) Grant(ctx context.Context, pin cancuoc.PIN, r ConsentRequest) 
 		if err := tx.InsertPartnerConsent(ctx, c); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: "citizen", Action: "partner.consent.grant",
-			PIN: pin, Fields: fields, Purpose: "partner:" + p.ID + " " + purpose, Outcome: "ok"})
+		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: "citizen", Action: "partner.consent.grant",
+			PIN: pin, Fields: fields, Purpose: "partner:" + p.ID + " " + purpose, Outcome: "ok"}); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, consentEvent(cancuoc.EventConsentGranted, c, now))
 	})
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
@@ -106,10 +109,20 @@ func (s *Service) Revoke(ctx context.Context, pin cancuoc.PIN, id string) error 
 		if err := tx.RevokePartnerConsent(ctx, pin, id, now); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: "citizen", Action: "partner.consent.revoke",
-			PIN: pin, Fields: c.Fields, Purpose: "partner:" + c.PartnerID + " " + c.Purpose, Outcome: "ok"})
+		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: "citizen", Action: "partner.consent.revoke",
+			PIN: pin, Fields: c.Fields, Purpose: "partner:" + c.PartnerID + " " + c.Purpose, Outcome: "ok"}); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, consentEvent(cancuoc.EventConsentRevoked, c, now))
 	})
 	return cancuoc.WithOp(op, err)
+}
+
+// consentEvent is the outbox event of a consent's grant or withdrawal:
+// its ID, partner and field names, no values.
+func consentEvent(typ string, c *cancuoc.PartnerConsent, at time.Time) *cancuoc.Event {
+	data, _ := json.Marshal(map[string]any{"consent_id": c.ID, "partner_id": c.PartnerID, "fields": c.Fields})
+	return &cancuoc.Event{ID: newID(), Type: typ, PIN: c.PIN, Actor: "citizen", At: at, Data: data}
 }
 
 // ConsentFor returns a consent to the partner it was given to, so that the

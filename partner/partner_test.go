@@ -369,4 +369,20 @@ func testConsentRelease(t *testing.T, e *env) {
 	if !reflect.DeepEqual(count, want) {
 		t.Errorf("log = %v, want %v", count, want)
 	}
+	// Grants and the withdrawal are events for subscribers (the partner
+	// learns of the withdrawal), with field names and no values.
+	evs, err := e.store.EventsAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+		if ev.PIN != e.pin || !strings.Contains(string(ev.Data), `"partner_id":"vcb"`) || strings.Contains(string(ev.Data), "Nguy") {
+			t.Errorf("event %+v %s", ev, ev.Data)
+		}
+	}
+	if !reflect.DeepEqual(types, []string{"partner.consent.granted", "partner.consent.revoked", "partner.consent.granted"}) {
+		t.Errorf("events %v", types)
+	}
 }
