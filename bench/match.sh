@@ -96,19 +96,21 @@ pgbench_ref() {
 }
 
 DURATION=3s match >/dev/null # warm the server and the caches
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 1 "$ROUNDS"); do
   echo "== round $r of $ROUNDS"
   pgbench_ref | tee "$OUT/pgbench.$r.json"
   match | tee "$OUT/match.$r.json"
   lookup | tee "$OUT/lookup.$r.json"
 done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 curl -s "http://127.0.0.1:$PORT/metrics" | grep '^cancuoc_audit_\(commits\|entries\)_total' >"$OUT/audit.txt" || true
 cleanup; pid=
 
 MACHINE="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $(free -h | awk '/Mem:/{print $2}') memory; Linux $(uname -r); $(psql --version); $(go version | awk '{print $3}')"
-python3 - "$OUT" "$N" "$CLIENTS" "$DURATION" "$ROUNDS" "$MACHINE" <<'PY'
+python3 - "$OUT" "$N" "$CLIENTS" "$DURATION" "$ROUNDS" "$MACHINE" "$LOAD_BEFORE" "$LOAD_AFTER" <<'PY'
 import json, statistics, sys, datetime, glob, re
-out, n, clients, duration, rounds, machine = sys.argv[1:]
+out, n, clients, duration, rounds, machine, load0, load1 = sys.argv[1:]
 def load(kind):
     return [json.load(open(f"{out}/{kind}.{r}.json")) for r in range(1, int(rounds) + 1)]
 pg, m, lk = load("pgbench"), load("match"), load("lookup")
@@ -123,7 +125,7 @@ goal_p99 = "yes" if med(m, "p99_ms") < 20 else "no"
 lines = [
 "## Match checks for partners (`bench/match.sh`)", "",
 f"Written by `bench/match.sh` (rerun it to refresh) on {now}.", "",
-f"Machine: {machine}. wrk, cancuoc and PostgreSQL share the same cores, as do pgbench and PostgreSQL for the reference; the machine is shared with other engineers' builds and tests, so compare the ratio taken in the same run, not absolute figures across runs.", "",
+f"Machine: {machine}. wrk, cancuoc and PostgreSQL share the same cores, as do pgbench and PostgreSQL for the reference; the machine is shared with other engineers' builds and tests, so compare the ratio taken in the same run, not absolute figures across runs. Load average (1, 5, 15 min) before the rounds: {load0}; after: {load1}.", "",
 f"`POST /v1/partner/match` for random PINs of a registry of **{int(n):,} citizens** on PostgreSQL (small scale; full scale is `N=10000000 ROUNDS=5 bash bench/match.sh`), driven by wrk with {clients} connections (closed loop) for {duration} per run. Each check asks three fields (name without diacritics, date of birth, sex): the partner's bearer token (client credentials with private_key_jwt; resolved once, then cached 5 s), the policy and quota check, the stored record read and compared without full decoding, and the access-log entry (partner, purpose, field names) committed durably by group commit before the answer. Reference: `pgbench -S` (select-only, scale 50) with the same client count on the same server. Medians of {rounds} interleaved rounds.", "",
 "| what | requests/s | p50 | p99 | ratio to pgbench -S |", "|---|---:|---:|---:|---:|",
 f"| pgbench -S (reference) | {pg_rps:.0f} | {med(pg,'p50_ms'):.2f} ms | {med(pg,'p99_ms'):.2f} ms | 1 |",
