@@ -130,6 +130,7 @@ type Tx interface {
 	ConsumerStore
 	ProcedureStore
 	ChipChallengeStore
+	PartnerStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

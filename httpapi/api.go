@@ -38,6 +38,7 @@ type API struct {
 
 	wf *workflow.Service // interlinked procedures; see WithWorkflow
 	chip  *chipAPI      // chip-card verification and card records; see WithChip
+	verif partnerDeps   // partners, match checks, consents, bearer tokens; see WithPartners, WithTokens
 }
 
 // New returns the API. Register its routes with Routes.
@@ -72,6 +73,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.eidRoutes(mux)
 	a.workflowRoutes(mux)
 	a.chipRoutes(mux)
+	a.partnerRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

@@ -77,9 +77,20 @@ func source(r *http.Request) string {
 	return host
 }
 
-// citizen authenticates the holder with HTTP Basic (PIN, password).
+// citizen authenticates the holder with HTTP Basic (PIN, password) or,
+// when the API has the provider's tokens (WithTokens), with a bearer access
+// token of theirs carrying the eid_account scope.
 func (a *API) citizen(h http.HandlerFunc) http.HandlerFunc {
 	return a.eidOn(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := bearer(r); ok && a.verif.tokens != nil {
+			acc, err := a.citizenByToken(r.Context(), tok)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			h(w, r.WithContext(context.WithValue(r.Context(), ctxAccount{}, acc)))
+			return
+		}
 		user, pass, ok := r.BasicAuth()
 		if !ok {
 			a.fail(w, r, cancuoc.E(cancuoc.Unauthenticated, "httpapi.eid", "credentials_missing",

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/admin"
+	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/registry"
 )
 
@@ -306,6 +307,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid", "../workflow")
+	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid", "../partner")
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {
 			t.Errorf("the source scan missed %q; the scan is broken", must)
@@ -458,6 +460,18 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Problem":            reflect.TypeFor[Problem](),
 		"Unit":               reflect.TypeFor[admin.Unit](),
 		"Code":               reflect.TypeFor[admin.Code](),
+		"Partner":            reflect.TypeFor[cancuoc.Partner](),
+		"PartnerPolicy":      reflect.TypeFor[cancuoc.PartnerPolicy](),
+		"Quota":              reflect.TypeFor[cancuoc.Quota](),
+		"NewPartner":         reflect.TypeFor[partner.NewPartner](),
+		"PartnerChange":      reflect.TypeFor[partner.Change](),
+		"MatchRequest":       reflect.TypeFor[partner.MatchRequest](),
+		"AddressQuery":       reflect.TypeFor[partner.AddressQuery](),
+		"MatchResult":        reflect.TypeFor[partner.MatchResult](),
+		"PartnerConsent":     reflect.TypeFor[cancuoc.PartnerConsent](),
+		"ConsentRequest":     reflect.TypeFor[partner.ConsentRequest](),
+		"Release":            reflect.TypeFor[partner.Release](),
+		"MyConsents":         reflect.TypeFor[myConsentsView](),
 	} {
 		var schema struct {
 			Properties map[string]json.RawMessage `json:"properties"`

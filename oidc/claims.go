@@ -29,6 +29,8 @@ var scopeClaims = []struct {
 	{"address", []string{"address"}, "Nơi ở hiện tại", "Current residence"},
 	{"phone", []string{"phone_number", "phone_number_verified"}, "Số điện thoại đã xác thực", "Verified phone number"},
 	{ScopePID, []string{"pid"}, "Số định danh cá nhân (số căn cước)", "Personal identification number (ID card number)"},
+	{ScopeAccount, nil, "Quản lý tài khoản định danh và các sự đồng ý chia sẻ dữ liệu của bạn",
+		"Manage your eID account and your consents to share data"},
 }
 
 // claimNames lists the claims the scopes release, for the access record.

@@ -119,7 +119,7 @@ func (n *NewClient) build() (*cancuoc.Client, error) {
 		}
 	}
 	for _, s := range c.Scopes {
-		if s != ScopePID {
+		if s != ScopePID && s != ScopeAccount {
 			return nil, invalid("scopes", "scope_invalid", "Phạm vi bổ sung không được hỗ trợ.", "Unsupported extra scope.")
 		}
 	}

@@ -106,7 +106,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			alg = AlgRS256
 		}
 	}
-	p.op.ServeHTTP(w, r.WithContext(withAlg(r.Context(), alg)))
+	p.op.ServeHTTP(w, withClientAssertion(r.WithContext(withAlg(r.Context(), alg))))
 }
 
 // assertionIssuer reads iss from a JWT without verifying it.

@@ -165,6 +165,7 @@ type tokenDoc struct {
 	AMR      []string  `json:"amr,omitempty"`
 	Level    int       `json:"level,omitempty"`
 	AuthTime time.Time `json:"auth_time,omitzero"`
+	Partner  string    `json:"partner,omitempty"` // client credentials tokens: the client's partner
 }
 
 // refreshRequest is a refresh token presented for exchange

@@ -197,6 +197,8 @@ func (s *storage) tokenFields(ctx context.Context, req op.TokenRequest) (pin can
 	case *refreshRequest:
 		pin, clientID, authReqID = r.tok.PIN, r.tok.ClientID, r.tok.AuthRequestID
 		d.AMR, d.Level, d.AuthTime = r.d.AMR, r.d.Level, r.d.AuthTime
+	case *ccRequest:
+		clientID, d.Partner = r.clientID, r.partnerID
 	default:
 		return "", "", "", d, fmt.Errorf("unsupported token request %T", req)
 	}

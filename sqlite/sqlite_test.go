@@ -30,6 +30,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunEID(t, openMemory)
 	storetest.RunWorkflow(t, openMemory)
 	storetest.RunChip(t, openMemory)
+	storetest.RunPartners(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -15,8 +15,11 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) > 0 && args[0] == "create-client" {
 		return cmdCreateClient(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 && partnerCommands[args[0]] != nil {
+		return partnerCommands[args[0]](ctx, args[1:], getenv, stdout)
+	}
 	if len(args) == 0 || args[0] != "create-principal" {
-		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]")
+		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]\n%s", partnerUsage)
 	}
 	fs := flag.NewFlagSet("admin create-principal", flag.ContinueOnError)
 	c, validate := bindConfig(fs, getenv)

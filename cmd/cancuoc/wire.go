@@ -12,6 +12,7 @@ import (
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/postgres"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
@@ -53,6 +54,8 @@ type app struct {
 
 	wf *workflow.Service // set by serve (startWorkflow)
 	chip   *chipWiring   // set by serve (startChip)
+	// verify is the partners capability: policies, match checks, consents.
+	verify *partner.Service
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
@@ -61,7 +64,7 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 		return nil, err
 	}
 	w := audit.NewWriter(st, 0, audit.WithLinger(c.AuditLinger, 32))
-	return &app{store: st, audit: w, reg: registry.New(st, w)}, nil
+	return &app{store: st, audit: w, reg: registry.New(st, w), verify: partner.New(st, w)}, nil
 }
 
 // Close flushes the audit log before closing the database.
