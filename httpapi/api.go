@@ -36,9 +36,9 @@ type API struct {
 	audit *auditlog.Log // the access log's reading and proofs; see WithAuditLog
 	eid   *eid.Service  // electronic identity accounts; see WithEID
 
-	wf *workflow.Service // interlinked procedures; see WithWorkflow
-	chip  *chipAPI      // chip-card verification and card records; see WithChip
-	verif partnerDeps   // partners, match checks, consents, bearer tokens; see WithPartners, WithTokens
+	wf    *workflow.Service // interlinked procedures; see WithWorkflow
+	chip  *chipAPI          // chip-card verification and card records; see WithChip
+	verif partnerDeps       // partners, match checks, consents, bearer tokens; see WithPartners, WithTokens
 }
 
 // New returns the API. Register its routes with Routes.

@@ -137,9 +137,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWorkflow(a.wf).Routes(mux)
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithChip(a.chipChecker()).Routes(mux)
-	a.withPartners(httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid)).Routes(mux)
+	a.withPartners(httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWorkflow(a.wf).WithChip(a.chipChecker())).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

@@ -52,8 +52,8 @@ type app struct {
 	events *events       // set by serve (startEvents)
 	oidc   *oidcWiring   // set by serve (startOIDC)
 
-	wf *workflow.Service // set by serve (startWorkflow)
-	chip   *chipWiring   // set by serve (startChip)
+	wf   *workflow.Service // set by serve (startWorkflow)
+	chip *chipWiring       // set by serve (startChip)
 	// verify is the partners capability: policies, match checks, consents.
 	verify *partner.Service
 }
