@@ -204,4 +204,3 @@ func shareParent(a, b *cancuoc.Citizen) bool {
 func spouses(a, b *cancuoc.Citizen) bool {
 	return a.Spouse != nil && a.Spouse.PIN == b.PIN && b.Spouse != nil && b.Spouse.PIN == a.PIN
 }
-
