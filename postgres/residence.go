@@ -84,7 +84,7 @@ func (c *conn) AppendResidence(ctx context.Context, e *cancuoc.ResidenceEntry) e
 // ResidenceHistory lists a person's entries, oldest first.
 func (c *conn) ResidenceHistory(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.ResidenceEntry, error) {
 	return docs[cancuoc.ResidenceEntry](ctx, c, "postgres.ResidenceHistory",
-		`SELECT doc FROM residence_entries WHERE pin = $1 ORDER BY at, id`, string(pin))
+		`SELECT doc FROM residence_entries WHERE pin = $1 ORDER BY at, seq`, string(pin))
 }
 
 // PutTemporary stores a person's current temporary registration.

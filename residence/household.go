@@ -187,14 +187,12 @@ func (s *Service) checkConsent(op string, h *cancuoc.Household, c *cancuoc.HeadC
 func (s *Service) admit(ctx context.Context, tx cancuoc.Tx, op string, p *cancuoc.Principal, h *cancuoc.Household,
 	c *cancuoc.Citizen, relation string, consent *cancuoc.HeadConsent, m registry.Meta, field string) error {
 	now := s.clock()
-	if err := s.leave(ctx, tx, op, p, c, h.ID, m, field); err != nil {
+	left, err := s.leave(ctx, tx, op, c, h.ID, field)
+	if err != nil {
 		return err
 	}
-	e := &cancuoc.ResidenceEntry{PIN: c.PIN, Kind: cancuoc.ResidencePermanent, Place: placeCopy(h.Address), Unit: unitRef(h),
-		HouseholdID: h.ID, Relation: relation, Consent: consent, From: cancuoc.DateOf(now.In(Zone))}
-	if err := s.record(ctx, tx, p, e, m, cancuoc.EventResidenceRegistered); err != nil {
-		return err
-	}
+	e := &cancuoc.ResidenceEntry{ID: newID("re_"), PIN: c.PIN, Kind: cancuoc.ResidencePermanent, Place: placeCopy(h.Address),
+		Unit: unitRef(h), HouseholdID: h.ID, Relation: relation, Consent: consent, From: cancuoc.DateOf(now.In(Zone))}
 	h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: c.PIN, Name: c.FullName, Relation: relation,
 		Since: now, Consent: consent, EntryID: e.ID})
 	if h.Version == 0 { // a new household, with its head
@@ -211,49 +209,57 @@ func (s *Service) admit(ctx context.Context, tx cancuoc.Tx, op string, p *cancuo
 	}
 	head := c
 	if c.PIN != h.HeadPIN {
-		var err error
 		if head, err = tx.Citizen(ctx, h.HeadPIN); err != nil {
 			return err
 		}
 	}
-	_, err := s.reg.UpdateTx(ctx, tx, p, c.PIN, 0, m, func(r *cancuoc.Citizen) error {
+	// The record first: its audit entry must precede the events below
+	// (see cancuoc.AuditLog on lock order).
+	if _, err := s.reg.UpdateTx(ctx, tx, p, c.PIN, 0, m, func(r *cancuoc.Citizen) error {
 		r.PermanentResidence = placeCopy(h.Address)
 		r.Household = &cancuoc.HouseholdLink{ID: h.ID, HeadPIN: head.PIN, HeadName: head.FullName, Relation: relation}
 		return nil
-	}, registry.AnyVersion(), registry.PlaceChecked())
-	return err
+	}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
+		return err
+	}
+	if left != nil {
+		if err := s.record(ctx, tx, p, left, m, cancuoc.EventResidenceRegistered); err != nil {
+			return err
+		}
+	}
+	return s.record(ctx, tx, p, e, m, cancuoc.EventResidenceRegistered)
 }
 
 // leave ends c's active membership of a household other than except, when
-// they register permanent residence elsewhere. A head whose household
-// still has other members cannot leave it headless.
-func (s *Service) leave(ctx context.Context, tx cancuoc.Tx, op string, p *cancuoc.Principal, c *cancuoc.Citizen, except string, m registry.Meta, field string) error {
+// they register permanent residence elsewhere, and returns the entry to
+// record (nil when there was none). A head whose household still has
+// other members cannot leave it headless.
+func (s *Service) leave(ctx context.Context, tx cancuoc.Tx, op string, c *cancuoc.Citizen, except, field string) (*cancuoc.ResidenceEntry, error) {
 	if c.Household == nil || c.Household.ID == "" || c.Household.ID == except {
-		return nil
+		return nil, nil
 	}
 	old, err := tx.Household(ctx, c.Household.ID)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
-		return nil // a link from before the residence register (imported records)
+		return nil, nil // a link from before the residence register (imported records)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if old.HeadPIN == c.PIN && len(old.ActiveMembers()) > 1 {
-		return cancuoc.InvalidField(op, field, "head_has_members",
+		return nil, cancuoc.InvalidField(op, field, "head_has_members",
 			"Người này là chủ hộ của hộ khác còn thành viên; hộ đó cần chọn chủ hộ mới trước.",
 			"This person heads another household that still has members; it must choose a new head first.")
 	}
 	if !endMembership(old, c.PIN, s.clock()) {
-		return nil
+		return nil, nil
 	}
 	prev := old.Version
 	old.Version, old.UpdatedAt = prev+1, s.clock()
 	if err := tx.UpdateHousehold(ctx, old, prev); err != nil {
-		return err
+		return nil, err
 	}
-	e := &cancuoc.ResidenceEntry{PIN: c.PIN, Kind: cancuoc.ResidenceLeft, Place: placeCopy(old.Address), Unit: unitRef(old),
-		HouseholdID: old.ID, Until: s.today()}
-	return s.record(ctx, tx, p, e, m, cancuoc.EventResidenceRegistered)
+	return &cancuoc.ResidenceEntry{PIN: c.PIN, Kind: cancuoc.ResidenceLeft, Place: placeCopy(old.Address), Unit: unitRef(old),
+		HouseholdID: old.ID, Until: s.today()}, nil
 }
 
 // endMembership sets the end of pin's active membership; false if none.

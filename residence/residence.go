@@ -81,7 +81,10 @@ func meta(op string, m registry.Meta) error {
 // record writes a residence entry and its event, after the registry has
 // written the record's own history, audit entry and event.
 func (s *Service) record(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, e *cancuoc.ResidenceEntry, m registry.Meta, event string) error {
-	e.ID, e.At, e.Actor = newID("re_"), s.clock(), p.ID
+	if e.ID == "" {
+		e.ID = newID("re_")
+	}
+	e.At, e.Actor = s.clock(), p.ID
 	e.Agency = m.Agency
 	if e.Agency == "" {
 		e.Agency = p.Agency

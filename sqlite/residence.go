@@ -105,7 +105,7 @@ func (o *ops) AppendResidence(ctx context.Context, e *cancuoc.ResidenceEntry) er
 func (o *ops) ResidenceHistory(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.ResidenceEntry, error) {
 	const op = "sqlite.ResidenceHistory"
 	return queryDocs[cancuoc.ResidenceEntry](ctx, o.r, op,
-		`SELECT doc FROM residence_entries WHERE pin = ? ORDER BY at, id`, string(pin))
+		`SELECT doc FROM residence_entries WHERE pin = ? ORDER BY at, rowid`, string(pin))
 }
 
 // PutTemporary stores a person's current temporary registration.

@@ -110,6 +110,14 @@ func testResidenceHistory(t *testing.T, s cancuoc.Store) {
 		}
 		want = append(want, e)
 	}
+	// Entries of one instant (one decision) keep the order they were written in.
+	for _, id := range []string{"re_y", "re_b0", "re_x"} {
+		e := &cancuoc.ResidenceEntry{ID: id, PIN: PIN(1), Kind: cancuoc.ResidenceLeft, At: tU.Add(time.Hour)}
+		if err := s.AppendResidence(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, e)
+	}
 	other := &cancuoc.ResidenceEntry{ID: "re_z", PIN: PIN(2), Kind: cancuoc.ResidenceAbsence, At: tU}
 	if err := s.AppendResidence(ctx, other); err != nil {
 		t.Fatal(err)
@@ -119,7 +127,7 @@ func testResidenceHistory(t *testing.T, s cancuoc.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	same(t, "history (oldest first, whatever the IDs)", got, want)
+	same(t, "history (oldest first, then as written, whatever the IDs)", got, want)
 	if got, err := s.ResidenceHistory(ctx, PIN(9)); err != nil || len(got) != 0 || got == nil {
 		t.Errorf("history of nobody = %#v, %v; want an empty list", got, err)
 	}

@@ -21,11 +21,12 @@ CREATE INDEX households_unit ON households (province, commune);
 
 CREATE TABLE residence_entries (
     id   text COLLATE "C" PRIMARY KEY,
+    seq  bigserial   NOT NULL, -- insertion order, for entries of the same instant
     pin  text COLLATE "C" NOT NULL,
     at   timestamptz NOT NULL,
     doc  json        NOT NULL
 );
-CREATE INDEX residence_entries_pin ON residence_entries (pin, at, id);
+CREATE INDEX residence_entries_pin ON residence_entries (pin, at, seq);
 
 CREATE TABLE temporary_residences (
     pin        text COLLATE "C" PRIMARY KEY,

@@ -24,7 +24,8 @@ CREATE TABLE residence_entries (
     at   INTEGER NOT NULL,
     doc  TEXT    NOT NULL
 ) STRICT;
-CREATE INDEX residence_entries_pin ON residence_entries (pin, at, id);
+-- rowid orders entries of the same instant as they were written.
+CREATE INDEX residence_entries_pin ON residence_entries (pin, at);
 
 CREATE TABLE temporary_residences (
     pin        TEXT PRIMARY KEY,
