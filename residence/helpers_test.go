@@ -40,16 +40,16 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // world is a residence service over a real store, with principals.
 type world struct {
-	store cancuoc.Store
-	reg   *registry.Service
-	svc   *residence.Service
-	clock *clock
-	admin *cancuoc.Principal
+	store                     cancuoc.Store
+	reg                       *registry.Service
+	svc                       *residence.Service
+	clock                     *clock
+	admin                     *cancuoc.Principal
 	baDinh, ngocHa, hanoiProv *cancuoc.Principal
 }
 

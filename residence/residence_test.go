@@ -177,7 +177,9 @@ func TestDeregisterTx(t *testing.T) {
 		ctx := context.Background()
 		h, head, _ := family(t, w)
 		dereg := func() error {
-			return w.store.InTx(ctx, func(tx cancuoc.Tx) error { return w.svc.DeregisterTx(ctx, tx, w.baDinh, head.PIN, residence.CauseDeath) })
+			return w.store.InTx(ctx, func(tx cancuoc.Tx) error {
+				return w.svc.DeregisterTx(ctx, tx, w.baDinh, head.PIN, residence.CauseDeath)
+			})
 		}
 		wantErr(t, "death not registered", dereg(), cancuoc.Conflict, "death_not_registered")
 		wantErr(t, "unknown cause", w.store.InTx(ctx, func(tx cancuoc.Tx) error {
