@@ -277,7 +277,7 @@ func endMembership(h *cancuoc.Household, pin cancuoc.PIN, at time.Time) bool {
 // HouseholdView is the electronic household book: the household, whether
 // its head is still a member, and its current and past members.
 type HouseholdView struct {
-	*cancuoc.Household
+	cancuoc.Household
 	HeadActive bool `json:"head_active"`
 }
 
@@ -303,7 +303,7 @@ func (s *Service) Household(ctx context.Context, p *cancuoc.Principal, id, purpo
 		return nil, cancuoc.WithOp(op, err)
 	}
 	_, headActive := h.Member(h.HeadPIN)
-	return &HouseholdView{Household: h, HeadActive: headActive}, nil
+	return &HouseholdView{Household: *h, HeadActive: headActive}, nil
 }
 
 func unitRef(h *cancuoc.Household) cancuoc.UnitRef {

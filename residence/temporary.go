@@ -169,7 +169,7 @@ type Expiry struct {
 
 // ExpiryItem is one registration of the list with its state today.
 type ExpiryItem struct {
-	*cancuoc.TemporaryRegistration
+	cancuoc.TemporaryRegistration
 	Expired  bool `json:"expired"`
 	DaysLeft int  `json:"days_left"` // negative once expired
 }
@@ -204,7 +204,7 @@ func (s *Service) Expiring(ctx context.Context, p *cancuoc.Principal, q Expiry) 
 	pins := make([]cancuoc.PIN, len(regs))
 	for i, r := range regs {
 		days := int(r.Until.Earliest().Sub(today) / (24 * time.Hour))
-		out[i] = ExpiryItem{TemporaryRegistration: r, Expired: days < 0, DaysLeft: days}
+		out[i] = ExpiryItem{TemporaryRegistration: *r, Expired: days < 0, DaysLeft: days}
 		pins[i] = r.PIN
 	}
 	if err := s.readAudit(ctx, p.ID, "residence.expiry_read", pins, []string{"temporary_residence"}, q.Purpose); err != nil {
