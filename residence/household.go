@@ -288,6 +288,9 @@ func (s *Service) Household(ctx context.Context, p *cancuoc.Principal, id, purpo
 	if err := registry.CheckRole(op, p, registry.ActRead); err != nil {
 		return nil, err
 	}
+	if err := canSee(op, p, "household"); err != nil {
+		return nil, err
+	}
 	h, err := s.store.Household(ctx, id)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)

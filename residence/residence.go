@@ -182,3 +182,14 @@ func adultOn(b cancuoc.Date, t time.Time, years int) bool {
 	return !time.Date(l.Year()+years, l.Month(), l.Day(), 0, 0, 0, 0, time.UTC).After(
 		time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC))
 }
+
+// canSee refuses a role that does not see field of a record (a ministry's
+// system sees a reduced record; see registry.VisibleFields), so a list or
+// view of residence data releases no more than the record would.
+func canSee(op string, p *cancuoc.Principal, field string) error {
+	if vis := registry.VisibleFields(p.Role); vis != nil && !vis[field] {
+		return cancuoc.E(cancuoc.Forbidden, op, "role_forbidden",
+			"Vai trò của bạn không được xem dữ liệu này.", "Your role ("+string(p.Role)+") may not see "+field+".")
+	}
+	return nil
+}

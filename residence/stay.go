@@ -269,6 +269,10 @@ func (s *Service) Stays(ctx context.Context, p *cancuoc.Principal, q StayList) (
 	if err := registry.CheckRole(op, p, registry.ActSearch); err != nil {
 		return nil, err
 	}
+	// Where a person slept is not part of any reduced record.
+	if err := canSee(op, p, "stay"); err != nil {
+		return nil, err
+	}
 	prov, com, err := confine(op, p, q.Province, q.Commune)
 	if err != nil {
 		return nil, err

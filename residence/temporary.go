@@ -185,6 +185,9 @@ func (s *Service) Expiring(ctx context.Context, p *cancuoc.Principal, q Expiry) 
 	if err := registry.CheckRole(op, p, registry.ActSearch); err != nil {
 		return nil, err
 	}
+	if err := canSee(op, p, "temporary_residence"); err != nil {
+		return nil, err
+	}
 	if q.WithinDays < 0 || q.WithinDays > maxWithinDays {
 		return nil, cancuoc.InvalidField(op, "within_days", "within_days_range",
 			"within_days phải từ 0 đến 366.", "within_days must be 0 to 366.")
