@@ -29,6 +29,7 @@ type Service struct {
 	store cancuoc.Store
 	audit *audit.Writer
 	now   func() time.Time
+	stays stayBatcher
 }
 
 // Option configures a Service.

@@ -2,8 +2,6 @@ package residence
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -209,43 +207,30 @@ func tempPlace(c *cancuoc.Citizen) *cancuoc.Place {
 }
 
 // notify stores a checked notification with an audit entry for each guest
-// known by PIN and one event, in one transaction.
+// known by PIN and one event, in one transaction shared with concurrent
+// notifications (see stayBatcher).
 func (s *Service) notify(ctx context.Context, op, reporter string, st Stay, unit cancuoc.UnitRef, now time.Time) (*cancuoc.StayNotification, error) {
 	t := CheckStay(st.Arrival, now)
 	n := &cancuoc.StayNotification{ID: newID("st_"), Reporter: reporter, Reference: st.Reference, Host: st.Host,
 		Place: st.Place, Unit: unit, Guests: st.Guests, Arrival: st.Arrival, Departure: st.Departure, NotifiedAt: now,
 		Deadline: t.Deadline.UTC(), OnTime: t.OnTime, LateBy: int64(t.LateBy / time.Second)}
-	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		if err := tx.InsertStay(ctx, n); err != nil {
-			return err
-		}
-		var entries []*cancuoc.AuditEntry
-		for _, g := range n.Guests {
-			if g.PIN != "" {
-				entries = append(entries, &cancuoc.AuditEntry{At: now, Actor: reporter, Action: "residence.stay_notified",
-					PIN: g.PIN, Fields: []string{"stay"}, Purpose: "Thông báo lưu trú", Outcome: "ok"})
-			}
-		}
-		if len(entries) > 0 {
-			if err := tx.AppendAudit(ctx, entries...); err != nil {
-				return err
-			}
-		}
-		data, err := json.Marshal(map[string]any{"stay": n.ID, "unit": n.Unit, "guests": len(n.Guests), "on_time": n.OnTime})
-		if err != nil {
-			return err
-		}
-		return tx.AppendEvent(ctx, &cancuoc.Event{ID: newID("ev_"), Type: cancuoc.EventStayNotified, Actor: reporter, At: now, Data: data})
-	})
-	var ce *cancuoc.Error
-	if err != nil && n.Reference != "" && errors.As(err, &ce) && ce.Kind == cancuoc.Conflict && ce.Code == "duplicate" {
-		prev, perr := s.store.StayByReference(ctx, reporter, n.Reference)
-		if perr == nil {
-			return prev, nil
+	r := &stayReq{n: n}
+	for _, g := range n.Guests {
+		if g.PIN != "" {
+			r.audit = append(r.audit, &cancuoc.AuditEntry{At: now, Actor: reporter, Action: "residence.stay_notified",
+				PIN: g.PIN, Fields: []string{"stay"}, Purpose: "Thông báo lưu trú", Outcome: "ok"})
 		}
 	}
-	if err != nil {
+	// A background context: the batch holds other callers' notifications.
+	if err := s.stays.submit(r, func(b []*stayReq) error { return s.commitStays(context.WithoutCancel(ctx), b) }); err != nil {
 		return nil, cancuoc.WithOp(op, err)
+	}
+	if r.dup {
+		prev, err := s.store.StayByReference(ctx, reporter, n.Reference)
+		if err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		return prev, nil
 	}
 	return n, nil
 }

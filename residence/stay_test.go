@@ -2,6 +2,8 @@ package residence_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,5 +155,75 @@ func TestNotifyStay(t *testing.T) {
 		wantErr(t, "another commune's list", err, cancuoc.Forbidden, "outside_jurisdiction")
 		_, err = w.svc.NotifyStay(ctx, w.principal(t, cancuoc.RoleAuditor, cancuoc.Jurisdiction{}), other)
 		wantErr(t, "auditor", err, cancuoc.Forbidden, "role_forbidden")
+	})
+}
+
+// TestStayConcurrent: notifications sent at once are all stored once, each
+// with its audit entry and event, and a reference sent by many callers at
+// once is stored once and answered with the same notification.
+func TestStayConcurrent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		hotel := w.principal(t, cancuoc.RoleLodging, cancuoc.Jurisdiction{Province: hanoi, Commune: baDinh})
+		guest := w.adult(t, "Lê Thị Thu", cancuoc.Female, ngocHa)
+		w.clock.Set(vn(10, 12, 0))
+		seq := w.lastSeq(t)
+		const callers, each = 20, 4
+		var wg sync.WaitGroup
+		ids := make(chan string, callers*(each+1))
+		for g := range callers {
+			wg.Go(func() {
+				for i := range each + 1 {
+					ref := fmt.Sprintf("g%d-%d", g, i)
+					if i == each {
+						ref = "shared"
+					}
+					n, err := w.svc.NotifyStay(ctx, hotel, residence.Stay{Reference: ref, Place: home(baDinh), Arrival: vn(10, 11, 0),
+						Guests: []cancuoc.StayGuest{{PIN: guest.PIN}}})
+					if err != nil {
+						t.Errorf("notify %s: %v", ref, err)
+						return
+					}
+					if ref == "shared" {
+						ids <- n.ID
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(ids)
+		shared := map[string]bool{}
+		for id := range ids {
+			shared[id] = true
+		}
+		if len(shared) != 1 {
+			t.Errorf("the shared reference gave %d notifications", len(shared))
+		}
+		list, err := w.svc.Stays(ctx, w.admin, residence.StayList{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != callers*each+1 { // fits in one page of 100
+			t.Errorf("%d notifications stored, want %d", len(list), callers*each+1)
+		}
+		events := 0
+		for _, e := range w.eventTypes(t, seq) {
+			if e == cancuoc.EventStayNotified {
+				events++
+			}
+		}
+		if events != callers*each+1 {
+			t.Errorf("%d stay events, want %d", events, callers*each+1)
+		}
+		es, _ := w.store.AuditFor(ctx, guest.PIN, 1000)
+		notified := 0
+		for _, e := range es {
+			if e.Action == "residence.stay_notified" {
+				notified++
+			}
+		}
+		if notified != callers*each+1 {
+			t.Errorf("%d audit entries for the guest, want %d", notified, callers*each+1)
+		}
 	})
 }
