@@ -97,7 +97,7 @@ Written by \`bench/residence.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') with CLIEN
 
 Machine: $machine. wrk, cancuoc and PostgreSQL share the cores, as do pgbench and PostgreSQL for the reference; the machine is shared with other work, so compare the ratios of one run.
 
-\`POST /v1/stays\` from a lodging's API key, one notification of two guests (one by PIN) per request, $CLIENTS connections (closed loop), $DURATION per run: authentication, validation, the 23:00/08:00 deadline check in Vietnam time, and one transaction writing the notification, the guest's audit entry (chained into the access log) and an outbox event. Reference: \`pgbench -f bench/stay_ref.sql\`, the same three rows as plain INSERTs in one transaction, same client count, same server. Medians of $ROUNDS interleaved rounds.
+\`POST /v1/stays\` from a lodging's API key, one notification of two guests (one by PIN) per request, $CLIENTS connections (closed loop), $DURATION per run: authentication, validation, the 23:00/08:00 deadline check in Vietnam time, and the transaction writing the notification, the guest's audit entry (chained into the access log) and an outbox event, shared with the notifications arriving meanwhile (group commit: the chained log and the outbox each hold a lock to commit, so one transaction per notification would run at the rate of commits). Reference: \`pgbench -f bench/stay_ref.sql\`, the same three rows as plain INSERTs in one transaction, same client count, same server. Medians of $ROUNDS interleaved rounds.
 
 | what | notifications/s | p50 | p99 | ratio to the reference (goal ≥ 0.3) |
 |---|---:|---:|---:|---:|
