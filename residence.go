@@ -14,6 +14,7 @@ const RoleLodging Role = "lodging"
 // a citizen's record also write the registry's own event.
 const (
 	EventHouseholdCreated      = "household.created"
+	EventHouseholdHead         = "household.head_changed"
 	EventResidenceRegistered   = "residence.registered"   // permanent residence, a household joined
 	EventResidenceTemporary    = "residence.temporary"    // temporary residence registered or renewed
 	EventResidenceAbsence      = "residence.absence"      // temporary absence declared

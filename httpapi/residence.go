@@ -27,6 +27,7 @@ func (a *API) residenceRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/households", a.residenceOn(a.authed(a.createHousehold)))
 	mux.HandleFunc("GET /v1/households/{id}", a.residenceOn(a.authed(a.getHousehold)))
 	mux.HandleFunc("POST /v1/households/{id}/members", a.residenceOn(a.authed(a.joinHousehold)))
+	mux.HandleFunc("POST /v1/households/{id}/head", a.residenceOn(a.authed(a.changeHead)))
 	mux.HandleFunc("POST /v1/residence/temporary", a.residenceOn(a.authed(a.registerTemporary)))
 	mux.HandleFunc("GET /v1/residence/temporary", a.residenceOn(a.authed(a.expiringTemporary)))
 	mux.HandleFunc("GET /v1/residence/deregistration-causes", a.deregistrationCauses)
@@ -92,6 +93,20 @@ func (a *API) joinHousehold(w http.ResponseWriter, r *http.Request) {
 	}
 	_, active := h.Member(h.HeadPIN)
 	writeJSON(w, http.StatusOK, residence.HouseholdView{Household: *h, HeadActive: active})
+}
+
+func (a *API) changeHead(w http.ResponseWriter, r *http.Request) {
+	var req residence.NewHead
+	if err := decodeJSON(w, r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	h, err := a.residence.ChangeHead(r.Context(), principal(r.Context()), r.PathValue("id"), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, residence.HouseholdView{Household: *h, HeadActive: true})
 }
 
 func (a *API) registerTemporary(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ func TestResidenceSchemasMatchTypes(t *testing.T) {
 		"HouseholdView":         reflect.TypeFor[residence.HouseholdView](),
 		"NewHousehold":          reflect.TypeFor[residence.NewHousehold](),
 		"JoinHousehold":         reflect.TypeFor[residence.Join](),
+		"NewHead":               reflect.TypeFor[residence.NewHead](),
 		"Temporary":             reflect.TypeFor[residence.Temporary](),
 		"TemporaryRegistration": reflect.TypeFor[cancuoc.TemporaryRegistration](),
 		"Renewal":               reflect.TypeFor[residence.Renewal](),
@@ -79,7 +80,8 @@ func FuzzDecodeResidenceRequests(f *testing.F) {
 		`{"a":"001090000001","b":"001190000002","date":"2026-03-08","reason":"r","legal_basis":"l"}`,
 		`{"cause":"death","reason":"r","legal_basis":"l"}`, `{"pin":"001090000001","place":{"era":"34"},"from":"2026","until":"2027-01-01"}`,
 		`{"until":"2027-13-01"}`, `{"from":"2026-03-01","destination":{"country":"JPN"},"purpose":"x"}`,
-		`{"address":{"era":"34","province":"01","commune":"00004"},"head_pin":"001090000001"}`)
+		`{"address":{"era":"34","province":"01","commune":"00004"},"head_pin":"001090000001"}`,
+		`{"head_pin":"001090000001","relations":{"001190000002":"mẹ","x":"con"}}`, `{"relations":[]}`)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzDecode[residence.Marriage](t, data)
 		fuzzDecode[residence.Deregistration](t, data)
@@ -87,6 +89,7 @@ func FuzzDecodeResidenceRequests(f *testing.F) {
 		fuzzDecode[residence.Absence](t, data)
 		fuzzDecode[residence.NewHousehold](t, data)
 		fuzzDecode[residence.Renewal](t, data)
+		fuzzDecode[residence.NewHead](t, data)
 	})
 }
 

@@ -175,6 +175,8 @@ func TestResidenceAPI(t *testing.T) {
 	if c := out; c.PermanentResidence != nil || c.Household != nil || c.TemporaryResidence != nil {
 		t.Errorf("after deregistration: %+v %+v %+v", c.PermanentResidence, c.Household, c.TemporaryResidence)
 	}
+	e.do("POST", "/v1/households/"+h.ID+"/head", e.baDinhOfficer, meta(map[string]any{"head_pin": wife.PIN})).
+		problem(http.StatusBadRequest, "head_not_member")
 }
 
 // TestResidenceOff: without the service the routes answer 503.

@@ -322,3 +322,97 @@ func placeCopy(p cancuoc.Place) *cancuoc.Place {
 func householdData(h *cancuoc.Household) []byte {
 	return []byte(`{"household_id":"` + h.ID + `"}`)
 }
+
+// NewHead is the members' choice of a new household head (Law on
+// Residence art. 10(2)): the new head, and every other current member's
+// relationship to them, since relationships are to the head.
+type NewHead struct {
+	HeadPIN   cancuoc.PIN            `json:"head_pin"`
+	Relations map[cancuoc.PIN]string `json:"relations"`
+	registry.Meta
+}
+
+// ChangeHead makes a current member the head of household id, after the
+// head died, moved out or was replaced by the members' choice. Every
+// member's record (fields 22, 23) changes in the same transaction. The
+// officer must cover the household's address.
+func (s *Service) ChangeHead(ctx context.Context, p *cancuoc.Principal, id string, nh NewHead) (*cancuoc.Household, error) {
+	const op = "residence.ChangeHead"
+	if err := meta(op, nh.Meta); err != nil {
+		return nil, err
+	}
+	if err := registry.CheckRole(op, p, registry.ActUpdate); err != nil {
+		return nil, err
+	}
+	var out *cancuoc.Household
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		h, err := tx.Household(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := registry.Authorize(op, p, registry.ActUpdate, unitRef(h)); err != nil {
+			return err
+		}
+		if _, ok := h.Member(nh.HeadPIN); !ok || nh.HeadPIN == h.HeadPIN {
+			return cancuoc.InvalidField(op, "head_pin", "head_not_member",
+				"Chủ hộ mới phải là thành viên hiện tại của hộ, khác chủ hộ cũ.", "The new head must be a current member of the household, not the current head.")
+		}
+		head, err := tx.Citizen(ctx, nh.HeadPIN)
+		if err != nil {
+			return err
+		}
+		if err := alive(op, head); err != nil {
+			return err
+		}
+		if !adultOn(head.BirthDate, s.clock(), headAge) {
+			return cancuoc.InvalidField(op, "head_pin", "head_minor",
+				"Chủ hộ phải là người có năng lực hành vi dân sự đầy đủ (từ đủ 18 tuổi).",
+				"A household head must have full legal capacity (18 or older).")
+		}
+		rels := map[cancuoc.PIN]string{nh.HeadPIN: cancuoc.RelationHead}
+		for _, m := range h.ActiveMembers() {
+			if m.PIN == nh.HeadPIN {
+				continue
+			}
+			r, err := ParseRelation(op, "relations."+string(m.PIN), nh.Relations[m.PIN])
+			if err != nil {
+				return err
+			}
+			rels[m.PIN] = r
+		}
+		for pin := range nh.Relations {
+			if _, ok := rels[pin]; !ok || pin == nh.HeadPIN {
+				return cancuoc.InvalidField(op, "relations."+string(pin), "relation_not_member",
+					"Chỉ ghi quan hệ của các thành viên hiện tại khác chủ hộ mới.", "Give relationships only for current members other than the new head.")
+			}
+		}
+		prev := h.Version
+		h.HeadPIN, h.Version, h.UpdatedAt = nh.HeadPIN, prev+1, s.clock()
+		for i := range h.Members {
+			if r, ok := rels[h.Members[i].PIN]; ok && h.Members[i].Active() {
+				h.Members[i].Relation = r
+			}
+		}
+		if err := tx.UpdateHousehold(ctx, h, prev); err != nil {
+			return err
+		}
+		for _, m := range h.ActiveMembers() {
+			if _, err := s.reg.UpdateTx(ctx, tx, p, m.PIN, 0, nh.Meta, func(r *cancuoc.Citizen) error {
+				r.Household = &cancuoc.HouseholdLink{ID: h.ID, HeadPIN: head.PIN, HeadName: head.FullName, Relation: m.Relation}
+				return nil
+			}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
+				return err
+			}
+		}
+		if err := tx.AppendEvent(ctx, &cancuoc.Event{ID: newID("ev_"), Type: cancuoc.EventHouseholdHead, PIN: head.PIN,
+			Actor: p.ID, At: h.UpdatedAt, Data: householdData(h)}); err != nil {
+			return err
+		}
+		out = h
+		return nil
+	})
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return out, nil
+}

@@ -212,6 +212,27 @@ func TestDeregisterTx(t *testing.T) {
 		if last := hist[len(hist)-1]; last.Kind != cancuoc.ResidenceDeregistered || last.Cause != "death" || last.Place == nil {
 			t.Errorf("last entry %+v", last)
 		}
+
+		// Nobody joins a headless household; the members choose a new head.
+		son := w.adult(t, "Nguyễn Văn Cường", cancuoc.Male, ngocHa)
+		consent := func(by cancuoc.PIN) *cancuoc.HeadConsent {
+			return &cancuoc.HeadConsent{By: by, At: now0, Method: "in_person"}
+		}
+		_, err = w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: son.PIN, Relation: "con", Consent: consent(head.PIN), Meta: why})
+		wantErr(t, "join a headless household", err, cancuoc.Conflict, "head_vacant")
+		_, err = w.svc.ChangeHead(ctx, w.baDinh, h.ID, residence.NewHead{HeadPIN: son.PIN, Meta: why})
+		wantErr(t, "a non-member as head", err, cancuoc.Invalid, "head_not_member")
+		wife := view.ActiveMembers()[0].PIN
+		nh, err := w.svc.ChangeHead(ctx, w.baDinh, h.ID, residence.NewHead{HeadPIN: wife, Meta: why})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := w.current(t, wife); nh.HeadPIN != wife || c.Household.Relation != cancuoc.RelationHead || c.Household.HeadPIN != wife {
+			t.Errorf("after the change of head: %+v, record %+v", nh, c.Household)
+		}
+		if _, err := w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: son.PIN, Relation: "con", Consent: consent(wife), Meta: why}); err != nil {
+			t.Errorf("join after the change of head: %v", err)
+		}
 	})
 }
 
