@@ -82,7 +82,9 @@ func (s *Service) Deregister(ctx context.Context, p *cancuoc.Principal, pin canc
 
 // DeregisterTx deregisters pin's permanent residence inside the caller's
 // transaction (the death procedure's deregistration step). It is
-// idempotent: a second call for the same person changes nothing.
+// idempotent: a second call for the same person changes nothing. It
+// appends audit entries before events, so the caller should append its own
+// events after it returns (the lock order of the log; see cancuoc.AuditLog).
 func (s *Service) DeregisterTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, pin cancuoc.PIN, cause DeregistrationCause) error {
 	const op = "residence.DeregisterTx"
 	d := Deregistration{Cause: cause, Meta: registry.Meta{Reason: "Xóa đăng ký thường trú: " + cause.Label(),
@@ -178,7 +180,8 @@ func (s *Service) endMember(ctx context.Context, tx cancuoc.Tx, id string, pin c
 // caller's transaction. It is idempotent: when the child is already a
 // member of that household nothing changes. The law needs no consent of
 // the head for a minor child joining a parent (Law on Residence art. 20(2)(a)),
-// which the membership records as "by_law".
+// which the membership records as "by_law". As for DeregisterTx, append
+// the caller's own events after it returns.
 func (s *Service) RegisterNewbornTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, child, parent cancuoc.PIN) error {
 	const op = "residence.RegisterNewbornTx"
 	if err := registry.CheckRole(op, actor, registry.ActUpdate); err != nil {
