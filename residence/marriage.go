@@ -58,6 +58,9 @@ func (s *Service) Marry(ctx context.Context, p *cancuoc.Principal, m Marriage) (
 		if err := canMarry(op, a, b, m.Date); err != nil {
 			return err
 		}
+		if err := notKin(ctx, tx, op, a, b); err != nil {
+			return err
+		}
 		for i, x := range [2][2]*cancuoc.Citizen{{a, b}, {b, a}} {
 			self, other := x[0], x[1]
 			out[i], err = s.reg.UpdateTx(ctx, tx, p, self.PIN, 0, m.Meta, func(r *cancuoc.Citizen) error {
@@ -151,10 +154,10 @@ func party(ctx context.Context, tx cancuoc.Tx, op, field string, pin cancuoc.PIN
 	return c, err
 }
 
-// canMarry applies the conditions of marriage that the registry can check
+// canMarry applies the conditions of marriage that the two records show
 // (Law on Marriage and Family art. 5, 8): both alive and unmarried, of age
-// on the day, of different sex, and not parent and child or siblings as
-// the records link them.
+// on the day, of different sex, and not parent and child or siblings;
+// notKin checks the wider family.
 func canMarry(op string, a, b *cancuoc.Citizen, day cancuoc.Date) error {
 	for _, x := range []struct {
 		field string
@@ -203,4 +206,67 @@ func shareParent(a, b *cancuoc.Citizen) bool {
 
 func spouses(a, b *cancuoc.Citizen) bool {
 	return a.Spouse != nil && a.Spouse.PIN == b.PIN && b.Spouse != nil && b.Spouse.PIN == a.PIN
+}
+
+// kinGenerations: relatives "within three generations" share a parent
+// (second generation) or a grandparent (third) (Law on Marriage and Family
+// art. 3(18)); direct descent is forbidden at any depth, which the records
+// follow up to directLineDepth generations.
+const (
+	kinGenerations  = 2
+	directLineDepth = 5
+)
+
+// notKin refuses a marriage between people of one direct line, or who
+// share a parent or a grandparent, as the registry's parent links show.
+func notKin(ctx context.Context, tx cancuoc.Tx, op string, a, b *cancuoc.Citizen) error {
+	ua, err := ancestors(ctx, tx, a, directLineDepth)
+	if err != nil {
+		return err
+	}
+	ub, err := ancestors(ctx, tx, b, directLineDepth)
+	if err != nil {
+		return err
+	}
+	related := ua[b.PIN] > 0 || ub[a.PIN] > 0
+	for pin, g := range ua {
+		if h := ub[pin]; h > 0 && g <= kinGenerations && h <= kinGenerations {
+			related = true
+		}
+	}
+	if related {
+		return cancuoc.InvalidField(op, "b", "related_by_blood",
+			"Hai bên cùng dòng máu trực hệ hoặc có họ trong phạm vi ba đời theo hồ sơ; pháp luật cấm kết hôn.",
+			"The records show the parties in one direct line or related within three generations; the law forbids their marriage.")
+	}
+	return nil
+}
+
+// ancestors maps the recorded ancestors of c, by PIN, to their generation
+// (1 for parents, 2 for grandparents…), up to depth. Parents without a
+// record in the registry end their line.
+func ancestors(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Citizen, depth int) (map[cancuoc.PIN]int, error) {
+	out := map[cancuoc.PIN]int{}
+	level := []*cancuoc.Citizen{c}
+	for g := 1; g <= depth && len(level) > 0; g++ {
+		var next []*cancuoc.Citizen
+		for _, x := range level {
+			for _, r := range []*cancuoc.Relative{x.Father, x.Mother} {
+				if r == nil || r.PIN == "" || out[r.PIN] > 0 {
+					continue
+				}
+				out[r.PIN] = g
+				p, err := tx.Citizen(ctx, r.PIN)
+				if cancuoc.KindOf(err) == cancuoc.NotFound {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				next = append(next, p)
+			}
+		}
+		level = next
+	}
+	return out, nil
 }

@@ -334,6 +334,15 @@ func TestMarriage(t *testing.T) {
 		mother := w.person(t, "Bùi Thị Thu", cancuoc.Female, cancuoc.Date{Year: 1970, Month: 1, Day: 1}, hanoi, baDinh)
 		son := w.person(t, "Hoàng Văn Sơn", cancuoc.Male, cancuoc.Date{Year: 1992, Month: 1, Day: 1}, hanoi, baDinh, mother)
 		daughter := w.person(t, "Hoàng Thị Sen", cancuoc.Female, cancuoc.Date{Year: 1994, Month: 1, Day: 1}, hanoi, baDinh, mother)
+		// Cousins: the children of two siblings; and a grandmother's grandson.
+		grandma := w.person(t, "Bùi Thị Gấm", cancuoc.Female, cancuoc.Date{Year: 1940, Month: 1, Day: 1}, hanoi, baDinh)
+		auntA := w.person(t, "Lê Thị Á", cancuoc.Female, cancuoc.Date{Year: 1965, Month: 1, Day: 1}, hanoi, baDinh, grandma)
+		auntB := w.person(t, "Lê Thị Bé", cancuoc.Female, cancuoc.Date{Year: 1967, Month: 1, Day: 1}, hanoi, baDinh, grandma)
+		cousinM := w.person(t, "Trịnh Văn Khoa", cancuoc.Male, cancuoc.Date{Year: 1990, Month: 1, Day: 1}, hanoi, baDinh, auntA)
+		cousinF := w.person(t, "Mai Thị Hồng", cancuoc.Female, cancuoc.Date{Year: 1991, Month: 1, Day: 1}, hanoi, baDinh, auntB)
+		oldWidow := w.person(t, "Bùi Thị Gấm", cancuoc.Female, cancuoc.Date{Year: 1950, Month: 1, Day: 1}, hanoi, baDinh)
+		grandson := w.person(t, "Đinh Văn Lực", cancuoc.Male, cancuoc.Date{Year: 1995, Month: 1, Day: 1}, hanoi, baDinh,
+			w.person(t, "Đinh Thị Hà", cancuoc.Female, cancuoc.Date{Year: 1972, Month: 1, Day: 1}, hanoi, baDinh, oldWidow))
 		m := func(a, b cancuoc.PIN) residence.Marriage {
 			return residence.Marriage{A: a, B: b, Date: day, Meta: registry.Meta{Reason: "Đăng ký kết hôn", LegalBasis: "Giấy chứng nhận kết hôn 7/2026"}}
 		}
@@ -349,6 +358,8 @@ func TestMarriage(t *testing.T) {
 			{"woman under 18 (turns 18 the day after)", w.baDinh, m(man.PIN, girl.PIN), cancuoc.Invalid, "under_marriage_age"},
 			{"siblings", w.baDinh, m(son.PIN, daughter.PIN), cancuoc.Invalid, "related_by_blood"},
 			{"parent and child", w.baDinh, m(son.PIN, mother.PIN), cancuoc.Invalid, "related_by_blood"},
+			{"first cousins", w.baDinh, m(cousinM.PIN, cousinF.PIN), cancuoc.Invalid, "related_by_blood"},
+			{"grandmother and grandson", w.baDinh, m(grandson.PIN, oldWidow.PIN), cancuoc.Invalid, "related_by_blood"},
 			{"neither in jurisdiction", w.ngocHa, m(man.PIN, woman.PIN), cancuoc.Forbidden, "outside_jurisdiction"},
 			{"same person", w.baDinh, m(man.PIN, man.PIN), cancuoc.Invalid, "same_person"},
 		} {
