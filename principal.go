@@ -17,7 +17,7 @@ const (
 
 // Roles lists every role, for validation and documentation.
 func Roles() []Role {
-	return []Role{RoleCommuneOfficer, RoleProvinceOfficer, RoleNationalAdmin, RoleMinistrySystem, RoleAuditor}
+	return []Role{RoleCommuneOfficer, RoleProvinceOfficer, RoleNationalAdmin, RoleMinistrySystem, RoleAuditor, RoleLodging}
 }
 
 // Valid reports whether r is one of Roles.

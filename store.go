@@ -131,6 +131,7 @@ type Tx interface {
 	ProcedureStore
 	ChipChallengeStore
 	PartnerStore
+	ResidenceStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

@@ -19,6 +19,7 @@ import (
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/residence"
 	"github.com/cancuoc/cancuoc/vntext"
 	"github.com/cancuoc/cancuoc/workflow"
 )
@@ -39,6 +40,8 @@ type API struct {
 	wf    *workflow.Service // interlinked procedures; see WithWorkflow
 	chip  *chipAPI          // chip-card verification and card records; see WithChip
 	verif partnerDeps       // partners, match checks, consents, bearer tokens; see WithPartners, WithTokens
+	// residence serves households, residence, stays and marriages; see WithResidence.
+	residence *residence.Service
 }
 
 // New returns the API. Register its routes with Routes.
@@ -74,6 +77,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.workflowRoutes(mux)
 	a.chipRoutes(mux)
 	a.partnerRoutes(mux)
+	a.residenceRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

@@ -147,7 +147,7 @@ type procedurePage struct {
 }
 
 func (a *API) myProcedures(w http.ResponseWriter, r *http.Request) {
-	limit, err := limitParam(r, 100)
+	limit, err := procLimit(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -164,17 +164,14 @@ func (a *API) myProcedures(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func limitParam(r *http.Request, def int) (int, error) {
-	l := r.URL.Query().Get("limit")
-	if l == "" {
-		return def, nil
+// procLimit is the page size of the procedure lists: limitParam's rule,
+// 100 by default.
+func procLimit(r *http.Request) (int, error) {
+	n, err := limitParam("httpapi.procedures", r.URL.Query().Get("limit"))
+	if n == 0 {
+		n = 100
 	}
-	n, err := strconv.Atoi(l)
-	if err != nil || n < 1 || n > 500 {
-		return 0, cancuoc.InvalidField("httpapi.limit", "limit", "limit_invalid",
-			"limit phải là số nguyên từ 1 đến 500.", "limit must be a whole number from 1 to 500.")
-	}
-	return n, nil
+	return n, err
 }
 
 // taskPage is a page of an agency's queue.
@@ -185,7 +182,7 @@ type taskPage struct {
 
 func (a *API) taskQueue(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := limitParam(r, 100)
+	limit, err := procLimit(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return

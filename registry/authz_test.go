@@ -90,6 +90,19 @@ var authzMatrix = []struct {
 	{cancuoc.RoleAuditor, "RecordMissing", [3]bool{false, false, false}},
 	{cancuoc.RoleAuditor, "Population", [3]bool{true, true, true}},
 	{cancuoc.RoleAuditor, "CreatePrincipal", [3]bool{false, false, false}},
+
+	// A lodging makes stay notifications (package residence) and nothing here.
+	{cancuoc.RoleLodging, "Get", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "GetJSON", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "Search", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "History", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "VersionAt", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "RegisterBirth", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "Update", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "RecordDeath", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "RecordMissing", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "Population", [3]bool{false, false, false}},
+	{cancuoc.RoleLodging, "CreatePrincipal", [3]bool{false, false, false}},
 }
 
 // writeActions change a citizen; each cell gets a fresh target so one
@@ -106,6 +119,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			cancuoc.RoleNationalAdmin:   w.principal(t, cancuoc.RoleNationalAdmin, cancuoc.Jurisdiction{}),
 			cancuoc.RoleMinistrySystem:  w.principal(t, cancuoc.RoleMinistrySystem, cancuoc.Jurisdiction{}),
 			cancuoc.RoleAuditor:         w.principal(t, cancuoc.RoleAuditor, cancuoc.Jurisdiction{}),
+			cancuoc.RoleLodging:         w.principal(t, cancuoc.RoleLodging, cancuoc.Jurisdiction{Province: hanoi, Commune: baDinh}),
 		}
 		names := [3]string{"Trần Thị Mai", "Lê Văn Hùng", "Phạm Thị Lan"}
 		var shared [3]*cancuoc.Citizen

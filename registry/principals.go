@@ -49,8 +49,8 @@ func (s *Service) validatePrincipal(op string, np NewPrincipal) (*cancuoc.Princi
 	}
 	if !np.Role.Valid() {
 		return nil, cancuoc.InvalidField(op, "role", "role_unknown",
-			"Vai trò không hợp lệ; dùng commune_officer, province_officer, national_admin, ministry_system hoặc auditor.",
-			"Unknown role; use commune_officer, province_officer, national_admin, ministry_system or auditor.")
+			"Vai trò không hợp lệ; dùng commune_officer, province_officer, national_admin, ministry_system, auditor hoặc lodging.",
+			"Unknown role; use commune_officer, province_officer, national_admin, ministry_system, auditor or lodging.")
 	}
 	j := np.Jurisdiction
 	if j.Commune != "" && j.Province == "" {
@@ -72,10 +72,10 @@ func (s *Service) validatePrincipal(op string, np NewPrincipal) (*cancuoc.Princi
 		}
 	}
 	switch np.Role {
-	case cancuoc.RoleCommuneOfficer:
+	case cancuoc.RoleCommuneOfficer, cancuoc.RoleLodging:
 		if j.Commune == "" {
 			return nil, cancuoc.InvalidField(op, "jurisdiction.commune", "jurisdiction_required",
-				"Cán bộ cấp xã cần mã xã/phường.", "A commune officer needs a commune.")
+				"Cán bộ cấp xã và cơ sở lưu trú cần mã xã/phường.", "A commune officer or a lodging needs a commune.")
 		}
 	case cancuoc.RoleProvinceOfficer:
 		if j.Province == "" || j.Commune != "" {

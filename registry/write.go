@@ -93,8 +93,63 @@ var protected = []string{"pin", "life_status", "death_date", "missing_since"}
 // the destination may also record a move into their jurisdiction, since the
 // law has residence registered where the person goes.
 func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, version int64, meta Meta, fn func(*cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
+	var out *cancuoc.Citizen
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		out, err = s.UpdateTx(ctx, tx, p, pin, version, meta, fn)
+		return err
+	})
+	if err != nil {
+		return nil, cancuoc.WithOp("registry.Update", err)
+	}
+	return out, nil
+}
+
+// UpdateOption adjusts UpdateTx for a change decided by a procedure of
+// another capability (residence, civil status).
+type UpdateOption func(*updateOpts)
+
+type updateOpts struct {
+	event        string
+	anyVersion   bool
+	placeChecked bool
+}
+
+// AsEvent makes the change's outbox event of the given type (for example
+// "citizen.married") instead of "citizen.updated".
+func AsEvent(eventType string) UpdateOption { return func(o *updateOpts) { o.event = eventType } }
+
+// AnyVersion accepts version 0 as "the current one": the caller read the
+// record in the same transaction, so there is no older copy to protect.
+func AnyVersion() UpdateOption { return func(o *updateOpts) { o.anyVersion = true } }
+
+// PlaceChecked skips the check that the principal covers the citizen's
+// home, for a change whose caller has checked the principal's jurisdiction
+// over the place the decision is about: a temporary residence registered
+// by the commune where the person stays, a marriage registered where one
+// spouse lives (which also links the other). The role check still applies.
+func PlaceChecked() UpdateOption { return func(o *updateOpts) { o.placeChecked = true } }
+
+// UpdateTx is Update inside the caller's transaction tx, with the same
+// rules (role, reason and legal basis, version, protected fields,
+// jurisdiction), history row, audit entry and event, so a procedure can
+// change several records and its own tables all or none. When fn changes
+// nothing, nothing is written and the current record is returned.
+func (s *Service) UpdateTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, pin cancuoc.PIN, version int64, meta Meta,
+	fn func(*cancuoc.Citizen) error, opts ...UpdateOption) (*cancuoc.Citizen, error) {
 	const op = "registry.Update"
-	return s.modify(ctx, op, pin, version, change{p, ActUpdate, cancuoc.EventCitizenUpdated, meta},
+	var o updateOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	ev := cancuoc.EventCitizenUpdated
+	if o.event != "" {
+		ev = o.event
+	}
+	if o.anyVersion && version == 0 {
+		version = -1
+	}
+	out, err := s.modifyTx(ctx, tx, op, pin, version, change{p, ActUpdate, ev, meta},
 		func(_ cancuoc.Tx, old, c *cancuoc.Citizen) error {
 			if err := fn(c); err != nil {
 				return err
@@ -102,14 +157,16 @@ func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.
 			if err := checkProtected(op, old, c); err != nil {
 				return err
 			}
+			if o.placeChecked {
+				return nil
+			}
 			return authorizeMove(op, p, old, c)
 		})
+	return out, cancuoc.WithOp(op, err)
 }
 
-// modify is the shape of every change to one existing record: check the
-// role and the reason, then in one transaction read the record, check the
-// version (0 accepts any, for life events reported by other agencies), let
-// fn change a clone and check its rights, and save.
+// modify is the shape of every change to one existing record, in a
+// transaction of its own; see modifyTx.
 func (s *Service) modify(ctx context.Context, op string, pin cancuoc.PIN, version int64, ch change,
 	fn func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
 	var out *cancuoc.Citizen
@@ -119,12 +176,15 @@ func (s *Service) modify(ctx context.Context, op string, pin cancuoc.PIN, versio
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, cancuoc.WithOp(op, err)
 	}
 	return out, nil
 }
 
-// modifyTx is modify inside the caller's transaction.
+// modifyTx checks the role and the reason, then in tx reads the record,
+// checks the version (0 accepts any for life events reported by other
+// agencies, -1 for any action), lets fn change a clone and check its
+// rights, and saves.
 func (s *Service) modifyTx(ctx context.Context, tx cancuoc.Tx, op string, pin cancuoc.PIN, version int64, ch change,
 	fn func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
 	if err := checkRole(op, ch.p, ch.action); err != nil {
@@ -133,29 +193,25 @@ func (s *Service) modifyTx(ctx context.Context, tx cancuoc.Tx, op string, pin ca
 	if err := ch.meta.validate(op); err != nil {
 		return nil, err
 	}
-	var out *cancuoc.Citizen
-	err := func() error {
-		old, err := tx.Citizen(ctx, pin)
-		if err != nil {
-			return err
-		}
-		if version != old.Version && (version != 0 || ch.action == ActUpdate) {
-			return staleVersion(op, version, old.Version)
-		}
-		c := old.Clone()
-		if err := fn(tx, old, c); err != nil {
-			return err
-		}
-		if _, err := s.save(ctx, tx, op, old, c, ch); err != nil {
-			return err
-		}
-		out = c
-		return nil
-	}()
+	old, err := tx.Citizen(ctx, pin)
 	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
+		return nil, err
 	}
-	return out, nil
+	if version != old.Version && version != -1 && (version != 0 || ch.action == ActUpdate) {
+		return nil, staleVersion(op, version, old.Version)
+	}
+	c := old.Clone()
+	if err := fn(tx, old, c); err != nil {
+		return nil, err
+	}
+	changed, err := s.save(ctx, tx, op, old, c, ch)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return old, nil
+	}
+	return c, nil
 }
 
 // authorizeMove allows an update when the principal covers the old home, or

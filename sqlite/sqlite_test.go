@@ -31,6 +31,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunWorkflow(t, openMemory)
 	storetest.RunChip(t, openMemory)
 	storetest.RunPartners(t, openMemory)
+	storetest.RunResidence(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -26,7 +26,7 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	var np registry.NewPrincipal
 	var role string
 	fs.StringVar(&np.Name, "name", "", "display name of the officer or system")
-	fs.StringVar(&role, "role", "", "commune_officer, province_officer, national_admin, ministry_system or auditor")
+	fs.StringVar(&role, "role", "", "commune_officer, province_officer, national_admin, ministry_system, auditor or lodging")
 	fs.StringVar(&np.Jurisdiction.Province, "province", "", "province code in today's 34-province set (e.g. 01 for Hà Nội)")
 	fs.StringVar(&np.Jurisdiction.Commune, "commune", "", "commune code in today's set (for a commune officer)")
 	fs.StringVar(&np.Agency, "agency", "", "agency the principal acts for")

@@ -137,7 +137,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	a.withPartners(httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWorkflow(a.wf).WithChip(a.chipChecker())).Routes(mux)
+	a.withPartners(httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWorkflow(a.wf).WithChip(a.chipChecker()).WithResidence(a.newResidence())).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

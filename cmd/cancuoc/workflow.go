@@ -5,9 +5,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/dispatch"
+	"github.com/cancuoc/cancuoc/residence"
 	"github.com/cancuoc/cancuoc/workflow"
-	"github.com/cancuoc/cancuoc/workflow/wftest"
 )
 
 // sweepEvery is how often a node refuses the files past their deadline.
@@ -17,13 +18,9 @@ const sweepEvery = time.Minute
 // that advances files on each completed step (a durable consumer, so any
 // node or a NATS consumer may run it), and the periodic refusal of files
 // past their 7 working days. It needs the events (startEvents) first.
-//
-// Residence registration is the minimal one of package wftest until the
-// residence capability is merged; it then replaces it here through a small
-// adapter, since its DeregisterTx takes a residence.DeregistrationCause
-// where workflow.Residence passes a string ("death").
+// The police steps are the residence capability's.
 func (a *app) startWorkflow(ctx context.Context, log *slog.Logger) {
-	a.wf = workflow.New(a.store, a.reg, wftest.Residence{}, a.events.Calendar,
+	a.wf = workflow.New(a.store, a.reg, residenceSteps{a.newResidence()}, a.events.Calendar,
 		workflow.WithNotify(a.events.Notify), workflow.WithAuditWriter(a.audit))
 	a.events.Subscribe(workflow.ConsumerName, []string{workflow.EventStepCompleted}, a.wf.HandleEvent, dispatch.Concurrency(16))
 	go func() {
@@ -42,4 +39,12 @@ func (a *app) startWorkflow(ctx context.Context, log *slog.Logger) {
 			}
 		}
 	}()
+}
+
+// residenceSteps adapts residence.Service to workflow.Residence, whose
+// deregistration cause is a plain string.
+type residenceSteps struct{ *residence.Service }
+
+func (r residenceSteps) DeregisterTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, pin cancuoc.PIN, cause string) error {
+	return r.Service.DeregisterTx(ctx, tx, actor, pin, residence.DeregistrationCause(cause))
 }

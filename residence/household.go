@@ -1,0 +1,418 @@
+package residence
+
+import (
+	"context"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/registry"
+)
+
+// Relations are the relationships to the household head a member may
+// have, as written in the residence database. Anything else is "khác"
+// (other), so a typo cannot create a new kind of relative.
+var Relations = []string{"vợ", "chồng", "con", "con nuôi", "con dâu", "con rể", "cha", "mẹ", "cha nuôi", "mẹ nuôi",
+	"ông", "bà", "cháu", "anh", "chị", "em", "cô", "dì", "chú", "bác", "cậu", "mợ", "thím", "khác"}
+
+// ParseRelation normalises a relationship to the head and checks it is one
+// of Relations.
+func ParseRelation(op, field, s string) (string, error) {
+	r := clean(s)
+	for _, x := range Relations {
+		if r == x {
+			return r, nil
+		}
+	}
+	return "", cancuoc.InvalidField(op, field, "relation_unknown",
+		"Quan hệ với chủ hộ phải là một trong: vợ, chồng, con, con nuôi, con dâu, con rể, cha, mẹ, ông, bà, cháu, anh, chị, em, … hoặc khác.",
+		"The relationship to the head must be one of the listed Vietnamese terms (vợ, chồng, con, cha, mẹ, …) or \"khác\" (other).")
+}
+
+// ConsentMethods are how a head's consent may be given.
+var ConsentMethods = []string{"in_person", "written", "vneid"}
+
+// NewHousehold registers a person's permanent residence at an address as
+// the head of a new household (a lawful residence of theirs: the document
+// proving it is named in LegalBasis).
+type NewHousehold struct {
+	Address cancuoc.Place `json:"address"`
+	HeadPIN cancuoc.PIN   `json:"head_pin"`
+	registry.Meta
+}
+
+// Join registers a person's permanent residence in an existing household,
+// with the head's consent and the relationship to the head.
+type Join struct {
+	PIN      cancuoc.PIN          `json:"pin"`
+	Relation string               `json:"relation"`
+	Consent  *cancuoc.HeadConsent `json:"consent"`
+	registry.Meta
+}
+
+// headAge is the age of full legal capacity (Civil Code art. 20), which a
+// household head must have (Law on Residence art. 10).
+const headAge = 18
+
+// CreateHousehold registers hh.HeadPIN's permanent residence at the
+// address as head of a new household. The officer must cover the address.
+func (s *Service) CreateHousehold(ctx context.Context, p *cancuoc.Principal, hh NewHousehold) (*cancuoc.Household, error) {
+	const op = "residence.CreateHousehold"
+	if err := meta(op, hh.Meta); err != nil {
+		return nil, err
+	}
+	addr := hh.Address
+	unit, err := unitOf(op, "address", &addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := registry.Authorize(op, p, registry.ActUpdate, unit); err != nil {
+		return nil, err
+	}
+	var out *cancuoc.Household
+	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		head, err := tx.Citizen(ctx, hh.HeadPIN)
+		if err != nil {
+			return err
+		}
+		if err := alive(op, head); err != nil {
+			return err
+		}
+		if !adultOn(head.BirthDate, s.clock(), headAge) {
+			return cancuoc.InvalidField(op, "head_pin", "head_minor",
+				"Chủ hộ phải là người có năng lực hành vi dân sự đầy đủ (từ đủ 18 tuổi).",
+				"A household head must have full legal capacity (18 or older).")
+		}
+		h := &cancuoc.Household{ID: newID("hh_"), Address: addr, HeadPIN: head.PIN}
+		if err := s.admit(ctx, tx, op, p, h, head, cancuoc.RelationHead, nil, hh.Meta, "head_pin"); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, &cancuoc.Event{ID: newID("ev_"), Type: cancuoc.EventHouseholdCreated, PIN: head.PIN,
+			Actor: p.ID, At: h.CreatedAt, Data: householdData(h)}); err != nil {
+			return err
+		}
+		out = h
+		return nil
+	})
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return out, nil
+}
+
+// JoinHousehold registers j.PIN's permanent residence in household id. The
+// officer must cover the household's address; the head's consent is
+// required (Law on Residence art. 20–21).
+func (s *Service) JoinHousehold(ctx context.Context, p *cancuoc.Principal, id string, j Join) (*cancuoc.Household, error) {
+	const op = "residence.JoinHousehold"
+	if err := meta(op, j.Meta); err != nil {
+		return nil, err
+	}
+	rel, err := ParseRelation(op, "relation", j.Relation)
+	if err != nil {
+		return nil, err
+	}
+	if err := registry.CheckRole(op, p, registry.ActUpdate); err != nil {
+		return nil, err
+	}
+	var out *cancuoc.Household
+	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		h, err := tx.Household(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := registry.Authorize(op, p, registry.ActUpdate, unitRef(h)); err != nil {
+			return err
+		}
+		if err := s.checkConsent(op, h, j.Consent); err != nil {
+			return err
+		}
+		c, err := tx.Citizen(ctx, j.PIN)
+		if err != nil {
+			return err
+		}
+		if err := alive(op, c); err != nil {
+			return err
+		}
+		if _, ok := h.Member(c.PIN); ok {
+			return cancuoc.E(cancuoc.Conflict, op, "already_member",
+				"Người này đã là thành viên của hộ.", "This person is already a member of the household.")
+		}
+		if err := s.admit(ctx, tx, op, p, h, c, rel, j.Consent, j.Meta, "pin"); err != nil {
+			return err
+		}
+		out = h
+		return nil
+	})
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return out, nil
+}
+
+// checkConsent requires the active head's consent, given no later than now.
+func (s *Service) checkConsent(op string, h *cancuoc.Household, c *cancuoc.HeadConsent) error {
+	if c == nil {
+		return cancuoc.InvalidField(op, "consent", "consent_required",
+			"Cần ý kiến đồng ý của chủ hộ (ai, khi nào, bằng hình thức nào).",
+			"The household head's consent is required (who, when, how).")
+	}
+	if _, ok := h.Member(h.HeadPIN); !ok {
+		return cancuoc.E(cancuoc.Conflict, op, "head_vacant",
+			"Hộ chưa có chủ hộ; các thành viên cần chọn chủ hộ mới trước.",
+			"The household has no head; the members must choose a new head first.")
+	}
+	if c.By != h.HeadPIN {
+		return cancuoc.InvalidField(op, "consent.by", "consent_not_head",
+			"Người đồng ý phải là chủ hộ.", "The consent must be given by the household head.")
+	}
+	ok := false
+	for _, m := range ConsentMethods {
+		ok = ok || c.Method == m
+	}
+	if !ok {
+		return cancuoc.InvalidField(op, "consent.method", "consent_method",
+			"Hình thức đồng ý phải là in_person, written hoặc vneid.", "The consent method must be in_person, written or vneid.")
+	}
+	if c.At.IsZero() || c.At.After(s.clock().Add(5*time.Minute)) {
+		return cancuoc.InvalidField(op, "consent.at", "consent_time",
+			"Cần thời điểm đồng ý, không ở tương lai.", "The time of consent is required and cannot be in the future.")
+	}
+	c.At = c.At.UTC().Truncate(time.Microsecond)
+	return nil
+}
+
+// admit makes c a member of h with relation: it ends c's membership of
+// another household, adds the membership, changes c's record (permanent
+// residence, household link) through the registry, and writes the entry.
+func (s *Service) admit(ctx context.Context, tx cancuoc.Tx, op string, p *cancuoc.Principal, h *cancuoc.Household,
+	c *cancuoc.Citizen, relation string, consent *cancuoc.HeadConsent, m registry.Meta, field string) error {
+	now := s.clock()
+	left, err := s.leave(ctx, tx, op, c, h.ID, field)
+	if err != nil {
+		return err
+	}
+	e := &cancuoc.ResidenceEntry{ID: newID("re_"), PIN: c.PIN, Kind: cancuoc.ResidencePermanent, Place: placeCopy(h.Address),
+		Unit: unitRef(h), HouseholdID: h.ID, Relation: relation, Consent: consent, From: cancuoc.DateOf(now.In(Zone))}
+	h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: c.PIN, Name: c.FullName, Relation: relation,
+		Since: now, Consent: consent, EntryID: e.ID})
+	if h.Version == 0 { // a new household, with its head
+		h.Version, h.CreatedAt, h.UpdatedAt = 1, now, now
+		if err := tx.InsertHousehold(ctx, h); err != nil {
+			return err
+		}
+	} else {
+		prev := h.Version
+		h.Version, h.UpdatedAt = prev+1, now
+		if err := tx.UpdateHousehold(ctx, h, prev); err != nil {
+			return err
+		}
+	}
+	head := c
+	if c.PIN != h.HeadPIN {
+		if head, err = tx.Citizen(ctx, h.HeadPIN); err != nil {
+			return err
+		}
+	}
+	// The record first: its audit entry must precede the events below
+	// (see cancuoc.AuditLog on lock order).
+	if _, err := s.reg.UpdateTx(ctx, tx, p, c.PIN, 0, m, func(r *cancuoc.Citizen) error {
+		r.PermanentResidence = placeCopy(h.Address)
+		r.Household = &cancuoc.HouseholdLink{ID: h.ID, HeadPIN: head.PIN, HeadName: head.FullName, Relation: relation}
+		return nil
+	}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
+		return err
+	}
+	if left != nil {
+		if err := s.record(ctx, tx, p, left, m, cancuoc.EventResidenceRegistered); err != nil {
+			return err
+		}
+	}
+	return s.record(ctx, tx, p, e, m, cancuoc.EventResidenceRegistered)
+}
+
+// leave ends c's active membership of a household other than except, when
+// they register permanent residence elsewhere, and returns the entry to
+// record (nil when there was none). A head whose household still has
+// other members cannot leave it headless.
+func (s *Service) leave(ctx context.Context, tx cancuoc.Tx, op string, c *cancuoc.Citizen, except, field string) (*cancuoc.ResidenceEntry, error) {
+	if c.Household == nil || c.Household.ID == "" || c.Household.ID == except {
+		return nil, nil
+	}
+	old, err := tx.Household(ctx, c.Household.ID)
+	if cancuoc.KindOf(err) == cancuoc.NotFound {
+		return nil, nil // a link from before the residence register (imported records)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if old.HeadPIN == c.PIN && len(old.ActiveMembers()) > 1 {
+		return nil, cancuoc.InvalidField(op, field, "head_has_members",
+			"Người này là chủ hộ của hộ khác còn thành viên; hộ đó cần chọn chủ hộ mới trước.",
+			"This person heads another household that still has members; it must choose a new head first.")
+	}
+	if !endMembership(old, c.PIN, s.clock()) {
+		return nil, nil
+	}
+	prev := old.Version
+	old.Version, old.UpdatedAt = prev+1, s.clock()
+	if err := tx.UpdateHousehold(ctx, old, prev); err != nil {
+		return nil, err
+	}
+	return &cancuoc.ResidenceEntry{PIN: c.PIN, Kind: cancuoc.ResidenceLeft, Place: placeCopy(old.Address), Unit: unitRef(old),
+		HouseholdID: old.ID, Until: s.today()}, nil
+}
+
+// endMembership sets the end of pin's active membership; false if none.
+func endMembership(h *cancuoc.Household, pin cancuoc.PIN, at time.Time) bool {
+	for i := range h.Members {
+		if h.Members[i].PIN == pin && h.Members[i].Active() {
+			t := at
+			h.Members[i].Until = &t
+			return true
+		}
+	}
+	return false
+}
+
+// HouseholdView is the electronic household book: the household, whether
+// its head is still a member, and its current and past members.
+type HouseholdView struct {
+	cancuoc.Household
+	HeadActive bool `json:"head_active"`
+}
+
+// Household returns a household for an officer covering its address. Every
+// member listed is logged as accessed.
+func (s *Service) Household(ctx context.Context, p *cancuoc.Principal, id, purpose string) (*HouseholdView, error) {
+	const op = "residence.Household"
+	if err := registry.CheckRole(op, p, registry.ActRead); err != nil {
+		return nil, err
+	}
+	if err := canSee(op, p, "household"); err != nil {
+		return nil, err
+	}
+	h, err := s.store.Household(ctx, id)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := registry.Authorize(op, p, registry.ActRead, unitRef(h)); err != nil {
+		return nil, err
+	}
+	pins := make([]cancuoc.PIN, 0, len(h.Members))
+	for _, m := range h.Members {
+		pins = append(pins, m.PIN)
+	}
+	if err := s.readAudit(ctx, p.ID, "household.read", pins, []string{"household"}, purpose); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	_, headActive := h.Member(h.HeadPIN)
+	return &HouseholdView{Household: *h, HeadActive: headActive}, nil
+}
+
+func unitRef(h *cancuoc.Household) cancuoc.UnitRef {
+	return cancuoc.UnitRef{Province: h.Address.Province, Commune: h.Address.Commune}
+}
+
+func placeCopy(p cancuoc.Place) *cancuoc.Place {
+	c := p
+	c.Today = nil
+	return &c
+}
+
+func householdData(h *cancuoc.Household) []byte {
+	return []byte(`{"household_id":"` + h.ID + `"}`)
+}
+
+// NewHead is the members' choice of a new household head (Law on
+// Residence art. 10(2)): the new head, and every other current member's
+// relationship to them, since relationships are to the head.
+type NewHead struct {
+	HeadPIN   cancuoc.PIN            `json:"head_pin"`
+	Relations map[cancuoc.PIN]string `json:"relations"`
+	registry.Meta
+}
+
+// ChangeHead makes a current member the head of household id, after the
+// head died, moved out or was replaced by the members' choice. Every
+// member's record (fields 22, 23) changes in the same transaction. The
+// officer must cover the household's address.
+func (s *Service) ChangeHead(ctx context.Context, p *cancuoc.Principal, id string, nh NewHead) (*cancuoc.Household, error) {
+	const op = "residence.ChangeHead"
+	if err := meta(op, nh.Meta); err != nil {
+		return nil, err
+	}
+	if err := registry.CheckRole(op, p, registry.ActUpdate); err != nil {
+		return nil, err
+	}
+	var out *cancuoc.Household
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		h, err := tx.Household(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := registry.Authorize(op, p, registry.ActUpdate, unitRef(h)); err != nil {
+			return err
+		}
+		if _, ok := h.Member(nh.HeadPIN); !ok || nh.HeadPIN == h.HeadPIN {
+			return cancuoc.InvalidField(op, "head_pin", "head_not_member",
+				"Chủ hộ mới phải là thành viên hiện tại của hộ, khác chủ hộ cũ.", "The new head must be a current member of the household, not the current head.")
+		}
+		head, err := tx.Citizen(ctx, nh.HeadPIN)
+		if err != nil {
+			return err
+		}
+		if err := alive(op, head); err != nil {
+			return err
+		}
+		if !adultOn(head.BirthDate, s.clock(), headAge) {
+			return cancuoc.InvalidField(op, "head_pin", "head_minor",
+				"Chủ hộ phải là người có năng lực hành vi dân sự đầy đủ (từ đủ 18 tuổi).",
+				"A household head must have full legal capacity (18 or older).")
+		}
+		rels := map[cancuoc.PIN]string{nh.HeadPIN: cancuoc.RelationHead}
+		for _, m := range h.ActiveMembers() {
+			if m.PIN == nh.HeadPIN {
+				continue
+			}
+			r, err := ParseRelation(op, "relations."+string(m.PIN), nh.Relations[m.PIN])
+			if err != nil {
+				return err
+			}
+			rels[m.PIN] = r
+		}
+		for pin := range nh.Relations {
+			if _, ok := rels[pin]; !ok || pin == nh.HeadPIN {
+				return cancuoc.InvalidField(op, "relations."+string(pin), "relation_not_member",
+					"Chỉ ghi quan hệ của các thành viên hiện tại khác chủ hộ mới.", "Give relationships only for current members other than the new head.")
+			}
+		}
+		prev := h.Version
+		h.HeadPIN, h.Version, h.UpdatedAt = nh.HeadPIN, prev+1, s.clock()
+		for i := range h.Members {
+			if r, ok := rels[h.Members[i].PIN]; ok && h.Members[i].Active() {
+				h.Members[i].Relation = r
+			}
+		}
+		if err := tx.UpdateHousehold(ctx, h, prev); err != nil {
+			return err
+		}
+		for _, m := range h.ActiveMembers() {
+			if _, err := s.reg.UpdateTx(ctx, tx, p, m.PIN, 0, nh.Meta, func(r *cancuoc.Citizen) error {
+				r.Household = &cancuoc.HouseholdLink{ID: h.ID, HeadPIN: head.PIN, HeadName: head.FullName, Relation: m.Relation}
+				return nil
+			}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
+				return err
+			}
+		}
+		if err := tx.AppendEvent(ctx, &cancuoc.Event{ID: newID("ev_"), Type: cancuoc.EventHouseholdHead, PIN: head.PIN,
+			Actor: p.ID, At: h.UpdatedAt, Data: householdData(h)}); err != nil {
+			return err
+		}
+		out = h
+		return nil
+	})
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return out, nil
+}
