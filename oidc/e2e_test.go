@@ -688,15 +688,6 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 	if d["issuer"] != e.issuer {
 		t.Errorf("issuer %v", d["issuer"])
 	}
-	// Issue tokens with both algorithms, then check both keys are published.
-	p := e.portal("portal", "http://localhost/callback")
-	bk := e.portal("bank", "http://localhost/bank/callback")
-	if _, err := p.Finish(t.Context(), callback(t, e.browser().login(p.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bk.Finish(t.Context(), callback(t, e.browser().login(bk.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
-		t.Fatal(err)
-	}
 	jwks := func() []map[string]any {
 		res, err := e.srv.Client().Get(d["jwks_uri"].(string))
 		if err != nil {
@@ -709,27 +700,65 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 		_ = json.NewDecoder(res.Body).Decode(&set)
 		return set.Keys
 	}
+	// Both keys are published before the first token is signed.
 	keys := jwks()
 	if len(keys) != 2 {
-		t.Fatalf("JWKS has %d keys, want ES256 and RS256", len(keys))
+		t.Fatalf("JWKS before any token has %d keys, want ES256 and RS256", len(keys))
 	}
+	kids := map[string]bool{}
 	for _, k := range keys {
 		if k["d"] != nil || k["p"] != nil {
 			t.Fatal("JWKS publishes a private key")
 		}
+		kids[k["kid"].(string)] = true
 	}
-	// Rotation: after the rotation period a new key signs, and the old one
-	// stays published until its tokens have expired.
-	e.clock.add(30*24*time.Hour + time.Minute)
-	if _, err := p.Finish(t.Context(), callback(t, e.browser().login(p.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
+	// The tokens are signed with those very keys.
+	p := e.portal("portal", "http://localhost/callback")
+	bk := e.portal("bank", "http://localhost/bank/callback")
+	old, err := p.Finish(t.Context(), callback(t, e.browser().login(p.Start(nil), e.l2, "mật khẩu dài 2")))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(jwks()); n != 3 {
-		t.Errorf("after rotation JWKS has %d keys, want 3", n)
+	rb, err := bk.Finish(t.Context(), callback(t, e.browser().login(bk.Start(nil), e.l2, "mật khẩu dài 2")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{old.IDToken, rb.IDToken} {
+		var hdr struct {
+			Kid string `json:"kid"`
+		}
+		h, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		_ = json.Unmarshal(h, &hdr)
+		if !kids[hdr.Kid] {
+			t.Errorf("token signed with kid %q, not one published at start %v", hdr.Kid, kids)
+		}
+	}
+	if n := len(jwks()); n != 2 {
+		t.Errorf("after the first tokens JWKS has %d keys, want the same 2", n)
+	}
+	// Rotation: after the rotation period new keys sign, and the old ones
+	// stay published until their tokens have expired: an ID token signed
+	// before the rotation still verifies at a relying party that fetches
+	// the JWKS afresh.
+	e.clock.add(30*24*time.Hour + time.Minute)
+	fresh := e.portal("portal", "http://localhost/callback")
+	if _, err := fresh.Finish(t.Context(), callback(t, e.browser().login(fresh.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(jwks()); n != 4 {
+		t.Errorf("after rotation JWKS has %d keys, want 4 (old and new of both algorithms)", n)
+	}
+	if _, err := fresh.Verifier().Verify(t.Context(), old.IDToken); err != nil {
+		t.Errorf("a token signed before the rotation no longer verifies: %v", err)
 	}
 	e.clock.add(2 * time.Hour)
-	if n := len(jwks()); n != 1 {
-		t.Errorf("after the grace period JWKS has %d keys, want 1", n)
+	if n := len(jwks()); n != 2 {
+		t.Errorf("after the grace period JWKS has %d keys, want 2", n)
+	}
+	for _, k := range jwks() {
+		if kids[k["kid"].(string)] {
+			t.Errorf("retired key %s still published", k["kid"])
+		}
 	}
 }
 

@@ -163,6 +163,10 @@ func New(store cancuoc.Store, accounts Accounts, cfg Config) (*Provider, error) 
 	if err != nil {
 		return nil, cancuoc.WithOp(op_, err)
 	}
+	// The signing keys exist, and are published, before the first token.
+	if err := p.keys.ensure(context.Background()); err != nil {
+		return nil, cancuoc.WithOp(op_, err)
+	}
 	p.storage = &storage{p: p}
 	var cryptoKey [32]byte
 	copy(cryptoKey[:], derive(cfg.Secret, "access token"))
