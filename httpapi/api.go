@@ -17,6 +17,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/auditlog"
+	"github.com/cancuoc/cancuoc/clientaddr"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/vntext"
@@ -34,6 +35,8 @@ type API struct {
 	log   *slog.Logger
 	audit *auditlog.Log // the access log's reading and proofs; see WithAuditLog
 	eid   *eid.Service  // electronic identity accounts; see WithEID
+	// proxy names the trusted reverse proxies; see WithTrustedProxies.
+	proxy *clientaddr.Resolver
 }
 
 // New returns the API. Register its routes with Routes.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -42,6 +44,8 @@ func statusOf(k cancuoc.Kind) int {
 		return http.StatusForbidden
 	case cancuoc.Unavailable:
 		return http.StatusServiceUnavailable
+	case cancuoc.TooManyRequests:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -74,6 +78,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cancuoc"`)
+	}
+	if e.RetryAfter > 0 {
+		// Whole seconds, rounded up: waiting less would only be refused again.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Content-Language", map[bool]string{true: "en", false: "vi"}[prefersEnglish(r)])

@@ -33,9 +33,10 @@ import (
 // the registry, the password and TOTP secret from the test. (The real
 // eid.Service is the one wired in cmd/cancuoc.)
 type accounts struct {
-	store cancuoc.Store
-	mu    sync.Mutex
-	byPIN map[cancuoc.PIN]*holder
+	store   cancuoc.Store
+	mu      sync.Mutex
+	byPIN   map[cancuoc.PIN]*holder
+	sources []string // the client addresses VerifyPassword was given
 }
 
 type holder struct {
@@ -64,6 +65,9 @@ func (a *accounts) AccountByPIN(ctx context.Context, pin cancuoc.PIN) (*cancuoc.
 }
 
 func (a *accounts) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password, source string) (*cancuoc.Account, error) {
+	a.mu.Lock()
+	a.sources = append(a.sources, source)
+	a.mu.Unlock()
 	h, err := a.get(pin)
 	if err != nil || h.password != password {
 		return nil, cancuoc.E(cancuoc.Unauthenticated, "test", "bad_credentials", "sai", "wrong")
@@ -152,7 +156,7 @@ func newEnvOn(t *testing.T, st cancuoc.Store) *env {
 // the issuer, and with the Accounts that real(e) returns instead of the
 // test's own when real is not nil; it is called once the server's URL is
 // known, which WebAuthn's origin needs.
-func newEnvWith(t *testing.T, st cancuoc.Store, host string, real func(e *env) oidc.Accounts) *env {
+func newEnvWith(t *testing.T, st cancuoc.Store, host string, real func(e *env) oidc.Accounts, mods ...func(*oidc.Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	var err error
@@ -180,8 +184,11 @@ func newEnvWith(t *testing.T, st cancuoc.Store, host string, real func(e *env) o
 	if real != nil {
 		accs = real(e)
 	}
-	e.prov, err = oidc.New(st, accs, oidc.Config{Issuer: e.issuer, Secret: []byte(strings.Repeat("s", 32)), Insecure: true,
-		Now: e.clock.now})
+	cfg := oidc.Config{Issuer: e.issuer, Secret: []byte(strings.Repeat("s", 32)), Insecure: true, Now: e.clock.now}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	e.prov, err = oidc.New(st, accs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -260,13 +259,9 @@ func (p *Provider) request(w http.ResponseWriter, r *http.Request, post bool) (*
 	return a, binding, nil
 }
 
-func source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// source is the client's address for lockout: the peer, or behind the
+// configured trusted proxies the address they forwarded.
+func (p *Provider) source(r *http.Request) string { return p.cfg.TrustedProxies.Addr(r) }
 
 func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	a, binding, err := p.request(w, r, false)
@@ -324,7 +319,7 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 	pin, perr := cancuoc.ParsePIN(strings.TrimSpace(r.PostFormValue("pin")), p.now().Year())
 	var acc *cancuoc.Account
 	if perr == nil {
-		acc, err = p.accounts.VerifyPassword(ctx, pin, r.PostFormValue("password"), source(r))
+		acc, err = p.accounts.VerifyPassword(ctx, pin, r.PostFormValue("password"), p.source(r))
 	}
 	if perr != nil || err != nil {
 		shown := errCredentials
@@ -391,7 +386,7 @@ func (p *Provider) loginOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := p.accounts.VerifyTOTP(ctx, a.d.AccountID, strings.TrimSpace(r.PostFormValue("code")), source(r)); err != nil {
+	if err := p.accounts.VerifyTOTP(ctx, a.d.AccountID, strings.TrimSpace(r.PostFormValue("code")), p.source(r)); err != nil {
 		var e *cancuoc.Error
 		if !errors.As(err, &e) || e.Kind == cancuoc.Internal {
 			p.fail(w, r, http.StatusInternalServerError, err)
@@ -436,7 +431,7 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 	a.pin, a.d.AccountID, a.d.AMR, a.d.Level = acc.PIN, acc.ID, amr, int(acc.Level)
 	a.d.Subject = p.pairwiseSubject(c, acc.PIN)
 	if fresh {
-		if err := p.accounts.RecordLogin(ctx, acc.ID, c.ID, amr, source(r)); err != nil {
+		if err := p.accounts.RecordLogin(ctx, acc.ID, c.ID, amr, p.source(r)); err != nil {
 			p.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}

@@ -33,6 +33,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/clientaddr"
 )
 
 // Accounts is what the provider needs of the eid capability: checking the
@@ -84,6 +85,9 @@ type Config struct {
 	// pairwise subjects and signing cookies are derived from it. Changing it
 	// changes every subject, so it is kept like a root key.
 	Secret []byte
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For gives
+	// the client's address for lockout; nil ignores the header.
+	TrustedProxies *clientaddr.Resolver
 	// Insecure allows an http:// issuer (development and tests) and cookies
 	// without the Secure flag.
 	Insecure bool

@@ -85,7 +85,7 @@ func newEIDEnv(t *testing.T, st cancuoc.Store) *eidEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pend, err := ee.eid.StartRegistration(ctx, eid.Registration{PIN: c.PIN, FullName: c.FullName, BirthDate: c.BirthDate, Phone: "0912345678"})
+	pend, err := ee.eid.StartRegistration(ctx, eid.Registration{PIN: c.PIN, FullName: c.FullName, BirthDate: c.BirthDate, Phone: "0912345678"}, "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func newOIDC(a *app, accounts oidc.Accounts, c *Config, oc *oidcConfig, log *slo
 		issuer = "http://" + c.Addr + "/oidc"
 	}
 	return oidc.New(a.store, accounts, oidc.Config{Issuer: issuer, Secret: secret,
-		Insecure: strings.HasPrefix(issuer, "http://"), Log: log})
+		Insecure: strings.HasPrefix(issuer, "http://"), Log: log, TrustedProxies: a.proxies})
 }
 
 // mountOIDC serves the provider at its issuer path and the administrators'

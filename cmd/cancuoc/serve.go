@@ -29,10 +29,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	c, validate := bindConfig(fs, getenv)
 	ec := bindEventsConfig(fs, getenv)
 	oc := bindOIDC(fs, getenv)
+	proxies := bindProxies(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := validate(); err != nil {
+		return err
+	}
+	trusted, err := proxies()
+	if err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr, c)
@@ -42,10 +47,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.Close()
+	a.proxies = trusted
 	if err := a.startAuditLog(ctx, c, log); err != nil {
 		return err
 	}
-	if err := a.startEID(c, getenv, log); err != nil {
+	if err := a.startEID(c, oc, getenv, log); err != nil {
 		return err
 	}
 	if err := a.startOIDC(c, oc, log); err != nil {
@@ -132,7 +138,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithTrustedProxies(a.proxies).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

@@ -11,6 +11,7 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/auditlog"
+	"github.com/cancuoc/cancuoc/clientaddr"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/postgres"
 	"github.com/cancuoc/cancuoc/registry"
@@ -49,6 +50,8 @@ type app struct {
 	eid    *eid.Service  // set by serve (startEID)
 	events *events       // set by serve (startEvents)
 	oidc   *oidcWiring   // set by serve (startOIDC)
+	// proxies are the trusted reverse proxies (--trusted-proxies), set by serve.
+	proxies *clientaddr.Resolver
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
