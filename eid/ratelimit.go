@@ -54,4 +54,3 @@ func (s *Service) allowSMS(ctx context.Context, op, source string, recipients ..
 	}
 	return nil
 }
-
