@@ -273,14 +273,22 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 		p.resume(w, r, a)
 		return
 	}
-	// A session of a few minutes ago spares the password, unless the
-	// client asks for a fresh login.
-	if s := p.readSession(r); s != nil && !slices.Contains(a.d.Prompt, "login") {
+	// A live session spares the password, unless the client asks for a
+	// fresh login (prompt=login, or max_age older than the session's
+	// login) or for another citizen (id_token_hint).
+	if s := p.readSession(r); s != nil && p.sessionSatisfies(r.Context(), s, a) {
 		if acc, err := p.accounts.AccountByPIN(r.Context(), s.PIN); err == nil && acc.Status == cancuoc.AccountActive && acc.ID == s.Account {
 			a.d.AuthTime = s.At
 			p.finishLogin(w, r, a, acc, s.AMR, false)
 			return
 		}
+	}
+	// prompt=none: the client wants an answer without any page; without a
+	// usable session that answer is login_required (OpenID Connect Core
+	// 1.0, section 3.1.2.6).
+	if promptNone(a) {
+		p.redirectError(w, r, a, "login_required", "no current login session satisfies the request")
+		return
 	}
 	pg := p.newPage(w, r)
 	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
@@ -439,6 +447,10 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 	}
 	if need := levelNeeded(c, a); int(acc.Level) < need {
 		p.auditEntry(ctx, p.store, acc.PIN, "oidc.authorize", c.ID, nil, "level_insufficient")
+		if promptNone(a) {
+			p.redirectError(w, r, a, "interaction_required", "the account's assurance level is too low for this service")
+			return
+		}
 		a.d.Step = ""
 		_ = p.storage.saveAuthRequest(ctx, p.store, a)
 		pg := p.newPage(w, r)
@@ -449,8 +461,13 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 		p.render(w, http.StatusForbidden, "level.html", pg)
 		return
 	}
-	if p.consented(ctx, a) {
+	// prompt=consent asks again even when a consent is in force.
+	if !slices.Contains(a.d.Prompt, "consent") && p.consented(ctx, a) {
 		p.issue(w, r, a)
+		return
+	}
+	if promptNone(a) {
+		p.redirectError(w, r, a, "consent_required", "the citizen has not consented to this client's scopes")
 		return
 	}
 	a.d.Step = stepConsent
@@ -565,6 +582,28 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, a *auth
 	u.RawQuery = q.Encode()
 	_ = p.store.DeleteAuthRequest(r.Context(), a.id)
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+func promptNone(a *authRequest) bool { return slices.Contains(a.d.Prompt, "none") }
+
+// sessionSatisfies reports whether a login session may stand for the login
+// a request asks for: not when the client demands a fresh one
+// (prompt=login), when the login is older than max_age, or when an
+// id_token_hint names another citizen.
+func (p *Provider) sessionSatisfies(ctx context.Context, s *session, a *authRequest) bool {
+	if slices.Contains(a.d.Prompt, "login") {
+		return false
+	}
+	if a.d.MaxAge != nil && p.now().Sub(s.At) > time.Duration(*a.d.MaxAge)*time.Second {
+		return false
+	}
+	if a.d.HintSubject != "" {
+		c, err := p.store.Client(ctx, a.d.ClientID)
+		if err != nil || p.pairwiseSubject(c, s.PIN) != a.d.HintSubject {
+			return false
+		}
+	}
+	return true
 }
 
 // session is the provider's login session, sealed in a cookie.

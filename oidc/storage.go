@@ -73,7 +73,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 
 // CreateAuthRequest stores a validated authorization request. PKCE with
 // S256 is required of public clients; a confidential client may use it.
-func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	c, err := s.opClient(ctx, r.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidClient().WithParent(err)
@@ -89,7 +89,8 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	}
 	d := authDoc{ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		ResponseType: r.ResponseType, ResponseMode: r.ResponseMode, CodeChallenge: r.CodeChallenge,
-		CodeChallengeMethod: r.CodeChallengeMethod, ACRValues: r.ACRValues, Prompt: r.Prompt, LoginHint: r.LoginHint}
+		CodeChallengeMethod: r.CodeChallengeMethod, ACRValues: r.ACRValues, Prompt: r.Prompt, LoginHint: r.LoginHint,
+		MaxAge: r.MaxAge, HintSubject: hintSubject}
 	for _, l := range r.UILocales {
 		d.UILocales = append(d.UILocales, l.String())
 	}
