@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // withParams adds authorization request parameters to a portal's URL.
