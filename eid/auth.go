@@ -99,7 +99,9 @@ func (s *Service) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password,
 	}
 	a, err := s.store.AccountByPIN(ctx, pin)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
-		_, _, _ = VerifyPassword(s.dummy, password, s.cfg.Password)
+		if err := s.slots.do(ctx, op, func() { _, _, _ = VerifyPassword(s.dummy, password, s.cfg.Password) }); err != nil {
+			return nil, err
+		}
 		if err := s.fail(ctx, op, "", source); err != nil {
 			return nil, err
 		}
@@ -119,7 +121,10 @@ func (s *Service) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password,
 	if hash == "" {
 		hash = s.dummy // an account without a password (never the case today) refuses every one
 	}
-	ok, rehash, err := VerifyPassword(hash, password, s.cfg.Password)
+	var ok, rehash bool
+	if serr := s.slots.do(ctx, op, func() { ok, rehash, err = VerifyPassword(hash, password, s.cfg.Password) }); serr != nil {
+		return nil, serr
+	}
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}

@@ -146,6 +146,7 @@ type Service struct {
 	cfg   Config
 	wa    *webauthn.WebAuthn
 	seal  *sealer
+	slots hashSlots
 	now   func() time.Time
 	// dummy is a hash verified when no account exists, so that an unknown
 	// PIN takes as long to refuse as a wrong password.
@@ -194,7 +195,7 @@ func New(store cancuoc.Store, sender Sender, cfg Config, opts ...Option) (*Servi
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, send: sender, cfg: cfg, wa: wa, seal: seal, now: time.Now, dummy: dummy}
+	s := &Service{store: store, send: sender, cfg: cfg, wa: wa, seal: seal, slots: newHashSlots(), now: time.Now, dummy: dummy}
 	for _, o := range opts {
 		o(s)
 	}

@@ -118,6 +118,7 @@ type Provider struct {
 	secure   bool
 	handler  http.Handler
 	log      *slog.Logger
+	clients  clientCache
 }
 
 func (c *Config) defaults() {

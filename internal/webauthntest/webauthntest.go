@@ -15,8 +15,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"slices"
-	"testing"
 )
+
+// T is what the authenticator reports failures to: a *testing.T or
+// *testing.B, or the benchmark's load generator (bench/oidcbench).
+type T interface {
+	Helper()
+	Fatal(args ...any)
+}
 
 // Authenticator holds one credential. Tests change its fields to play a
 // clone (Count), a phishing page (Origin), another key (Key) or an
@@ -32,7 +38,7 @@ type Authenticator struct {
 
 // New returns an authenticator with a fresh key and credential ID for the
 // relying party rpID, used from pages at origin.
-func New(t testing.TB, rpID, origin string) *Authenticator {
+func New(t T, rpID, origin string) *Authenticator {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -100,7 +106,7 @@ func (a *Authenticator) Create(challenge []byte) []byte {
 
 // Get answers navigator.credentials.get for challenge as the user with
 // userHandle: the signature covers authData ‖ SHA-256(clientDataJSON).
-func (a *Authenticator) Get(t testing.TB, challenge, userHandle []byte) []byte {
+func (a *Authenticator) Get(t T, challenge, userHandle []byte) []byte {
 	t.Helper()
 	a.Count++
 	cd := a.clientData("webauthn.get", challenge)
