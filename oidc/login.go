@@ -2,10 +2,7 @@ package oidc
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -44,7 +41,6 @@ const (
 	cookieBinding = "cancuoc_oidc_b"
 	cookieSession = "cancuoc_oidc_s"
 	cookieLang    = "cancuoc_lang"
-	sessionTTL    = 30 * time.Minute
 )
 
 // routes assembles the provider's protocol endpoints (op) and the pages.
@@ -141,8 +137,15 @@ func assertionIssuer(jwt string) string {
 	return c.Iss
 }
 
-// endSession clears the provider's session before op handles the logout.
+// endSession ends the provider's session (in the store, and its cookie)
+// before op handles the logout.
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(cookieSession); err == nil && c.Value != "" {
+		if err := p.store.EndLoginSession(r.Context(), hashValue(c.Value), p.now()); err != nil {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+	}
 	p.setCookie(w, cookieSession, "", -1)
 	p.op.ServeHTTP(w, r)
 }
@@ -459,7 +462,10 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 			p.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		p.writeSession(w, &session{PIN: acc.PIN, Account: acc.ID, AMR: amr, At: a.d.AuthTime})
+		if err := p.writeSession(w, r, &session{PIN: acc.PIN, Account: acc.ID, AMR: amr, At: a.d.AuthTime}); err != nil {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
 	}
 	if need := levelNeeded(c, a); int(acc.Level) < need {
 		p.auditEntry(ctx, p.store, acc.PIN, "oidc.authorize", c.ID, nil, "level_insufficient")
@@ -622,50 +628,57 @@ func (p *Provider) sessionSatisfies(ctx context.Context, s *session, a *authRequ
 	return true
 }
 
-// session is the provider's login session, sealed in a cookie.
+// session is the provider's login session as the pages use it. The
+// browser holds a random value in an HttpOnly, SameSite=Lax cookie (Secure
+// on https); the store keeps its SHA-256 with who logged in, how and when
+// (cancuoc.LoginSession), so that a logout or a new login ends it on every
+// node, and a copied cookie dies with it.
 type session struct {
-	PIN     cancuoc.PIN `json:"p"`
-	Account string      `json:"a"`
-	AMR     []string    `json:"m"`
-	At      time.Time   `json:"t"`
-	Exp     time.Time   `json:"e"`
+	PIN     cancuoc.PIN
+	Account string
+	AMR     []string
+	At      time.Time // when the citizen proved who they are
 }
 
-func (p *Provider) sessionAEAD() cipher.AEAD {
-	block, _ := aes.NewCipher(p.cookie)
-	aead, _ := cipher.NewGCM(block)
-	return aead
+// writeSession starts a session for a fresh login and ends the one the
+// browser had: a new value at each login, so a value planted before the
+// login never becomes a session.
+func (p *Provider) writeSession(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	now := p.now()
+	if c, err := r.Cookie(cookieSession); err == nil && c.Value != "" {
+		if err := p.store.EndLoginSession(ctx, hashValue(c.Value), now); err != nil {
+			return err
+		}
+	}
+	v := randomID(32)
+	err := p.store.InsertLoginSession(ctx, &cancuoc.LoginSession{Hash: hashValue(v), PIN: s.PIN, AccountID: s.Account,
+		AMR: s.AMR, AuthTime: s.At, CreatedAt: now, ExpiresAt: now.Add(p.cfg.SessionLifetime)})
+	if err != nil {
+		return err
+	}
+	p.setCookie(w, cookieSession, v, int(p.cfg.SessionLifetime.Seconds()))
+	return nil
 }
 
-func (p *Provider) writeSession(w http.ResponseWriter, s *session) {
-	s.Exp = p.now().Add(sessionTTL)
-	b, _ := json.Marshal(s)
-	aead := p.sessionAEAD()
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	v := base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, b, []byte(cookieSession)))
-	p.setCookie(w, cookieSession, v, int(sessionTTL.Seconds()))
-}
-
+// readSession returns the browser's session if it stands: known, not
+// ended, not expired.
 func (p *Provider) readSession(r *http.Request) *session {
 	c, err := r.Cookie(cookieSession)
-	if err != nil || c.Value == "" {
+	if err != nil || len(c.Value) < 32 || len(c.Value) > 64 {
 		return nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(c.Value)
-	aead := p.sessionAEAD()
-	if err != nil || len(raw) < aead.NonceSize() {
-		return nil
-	}
-	b, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(cookieSession))
+	ls, err := p.store.LoginSession(r.Context(), hashValue(c.Value))
 	if err != nil {
+		if !errorsAsKind(err, cancuoc.NotFound) {
+			p.log.Error("reading a login session", "err", err)
+		}
 		return nil
 	}
-	var s session
-	if json.Unmarshal(b, &s) != nil || !p.now().Before(s.Exp) {
+	if ls.EndedAt != nil || !p.now().Before(ls.ExpiresAt) {
 		return nil
 	}
-	return &s
+	return &session{PIN: ls.PIN, Account: ls.AccountID, AMR: ls.AMR, At: ls.AuthTime}
 }
 
 // sessionCSRF protects the consents page's forms: an HMAC of the session

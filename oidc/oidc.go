@@ -97,6 +97,7 @@ type Config struct {
 	IDTokenLifetime      time.Duration // default 1 hour
 	RefreshTokenLifetime time.Duration // default 30 days
 	LoginLifetime        time.Duration // time to finish login and consent, default 10 minutes
+	SessionLifetime      time.Duration // a login session spares the password this long, default 30 minutes
 	KeyRotation          time.Duration // default 30 days
 	// Now is the clock; tests move it.
 	Now func() time.Time
@@ -132,6 +133,7 @@ func (c *Config) defaults() {
 	set(&c.IDTokenLifetime, time.Hour)
 	set(&c.RefreshTokenLifetime, 30*24*time.Hour)
 	set(&c.LoginLifetime, 10*time.Minute)
+	set(&c.SessionLifetime, 30*time.Minute)
 	set(&c.KeyRotation, 30*24*time.Hour)
 	if c.Now == nil {
 		c.Now = time.Now
