@@ -143,7 +143,7 @@ func (s *Service) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password,
 	if rehash {
 		// The parameters changed since this hash was made: upgrade it now
 		// that the password is known. A failure only delays the upgrade.
-		if h, err := HashPassword(password, s.cfg.Password); err == nil {
+		if h, err := s.hash(ctx, op, password); err == nil {
 			sec.PasswordHash = h
 			_ = s.store.PutSecrets(ctx, sec)
 		}

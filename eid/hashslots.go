@@ -30,3 +30,15 @@ func (h hashSlots) do(ctx context.Context, op string, fn func()) error {
 	fn()
 	return nil
 }
+
+// hash makes a new password hash in a slot.
+func (s *Service) hash(ctx context.Context, op, password string) (string, error) {
+	var (
+		h   string
+		err error
+	)
+	if serr := s.slots.do(ctx, op, func() { h, err = HashPassword(password, s.cfg.Password) }); serr != nil {
+		return "", serr
+	}
+	return h, err
+}

@@ -321,7 +321,7 @@ func (s *Service) ConfirmRegistration(ctx context.Context, challengeID, code, pa
 	if err := json.Unmarshal(c.Data, &r); err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	hash, err := HashPassword(password, s.cfg.Password)
+	hash, err := s.hash(ctx, op, password)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -386,7 +386,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, challengeID, code, p
 	if err != nil {
 		return err
 	}
-	hash, err := HashPassword(password, s.cfg.Password)
+	hash, err := s.hash(ctx, op, password)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}

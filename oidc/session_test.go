@@ -1,12 +1,17 @@
 package oidc_test
 
 import (
+	"crypto/sha256"
+	"errors"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
 )
 
 // sessionCookie returns the browser's session cookie at the provider.
@@ -98,4 +103,39 @@ func (s *setCookies) RoundTrip(r *http.Request) (*http.Response, error) {
 		s.mu.Unlock()
 	}
 	return res, err
+}
+
+// TestCleanup: expired authorization requests and sessions are removed,
+// live ones kept.
+func TestCleanup(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	p := e.portal("portal", "http://localhost/callback", "openid")
+	b := e.browser()
+	if _, err := p.Finish(ctx, callback(t, b.login(p.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
+		t.Fatal(err)
+	}
+	live := e.browser()
+	r := live.get(p.Start(nil)) // a request still being filled in
+	id := fields(r.body).Get("id")
+	hash := sha256.Sum256([]byte(b.sessionCookie(t).Value))
+	if err := e.prov.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.LoginSession(ctx, hash[:]); err != nil {
+		t.Errorf("a live session was removed: %v", err)
+	}
+	if _, err := e.store.AuthRequest(ctx, id); err != nil {
+		t.Errorf("a live request was removed: %v", err)
+	}
+	e.clock.add(31 * time.Minute)
+	if err := e.prov.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.LoginSession(ctx, hash[:]); !errors.Is(err, cancuoc.ErrNotFound) {
+		t.Errorf("an expired session was kept: %v", err)
+	}
+	if _, err := e.store.AuthRequest(ctx, id); !errors.Is(err, cancuoc.ErrNotFound) {
+		t.Errorf("an expired request was kept: %v", err)
+	}
 }

@@ -65,6 +65,9 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 
 // Close flushes the audit log before closing the database.
 func (a *app) Close() error {
+	if a.oidc != nil {
+		a.oidc.stop()
+	}
 	_ = a.audit.Close()
 	return a.store.Close()
 }
