@@ -3,6 +3,7 @@ package cancuoc
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it. The HTTP layer
@@ -19,9 +20,10 @@ const (
 	Unauthenticated             // no or bad credentials
 	Forbidden                   // authenticated, but the role or jurisdiction does not allow it
 	Unavailable                 // a dependency is down; retry later
+	TooManyRequests             // a rate limit is reached; retry after Error.RetryAfter
 )
 
-var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unauthenticated", "forbidden", "unavailable"}
+var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "unauthenticated", "forbidden", "unavailable", "too_many_requests"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -42,6 +44,9 @@ type Error struct {
 	MessageVI string
 	MessageEN string
 	Err       error
+	// RetryAfter, when set, is how long the caller should wait before
+	// trying again (a rate limit or a lockout); HTTP sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -132,6 +132,7 @@ type Tx interface {
 	ChipChallengeStore
 	PartnerStore
 	ResidenceStore
+	LoginSessionStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

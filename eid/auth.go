@@ -19,9 +19,11 @@ func sourceKey(src string) string { return "src:" + src }
 func totpKey(id string) string    { return "totp:" + id }
 func lockedOut(op string, d time.Duration) error {
 	secs := int(math.Ceil(d.Seconds()))
-	return cancuoc.E(cancuoc.Unavailable, op, "locked_out",
+	e := cancuoc.E(cancuoc.Unavailable, op, "locked_out",
 		fmt.Sprintf("Đã nhập sai quá nhiều lần. Vui lòng thử lại sau %d giây.", secs),
 		fmt.Sprintf("Too many failed attempts. Try again in %d seconds.", secs))
+	e.RetryAfter = d
+	return e
 }
 
 // wait returns how long key must still wait under policy, 0 if none.
@@ -97,7 +99,9 @@ func (s *Service) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password,
 	}
 	a, err := s.store.AccountByPIN(ctx, pin)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
-		_, _, _ = VerifyPassword(s.dummy, password, s.cfg.Password)
+		if err := s.slots.do(ctx, op, func() { _, _, _ = VerifyPassword(s.dummy, password, s.cfg.Password) }); err != nil {
+			return nil, err
+		}
 		if err := s.fail(ctx, op, "", source); err != nil {
 			return nil, err
 		}
@@ -117,7 +121,10 @@ func (s *Service) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password,
 	if hash == "" {
 		hash = s.dummy // an account without a password (never the case today) refuses every one
 	}
-	ok, rehash, err := VerifyPassword(hash, password, s.cfg.Password)
+	var ok, rehash bool
+	if serr := s.slots.do(ctx, op, func() { ok, rehash, err = VerifyPassword(hash, password, s.cfg.Password) }); serr != nil {
+		return nil, serr
+	}
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -136,7 +143,7 @@ func (s *Service) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password,
 	if rehash {
 		// The parameters changed since this hash was made: upgrade it now
 		// that the password is known. A failure only delays the upgrade.
-		if h, err := HashPassword(password, s.cfg.Password); err == nil {
+		if h, err := s.hash(ctx, op, password); err == nil {
 			sec.PasswordHash = h
 			_ = s.store.PutSecrets(ctx, sec)
 		}
@@ -204,13 +211,24 @@ func (s *Service) VerifyTOTP(ctx context.Context, accountID, code, source string
 		if err != nil {
 			return err
 		}
+		secret, stale, err := s.seal.open(accountID, sec.TOTPSecret)
+		if err != nil {
+			return err
+		}
 		code = strings.TrimSpace(code)
-		if sec.TOTPSecret == "" || len(code) != 6 {
+		if secret == "" || len(code) != 6 {
 			return bad
 		}
-		step := matchTOTP(sec.TOTPSecret, code, s.clock())
+		step := matchTOTP(secret, code, s.clock())
 		if step < 0 || step <= sec.TOTPLastStep {
 			return bad
+		}
+		if stale {
+			// Stored in clear by an earlier version, or under an old
+			// server secret: seal it under the current one now.
+			if sec.TOTPSecret, err = s.seal.seal(accountID, secret); err != nil {
+				return err
+			}
 		}
 		sec.TOTPLastStep = step
 		return tx.PutSecrets(ctx, sec)
@@ -254,8 +272,14 @@ func (s *Service) BeginTOTP(ctx context.Context, a *cancuoc.Account) (*TOTPEnrol
 		return nil, cancuoc.WithOp(op, err)
 	}
 	now := s.clock()
-	c := &cancuoc.Challenge{ID: newID("c_"), Purpose: "totp_enrol", AccountID: a.ID, Data: []byte(key.Secret()),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.CeremonyTTL)}
+	c := &cancuoc.Challenge{ID: newID("c_"), Purpose: "totp_enrol", AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.CeremonyTTL)}
+	// The pending secret is sealed too: a challenge row is as readable as
+	// the secrets table.
+	sealed, err := s.seal.seal(c.ID, key.Secret())
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	c.Data = []byte(sealed)
 	if err := s.store.InsertChallenge(ctx, c); err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -265,19 +289,26 @@ func (s *Service) BeginTOTP(ctx context.Context, a *cancuoc.Account) (*TOTPEnrol
 // ConfirmTOTP finishes an enrolment with a code from the app.
 func (s *Service) ConfirmTOTP(ctx context.Context, a *cancuoc.Account, challengeID, code string) error {
 	const op = "eid.ConfirmTOTP"
-	c, err := s.useChallenge(ctx, op, challengeID, "totp_enrol", a.ID, func(c *cancuoc.Challenge) bool {
-		return matchTOTP(string(c.Data), strings.TrimSpace(code), s.clock()) >= 0
+	var secret string
+	_, err := s.useChallenge(ctx, op, challengeID, "totp_enrol", a.ID, func(c *cancuoc.Challenge) bool {
+		plain, _, err := s.seal.open(c.ID, string(c.Data))
+		secret = plain
+		return err == nil && plain != "" && matchTOTP(plain, strings.TrimSpace(code), s.clock()) >= 0
 	})
 	if err != nil {
 		return err
 	}
-	step := matchTOTP(string(c.Data), strings.TrimSpace(code), s.clock())
+	step := matchTOTP(secret, strings.TrimSpace(code), s.clock())
+	sealed, err := s.seal.seal(a.ID, secret)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
 	return cancuoc.WithOp(op, s.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		sec, err := tx.Secrets(ctx, a.ID)
 		if err != nil {
 			return err
 		}
-		sec.TOTPSecret, sec.TOTPLastStep = string(c.Data), step
+		sec.TOTPSecret, sec.TOTPLastStep = sealed, step
 		if err := tx.PutSecrets(ctx, sec); err != nil {
 			return err
 		}

@@ -82,6 +82,31 @@ type Config struct {
 	RPID          string
 	RPDisplayName string
 	RPOrigins     []string
+	// SMSPerPhone and SMSPerSource limit the one-time codes sent by SMS per
+	// phone number (and, for password resets, per PIN) and per client
+	// address, so the service cannot be used to flood a phone or run up
+	// the SMS bill. The counters are in the store, so they hold across
+	// nodes. A Max of 0 disables a limit.
+	SMSPerPhone  RateLimit
+	SMSPerSource RateLimit
+	// Secret (at least 32 bytes) is the server secret from which the keys
+	// sealing TOTP secrets and naming rate-limit counters are derived
+	// (HKDF-SHA256); SecretID ("1" if empty) names it in what it sealed.
+	// After a change of secret, the old one stays in OldSecrets (by its
+	// ID) so that what it sealed still opens; it is sealed again under
+	// the new secret when next used. DefaultConfig draws a random secret,
+	// which suits tests only: a deployment sets its own (cmd/cancuoc uses
+	// the server secret it keeps in the data directory).
+	Secret     []byte
+	SecretID   string
+	OldSecrets map[string][]byte
+}
+
+// RateLimit allows Max events per Window under one key, counted in fixed
+// windows aligned on multiples of Window.
+type RateLimit struct {
+	Max    int
+	Window time.Duration
 }
 
 // DefaultConfig returns safe defaults. RPID and RPOrigins must still be set
@@ -102,7 +127,16 @@ func DefaultConfig() Config {
 		RPID:                "localhost",
 		RPDisplayName:       "Căn cước điện tử",
 		RPOrigins:           []string{"http://localhost:8080"},
+		SMSPerPhone:         RateLimit{Max: 5, Window: time.Hour},
+		SMSPerSource:        RateLimit{Max: 20, Window: time.Hour},
+		Secret:              randomSecret(),
 	}
+}
+
+func randomSecret() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
 }
 
 // Service is the eid use cases over one store.
@@ -111,6 +145,8 @@ type Service struct {
 	send  Sender
 	cfg   Config
 	wa    *webauthn.WebAuthn
+	seal  *sealer
+	slots hashSlots
 	now   func() time.Time
 	// dummy is a hash verified when no account exists, so that an unknown
 	// PIN takes as long to refuse as a wrong password.
@@ -146,11 +182,20 @@ func New(store cancuoc.Store, sender Sender, cfg Config, opts ...Option) (*Servi
 	if err != nil {
 		return nil, fmt.Errorf("eid: webauthn: %w", err)
 	}
+	seal, err := newSealer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range []RateLimit{cfg.SMSPerPhone, cfg.SMSPerSource} {
+		if l.Max < 0 || (l.Max > 0 && l.Window <= 0) {
+			return nil, errors.New("eid: an SMS rate limit needs a positive window")
+		}
+	}
 	dummy, err := HashPassword("not a password", cfg.Password)
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, send: sender, cfg: cfg, wa: wa, now: time.Now, dummy: dummy}
+	s := &Service{store: store, send: sender, cfg: cfg, wa: wa, seal: seal, slots: newHashSlots(), now: time.Now, dummy: dummy}
 	for _, o := range opts {
 		o(s)
 	}

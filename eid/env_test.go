@@ -159,7 +159,7 @@ const testPassword = "mật khẩu dài 123"
 // register runs a whole level-1 registration of c.
 func (e *env) register(t *testing.T, c *cancuoc.Citizen, phone string) *cancuoc.Account {
 	t.Helper()
-	p, err := e.s.StartRegistration(t.Context(), Registration{PIN: c.PIN, FullName: c.FullName, BirthDate: c.BirthDate, Phone: phone})
+	p, err := e.s.StartRegistration(t.Context(), Registration{PIN: c.PIN, FullName: c.FullName, BirthDate: c.BirthDate, Phone: phone}, "192.0.2.1")
 	if err != nil {
 		t.Fatalf("StartRegistration: %v", err)
 	}

@@ -278,7 +278,7 @@ func (s *Service) CreateChildAccount(ctx context.Context, guardian *cancuoc.Acco
 			return nil, err
 		}
 	}
-	hash, err := HashPassword(req.Password, s.cfg.Password)
+	hash, err := s.hash(ctx, op, req.Password)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}

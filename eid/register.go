@@ -227,17 +227,27 @@ func otpMatches(code string) func(*cancuoc.Challenge) bool {
 // name and date of birth do not match a record; Forbidden "citizen_dead" or
 // "citizen_missing"; Forbidden "too_young" under the self-registration age;
 // Conflict "account_exists" when the PIN has an open account.
-func (s *Service) StartRegistration(ctx context.Context, r Registration) (*Pending, error) {
+//
+// source is the client's address: with the phone number it is limited in
+// the codes it may have sent (TooManyRequests "sms_rate_limited", with
+// RetryAfter).
+func (s *Service) StartRegistration(ctx context.Context, r Registration, source string) (*Pending, error) {
 	const op = "eid.StartRegistration"
 	phone, err := NormalizePhone(op, r.Phone)
 	if err != nil {
 		return nil, err
 	}
+
 	if r.Email, err = checkEmail(op, r.Email); err != nil {
 		return nil, err
 	}
 	r.Phone = phone
 	if err := s.checkRegistration(ctx, op, s.store, r); err != nil {
+		return nil, err
+	}
+	// Counted once a code is due to go out: refused registrations send
+	// nothing, so only sending is limited.
+	if err := s.allowSMS(ctx, op, source, [2]string{"phone", phone}); err != nil {
 		return nil, err
 	}
 	data, err := json.Marshal(r)
@@ -311,7 +321,7 @@ func (s *Service) ConfirmRegistration(ctx context.Context, challengeID, code, pa
 	if err := json.Unmarshal(c.Data, &r); err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	hash, err := HashPassword(password, s.cfg.Password)
+	hash, err := s.hash(ctx, op, password)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -343,15 +353,23 @@ func (s *Service) ConfirmRegistration(ctx context.Context, challengeID, code, pa
 
 // StartPasswordReset sends a one-time code to the account's verified phone.
 // It answers the same way whether or not the PIN has an account (no code
-// is sent then), so it cannot be used to find out who has one.
-func (s *Service) StartPasswordReset(ctx context.Context, pin cancuoc.PIN) (*Pending, error) {
+// is sent then), so it cannot be used to find out who has one; for that
+// reason its limit counts per PIN (and per source address) whether or not
+// a code goes out, and the phone's own limit only when one does.
+func (s *Service) StartPasswordReset(ctx context.Context, pin cancuoc.PIN, source string) (*Pending, error) {
 	const op = "eid.StartPasswordReset"
+	if err := s.allowSMS(ctx, op, source, [2]string{"pin", string(pin)}); err != nil {
+		return nil, err
+	}
 	a, err := s.store.AccountByPIN(ctx, pin)
 	if err != nil && cancuoc.KindOf(err) != cancuoc.NotFound {
 		return nil, cancuoc.WithOp(op, err)
 	}
 	if err != nil || a.Status == cancuoc.AccountClosed || a.Phone == "" {
 		return &Pending{ChallengeID: newID("c_"), ExpiresAt: s.clock().Add(s.cfg.OTPTTL), SentTo: "***"}, nil
+	}
+	if err := s.allowSMS(ctx, op, "", [2]string{"phone", a.Phone}); err != nil {
+		return nil, err
 	}
 	return s.sendCode(ctx, op, &cancuoc.Challenge{Purpose: purposeReset, AccountID: a.ID, PIN: pin, Phone: a.Phone})
 }
@@ -368,7 +386,7 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, challengeID, code, p
 	if err != nil {
 		return err
 	}
-	hash, err := HashPassword(password, s.cfg.Password)
+	hash, err := s.hash(ctx, op, password)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}

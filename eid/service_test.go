@@ -33,15 +33,15 @@ func TestRegistrationRules(t *testing.T) {
 			{"bad phone", Registration{PIN: a.PIN, FullName: a.FullName, BirthDate: a.BirthDate, Phone: "024 3825 1234"}, cancuoc.Invalid, "phone_format"},
 			{"bad email", Registration{PIN: a.PIN, FullName: a.FullName, BirthDate: a.BirthDate, Phone: "0912345678", Email: "duc at example"}, cancuoc.Invalid, "email_format"},
 		} {
-			_, err := e.s.StartRegistration(ctx, tc.r)
+			_, err := e.s.StartRegistration(ctx, tc.r, "192.0.2.1")
 			wantKind(t, tc.name, err, tc.kind, tc.code)
 		}
 		// Name without diacritics, other case and spacing, matches.
-		if _, err := e.s.StartRegistration(ctx, Registration{PIN: a.PIN, FullName: "  nguyen VAN   duc", BirthDate: a.BirthDate, Phone: "+84 912 345 678"}); err != nil {
+		if _, err := e.s.StartRegistration(ctx, Registration{PIN: a.PIN, FullName: "  nguyen VAN   duc", BirthDate: a.BirthDate, Phone: "+84 912 345 678"}, "192.0.2.1"); err != nil {
 			t.Errorf("diacritic-free name: %v", err)
 		}
 		// A year-only record accepts any date in that year.
-		if _, err := e.s.StartRegistration(ctx, Registration{PIN: partial.PIN, FullName: partial.FullName, BirthDate: cancuoc.Date{Year: 1960, Month: 7, Day: 1}, Phone: "0987654321"}); err != nil {
+		if _, err := e.s.StartRegistration(ctx, Registration{PIN: partial.PIN, FullName: partial.FullName, BirthDate: cancuoc.Date{Year: 1960, Month: 7, Day: 1}, Phone: "0987654321"}, "192.0.2.1"); err != nil {
 			t.Errorf("partial birth date: %v", err)
 		}
 		if e.sms.count("+84912345678") != 1 {
@@ -55,7 +55,7 @@ func TestRegistrationFlow(t *testing.T) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		r := Registration{PIN: e.adult.PIN, FullName: e.adult.FullName, BirthDate: e.adult.BirthDate, Phone: "0912 345 678", Email: "duc@example.vn"}
-		p, err := e.s.StartRegistration(ctx, r)
+		p, err := e.s.StartRegistration(ctx, r, "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestRegistrationFlow(t *testing.T) {
 			t.Errorf("photo: %+v, %v", ph, err)
 		}
 		// One account per PIN.
-		_, err = e.s.StartRegistration(ctx, r)
+		_, err = e.s.StartRegistration(ctx, r, "192.0.2.1")
 		wantKind(t, "second registration", err, cancuoc.Conflict, "account_exists")
 		got, err := e.s.VerifyPassword(ctx, e.adult.PIN, testPassword, "192.0.2.1")
 		if err != nil || got.ID != a.ID {
@@ -110,7 +110,7 @@ func TestOTPLimits(t *testing.T) {
 		ctx := t.Context()
 		r := Registration{PIN: e.adult.PIN, FullName: e.adult.FullName, BirthDate: e.adult.BirthDate, Phone: "0912345678"}
 		// Attempts are limited: after five wrong codes even the right one fails.
-		p, _ := e.s.StartRegistration(ctx, r)
+		p, _ := e.s.StartRegistration(ctx, r, "192.0.2.1")
 		code := e.sms.last(t, "+84912345678")
 		for range 5 {
 			_, _ = e.s.ConfirmRegistration(ctx, p.ChallengeID, "999999x", testPassword, photo(t))
@@ -118,7 +118,7 @@ func TestOTPLimits(t *testing.T) {
 		_, err := e.s.ConfirmRegistration(ctx, p.ChallengeID, code, testPassword, photo(t))
 		wantKind(t, "after 5 wrong codes", err, cancuoc.Invalid, "challenge_expired")
 		// Short-lived: the code expires.
-		p, _ = e.s.StartRegistration(ctx, r)
+		p, _ = e.s.StartRegistration(ctx, r, "192.0.2.1")
 		code = e.sms.last(t, "+84912345678")
 		e.clock.add(5*time.Minute + time.Second)
 		_, err = e.s.ConfirmRegistration(ctx, p.ChallengeID, code, testPassword, photo(t))
@@ -413,11 +413,11 @@ func TestPasswordReset(t *testing.T) {
 		a := e.register(t, e.adult, "0912345678")
 		// Unknown PINs get an answer of the same shape and no SMS.
 		before := e.sms.count("+84912345678")
-		p, err := e.s.StartPasswordReset(ctx, "001090999999")
+		p, err := e.s.StartPasswordReset(ctx, "001090999999", "192.0.2.1")
 		if err != nil || p.ChallengeID == "" {
 			t.Errorf("unknown PIN: %+v, %v", p, err)
 		}
-		p, err = e.s.StartPasswordReset(ctx, a.PIN)
+		p, err = e.s.StartPasswordReset(ctx, a.PIN, "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}

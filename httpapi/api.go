@@ -17,6 +17,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/auditlog"
+	"github.com/cancuoc/cancuoc/clientaddr"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/residence"
@@ -42,6 +43,8 @@ type API struct {
 	verif partnerDeps       // partners, match checks, consents, bearer tokens; see WithPartners, WithTokens
 	// residence serves households, residence, stays and marriages; see WithResidence.
 	residence *residence.Service
+	// proxy names the trusted reverse proxies; see WithTrustedProxies.
+	proxy *clientaddr.Resolver
 }
 
 // New returns the API. Register its routes with Routes.

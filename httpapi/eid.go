@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/clientaddr"
 	"github.com/cancuoc/cancuoc/eid"
 )
 
@@ -66,16 +66,18 @@ func account(ctx context.Context) *cancuoc.Account {
 	return acc
 }
 
-// source is the client's address for the per-source lockout. Behind a
-// proxy this is the proxy's address; trusting X-Forwarded-For needs a
-// configured list of proxies, which is not built yet.
-func source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// WithTrustedProxies names the reverse proxies whose X-Forwarded-For is
+// believed when finding the client's address; without it the header is
+// ignored.
+func (a *API) WithTrustedProxies(r *clientaddr.Resolver) *API {
+	a.proxy = r
+	return a
 }
+
+// source is the client's address for the per-source lockout and rate
+// limits: the peer, or behind trusted proxies the right-most address they
+// forwarded that is not one of them.
+func (a *API) source(r *http.Request) string { return a.proxy.Addr(r) }
 
 // citizen authenticates the holder with HTTP Basic (PIN, password) or,
 // when the API has the provider's tokens (WithTokens), with a bearer access
@@ -103,7 +105,7 @@ func (a *API) citizen(h http.HandlerFunc) http.HandlerFunc {
 				"Số định danh hoặc mật khẩu không đúng.", "Wrong personal identification number or password."))
 			return
 		}
-		acc, err := a.eid.VerifyPassword(r.Context(), pin, pass, source(r))
+		acc, err := a.eid.VerifyPassword(r.Context(), pin, pass, a.source(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -118,7 +120,7 @@ func (a *API) startRegistration(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	p, err := a.eid.StartRegistration(r.Context(), req)
+	p, err := a.eid.StartRegistration(r.Context(), req, a.source(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -163,7 +165,7 @@ func (a *API) startReset(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	p, err := a.eid.StartPasswordReset(r.Context(), pin)
+	p, err := a.eid.StartPasswordReset(r.Context(), pin, a.source(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -56,9 +56,16 @@ type eidEnv struct {
 	far     string // API key of an officer in Hồ Chí Minh City
 	adult   *cancuoc.Citizen
 	child   *cancuoc.Citizen
+	xff     string // X-Forwarded-For sent with each request, when set
 }
 
-func newEIDEnv(t testing.TB) *eidEnv {
+// envOption changes the eID configuration or the API of a test env.
+type envOption struct {
+	cfg func(*eid.Config)
+	api func(*httpapi.API)
+}
+
+func newEIDEnv(t testing.TB, opts ...envOption) *eidEnv {
 	t.Helper()
 	ctx := t.Context()
 	store, err := sqlite.Open(ctx, ":memory:")
@@ -72,13 +79,24 @@ func newEIDEnv(t testing.TB) *eidEnv {
 	sms := &outbox{}
 	cfg := eid.DefaultConfig()
 	cfg.Password = eid.FastTestPasswordParams()
+	for _, o := range opts {
+		if o.cfg != nil {
+			o.cfg(&cfg)
+		}
+	}
 	es, err := eid.New(store, sms, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
-	httpapi.New(reg, log).WithEID(es).Routes(mux)
+	api := httpapi.New(reg, log).WithEID(es)
+	for _, o := range opts {
+		if o.api != nil {
+			o.api(api)
+		}
+	}
+	api.Routes(mux)
 	srv := httptest.NewServer(httpapi.Handler(mux, log, nil))
 	t.Cleanup(srv.Close)
 	e := &eidEnv{t: t, srv: srv, store: store, sms: sms}
@@ -124,6 +142,9 @@ func (e *eidEnv) do(method, path, auth string, body any) eidResp {
 	}
 	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
 	req.Header.Set("Content-Type", "application/json")
+	if e.xff != "" {
+		req.Header.Set("X-Forwarded-For", e.xff)
+	}
 	if k, ok := strings.CutPrefix(auth, "key:"); ok {
 		req.Header.Set("Authorization", "Bearer "+k)
 	} else if up, ok := strings.CutPrefix(auth, "basic:"); ok {

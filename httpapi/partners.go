@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -203,28 +200,6 @@ func (a *API) citizenByToken(ctx context.Context, tok string) (*cancuoc.Account,
 	return acc, nil
 }
 
-// failPartner answers a refusal; a spent quota is 429 Too Many Requests
-// with Retry-After.
-func (a *API) failPartner(w http.ResponseWriter, r *http.Request, err error) {
-	var q *partner.QuotaError
-	if !errors.As(err, &q) {
-		a.fail(w, r, err)
-		return
-	}
-	secs := int((q.RetryAfter + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	p := Problem{Type: ProblemTypeBase + q.Err.Code, Title: http.StatusText(http.StatusTooManyRequests),
-		Status: http.StatusTooManyRequests, Code: q.Err.Code, MessageVI: q.Err.MessageVI, MessageEN: q.Err.MessageEN,
-		RequestID: requestID(r.Context())}
-	p.Detail = p.MessageVI
-	if prefersEnglish(r) {
-		p.Detail = p.MessageEN
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_ = json.NewEncoder(w).Encode(p)
-}
-
 func (a *API) createPartner(w http.ResponseWriter, r *http.Request) {
 	var n partner.NewPartner
 	if err := decodeJSON(w, r, &n); err != nil {
@@ -294,7 +269,7 @@ func (a *API) match(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.verif.svc.Match(r.Context(), partnerToken(r.Context()).PartnerID, q)
 	if err != nil {
-		a.failPartner(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -308,7 +283,7 @@ func (a *API) release(w http.ResponseWriter, r *http.Request) {
 	}
 	rel, err := a.verif.svc.Release(r.Context(), partnerToken(r.Context()).PartnerID, pin)
 	if err != nil {
-		a.failPartner(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -318,7 +293,7 @@ func (a *API) release(w http.ResponseWriter, r *http.Request) {
 func (a *API) partnerConsent(w http.ResponseWriter, r *http.Request) {
 	c, err := a.verif.svc.ConsentFor(r.Context(), partnerToken(r.Context()).PartnerID, r.PathValue("id"))
 	if err != nil {
-		a.failPartner(w, r, err)
+		a.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, c)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -42,6 +44,8 @@ func statusOf(k cancuoc.Kind) int {
 		return http.StatusForbidden
 	case cancuoc.Unavailable:
 		return http.StatusServiceUnavailable
+	case cancuoc.TooManyRequests:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
@@ -64,6 +68,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("internal error", "request_id", requestID(r.Context()), "route", r.Pattern, "err", err)
 		e = cancuoc.E(cancuoc.Internal, "", "internal", "Lỗi hệ thống; vui lòng thử lại sau hoặc báo quản trị viên kèm mã yêu cầu.",
 			"Internal error; try again later or report the request ID to the operator.")
+	}
+	if e.RetryAfter > 0 {
+		// Whole seconds, rounded up: waiting less would only be refused again.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	writeProblem(w, r, statusOf(e.Kind), e.Code, e.Field, e.MessageVI, e.MessageEN)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/examples/portal"
+	"github.com/cancuoc/cancuoc/internal/webauthntest"
 	"github.com/cancuoc/cancuoc/oidc"
 	"github.com/cancuoc/cancuoc/sqlite"
 )
@@ -221,9 +222,9 @@ func TestBrowser(t *testing.T) {
 		// The passkey is registered through the eid service, and its key
 		// handed to Chromium's virtual authenticator, which then answers
 		// the login page's navigator.credentials.get.
-		key := newSoftKey(t, ee.root)
+		key := webauthntest.New(t, "localhost", ee.root)
 		ee.registerPasskey(t, key)
-		pkcs8, err := x509.MarshalPKCS8PrivateKey(key.key)
+		pkcs8, err := x509.MarshalPKCS8PrivateKey(key.Key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,8 +250,8 @@ func TestBrowser(t *testing.T) {
 					return err
 				}
 				_, err = cdp.Call(ctx, t, addCredential, addCredentialParams{AuthenticatorID: va.AuthenticatorID,
-					Credential: virtualCredential{CredentialID: key.credID, IsResidentCredential: true, RpID: "localhost",
-						PrivateKey: pkcs8, UserHandle: []byte(ee.acc.ID), SignCount: int(key.count)}})
+					Credential: virtualCredential{CredentialID: key.CredID, IsResidentCredential: true, RpID: "localhost",
+						PrivateKey: pkcs8, UserHandle: []byte(ee.acc.ID), SignCount: int(key.Count)}})
 				return err
 			}),
 			step("chromedp.Navigate(proot+/login)", chromedp.Navigate(proot+"/login")),

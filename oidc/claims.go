@@ -167,7 +167,7 @@ func address(pl *cancuoc.Place) *oidc.UserInfoAddress {
 // may wait for that transaction.
 func (p *Provider) auditEntry(ctx context.Context, log recorder, pin cancuoc.PIN, action, clientID string, fields []string, outcome string) {
 	purpose := ""
-	if c, err := log.Client(ctx, clientID); err == nil {
+	if c, err := p.client(ctx, clientID); err == nil {
 		purpose = c.Purpose
 	}
 	e := &cancuoc.AuditEntry{At: p.now(), Actor: "oidc:" + clientID, Action: action, PIN: pin, Fields: fields,

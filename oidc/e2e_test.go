@@ -33,9 +33,10 @@ import (
 // the registry, the password and TOTP secret from the test. (The real
 // eid.Service is the one wired in cmd/cancuoc.)
 type accounts struct {
-	store cancuoc.Store
-	mu    sync.Mutex
-	byPIN map[cancuoc.PIN]*holder
+	store   cancuoc.Store
+	mu      sync.Mutex
+	byPIN   map[cancuoc.PIN]*holder
+	sources []string // the client addresses VerifyPassword was given
 }
 
 type holder struct {
@@ -64,6 +65,9 @@ func (a *accounts) AccountByPIN(ctx context.Context, pin cancuoc.PIN) (*cancuoc.
 }
 
 func (a *accounts) VerifyPassword(ctx context.Context, pin cancuoc.PIN, password, source string) (*cancuoc.Account, error) {
+	a.mu.Lock()
+	a.sources = append(a.sources, source)
+	a.mu.Unlock()
 	h, err := a.get(pin)
 	if err != nil || h.password != password {
 		return nil, cancuoc.E(cancuoc.Unauthenticated, "test", "bad_credentials", "sai", "wrong")
@@ -152,7 +156,7 @@ func newEnvOn(t *testing.T, st cancuoc.Store) *env {
 // the issuer, and with the Accounts that real(e) returns instead of the
 // test's own when real is not nil; it is called once the server's URL is
 // known, which WebAuthn's origin needs.
-func newEnvWith(t *testing.T, st cancuoc.Store, host string, real func(e *env) oidc.Accounts) *env {
+func newEnvWith(t *testing.T, st cancuoc.Store, host string, real func(e *env) oidc.Accounts, mods ...func(*oidc.Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	var err error
@@ -180,8 +184,11 @@ func newEnvWith(t *testing.T, st cancuoc.Store, host string, real func(e *env) o
 	if real != nil {
 		accs = real(e)
 	}
-	e.prov, err = oidc.New(st, accs, oidc.Config{Issuer: e.issuer, Secret: []byte(strings.Repeat("s", 32)), Insecure: true,
-		Now: e.clock.now})
+	cfg := oidc.Config{Issuer: e.issuer, Secret: []byte(strings.Repeat("s", 32)), Insecure: true, Now: e.clock.now}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	e.prov, err = oidc.New(st, accs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,15 +695,6 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 	if d["issuer"] != e.issuer {
 		t.Errorf("issuer %v", d["issuer"])
 	}
-	// Issue tokens with both algorithms, then check both keys are published.
-	p := e.portal("portal", "http://localhost/callback")
-	bk := e.portal("bank", "http://localhost/bank/callback")
-	if _, err := p.Finish(t.Context(), callback(t, e.browser().login(p.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bk.Finish(t.Context(), callback(t, e.browser().login(bk.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
-		t.Fatal(err)
-	}
 	jwks := func() []map[string]any {
 		res, err := e.srv.Client().Get(d["jwks_uri"].(string))
 		if err != nil {
@@ -709,27 +707,65 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 		_ = json.NewDecoder(res.Body).Decode(&set)
 		return set.Keys
 	}
+	// Both keys are published before the first token is signed.
 	keys := jwks()
 	if len(keys) != 2 {
-		t.Fatalf("JWKS has %d keys, want ES256 and RS256", len(keys))
+		t.Fatalf("JWKS before any token has %d keys, want ES256 and RS256", len(keys))
 	}
+	kids := map[string]bool{}
 	for _, k := range keys {
 		if k["d"] != nil || k["p"] != nil {
 			t.Fatal("JWKS publishes a private key")
 		}
+		kids[k["kid"].(string)] = true
 	}
-	// Rotation: after the rotation period a new key signs, and the old one
-	// stays published until its tokens have expired.
-	e.clock.add(30*24*time.Hour + time.Minute)
-	if _, err := p.Finish(t.Context(), callback(t, e.browser().login(p.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
+	// The tokens are signed with those very keys.
+	p := e.portal("portal", "http://localhost/callback")
+	bk := e.portal("bank", "http://localhost/bank/callback")
+	old, err := p.Finish(t.Context(), callback(t, e.browser().login(p.Start(nil), e.l2, "mật khẩu dài 2")))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(jwks()); n != 3 {
-		t.Errorf("after rotation JWKS has %d keys, want 3", n)
+	rb, err := bk.Finish(t.Context(), callback(t, e.browser().login(bk.Start(nil), e.l2, "mật khẩu dài 2")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{old.IDToken, rb.IDToken} {
+		var hdr struct {
+			Kid string `json:"kid"`
+		}
+		h, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+		_ = json.Unmarshal(h, &hdr)
+		if !kids[hdr.Kid] {
+			t.Errorf("token signed with kid %q, not one published at start %v", hdr.Kid, kids)
+		}
+	}
+	if n := len(jwks()); n != 2 {
+		t.Errorf("after the first tokens JWKS has %d keys, want the same 2", n)
+	}
+	// Rotation: after the rotation period new keys sign, and the old ones
+	// stay published until their tokens have expired: an ID token signed
+	// before the rotation still verifies at a relying party that fetches
+	// the JWKS afresh.
+	e.clock.add(30*24*time.Hour + time.Minute)
+	fresh := e.portal("portal", "http://localhost/callback")
+	if _, err := fresh.Finish(t.Context(), callback(t, e.browser().login(fresh.Start(nil), e.l2, "mật khẩu dài 2"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(jwks()); n != 4 {
+		t.Errorf("after rotation JWKS has %d keys, want 4 (old and new of both algorithms)", n)
+	}
+	if _, err := fresh.Verifier().Verify(t.Context(), old.IDToken); err != nil {
+		t.Errorf("a token signed before the rotation no longer verifies: %v", err)
 	}
 	e.clock.add(2 * time.Hour)
-	if n := len(jwks()); n != 1 {
-		t.Errorf("after the grace period JWKS has %d keys, want 1", n)
+	if n := len(jwks()); n != 2 {
+		t.Errorf("after the grace period JWKS has %d keys, want 2", n)
+	}
+	for _, k := range jwks() {
+		if kids[k["kid"].(string)] {
+			t.Errorf("retired key %s still published", k["kid"])
+		}
 	}
 }
 

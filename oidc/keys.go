@@ -201,8 +201,26 @@ func (r *keyring) create(ctx context.Context, alg string) error {
 		CreatedAt: now, RetireAt: now.Add(r.rotation + r.grace)})
 }
 
-// published lists the keys relying parties may see signatures of.
+// ensure makes sure a current key of every algorithm exists, so that the
+// JWKS a relying party fetches before the first login (or after a quiet
+// rotation period) already holds the key its first token will be signed
+// with: a client that caches the JWKS at start never meets an unknown kid.
+func (r *keyring) ensure(ctx context.Context) error {
+	for _, alg := range []string{AlgES256, AlgRS256} {
+		if _, err := r.signing(ctx, alg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// published lists the keys relying parties may see signatures of: the
+// current ones (created when missing) and older ones until their tokens
+// have expired.
 func (r *keyring) published(ctx context.Context) ([]op.Key, error) {
+	if err := r.ensure(ctx); err != nil {
+		return nil, err
+	}
 	keys, err := r.load(ctx, false)
 	if err != nil {
 		return nil, err

@@ -92,6 +92,12 @@ type authDoc struct {
 	Prompt              []string                 `json:"prompt,omitempty"`
 	UILocales           []string                 `json:"ui_locales,omitempty"`
 	LoginHint           string                   `json:"login_hint,omitempty"`
+	// MaxAge is the client's max_age in seconds (0 after prompt=login):
+	// an older login must be made again.
+	MaxAge *uint `json:"max_age,omitempty"`
+	// HintSubject is the subject of a valid id_token_hint: the citizen
+	// the client expects, whom a session of someone else does not satisfy.
+	HintSubject string `json:"hint_subject,omitempty"`
 
 	// Filled in as the citizen logs in.
 	Browser   []byte    `json:"browser,omitempty"` // hash of the binding cookie

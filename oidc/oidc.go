@@ -33,6 +33,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/clientaddr"
 )
 
 // Accounts is what the provider needs of the eid capability: checking the
@@ -84,6 +85,9 @@ type Config struct {
 	// pairwise subjects and signing cookies are derived from it. Changing it
 	// changes every subject, so it is kept like a root key.
 	Secret []byte
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For gives
+	// the client's address for lockout; nil ignores the header.
+	TrustedProxies *clientaddr.Resolver
 	// Insecure allows an http:// issuer (development and tests) and cookies
 	// without the Secure flag.
 	Insecure bool
@@ -93,6 +97,7 @@ type Config struct {
 	IDTokenLifetime      time.Duration // default 1 hour
 	RefreshTokenLifetime time.Duration // default 30 days
 	LoginLifetime        time.Duration // time to finish login and consent, default 10 minutes
+	SessionLifetime      time.Duration // a login session spares the password this long, default 30 minutes
 	KeyRotation          time.Duration // default 30 days
 	// Now is the clock; tests move it.
 	Now func() time.Time
@@ -114,6 +119,7 @@ type Provider struct {
 	secure   bool
 	handler  http.Handler
 	log      *slog.Logger
+	clients  clientCache
 }
 
 func (c *Config) defaults() {
@@ -127,6 +133,7 @@ func (c *Config) defaults() {
 	set(&c.IDTokenLifetime, time.Hour)
 	set(&c.RefreshTokenLifetime, 30*24*time.Hour)
 	set(&c.LoginLifetime, 10*time.Minute)
+	set(&c.SessionLifetime, 30*time.Minute)
 	set(&c.KeyRotation, 30*24*time.Hour)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -161,6 +168,10 @@ func New(store cancuoc.Store, accounts Accounts, cfg Config) (*Provider, error) 
 		pairwise: derive(cfg.Secret, "pairwise"), cookie: derive(cfg.Secret, "cookie"), secure: u.Scheme == "https", log: cfg.Log}
 	p.keys, err = newKeyring(store, derive(cfg.Secret, "key sealing"), cfg.Now, cfg.KeyRotation, cfg.IDTokenLifetime+5*time.Minute)
 	if err != nil {
+		return nil, cancuoc.WithOp(op_, err)
+	}
+	// The signing keys exist, and are published, before the first token.
+	if err := p.keys.ensure(context.Background()); err != nil {
 		return nil, cancuoc.WithOp(op_, err)
 	}
 	p.storage = &storage{p: p}

@@ -153,7 +153,7 @@ var errPasskeyFailed = cancuoc.E(cancuoc.Unauthenticated, "oidc.passkey", "passk
 func (p *Provider) loginAgain(w http.ResponseWriter, r *http.Request, a *authRequest, binding string, status int, e *cancuoc.Error) {
 	pg := p.newPage(w, r)
 	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
-	pg.Client, _ = p.store.Client(r.Context(), a.d.ClientID)
+	pg.Client, _ = p.client(r.Context(), a.d.ClientID)
 	pg.ErrVI, pg.ErrEN = e.MessageVI, e.MessageEN
 	p.render(w, status, "login.html", pg)
 }

@@ -3,12 +3,6 @@ package oidc_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -27,6 +21,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/internal/webauthntest"
 	"github.com/cancuoc/cancuoc/oidc"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/sqlite"
@@ -90,7 +85,7 @@ func newEIDEnv(t *testing.T, st cancuoc.Store) *eidEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pend, err := ee.eid.StartRegistration(ctx, eid.Registration{PIN: c.PIN, FullName: c.FullName, BirthDate: c.BirthDate, Phone: "0912345678"})
+	pend, err := ee.eid.StartRegistration(ctx, eid.Registration{PIN: c.PIN, FullName: c.FullName, BirthDate: c.BirthDate, Phone: "0912345678"}, "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,128 +126,14 @@ func (ee *eidEnv) enrolTOTP(t *testing.T) string {
 	return en.Secret
 }
 
-// softKey is a WebAuthn authenticator in software, as in eid's tests: one
-// ECDSA P-256 key, attestation "none" (WebAuthn level 2, §6.1 and §6.5).
-type softKey struct {
-	key    *ecdsa.PrivateKey
-	credID []byte
-	count  uint32
-	origin string
-	uv     bool
-}
-
-func newSoftKey(t *testing.T, origin string) *softKey {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := make([]byte, 32)
-	_, _ = rand.Read(id)
-	return &softKey{key: k, credID: id, origin: origin, uv: true}
-}
-
-var b64u = base64.RawURLEncoding
-
-// cborEncode covers what an attestation object needs: small integers, byte
-// and text strings and maps (RFC 8949).
-func cborEncode(v any) []byte {
-	head := func(major byte, n int) []byte {
-		switch {
-		case n < 24:
-			return []byte{major<<5 | byte(n)}
-		case n < 256:
-			return []byte{major<<5 | 24, byte(n)}
-		}
-		return []byte{major<<5 | 25, byte(n >> 8), byte(n)}
-	}
-	switch x := v.(type) {
-	case int:
-		if x >= 0 {
-			return head(0, x)
-		}
-		return head(1, -1-x)
-	case []byte:
-		return append(head(2, len(x)), x...)
-	case string:
-		return append(head(3, len(x)), x...)
-	case [][2]any:
-		out := head(5, len(x))
-		for _, kv := range x {
-			out = append(out, cborEncode(kv[0])...)
-			out = append(out, cborEncode(kv[1])...)
-		}
-		return out
-	}
-	panic("cbor: unsupported type")
-}
-
-func (k *softKey) clientData(typ string, challenge []byte) []byte {
-	b, _ := json.Marshal(map[string]any{"type": typ, "challenge": b64u.EncodeToString(challenge), "origin": k.origin, "crossOrigin": false})
-	return b
-}
-
-func (k *softKey) authData(flags byte, attested []byte) []byte {
-	h := sha256.Sum256([]byte("localhost"))
-	out := append(h[:], flags)
-	out = binary.BigEndian.AppendUint32(out, k.count)
-	return append(out, attested...)
-}
-
-// create answers navigator.credentials.create.
-func (k *softKey) create(challenge []byte) []byte {
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.key.PublicKey.X.FillBytes(x)
-	k.key.PublicKey.Y.FillBytes(y)
-	cose := cborEncode([][2]any{{1, 2}, {3, -7}, {-1, 1}, {-2, x}, {-3, y}})
-	attested := make([]byte, 16)
-	attested = binary.BigEndian.AppendUint16(attested, uint16(len(k.credID)))
-	attested = append(append(attested, k.credID...), cose...)
-	att := cborEncode([][2]any{{"fmt", "none"}, {"attStmt", [][2]any{}}, {"authData", k.authData(0x01|0x04|0x40, attested)}})
-	body, _ := json.Marshal(map[string]any{
-		"id": b64u.EncodeToString(k.credID), "rawId": b64u.EncodeToString(k.credID), "type": "public-key",
-		"response": map[string]string{
-			"clientDataJSON":    b64u.EncodeToString(k.clientData("webauthn.create", challenge)),
-			"attestationObject": b64u.EncodeToString(att),
-		},
-	})
-	return body
-}
-
-// get answers navigator.credentials.get.
-func (k *softKey) get(t *testing.T, challenge, userHandle []byte) []byte {
-	k.count++
-	cd := k.clientData("webauthn.get", challenge)
-	flags := byte(0x01)
-	if k.uv {
-		flags |= 0x04
-	}
-	ad := k.authData(flags, nil)
-	h := sha256.Sum256(cd)
-	digest := sha256.Sum256(append(slices.Clone(ad), h[:]...))
-	sig, err := ecdsa.SignASN1(rand.Reader, k.key, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(map[string]any{
-		"id": b64u.EncodeToString(k.credID), "rawId": b64u.EncodeToString(k.credID), "type": "public-key",
-		"response": map[string]string{
-			"clientDataJSON":    b64u.EncodeToString(cd),
-			"authenticatorData": b64u.EncodeToString(ad),
-			"signature":         b64u.EncodeToString(sig),
-			"userHandle":        b64u.EncodeToString(userHandle),
-		},
-	})
-	return body
-}
-
 // registerPasskey registers k as a passkey of the account through eid.
-func (ee *eidEnv) registerPasskey(t *testing.T, k *softKey) {
+func (ee *eidEnv) registerPasskey(t *testing.T, k *webauthntest.Authenticator) {
 	t.Helper()
 	reg, err := ee.eid.BeginPasskeyRegistration(t.Context(), ee.acc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(k.create(reg.Options.Response.Challenge)))
+	r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(k.Create(reg.Options.Response.Challenge)))
 	r.Header.Set("Content-Type", "application/json")
 	if _, err := ee.eid.FinishPasskeyRegistration(t.Context(), ee.acc, reg.ChallengeID, "khoá thử", r); err != nil {
 		t.Fatal(err)
@@ -305,7 +186,7 @@ func TestPasskeyLogin(t *testing.T) {
 func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	ee := newEIDEnv(t, st)
 	ctx := t.Context()
-	key := newSoftKey(t, ee.root)
+	key := webauthntest.New(t, "localhost", ee.root)
 	ee.registerPasskey(t, key)
 	p := ee.portal("portal", "http://localhost/callback", "openid", "profile")
 
@@ -318,7 +199,7 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 
 	// Finishing without a started ceremony, or with a forged CSRF token,
 	// or from another browser, is refused.
-	if r := b.passkeyFinish(f, key.get(t, []byte("no ceremony was started 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
+	if r := b.passkeyFinish(f, key.Get(t, []byte("no ceremony was started 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
 		t.Errorf("finish without begin: %d", r.status)
 	}
 	forged := url.Values{"id": {f.Get("id")}, "csrf": {"forged"}}
@@ -343,13 +224,13 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	if ca.Response.RelyingPartyID != "localhost" || len(ca.Response.AllowedCredentials) != 1 {
 		t.Errorf("options %+v", ca.Response)
 	}
-	evil := newSoftKey(t, ee.root)
-	evil.credID = key.credID
-	if r := b.passkeyFinish(f, evil.get(t, ca.Response.Challenge, []byte(ee.acc.ID))); r.status != http.StatusUnauthorized ||
+	evil := webauthntest.New(t, "localhost", ee.root)
+	evil.CredID = key.CredID
+	if r := b.passkeyFinish(f, evil.Get(t, ca.Response.Challenge, []byte(ee.acc.ID))); r.status != http.StatusUnauthorized ||
 		!strings.Contains(r.body, "khoá truy cập") {
 		t.Errorf("another key: %d", r.status)
 	}
-	if r := b.passkeyFinish(f, key.get(t, ca.Response.Challenge, []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
+	if r := b.passkeyFinish(f, key.Get(t, ca.Response.Challenge, []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
 		t.Errorf("replayed ceremony: %d", r.status)
 	}
 	entries, _ := ee.store.AuditFor(ctx, ee.l2, 20)
@@ -359,7 +240,7 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 
 	// The genuine login: consent, then the code at the portal.
 	_, ca, _ = b.passkeyBegin(f, ee.l2)
-	r = b.passkeyFinish(f, key.get(t, ca.Response.Challenge, []byte(ee.acc.ID)))
+	r = b.passkeyFinish(f, key.Get(t, ca.Response.Challenge, []byte(ee.acc.ID)))
 	if r.status != http.StatusOK || !strings.Contains(r.body, `value="allow"`) {
 		t.Fatalf("passkey login: want the consent page, got %d %s", r.status, r.body)
 	}
@@ -377,12 +258,12 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	}
 
 	// Without user verification the passkey is one factor: no mfa.
-	key.uv = false
+	key.UV = false
 	b = ee.browser()
 	r = b.get(p.Start(nil))
 	f = fields(r.body)
 	_, ca, _ = b.passkeyBegin(f, ee.l2)
-	res, err = p.Finish(ctx, callback(t, b.passkeyFinish(f, key.get(t, ca.Response.Challenge, []byte(ee.acc.ID)))))
+	res, err = p.Finish(ctx, callback(t, b.passkeyFinish(f, key.Get(t, ca.Response.Challenge, []byte(ee.acc.ID)))))
 	if err != nil {
 		t.Fatal(err)
 	}

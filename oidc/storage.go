@@ -27,7 +27,11 @@ var (
 
 type ctxKey int
 
-const keyAlg ctxKey = iota
+const (
+	keyAlg      ctxKey = iota
+	keyFinished        // the *authRequest that issue is finishing
+	keyBinding         // the hash of the browser's binding cookie, at authorize
+)
 
 // withAlg records, for SigningKey, the algorithm the client of the current
 // token request wants its ID tokens signed with.
@@ -40,7 +44,7 @@ func (s *storage) Health(ctx context.Context) error { return s.p.store.Ping(ctx)
 // opClient loads a registered client. Unknown and disabled clients are
 // plain errors (op answers invalid_client), store failures server errors.
 func (s *storage) opClient(ctx context.Context, id string) (*client, error) {
-	c, err := s.p.store.Client(ctx, id)
+	c, err := s.p.client(ctx, id)
 	if err != nil {
 		if errorsAsKind(err, cancuoc.NotFound) {
 			return nil, errors.New("unknown client")
@@ -73,7 +77,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 
 // CreateAuthRequest stores a validated authorization request. PKCE with
 // S256 is required of public clients; a confidential client may use it.
-func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
 	c, err := s.opClient(ctx, r.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidClient().WithParent(err)
@@ -89,9 +93,13 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 	}
 	d := authDoc{ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		ResponseType: r.ResponseType, ResponseMode: r.ResponseMode, CodeChallenge: r.CodeChallenge,
-		CodeChallengeMethod: r.CodeChallengeMethod, ACRValues: r.ACRValues, Prompt: r.Prompt, LoginHint: r.LoginHint}
+		CodeChallengeMethod: r.CodeChallengeMethod, ACRValues: r.ACRValues, Prompt: r.Prompt, LoginHint: r.LoginHint,
+		MaxAge: r.MaxAge, HintSubject: hintSubject}
 	for _, l := range r.UILocales {
 		d.UILocales = append(d.UILocales, l.String())
+	}
+	if b, ok := ctx.Value(keyBinding).([]byte); ok {
+		d.Browser = b
 	}
 	doc, err := json.Marshal(d)
 	if err != nil {
@@ -173,9 +181,11 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 // SaveAuthCode stores the hash of the code issued for a request; the code
 // itself is never stored.
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	a, err := s.authRequest(ctx, id)
-	if err != nil {
-		return err
+	a, ok := ctx.Value(keyFinished).(*authRequest)
+	if !ok || a.id != id || a.d.Step != stepDone {
+		// Only the consent step finishes requests (the callback endpoint
+		// that would let op do it is disabled).
+		return errors.New("authorization request not finished by this provider")
 	}
 	a.d.CodeAt = s.p.now()
 	a.row.CodeHash = hashValue(code)
@@ -435,7 +445,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 	if d.Subject != subject {
 		return errors.New("token subject mismatch")
 	}
-	c, err := s.p.store.Client(ctx, t.ClientID)
+	c, err := s.p.client(ctx, t.ClientID)
 	if err != nil {
 		return err
 	}
@@ -475,7 +485,7 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 
 // GetKeyByIDAndClientID returns a client's public key for private_key_jwt.
 func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
-	c, err := s.p.store.Client(ctx, clientID)
+	c, err := s.p.client(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}

@@ -139,7 +139,7 @@ func (s *Service) Check(ctx context.Context, id string, op cancuoc.PartnerOp, fi
 }
 
 // Authorize is Check, then counts the call against the partner's quota:
-// a *QuotaError (Unavailable "quota_exceeded", with the time to wait) when
+// TooManyRequests "quota_exceeded" (with RetryAfter, the time to wait) when
 // the quota is spent. Other capabilities ask the policy through it.
 func (s *Service) Authorize(ctx context.Context, id string, op cancuoc.PartnerOp, fields ...string) error {
 	_, err := s.authorize(ctx, id, op, fields...)
@@ -157,19 +157,11 @@ func (s *Service) authorize(ctx context.Context, id string, op cancuoc.PartnerOp
 	return p, nil
 }
 
-// QuotaError is a refusal because the partner's quota is spent. It wraps a
-// *cancuoc.Error (Unavailable "quota_exceeded"), so errors.As finds both.
-type QuotaError struct {
-	Err        *cancuoc.Error
-	RetryAfter time.Duration // until the window that ran out starts again
-}
-
-func (e *QuotaError) Error() string { return e.Err.Error() }
-func (e *QuotaError) Unwrap() error { return e.Err }
-
 func quotaExceeded(wait time.Duration) error {
 	secs := int((wait + time.Second - 1) / time.Second)
-	return &QuotaError{RetryAfter: wait, Err: cancuoc.E(cancuoc.Unavailable, "partner.Authorize", "quota_exceeded",
+	e := cancuoc.E(cancuoc.TooManyRequests, "partner.Authorize", "quota_exceeded",
 		fmt.Sprintf("Đối tác đã dùng hết hạn mức yêu cầu; thử lại sau %d giây.", secs),
-		fmt.Sprintf("The partner's request quota is spent; retry after %d seconds.", secs))}
+		fmt.Sprintf("The partner's request quota is spent; retry after %d seconds.", secs))
+	e.RetryAfter = wait
+	return e
 }

@@ -151,11 +151,11 @@ func TestAuthorize(t *testing.T) {
 		}
 	}
 	err = e.svc.Authorize(ctx, "vcb", cancuoc.OpMatch)
-	var q *partner.QuotaError
+	var q *cancuoc.Error
 	if !errors.As(err, &q) || q.RetryAfter != 30*time.Second {
-		t.Fatalf("4th call in a minute: %v, want QuotaError with 30 s to wait", err)
+		t.Fatalf("4th call in a minute: %v, want a refusal with 30 s to wait", err)
 	}
-	wantCode(t, "quota", err, cancuoc.Unavailable, "quota_exceeded")
+	wantCode(t, "quota", err, cancuoc.TooManyRequests, "quota_exceeded")
 	e.clk.add(30 * time.Second) // next minute
 	for i := range 2 {
 		if err := e.svc.Authorize(ctx, "vcb", cancuoc.OpMatch); err != nil {

@@ -32,6 +32,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunChip(t, openMemory)
 	storetest.RunPartners(t, openMemory)
 	storetest.RunResidence(t, openMemory)
+	storetest.RunLoginSessions(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -17,12 +17,31 @@ import (
 //	CANCUOC_SMS_WEBHOOK_URL    SMS gateway webhook; codes are POSTed there, signed
 //	CANCUOC_SMS_WEBHOOK_SECRET HMAC key of the webhook (or CANCUOC_SMS_WEBHOOK_SECRET_FILE)
 //	CANCUOC_EID_DEV_SMS=1      write one-time codes to the log instead (development only)
+//	CANCUOC_SMS_PER_PHONE      codes per phone number (and PIN), e.g. 5/1h (default); 0 turns it off
+//	CANCUOC_SMS_PER_SOURCE     codes per client address, e.g. 20/1h (default)
+//
+// TOTP secrets are sealed under a key derived from the server secret (the
+// OpenID provider's, see oidcConfig.secret).
 //
 // Without a gateway the development sender is used only when the server
 // listens on loopback (a laptop); otherwise the eID routes answer 503, so a
 // production server never logs codes by accident.
-func (a *app) startEID(c *Config, getenv func(string) string, log *slog.Logger) error {
+func (a *app) startEID(c *Config, oc *oidcConfig, getenv func(string) string, log *slog.Logger) error {
 	cfg := eid.DefaultConfig()
+	var err error
+	if cfg.Secret, err = oc.secret(c); err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		env string
+		dst *eid.RateLimit
+	}{{"CANCUOC_SMS_PER_PHONE", &cfg.SMSPerPhone}, {"CANCUOC_SMS_PER_SOURCE", &cfg.SMSPerSource}} {
+		if v := getenv(l.env); v != "" {
+			if *l.dst, err = parseRateLimit(v); err != nil {
+				return fmt.Errorf("%s: %w", l.env, err)
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
 		host = "localhost"

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/httpapi"
@@ -79,7 +80,7 @@ func newOIDC(a *app, accounts oidc.Accounts, c *Config, oc *oidcConfig, log *slo
 		issuer = "http://" + c.Addr + "/oidc"
 	}
 	return oidc.New(a.store, accounts, oidc.Config{Issuer: issuer, Secret: secret,
-		Insecure: strings.HasPrefix(issuer, "http://"), Log: log})
+		Insecure: strings.HasPrefix(issuer, "http://"), Log: log, TrustedProxies: a.proxies})
 }
 
 // mountOIDC serves the provider at its issuer path and the administrators'
@@ -158,8 +159,12 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	return nil
 }
 
-// oidcWiring is the app's OpenID provider, once started.
-type oidcWiring struct{ p *oidc.Provider }
+// oidcWiring is the app's OpenID provider, once started, and the stop of
+// its cleanup of expired requests and sessions.
+type oidcWiring struct {
+	p    *oidc.Provider
+	stop context.CancelFunc
+}
 
 // startOIDC builds the provider on the app's eID service; startEID runs
 // first.
@@ -171,7 +176,9 @@ func (a *app) startOIDC(c *Config, oc *oidcConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	a.oidc = &oidcWiring{p: p}
+	ctx, stop := context.WithCancel(context.Background())
+	go p.RunCleanup(ctx, 10*time.Minute)
+	a.oidc = &oidcWiring{p: p, stop: stop}
 	log.Info("OpenID provider", "issuer", p.Issuer())
 	return nil
 }

@@ -30,10 +30,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	ec := bindEventsConfig(fs, getenv)
 	oc := bindOIDC(fs, getenv)
 	cc := bindChip(fs, getenv)
+	proxies := bindProxies(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := validate(); err != nil {
+		return err
+	}
+	trusted, err := proxies()
+	if err != nil {
 		return err
 	}
 	log := newLogger(os.Stderr, c)
@@ -43,10 +48,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.Close()
+	a.proxies = trusted
 	if err := a.startAuditLog(ctx, c, log); err != nil {
 		return err
 	}
-	if err := a.startEID(c, getenv, log); err != nil {
+	if err := a.startEID(c, oc, getenv, log); err != nil {
 		return err
 	}
 	if err := a.startChip(c, cc, log); err != nil {
@@ -137,7 +143,15 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	a.withPartners(httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWorkflow(a.wf).WithChip(a.chipChecker()).WithResidence(a.newResidence())).Routes(mux)
+	// One capability per line, so that adding one merges cleanly.
+	api := httpapi.New(a.reg, log).
+		WithAuditLog(a.log).
+		WithEID(a.eid).
+		WithTrustedProxies(a.proxies).
+		WithWorkflow(a.wf).
+		WithChip(a.chipChecker()).
+		WithResidence(a.newResidence())
+	a.withPartners(api).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

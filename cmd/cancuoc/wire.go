@@ -11,6 +11,7 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/auditlog"
+	"github.com/cancuoc/cancuoc/clientaddr"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/postgres"
@@ -56,6 +57,8 @@ type app struct {
 	chip *chipWiring       // set by serve (startChip)
 	// verify is the partners capability: policies, match checks, consents.
 	verify *partner.Service
+	// proxies are the trusted reverse proxies (--trusted-proxies), set by serve.
+	proxies *clientaddr.Resolver
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
@@ -69,6 +72,9 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 
 // Close flushes the audit log before closing the database.
 func (a *app) Close() error {
+	if a.oidc != nil {
+		a.oidc.stop()
+	}
 	_ = a.audit.Close()
 	return a.store.Close()
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# OpenID provider benchmark: complete authorization code + PKCE logins per
+# second (authorize → login page → password + TOTP, or a passkey → consent
+# already given → code → token → userinfo) against a real `cancuoc serve`,
+# on SQLite and on PostgreSQL; argon2id password hashes per second at the
+# default parameters; token introspection requests per second beside a
+# plain Go HTTP handler answering the same request (wrk, same run). Writes
+# bench/results/20-oidc.md and rebuilds bench/RESULTS.md.
+#
+# Small scale (default, a few minutes on the shared 2-core machine):
+#   bash bench/oidc.sh
+# Full size:
+#   ACCOUNTS=30000 PASSKEYS=2000 CLIENTS=64 DURATION=60s bash bench/oidc.sh
+#
+# ACCOUNTS: citizens with an account, password and TOTP (a TOTP code is
+# accepted once per account and 30-second step, so the TOTP load needs
+# about 30 accounts per login/s); PASSKEYS: how many of them also have a
+# passkey; CLIENTS: concurrent logins (closed loop) and wrk connections;
+# DURATION: each run. PROFILE=1 also writes CPU profiles of the passkey
+# runs (pprof, --debug-addr) to bench/out/oidc/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+ACCOUNTS=${ACCOUNTS:-1500}
+PASSKEYS=${PASSKEYS:-200}
+CLIENTS=${CLIENTS:-16}
+DURATION=${DURATION:-15s}
+OUT=bench/out/oidc
+rm -rf "$OUT"
+mkdir -p "$OUT"
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+go build -o "$OUT/cancuoc" ./cmd/cancuoc
+go build -o "$OUT/oidcbench" ./bench/oidcbench
+SECRET=$(openssl rand -hex 32)
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# measure NAME PORT DB: serves DB, prepares accounts, runs the logins and
+# the introspection load; results in $OUT/NAME-*.json.
+measure() {
+  local name=$1 port=$2 db=$3 dbg=$(($2 + 10))
+  "$OUT/cancuoc" serve --addr "127.0.0.1:$port" --database "$db" --data-dir "$OUT/$name-data" --demo-citizens 0 \
+    --log-level warn --oidc-secret "$SECRET" --debug-addr "127.0.0.1:$dbg" >"$OUT/$name.out" 2>"$OUT/$name.err" &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  "$OUT/oidcbench" prepare -database "$db" -secret "$SECRET" -issuer "http://127.0.0.1:$port/oidc" \
+    -origin "http://127.0.0.1:$port" -accounts "$ACCOUNTS" -passkeys "$PASSKEYS" -state "$OUT/$name.state" | tee "$OUT/$name-prepare.json"
+  sleep 31 # the TOTP step of the enrolments passes
+  for mode in totp passkey; do
+    local t0 t1 prof=""
+    t0=$(cputicks "$pid")
+    if [ "${PROFILE:-}" = 1 ] && [ "$mode" = passkey ]; then
+      curl -s "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=10" -o "$OUT/$name-$mode.prof" &
+      prof=$!
+    fi
+    "$OUT/oidcbench" run -state "$OUT/$name.state" -mode "$mode" -c "$CLIENTS" -d "$DURATION" >"$OUT/$name-$mode.json"
+    t1=$(cputicks "$pid")
+    if [ -n "$prof" ]; then wait "$prof"; fi
+    echo "{\"server_cpu_s\": $(echo "($t1 - $t0) / 100" | bc -l)}" >"$OUT/$name-$mode-cpu.json"
+    cat "$OUT/$name-$mode.json"
+  done
+  # Token introspection by the client, beside the plain handler.
+  local tok
+  tok=$("$OUT/oidcbench" token -state "$OUT/$name.state")
+  TOKEN=$(echo "$tok" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') \
+  BASIC=$(echo "$tok" | python3 -c 'import json,sys; print(json.load(sys.stdin)["basic"])') \
+    wrk -t2 -c"$CLIENTS" -d"$DURATION" -s bench/introspect.lua "http://127.0.0.1:$port/oidc/oauth/introspect" | tail -1 >"$OUT/$name-introspect.json"
+  TOKEN=x BASIC=eDp4 wrk -t2 -c"$CLIENTS" -d"$DURATION" -s bench/introspect.lua "http://127.0.0.1:18861/introspect" | tail -1 >"$OUT/$name-plain.json"
+  cat "$OUT/$name-introspect.json" "$OUT/$name-plain.json"
+  kill "$pid"
+}
+
+"$OUT/oidcbench" plain -addr 127.0.0.1:18861 &
+pids+=($!)
+"$OUT/oidcbench" hash -d 10s -threads "$(nproc)" | tee "$OUT/hash.json"
+measure sqlite 18850 "$OUT/sqlite.db"
+psql -q "$PG" -c "DROP SCHEMA IF EXISTS bench_oidc CASCADE; CREATE SCHEMA bench_oidc" 
+measure pg 18851 "$PG&search_path=bench_oidc"
+
+python3 bench/oidc_report.py "$OUT" "$ACCOUNTS" "$PASSKEYS" "$CLIENTS" "$DURATION" >bench/results/20-oidc.md
+bash bench/assemble.sh

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+
+	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/internal/webauthntest"
+)
+
+// flows is the load generator: workers each run complete logins, one
+// fresh browser (cookie jar) per login, over one shared connection pool.
+type flows struct {
+	s      *state
+	origin string // scheme://host:port of the issuer
+	base   string // the issuer's path
+	tr     *http.Transport
+
+	mu   sync.Mutex
+	next int // the account to try first
+	busy map[string]bool
+	keys map[string]*webauthntest.Authenticator
+}
+
+func newFlows(s *state, conns int) (*flows, error) {
+	u, err := url.Parse(s.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	f := &flows{s: s, origin: u.Scheme + "://" + u.Host, base: u.Path, busy: map[string]bool{}, keys: map[string]*webauthntest.Authenticator{},
+		tr: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, IdleConnTimeout: time.Minute,
+			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	for _, p := range s.Passkeys {
+		k, err := x509.ParsePKCS8PrivateKey(p.Key)
+		if err != nil {
+			return nil, err
+		}
+		f.keys[p.ID] = &webauthntest.Authenticator{Key: k.(*ecdsa.PrivateKey), CredID: p.CredID, Count: p.Count,
+			Origin: f.origin, RPID: "localhost", UV: true}
+	}
+	return f, nil
+}
+
+// takeTOTP picks an account free now whose next TOTP step is acceptable:
+// a code is accepted once per account and 30-second step, for the current
+// step or the next (one step of drift), so an account serves a login about
+// every 30 s. The step is reserved before the login starts.
+func (f *flows) takeTOTP() (*account, int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	step := time.Now().Unix() / 30
+	n := len(f.s.Accounts)
+	for i := 0; i < n; i++ {
+		a := f.s.Accounts[(f.next+i)%n]
+		if f.busy[a.ID] {
+			continue
+		}
+		use := max(a.Last+1, step)
+		if use > step+1 {
+			continue
+		}
+		f.next = (f.next + i + 1) % n
+		a.Last = use
+		f.busy[a.ID] = true
+		return a, use, true
+	}
+	return nil, 0, false
+}
+
+func (f *flows) takePasskey() (*passkeyH, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.s.Passkeys)
+	for i := 0; i < n; i++ {
+		p := f.s.Passkeys[(f.next+i)%n]
+		if !f.busy[p.ID] {
+			f.next = (f.next + i + 1) % n
+			f.busy[p.ID] = true
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+func (f *flows) release(id string) {
+	f.mu.Lock()
+	delete(f.busy, id)
+	f.mu.Unlock()
+}
+
+// browser is one citizen's browser during one login.
+type browser struct {
+	f          *flows
+	c          *http.Client
+	lastAccess string // the access token of the finished login
+}
+
+func (f *flows) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{f: f, c: &http.Client{Transport: f.tr, Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) do(req *http.Request) (int, string, string, error) {
+	res, err := b.c.Do(req)
+	if err != nil {
+		return 0, "", "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(body), res.Header.Get("Location"), err
+}
+
+func (b *browser) get(u string) (int, string, string, error) {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(path string, form url.Values) (int, string, string, error) {
+	req, _ := http.NewRequest(http.MethodPost, b.f.origin+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var hidden = regexp.MustCompile(`name="(id|csrf)" value="([^"]*)"`)
+
+func fields(body string) url.Values {
+	v := url.Values{}
+	for _, m := range hidden.FindAllStringSubmatch(body, -1) {
+		v.Set(m[1], strings.ReplaceAll(m[2], "&#43;", "+"))
+	}
+	return v
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// start is the relying party's side: a PKCE verifier, state and nonce, and
+// the authorization URL; then the browser follows it to the login page.
+func (b *browser) start() (verifier, state string, page url.Values, err error) {
+	raw := make([]byte, 48)
+	_, _ = rand.Read(raw)
+	verifier, state = b64(raw[:32]), b64(raw[32:])
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {b.f.s.Client}, "redirect_uri": {b.f.s.Redirect},
+		"scope": {"openid profile"}, "state": {state}, "nonce": {state}, "code_challenge": {b64(sum[:])}, "code_challenge_method": {"S256"}}
+	st, _, loc, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
+	if err != nil || st != http.StatusFound || loc == "" {
+		return "", "", nil, fmt.Errorf("authorize: %d %v", st, err)
+	}
+	if !strings.HasPrefix(loc, "http") {
+		loc = b.f.origin + loc
+	}
+	st, body, _, err := b.get(loc)
+	if err != nil || st != http.StatusOK {
+		return "", "", nil, fmt.Errorf("login page: %d %v", st, err)
+	}
+	return verifier, state, fields(body), nil
+}
+
+// finish exchanges the code at the token endpoint as the client and reads
+// userinfo with the access token.
+func (b *browser) finish(st int, loc, verifier, state string) error {
+	if st != http.StatusFound && st != http.StatusSeeOther {
+		return fmt.Errorf("want the redirect with the code, got %d", st)
+	}
+	u, err := url.Parse(loc)
+	if err != nil || !strings.HasPrefix(loc, b.f.s.Redirect) || u.Query().Get("state") != state || u.Query().Get("code") == "" {
+		return fmt.Errorf("bad redirect %q", loc)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "code_verifier": {verifier},
+		"redirect_uri": {b.f.s.Redirect}}
+	req, _ := http.NewRequest(http.MethodPost, b.f.s.Issuer+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(b.f.s.Client, b.f.s.Secret)
+	code, body, _, err := b.do(req)
+	if err != nil || code != http.StatusOK {
+		return fmt.Errorf("token: %d %v %.200s", code, err, body)
+	}
+	var tok struct {
+		Access  string `json:"access_token"`
+		IDToken string `json:"id_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Access == "" || strings.Count(tok.IDToken, ".") != 2 {
+		return fmt.Errorf("token response %.200s", body)
+	}
+	req, _ = http.NewRequest(http.MethodGet, b.f.s.Issuer+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.Access)
+	code, body, _, err = b.do(req)
+	if err != nil || code != http.StatusOK || !strings.Contains(body, `"name"`) {
+		return fmt.Errorf("userinfo: %d %v %.200s", code, err, body)
+	}
+	b.lastAccess = tok.Access
+	return nil
+}
+
+// totpLogin is one complete login with password and TOTP.
+func (f *flows) totpLogin() (string, error) {
+	a, step, ok := f.takeTOTP()
+	if !ok {
+		return "", errNoAccount
+	}
+	defer f.release(a.ID)
+	b := f.browser()
+	verifier, state, pg, err := b.start()
+	if err != nil {
+		return "", err
+	}
+	pg.Set("pin", string(a.PIN))
+	pg.Set("password", Password)
+	st, body, _, err := b.post(f.base+"/login", pg)
+	if err != nil || st != http.StatusOK || !strings.Contains(body, `name="code"`) {
+		return "", fmt.Errorf("password: %d %v", st, err)
+	}
+	code, _ := eid.TOTPCode(a.TOTP, time.Unix(step*30, 0), 6)
+	otp := fields(body)
+	otp.Set("code", code)
+	st, _, loc, err := b.post(f.base+"/login/otp", otp)
+	if err != nil {
+		return "", err
+	}
+	err = b.finish(st, loc, verifier, state)
+	return b.lastAccess, err
+}
+
+// passkeyLogin is one complete login with a passkey, as the login page's
+// script makes it.
+func (f *flows) passkeyLogin() (string, error) {
+	p, ok := f.takePasskey()
+	if !ok {
+		return "", errNoAccount
+	}
+	defer f.release(p.ID)
+	key := f.keys[p.ID]
+	b := f.browser()
+	verifier, state, pg, err := b.start()
+	if err != nil {
+		return "", err
+	}
+	begin := url.Values{"id": {pg.Get("id")}, "csrf": {pg.Get("csrf")}, "pin": {string(p.PIN)}}
+	st, body, _, err := b.post(f.base+"/login/passkey/begin", begin)
+	if err != nil || st != http.StatusOK {
+		return "", fmt.Errorf("passkey begin: %d %v %.200s", st, err, body)
+	}
+	var ca protocol.CredentialAssertion
+	if err := json.Unmarshal([]byte(body), &ca); err != nil {
+		return "", err
+	}
+	f.mu.Lock() // the counter is the authenticator's state
+	cred := key.Get(fatal{}, ca.Response.Challenge, []byte(p.ID))
+	p.Count = key.Count
+	f.mu.Unlock()
+	st, _, loc, err := b.post(f.base+"/login/passkey", url.Values{"id": {pg.Get("id")}, "csrf": {pg.Get("csrf")}, "credential": {string(cred)}})
+	if err != nil {
+		return "", err
+	}
+	err = b.finish(st, loc, verifier, state)
+	return b.lastAccess, err
+}
+
+var errNoAccount = errors.New("no account free: add accounts (prepare -accounts) or lower -c")
+
+// result is one run's figures.
+type result struct {
+	Mode     string  `json:"mode"`
+	Conc     int     `json:"concurrency"`
+	Seconds  float64 `json:"seconds"`
+	Flows    int64   `json:"flows"`
+	Errors   int64   `json:"errors"`
+	Starved  int64   `json:"starved"`
+	PerSec   float64 `json:"flows_per_s"`
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	FirstErr string  `json:"first_error,omitempty"`
+}
+
+func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error) {
+	path := fs.String("state", "oidcbench.json", "state file from prepare")
+	mode := fs.String("mode", "totp", "totp (password + TOTP) or passkey")
+	conc := fs.Int("c", 16, "concurrent logins (closed loop)")
+	dur := fs.Duration("d", 20*time.Second, "duration")
+	_ = fs.Parse(args)
+	s, err := load(*path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := newFlows(s, *conc)
+	if err != nil {
+		return nil, err
+	}
+	login := f.totpLogin
+	if *mode == "passkey" {
+		login = f.passkeyLogin
+	}
+	var (
+		ok, failed, starved atomic.Int64
+		mu                  sync.Mutex
+		lat                 []time.Duration
+		firstErr            string
+		wg                  sync.WaitGroup
+	)
+	deadline := time.Now().Add(*dur)
+	t0 := time.Now()
+	for range *conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				t := time.Now()
+				_, err := login()
+				switch {
+				case errors.Is(err, errNoAccount):
+					starved.Add(1)
+					time.Sleep(50 * time.Millisecond)
+				case err != nil:
+					failed.Add(1)
+					mu.Lock()
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+					mu.Unlock()
+				default:
+					ok.Add(1)
+					mine = append(mine, time.Since(t))
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0).Seconds()
+	if err := save(*path, s); err != nil {
+		return nil, err
+	}
+	slices.Sort(lat)
+	pct := func(q float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	return result{Mode: *mode, Conc: *conc, Seconds: el, Flows: ok.Load(), Errors: failed.Load(), Starved: starved.Load(),
+		PerSec: float64(ok.Load()) / el, P50ms: pct(0.5), P99ms: pct(0.99), FirstErr: firstErr}, nil
+}
+
+// runToken makes one login and prints its access token and the client's
+// credentials, for the introspection load.
+func runToken(ctx context.Context, fs *flag.FlagSet, args []string) (any, error) {
+	path := fs.String("state", "oidcbench.json", "state file from prepare")
+	_ = fs.Parse(args)
+	s, err := load(*path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := newFlows(s, 1)
+	if err != nil {
+		return nil, err
+	}
+	var access string
+	if len(s.Passkeys) > 0 {
+		access, err = f.passkeyLogin()
+	} else {
+		access, err = f.totpLogin()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := save(*path, s); err != nil {
+		return nil, err
+	}
+	return map[string]string{"access_token": access, "basic": b64std(s.Client + ":" + s.Secret)}, nil
+}
+
+func b64std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
