@@ -22,6 +22,7 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/admin"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/stats"
 )
 
 // openapi is the part of the document the tests look at.
@@ -305,7 +306,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 	if err := json.Unmarshal(doc.Components.Schemas["Problem"], &problem); err != nil {
 		t.Fatal(err)
 	}
-	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid")
+	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid", "../stats")
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {
 			t.Errorf("the source scan missed %q; the scan is broken", must)
@@ -458,6 +459,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Problem":            reflect.TypeFor[Problem](),
 		"Unit":               reflect.TypeFor[admin.Unit](),
 		"Code":               reflect.TypeFor[admin.Code](),
+		"StatsFigures":       reflect.TypeFor[stats.Figures](),
+		"StatsRow":           reflect.TypeFor[stats.Row](),
+		"StatsMeasure":       reflect.TypeFor[stats.Info](),
+		"StatsColumn":        reflect.TypeFor[stats.Column](),
+		"StatsPeriod":        reflect.TypeFor[cancuoc.PeriodCount](),
 	} {
 		var schema struct {
 			Properties map[string]json.RawMessage `json:"properties"`
