@@ -137,7 +137,9 @@ func TestFiguresErrors(t *testing.T) {
 // counting is a measure that counts its calls.
 type counting struct{ calls int }
 
-func (c *counting) Info() stats.Info { return stats.Info{ID: "procedures", Title: stats.Label{VI: "Thủ tục", EN: "Procedures"}} }
+func (c *counting) Info() stats.Info {
+	return stats.Info{ID: "procedures", Title: stats.Label{VI: "Thủ tục", EN: "Procedures"}}
+}
 func (c *counting) Count(ctx context.Context, province string) (*stats.Counts, error) {
 	c.calls++
 	return &stats.Counts{Columns: []stats.Column{{Key: "n"}}, ByUnit: map[string][]int64{"01": {int64(c.calls)}}}, nil

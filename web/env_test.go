@@ -39,17 +39,17 @@ const password = "một mật khẩu đủ dài 2026"
 // site. Citizen me (storetest.PIN(1), in Ba Đình, Hà Nội) has an eID
 // account, a bank read their record, and they consented to the bank.
 type env struct {
-	t      *testing.T
-	store  cancuoc.Store
-	reg    *registry.Service
-	eid    *eid.Service
-	prov   *oidc.Provider
-	srv    *httptest.Server
-	root   string
-	me     cancuoc.PIN
-	bank   *cancuoc.Principal
+	t       *testing.T
+	store   cancuoc.Store
+	reg     *registry.Service
+	eid     *eid.Service
+	prov    *oidc.Provider
+	srv     *httptest.Server
+	root    string
+	me      cancuoc.PIN
+	bank    *cancuoc.Principal
 	officer *cancuoc.Principal
-	sms    *smsBox
+	sms     *smsBox
 }
 
 type smsBox struct {
