@@ -138,22 +138,19 @@ func (e *env) client(n oidc.NewClient) string {
 func (e *env) seed() {
 	t, ctx := e.t, e.t.Context()
 	for i, home := range []cancuoc.UnitRef{{Province: "01", Commune: "00004"}, {Province: "01", Commune: "00004"}, {Province: "79", Commune: "26732"}} {
-		c := storetest.Citizen(storetest.PIN(1 + i))
+		full := storetest.Citizen(storetest.PIN(1 + i))
+		c := storetest.Minimal(full.PIN, full.FullName, full.NameKey)
+		c.BirthDate, c.Ethnicity, c.Religion, c.Nationality = full.BirthDate, "01", "00", "VNM"
+		c.Cards, c.Father, c.Mother, c.Phone = full.Cards, full.Father, full.Mother, full.Phone
+		c.PermanentResidence = &cancuoc.Place{Era: cancuoc.Era34, Province: home.Province, Commune: home.Commune, Detail: "số 12 phố Quán Thánh"}
 		c.Home = home
 		if err := e.store.InsertCitizen(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pend, err := e.eid.StartRegistration(ctx, eid.Registration{PIN: e.me, FullName: "Nguyễn Văn Đức", BirthDate: cancuoc.Date{Year: 1990, Month: 5, Day: 17}, Phone: "0912345678"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sms.mu.Lock()
-	code := e.sms.last
-	e.sms.mu.Unlock()
-	if _, err := e.eid.ConfirmRegistration(ctx, pend.ChallengeID, code, password, facePhoto(t)); err != nil {
-		t.Fatal(err)
-	}
+	e.register(e.me)
+	e.register(storetest.PIN(2))
+	var err error
 	admin := &cancuoc.Principal{ID: "root", Role: cancuoc.RoleNationalAdmin}
 	e.bank, _, err = e.reg.CreatePrincipal(ctx, admin, registry.NewPrincipal{Name: "Ngân hàng Ví dụ", Role: cancuoc.RoleMinistrySystem, Agency: "NHVD"})
 	if err != nil {
@@ -167,7 +164,31 @@ func (e *env) seed() {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The officer (PIN 2) is raised to level 2 in person, and corrects
+	// the citizen's phone, which gives the record a version with a diff.
+	if _, err := e.eid.GrantLevel2(ctx, e.officer, storetest.PIN(2), "Kiểm tra trực tiếp thẻ căn cước"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reg.Update(ctx, e.officer, e.me, 1, registry.Meta{Reason: "Công dân báo số điện thoại mới", LegalBasis: "Luật Căn cước, điều 9"},
+		func(c *cancuoc.Citizen) error { c.Phone = "+84987654321"; return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.store.PutConsent(ctx, &cancuoc.Consent{PIN: e.me, ClientID: "bank-app", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// register opens an eID account (level 1) for pin with password.
+func (e *env) register(pin cancuoc.PIN) {
+	t, ctx := e.t, e.t.Context()
+	pend, err := e.eid.StartRegistration(ctx, eid.Registration{PIN: pin, FullName: "Nguyễn Văn Đức", BirthDate: cancuoc.Date{Year: 1990, Month: 5, Day: 17}, Phone: "0912345678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sms.mu.Lock()
+	code := e.sms.last
+	e.sms.mu.Unlock()
+	if _, err := e.eid.ConfirmRegistration(ctx, pend.ChallengeID, code, password, facePhoto(t)); err != nil {
 		t.Fatal(err)
 	}
 }

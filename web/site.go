@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -217,9 +219,27 @@ var funcs = template.FuncMap{
 		}
 		return vi
 	},
-	"num":  formatNumber,
-	"date": func(t time.Time) string { return t.In(vnTime).Format("02/01/2006 15:04") },
-	"join": strings.Join,
+	"num":      formatNumber,
+	"date":     func(t time.Time) string { return t.In(vnTime).Format("02/01/2006 15:04") },
+	"join":     strings.Join,
+	"jsonText": jsonText,
+}
+
+// jsonText shows a JSON value of a history diff: a string as itself,
+// null or absent as a dash, anything else as compact JSON.
+func jsonText(raw json.RawMessage) string {
+	var str string
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "—"
+	case json.Unmarshal(raw, &str) == nil:
+		return str
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
+	}
+	return buf.String()
 }
 
 var vnTime = time.FixedZone("ICT", 7*3600)

@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	c, validate := bindConfig(fs, getenv)
 	ec := bindEventsConfig(fs, getenv)
 	oc := bindOIDC(fs, getenv)
+	wc := bindWeb(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,7 +73,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another with --addr)", c.Addr, err)
 	}
-	srv := &http.Server{Handler: newHandler(a, c, log), ReadHeaderTimeout: 10 * time.Second,
+	handler, err := newHandler(ctx, a, c, oc, wc, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	printWelcome(stdout, ln.Addr().String(), key, created)
 	if c.DebugAddr != "" {
@@ -119,7 +124,7 @@ func seedDemo(ctx context.Context, a *app, c *Config, log *slog.Logger) error {
 }
 
 // newHandler assembles every route behind the common middleware.
-func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
+func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webConfig, log *slog.Logger) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpapi.NewMetrics(reg)
@@ -132,8 +137,11 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithStats(a.newStats()).Routes(mux)
 	a.mountOIDC(mux, log)
+	if err := a.mountWeb(ctx, mux, c, oc, wc, log); err != nil {
+		return nil, err
+	}
 	backend := "SQLite"
 	if c.IsPostgres() {
 		backend = "PostgreSQL"
@@ -162,7 +170,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ready")
 	})
-	return httpapi.Handler(mux, log, metrics)
+	return httpapi.Handler(mux, log, metrics), nil
 }
 
 func debugMux() *http.ServeMux {
