@@ -275,3 +275,7 @@ func (u *user) login(start string, pin cancuoc.PIN) page {
 	}
 	return p
 }
+
+func consentToBank(e *env) *cancuoc.Consent {
+	return &cancuoc.Consent{PIN: e.me, ClientID: "bank-app", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()}
+}
