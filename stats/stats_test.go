@@ -12,7 +12,7 @@ import (
 	"github.com/cancuoc/cancuoc/storetest"
 )
 
-func open(t *testing.T) cancuoc.Store {
+func open(t testing.TB) cancuoc.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), ":memory:")
 	if err != nil {
