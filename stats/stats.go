@@ -78,8 +78,9 @@ type Row struct {
 
 // Service answers figures for registered measures.
 type Service struct {
-	ttl time.Duration
-	now func() time.Time
+	ttl            time.Duration
+	refreshTimeout time.Duration
+	now            func() time.Time
 
 	mu       sync.Mutex
 	measures []Measure
@@ -87,14 +88,17 @@ type Service struct {
 }
 
 type cached struct {
-	f  *Figures
-	at time.Time
+	f          *Figures
+	at         time.Time
+	refreshing bool
 }
 
 // Option configures a Service.
 type Option func(*Service)
 
-// WithTTL sets how long figures are reused (default one minute; 0 never).
+// WithTTL sets how long figures are fresh (default one minute): older ones
+// are still answered while they are counted again in the background. 0
+// counts on every request.
 func WithTTL(d time.Duration) Option { return func(s *Service) { s.ttl = d } }
 
 // WithClock sets the clock (tests).
@@ -102,7 +106,7 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // New returns a service with no measure; see Register and Builtin.
 func New(opts ...Option) *Service {
-	s := &Service{ttl: time.Minute, now: time.Now, cache: map[[2]string]cached{}}
+	s := &Service{ttl: time.Minute, refreshTimeout: 10 * time.Minute, now: time.Now, cache: map[[2]string]cached{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -162,32 +166,71 @@ func (s *Service) Figures(ctx context.Context, id, province string) (*Figures, e
 		}
 	}
 	key := [2]string{id, province}
-	now := s.now()
-	if s.ttl > 0 {
-		s.mu.Lock()
-		c, ok := s.cache[key]
-		s.mu.Unlock()
-		if ok && now.Sub(c.at) < s.ttl {
-			return c.f, nil
-		}
+	if s.ttl <= 0 {
+		return s.count(ctx, m, province)
 	}
-	counts, err := m.Count(ctx, province)
+	s.mu.Lock()
+	c, ok := s.cache[key]
+	if ok && s.now().Sub(c.at) >= s.ttl && !c.refreshing {
+		// Stale: answer the figures we have and count again in the
+		// background, so no visitor waits for a count after the first.
+		c.refreshing = true
+		s.cache[key] = c
+		go s.refresh(key, m, province)
+	}
+	s.mu.Unlock()
+	if ok {
+		return c.f, nil
+	}
+	f, err := s.count(ctx, m, province)
 	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
+		return nil, err
 	}
-	f := assemble(m.Info(), province, counts, now)
-	if s.ttl > 0 {
-		s.mu.Lock()
-		s.cache[key] = cached{f: f, at: now}
-		s.mu.Unlock()
-	}
+	s.mu.Lock()
+	s.cache[key] = cached{f: f, at: f.AsOf}
+	s.mu.Unlock()
 	return f, nil
 }
 
+func (s *Service) count(ctx context.Context, m Measure, province string) (*Figures, error) {
+	now := s.now()
+	counts, err := m.Count(ctx, province)
+	if err != nil {
+		return nil, cancuoc.WithOp("stats.Figures", err)
+	}
+	f := assemble(m.Info(), province, counts)
+	f.AsOf = now.UTC().Truncate(time.Second)
+	return f, nil
+}
+
+// refresh counts a stale entry again; on failure the old figures stay and
+// the next request tries again.
+func (s *Service) refresh(key [2]string, m Measure, province string) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.refreshTimeout)
+	defer cancel()
+	f, err := s.count(ctx, m, province)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cache[key]
+	c.refreshing = false
+	if err == nil {
+		c.f, c.at = f, f.AsOf
+	}
+	s.cache[key] = c
+}
+
+// Warm counts every measure for the whole country in the background, so
+// that the dashboard's first visitors after a start do not wait either.
+func (s *Service) Warm() {
+	for _, info := range s.Measures() {
+		go func() { _, _ = s.Figures(context.Background(), info.ID, "") }()
+	}
+}
+
 // assemble lays counts out over every unit of the area.
-func assemble(info Info, province string, c *Counts, now time.Time) *Figures {
+func assemble(info Info, province string, c *Counts) *Figures {
 	f := &Figures{Measure: info.ID, Title: info.Title, Province: province, Columns: c.Columns,
-		Trend: c.Trend, TrendOf: info.Trend, AsOf: now.UTC().Truncate(time.Second)}
+		Trend: c.Trend, TrendOf: info.Trend}
 	if f.Trend == nil {
 		f.Trend = []cancuoc.PeriodCount{}
 	}

@@ -3,6 +3,7 @@ package stats_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,19 +136,29 @@ func TestFiguresErrors(t *testing.T) {
 }
 
 // counting is a measure that counts its calls.
-type counting struct{ calls int }
+type counting struct {
+	mu    sync.Mutex
+	calls int
+}
 
 func (c *counting) Info() stats.Info {
 	return stats.Info{ID: "procedures", Title: stats.Label{VI: "Thủ tục", EN: "Procedures"}}
 }
 func (c *counting) Count(ctx context.Context, province string) (*stats.Counts, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.calls++
 	return &stats.Counts{Columns: []stats.Column{{Key: "n"}}, ByUnit: map[string][]int64{"01": {int64(c.calls)}}}, nil
 }
 
+// TestCacheAndRegister: fresh figures come from the cache; stale ones are
+// answered while a background count replaces them; a replaced measure
+// answers at once.
 func TestCacheAndRegister(t *testing.T) {
+	var mu sync.Mutex
 	at := now
-	s := stats.New(stats.WithTTL(time.Minute), stats.WithClock(func() time.Time { return at }))
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	s := stats.New(stats.WithTTL(time.Minute), stats.WithClock(clock))
 	m := &counting{}
 	s.Register(m)
 	get := func() int64 {
@@ -160,9 +171,21 @@ func TestCacheAndRegister(t *testing.T) {
 	if get() != 1 || get() != 1 {
 		t.Fatal("a second read within the TTL should come from the cache")
 	}
+	mu.Lock()
 	at = at.Add(61 * time.Second)
-	if v := get(); v != 2 {
-		t.Fatalf("after the TTL: %d, want a fresh count", v)
+	mu.Unlock()
+	if v := get(); v != 1 {
+		t.Fatalf("a stale read answers the figures at hand, got %d", v)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for get() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the background count never replaced the stale figures")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if m.calls != 2 {
+		t.Errorf("%d counts; one background count expected", m.calls)
 	}
 	s.Register(&counting{calls: 10})
 	if v := get(); v != 11 {
@@ -171,4 +194,5 @@ func TestCacheAndRegister(t *testing.T) {
 	if len(s.Measures()) != 1 {
 		t.Fatal("replacing should not add")
 	}
+	s.Warm()
 }

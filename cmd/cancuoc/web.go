@@ -31,10 +31,12 @@ func bindWeb(fs *flag.FlagSet, getenv func(string) string) *webConfig {
 }
 
 // newStats is the dashboard's figures over the app's store, shared by the
-// JSON API and the pages.
+// JSON API and the pages; the national figures are counted at start, in
+// the background.
 func (a *app) newStats() *stats.Service {
 	if a.stats == nil {
 		a.stats = stats.New().Builtin(a.store)
+		a.stats.Warm()
 	}
 	return a.stats
 }
