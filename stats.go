@@ -20,6 +20,21 @@ type StatsStore interface {
 	// ("2024"), nationally or in one province; cards of unknown date are
 	// left out.
 	CardsIssued(ctx context.Context, province string) ([]PeriodCount, error)
+	// CountQuality counts, among living citizens, the records an officer
+	// should complete: partial date of birth, no ethnicity, no permanent
+	// residence, a permanent residence recorded in the abolished (63-
+	// province) units. Grouped by home unit.
+	CountQuality(ctx context.Context, province string) ([]QualityCount, error)
+}
+
+// QualityCount is one row of CountQuality.
+type QualityCount struct {
+	Province       string `json:"province"`
+	Commune        string `json:"commune,omitempty"`
+	PartialBirth   int64  `json:"partial_birth"`
+	NoEthnicity    int64  `json:"no_ethnicity"`
+	NoResidence    int64  `json:"no_permanent_residence"`
+	OldUnitAddress int64  `json:"old_unit_address"`
 }
 
 // AccountCount is one row of CountAccounts.

@@ -86,6 +86,27 @@ func (c *conn) CardsIssued(ctx context.Context, province string) ([]cancuoc.Peri
 	return collectPeriods(op, rows)
 }
 
+// CountQuality counts incomplete records of living citizens by home unit.
+func (c *conn) CountQuality(ctx context.Context, province string) ([]cancuoc.QualityCount, error) {
+	const op = "postgres.CountQuality"
+	cols, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT `+cols+`,
+		count(*) FILTER (WHERE c.birth_month = 0 OR c.birth_day = 0),
+		count(*) FILTER (WHERE c.doc->>'ethnicity' IS NULL),
+		count(*) FILTER (WHERE c.doc->'permanent_residence' IS NULL),
+		count(*) FILTER (WHERE c.doc->'permanent_residence'->>'era' = '63')
+		FROM citizens c WHERE c.life_status = 'alive' AND `+where+`
+		GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collect(op, rows, func(r pgx.Rows) (cancuoc.QualityCount, error) {
+		var x cancuoc.QualityCount
+		err := r.Scan(&x.Province, &x.Commune, &x.PartialBirth, &x.NoEthnicity, &x.NoResidence, &x.OldUnitAddress)
+		return x, err
+	})
+}
+
 func collectPeriods(op string, rows pgx.Rows) ([]cancuoc.PeriodCount, error) {
 	return collect(op, rows, func(r pgx.Rows) (cancuoc.PeriodCount, error) {
 		var x cancuoc.PeriodCount

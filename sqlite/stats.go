@@ -81,6 +81,27 @@ func (o *ops) CardsIssued(ctx context.Context, province string) ([]cancuoc.Perio
 	return scanPeriods(op, rows)
 }
 
+// CountQuality counts incomplete records of living citizens by home unit.
+func (o *ops) CountQuality(ctx context.Context, province string) ([]cancuoc.QualityCount, error) {
+	const op = "sqlite.CountQuality"
+	cols, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT `+cols+`,
+		SUM(c.birth_month = 0 OR c.birth_day = 0),
+		SUM(json_extract(c.doc, '$.ethnicity') IS NULL),
+		SUM(json_extract(c.doc, '$.permanent_residence') IS NULL),
+		SUM(coalesce(json_extract(c.doc, '$.permanent_residence.era') = '63', 0))
+		FROM citizens c WHERE c.life_status = 'alive' AND `+where+`
+		GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.QualityCount, error) {
+		var x cancuoc.QualityCount
+		err := r.Scan(&x.Province, &x.Commune, &x.PartialBirth, &x.NoEthnicity, &x.NoResidence, &x.OldUnitAddress)
+		return x, err
+	})
+}
+
 func scanPeriods(op string, rows *sql.Rows) ([]cancuoc.PeriodCount, error) {
 	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.PeriodCount, error) {
 		var x cancuoc.PeriodCount

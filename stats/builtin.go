@@ -145,3 +145,35 @@ func (m cards) Count(ctx context.Context, province string) (*Counts, error) {
 	}
 	return c, nil
 }
+
+// Quality is the officers' data-quality measure ("đúng, đủ, sạch, sống"):
+// living people's records to complete, by problem. It is not public: the
+// console registers it on a service of its own.
+func Quality(st cancuoc.StatsStore) Measure { return quality{st} }
+
+type quality struct{ st cancuoc.StatsStore }
+
+func (quality) Info() Info {
+	return Info{ID: "data-quality", Title: Label{"Chất lượng dữ liệu: hồ sơ cần bổ sung", "Data quality: records to complete"}}
+}
+
+func (m quality) Count(ctx context.Context, province string) (*Counts, error) {
+	rows, err := m.st.CountQuality(ctx, province)
+	if err != nil {
+		return nil, err
+	}
+	c := &Counts{Columns: []Column{
+		{"partial_birth", Label{"Ngày sinh chưa đủ", "Partial date of birth"}},
+		{"no_ethnicity", Label{"Thiếu dân tộc", "No ethnicity"}},
+		{"no_permanent_residence", Label{"Thiếu nơi thường trú", "No permanent residence"}},
+		{"old_unit_address", Label{"Địa chỉ theo đơn vị đã bỏ", "Address in abolished units"}},
+	}, ByUnit: map[string][]int64{}}
+	for _, r := range rows {
+		k := r.Province
+		if province != "" {
+			k = r.Commune
+		}
+		c.ByUnit[k] = []int64{r.PartialBirth, r.NoEthnicity, r.NoResidence, r.OldUnitAddress}
+	}
+	return c, nil
+}

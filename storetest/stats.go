@@ -15,6 +15,7 @@ import (
 func RunStats(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 	t.Run("StatsCounts", func(t *testing.T) { testStatsCounts(t, open(t)) })
 	t.Run("StatsEmpty", func(t *testing.T) { testStatsEmpty(t, open(t)) })
+	t.Run("StatsQuality", func(t *testing.T) { testStatsQuality(t, open(t)) })
 }
 
 // statsPeople stores six citizens: three in Hà Nội (two communes), two in
@@ -142,5 +143,40 @@ func testStatsEmpty(t *testing.T, s cancuoc.Store) {
 		if p, err := s.CardsIssued(ctx, prov); err != nil || len(p) != 0 {
 			t.Errorf("CardsIssued(%q) = %v, %v; want none", prov, p, err)
 		}
+	}
+}
+
+func testStatsQuality(t *testing.T, s cancuoc.Store) {
+	ctx := context.Background()
+	add := func(n int, commune string, fn func(c *cancuoc.Citizen)) {
+		c := Minimal(PINFor("001", cancuoc.Male, 1980, 700+n), "Hoàng Văn Nam", "hoang van nam")
+		c.BirthDate = cancuoc.Date{Year: 1980, Month: 1, Day: 2}
+		c.Ethnicity = "01"
+		c.PermanentResidence = &cancuoc.Place{Era: cancuoc.Era34, Province: "01", Commune: commune}
+		c.Home = cancuoc.UnitRef{Province: "01", Commune: commune}
+		fn(c)
+		if err := s.InsertCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(1, "00004", func(c *cancuoc.Citizen) {})                      // complete
+	add(2, "00004", func(c *cancuoc.Citizen) { c.BirthDate.Day = 0 }) // partial birth
+	add(3, "00004", func(c *cancuoc.Citizen) { c.Ethnicity = ""; c.BirthDate.Month = 0; c.BirthDate.Day = 0 })
+	add(4, "00008", func(c *cancuoc.Citizen) { c.PermanentResidence = nil }) // no residence
+	add(5, "00008", func(c *cancuoc.Citizen) {                               // old units
+		c.PermanentResidence = &cancuoc.Place{Era: cancuoc.Era63, Province: "01", District: "001", Commune: "00004"}
+	})
+	add(6, "00008", func(c *cancuoc.Citizen) { c.LifeStatus = cancuoc.Dead; c.Ethnicity = "" }) // dead: not counted
+	got, err := s.CountQuality(ctx, "01")
+	want := []cancuoc.QualityCount{
+		{Province: "01", Commune: "00004", PartialBirth: 2, NoEthnicity: 1},
+		{Province: "01", Commune: "00008", NoResidence: 1, OldUnitAddress: 1},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("CountQuality(01) = %+v, %v\nwant %+v", got, err, want)
+	}
+	got, err = s.CountQuality(ctx, "")
+	if err != nil || !reflect.DeepEqual(got, []cancuoc.QualityCount{{Province: "01", PartialBirth: 2, NoEthnicity: 1, NoResidence: 1, OldUnitAddress: 1}}) {
+		t.Errorf("CountQuality() = %+v, %v", got, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/stats"
 )
 
 // console is the officers' console. Officers log in with their own eID
@@ -28,6 +29,9 @@ type ConsoleDeps struct {
 	}
 	// RequirePasskey refuses logins without a passkey (amr "hwk").
 	RequirePasskey bool
+	// Quality answers the data-quality measure (stats.Quality) for the
+	// jurisdiction's page; nil hides it.
+	Quality *stats.Service
 }
 
 const (
@@ -48,6 +52,39 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/callback", s.consoleCallback)
 	mux.HandleFunc("POST /console/logout", s.officer(s.consoleLogout))
 	mux.HandleFunc("GET /console/citizens/{pin}", s.officer(s.consoleCitizen))
+	if s.console.deps.Quality != nil {
+		mux.HandleFunc("GET /console/quality", s.officer(s.consoleQuality))
+	}
+}
+
+// consoleQuality shows the records to complete in the officer's
+// jurisdiction: by province for the nation, by commune for a province,
+// the one commune for a commune officer. Counts only.
+func (s *Site) consoleQuality(w http.ResponseWriter, r *http.Request, ss *session, p *cancuoc.Principal) {
+	f, err := s.console.deps.Quality.Figures(r.Context(), "data-quality", p.Jurisdiction.Province)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if c := p.Jurisdiction.Commune; c != "" {
+		g := *f
+		g.Rows = nil
+		for _, row := range f.Rows {
+			if row.Code == c {
+				g.Rows = append(g.Rows, row)
+				g.Total = row
+			}
+		}
+		f = &g
+	}
+	v := s.newView(w, r, "Chất lượng dữ liệu")
+	v.Nav, v.CSRF = s.nav("/console"), s.csrf(ss)
+	v.Data = struct {
+		Officer *cancuoc.Principal
+		Where   string
+		Figures *stats.Figures
+	}{p, jurisdictionText(v.Lang, p.Jurisdiction), f}
+	s.render(w, http.StatusOK, "console_quality.html", v)
 }
 
 // officer runs h for a signed-in officer with an active principal.
@@ -141,6 +178,7 @@ type consoleHomeData struct {
 	Birth    string
 	Results  []*cancuoc.Citizen
 	Searched bool
+	Quality  bool
 }
 
 // consoleHome is the login page, or the officer's home with a search of
@@ -161,7 +199,7 @@ func (s *Site) consoleHome(w http.ResponseWriter, r *http.Request) {
 	s.officer(func(w http.ResponseWriter, r *http.Request, ss *session, p *cancuoc.Principal) {
 		v := s.newView(w, r, "Cán bộ")
 		v.Nav, v.CSRF = s.nav("/console"), s.csrf(ss)
-		d := consoleHomeData{Officer: p, Where: jurisdictionText(v.Lang, p.Jurisdiction)}
+		d := consoleHomeData{Officer: p, Where: jurisdictionText(v.Lang, p.Jurisdiction), Quality: s.console.deps.Quality != nil}
 		q := r.URL.Query()
 		d.Name, d.Birth = strings.TrimSpace(q.Get("name")), strings.TrimSpace(q.Get("birth"))
 		if d.Name != "" || d.Birth != "" {

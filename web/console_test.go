@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"net/url"
+
+	"github.com/cancuoc/cancuoc"
 	"strings"
 	"testing"
 
@@ -41,6 +43,19 @@ func TestConsole(t *testing.T) {
 	}
 	if !found {
 		t.Error("the officer's reading is not in the access log")
+	}
+	// The data-quality page: the officer's commune only, with a record
+	// whose date of birth is partial and ethnicity missing.
+	partial := storetest.Minimal(storetest.PIN(9), "Lò Thị Sa", "lo thi sa")
+	partial.Home = cancuoc.UnitRef{Province: "01", Commune: "00004"}
+	partial.PermanentResidence = &cancuoc.Place{Era: cancuoc.Era34, Province: "01", Commune: "00004"}
+	if err := e.store.InsertCitizen(t.Context(), partial); err != nil {
+		t.Fatal(err)
+	}
+	p = u.get("/console/quality")
+	if p.status != 200 || strings.Count(p.body, "<tr data-code=") != 1 ||
+		!strings.Contains(p.body, `<tr data-code="00004"><th scope="row">Ba Đình</th><td class="n">1</td><td class="n">1</td><td class="n">0</td><td class="n">0</td></tr>`) {
+		t.Errorf("quality page: %d\n%s", p.status, p.body)
 	}
 	// Logging out needs the form's token.
 	if p := u.post("/console/logout", url.Values{"csrf": {"x"}}); p.status != 403 {

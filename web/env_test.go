@@ -116,7 +116,7 @@ func newEnv(t *testing.T) *env {
 			web.PortalDeps{Registry: e.reg, AccessLog: alog, EID: e.eid, Consents: e.prov, Directory: st, Accounts: st}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-console", ClientSecret: consoleSecret,
 			RedirectURL: e.root + "/console/callback", ACRValues: oidc.ACRLevel2, HTTPClient: hc},
-			web.ConsoleDeps{Registry: e.reg, Principals: st}).
+			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st)}).
 		Routes(mux)
 	web.Routes(mux, func(*http.Request) (web.Status, error) { return web.Status{}, nil })
 	e.seed()
@@ -278,4 +278,10 @@ func (u *user) login(start string, pin cancuoc.PIN) page {
 
 func consentToBank(e *env) *cancuoc.Consent {
 	return &cancuoc.Consent{PIN: e.me, ClientID: "bank-app", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()}
+}
+
+func quality(st cancuoc.Store) *stats.Service {
+	s := stats.New(stats.WithTTL(0))
+	s.Register(stats.Quality(st))
+	return s
 }

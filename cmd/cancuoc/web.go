@@ -73,7 +73,7 @@ func (a *app) mountWeb(ctx context.Context, mux *http.ServeMux, c *Config, oc *o
 			web.PortalDeps{Registry: a.reg, AccessLog: a.log, EID: a.eid, Consents: p, Directory: a.store, Accounts: a.store})
 		site.WithConsole(web.RPConfig{Issuer: p.Issuer(), ClientID: "cancuoc-console", ClientSecret: console,
 			RedirectURL: origin + "/console/callback", ACRValues: oidc.ACRLevel2},
-			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey})
+			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey, Quality: qualityStats(a.store)})
 	}
 	site.Routes(mux)
 	return nil
@@ -102,4 +102,12 @@ func webClient(ctx context.Context, p *oidc.Provider, c *Config, n oidc.NewClien
 		return "", fmt.Errorf("store the client secret: %w", err)
 	}
 	return secret, nil
+}
+
+// qualityStats is the console's data-quality figures, on a service of its
+// own since they are not public.
+func qualityStats(st cancuoc.StatsStore) *stats.Service {
+	s := stats.New()
+	s.Register(stats.Quality(st))
+	return s
 }
