@@ -22,7 +22,7 @@ func (c *conn) CountAccounts(ctx context.Context, province string) ([]cancuoc.Ac
 	const op = "postgres.CountAccounts"
 	cols, where, args := unitGroup(province)
 	rows, err := c.q.Query(ctx, `SELECT `+cols+`, a.level, count(*)
-		FROM accounts a JOIN citizens c ON c.pin = a.pin
+		FROM accounts a JOIN citizens c ON c.pin = a.pin::char(12) -- citizens.pin is char(12): cast the other side, so the primary key serves the join
 		WHERE a.kind = 'citizen' AND a.status <> 'closed' AND `+where+`
 		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
 	if err != nil {
@@ -42,7 +42,7 @@ func (c *conn) AccountsOpened(ctx context.Context, province string) ([]cancuoc.P
 	const op = "postgres.AccountsOpened"
 	_, where, args := unitGroup(province)
 	rows, err := c.q.Query(ctx, `SELECT to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM'), count(*)
-		FROM accounts a JOIN citizens c ON c.pin = a.pin
+		FROM accounts a JOIN citizens c ON c.pin = a.pin::char(12) -- citizens.pin is char(12): cast the other side, so the primary key serves the join
 		WHERE a.kind = 'citizen' AND `+where+` GROUP BY 1 ORDER BY 1`, args...)
 	if err != nil {
 		return nil, dbErr(op, err)
