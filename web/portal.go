@@ -59,6 +59,13 @@ func (s *Site) citizen(h func(http.ResponseWriter, *http.Request, *session)) htt
 			s.fail(w, r, errForm)
 			return
 		}
+		// An account locked, suspended or closed since the login (by an
+		// officer, or a death recorded) ends the session at once.
+		if acc, err := s.portal.deps.EID.Account(r.Context(), ss.Account); err != nil || acc.Status != cancuoc.AccountActive {
+			s.setCookie(w, portalCookie, portalPath, "", -1)
+			http.Redirect(w, r, "/portal", http.StatusSeeOther)
+			return
+		}
 		h(w, r, ss)
 	}
 }

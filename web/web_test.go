@@ -178,6 +178,25 @@ func TestPortal(t *testing.T) {
 	}
 }
 
+// TestSessionEndsWithAccount: an account locked by someone else (here
+// through the store, as an officer's action would) ends the session.
+func TestSessionEndsWithAccount(t *testing.T) {
+	e := newEnv(t)
+	u := e.user()
+	if p := u.login("/portal/login", e.me); !strings.Contains(p.body, `id="record"`) {
+		t.Fatal("login failed")
+	}
+	acc, _ := e.store.AccountByPIN(t.Context(), e.me)
+	prev := acc.Version
+	acc.Status, acc.Version = cancuoc.AccountSuspended, acc.Version+1
+	if err := e.store.UpdateAccount(t.Context(), acc, prev); err != nil {
+		t.Fatal(err)
+	}
+	if p := u.get("/portal/record"); !strings.Contains(p.body, `id="login"`) || strings.Contains(p.body, `id="record"`) {
+		t.Error("a suspended account still reads the portal")
+	}
+}
+
 // TestSessionCookie: a forged or foreign cookie is no session.
 func TestSessionCookie(t *testing.T) {
 	e := newEnv(t)
