@@ -39,6 +39,8 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "The dashboard's figures are kept a minute and, once stale, answered while a background count replaces them (national figures are counted at start), so visitors get the *cached* rows; the *counted per request* rows are the cost of that background count, which the first visitor after a start of a province page also pays. Cards by age group are counted from the records' JSON documents (cards are not an indexed column), which is why that count is the slowest."
   echo
   cat "$OUT/web.md"
+  echo
+  echo "Reading the table: pages that show one person's data (portal, a record with its history in the console) and the dashboard served from its figures answer in a few milliseconds at the median; their p99 follows the shared machine's load. The counts themselves scan the area's records (the cards and data-quality counts read every record's JSON) and do not meet the goal when run per request: that is why visitors are served figures counted in the background (the console's data-quality figures are cached the same way in \\`cancuoc serve\\`; measured here uncached). A column for cards (or a summary table kept by the registry's events) would make those counts index-only; not done yet."
 } > bench/results/80-web.md
 bash bench/assemble.sh
 cat bench/results/80-web.md
