@@ -40,7 +40,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo
   cat "$OUT/web.md"
   echo
-  echo "Reading the table: pages that show one person's data (portal, a record with its history in the console) and the dashboard served from its figures answer in a few milliseconds at the median; their p99 follows the shared machine's load. The counts themselves scan the area's records (the cards and data-quality counts read every record's JSON) and do not meet the goal when run per request: that is why visitors are served figures counted in the background (the console's data-quality figures are cached the same way in \\`cancuoc serve\\`; measured here uncached). A column for cards (or a summary table kept by the registry's events) would make those counts index-only; not done yet."
+  echo "Reading the table: pages that show one person's data (portal, a record with its history in the console) and the dashboard served from its figures answer in a few milliseconds at the median; their p99 follows the shared machine's load. The counts themselves scan the area's records (the cards and data-quality counts read every record's JSON) and do not meet the goal when run per request: that is why visitors are served figures counted in the background (the console's data-quality figures are cached the same way in \`cancuoc serve\`; measured here uncached). A column for cards (or a summary table kept by the registry's events) would make those counts index-only; not done yet."
 } > bench/results/80-web.md
 bash bench/assemble.sh
 cat bench/results/80-web.md
