@@ -233,27 +233,39 @@ func (s *Site) portalAccessLog(w http.ResponseWriter, r *http.Request, ss *sessi
 		pg.Rows = append(pg.Rows, s.accessRow(r, ss, e.AuditEntry, names, v.Lang))
 	}
 	pg.Next = page.Next
-	pg.Actors = s.actorOptions(r, ss, names, v.Lang)
+	if aq.Actor == "" && aq.From.IsZero() && aq.To.IsZero() && aq.Before == 0 {
+		pg.Actors = actorsOf(page.Entries, func(id string) string { return s.actorName(r, ss, id, names, v.Lang) })
+	} else {
+		pg.Actors = s.actorOptions(r, ss, names, v.Lang)
+	}
 	v.Data = portalPage{Sub: s.portalSub("/portal/access-log"), Data: pg}
 	s.render(w, http.StatusOK, "portal_access.html", v)
 }
 
 // actorOptions are the readers the filter offers: those of the latest
 // entries, so a citizen picks a bank by name rather than typing its ID.
+// This reading of the log is recorded like any other.
 func (s *Site) actorOptions(r *http.Request, ss *session, names map[string]string, lang string) []actorOption {
 	page, err := s.portal.deps.AccessLog.AccessLog(r.Context(), me(ss), ss.PIN,
 		auditlog.AccessQuery{Limit: auditlog.MaxPage, Purpose: "Công dân lọc nhật ký truy cập của mình"})
 	if err != nil {
 		return nil
 	}
+	return actorsOf(page.Entries, func(id string) string { return s.actorName(r, ss, id, names, lang) })
+}
+
+// actorsOf lists the distinct readers of entries by name. An unfiltered
+// first page serves as is, so that showing the log reads it only once
+// (each reading is itself an entry).
+func actorsOf(entries []auditlog.Entry, name func(string) string) []actorOption {
 	var out []actorOption
 	seen := map[string]bool{}
-	for _, e := range page.Entries {
+	for _, e := range entries {
 		if seen[e.Actor] {
 			continue
 		}
 		seen[e.Actor] = true
-		out = append(out, actorOption{ID: e.Actor, Name: s.actorName(r, ss, e.Actor, names, lang)})
+		out = append(out, actorOption{ID: e.Actor, Name: name(e.Actor)})
 	}
 	slices.SortFunc(out, func(a, b actorOption) int {
 		if a.Name < b.Name {

@@ -120,7 +120,21 @@ func TestPortal(t *testing.T) {
 		t.Fatalf("after login: %d %s\n%s", p.status, p.url, p.body)
 	}
 
+	reads := func() int {
+		es, _ := e.store.AuditFor(t.Context(), e.me, 500)
+		n := 0
+		for _, x := range es {
+			if x.Action == "audit.read_access_log" && x.Actor != "" && strings.HasPrefix(x.Actor, "eid:") {
+				n++
+			}
+		}
+		return n
+	}
+	before := reads()
 	p = u.get("/portal/access-log")
+	if got := reads() - before; got != 1 {
+		t.Errorf("showing the log recorded %d readings, want 1", got)
+	}
 	if !strings.Contains(p.body, "Ngân hàng Ví dụ (NHVD)") || !strings.Contains(p.body, "Mở tài khoản thanh toán") {
 		t.Errorf("access log lacks the bank's read:\n%s", p.body)
 	}
