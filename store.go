@@ -133,6 +133,7 @@ type Tx interface {
 	PartnerStore
 	ResidenceStore
 	LoginSessionStore
+	StatsStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

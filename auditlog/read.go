@@ -39,6 +39,10 @@ type AccessQuery struct {
 	Limit   int
 	Proofs  bool
 	Purpose string // why the reader reads it, recorded like any access
+	// Actor, From and To narrow the listing: one reader (a partner's
+	// principal), and a period [From, To). Zero values do not filter.
+	Actor    string
+	From, To time.Time
 }
 
 // AccessLog answers "who looked at my data, when and why" for one citizen:
@@ -52,7 +56,7 @@ func (l *Log) AccessLog(ctx context.Context, p *cancuoc.Principal, pin cancuoc.P
 	if err := l.mayReadAccessLog(ctx, op, p, pin); err != nil {
 		return nil, l.refused(ctx, p, ActReadAccessLog, pin, q.Purpose, err)
 	}
-	return l.page(ctx, op, p, cancuoc.AuditQuery{PIN: pin, Before: q.Before, Limit: q.Limit}, q.Proofs,
+	return l.page(ctx, op, p, cancuoc.AuditQuery{PIN: pin, Actor: q.Actor, From: q.From, To: q.To, Before: q.Before, Limit: q.Limit}, q.Proofs,
 		&cancuoc.AuditEntry{Actor: p.ID, Action: ActReadAccessLog, PIN: pin, Fields: []string{"access_log"},
 			Purpose: q.Purpose, Outcome: "ok"})
 }

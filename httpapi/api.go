@@ -21,6 +21,7 @@ import (
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/residence"
+	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/vntext"
 	"github.com/cancuoc/cancuoc/workflow"
 )
@@ -45,6 +46,7 @@ type API struct {
 	residence *residence.Service
 	// proxy names the trusted reverse proxies; see WithTrustedProxies.
 	proxy *clientaddr.Resolver
+	stats *stats.Service // the dashboard's public figures; see WithStats
 }
 
 // New returns the API. Register its routes with Routes.
@@ -81,6 +83,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.chipRoutes(mux)
 	a.partnerRoutes(mux)
 	a.residenceRoutes(mux)
+	a.statsRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

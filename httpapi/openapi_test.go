@@ -23,6 +23,7 @@ import (
 	"github.com/cancuoc/cancuoc/admin"
 	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/stats"
 )
 
 // openapi is the part of the document the tests look at.
@@ -320,6 +321,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 		"../residence",
 		"../card",
 		"../chipcheck",
+		"../stats",
 	)
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {
@@ -485,6 +487,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ConsentRequest":     reflect.TypeFor[partner.ConsentRequest](),
 		"Release":            reflect.TypeFor[partner.Release](),
 		"MyConsents":         reflect.TypeFor[myConsentsView](),
+		"StatsFigures":       reflect.TypeFor[stats.Figures](),
+		"StatsRow":           reflect.TypeFor[stats.Row](),
+		"StatsMeasure":       reflect.TypeFor[stats.Info](),
+		"StatsColumn":        reflect.TypeFor[stats.Column](),
+		"StatsPeriod":        reflect.TypeFor[cancuoc.PeriodCount](),
 	} {
 		var schema struct {
 			Properties map[string]json.RawMessage `json:"properties"`

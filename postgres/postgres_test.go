@@ -30,6 +30,7 @@ func TestConformance(t *testing.T) {
 	storetest.RunPartners(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunResidence(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunLoginSessions(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunStats(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

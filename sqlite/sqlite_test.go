@@ -33,6 +33,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunPartners(t, openMemory)
 	storetest.RunResidence(t, openMemory)
 	storetest.RunLoginSessions(t, openMemory)
+	storetest.RunStats(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -11,7 +11,7 @@ import (
 //go:embed templates/*.html static/*
 var files embed.FS
 
-var pages = template.Must(template.ParseFS(files, "templates/*.html"))
+var pages = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/*.html"))
 
 // Status is what the landing page shows about the running node.
 type Status struct {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/auditlog"
 )
 
@@ -30,7 +31,7 @@ func (a *app) openAuditLog(c *Config, create bool) (created bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("audit log key %s: %w", c.AuditKey, err)
 	}
-	a.log = auditlog.New(a.store, key, a.audit)
+	a.log = auditlog.New(a.store, key, a.audit, auditlog.WithCitizenPrincipal(cancuoc.SelfPIN))
 	return created, nil
 }
 

@@ -31,6 +31,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	oc := bindOIDC(fs, getenv)
 	cc := bindChip(fs, getenv)
 	proxies := bindProxies(fs, getenv)
+	wc := bindWeb(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,7 +84,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another with --addr)", c.Addr, err)
 	}
-	srv := &http.Server{Handler: newHandler(a, c, log), ReadHeaderTimeout: 10 * time.Second,
+	handler, err := newHandler(ctx, a, c, oc, wc, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	printWelcome(stdout, ln.Addr().String(), key, created)
 	if c.DebugAddr != "" {
@@ -130,7 +135,7 @@ func seedDemo(ctx context.Context, a *app, c *Config, log *slog.Logger) error {
 }
 
 // newHandler assembles every route behind the common middleware.
-func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
+func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webConfig, log *slog.Logger) (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpapi.NewMetrics(reg)
@@ -150,9 +155,13 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		WithTrustedProxies(a.proxies).
 		WithWorkflow(a.wf).
 		WithChip(a.chipChecker()).
-		WithResidence(a.newResidence())
+		WithResidence(a.newResidence()).
+		WithStats(a.newStats())
 	a.withPartners(api).Routes(mux)
 	a.mountOIDC(mux, log)
+	if err := a.mountWeb(ctx, mux, c, oc, wc, log); err != nil {
+		return nil, err
+	}
 	backend := "SQLite"
 	if c.IsPostgres() {
 		backend = "PostgreSQL"
@@ -181,7 +190,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ready")
 	})
-	return httpapi.Handler(mux, log, metrics)
+	return httpapi.Handler(mux, log, metrics), nil
 }
 
 func debugMux() *http.ServeMux {

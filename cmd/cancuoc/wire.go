@@ -18,6 +18,7 @@ import (
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/stats"
 )
 
 // openStore is the one place that names the concrete backends.
@@ -59,6 +60,7 @@ type app struct {
 	verify *partner.Service
 	// proxies are the trusted reverse proxies (--trusted-proxies), set by serve.
 	proxies *clientaddr.Resolver
+	stats *stats.Service // set by serve (newStats)
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// unitGroup returns the unit columns and the filter of a count: by
+// province nationally, by commune within one province.
+func unitGroup(province string) (cols, where string, args []any) {
+	if province == "" {
+		return `c.home_province, ''`, `true`, nil
+	}
+	return `c.home_province, c.home_commune`, `c.home_province = $1`, []any{province}
+}
+
+// CountAccounts counts open citizen accounts by level and home unit.
+func (c *conn) CountAccounts(ctx context.Context, province string) ([]cancuoc.AccountCount, error) {
+	const op = "postgres.CountAccounts"
+	cols, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT `+cols+`, a.level, count(*)
+		FROM accounts a JOIN citizens c ON c.pin = a.pin::char(12) -- citizens.pin is char(12): cast the other side, so the primary key serves the join
+		WHERE a.kind = 'citizen' AND a.status <> 'closed' AND `+where+`
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collect(op, rows, func(r pgx.Rows) (cancuoc.AccountCount, error) {
+		var x cancuoc.AccountCount
+		var level int
+		err := r.Scan(&x.Province, &x.Commune, &level, &x.Count)
+		x.Level = cancuoc.AccountLevel(level)
+		return x, err
+	})
+}
+
+// AccountsOpened counts citizen accounts by month of opening (UTC).
+func (c *conn) AccountsOpened(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "postgres.AccountsOpened"
+	_, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM'), count(*)
+		FROM accounts a JOIN citizens c ON c.pin = a.pin::char(12) -- citizens.pin is char(12): cast the other side, so the primary key serves the join
+		WHERE a.kind = 'citizen' AND `+where+` GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collectPeriods(op, rows)
+}
+
+// CountCards counts valid cards of living citizens by birth year and home
+// unit. Cards live in the record's document, so this reads every living
+// record of the area: the stats capability caches the answer.
+func (c *conn) CountCards(ctx context.Context, province string) ([]cancuoc.CardCount, error) {
+	const op = "postgres.CountCards"
+	cols, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT `+cols+`, c.birth_year, count(*)
+		FROM citizens c CROSS JOIN LATERAL json_array_elements(c.doc->'cards') j
+		WHERE c.life_status = 'alive' AND j->>'status' = 'valid' AND `+where+`
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collect(op, rows, func(r pgx.Rows) (cancuoc.CardCount, error) {
+		var x cancuoc.CardCount
+		var year int32
+		err := r.Scan(&x.Province, &x.Commune, &year, &x.Count)
+		x.BirthYear = int(year)
+		return x, err
+	})
+}
+
+// CardsIssued counts cards of living citizens by year of issue.
+func (c *conn) CardsIssued(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "postgres.CardsIssued"
+	_, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT left(j->>'issued_on', 4), count(*)
+		FROM citizens c CROSS JOIN LATERAL json_array_elements(c.doc->'cards') j
+		WHERE c.life_status = 'alive' AND j->>'issued_on' IS NOT NULL AND `+where+`
+		GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collectPeriods(op, rows)
+}
+
+// CountQuality counts incomplete records of living citizens by home unit.
+func (c *conn) CountQuality(ctx context.Context, province string) ([]cancuoc.QualityCount, error) {
+	const op = "postgres.CountQuality"
+	cols, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT `+cols+`,
+		count(*) FILTER (WHERE c.birth_month = 0 OR c.birth_day = 0),
+		count(*) FILTER (WHERE c.doc->>'ethnicity' IS NULL),
+		count(*) FILTER (WHERE c.doc->'permanent_residence' IS NULL),
+		count(*) FILTER (WHERE c.doc->'permanent_residence'->>'era' = '63')
+		FROM citizens c WHERE c.life_status = 'alive' AND `+where+`
+		GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collect(op, rows, func(r pgx.Rows) (cancuoc.QualityCount, error) {
+		var x cancuoc.QualityCount
+		err := r.Scan(&x.Province, &x.Commune, &x.PartialBirth, &x.NoEthnicity, &x.NoResidence, &x.OldUnitAddress)
+		return x, err
+	})
+}
+
+func collectPeriods(op string, rows pgx.Rows) ([]cancuoc.PeriodCount, error) {
+	return collect(op, rows, func(r pgx.Rows) (cancuoc.PeriodCount, error) {
+		var x cancuoc.PeriodCount
+		err := r.Scan(&x.Period, &x.Count)
+		return x, err
+	})
+}
+
+// collect reads every row with scan and closes rows.
+func collect[T any](op string, rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return out, nil
+}

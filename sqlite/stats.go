@@ -1,0 +1,128 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// unitGroup returns the unit columns and the filter of a count: by
+// province nationally, by commune within one province.
+func unitGroup(province string) (cols, where string, args []any) {
+	if province == "" {
+		return `c.home_province, ''`, `1`, nil
+	}
+	return `c.home_province, c.home_commune`, `c.home_province = ?`, []any{province}
+}
+
+// CountAccounts counts open citizen accounts by level and home unit.
+func (o *ops) CountAccounts(ctx context.Context, province string) ([]cancuoc.AccountCount, error) {
+	const op = "sqlite.CountAccounts"
+	cols, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT `+cols+`, a.level, count(*)
+		FROM accounts a JOIN citizens c ON c.pin = a.pin
+		WHERE a.kind = 'citizen' AND a.status <> 'closed' AND `+where+`
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.AccountCount, error) {
+		var x cancuoc.AccountCount
+		err := r.Scan(&x.Province, &x.Commune, &x.Level, &x.Count)
+		return x, err
+	})
+}
+
+// AccountsOpened counts citizen accounts by month of opening.
+func (o *ops) AccountsOpened(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "sqlite.AccountsOpened"
+	_, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT strftime('%Y-%m', a.created_at / 1000000, 'unixepoch'), count(*)
+		FROM accounts a JOIN citizens c ON c.pin = a.pin
+		WHERE a.kind = 'citizen' AND `+where+` GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanPeriods(op, rows)
+}
+
+// CountCards counts valid cards of living citizens by birth year and home
+// unit. Cards live in the record's document, so this reads every living
+// record of the area: the stats capability caches the answer.
+func (o *ops) CountCards(ctx context.Context, province string) ([]cancuoc.CardCount, error) {
+	const op = "sqlite.CountCards"
+	cols, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT `+cols+`, c.birth_year, count(*)
+		FROM citizens c, json_each(c.doc, '$.cards') j
+		WHERE c.life_status = 'alive' AND json_extract(j.value, '$.status') = 'valid' AND `+where+`
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.CardCount, error) {
+		var x cancuoc.CardCount
+		err := r.Scan(&x.Province, &x.Commune, &x.BirthYear, &x.Count)
+		return x, err
+	})
+}
+
+// CardsIssued counts cards of living citizens by year of issue.
+func (o *ops) CardsIssued(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "sqlite.CardsIssued"
+	_, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT substr(json_extract(j.value, '$.issued_on'), 1, 4) AS y, count(*)
+		FROM citizens c, json_each(c.doc, '$.cards') j
+		WHERE c.life_status = 'alive' AND json_extract(j.value, '$.issued_on') IS NOT NULL AND `+where+`
+		GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanPeriods(op, rows)
+}
+
+// CountQuality counts incomplete records of living citizens by home unit.
+func (o *ops) CountQuality(ctx context.Context, province string) ([]cancuoc.QualityCount, error) {
+	const op = "sqlite.CountQuality"
+	cols, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT `+cols+`,
+		SUM(c.birth_month = 0 OR c.birth_day = 0),
+		SUM(json_extract(c.doc, '$.ethnicity') IS NULL),
+		SUM(json_extract(c.doc, '$.permanent_residence') IS NULL),
+		SUM(coalesce(json_extract(c.doc, '$.permanent_residence.era') = '63', 0))
+		FROM citizens c WHERE c.life_status = 'alive' AND `+where+`
+		GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.QualityCount, error) {
+		var x cancuoc.QualityCount
+		err := r.Scan(&x.Province, &x.Commune, &x.PartialBirth, &x.NoEthnicity, &x.NoResidence, &x.OldUnitAddress)
+		return x, err
+	})
+}
+
+func scanPeriods(op string, rows *sql.Rows) ([]cancuoc.PeriodCount, error) {
+	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.PeriodCount, error) {
+		var x cancuoc.PeriodCount
+		err := r.Scan(&x.Period, &x.Count)
+		return x, err
+	})
+}
+
+// scanAll reads every row with scan and closes rows.
+func scanAll[T any](op string, rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return out, nil
+}

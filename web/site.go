@@ -1,0 +1,278 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/auditlog"
+	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/stats"
+)
+
+// Site is the web product: the national dashboard, the citizen portal and
+// the officers' console, each mounted when its capabilities are wired.
+// Pages are rendered on the server in Vietnamese, or English when asked
+// (?lang=en, remembered in a cookie).
+type Site struct {
+	log    *slog.Logger
+	secure bool   // cookies only over HTTPS
+	key    []byte // seals session cookies and signs CSRF tokens
+	now    func() time.Time
+
+	stats   *stats.Service
+	portal  *portal
+	console *console
+	// sections are the portal's later pages (documents, applications,
+	// corrections): a nav entry each, shown only when registered.
+	sections []Section
+}
+
+// Section is a page of the portal that another capability serves under
+// /portal/ (its handler is registered by that capability).
+type Section struct {
+	Path   string // e.g. /portal/documents
+	VI, EN string
+}
+
+// SiteConfig configures a Site. Secret (≥32 bytes) keys the session
+// cookies; Secure marks cookies Secure (serve over HTTPS).
+type SiteConfig struct {
+	Secret []byte
+	Secure bool
+	Log    *slog.Logger
+}
+
+// NewSite returns a site with no page mounted; add them with the With
+// methods and serve them with Routes.
+func NewSite(cfg SiteConfig) (*Site, error) {
+	if len(cfg.Secret) < 32 {
+		return nil, errors.New("web: the site secret must be at least 32 bytes")
+	}
+	m := hmac.New(sha256.New, cfg.Secret)
+	m.Write([]byte("cancuoc web sessions"))
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Site{log: log, secure: cfg.Secure, key: m.Sum(nil), now: time.Now}, nil
+}
+
+// WithDashboard mounts the national dashboard on s's figures.
+func (s *Site) WithDashboard(st *stats.Service) *Site {
+	s.stats = st
+	return s
+}
+
+// WithSection adds a portal page's entry to the navigation.
+func (s *Site) WithSection(sec Section) *Site {
+	s.sections = append(s.sections, sec)
+	return s
+}
+
+// Directory names who appears in an access log: principals and OpenID
+// clients (cancuoc.Store is one).
+type Directory interface {
+	Principal(ctx context.Context, id string) (*cancuoc.Principal, error)
+	Client(ctx context.Context, id string) (*cancuoc.Client, error)
+}
+
+// Consents is the OpenID provider's side of a citizen's consents
+// (*oidc.Provider).
+type Consents interface {
+	Consents(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.Consent, error)
+	RevokeConsent(ctx context.Context, pin cancuoc.PIN, clientID string) error
+}
+
+// PortalDeps are the capabilities the citizen portal shows.
+type PortalDeps struct {
+	Registry  *registry.Service
+	AccessLog *auditlog.Log
+	EID       *eid.Service
+	Consents  Consents
+	Directory Directory
+	// Accounts lists a holder's factors (cancuoc.Store).
+	Accounts interface {
+		Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passkey, error)
+	}
+}
+
+// Routes adds the mounted pages to mux.
+func (s *Site) Routes(mux *http.ServeMux) {
+	if s.stats != nil {
+		mux.HandleFunc("GET /dashboard", s.dashboard)
+		mux.HandleFunc("GET /dashboard/{province}", s.dashboard)
+	}
+	if s.portal != nil {
+		s.portalRoutes(mux)
+	}
+	if s.console != nil {
+		s.consoleRoutes(mux)
+	}
+}
+
+// view is what every page template gets.
+type view struct {
+	Lang, Other string // language, and the URL that switches to the other
+	Title       string
+	Nav         []navItem
+	CSRF        string
+	ErrVI       string
+	ErrEN       string
+	Data        any
+}
+
+type navItem struct {
+	Path, VI, EN string
+	Current      bool
+}
+
+const cookieLang = "cancuoc_lang"
+
+// lang is the page language: ?lang= (remembered), else the cookie, else
+// Vietnamese.
+func (s *Site) lang(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "en" || l == "vi" {
+		http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+		return l
+	}
+	if c, err := r.Cookie(cookieLang); err == nil && c.Value == "en" {
+		return "en"
+	}
+	return "vi"
+}
+
+func (s *Site) newView(w http.ResponseWriter, r *http.Request, title string) *view {
+	v := &view{Lang: s.lang(w, r), Title: title}
+	other := "en"
+	if v.Lang == "en" {
+		other = "vi"
+	}
+	q := r.URL.Query()
+	q.Set("lang", other)
+	path := r.URL.Path
+	if r.Method != http.MethodGet {
+		q = url.Values{"lang": {other}}
+	}
+	v.Other = path + "?" + q.Encode()
+	return v
+}
+
+// render writes a page with the headers every page has: no caching of
+// personal pages, a strict content security policy (all assets are ours).
+func (s *Site) render(w http.ResponseWriter, status int, name string, v *view) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", v.Lang)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+		s.log.Error("rendering a page", "page", name, "err", err)
+	}
+}
+
+// fail shows an error page: the message of a *cancuoc.Error, or a generic
+// one for internal errors (logged without personal data).
+func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	v := s.newView(w, r, "")
+	status := http.StatusInternalServerError
+	var e *cancuoc.Error
+	if errors.As(err, &e) && e.Kind != cancuoc.Internal {
+		v.ErrVI, v.ErrEN = e.MessageVI, e.MessageEN
+		status = kindStatus[e.Kind]
+	} else {
+		s.log.Error("web page", "path", r.URL.Path, "err", err)
+		v.ErrVI, v.ErrEN = "Lỗi hệ thống; vui lòng thử lại sau.", "Internal error; please try again later."
+	}
+	s.render(w, status, "error.html", v)
+}
+
+var kindStatus = map[cancuoc.Kind]int{
+	cancuoc.Invalid: http.StatusBadRequest, cancuoc.NotFound: http.StatusNotFound,
+	cancuoc.Conflict: http.StatusConflict, cancuoc.Unauthenticated: http.StatusUnauthorized,
+	cancuoc.Forbidden: http.StatusForbidden, cancuoc.Unavailable: http.StatusServiceUnavailable,
+}
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"t": func(lang, vi, en string) string {
+		if lang == "en" {
+			return en
+		}
+		return vi
+	},
+	"num":      formatNumber,
+	"date":     func(t time.Time) string { return t.In(vnTime).Format("02/01/2006 15:04") },
+	"join":     strings.Join,
+	"jsonText": jsonText,
+}
+
+// jsonText shows a JSON value of a history diff: a string as itself,
+// null or absent as a dash, anything else as compact JSON.
+func jsonText(raw json.RawMessage) string {
+	var str string
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return "—"
+	case json.Unmarshal(raw, &str) == nil:
+		return str
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+var vnTime = time.FixedZone("ICT", 7*3600)
+
+// formatNumber groups thousands with dots, the Vietnamese way, or with
+// commas in English.
+func formatNumber(lang string, n int64) string {
+	sep := "."
+	if lang == "en" {
+		sep = ","
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := []byte{}
+	d := 0
+	for {
+		if d > 0 && d%3 == 0 {
+			s = append(s, sep...)
+		}
+		s = append(s, byte('0'+n%10))
+		n /= 10
+		d++
+		if n == 0 {
+			break
+		}
+	}
+	if neg {
+		s = append(s, '-')
+	}
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+	return string(s)
+}
