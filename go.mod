@@ -3,6 +3,7 @@ module github.com/cancuoc/cancuoc
 go 1.26.8
 
 require (
+	github.com/MichaelFraser99/go-sd-jwt v1.4.0 // indirect
 	github.com/ProtonMail/go-crypto v1.5.2 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -1,0 +1,151 @@
+package sdjwt
+
+import (
+	"crypto"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Key is a signing key with its key ID (the JWS kid).
+type Key struct {
+	ID     string
+	Signer crypto.Signer // an ECDSA P-256 key: everything here signs ES256
+}
+
+// sign makes a compact JWS of payload with typ and kid in the header.
+func sign(k Key, typ string, payload []byte) (string, error) {
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
+	if k.ID != "" {
+		opts = opts.WithHeader("kid", k.ID)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.Signer}, opts)
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// Issued is a freshly issued SD-JWT with every disclosure, by claim name.
+type Issued struct {
+	Token       string
+	Disclosures map[string]string
+}
+
+// IssueOptions tunes issuance.
+type IssueOptions struct {
+	// Decoys adds this many decoy digests to _sd, so a verifier cannot
+	// count the claims a document holds.
+	Decoys int
+}
+
+// Issue signs an SD-JWT VC. Plain claims (iss, iat, exp, vct, cnf, status:
+// what a verifier needs before it can trust anything else) stay in the
+// payload; every claim of disclosable becomes a salted disclosure whose
+// digest is signed in _sd. The header is typ dc+sd-jwt, alg ES256.
+func Issue(k Key, plain, disclosable map[string]any, o IssueOptions) (*Issued, error) {
+	payload := make(map[string]any, len(plain)+2)
+	for n, v := range plain {
+		payload[n] = v
+	}
+	out := &Issued{Disclosures: make(map[string]string, len(disclosable))}
+	digests := make([]string, 0, len(disclosable)+o.Decoys)
+	for name, v := range disclosable {
+		if _, clash := plain[name]; clash || name == "_sd" || name == "_sd_alg" || name == "..." {
+			return nil, fmt.Errorf("sdjwt: claim %q cannot be disclosable", name)
+		}
+		enc, err := NewDisclosure(name, v)
+		if err != nil {
+			return nil, err
+		}
+		out.Disclosures[name] = enc
+		digests = append(digests, Digest(enc))
+	}
+	for i := 0; i < o.Decoys; i++ {
+		digests = append(digests, Digest(salt()))
+	}
+	// Sorted, so the order reveals nothing about which claim is which.
+	slices.Sort(digests)
+	payload["_sd"] = digests
+	payload["_sd_alg"] = HashAlg
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	jwt, err := sign(k, TypVC, body)
+	if err != nil {
+		return nil, err
+	}
+	t := &Token{JWT: jwt}
+	names := make([]string, 0, len(out.Disclosures))
+	for n := range out.Disclosures {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		t.Disclosures = append(t.Disclosures, out.Disclosures[n])
+	}
+	out.Token = t.String()
+	return out, nil
+}
+
+// NewDisclosure encodes [salt, name, value] with a fresh 128-bit salt.
+func NewDisclosure(name string, value any) (string, error) {
+	raw, err := json.Marshal([]any{salt(), name, value})
+	if err != nil {
+		return "", err
+	}
+	return b64.EncodeToString(raw), nil
+}
+
+func salt() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return b64.EncodeToString(b)
+}
+
+// Present keeps the disclosures the holder chooses (keep is asked about
+// each one) and appends a key-binding JWT signed by the holder's key over
+// the verifier's nonce and audience and the sd_hash of what is presented.
+// A nil holder presents without key binding.
+func Present(sdjwt string, keep func(*Disclosure) bool, holder *Key, nonce, aud string, iat time.Time) (string, error) {
+	t, err := Split(sdjwt)
+	if err != nil {
+		return "", err
+	}
+	p := &Token{JWT: t.JWT}
+	for _, enc := range t.Disclosures {
+		d, err := ParseDisclosure(enc)
+		if err != nil {
+			return "", err
+		}
+		if keep(d) {
+			p.Disclosures = append(p.Disclosures, enc)
+		}
+	}
+	if holder == nil {
+		return p.String(), nil
+	}
+	kb, err := json.Marshal(map[string]any{"nonce": nonce, "aud": aud, "iat": iat.Unix(), "sd_hash": p.SDHash()})
+	if err != nil {
+		return "", err
+	}
+	if p.KB, err = sign(Key{Signer: holder.Signer}, TypKB, kb); err != nil {
+		return "", err
+	}
+	return p.String(), nil
+}
+
+// Names keeps the disclosures of the named claims (for Present). Our
+// documents disclose claims flat, so array elements are never needed.
+func Names(names ...string) func(*Disclosure) bool {
+	return func(d *Disclosure) bool { return !d.Element && slices.Contains(names, d.Name) }
+}
