@@ -80,7 +80,6 @@ func (s jwsSigner) Sign(r io.Reader, msg []byte, _ crypto.SignerOpts) ([]byte, e
 	return out, nil
 }
 
-
 // What go-sd-jwt discloses and binds, signed by golang-jwt, our verifier
 // accepts.
 func TestInteropWeVerifyTheirs(t *testing.T) {

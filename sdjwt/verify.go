@@ -461,5 +461,3 @@ func (p *processor) array(a []any, path string, depth int) ([]any, error) {
 	}
 	return out, nil
 }
-
-
