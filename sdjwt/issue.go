@@ -149,3 +149,23 @@ func Present(sdjwt string, keep func(*Disclosure) bool, holder *Key, nonce, aud 
 func Names(names ...string) func(*Disclosure) bool {
 	return func(d *Disclosure) bool { return !d.Element && slices.Contains(names, d.Name) }
 }
+
+// KBInput returns the signing input (header.payload, base64url) of the
+// key-binding JWT for presented (an SD-JWT ending in '~', without key
+// binding). A wallet whose key never leaves its device signs this with
+// ES256 and appends input + "." + signature to presented.
+func KBInput(presented, nonce, aud string, iat time.Time) (string, error) {
+	t, err := Split(presented)
+	if err != nil {
+		return "", err
+	}
+	if t.KB != "" {
+		return "", fail(CodeKBUnexpected, "Bản trình bày đã có JWT ràng buộc khoá.", "The presentation already has a key-binding JWT.")
+	}
+	h, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": TypKB})
+	p, err := json.Marshal(map[string]any{"nonce": nonce, "aud": aud, "iat": iat.Unix(), "sd_hash": t.SDHash()})
+	if err != nil {
+		return "", err
+	}
+	return b64.EncodeToString(h) + "." + b64.EncodeToString(p), nil
+}
