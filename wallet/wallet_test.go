@@ -496,4 +496,3 @@ func TestQRRoundTrip(t *testing.T) {
 		t.Errorf("oversized: %v", err)
 	}
 }
-
