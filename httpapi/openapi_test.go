@@ -22,6 +22,7 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/admin"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/wallet"
 )
 
 // openapi is the part of the document the tests look at.
@@ -305,7 +306,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 	if err := json.Unmarshal(doc.Components.Schemas["Problem"], &problem); err != nil {
 		t.Fatal(err)
 	}
-	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid")
+	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid", "../wallet", "../sdjwt", "../statuslist")
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {
 			t.Errorf("the source scan missed %q; the scan is broken", must)
@@ -458,6 +459,16 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Problem":            reflect.TypeFor[Problem](),
 		"Unit":               reflect.TypeFor[admin.Unit](),
 		"Code":               reflect.TypeFor[admin.Code](),
+		"Document":           reflect.TypeFor[cancuoc.Document](),
+		"HolderKey":          reflect.TypeFor[cancuoc.HolderKey](),
+		"IssueRequest":       reflect.TypeFor[wallet.IssueRequest](),
+		"PresentRequest":     reflect.TypeFor[wallet.PresentRequest](),
+		"Prepared":           reflect.TypeFor[wallet.Prepared](),
+		"LabelledClaim":      reflect.TypeFor[wallet.LabelledClaim](),
+		"Verdict":            reflect.TypeFor[wallet.Verdict](),
+		"VPRequest":          reflect.TypeFor[wallet.VPRequest](),
+		"DocType":            reflect.TypeFor[wallet.DocType](),
+		"VerifyRequest":      reflect.TypeFor[verifyRequest](),
 	} {
 		var schema struct {
 			Properties map[string]json.RawMessage `json:"properties"`
