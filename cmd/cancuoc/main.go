@@ -24,6 +24,7 @@ usage:
   cancuoc admin  create-principal --name N --role R [--province P] [--commune C]
   cancuoc migrate [flags]    apply database migrations and exit
   cancuoc audit  export [--from N] [--to M] [--out FILE] | verify FILE [--pubkey FILE] | checkpoint
+  cancuoc verify-doc [--keys FILE] [--status FILE] [--nonce N --aud A] [--offline] FILE|-   check a wallet document
 Run "cancuoc COMMAND -h" for the flags of a command.
 `
 
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cmdMigrate(ctx, args[1:], getenv, stdout)
 	case "audit":
 		return cmdAudit(ctx, args[1:], getenv, stdout)
+	case "verify-doc":
+		return cmdVerifyDoc(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	c, validate := bindConfig(fs, getenv)
 	ec := bindEventsConfig(fs, getenv)
 	oc := bindOIDC(fs, getenv)
+	wc := bindWallet(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,10 +52,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.startOIDC(c, oc, log); err != nil {
 		return err
 	}
+	if err := a.startWallet(c, wc, log); err != nil {
+		return err
+	}
 	if err := a.startEvents(ctx, ec, log); err != nil {
 		return err
 	}
 	defer a.stopEvents()
+	a.subscribeWallet()
 	if a.eid != nil {
 		// A death closes the eID account and a missing declaration suspends
 		// it; the handler is idempotent, as at-least-once delivery requires.
@@ -132,7 +137,8 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWallet(a.wallet).Routes(mux)
+	a.mountVerifierPage(mux, log)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {
