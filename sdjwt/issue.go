@@ -2,7 +2,10 @@ package sdjwt
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -17,8 +20,30 @@ type Key struct {
 	Signer crypto.Signer // an ECDSA P-256 key: everything here signs ES256
 }
 
-// sign makes a compact JWS of payload with typ and kid in the header.
+// sign makes a compact JWS of payload with typ and kid in the header:
+// directly for an in-memory ECDSA key (the common case, and the issuing
+// hot path), through go-jose for any other crypto.Signer (an HSM).
 func sign(k Key, typ string, payload []byte) (string, error) {
+	if priv, ok := k.Signer.(*ecdsa.PrivateKey); ok && priv.Curve == elliptic.P256() {
+		h := map[string]string{"alg": "ES256", "typ": typ}
+		if k.ID != "" {
+			h["kid"] = k.ID
+		}
+		hb, err := json.Marshal(h)
+		if err != nil {
+			return "", err
+		}
+		input := b64.EncodeToString(hb) + "." + b64.EncodeToString(payload)
+		d := sha256.Sum256([]byte(input))
+		r, s, err := ecdsa.Sign(rand.Reader, priv, d[:])
+		if err != nil {
+			return "", err
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return input + "." + b64.EncodeToString(sig), nil
+	}
 	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	if k.ID != "" {
 		opts = opts.WithHeader("kid", k.ID)

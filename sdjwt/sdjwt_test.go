@@ -181,3 +181,41 @@ func TestDigestDuplicateInPayload(t *testing.T) {
 		t.Fatalf("want %s, got %v", CodeDigestDuplicate, err)
 	}
 }
+
+// A warm signature cache changes no verdict: only an identical
+// issuer-signed JWT is a hit, and everything else is still checked.
+func TestSigCacheKeepsChecks(t *testing.T) {
+	f := newFixture(t)
+	tok := f.issue(t, f.now.Add(time.Hour), licence)
+	good := f.present(t, tok, "n", "aud", "given_name")
+	o := f.opts("n", "aud")
+	o.Cache = NewSigCache(10, time.Minute)
+	if _, err := Verify(good, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(good, o); err != nil {
+		t.Fatal(err)
+	}
+	o2 := o
+	o2.Nonce = "other"
+	if _, err := Verify(good, o2); Code(err) != CodeKBNonce {
+		t.Errorf("replay with a warm cache: %v", err)
+	}
+	other := f.issue(t, f.now.Add(time.Hour), map[string]any{"given_name": "Bình"})
+	if _, err := Verify(mutate(good, 1, strings.Split(other, "~")[1]), o); Code(err) != CodeDisclosureUnref {
+		t.Errorf("foreign disclosure with a warm cache: %v", err)
+	}
+	// A forged signature on the same payload is another JWT: no hit.
+	parts := strings.Split(strings.Split(good, "~")[0], ".")
+	forged := parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2]))
+	if _, err := Verify(strings.Replace(good, strings.Split(good, "~")[0], forged, 1), o); Code(err) != CodeSignature {
+		t.Errorf("forged signature with a warm cache: %v", err)
+	}
+	o3 := o
+	o3.Now = f.now.Add(2 * time.Minute)
+	o3.RequireKB = false
+	o3.Nonce, o3.Audience = "", ""
+	if _, err := Verify(tok, o3); err != nil { // expired entry: verified again
+		t.Fatal(err)
+	}
+}

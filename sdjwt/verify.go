@@ -2,6 +2,7 @@ package sdjwt
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -33,6 +34,9 @@ type VerifyOptions struct {
 	MaxKBAge  time.Duration
 	// Skew tolerates clocks this far apart (default 1 minute).
 	Skew time.Duration
+	// Cache, when set, skips re-checking an issuer signature verified
+	// recently (see SigCache).
+	Cache *SigCache
 }
 
 // StatusRef is the document's entry in a Token Status List.
@@ -142,14 +146,14 @@ func Verify(s string, o VerifyOptions) (*Result, error) {
 		return nil, fail(CodeUnknownKey, "Khoá ký không thuộc các khoá đã công bố của bên cấp.",
 			fmt.Sprintf("The signing key (kid %q) is not among the keys published by issuer %q.", h.Kid, unverified.Iss))
 	}
-	jws, err := jose.ParseSigned(t.JWT, []jose.SignatureAlgorithm{jose.ES256})
-	if err != nil {
-		return nil, fail(CodeMalformed, "JWT của bên cấp không đọc được.", "The issuer-signed JWT cannot be parsed.")
-	}
-	body, err := jws.Verify(key.Key)
-	if err != nil {
-		return nil, fail(CodeSignature, "Chữ ký của bên cấp không hợp lệ: tài liệu đã bị sửa hoặc không do bên cấp này ký.",
-			"The issuer's signature does not verify: the document was altered or not signed by this issuer.")
+	body, ok := o.Cache.get(t.JWT, h.Kid, o.Now)
+	if !ok {
+		pub, _ := key.Key.(*ecdsa.PublicKey)
+		if body, err = verifyES256(t.JWT, pub); err != nil {
+			return nil, fail(CodeSignature, "Chữ ký của bên cấp không hợp lệ: tài liệu đã bị sửa hoặc không do bên cấp này ký.",
+				"The issuer's signature does not verify: the document was altered or not signed by this issuer.")
+		}
+		o.Cache.put(t.JWT, h.Kid, body, o.Now)
 	}
 	var payload map[string]any
 	d := json.NewDecoder(bytes.NewReader(body))
@@ -238,15 +242,16 @@ func verifyKB(t *Token, claims map[string]any, o VerifyOptions) (*KeyBinding, er
 	if h.Typ != TypKB {
 		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá phải có typ kb+jwt.", "The key-binding JWT must have typ kb+jwt.")
 	}
-	holder, err := HolderKey(claims)
-	if err != nil {
-		return nil, err
+	cnf, _ := claims["cnf"].(map[string]any)
+	jwk, _ := cnf["jwk"].(map[string]any)
+	if jwk == nil {
+		return nil, fail(CodeCnfMissing, "Tài liệu không gắn với khoá của người giữ (thiếu cnf.jwk).", "The document is not bound to a holder key (no cnf.jwk).")
 	}
-	jws, err := jose.ParseSigned(t.KB, []jose.SignatureAlgorithm{jose.ES256})
+	holder, err := parseP256(jwk)
 	if err != nil {
-		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá không đọc được.", "The key-binding JWT cannot be parsed.")
+		return nil, fail(CodeCnfMissing, "Khoá của người giữ (cnf.jwk) không phải khoá công khai EC P-256 hợp lệ.", "The holder key (cnf.jwk) is not a valid EC P-256 public key.")
 	}
-	body, err := jws.Verify(holder.Key)
+	body, err := verifyES256(t.KB, holder)
 	if err != nil {
 		return nil, fail(CodeKBSignature, "Chữ ký ràng buộc khoá không khớp khoá của người giữ: bản trình bày không do người giữ tài liệu tạo.",
 			"The key-binding signature does not verify with the holder's key: the presentation was not made by the document's holder.")

@@ -206,6 +206,7 @@ func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, f
 		}
 		return nil
 	})
+	s.lists.forget()
 	if err != nil {
 		return nil, nil, cancuoc.WithOp(op, err)
 	}

@@ -78,6 +78,12 @@ func (s *Service) TypeMetadataOf(typeID string) (*TypeMetadata, error) {
 type listCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedList
+	live    map[string]liveList
+}
+
+type liveList struct {
+	list *statuslist.List
+	at   time.Time
 }
 
 type cachedList struct {
@@ -114,6 +120,40 @@ func (s *Service) List(ctx context.Context, agency string, n int64) (*statuslist
 		}
 	}
 	return l, nil
+}
+
+// liveStatusTTL bounds how stale the platform's own verifier may be about
+// another node's status change; this node's own changes drop the cache.
+const liveStatusTTL = 2 * time.Second
+
+// liveList is List, cached for liveStatusTTL: building a list of a million
+// entries for every check would cost more than the check.
+func (s *Service) liveList(ctx context.Context, agency string, n int64) (*statuslist.List, error) {
+	key := agency + "/" + strconv.FormatInt(n, 10)
+	s.lists.mu.Lock()
+	c, ok := s.lists.live[key]
+	s.lists.mu.Unlock()
+	if ok && s.now().Sub(c.at) < liveStatusTTL && !c.at.After(s.now()) {
+		return c.list, nil
+	}
+	l, err := s.List(ctx, agency, n)
+	if err != nil {
+		return nil, err
+	}
+	s.lists.mu.Lock()
+	if s.lists.live == nil {
+		s.lists.live = map[string]liveList{}
+	}
+	s.lists.live[key] = liveList{list: l, at: s.now()}
+	s.lists.mu.Unlock()
+	return l, nil
+}
+
+// forget drops the cached lists after this node changed a status.
+func (c *listCache) forget() {
+	c.mu.Lock()
+	c.entries, c.live = nil, nil
+	c.mu.Unlock()
 }
 
 // StatusListToken returns the signed statuslist+jwt of an agency's list
@@ -163,7 +203,8 @@ func (s *Service) parseStatusURI(uri string) (string, int64, error) {
 // statuses straight from the store.
 func (s *Service) Checker(ctx context.Context) *Checker {
 	return &Checker{
-		Now: s.now,
+		Now:   s.now,
+		Cache: s.sigs,
 		Keys: func(iss, kid string) (*jose.JSONWebKey, error) {
 			agency, ok := s.agencyOf(iss)
 			if !ok {
@@ -176,7 +217,7 @@ func (s *Service) Checker(ctx context.Context) *Checker {
 			if err != nil {
 				return nil, err
 			}
-			return s.List(ctx, agency, n)
+			return s.liveList(ctx, agency, n)
 		},
 	}
 }

@@ -1,7 +1,6 @@
 package wallet
 
 import (
-	"encoding/json"
 	"path"
 	"time"
 
@@ -18,6 +17,8 @@ type Checker struct {
 	Keys   sdjwt.KeyFunc
 	Status func(uri string) (*statuslist.List, error)
 	Now    func() time.Time
+	// Cache, when set, remembers verified issuer signatures briefly.
+	Cache *sdjwt.SigCache
 }
 
 // Expect is what a verifier expects of a presentation.
@@ -63,7 +64,7 @@ func (c *Checker) Check(presentation string, e Expect) *Verdict {
 		now = c.Now
 	}
 	r, err := sdjwt.Verify(presentation, sdjwt.VerifyOptions{Keys: c.Keys, Now: now(), RequireKB: e.RequireKB,
-		Nonce: e.Nonce, Audience: e.Audience, MaxKBAge: e.MaxAge})
+		Nonce: e.Nonce, Audience: e.Audience, MaxKBAge: e.MaxAge, Cache: c.Cache})
 	if err != nil {
 		return failed(err)
 	}
@@ -71,14 +72,11 @@ func (c *Checker) Check(presentation string, e Expect) *Verdict {
 	if t, ok := Types[v.Type]; ok {
 		v.NameVI, v.NameEN = t.NameVI, t.NameEN
 	}
-	disclosed := map[string]any{}
+	disclosed := make(map[string]any, len(r.Disclosed))
 	for _, n := range r.Disclosed {
 		disclosed[n] = r.Claims[n]
 	}
-	raw, _ := json.Marshal(disclosed)
-	var plain map[string]any
-	_ = json.Unmarshal(raw, &plain)
-	v.Claims = Label(v.Type, plain)
+	v.Claims = Label(v.Type, disclosed)
 	if r.Status == nil {
 		v.Code, v.MessageVI, v.MessageEN = "status_missing", "Tài liệu không có tham chiếu trạng thái: không biết đã bị thu hồi hay chưa.",
 			"The document has no status reference: whether it was revoked cannot be known."

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/sdjwt"
 	"github.com/cancuoc/cancuoc/seal"
@@ -56,6 +54,7 @@ type Service struct {
 	keys  *keyring
 	vp    *vpRequests
 	lists *listCache
+	sigs  *sdjwt.SigCache
 }
 
 // Option configures a Service.
@@ -102,6 +101,7 @@ func New(store cancuoc.Store, cfg Config, opts ...Option) (*Service, error) {
 	s.keys = &keyring{store: store, seal: sl, now: s.now, rotation: cfg.Rotation, retire: cfg.Retire}
 	s.vp = newVPRequests()
 	s.lists = &listCache{}
+	s.sigs = sdjwt.NewSigCache(100000, time.Minute)
 	return s, nil
 }
 
@@ -180,13 +180,11 @@ func (s *Service) mint(ctx context.Context, tx cancuoc.Tx, key *liveKey, t *DocT
 	}
 	list, idx := s.slotIndex(slot)
 	now := s.clock()
-	var holder jose.JSONWebKey
-	if err := holder.UnmarshalJSON(hk.JWK); err != nil {
-		return nil, cancuoc.WithOp("wallet.mint", err)
-	}
 	plain := map[string]any{
 		"iss": s.IssuerURL(t.Agency), "iat": now.Unix(), "exp": exp.Unix(), "vct": s.VCT(t.ID),
-		"cnf":    map[string]any{"jwk": holder},
+		// The key as registered: checked by ParseHolderJWK and stored in
+		// canonical form, so it is not parsed again for every document.
+		"cnf":    map[string]any{"jwk": json.RawMessage(hk.JWK)},
 		"status": map[string]any{"status_list": map[string]any{"idx": idx, "uri": s.StatusURI(t.Agency, list)}},
 	}
 	is, err := sdjwt.Issue(sdjwt.Key{ID: key.id, Signer: key.private}, plain, claims, sdjwt.IssueOptions{Decoys: 2})
@@ -340,6 +338,7 @@ func (s *Service) Reissue(ctx context.Context, p *cancuoc.Principal, id string, 
 		doc, err = s.reissue(ctx, tx, op, p.ID, old.ID, claims)
 		return err
 	})
+	s.lists.forget()
 	return doc, cancuoc.WithOp(op, err)
 }
 
@@ -420,6 +419,7 @@ func (s *Service) SetStatus(ctx context.Context, p *cancuoc.Principal, id string
 		d, err = s.setStatus(ctx, tx, op, p.ID, id, to, reason)
 		return err
 	})
+	s.lists.forget()
 	return d, cancuoc.WithOp(op, err)
 }
 
@@ -456,6 +456,7 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 	if e.Type != cancuoc.EventCitizenDied || e.PIN == "" {
 		return nil
 	}
+	defer s.lists.forget()
 	return cancuoc.WithOp(op, s.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		docs, err := tx.DocumentsByHolder(ctx, e.PIN)
 		if err != nil {
