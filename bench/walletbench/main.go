@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,8 +43,17 @@ func main() {
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "goroutines for the CPU-bound measures")
 	dbWorkers := flag.Int("db-workers", 8, "goroutines issuing through the store")
 	pg := flag.String("pg", "", "PostgreSQL URL (a bench_wallet schema is created); SQLite in a temporary file when empty")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements here")
 	flag.Parse()
 	ctx := context.Background()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 
 	var st cancuoc.Store
 	var err error
