@@ -449,24 +449,54 @@ func (s *Service) setStatus(ctx context.Context, tx cancuoc.Tx, op, actor, id st
 	return d, s.record(ctx, tx, actor, action, event, d, nil)
 }
 
-// HandleRegistryEvent revokes every document of a citizen who died. It is
-// idempotent (revoked documents stay so), as the dispatcher requires.
+// Reasons the platform gives when registry events change documents.
+const (
+	ReasonHolderDied    = "holder_died"
+	ReasonHolderMissing = "holder_missing"
+)
+
+// HandleRegistryEvent follows the holder's life status: a death revokes
+// every document; a declaration of missing suspends the valid ones; a
+// later update showing the person alive again reinstates the documents it
+// suspended (and only those: an issuer's own suspension stays). It is
+// idempotent, as the dispatcher's at-least-once delivery requires.
 func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) error {
 	const op = "wallet.HandleRegistryEvent"
-	if e.Type != cancuoc.EventCitizenDied || e.PIN == "" {
+	if e.PIN == "" {
+		return nil
+	}
+	switch e.Type {
+	case cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated:
+	default:
 		return nil
 	}
 	defer s.lists.forget()
 	return cancuoc.WithOp(op, s.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		docs, err := tx.DocumentsByHolder(ctx, e.PIN)
-		if err != nil {
+		if err != nil || len(docs) == 0 {
 			return err
 		}
+		if e.Type == cancuoc.EventCitizenUpdated {
+			c, err := tx.Citizen(ctx, e.PIN)
+			if err != nil || c.LifeStatus != cancuoc.Alive {
+				return err
+			}
+		}
 		for _, d := range docs {
-			if d.Status == cancuoc.DocumentRevoked {
+			to, reason := cancuoc.DocumentStatus(""), ""
+			switch {
+			case d.Status == cancuoc.DocumentRevoked:
+			case e.Type == cancuoc.EventCitizenDied:
+				to, reason = cancuoc.DocumentRevoked, ReasonHolderDied
+			case e.Type == cancuoc.EventCitizenMissing && d.Status == cancuoc.DocumentValid:
+				to, reason = cancuoc.DocumentSuspended, ReasonHolderMissing
+			case e.Type == cancuoc.EventCitizenUpdated && d.Status == cancuoc.DocumentSuspended && d.Reason == ReasonHolderMissing:
+				to = cancuoc.DocumentValid
+			}
+			if to == "" {
 				continue
 			}
-			if _, err := s.setStatus(ctx, tx, op, "system:wallet", d.ID, cancuoc.DocumentRevoked, "holder_died"); err != nil {
+			if _, err := s.setStatus(ctx, tx, op, "system:wallet", d.ID, to, reason); err != nil {
 				return err
 			}
 		}

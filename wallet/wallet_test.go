@@ -303,6 +303,38 @@ func TestDeathRevokesEverything(t *testing.T) {
 	}
 }
 
+// A missing declaration suspends the valid documents; the person's return
+// reinstates them, but not a document its issuer suspended itself.
+func TestMissingSuspendsUntilBack(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	an := e.citizen(1, cancuoc.Level1, "")
+	e.registerKey(an, "")
+	d1, _ := e.w.Issue(ctx, transport, licence(an.pin))
+	d2, _ := e.w.Issue(ctx, transport, licence(an.pin))
+	if _, err := e.w.SetStatus(ctx, transport, d2.ID, cancuoc.DocumentSuspended, "points"); err != nil {
+		t.Fatal(err)
+	}
+	status := func(id string) cancuoc.DocumentStatus {
+		d, _ := e.store.Document(ctx, id)
+		return d.Status
+	}
+	if err := e.w.HandleRegistryEvent(ctx, cancuoc.Event{Type: cancuoc.EventCitizenMissing, PIN: an.pin}); err != nil {
+		t.Fatal(err)
+	}
+	if status(d1.ID) != cancuoc.DocumentSuspended || status(d2.ID) != cancuoc.DocumentSuspended {
+		t.Fatalf("missing: %s %s", status(d1.ID), status(d2.ID))
+	}
+	for range 2 {
+		if err := e.w.HandleRegistryEvent(ctx, cancuoc.Event{Type: cancuoc.EventCitizenUpdated, PIN: an.pin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status(d1.ID) != cancuoc.DocumentValid || status(d2.ID) != cancuoc.DocumentSuspended {
+		t.Fatalf("back: %s %s", status(d1.ID), status(d2.ID))
+	}
+}
+
 // A guardian registers the child's wallet key, sees and presents the
 // child's documents; a stranger sees nothing.
 func TestGuardianPresentsChildsDocument(t *testing.T) {

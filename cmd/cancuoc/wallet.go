@@ -85,11 +85,13 @@ func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 	return nil
 }
 
-// subscribeWallet revokes a dead person's documents; the handler is
-// idempotent, as at-least-once delivery requires.
+// subscribeWallet makes documents follow the holder's life status: a
+// death revokes them, a missing declaration suspends them until the person
+// is back. The handler is idempotent, as at-least-once delivery requires.
 func (a *app) subscribeWallet() {
 	if a.wallet != nil && a.events != nil {
-		a.events.Subscribe("wallet-documents", []string{cancuoc.EventCitizenDied}, a.wallet.HandleRegistryEvent)
+		a.events.Subscribe("wallet-documents", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated},
+			a.wallet.HandleRegistryEvent)
 	}
 }
 
