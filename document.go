@@ -80,6 +80,23 @@ type StatusEntry struct {
 	Status DocumentStatus
 }
 
+// PresentationRequest is a verifier's request for a presentation (the
+// wallet's direct_post flow): kept in the store so that any node answers
+// it, and answered at most once. Verdict is the wallet capability's
+// verdict as JSON, set when answered.
+type PresentationRequest struct {
+	ID         string
+	ClientID   string
+	Nonce      string
+	Type       string
+	Claims     []string
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AnsweredAt *time.Time
+	Verdict    json.RawMessage
+}
+
 // DocumentStore keeps wallet documents, holder keys, issuer keys and
 // status-list slots. It only stores: the wallet capability decides.
 type DocumentStore interface {
@@ -108,4 +125,19 @@ type DocumentStore interface {
 	InsertIssuerKey(ctx context.Context, k *IssuerKey) error
 	// IssuerKeys lists an issuer's keys not retired at t, newest first.
 	IssuerKeys(ctx context.Context, issuer string, t time.Time) ([]*IssuerKey, error)
+
+	// InsertPresentationRequest stores r. Conflict "duplicate" if the ID exists.
+	InsertPresentationRequest(ctx context.Context, r *PresentationRequest) error
+	// PresentationRequest returns one request. NotFound if absent.
+	PresentationRequest(ctx context.Context, id string) (*PresentationRequest, error)
+	// ClaimPresentationRequest marks an unanswered request answered at t,
+	// atomically, so two racing responses cannot both count. Conflict
+	// "request_answered" if it was answered already; NotFound if absent.
+	ClaimPresentationRequest(ctx context.Context, id string, t time.Time) error
+	// SetPresentationVerdict stores the verdict of an answered request.
+	// NotFound if absent.
+	SetPresentationVerdict(ctx context.Context, id string, verdict json.RawMessage) error
+	// DeletePresentationRequests removes requests that expired before t
+	// and returns how many.
+	DeletePresentationRequests(ctx context.Context, before time.Time) (int64, error)
 }

@@ -308,7 +308,7 @@ func (a *API) createVPRequest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) vpRequest(w http.ResponseWriter, r *http.Request) {
-	q, err := a.wallet.VPRequestFor(nil, r.PathValue("id"))
+	q, err := a.wallet.VPRequestFor(r.Context(), nil, r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -350,7 +350,7 @@ func (a *API) vpResponse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) vpResult(w http.ResponseWriter, r *http.Request) {
-	q, err := a.wallet.VPRequestFor(principal(r.Context()), r.PathValue("id"))
+	q, err := a.wallet.VPRequestFor(r.Context(), principal(r.Context()), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -204,3 +204,98 @@ func (c *conn) IssuerKeys(ctx context.Context, issuer string, t time.Time) ([]*c
 	}
 	return out, dbErr(op, rows.Err())
 }
+
+// InsertPresentationRequest stores r. Conflict "duplicate" if the ID exists.
+func (c *conn) InsertPresentationRequest(ctx context.Context, r *cancuoc.PresentationRequest) error {
+	const op = "postgres.InsertPresentationRequest"
+	claims, err := json.Marshal(r.Claims)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	tag, err := c.q.Exec(ctx, `INSERT INTO wallet_presentation_requests (id, client_id, nonce, type, claims,
+		created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+		r.ID, r.ClientID, r.Nonce, r.Type, string(claims), r.CreatedBy, ts(r.CreatedAt), ts(r.ExpiresAt))
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return duplicate(op)
+	}
+	return nil
+}
+
+// PresentationRequest returns one request. NotFound if absent.
+func (c *conn) PresentationRequest(ctx context.Context, id string) (*cancuoc.PresentationRequest, error) {
+	const op = "postgres.PresentationRequest"
+	r := cancuoc.PresentationRequest{ID: id}
+	var (
+		claims  string
+		verdict *string
+	)
+	err := c.q.QueryRow(ctx, `SELECT client_id, nonce, type, claims::text, created_by, created_at, expires_at, answered_at, verdict::text
+		FROM wallet_presentation_requests WHERE id = $1`, id).
+		Scan(&r.ClientID, &r.Nonce, &r.Type, &claims, &r.CreatedBy, &r.CreatedAt, &r.ExpiresAt, &r.AnsweredAt, &verdict)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound(op)
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	if err := json.Unmarshal([]byte(claims), &r.Claims); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	r.CreatedAt, r.ExpiresAt = ts(r.CreatedAt), ts(r.ExpiresAt)
+	if r.AnsweredAt != nil {
+		t := ts(*r.AnsweredAt)
+		r.AnsweredAt = &t
+	}
+	if verdict != nil {
+		r.Verdict = json.RawMessage(*verdict)
+	}
+	return &r, nil
+}
+
+// ClaimPresentationRequest marks an unanswered request answered at t; the
+// conditional update takes the row lock, so racing responses serialise.
+func (c *conn) ClaimPresentationRequest(ctx context.Context, id string, t time.Time) error {
+	const op = "postgres.ClaimPresentationRequest"
+	tag, err := c.q.Exec(ctx, `UPDATE wallet_presentation_requests SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL`, ts(t), id)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var one int
+	err = c.q.QueryRow(ctx, `SELECT 1 FROM wallet_presentation_requests WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound(op)
+	}
+	if err != nil {
+		return dbErr(op, err)
+	}
+	return cancuoc.E(cancuoc.Conflict, op, "request_answered", "Yêu cầu này đã được trả lời.", "This request has already been answered.")
+}
+
+// SetPresentationVerdict stores the verdict of an answered request.
+func (c *conn) SetPresentationVerdict(ctx context.Context, id string, verdict json.RawMessage) error {
+	const op = "postgres.SetPresentationVerdict"
+	tag, err := c.q.Exec(ctx, `UPDATE wallet_presentation_requests SET verdict = $1 WHERE id = $2`, string(verdict), id)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound(op)
+	}
+	return nil
+}
+
+// DeletePresentationRequests removes requests that expired before t.
+func (c *conn) DeletePresentationRequests(ctx context.Context, before time.Time) (int64, error) {
+	const op = "postgres.DeletePresentationRequests"
+	tag, err := c.q.Exec(ctx, `DELETE FROM wallet_presentation_requests WHERE expires_at < $1`, ts(before))
+	if err != nil {
+		return 0, dbErr(op, err)
+	}
+	return tag.RowsAffected(), nil
+}

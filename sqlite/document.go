@@ -200,3 +200,98 @@ func (o *ops) IssuerKeys(ctx context.Context, issuer string, t time.Time) ([]*ca
 	}
 	return out, dbErr(op, rows.Err())
 }
+
+// InsertPresentationRequest stores r. Conflict "duplicate" if the ID exists.
+func (o *ops) InsertPresentationRequest(ctx context.Context, r *cancuoc.PresentationRequest) error {
+	const op = "sqlite.InsertPresentationRequest"
+	claims, err := json.Marshal(r.Claims)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	res, err := o.w.ExecContext(ctx, `INSERT INTO wallet_presentation_requests (id, client_id, nonce, type, claims,
+		created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		r.ID, r.ClientID, r.Nonce, r.Type, string(claims), r.CreatedBy, micros(r.CreatedAt), micros(r.ExpiresAt))
+	return inserted(op, res, err, "Yêu cầu đã tồn tại.", "The request already exists.")
+}
+
+// PresentationRequest returns one request. NotFound if absent.
+func (o *ops) PresentationRequest(ctx context.Context, id string) (*cancuoc.PresentationRequest, error) {
+	const op = "sqlite.PresentationRequest"
+	var (
+		r                = cancuoc.PresentationRequest{ID: id}
+		claims           string
+		created, expires int64
+		answered         sql.NullInt64
+		verdict          sql.NullString
+	)
+	err := o.r.QueryRowContext(ctx, `SELECT client_id, nonce, type, claims, created_by, created_at, expires_at, answered_at, verdict
+		FROM wallet_presentation_requests WHERE id = ?`, id).
+		Scan(&r.ClientID, &r.Nonce, &r.Type, &claims, &r.CreatedBy, &created, &expires, &answered, &verdict)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "Không có yêu cầu này.", "No such request.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	if err := json.Unmarshal([]byte(claims), &r.Claims); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	r.CreatedAt, r.ExpiresAt = fromMicros(created), fromMicros(expires)
+	if answered.Valid {
+		t := fromMicros(answered.Int64)
+		r.AnsweredAt = &t
+	}
+	if verdict.Valid {
+		r.Verdict = json.RawMessage(verdict.String)
+	}
+	return &r, nil
+}
+
+// ClaimPresentationRequest marks an unanswered request answered at t.
+func (o *ops) ClaimPresentationRequest(ctx context.Context, id string, t time.Time) error {
+	const op = "sqlite.ClaimPresentationRequest"
+	res, err := o.w.ExecContext(ctx, `UPDATE wallet_presentation_requests SET answered_at = ? WHERE id = ? AND answered_at IS NULL`, micros(t), id)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbErr(op, err)
+	} else if n == 1 {
+		return nil
+	}
+	var one int
+	err = o.w.QueryRowContext(ctx, `SELECT 1 FROM wallet_presentation_requests WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(op, "Không có yêu cầu này.", "No such request.")
+	}
+	if err != nil {
+		return dbErr(op, err)
+	}
+	return conflict(op, "request_answered", "Yêu cầu này đã được trả lời.", "This request has already been answered.")
+}
+
+// SetPresentationVerdict stores the verdict of an answered request.
+func (o *ops) SetPresentationVerdict(ctx context.Context, id string, verdict json.RawMessage) error {
+	const op = "sqlite.SetPresentationVerdict"
+	res, err := o.w.ExecContext(ctx, `UPDATE wallet_presentation_requests SET verdict = ? WHERE id = ?`, string(verdict), id)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbErr(op, err)
+	} else if n == 0 {
+		return notFound(op, "Không có yêu cầu này.", "No such request.")
+	}
+	return nil
+}
+
+// DeletePresentationRequests removes requests that expired before t.
+func (o *ops) DeletePresentationRequests(ctx context.Context, before time.Time) (int64, error) {
+	const op = "sqlite.DeletePresentationRequests"
+	res, err := o.w.ExecContext(ctx, `DELETE FROM wallet_presentation_requests WHERE expires_at < ?`, micros(before))
+	if err != nil {
+		return 0, dbErr(op, err)
+	}
+	n, err := res.RowsAffected()
+	return n, dbErr(op, err)
+}

@@ -24,6 +24,7 @@ func RunDocuments(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"DocumentHolderKey", testDocumentHolderKey},
 		{"DocumentIssuerKeys", testDocumentIssuerKeys},
 		{"DocumentRollback", testDocumentRollback},
+		{"PresentationRequests", testPresentationRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,5 +235,59 @@ func testDocumentRollback(t *testing.T, s cancuoc.Store) {
 	}
 	if n, _ := s.NextStatusSlot(ctx, "transport"); n != 0 {
 		t.Errorf("slot survived the rollback: next %d", n)
+	}
+}
+
+func testPresentationRequests(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	r := &cancuoc.PresentationRequest{ID: "req-1", ClientID: "https://id.example.vn/verifiers/p-bank", Nonce: "n-123456",
+		Type: "driver_licence", Claims: []string{"given_name", "categories"}, CreatedBy: "p-bank", CreatedAt: docT0, ExpiresAt: docT0.Add(10 * time.Minute)}
+	if err := s.InsertPresentationRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "dup", s.InsertPresentationRequest(ctx, r), cancuoc.Conflict, "duplicate")
+	got, err := s.PresentationRequest(ctx, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ClientID != r.ClientID || got.Nonce != r.Nonce || !slices.Equal(got.Claims, r.Claims) || got.AnsweredAt != nil ||
+		got.Verdict != nil || !got.CreatedAt.Equal(r.CreatedAt) || !got.ExpiresAt.Equal(r.ExpiresAt) || got.CreatedBy != "p-bank" {
+		t.Errorf("request %+v", got)
+	}
+	_, err = s.PresentationRequest(ctx, "nope")
+	wantErr(t, "absent", err, cancuoc.NotFound, "")
+	// Racing answers: exactly one wins.
+	errs := race(func(int) error { return s.ClaimPresentationRequest(ctx, "req-1", docT0.Add(time.Minute)) })
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		default:
+			wantErr(t, "second answer", err, cancuoc.Conflict, "request_answered")
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d answers won", won)
+	}
+	wantErr(t, "absent claim", s.ClaimPresentationRequest(ctx, "nope", docT0), cancuoc.NotFound, "")
+	if err := s.SetPresentationVerdict(ctx, "req-1", json.RawMessage(`{"valid":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "absent verdict", s.SetPresentationVerdict(ctx, "nope", json.RawMessage(`{}`)), cancuoc.NotFound, "")
+	got, _ = s.PresentationRequest(ctx, "req-1")
+	if got.AnsweredAt == nil || !got.AnsweredAt.Equal(docT0.Add(time.Minute)) || !sameJSON(got.Verdict, json.RawMessage(`{"valid":true}`)) {
+		t.Errorf("answered %+v", got)
+	}
+	old := *r
+	old.ID, old.ExpiresAt = "req-old", docT0.Add(-time.Minute)
+	if err := s.InsertPresentationRequest(ctx, &old); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeletePresentationRequests(ctx, docT0); err != nil || n != 1 {
+		t.Errorf("deleted %d %v", n, err)
+	}
+	if _, err := s.PresentationRequest(ctx, "req-1"); err != nil {
+		t.Errorf("a live request was deleted: %v", err)
 	}
 }

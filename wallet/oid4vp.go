@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -36,34 +36,34 @@ type VPRequest struct {
 // vpTTL is how long a request waits for its answer.
 const vpTTL = 10 * time.Minute
 
-// vpRequests holds pending requests in memory. They live minutes and a
-// lost one is simply asked again; on several nodes a verifier's requests
-// must reach the node that holds them (sticky sessions) until requests
-// move to the store.
-type vpRequests struct {
-	mu sync.Mutex
-	m  map[string]*VPRequest
-}
-
-func newVPRequests() *vpRequests { return &vpRequests{m: map[string]*VPRequest{}} }
-
-func (r *vpRequests) sweep(now time.Time) {
-	for id, q := range r.m {
-		if now.After(q.ExpiresAt.Add(vpTTL)) {
-			delete(r.m, id)
-		}
-	}
-}
-
 func randomToken(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// view turns a stored request into what the API shows.
+func (s *Service) vpView(r *cancuoc.PresentationRequest) *VPRequest {
+	q := &VPRequest{ID: r.ID, ClientID: r.ClientID, Nonce: r.Nonce, ResponseMode: "direct_post",
+		ResponseURI: s.cfg.BaseURL + "/v1/verify/requests/" + r.ID + "/response", Type: r.Type, VCT: s.VCT(r.Type),
+		Claims: r.Claims, ExpiresAt: r.ExpiresAt, State: "pending", createdBy: r.CreatedBy}
+	if q.Claims == nil {
+		q.Claims = []string{}
+	}
+	if r.AnsweredAt != nil {
+		q.State = "answered"
+	}
+	if len(r.Verdict) > 0 {
+		q.Verdict = &Verdict{}
+		_ = json.Unmarshal(r.Verdict, q.Verdict)
+	}
+	return q
+}
+
 // CreateVPRequest makes a request for a document type and claims on behalf
 // of a verifier (an API-key principal). The client_id (the audience the
-// wallet binds to) is the principal's.
+// wallet binds to) is the principal's. Requests are stored, so any node
+// takes the answer; expired ones are swept as new ones are made.
 func (s *Service) CreateVPRequest(ctx context.Context, p *cancuoc.Principal, typ string, claims []string) (*VPRequest, error) {
 	const op = "wallet.CreateVPRequest"
 	t, ok := Types[typ]
@@ -75,67 +75,69 @@ func (s *Service) CreateVPRequest(ctx context.Context, p *cancuoc.Principal, typ
 			return nil, cancuoc.InvalidField(op, "claims", "claim_unknown", "Loại tài liệu không có trường "+c+".", "The type has no claim "+c+".")
 		}
 	}
-	now := s.now()
-	id := randomToken(16)
-	q := &VPRequest{ID: id, ClientID: s.cfg.BaseURL + "/verifiers/" + p.ID, Nonce: randomToken(24), ResponseMode: "direct_post",
-		ResponseURI: s.cfg.BaseURL + "/v1/verify/requests/" + id + "/response", Type: typ, VCT: s.VCT(typ),
-		Claims: slices.Clone(claims), ExpiresAt: now.Add(vpTTL).UTC(), State: "pending", createdBy: p.ID}
-	s.vp.mu.Lock()
-	s.vp.sweep(now)
-	s.vp.m[id] = q
-	s.vp.mu.Unlock()
-	c := *q
-	return &c, nil
+	now := s.clock()
+	r := &cancuoc.PresentationRequest{ID: randomToken(16), ClientID: s.cfg.BaseURL + "/verifiers/" + p.ID, Nonce: randomToken(24),
+		Type: typ, Claims: slices.Clone(claims), CreatedBy: p.ID, CreatedAt: now, ExpiresAt: now.Add(vpTTL)}
+	if _, err := s.store.DeletePresentationRequests(ctx, now.Add(-vpTTL)); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.store.InsertPresentationRequest(ctx, r); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return s.vpView(r), nil
 }
 
 func vpNotFound(op string) error {
 	return cancuoc.E(cancuoc.NotFound, op, "request_not_found", "Không có yêu cầu này hoặc yêu cầu đã hết hạn.", "No such request, or it has expired.")
 }
 
-// VPRequestFor returns a request as the wallet sees it (no verdict), or
-// with its verdict for the verifier who made it (p non-nil).
-func (s *Service) VPRequestFor(p *cancuoc.Principal, id string) (*VPRequest, error) {
+// VPRequestFor returns a request as the wallet sees it (p nil: no
+// verdict, and only while it can be answered), or with its verdict for
+// the verifier who made it.
+func (s *Service) VPRequestFor(ctx context.Context, p *cancuoc.Principal, id string) (*VPRequest, error) {
 	const op = "wallet.VPRequest"
-	s.vp.mu.Lock()
-	defer s.vp.mu.Unlock()
-	q, ok := s.vp.m[id]
-	if !ok || (p == nil && s.now().After(q.ExpiresAt)) {
+	r, err := s.store.PresentationRequest(ctx, id)
+	if cancuoc.KindOf(err) == cancuoc.NotFound {
 		return nil, vpNotFound(op)
 	}
-	c := *q
-	if p == nil || p.ID != q.createdBy {
-		if p != nil {
-			return nil, vpNotFound(op)
-		}
-		c.Verdict = nil
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
 	}
-	return &c, nil
+	switch {
+	case p == nil && s.now().After(r.ExpiresAt):
+		return nil, vpNotFound(op)
+	case p != nil && p.ID != r.CreatedBy:
+		return nil, vpNotFound(op)
+	}
+	q := s.vpView(r)
+	if p == nil {
+		q.Verdict = nil
+	}
+	return q, nil
 }
 
 // RespondVP is the response_uri: it checks the vp_token against the
 // request's nonce and client_id, records the verdict, and refuses a
-// second response.
+// second response (the request is claimed before the check, atomically).
 func (s *Service) RespondVP(ctx context.Context, id, vpToken string) (*Verdict, error) {
 	const op = "wallet.RespondVP"
-	s.vp.mu.Lock()
-	q, ok := s.vp.m[id]
-	switch {
-	case !ok || s.now().After(q.ExpiresAt):
-		s.vp.mu.Unlock()
+	r, err := s.store.PresentationRequest(ctx, id)
+	if cancuoc.KindOf(err) == cancuoc.NotFound || (err == nil && s.now().After(r.ExpiresAt)) {
 		return nil, vpNotFound(op)
-	case q.State != "pending":
-		s.vp.mu.Unlock()
-		return nil, cancuoc.E(cancuoc.Conflict, op, "request_answered", "Yêu cầu này đã được trả lời.", "This request has already been answered.")
 	}
-	q.State = "answered" // claimed before checking, so racing responses cannot both count
-	s.vp.mu.Unlock()
-	v := s.Checker(ctx).Check(vpToken, Expect{Nonce: q.Nonce, Audience: q.ClientID, RequireKB: true})
-	if v.Valid && v.VCT != q.VCT {
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.store.ClaimPresentationRequest(ctx, id, s.clock()); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	v := s.Checker(ctx).Check(vpToken, Expect{Nonce: r.Nonce, Audience: r.ClientID, RequireKB: true})
+	if v.Valid && v.VCT != s.VCT(r.Type) {
 		v.Valid, v.Code = false, "type_mismatch"
 		v.MessageVI, v.MessageEN = "Tài liệu không phải loại được yêu cầu.", "The document is not of the requested type."
 	}
 	if v.Valid {
-		for _, want := range q.Claims {
+		for _, want := range r.Claims {
 			if !slices.ContainsFunc(v.Claims, func(c LabelledClaim) bool { return c.Name == want }) {
 				v.Valid, v.Code = false, "claim_not_disclosed"
 				v.MessageVI, v.MessageEN = "Thiếu trường được yêu cầu: "+want+".", "A requested claim was not disclosed: "+want+"."
@@ -143,8 +145,12 @@ func (s *Service) RespondVP(ctx context.Context, id, vpToken string) (*Verdict, 
 			}
 		}
 	}
-	s.vp.mu.Lock()
-	q.Verdict = v
-	s.vp.mu.Unlock()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.store.SetPresentationVerdict(ctx, id, raw); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
 	return v, nil
 }

@@ -52,7 +52,6 @@ type Service struct {
 	cfg   Config
 	now   func() time.Time
 	keys  *keyring
-	vp    *vpRequests
 	lists *listCache
 	sigs  *sdjwt.SigCache
 }
@@ -99,7 +98,6 @@ func New(store cancuoc.Store, cfg Config, opts ...Option) (*Service, error) {
 		o(s)
 	}
 	s.keys = &keyring{store: store, seal: sl, now: s.now, rotation: cfg.Rotation, retire: cfg.Retire}
-	s.vp = newVPRequests()
 	s.lists = &listCache{}
 	s.sigs = sdjwt.NewSigCache(100000, time.Minute)
 	return s, nil

@@ -462,7 +462,7 @@ func TestOnlinePresentationDirectPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen, err := e.w.VPRequestFor(nil, req.ID)
+	seen, err := e.w.VPRequestFor(ctx, nil, req.ID)
 	if err != nil || seen.Nonce != req.Nonce || seen.ResponseMode != "direct_post" {
 		t.Fatalf("wallet's view %+v %v", seen, err)
 	}
@@ -477,11 +477,11 @@ func TestOnlinePresentationDirectPost(t *testing.T) {
 	if _, err := e.w.RespondVP(ctx, req.ID, pres); cancuoc.KindOf(err) != cancuoc.Conflict {
 		t.Errorf("second response: %v", err)
 	}
-	res, err := e.w.VPRequestFor(bank, req.ID)
+	res, err := e.w.VPRequestFor(ctx, bank, req.ID)
 	if err != nil || res.Verdict == nil || !res.Verdict.Valid {
 		t.Fatalf("verifier's result %+v %v", res, err)
 	}
-	if _, err := e.w.VPRequestFor(police, req.ID); cancuoc.KindOf(err) != cancuoc.NotFound {
+	if _, err := e.w.VPRequestFor(ctx, police, req.ID); cancuoc.KindOf(err) != cancuoc.NotFound {
 		t.Errorf("another verifier read the result: %v", err)
 	}
 	third, _ := e.w.CreateVPRequest(ctx, bank, "driver_licence", nil)

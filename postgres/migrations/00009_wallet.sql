@@ -48,7 +48,22 @@ CREATE TABLE wallet_status_slots (
     next   bigint NOT NULL CHECK (next >= 0)
 );
 
+CREATE TABLE wallet_presentation_requests (
+    id          text COLLATE "C" PRIMARY KEY,
+    client_id   text        NOT NULL,
+    nonce       text        NOT NULL,
+    type        text        NOT NULL,
+    claims      jsonb       NOT NULL,
+    created_by  text        NOT NULL,
+    created_at  timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    answered_at timestamptz,
+    verdict     jsonb
+);
+CREATE INDEX wallet_presentation_requests_expiry ON wallet_presentation_requests (expires_at);
+
 -- +goose Down
+DROP TABLE wallet_presentation_requests;
 DROP TABLE wallet_status_slots;
 DROP TABLE wallet_issuer_keys;
 DROP TABLE wallet_holder_keys;

@@ -48,7 +48,22 @@ CREATE TABLE wallet_status_slots (
     next   INTEGER NOT NULL CHECK (next >= 0)
 ) STRICT;
 
+CREATE TABLE wallet_presentation_requests (
+    id          TEXT    PRIMARY KEY,
+    client_id   TEXT    NOT NULL,
+    nonce       TEXT    NOT NULL,
+    type        TEXT    NOT NULL,
+    claims      TEXT    NOT NULL,
+    created_by  TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    answered_at INTEGER,
+    verdict     TEXT
+) STRICT;
+CREATE INDEX wallet_presentation_requests_expiry ON wallet_presentation_requests (expires_at);
+
 -- +goose Down
+DROP TABLE wallet_presentation_requests;
 DROP TABLE wallet_status_slots;
 DROP TABLE wallet_issuer_keys;
 DROP TABLE wallet_holder_keys;
