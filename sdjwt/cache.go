@@ -23,8 +23,10 @@ type SigCache struct {
 	order [][32]byte
 }
 
+// cached is a verified JWT's decoded payload. It is shared by concurrent
+// verifications, which only read it (process builds new maps).
 type cached struct {
-	payload []byte
+	payload map[string]any
 	kid     string
 	at      time.Time
 }
@@ -34,7 +36,7 @@ func NewSigCache(max int, ttl time.Duration) *SigCache {
 	return &SigCache{TTL: ttl, Max: max, m: make(map[[32]byte]cached, max)}
 }
 
-func (c *SigCache) get(jwt, kid string, now time.Time) ([]byte, bool) {
+func (c *SigCache) get(jwt, kid string, now time.Time) (map[string]any, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -48,7 +50,7 @@ func (c *SigCache) get(jwt, kid string, now time.Time) ([]byte, bool) {
 	return e.payload, true
 }
 
-func (c *SigCache) put(jwt, kid string, payload []byte, now time.Time) {
+func (c *SigCache) put(jwt, kid string, payload map[string]any, now time.Time) {
 	if c == nil || c.Max <= 0 {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,6 +197,18 @@ func TestSigCacheKeepsChecks(t *testing.T) {
 	if _, err := Verify(good, o); err != nil {
 		t.Fatal(err)
 	}
+	// Concurrent verifications share the cached payload (read only).
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r, err := Verify(good, o); err != nil || r.Claims["given_name"] != "Văn An" {
+				t.Errorf("concurrent: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
 	o2 := o
 	o2.Nonce = "other"
 	if _, err := Verify(good, o2); Code(err) != CodeKBNonce {

@@ -129,37 +129,45 @@ func Verify(s string, o VerifyOptions) (*Result, error) {
 	if o.Typ != "-" && h.Typ != o.Typ {
 		return nil, fail(CodeTypWrong, "Loại tài liệu (typ) không đúng.", fmt.Sprintf("The typ header is %q, expected %q.", h.Typ, o.Typ))
 	}
-	var unverified struct {
-		Iss string `json:"iss"`
+	// A recently verified JWT (see SigCache) is not decoded again; its
+	// issuer's key is still looked up, so an unpublished key fails.
+	payload, hit := o.Cache.get(t.JWT, h.Kid, o.Now)
+	var iss string
+	if hit {
+		iss, _ = payload["iss"].(string)
+	} else {
+		var unverified struct {
+			Iss string `json:"iss"`
+		}
+		if err := decodePart(parts[1], &unverified); err != nil {
+			return nil, fail(CodeMalformed, "Nội dung JWT không phải JSON.", "The JWT payload is not a JSON object.")
+		}
+		iss = unverified.Iss
 	}
-	if err := decodePart(parts[1], &unverified); err != nil {
-		return nil, fail(CodeMalformed, "Nội dung JWT không phải JSON.", "The JWT payload is not a JSON object.")
-	}
-	if o.Issuer != "" && unverified.Iss != o.Issuer {
-		return nil, fail(CodeIssuerWrong, "Bên cấp không đúng.", fmt.Sprintf("The issuer is %q, expected %q.", unverified.Iss, o.Issuer))
+	if o.Issuer != "" && iss != o.Issuer {
+		return nil, fail(CodeIssuerWrong, "Bên cấp không đúng.", fmt.Sprintf("The issuer is %q, expected %q.", iss, o.Issuer))
 	}
 	if o.Keys == nil {
 		return nil, fail(CodeUnknownKey, "Không có khoá công khai của bên cấp.", "No issuer keys to verify with.")
 	}
-	key, err := o.Keys(unverified.Iss, h.Kid)
+	key, err := o.Keys(iss, h.Kid)
 	if err != nil || key == nil {
 		return nil, fail(CodeUnknownKey, "Khoá ký không thuộc các khoá đã công bố của bên cấp.",
-			fmt.Sprintf("The signing key (kid %q) is not among the keys published by issuer %q.", h.Kid, unverified.Iss))
+			fmt.Sprintf("The signing key (kid %q) is not among the keys published by issuer %q.", h.Kid, iss))
 	}
-	body, ok := o.Cache.get(t.JWT, h.Kid, o.Now)
-	if !ok {
+	if !hit {
 		pub, _ := key.Key.(*ecdsa.PublicKey)
-		if body, err = verifyES256(t.JWT, pub); err != nil {
+		body, err := verifyES256(t.JWT, pub)
+		if err != nil {
 			return nil, fail(CodeSignature, "Chữ ký của bên cấp không hợp lệ: tài liệu đã bị sửa hoặc không do bên cấp này ký.",
 				"The issuer's signature does not verify: the document was altered or not signed by this issuer.")
 		}
-		o.Cache.put(t.JWT, h.Kid, body, o.Now)
-	}
-	var payload map[string]any
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(&payload); err != nil || payload == nil {
-		return nil, fail(CodeMalformed, "Nội dung JWT không phải đối tượng JSON.", "The JWT payload is not a JSON object.")
+		d := json.NewDecoder(bytes.NewReader(body))
+		d.UseNumber()
+		if err := d.Decode(&payload); err != nil || payload == nil {
+			return nil, fail(CodeMalformed, "Nội dung JWT không phải đối tượng JSON.", "The JWT payload is not a JSON object.")
+		}
+		o.Cache.put(t.JWT, h.Kid, payload, o.Now)
 	}
 	if alg, ok := payload["_sd_alg"]; ok && alg != HashAlg {
 		return nil, fail(CodeHashAlg, "Thuật toán băm _sd_alg không được hỗ trợ.", "The _sd_alg digest algorithm is not supported (only sha-256).")
