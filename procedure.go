@@ -175,12 +175,12 @@ type ProcedureStore interface {
 	UpdateStep(ctx context.Context, s *ProcedureStep, prev int64) error
 	// Steps lists steps matching q (Limit 0 means 100).
 	Steps(ctx context.Context, q StepQuery) ([]*ProcedureStep, error)
-	// InsertDocument stores an issued document. Conflict
+	// InsertIssuedDocument stores an issued document. Conflict
 	// ("document_exists") if the citizen already has one of that kind or the
 	// number is taken; the transaction stays usable.
-	InsertDocument(ctx context.Context, d *IssuedDocument) error
-	// Documents lists the documents issued to a citizen, by kind.
-	Documents(ctx context.Context, pin PIN) ([]*IssuedDocument, error)
+	InsertIssuedDocument(ctx context.Context, d *IssuedDocument) error
+	// IssuedDocuments lists the documents issued to a citizen, by kind.
+	IssuedDocuments(ctx context.Context, pin PIN) ([]*IssuedDocument, error)
 	// SaveRequest stores an idempotent request's answer. Conflict
 	// ("duplicate") if (Principal, Key) exists.
 	SaveRequest(ctx context.Context, r *IdempotentRequest) error

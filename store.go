@@ -134,6 +134,7 @@ type Tx interface {
 	ResidenceStore
 	LoginSessionStore
 	StatsStore
+	DocumentStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

@@ -24,6 +24,7 @@ import (
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/vntext"
 	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/wallet"
 )
 
 //go:embed openapi.json
@@ -47,6 +48,7 @@ type API struct {
 	// proxy names the trusted reverse proxies; see WithTrustedProxies.
 	proxy *clientaddr.Resolver
 	stats *stats.Service // the dashboard's public figures; see WithStats
+	wallet *wallet.Service // wallet documents; see WithWallet
 }
 
 // New returns the API. Register its routes with Routes.
@@ -84,6 +86,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.partnerRoutes(mux)
 	a.residenceRoutes(mux)
 	a.statsRoutes(mux)
+	a.walletRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

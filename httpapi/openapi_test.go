@@ -24,6 +24,7 @@ import (
 	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/stats"
+	"github.com/cancuoc/cancuoc/wallet"
 )
 
 // openapi is the part of the document the tests look at.
@@ -322,6 +323,9 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 		"../card",
 		"../chipcheck",
 		"../stats",
+		"../wallet",
+		"../sdjwt",
+		"../statuslist",
 	)
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {
@@ -492,6 +496,16 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"StatsMeasure":       reflect.TypeFor[stats.Info](),
 		"StatsColumn":        reflect.TypeFor[stats.Column](),
 		"StatsPeriod":        reflect.TypeFor[cancuoc.PeriodCount](),
+		"Document":           reflect.TypeFor[cancuoc.Document](),
+		"HolderKey":          reflect.TypeFor[cancuoc.HolderKey](),
+		"IssueRequest":       reflect.TypeFor[wallet.IssueRequest](),
+		"PresentRequest":     reflect.TypeFor[wallet.PresentRequest](),
+		"Prepared":           reflect.TypeFor[wallet.Prepared](),
+		"LabelledClaim":      reflect.TypeFor[wallet.LabelledClaim](),
+		"Verdict":            reflect.TypeFor[wallet.Verdict](),
+		"VPRequest":          reflect.TypeFor[wallet.VPRequest](),
+		"DocType":            reflect.TypeFor[wallet.DocType](),
+		"VerifyRequest":      reflect.TypeFor[verifyRequest](),
 	} {
 		var schema struct {
 			Properties map[string]json.RawMessage `json:"properties"`

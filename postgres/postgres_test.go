@@ -31,6 +31,7 @@ func TestConformance(t *testing.T) {
 	storetest.RunResidence(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunLoginSessions(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunStats(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunDocuments(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

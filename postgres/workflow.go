@@ -266,9 +266,9 @@ func (c *conn) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proce
 	return scanDocs[cancuoc.ProcedureStep](op, rows)
 }
 
-// InsertDocument stores an issued document; ON CONFLICT DO NOTHING keeps
+// InsertIssuedDocument stores an issued document; ON CONFLICT DO NOTHING keeps
 // the transaction usable when the citizen has one or the number is taken.
-func (c *conn) InsertDocument(ctx context.Context, d *cancuoc.IssuedDocument) error {
+func (c *conn) InsertIssuedDocument(ctx context.Context, d *cancuoc.IssuedDocument) error {
 	const op = "postgres.InsertDocument"
 	tag, err := c.q.Exec(ctx, `INSERT INTO issued_documents (kind, number, pin, procedure_id, issued_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, d.Kind, d.Number, string(d.PIN), d.ProcedureID, ts(d.IssuedAt))
@@ -282,7 +282,7 @@ func (c *conn) InsertDocument(ctx context.Context, d *cancuoc.IssuedDocument) er
 }
 
 // Documents lists a citizen's issued documents by kind.
-func (c *conn) Documents(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.IssuedDocument, error) {
+func (c *conn) IssuedDocuments(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.IssuedDocument, error) {
 	const op = "postgres.Documents"
 	rows, err := c.q.Query(ctx, `SELECT kind, number, pin, procedure_id, issued_at FROM issued_documents
 		WHERE pin = $1 ORDER BY kind, number`, string(pin))

@@ -34,6 +34,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunResidence(t, openMemory)
 	storetest.RunLoginSessions(t, openMemory)
 	storetest.RunStats(t, openMemory)
+	storetest.RunDocuments(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

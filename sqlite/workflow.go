@@ -270,10 +270,10 @@ func (o *ops) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proced
 	return scanDocs[cancuoc.ProcedureStep](op, rows)
 }
 
-// InsertDocument stores an issued document; a citizen's second document of
+// InsertIssuedDocument stores an issued document; a citizen's second document of
 // a kind, or a taken number, is a Conflict that leaves the transaction
 // usable.
-func (o *ops) InsertDocument(ctx context.Context, d *cancuoc.IssuedDocument) error {
+func (o *ops) InsertIssuedDocument(ctx context.Context, d *cancuoc.IssuedDocument) error {
 	const op = "sqlite.InsertDocument"
 	res, err := o.w.ExecContext(ctx, `INSERT INTO issued_documents (kind, number, pin, procedure_id, issued_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, d.Kind, d.Number, string(d.PIN), d.ProcedureID, micros(d.IssuedAt))
@@ -287,7 +287,7 @@ func (o *ops) InsertDocument(ctx context.Context, d *cancuoc.IssuedDocument) err
 }
 
 // Documents lists a citizen's issued documents by kind.
-func (o *ops) Documents(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.IssuedDocument, error) {
+func (o *ops) IssuedDocuments(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc.IssuedDocument, error) {
 	const op = "sqlite.Documents"
 	rows, err := o.r.QueryContext(ctx, `SELECT kind, number, pin, procedure_id, issued_at FROM issued_documents
 		WHERE pin = ? ORDER BY kind, number`, string(pin))

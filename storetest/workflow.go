@@ -86,7 +86,7 @@ func testProcedureRoundTrip(t *testing.T, s cancuoc.Store) {
 	}
 }
 
-func ids(ps []*cancuoc.Procedure) []string {
+func procedureIDs(ps []*cancuoc.Procedure) []string {
 	out := []string{}
 	for _, p := range ps {
 		out = append(out, p.ID)
@@ -123,8 +123,8 @@ func testProcedureQuery(t *testing.T, s cancuoc.Store) {
 		{"page", cancuoc.ProcedureQuery{AfterID: "p2", Limit: 1}, []string{"p3"}},
 	} {
 		got, err := s.Procedures(ctx, tc.q)
-		if err != nil || !reflect.DeepEqual(ids(got), tc.want) {
-			t.Errorf("%s: %v, %v; want %v", tc.name, ids(got), err, tc.want)
+		if err != nil || !reflect.DeepEqual(procedureIDs(got), tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, procedureIDs(got), err, tc.want)
 		}
 	}
 }
@@ -237,10 +237,10 @@ func testStepExistsKeepsTx(t *testing.T, s cancuoc.Store) {
 		if err := tx.InsertStep(ctx, Step(p, 1, "civil_status")); cancuoc.KindOf(err) != cancuoc.Conflict {
 			t.Errorf("repeated step in tx: %v, want Conflict", err)
 		}
-		if err := tx.InsertDocument(ctx, &cancuoc.IssuedDocument{Kind: "k", Number: "1", PIN: PIN(1), ProcedureID: "p1", IssuedAt: T0}); err != nil {
+		if err := tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: "k", Number: "1", PIN: PIN(1), ProcedureID: "p1", IssuedAt: T0}); err != nil {
 			return err
 		}
-		if err := tx.InsertDocument(ctx, &cancuoc.IssuedDocument{Kind: "k", Number: "1", PIN: PIN(2), ProcedureID: "p1", IssuedAt: T0}); cancuoc.KindOf(err) != cancuoc.Conflict {
+		if err := tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: "k", Number: "1", PIN: PIN(2), ProcedureID: "p1", IssuedAt: T0}); cancuoc.KindOf(err) != cancuoc.Conflict {
 			t.Errorf("repeated document in tx: %v, want Conflict", err)
 		}
 		return tx.InsertStep(ctx, Step(p, 2, "police"))
@@ -259,7 +259,7 @@ func testDocuments(t *testing.T, s cancuoc.Store) {
 	card := &cancuoc.IssuedDocument{Kind: "health_card", Number: "TE101", PIN: PIN(1), ProcedureID: "p1", IssuedAt: at}
 	cert := &cancuoc.IssuedDocument{Kind: "birth_certificate", Number: "KS1", PIN: PIN(1), ProcedureID: "p1", IssuedAt: at}
 	for _, d := range []*cancuoc.IssuedDocument{card, cert} {
-		if err := s.InsertDocument(ctx, d); err != nil {
+		if err := s.InsertIssuedDocument(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -267,15 +267,15 @@ func testDocuments(t *testing.T, s cancuoc.Store) {
 		{Kind: "health_card", Number: "TE102", PIN: PIN(1), ProcedureID: "p2", IssuedAt: at}, // second card for one child
 		{Kind: "health_card", Number: "TE101", PIN: PIN(2), ProcedureID: "p2", IssuedAt: at}, // a number taken
 	} {
-		if err := s.InsertDocument(ctx, d); cancuoc.KindOf(err) != cancuoc.Conflict {
-			t.Errorf("InsertDocument(%+v) = %v, want Conflict", d, err)
+		if err := s.InsertIssuedDocument(ctx, d); cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("InsertIssuedDocument(%+v) = %v, want Conflict", d, err)
 		}
 	}
-	got, err := s.Documents(ctx, PIN(1))
+	got, err := s.IssuedDocuments(ctx, PIN(1))
 	if err != nil || !reflect.DeepEqual(got, []*cancuoc.IssuedDocument{cert, card}) {
 		t.Errorf("Documents = %+v, %v", got, err)
 	}
-	if got, err := s.Documents(ctx, PIN(2)); err != nil || len(got) != 0 {
+	if got, err := s.IssuedDocuments(ctx, PIN(2)); err != nil || len(got) != 0 {
 		t.Errorf("Documents of someone without = %+v, %v", got, err)
 	}
 }

@@ -225,7 +225,7 @@ func (s *Service) effect(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Prin
 // issue records an issued document. A second one of a kind for the same
 // citizen is a Conflict: a document is issued once.
 func (s *Service) issue(ctx context.Context, tx cancuoc.Tx, kind, number string, pin cancuoc.PIN, p *cancuoc.Procedure, now time.Time) (*result, error) {
-	err := tx.InsertDocument(ctx, &cancuoc.IssuedDocument{Kind: kind, Number: number, PIN: pin, ProcedureID: p.ID, IssuedAt: now})
+	err := tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: kind, Number: number, PIN: pin, ProcedureID: p.ID, IssuedAt: now})
 	if cancuoc.KindOf(err) == cancuoc.Conflict {
 		return nil, cancuoc.E(cancuoc.Conflict, "workflow.Complete", "document_exists",
 			"Công dân này đã được cấp giấy tờ loại này.", "This citizen already holds a document of this kind ("+kind+").")

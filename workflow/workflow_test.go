@@ -63,7 +63,7 @@ func TestBirthChain(t *testing.T) {
 		if child.Household == nil || child.Household.ID != "HH-01-0001" || child.Mother == nil || child.Mother.PIN != w.mother.PIN {
 			t.Errorf("child record: household %+v, mother %+v", child.Household, child.Mother)
 		}
-		docs, err := w.store.Documents(ctx, res.PIN)
+		docs, err := w.store.IssuedDocuments(ctx, res.PIN)
 		if err != nil || len(docs) != 2 || docs[0].Kind != workflow.DocBirthCertificate || docs[1].Kind != workflow.DocHealthCard ||
 			docs[1].Number != "TE1"+string(res.PIN)[2:] {
 			t.Errorf("documents = %+v, %v", docs, err)
@@ -133,7 +133,7 @@ func TestDeathChain(t *testing.T) {
 		if f.Status != cancuoc.ProcedureCompleted || len(f.Steps) != 4 || f.Steps[2].Agency != workflow.AgencySocialInsurance {
 			t.Errorf("insured death file = %+v", f)
 		}
-		docs, _ := w.store.Documents(ctx, young.PIN)
+		docs, _ := w.store.IssuedDocuments(ctx, young.PIN)
 		if len(docs) != 2 {
 			t.Errorf("documents of the insured deceased = %+v", docs)
 		}
@@ -245,7 +245,7 @@ func TestCompleteOnce(t *testing.T) {
 		if err != nil || len(kids.Children) != 1 {
 			t.Fatalf("mother's children after racing completions: %+v, %v", kids.Children, err)
 		}
-		docs, _ := w.store.Documents(ctx, kids.Children[0].PIN)
+		docs, _ := w.store.IssuedDocuments(ctx, kids.Children[0].PIN)
 		if len(docs) != 1 {
 			t.Errorf("documents = %+v", docs)
 		}

@@ -25,6 +25,7 @@ usage:
   cancuoc migrate [flags]    apply database migrations and exit
   cancuoc chip   personalize PIN --out DIR | expire-cards [--province P]
   cancuoc audit  export [--from N] [--to M] [--out FILE] | verify FILE [--pubkey FILE] | checkpoint
+  cancuoc verify-doc [--keys FILE] [--status FILE] [--nonce N --aud A] [--offline] FILE|-   check a wallet document
 Run "cancuoc COMMAND -h" for the flags of a command.
 `
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cmdAudit(ctx, args[1:], getenv, stdout)
 	case "chip":
 		return cmdChip(ctx, args[1:], getenv, stdout)
+	case "verify-doc":
+		return cmdVerifyDoc(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

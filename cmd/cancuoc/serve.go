@@ -32,6 +32,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	cc := bindChip(fs, getenv)
 	proxies := bindProxies(fs, getenv)
 	wc := bindWeb(fs, getenv)
+	walletc := bindWallet(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,11 +63,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.startOIDC(c, oc, log); err != nil {
 		return err
 	}
+	if err := a.startWallet(c, walletc, log); err != nil {
+		return err
+	}
 	if err := a.startEvents(ctx, ec, log); err != nil {
 		return err
 	}
 	defer a.stopEvents()
 	a.startWorkflow(ctx, log)
+	a.subscribeWallet()
 	if a.eid != nil {
 		// A death closes the eID account and a missing declaration suspends
 		// it; the handler is idempotent, as at-least-once delivery requires.
@@ -156,8 +161,10 @@ func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webC
 		WithWorkflow(a.wf).
 		WithChip(a.chipChecker()).
 		WithResidence(a.newResidence()).
-		WithStats(a.newStats())
+		WithStats(a.newStats()).
+		WithWallet(a.wallet)
 	a.withPartners(api).Routes(mux)
+	a.mountVerifierPage(mux, log)
 	a.mountOIDC(mux, log)
 	if err := a.mountWeb(ctx, mux, c, oc, wc, log); err != nil {
 		return nil, err

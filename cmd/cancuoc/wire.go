@@ -19,6 +19,7 @@ import (
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/workflow"
 	"github.com/cancuoc/cancuoc/stats"
+	"github.com/cancuoc/cancuoc/wallet"
 )
 
 // openStore is the one place that names the concrete backends.
@@ -61,6 +62,7 @@ type app struct {
 	// proxies are the trusted reverse proxies (--trusted-proxies), set by serve.
 	proxies *clientaddr.Resolver
 	stats *stats.Service // set by serve (newStats)
+	wallet *wallet.Service // set by serve (startWallet)
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {

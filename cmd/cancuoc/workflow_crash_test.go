@@ -376,7 +376,7 @@ func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string
 		if child.Household == nil || child.Household.ID != mother.Household.ID {
 			t.Errorf("child of mother %d: household %+v", i, child.Household)
 		}
-		docs, err := st.Documents(ctx, child.PIN)
+		docs, err := st.IssuedDocuments(ctx, child.PIN)
 		if err != nil || len(docs) != 2 {
 			t.Errorf("child of mother %d: documents %+v, %v; want a birth certificate and a health card", i, docs, err)
 		}
@@ -393,7 +393,7 @@ func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string
 		if c.LifeStatus != cancuoc.Dead || c.PermanentResidence != nil {
 			t.Errorf("elder %d: %s, residence %+v", i, c.LifeStatus, c.PermanentResidence)
 		}
-		docs, _ := st.Documents(ctx, e)
+		docs, _ := st.IssuedDocuments(ctx, e)
 		want := 1
 		if i%2 == 0 {
 			want = 2

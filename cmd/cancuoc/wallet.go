@@ -1,0 +1,103 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/verifypage"
+	"github.com/cancuoc/cancuoc/wallet"
+)
+
+// walletConfig configures the document wallet.
+type walletConfig struct {
+	BaseURL string // CANCUOC_WALLET_BASE_URL: public URL issuers, vct and status lists live under
+	Secret  string // CANCUOC_WALLET_SECRET(_FILE): hex, ≥32 bytes; default DATA_DIR/wallet-secret
+}
+
+func bindWallet(fs *flag.FlagSet, getenv func(string) string) *walletConfig {
+	wc := &walletConfig{}
+	secret := getenv("CANCUOC_WALLET_SECRET")
+	if f := getenv("CANCUOC_WALLET_SECRET_FILE"); secret == "" && f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			secret = strings.TrimSpace(string(b))
+		}
+	}
+	fs.StringVar(&wc.BaseURL, "wallet-base-url", getenv("CANCUOC_WALLET_BASE_URL"),
+		"public URL of this platform for wallet documents (issuer, vct and status-list URIs), e.g. https://id.example.vn; default http://ADDR (CANCUOC_WALLET_BASE_URL)")
+	fs.StringVar(&wc.Secret, "wallet-secret", secret,
+		"hex secret the issuers' signing keys are sealed under (≥32 bytes); default DATA_DIR/wallet-secret, created on first start (CANCUOC_WALLET_SECRET, CANCUOC_WALLET_SECRET_FILE)")
+	return wc
+}
+
+// secret returns the sealing secret: given, or kept in the data directory
+// so that sealed issuer keys open after a restart.
+func (wc *walletConfig) secret(c *Config) ([]byte, error) {
+	if wc.Secret != "" {
+		b, err := hex.DecodeString(wc.Secret)
+		if err != nil || len(b) < 32 {
+			return nil, errors.New("-wallet-secret must be at least 32 bytes in hex")
+		}
+		return b, nil
+	}
+	path := filepath.Join(c.DataDir, "wallet-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		return hex.DecodeString(strings.TrimSpace(string(b)))
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("store the wallet secret: %w", err)
+	}
+	return b, nil
+}
+
+// startWallet builds the wallet service. Issuance is allowed by
+// wallet.AgencyPolicy until the partner model is wired in.
+func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
+	secret, err := wc.secret(c)
+	if err != nil {
+		return err
+	}
+	base := wc.BaseURL
+	if base == "" {
+		base = "http://" + c.Addr
+	}
+	s, err := wallet.New(a.store, wallet.Config{BaseURL: base, Secret: secret})
+	if err != nil {
+		return err
+	}
+	a.wallet = s
+	log.Info("document wallet", "base_url", base)
+	return nil
+}
+
+// subscribeWallet makes documents follow the holder's life status: a
+// death revokes them, a missing declaration suspends them until the person
+// is back. The handler is idempotent, as at-least-once delivery requires.
+func (a *app) subscribeWallet() {
+	if a.wallet != nil && a.events != nil {
+		a.events.Subscribe("wallet-documents", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated},
+			a.wallet.HandleRegistryEvent)
+	}
+}
+
+// mountVerifierPage serves the verifier page at /verify.
+func (a *app) mountVerifierPage(mux *http.ServeMux, log *slog.Logger) {
+	if a.wallet != nil {
+		verifypage.Routes(mux, a.wallet, log)
+	}
+}

@@ -1,0 +1,196 @@
+package sdjwt
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Key is a signing key with its key ID (the JWS kid).
+type Key struct {
+	ID     string
+	Signer crypto.Signer // an ECDSA P-256 key: everything here signs ES256
+}
+
+// sign makes a compact JWS of payload with typ and kid in the header:
+// directly for an in-memory ECDSA key (the common case, and the issuing
+// hot path), through go-jose for any other crypto.Signer (an HSM).
+func sign(k Key, typ string, payload []byte) (string, error) {
+	if priv, ok := k.Signer.(*ecdsa.PrivateKey); ok && priv.Curve == elliptic.P256() {
+		h := map[string]string{"alg": "ES256", "typ": typ}
+		if k.ID != "" {
+			h["kid"] = k.ID
+		}
+		hb, err := json.Marshal(h)
+		if err != nil {
+			return "", err
+		}
+		input := b64.EncodeToString(hb) + "." + b64.EncodeToString(payload)
+		d := sha256.Sum256([]byte(input))
+		r, s, err := ecdsa.Sign(rand.Reader, priv, d[:])
+		if err != nil {
+			return "", err
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return input + "." + b64.EncodeToString(sig), nil
+	}
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
+	if k.ID != "" {
+		opts = opts.WithHeader("kid", k.ID)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.Signer}, opts)
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// Issued is a freshly issued SD-JWT with every disclosure, by claim name.
+type Issued struct {
+	Token       string
+	Disclosures map[string]string
+}
+
+// IssueOptions tunes issuance.
+type IssueOptions struct {
+	// Decoys adds this many decoy digests to _sd, so a verifier cannot
+	// count the claims a document holds.
+	Decoys int
+}
+
+// Issue signs an SD-JWT VC. Plain claims (iss, iat, exp, vct, cnf, status:
+// what a verifier needs before it can trust anything else) stay in the
+// payload; every claim of disclosable becomes a salted disclosure whose
+// digest is signed in _sd. The header is typ dc+sd-jwt, alg ES256.
+func Issue(k Key, plain, disclosable map[string]any, o IssueOptions) (*Issued, error) {
+	payload := make(map[string]any, len(plain)+2)
+	for n, v := range plain {
+		payload[n] = v
+	}
+	out := &Issued{Disclosures: make(map[string]string, len(disclosable))}
+	digests := make([]string, 0, len(disclosable)+o.Decoys)
+	for name, v := range disclosable {
+		if _, clash := plain[name]; clash || name == "_sd" || name == "_sd_alg" || name == "..." {
+			return nil, fmt.Errorf("sdjwt: claim %q cannot be disclosable", name)
+		}
+		enc, err := NewDisclosure(name, v)
+		if err != nil {
+			return nil, err
+		}
+		out.Disclosures[name] = enc
+		digests = append(digests, Digest(enc))
+	}
+	for i := 0; i < o.Decoys; i++ {
+		digests = append(digests, Digest(salt()))
+	}
+	// Sorted, so the order reveals nothing about which claim is which.
+	slices.Sort(digests)
+	payload["_sd"] = digests
+	payload["_sd_alg"] = HashAlg
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	jwt, err := sign(k, TypVC, body)
+	if err != nil {
+		return nil, err
+	}
+	t := &Token{JWT: jwt}
+	names := make([]string, 0, len(out.Disclosures))
+	for n := range out.Disclosures {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		t.Disclosures = append(t.Disclosures, out.Disclosures[n])
+	}
+	out.Token = t.String()
+	return out, nil
+}
+
+// NewDisclosure encodes [salt, name, value] with a fresh 128-bit salt.
+func NewDisclosure(name string, value any) (string, error) {
+	raw, err := json.Marshal([]any{salt(), name, value})
+	if err != nil {
+		return "", err
+	}
+	return b64.EncodeToString(raw), nil
+}
+
+func salt() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return b64.EncodeToString(b)
+}
+
+// Present keeps the disclosures the holder chooses (keep is asked about
+// each one) and appends a key-binding JWT signed by the holder's key over
+// the verifier's nonce and audience and the sd_hash of what is presented.
+// A nil holder presents without key binding.
+func Present(sdjwt string, keep func(*Disclosure) bool, holder *Key, nonce, aud string, iat time.Time) (string, error) {
+	t, err := Split(sdjwt)
+	if err != nil {
+		return "", err
+	}
+	p := &Token{JWT: t.JWT}
+	for _, enc := range t.Disclosures {
+		d, err := ParseDisclosure(enc)
+		if err != nil {
+			return "", err
+		}
+		if keep(d) {
+			p.Disclosures = append(p.Disclosures, enc)
+		}
+	}
+	if holder == nil {
+		return p.String(), nil
+	}
+	kb, err := json.Marshal(map[string]any{"nonce": nonce, "aud": aud, "iat": iat.Unix(), "sd_hash": p.SDHash()})
+	if err != nil {
+		return "", err
+	}
+	if p.KB, err = sign(Key{Signer: holder.Signer}, TypKB, kb); err != nil {
+		return "", err
+	}
+	return p.String(), nil
+}
+
+// Names keeps the disclosures of the named claims (for Present). Our
+// documents disclose claims flat, so array elements are never needed.
+func Names(names ...string) func(*Disclosure) bool {
+	return func(d *Disclosure) bool { return !d.Element && slices.Contains(names, d.Name) }
+}
+
+// KBInput returns the signing input (header.payload, base64url) of the
+// key-binding JWT for presented (an SD-JWT ending in '~', without key
+// binding). A wallet whose key never leaves its device signs this with
+// ES256 and appends input + "." + signature to presented.
+func KBInput(presented, nonce, aud string, iat time.Time) (string, error) {
+	t, err := Split(presented)
+	if err != nil {
+		return "", err
+	}
+	if t.KB != "" {
+		return "", fail(CodeKBUnexpected, "Bản trình bày đã có JWT ràng buộc khoá.", "The presentation already has a key-binding JWT.")
+	}
+	h, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": TypKB})
+	p, err := json.Marshal(map[string]any{"nonce": nonce, "aud": aud, "iat": iat.Unix(), "sd_hash": t.SDHash()})
+	if err != nil {
+		return "", err
+	}
+	return b64.EncodeToString(h) + "." + b64.EncodeToString(p), nil
+}

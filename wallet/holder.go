@@ -1,0 +1,280 @@
+package wallet
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/sdjwt"
+)
+
+// LabelledClaim is a claim with its display labels.
+type LabelledClaim struct {
+	Name    string `json:"name"`
+	LabelVI string `json:"label_vi"`
+	LabelEN string `json:"label_en"`
+	Value   any    `json:"value"`
+}
+
+// DocumentView is a document as its holder sees it.
+type DocumentView struct {
+	*cancuoc.Document
+	NameVI string          `json:"name_vi"`
+	NameEN string          `json:"name_en"`
+	VCT    string          `json:"vct"`
+	Claims []LabelledClaim `json:"claims,omitempty"`
+	// SDJWT is the issued document with all its disclosures, for the
+	// wallet app to keep and present offline.
+	SDJWT string `json:"sd_jwt,omitempty"`
+}
+
+// Label returns the claims of t in schema order with their labels.
+func Label(typeID string, claims map[string]any) []LabelledClaim {
+	out := []LabelledClaim{}
+	t := Types[typeID]
+	if t == nil {
+		for n, v := range claims {
+			out = append(out, LabelledClaim{Name: n, LabelVI: n, LabelEN: n, Value: v})
+		}
+		slices.SortFunc(out, func(a, b LabelledClaim) int { return cmpString(a.Name, b.Name) })
+		return out
+	}
+	for _, c := range t.Claims {
+		if v, ok := claims[c.Name]; ok {
+			out = append(out, LabelledClaim{Name: c.Name, LabelVI: c.LabelVI, LabelEN: c.LabelEN, Value: v})
+		}
+	}
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Service) view(d *cancuoc.Document, full bool) *DocumentView {
+	t := Types[d.Type]
+	v := &DocumentView{Document: d, NameVI: t.NameVI, NameEN: t.NameEN, VCT: s.VCT(d.Type)}
+	if full {
+		var claims map[string]any
+		_ = json.Unmarshal(d.Claims, &claims)
+		v.Claims, v.SDJWT = Label(d.Type, claims), d.SDJWT
+	}
+	return v
+}
+
+// holderOf checks that acc may act for pin: it is the account holder's own
+// PIN, or the PIN of a child whose account names acc's holder as guardian.
+func (s *Service) holderOf(ctx context.Context, acc *cancuoc.Account, pin cancuoc.PIN) error {
+	const op = "wallet.holder"
+	if acc == nil || acc.Kind != cancuoc.AccountCitizen {
+		return cancuoc.E(cancuoc.Unauthenticated, op, "citizen_required", "Cần đăng nhập bằng tài khoản công dân.", "Log in with a citizen account.")
+	}
+	if pin == "" || pin == acc.PIN {
+		return nil
+	}
+	child, err := s.store.AccountByPIN(ctx, pin)
+	if err == nil && child.GuardianPIN == acc.PIN {
+		return nil
+	}
+	return cancuoc.E(cancuoc.Forbidden, op, "not_guardian", "Bạn không phải người giám hộ của công dân này.", "You are not this citizen's guardian.")
+}
+
+func (s *Service) readAudit(ctx context.Context, acc *cancuoc.Account, pin cancuoc.PIN, action, purpose string) error {
+	return s.store.AppendAudit(ctx, &cancuoc.AuditEntry{At: s.clock(), Actor: "account:" + acc.ID, Action: action,
+		PIN: pin, Purpose: purpose, Outcome: "ok"})
+}
+
+// MyDocuments lists the documents of the account's holder, or of a child
+// of theirs (forPIN), newest first, without their claims.
+func (s *Service) MyDocuments(ctx context.Context, acc *cancuoc.Account, forPIN cancuoc.PIN) ([]*DocumentView, error) {
+	const op = "wallet.MyDocuments"
+	if forPIN == "" && acc != nil {
+		forPIN = acc.PIN
+	}
+	if err := s.holderOf(ctx, acc, forPIN); err != nil {
+		return nil, err
+	}
+	docs, err := s.store.DocumentsByHolder(ctx, forPIN)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.readAudit(ctx, acc, forPIN, "document.list", "wallet"); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	out := make([]*DocumentView, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, s.view(d, false))
+	}
+	return out, nil
+}
+
+// MyDocument shows one document of the holder (or of their child) with its
+// claims and the issued SD-JWT.
+func (s *Service) MyDocument(ctx context.Context, acc *cancuoc.Account, id string) (*DocumentView, error) {
+	const op = "wallet.MyDocument"
+	d, err := s.store.Document(ctx, id)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.holderOf(ctx, acc, d.HolderPIN); err != nil {
+		// Someone else's document: answer as if it did not exist.
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy tài liệu.", "No such document.")
+	}
+	if err := s.readAudit(ctx, acc, d.HolderPIN, "document.read", d.Type); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return s.view(d, true), nil
+}
+
+// ParseHolderJWK checks a wallet's public key: an EC P-256 public JWK
+// (ES256 is what the key-binding JWT is verified with). It returns the key
+// with its RFC 7638 thumbprint.
+func ParseHolderJWK(raw json.RawMessage) (*jose.JSONWebKey, string, error) {
+	const op = "wallet.ParseHolderJWK"
+	var k jose.JSONWebKey
+	if len(raw) == 0 || len(raw) > 2048 || k.UnmarshalJSON(raw) != nil {
+		return nil, "", cancuoc.InvalidField(op, "jwk", "jwk_invalid", "Khoá công khai không phải JWK hợp lệ.", "jwk is not a valid JSON Web Key.")
+	}
+	pub, ok := k.Key.(*ecdsa.PublicKey)
+	if !ok || !k.IsPublic() || pub.Curve != elliptic.P256() {
+		return nil, "", cancuoc.InvalidField(op, "jwk", "jwk_not_p256_public", "Khoá phải là khoá công khai EC P-256 (không gửi khoá bí mật).",
+			"jwk must be an EC P-256 public key (never send the private key).")
+	}
+	tp, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, "", cancuoc.WithOp(op, err)
+	}
+	clean := jose.JSONWebKey{Key: pub}
+	return &clean, base64.RawURLEncoding.EncodeToString(tp), nil
+}
+
+// RegisterHolderKey records the wallet key of the holder (or of a child of
+// theirs, whose key the guardian's wallet holds) and reissues every valid
+// or suspended document bound to an older key, so the documents follow
+// the citizen to a new phone. It returns the reissued documents.
+func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, forPIN cancuoc.PIN, raw json.RawMessage) (*cancuoc.HolderKey, []*DocumentView, error) {
+	const op = "wallet.RegisterHolderKey"
+	if forPIN == "" && acc != nil {
+		forPIN = acc.PIN
+	}
+	if err := s.holderOf(ctx, acc, forPIN); err != nil {
+		return nil, nil, err
+	}
+	k, thumb, err := ParseHolderJWK(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, _ := k.MarshalJSON()
+	hk := &cancuoc.HolderKey{PIN: forPIN, ID: thumb, JWK: pub, CreatedAt: s.clock()}
+	var out []*DocumentView
+	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.PutHolderKey(ctx, hk); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: s.clock(), Actor: "account:" + acc.ID, Action: "wallet.key",
+			PIN: forPIN, Purpose: thumb, Outcome: "ok"}); err != nil {
+			return err
+		}
+		docs, err := tx.DocumentsByHolder(ctx, forPIN)
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if d.Status == cancuoc.DocumentRevoked || d.HolderKeyID == thumb || !d.ExpiresAt.After(s.now()) {
+				continue
+			}
+			nd, err := s.reissue(ctx, tx, op, "account:"+acc.ID, d.ID, nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, s.view(nd, false))
+		}
+		return nil
+	})
+	s.lists.forget()
+	if err != nil {
+		return nil, nil, cancuoc.WithOp(op, err)
+	}
+	return hk, out, nil
+}
+
+// PresentRequest is what the holder chooses to show, and to whom.
+type PresentRequest struct {
+	Claims   []string `json:"claims"`
+	Nonce    string   `json:"nonce"`
+	Audience string   `json:"aud"`
+}
+
+// Prepared is a presentation waiting for the holder's signature: the
+// wallet signs SigningInput (ES256, with the key registered for the
+// document) and appends SigningInput + "." + signature to SDJWT.
+type Prepared struct {
+	SDJWT        string    `json:"sd_jwt"`
+	SigningInput string    `json:"kb_signing_input"`
+	IssuedAt     time.Time `json:"iat"`
+}
+
+// PreparePresentation selects the disclosures of the chosen claims and
+// returns the key-binding JWT to sign. The holder's private key never
+// reaches the server: the app (or the portal through the app) signs.
+func (s *Service) PreparePresentation(ctx context.Context, acc *cancuoc.Account, id string, req PresentRequest) (*Prepared, error) {
+	const op = "wallet.PreparePresentation"
+	if err := checkNonceAud(op, req.Nonce, req.Audience); err != nil {
+		return nil, err
+	}
+	d, err := s.store.Document(ctx, id)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.holderOf(ctx, acc, d.HolderPIN); err != nil {
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy tài liệu.", "No such document.")
+	}
+	if d.Status == cancuoc.DocumentRevoked {
+		return nil, revokedErr(op)
+	}
+	var claims map[string]any
+	_ = json.Unmarshal(d.Claims, &claims)
+	for _, c := range req.Claims {
+		if _, ok := claims[c]; !ok {
+			return nil, cancuoc.InvalidField(op, "claims", "claim_not_in_document", "Tài liệu không có trường này.", fmt.Sprintf("The document has no claim %q.", c))
+		}
+	}
+	sd, err := sdjwt.Present(d.SDJWT, sdjwt.Names(req.Claims...), nil, "", "", time.Time{})
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	iat := s.now()
+	in, err := sdjwt.KBInput(sd, req.Nonce, req.Audience, iat)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.readAudit(ctx, acc, d.HolderPIN, "document.present", d.Type); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return &Prepared{SDJWT: sd, SigningInput: in, IssuedAt: time.Unix(iat.Unix(), 0).UTC()}, nil
+}
+
+func checkNonceAud(op, nonce, aud string) error {
+	if len(nonce) < 8 || len(nonce) > 200 {
+		return cancuoc.InvalidField(op, "nonce", "nonce_invalid", "nonce của bên kiểm tra phải dài 8–200 ký tự.", "The verifier's nonce must be 8 to 200 characters.")
+	}
+	if aud == "" || len(aud) > 500 {
+		return cancuoc.InvalidField(op, "aud", "aud_invalid", "Thiếu định danh bên kiểm tra (aud).", "The verifier's identifier (aud) is required (500 characters at most).")
+	}
+	return nil
+}
