@@ -77,7 +77,7 @@ func (c *conn) MatchCandidates(ctx context.Context, probes []cancuoc.MatchProbe,
 	}
 	var out []cancuoc.MatchCandidate
 	for _, q := range []struct {
-		a    *struct {
+		a *struct {
 			ref, y, m, d []int32
 			tok          []string
 		}
