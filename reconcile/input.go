@@ -36,7 +36,7 @@ var aliases = map[string]string{
 	"ho_ten": ColFullName, "ho_va_ten": ColFullName, "name": ColFullName,
 	"ngay_sinh": ColBirthDate, "dob": ColBirthDate,
 	"gioi_tinh": ColSex,
-	"dia_chi": ColAddress, "noi_thuong_tru": ColAddress,
+	"dia_chi":   ColAddress, "noi_thuong_tru": ColAddress,
 	"so_the": ColCardNumber, "so_cccd": ColCardNumber, "so_cmnd": ColCardNumber,
 }
 
