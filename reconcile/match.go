@@ -194,7 +194,8 @@ func (m *Matcher) compare(in *Input, c *cancuoc.MatchRecord, r *Result) {
 }
 
 // Score is how well a registry record fits an input without a PIN, 0 to 1:
-// name 0.55, birth date 0.25, place 0.15, sex 0.05. It returns the name
+// name 0.55, birth date 0.25, place 0.15, sex 0.05 (an unknown sex or
+// place scores half). It returns the name
 // score too, which the decision also bounds.
 func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
 	name = NameScore(in.NameKey, c.NameKey)
@@ -217,7 +218,9 @@ func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
 	place := 0.5
 	switch PlaceMatch(in.AddrKey, c.Home) {
 	case PlaceNone:
-		place = 0
+		// Weak evidence against: people move, and a registry Home may
+		// come from a birth registration when no residence is coded.
+		place = 0.25
 	case PlaceProvince:
 		place = 0.6
 	case PlaceCommune:
