@@ -371,7 +371,7 @@ func checkFields(r *Record) string {
 			return fmt.Sprintf("%s is longer than %d characters", Columns[i], maxFieldRunes)
 		}
 		for _, ch := range v {
-			if ch < 0x20 && ch != '\t' {
+			if ch < 0x20 && ch != '\t' && !(ch == '\n' && i == 5) { // an address may span lines
 				return Columns[i] + " contains a control character"
 			}
 		}
