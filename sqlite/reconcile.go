@@ -59,23 +59,43 @@ func (o *ops) MatchRecords(ctx context.Context, pins []cancuoc.PIN, cards bool) 
 	return out, dbErr(op, rows.Err())
 }
 
-// MatchCandidates runs one indexed query per probe; SQLite is embedded, so
-// a query costs a function call, not a round trip.
+// MatchCandidates runs one indexed query per probe, through statements
+// prepared once per call: SQLite is embedded, so a query costs a function
+// call, not a round trip, but parsing the SQL each time would cost more
+// than running it.
 func (o *ops) MatchCandidates(ctx context.Context, probes []cancuoc.MatchProbe, limit int) ([]cancuoc.MatchCandidate, error) {
 	const op = "sqlite.MatchCandidates"
+	if len(probes) == 0 {
+		return nil, nil
+	}
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
 	const cols = `SELECT c.pin, c.name_key, c.birth_year, c.birth_month, c.birth_day, c.sex, c.life_status,
 		c.home_province, c.home_commune FROM citizens c WHERE c.birth_year = ?1
 		AND c.birth_month = ?2 AND c.birth_day = ?3 AND `
+	prep, done, err := o.preparer(ctx)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer done()
+	byLast, err := prep(cols + lastWord + ` = ?4 LIMIT ?5`)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer byLast.Close()
+	byFirst, err := prep(cols + firstWord + ` = ?4 LIMIT ?5`)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer byFirst.Close()
 	var out []cancuoc.MatchCandidate
 	for _, p := range probes {
-		q := cols + lastWord + ` = ?4 LIMIT ?5`
+		st := byLast
 		if p.ByFirst {
-			q = cols + firstWord + ` = ?4 LIMIT ?5`
+			st = byFirst
 		}
-		rows, err := o.r.QueryContext(ctx, q, p.Date.Year, p.Date.Month, p.Date.Day, p.Token, limit)
+		rows, err := st.QueryContext(ctx, p.Date.Year, p.Date.Month, p.Date.Day, p.Token, limit)
 		if err != nil {
 			return nil, dbErr(op, err)
 		}
@@ -98,6 +118,22 @@ func (o *ops) MatchCandidates(ctx context.Context, probes []cancuoc.MatchProbe, 
 		}
 	}
 	return out, nil
+}
+
+// preparer returns a function preparing statements on one connection of
+// the read pool (or on the transaction), and a function releasing it.
+func (o *ops) preparer(ctx context.Context) (func(string) (*sql.Stmt, error), func(), error) {
+	switch q := o.r.(type) {
+	case *sql.Tx:
+		return func(s string) (*sql.Stmt, error) { return q.PrepareContext(ctx, s) }, func() {}, nil
+	case *sql.DB:
+		c, err := q.Conn(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(s string) (*sql.Stmt, error) { return c.PrepareContext(ctx, s) }, func() { c.Close() }, nil
+	}
+	return nil, nil, errors.New("sqlite: unknown querier")
 }
 
 // CreateReconciliation stores a new job. Conflict if the ID exists.

@@ -20,7 +20,8 @@ const usage = `cancuoc — national population registry and digital identity pla
 
 usage:
   cancuoc serve  [flags]     run the platform (SQLite in ./cancuoc-data by default; --database postgres://…)
-  cancuoc seed   --citizens N [--seed S]   load a synthetic population
+  cancuoc seed   --citizens N [--seed S] [--partner-dataset FILE --partner-n N]   load a synthetic population
+  cancuoc reconcile FILE [--report OUT] [--reveal FIELDS] | --resume JOB   match a partner's records against the registry
   cancuoc admin  create-principal --name N --role R [--province P] [--commune C]
   cancuoc migrate [flags]    apply database migrations and exit
   cancuoc audit  export [--from N] [--to M] [--out FILE] | verify FILE [--pubkey FILE] | checkpoint
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cmdMigrate(ctx, args[1:], getenv, stdout)
 	case "audit":
 		return cmdAudit(ctx, args[1:], getenv, stdout)
+	case "reconcile":
+		return cmdReconcile(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
