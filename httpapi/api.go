@@ -18,6 +18,7 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/reconcile"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/vntext"
 )
@@ -34,6 +35,8 @@ type API struct {
 	log   *slog.Logger
 	audit *auditlog.Log // the access log's reading and proofs; see WithAuditLog
 	eid   *eid.Service  // electronic identity accounts; see WithEID
+
+	recon *reconcile.Service // bulk reconciliation; see WithReconcile
 }
 
 // New returns the API. Register its routes with Routes.
@@ -66,6 +69,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/audit/consistency", a.authed(a.consistency))
 	mux.HandleFunc("GET /v1/audit/entries/{id}/proof", a.authed(a.inclusion))
 	a.eidRoutes(mux)
+	a.reconcileRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

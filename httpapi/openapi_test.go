@@ -305,7 +305,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 	if err := json.Unmarshal(doc.Components.Schemas["Problem"], &problem); err != nil {
 		t.Fatal(err)
 	}
-	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid")
+	codes := problemCodesInSource(t, "..", "../registry", "../audit", ".", "../sqlite", "../postgres", "../eid", "../reconcile")
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {
 			t.Errorf("the source scan missed %q; the scan is broken", must)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -238,4 +239,22 @@ func (p *partnerDataset) finish(ctx context.Context, seed int64, stdout io.Write
 		fmt.Fprintf(stdout, "partner data set: %s (truth: %s)\n", *p.path, p.truthPath())
 	}
 	return err
+}
+
+// maxUpload bounds a data set sent to the API: about 20 million records of
+// a partner's CSV. Larger sets are split into several jobs.
+const maxUpload = 4 << 30
+
+// startReconcile wires the API's reconciliation jobs: uploads and reports
+// live in DATA_DIR/reconciliations; at most two jobs run at once; they stop
+// at a checkpoint when the server stops (resume them with cancuoc reconcile
+// --resume ID, which keeps the job's owner as the actor in the access log).
+func (a *app) startReconcile(ctx context.Context, c *Config, log *slog.Logger) error {
+	r := &reconcile.Runner{Store: a.store, Policy: reconcile.RevealList(nil)}
+	svc, err := reconcile.NewService(ctx, r, filepath.Join(c.DataDir, "reconciliations"), maxUpload, 2, log)
+	if err != nil {
+		return fmt.Errorf("reconciliation directory: %w", err)
+	}
+	a.recon = svc
+	return nil
 }

@@ -51,6 +51,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.startOIDC(c, oc, log); err != nil {
 		return err
 	}
+	if err := a.startReconcile(ctx, c, log); err != nil {
+		return err
+	}
 	if err := a.startEvents(ctx, ec, log); err != nil {
 		return err
 	}
@@ -132,7 +135,7 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 		reg.MustRegister(a.events.Dispatcher)
 	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithReconcile(a.recon).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

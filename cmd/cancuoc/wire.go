@@ -13,6 +13,7 @@ import (
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/reconcile"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 )
@@ -49,6 +50,8 @@ type app struct {
 	eid    *eid.Service  // set by serve (startEID)
 	events *events       // set by serve (startEvents)
 	oidc   *oidcWiring   // set by serve (startOIDC)
+
+	recon *reconcile.Service // set by serve (startReconcile)
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
@@ -62,6 +65,9 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 
 // Close flushes the audit log before closing the database.
 func (a *app) Close() error {
+	if a.recon != nil {
+		a.recon.Close() // jobs stop at a checkpoint before the store closes
+	}
 	_ = a.audit.Close()
 	return a.store.Close()
 }
