@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -36,6 +37,32 @@ type Runner struct {
 	// Progress, when set, is called after each chunk with the records and
 	// input bytes done so far.
 	Progress func(records, offset int64)
+	// Phases, when set, accumulates where the time goes, for benchmarks.
+	Phases *Phases
+}
+
+// Phases is the time a Runner spent reading and parsing the input,
+// matching (the registry queries and scoring), and committing chunks
+// (duplicates, report, audit entries, checkpoint). Reading and matching
+// run beside committing, so the sum exceeds the wall time.
+type Phases struct {
+	mu                  sync.Mutex
+	Read, Match, Commit time.Duration
+}
+
+func (p *Phases) add(read, match, commit time.Duration) {
+	p.mu.Lock()
+	p.Read += read
+	p.Match += match
+	p.Commit += commit
+	p.mu.Unlock()
+}
+
+func (p *Phases) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("read+parse %s, match %s, commit %s", p.Read.Round(time.Millisecond),
+		p.Match.Round(time.Millisecond), p.Commit.Round(time.Millisecond))
 }
 
 // Spec describes a new job.
@@ -198,37 +225,57 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 	if chunk <= 0 {
 		chunk = DefaultChunk
 	}
-	recs := make([]Record, 0, chunk)
 	var done int64
 	for _, n := range job.Counts {
 		done += n
 	}
 	done -= job.Counts["duplicate"]
-	for {
+	// Two stages: one goroutine reads, parses and matches chunk n+1 while
+	// this one commits chunk n, so the registry's queries and the commit
+	// overlap. Chunks commit in input order; a failure on either side
+	// stops both.
+	pctx, stop := context.WithCancel(ctx)
+	ready := make(chan *prepared, 1)
+	errc := make(chan error, 1)
+	defer func() {
+		// The reader must be done with the store before Run returns.
+		stop()
+		for range ready {
+		}
+	}()
+	go func() {
+		defer close(ready)
+		for {
+			p, err := r.prepare(pctx, rd, m, chunk, hasID)
+			if err != nil || p == nil {
+				errc <- err
+				return
+			}
+			select {
+			case ready <- p:
+			case <-pctx.Done():
+				errc <- pctx.Err()
+				return
+			}
+		}
+	}()
+	for p := range ready {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		recs = recs[:0]
-		for len(recs) < chunk {
-			rec, err := rd.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return cancuoc.WithOp("reconcile.Run", err)
-			}
-			recs = append(recs, *rec)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		if err := r.chunk(ctx, job, m, enc, rep, recs, rd, hasID); err != nil {
+		if err := r.commit(ctx, job, enc, rep, p, hasID); err != nil {
 			return err
 		}
-		done += int64(len(recs))
+		done += int64(len(p.out))
 		if r.Progress != nil {
 			r.Progress(done, job.Offset)
 		}
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	job.Status, job.Error, job.UpdatedAt = cancuoc.ReconDone, "", r.now()
 	if len(enc.buf.Bytes()) > 0 { // a CSV header of an empty input
@@ -260,42 +307,76 @@ func (r *Runner) openReader(in *os.File, job *cancuoc.Reconciliation) (Reader, e
 	return ResumeCSVReader(head, in, job.Offset, job.Line)
 }
 
-// chunk matches one chunk and commits it: the duplicates are marked, the
-// report lines written and synced, the audit entries appended and the
-// checkpoint moved, in one transaction. If anything fails the transaction
-// rolls back and the report bytes written are dropped at the next Run.
-func (r *Runner) chunk(ctx context.Context, job *cancuoc.Reconciliation, m *Matcher, enc *encoder, rep *os.File,
-	recs []Record, rd Reader, hasID bool) error {
-	now := r.now()
-	ins := make([]*Input, len(recs))
-	out := make([]Result, len(recs))
-	var keys []cancuoc.SeenKey
+// prepared is a chunk read, parsed and matched, waiting to be committed.
+type prepared struct {
+	ins          []*Input
+	out          []Result
+	keys         []cancuoc.SeenKey
+	offset, line int64 // the checkpoint after the chunk
+	now          time.Time
+}
+
+// prepare reads the next chunk (nil at the end of the input), parses and
+// matches it.
+func (r *Runner) prepare(ctx context.Context, rd Reader, m *Matcher, chunk int, hasID bool) (*prepared, error) {
+	t0 := time.Now()
+	recs := make([]Record, 0, chunk)
+	for len(recs) < chunk {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, cancuoc.WithOp("reconcile.Run", err)
+		}
+		recs = append(recs, *rec)
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	p := &prepared{ins: make([]*Input, len(recs)), out: make([]Result, len(recs)), offset: rd.Offset(),
+		line: rd.Line(), now: r.now()}
 	for i := range recs {
 		rec := &recs[i]
 		if rec.Malformed != "" {
-			out[i] = Result{Line: rec.Line, RecordID: strings.TrimSpace(rec.Fields[0]), Outcome: Malformed, Reason: rec.Malformed}
+			p.out[i] = Result{Line: rec.Line, RecordID: strings.TrimSpace(rec.Fields[0]), Outcome: Malformed, Reason: rec.Malformed}
 			continue
 		}
-		in, reason := Parse(rec, now.Year())
+		in, reason := Parse(rec, p.now.Year())
 		if reason != "" {
-			out[i] = Result{Line: rec.Line, RecordID: strings.TrimSpace(rec.Fields[0]), Outcome: Malformed, Reason: reason}
+			p.out[i] = Result{Line: rec.Line, RecordID: strings.TrimSpace(rec.Fields[0]), Outcome: Malformed, Reason: reason}
 			continue
 		}
-		ins[i] = in
+		p.ins[i] = in
 		if hasID && strings.TrimSpace(rec.Fields[0]) != "" {
-			keys = append(keys, cancuoc.SeenKey{Hash: keyHash("id", in.ID), Line: in.Line})
+			p.keys = append(p.keys, cancuoc.SeenKey{Hash: keyHash("id", in.ID), Line: in.Line})
 		}
 		if in.PIN != "" {
-			keys = append(keys, cancuoc.SeenKey{Hash: keyHash("pin", string(in.PIN)), Line: in.Line})
+			p.keys = append(p.keys, cancuoc.SeenKey{Hash: keyHash("pin", string(in.PIN)), Line: in.Line})
 		}
 	}
-	if err := m.Match(ctx, ins, out); err != nil {
-		return err
+	t1 := time.Now()
+	if err := m.Match(ctx, p.ins, p.out); err != nil {
+		return nil, err
 	}
-	offset, line := rd.Offset(), rd.Line()
+	if r.Phases != nil {
+		r.Phases.add(t1.Sub(t0), time.Since(t1), 0)
+	}
+	return p, nil
+}
+
+// commit writes a prepared chunk: the duplicates are marked, the report
+// lines written and synced, the audit entries appended and the
+// checkpoint moved, in one transaction. If anything fails the transaction
+// rolls back and the report bytes written are dropped at the next Run.
+func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *encoder, rep *os.File, p *prepared, hasID bool) error {
+	t0 := time.Now()
+	if r.Phases != nil {
+		defer func() { r.Phases.add(0, 0, time.Since(t0)) }()
+	}
 	prev := *job
 	err := r.Store.InTx(ctx, func(tx cancuoc.Tx) error {
-		dups, err := tx.MarkSeen(ctx, job.ID, keys)
+		dups, err := tx.MarkSeen(ctx, job.ID, p.keys)
 		if err != nil {
 			return err
 		}
@@ -311,9 +392,9 @@ func (r *Runner) chunk(ctx context.Context, job *cancuoc.Reconciliation, m *Matc
 		}
 		var audit []*cancuoc.AuditEntry
 		purpose := "reconciliation " + job.ID
-		for i := range out {
-			res := &out[i]
-			if in := ins[i]; in != nil && len(first) > 0 {
+		for i := range p.out {
+			res := &p.out[i]
+			if in := p.ins[i]; in != nil && len(first) > 0 {
 				res.DuplicateOf = dupOf(first, in, hasID)
 			}
 			if res.DuplicateOf != 0 {
@@ -324,22 +405,24 @@ func (r *Runner) chunk(ctx context.Context, job *cancuoc.Reconciliation, m *Matc
 				return err
 			}
 			for _, c := range touched(res) {
-				audit = append(audit, &cancuoc.AuditEntry{At: now, Actor: job.Owner, Action: ActionReconcile,
+				audit = append(audit, &cancuoc.AuditEntry{At: p.now, Actor: job.Owner, Action: ActionReconcile,
 					PIN: c, Fields: res.fields, Purpose: purpose, Outcome: res.Outcome})
 			}
 		}
 		if err := tx.AppendAudit(ctx, audit...); err != nil {
 			return err
 		}
-		job.Counts, job.Offset, job.Line, job.UpdatedAt = counts, offset, line, now
+		job.Counts, job.Offset, job.Line, job.UpdatedAt = counts, p.offset, p.line, p.now
 		if err := r.writeReport(rep, enc, job); err != nil {
 			return err
 		}
 		return tx.CheckpointReconciliation(ctx, job)
 	})
 	if err != nil {
-		// Not committed: the job is still at its previous checkpoint.
+		// Not committed: the job is still at its previous checkpoint, and
+		// lines encoded but not written are dropped.
 		*job = prev
+		enc.buf.Reset()
 	}
 	return err
 }

@@ -75,8 +75,8 @@ func countLines(t *testing.T, path string) int {
 // run's, and that every touched citizen was audited exactly once.
 func testResumeAfterCancel(t *testing.T, st, fresh cancuoc.Store) {
 	dir := t.TempDir()
-	data, _ := seeded(t, st, 3000, 1500, 0.5, dir)
-	seeded(t, fresh, 3000, 0, 0, dir) // the same population
+	data, _ := seeded(t, st, 2000, 1000, 0.5, dir)
+	seeded(t, fresh, 2000, 0, 0, dir) // the same population
 	_, want := runJob(t, fresh, data, filepath.Join(dir, "whole.jsonl"), 100)
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -178,7 +178,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := seeded(t, st, 4000, 3000, 0.5, dir)
+	data, _ := seeded(t, st, 2500, 2000, 0.5, dir)
 	r := &reconcile.Runner{Store: st, Policy: reconcile.RevealList{"full_name"}, Chunk: 50}
 	report := filepath.Join(dir, "report.jsonl")
 	job, err := r.Create(t.Context(), reconcile.Spec{Owner: "console", Input: data, Report: report})

@@ -11,8 +11,8 @@ import (
 // set with known truth and realistic noise, against the goals:
 // precision ≥ 99.5%, recall ≥ 99%.
 func TestPrecisionRecall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads a population")
+	if testing.Short() || raceEnabled {
+		t.Skip("loads a population: run without -short and -race (the race detector makes it ten times slower and the code is the same)")
 	}
 	st := openSQLite(t)
 	dir := t.TempDir()

@@ -73,7 +73,7 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer a.Close()
-	r := &reconcile.Runner{Store: a.store, Policy: policy, Chunk: *chunk}
+	r := &reconcile.Runner{Store: a.store, Policy: policy, Chunk: *chunk, Phases: &reconcile.Phases{}}
 	var job *cancuoc.Reconciliation
 	if *resume != "" {
 		if job, err = a.store.Reconciliation(ctx, *resume); err != nil {
@@ -116,6 +116,7 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	fmt.Fprintf(stdout, "%s in %s (%.0f records/s); report: %s\n", job.ID, time.Since(start).Round(time.Millisecond),
 		bar.Rate(), job.Report)
 	fmt.Fprint(stdout, reconcile.Summary(job))
+	fmt.Fprintln(stdout, "time:", r.Phases)
 	if *truth != "" {
 		q, err := evaluateFiles(job, *truth)
 		if err != nil {
