@@ -409,11 +409,14 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 					PIN: c, Fields: res.fields, Purpose: purpose, Outcome: res.Outcome})
 			}
 		}
-		if err := tx.AppendAudit(ctx, audit...); err != nil {
-			return err
-		}
 		job.Counts, job.Offset, job.Line, job.UpdatedAt = counts, p.offset, p.line, p.now
 		if err := r.writeReport(rep, enc, job); err != nil {
+			return err
+		}
+		// The access log's lock is held from the append to the commit:
+		// append last, after the report's sync, so other readers' audit
+		// commits wait as little as possible.
+		if err := tx.AppendAudit(ctx, audit...); err != nil {
 			return err
 		}
 		return tx.CheckpointReconciliation(ctx, job)

@@ -108,7 +108,17 @@ func (m *Matcher) matchPINs(ctx context.Context, ins []*Input, out []Result, idx
 	for k, i := range idx {
 		pins[k] = ins[i].PIN
 	}
-	recs, err := m.Store.MatchRecords(ctx, pins, m.Cards)
+	// A chip card's number is the PIN itself (since 2016), so the cards
+	// are read from the documents only when a record sends another number
+	// (an old 9-digit CMND).
+	cards := false
+	for _, i := range idx {
+		if c := ins[i].Card; c != "" && c != string(ins[i].PIN) {
+			cards = m.Cards
+			break
+		}
+	}
+	recs, err := m.Store.MatchRecords(ctx, pins, cards)
 	if err != nil {
 		return err
 	}
@@ -174,7 +184,7 @@ func (m *Matcher) compare(in *Input, c *cancuoc.MatchRecord, r *Result) {
 	if p := PlaceMatch(in.AddrKey, c.Home); p == PlaceNone || (p == PlaceProvince && c.Home.Commune != "") {
 		differ("address", placeNames(c.Home))
 	}
-	if in.Card != "" && m.Cards && !slices.Contains(c.Cards, in.Card) {
+	if in.Card != "" && in.Card != string(c.PIN) && m.Cards && !slices.Contains(c.Cards, in.Card) {
 		last := ""
 		if len(c.Cards) > 0 {
 			last = c.Cards[0]
