@@ -301,10 +301,14 @@ func probes(in *Input, wide bool) []probeKey {
 		dates = append(dates, s)
 	}
 	var out []probeKey
+	last := words[len(words)-1]
 	for _, d := range dates {
 		for _, f := range storedForms(d, wide) {
-			if !wide {
-				out = append(out, probeKey{f, words[len(words)-1], false})
+			// The fuller dates a partial input date expands into (up to
+			// 400 of them for a year) are probed with the given name only,
+			// which bounds the cost of such records.
+			if !wide || (f.Month != 0 && d.Month == 0) || (f.Day != 0 && d.Day == 0) {
+				out = append(out, probeKey{f, last, false})
 				continue
 			}
 			for _, w := range words {
@@ -312,7 +316,7 @@ func probes(in *Input, wide bool) []probeKey {
 			}
 			out = append(out, probeKey{f, words[0], true})
 			if len(words) > 1 {
-				out = append(out, probeKey{f, words[len(words)-1], true})
+				out = append(out, probeKey{f, last, true})
 			}
 		}
 	}
