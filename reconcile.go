@@ -26,6 +26,10 @@ type ReconcileStore interface {
 	CreateReconciliation(ctx context.Context, r *Reconciliation) error
 	// Reconciliation returns one job. NotFound if absent.
 	Reconciliation(ctx context.Context, id string) (*Reconciliation, error)
+	// RunningReconciliations lists the jobs whose status is running (and so
+	// were stopped, or are being run), oldest first, for a server to resume
+	// them when it starts.
+	RunningReconciliations(ctx context.Context) ([]*Reconciliation, error)
 	// CheckpointReconciliation stores the job's progress (status, offsets,
 	// line, counts, error, updated time). NotFound if the job is absent.
 	CheckpointReconciliation(ctx context.Context, r *Reconciliation) error

@@ -158,26 +158,55 @@ func countsOf(r *cancuoc.Reconciliation) map[string]int64 {
 	return r.Counts
 }
 
-// Reconciliation returns one job. NotFound if absent.
-func (c *conn) Reconciliation(ctx context.Context, id string) (*cancuoc.Reconciliation, error) {
-	const op = "postgres.Reconciliation"
+const reconCols = `id, owner, input, report, input_hash, input_size, format, report_fmt,
+		reveal, status, offset_, line, report_size, counts, error, created_at, updated_at`
+
+func scanRecon(row pgx.Row) (*cancuoc.Reconciliation, error) {
 	var r cancuoc.Reconciliation
-	err := c.q.QueryRow(ctx, `SELECT id, owner, input, report, input_hash, input_size, format, report_fmt,
-		reveal, status, offset_, line, report_size, counts, error, created_at, updated_at
-		FROM reconciliations WHERE id = $1`, id).Scan(&r.ID, &r.Owner, &r.Input, &r.Report, &r.InputHash,
+	err := row.Scan(&r.ID, &r.Owner, &r.Input, &r.Report, &r.InputHash,
 		&r.InputSize, &r.Format, &r.ReportFmt, &r.Reveal, &r.Status, &r.Offset, &r.Line, &r.ReportSize, &r.Counts,
 		&r.Error, &r.CreatedAt, &r.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, reconNotFound(op)
-	}
 	if err != nil {
-		return nil, dbErr(op, err)
+		return nil, err
 	}
 	if len(r.Reveal) == 0 {
 		r.Reveal = nil
 	}
 	r.CreatedAt, r.UpdatedAt = ts(r.CreatedAt), ts(r.UpdatedAt)
 	return &r, nil
+}
+
+// Reconciliation returns one job. NotFound if absent.
+func (c *conn) Reconciliation(ctx context.Context, id string) (*cancuoc.Reconciliation, error) {
+	const op = "postgres.Reconciliation"
+	r, err := scanRecon(c.q.QueryRow(ctx, `SELECT `+reconCols+` FROM reconciliations WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, reconNotFound(op)
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return r, nil
+}
+
+// RunningReconciliations lists the running jobs, oldest first.
+func (c *conn) RunningReconciliations(ctx context.Context) ([]*cancuoc.Reconciliation, error) {
+	const op = "postgres.RunningReconciliations"
+	rows, err := c.q.Query(ctx, `SELECT `+reconCols+` FROM reconciliations
+		WHERE status = 'running' ORDER BY created_at, id`)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.Reconciliation
+	for rows.Next() {
+		r, err := scanRecon(rows)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, dbErr(op, rows.Err())
 }
 
 // CheckpointReconciliation stores the job's progress.

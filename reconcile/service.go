@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -98,6 +99,34 @@ func (s *Service) Submit(ctx context.Context, p *cancuoc.Principal, body io.Read
 	}
 	s.start(job.ID)
 	return job, nil
+}
+
+// staleAfter is how long a running job must have gone without a
+// checkpoint before a starting server takes it for abandoned.
+const staleAfter = time.Minute
+
+// Resume restarts the jobs a previous run of this server left running:
+// those whose files are in this server's directory (uploads live on the
+// node that received them) and that have not checkpointed for a minute,
+// so a job another process is running is left alone. It returns how many
+// it restarted.
+func (s *Service) Resume(ctx context.Context) (int, error) {
+	jobs, err := s.runner.Store.RunningReconciliations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range jobs {
+		if filepath.Dir(j.Input) != filepath.Clean(s.dir) || time.Since(j.UpdatedAt) < staleAfter {
+			continue
+		}
+		if _, err := os.Stat(j.Input); err != nil {
+			continue
+		}
+		s.start(j.ID)
+		n++
+	}
+	return n, nil
 }
 
 // start runs a job in the background, waiting for a free slot.

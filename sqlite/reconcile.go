@@ -162,17 +162,16 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// Reconciliation returns one job. NotFound if absent.
-func (o *ops) Reconciliation(ctx context.Context, id string) (*cancuoc.Reconciliation, error) {
-	const op = "sqlite.Reconciliation"
+const reconCols = `id, owner, input, report, input_hash, input_size, format, report_fmt,
+		reveal, status, offset_, line, report_size, counts, error, created_at, updated_at`
+
+func scanRecon(op string, row interface{ Scan(...any) error }) (*cancuoc.Reconciliation, error) {
 	var (
 		r              cancuoc.Reconciliation
 		reveal, counts string
 		created, upd   int64
 	)
-	err := o.r.QueryRowContext(ctx, `SELECT id, owner, input, report, input_hash, input_size, format, report_fmt,
-		reveal, status, offset_, line, report_size, counts, error, created_at, updated_at
-		FROM reconciliations WHERE id = ?`, id).Scan(&r.ID, &r.Owner, &r.Input, &r.Report, &r.InputHash,
+	err := row.Scan(&r.ID, &r.Owner, &r.Input, &r.Report, &r.InputHash,
 		&r.InputSize, &r.Format, &r.ReportFmt, &reveal, &r.Status, &r.Offset, &r.Line, &r.ReportSize, &counts,
 		&r.Error, &created, &upd)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -193,6 +192,32 @@ func (o *ops) Reconciliation(ctx context.Context, id string) (*cancuoc.Reconcili
 	}
 	r.CreatedAt, r.UpdatedAt = fromMicros(created), fromMicros(upd)
 	return &r, nil
+}
+
+// Reconciliation returns one job. NotFound if absent.
+func (o *ops) Reconciliation(ctx context.Context, id string) (*cancuoc.Reconciliation, error) {
+	return scanRecon("sqlite.Reconciliation", o.r.QueryRowContext(ctx, `SELECT `+reconCols+`
+		FROM reconciliations WHERE id = ?`, id))
+}
+
+// RunningReconciliations lists the running jobs, oldest first.
+func (o *ops) RunningReconciliations(ctx context.Context) ([]*cancuoc.Reconciliation, error) {
+	const op = "sqlite.RunningReconciliations"
+	rows, err := o.r.QueryContext(ctx, `SELECT `+reconCols+` FROM reconciliations
+		WHERE status = 'running' ORDER BY created_at, id`)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.Reconciliation
+	for rows.Next() {
+		r, err := scanRecon(op, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, dbErr(op, rows.Err())
 }
 
 // CheckpointReconciliation stores the job's progress.

@@ -181,6 +181,24 @@ func testReconciliationJob(t *testing.T, s cancuoc.Store) {
 		!got.CreatedAt.Equal(T0) || !got.UpdatedAt.Equal(T0.Add(time.Minute)) {
 		t.Errorf("Reconciliation = %+v, want %+v", got, r)
 	}
+	// Only running jobs are listed, oldest first.
+	r2 := &cancuoc.Reconciliation{ID: "rc-2", Owner: "bank-2", Input: "i", Report: "o", Format: "jsonl", ReportFmt: "csv",
+		Status: cancuoc.ReconRunning, CreatedAt: T0.Add(time.Second), UpdatedAt: T0.Add(time.Second)}
+	r0 := &cancuoc.Reconciliation{ID: "rc-0", Owner: "bank-2", Input: "i", Report: "o", Format: "csv", ReportFmt: "csv",
+		Status: cancuoc.ReconRunning, CreatedAt: T0.Add(-time.Second), UpdatedAt: T0, Counts: map[string]int64{"matched": 3}}
+	for _, j := range []*cancuoc.Reconciliation{r2, r0} {
+		if err := s.CreateReconciliation(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running, err := s.RunningReconciliations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != 2 || running[0].ID != "rc-0" || running[1].ID != "rc-2" || running[0].Counts["matched"] != 3 ||
+		running[1].Format != "jsonl" || !running[0].CreatedAt.Equal(T0.Add(-time.Second)) {
+		t.Errorf("RunningReconciliations = %+v", running)
+	}
 	if err := s.CheckpointReconciliation(ctx, &cancuoc.Reconciliation{ID: "rc-none"}); cancuoc.KindOf(err) != cancuoc.NotFound {
 		t.Errorf("CheckpointReconciliation(unknown): %v, want NotFound", err)
 	}

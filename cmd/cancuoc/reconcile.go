@@ -248,8 +248,9 @@ const maxUpload = 4 << 30
 
 // startReconcile wires the API's reconciliation jobs: uploads and reports
 // live in DATA_DIR/reconciliations; at most two jobs run at once; they stop
-// at a checkpoint when the server stops (resume them with cancuoc reconcile
-// --resume ID, which keeps the job's owner as the actor in the access log).
+// at a checkpoint when the server stops and resume when it starts again
+// (or with cancuoc reconcile --resume ID, which keeps the job's owner as
+// the actor in the access log).
 func (a *app) startReconcile(ctx context.Context, c *Config, log *slog.Logger) error {
 	r := &reconcile.Runner{Store: a.store, Policy: reconcile.RevealList(nil)}
 	svc, err := reconcile.NewService(ctx, r, filepath.Join(c.DataDir, "reconciliations"), maxUpload, 2, log)
@@ -257,5 +258,10 @@ func (a *app) startReconcile(ctx context.Context, c *Config, log *slog.Logger) e
 		return fmt.Errorf("reconciliation directory: %w", err)
 	}
 	a.recon = svc
+	if n, err := svc.Resume(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("resumed reconciliation jobs left running", "jobs", n)
+	}
 	return nil
 }
