@@ -135,6 +135,7 @@ type Tx interface {
 	LoginSessionStore
 	StatsStore
 	DocumentStore
+	ReconcileStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

@@ -19,12 +19,13 @@ import (
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/clientaddr"
 	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/reconcile"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/residence"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/vntext"
-	"github.com/cancuoc/cancuoc/workflow"
 	"github.com/cancuoc/cancuoc/wallet"
+	"github.com/cancuoc/cancuoc/workflow"
 )
 
 //go:embed openapi.json
@@ -46,9 +47,10 @@ type API struct {
 	// residence serves households, residence, stays and marriages; see WithResidence.
 	residence *residence.Service
 	// proxy names the trusted reverse proxies; see WithTrustedProxies.
-	proxy *clientaddr.Resolver
-	stats *stats.Service // the dashboard's public figures; see WithStats
-	wallet *wallet.Service // wallet documents; see WithWallet
+	proxy  *clientaddr.Resolver
+	stats  *stats.Service     // the dashboard's public figures; see WithStats
+	wallet *wallet.Service    // wallet documents; see WithWallet
+	recon  *reconcile.Service // bulk reconciliation; see WithReconcile
 }
 
 // New returns the API. Register its routes with Routes.
@@ -87,6 +89,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.residenceRoutes(mux)
 	a.statsRoutes(mux)
 	a.walletRoutes(mux)
+	a.reconcileRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

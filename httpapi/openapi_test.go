@@ -326,6 +326,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 		"../wallet",
 		"../sdjwt",
 		"../statuslist",
+		"../reconcile",
 	)
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {

@@ -35,6 +35,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunLoginSessions(t, openMemory)
 	storetest.RunStats(t, openMemory)
 	storetest.RunDocuments(t, openMemory)
+	storetest.RunReconcile(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

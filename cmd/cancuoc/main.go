@@ -20,7 +20,8 @@ const usage = `cancuoc — national population registry and digital identity pla
 
 usage:
   cancuoc serve  [flags]     run the platform (SQLite in ./cancuoc-data by default; --database postgres://…)
-  cancuoc seed   --citizens N [--seed S]   load a synthetic population
+  cancuoc seed   --citizens N [--seed S] [--partner-dataset FILE --partner-n N]   load a synthetic population
+  cancuoc reconcile FILE [--report OUT] [--reveal FIELDS] | --resume JOB   match a partner's records against the registry
   cancuoc admin  create-principal --name N --role R [--province P] [--commune C]
   cancuoc migrate [flags]    apply database migrations and exit
   cancuoc chip   personalize PIN --out DIR | expire-cards [--province P]
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cmdChip(ctx, args[1:], getenv, stdout)
 	case "verify-doc":
 		return cmdVerifyDoc(ctx, args[1:], stdout)
+	case "reconcile":
+		return cmdReconcile(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

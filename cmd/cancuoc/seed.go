@@ -21,7 +21,8 @@ var seedMeta = registry.Meta{Reason: "Dân số tổng hợp để thử nghiệ
 
 // seedPopulation generates n synthetic citizens and loads them through the
 // registry's bulk path, drawing a progress bar on out.
-func seedPopulation(ctx context.Context, a *app, n int, seed int64, out io.Writer) (float64, error) {
+// Each loaded batch is also passed to also (the partner data set).
+func seedPopulation(ctx context.Context, a *app, n int, seed int64, out io.Writer, also ...func([]*cancuoc.Citizen) error) (float64, error) {
 	bar := progress.New(out, "seed", int64(n))
 	err := synth.Generate(ctx, synth.Config{Citizens: n, Seed: seed, Now: time.Now()}, func(batch []*cancuoc.Citizen) error {
 		if err := a.reg.Import(ctx, nil, batch, seedMeta); err != nil {
@@ -31,6 +32,11 @@ func seedPopulation(ctx context.Context, a *app, n int, seed int64, out io.Write
 			return err
 		}
 		bar.Add(int64(len(batch)))
+		for _, f := range also {
+			if err := f(batch); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	bar.Finish()
@@ -42,6 +48,7 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string, std
 	c, validate := bindConfig(fs, getenv)
 	n := fs.Int("citizens", 10000, "how many synthetic citizens to create")
 	seed := fs.Int64("seed", 1, "random seed: the same seed builds the same population")
+	partner := bindPartnerDataset(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,9 +63,15 @@ func cmdSeed(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer a.Close()
+	if err := partner.start(*n, *seed); err != nil {
+		return err
+	}
 	start := time.Now()
-	r, err := seedPopulation(ctx, a, *n, *seed, os.Stderr)
+	r, err := seedPopulation(ctx, a, *n, *seed, os.Stderr, partner.batch)
 	if err != nil {
+		return err
+	}
+	if err := partner.finish(ctx, *seed, stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d citizens in %s (%.0f citizens/s) into %s\n", *n, time.Since(start).Round(time.Millisecond), r, c.Masked())

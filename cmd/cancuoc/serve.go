@@ -66,6 +66,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.startWallet(c, walletc, log); err != nil {
 		return err
 	}
+	if err := a.startReconcile(ctx, c, log); err != nil {
+		return err
+	}
 	if err := a.startEvents(ctx, ec, log); err != nil {
 		return err
 	}
@@ -162,7 +165,8 @@ func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webC
 		WithChip(a.chipChecker()).
 		WithResidence(a.newResidence()).
 		WithStats(a.newStats()).
-		WithWallet(a.wallet)
+		WithWallet(a.wallet).
+		WithReconcile(a.recon)
 	a.withPartners(api).Routes(mux)
 	a.mountVerifierPage(mux, log)
 	a.mountOIDC(mux, log)

@@ -15,11 +15,12 @@ import (
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/reconcile"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
-	"github.com/cancuoc/cancuoc/workflow"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/wallet"
+	"github.com/cancuoc/cancuoc/workflow"
 )
 
 // openStore is the one place that names the concrete backends.
@@ -61,8 +62,9 @@ type app struct {
 	verify *partner.Service
 	// proxies are the trusted reverse proxies (--trusted-proxies), set by serve.
 	proxies *clientaddr.Resolver
-	stats *stats.Service // set by serve (newStats)
-	wallet *wallet.Service // set by serve (startWallet)
+	stats   *stats.Service     // set by serve (newStats)
+	wallet  *wallet.Service    // set by serve (startWallet)
+	recon   *reconcile.Service // set by serve (startReconcile)
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
@@ -78,6 +80,9 @@ func openApp(ctx context.Context, c *Config) (*app, error) {
 func (a *app) Close() error {
 	if a.oidc != nil {
 		a.oidc.stop()
+	}
+	if a.recon != nil {
+		a.recon.Close() // jobs stop at a checkpoint before the store closes
 	}
 	_ = a.audit.Close()
 	return a.store.Close()

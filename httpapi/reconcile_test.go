@@ -1,0 +1,169 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/httpapi"
+	"github.com/cancuoc/cancuoc/reconcile"
+	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/storetest"
+)
+
+// newReconEnv is the API with the reconciliation service over an in-memory
+// store holding two citizens; e.ministry and e.auditor are its callers,
+// e.hanoiOfficer a principal without the right, e.hcmOfficer a second
+// ministry system.
+func newReconEnv(t *testing.T) (*env, []*cancuoc.Citizen) {
+	t.Helper()
+	ctx := t.Context()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	w := audit.NewWriter(store, 0)
+	t.Cleanup(func() { w.Close() })
+	reg := registry.New(store, w)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := reconcile.NewService(context.Background(), &reconcile.Runner{Store: store, Policy: reconcile.RevealList{"birth_date"}, Chunk: 2},
+		t.TempDir(), 1<<20, 2, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	mux := http.NewServeMux()
+	httpapi.New(reg, log).WithReconcile(svc).Routes(mux)
+	srv := httptest.NewServer(httpapi.Handler(mux, log, nil))
+	t.Cleanup(srv.Close)
+	e := &env{t: t, srv: srv, store: store, reg: reg}
+	mk := func(name string, role cancuoc.Role) string {
+		_, key, err := reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: name, Role: role, Agency: "Bộ Công an",
+			Jurisdiction: map[bool]cancuoc.Jurisdiction{true: {Province: "01"}}[role == cancuoc.RoleProvinceOfficer]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	e.admin = mk("Quản trị", cancuoc.RoleNationalAdmin)
+	e.ministry = mk("Ngân hàng A", cancuoc.RoleMinistrySystem)
+	e.hcmOfficer = mk("Ngân hàng B", cancuoc.RoleMinistrySystem)
+	e.hanoiOfficer = mk("Cán bộ Hà Nội", cancuoc.RoleProvinceOfficer)
+	a := storetest.Citizen(storetest.PIN(1))
+	b := storetest.Minimal(storetest.PIN(2), "Trần Thị Lan", "tran thi lan")
+	b.BirthDate = cancuoc.Date{Year: 1990, Month: 3, Day: 4}
+	for _, c := range []*cancuoc.Citizen{a, b} {
+		if err := store.InsertCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e, []*cancuoc.Citizen{a, b}
+}
+
+type reconJob struct {
+	ID      string           `json:"id"`
+	Status  string           `json:"status"`
+	Counts  map[string]int64 `json:"counts"`
+	Summary string           `json:"summary"`
+	Report  string           `json:"report_url"`
+	Line    int64            `json:"line"`
+}
+
+func TestReconciliationAPI(t *testing.T) {
+	e, people := newReconEnv(t)
+	csv := "record_id,pin,full_name,birth_date\r\n" +
+		"b1," + string(people[0].PIN) + ",Nguyễn Văn Đức,17/05/1990\r\n" +
+		"b2," + string(people[0].PIN) + ",Nguyen Van Duc,18/05/1990\r\n" +
+		"b3,,Tran Thi Lan,04/03/1990\r\n" +
+		"b4," + string(storetest.PIN(99)) + ",Ai Đó,1990\r\n" +
+		"b5,\"broken\r\n"
+	var job reconJob
+	res := e.do("POST", "/v1/reconciliations?report_format=jsonl", e.ministry, csv, "Content-Type", "text/csv")
+	res.ok(http.StatusAccepted, &job)
+	if loc := res.header.Get("Location"); loc != "/v1/reconciliations/"+job.ID || !strings.HasPrefix(job.ID, "rc_") {
+		t.Fatalf("Location %q, job %+v", loc, job)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for job.Status != cancuoc.ReconDone {
+		if time.Now().After(deadline) {
+			t.Fatalf("job not done: %+v", job)
+		}
+		time.Sleep(20 * time.Millisecond)
+		e.do("GET", "/v1/reconciliations/"+job.ID, e.ministry, nil).ok(http.StatusOK, &job)
+	}
+	want := map[string]int64{reconcile.Matched: 1, reconcile.MatchedDiff: 1, reconcile.CandidateFound: 1,
+		reconcile.PINUnknown: 1, reconcile.Malformed: 1, "duplicate": 1}
+	for k, v := range want {
+		if job.Counts[k] != v {
+			t.Errorf("counts %v, want %v", job.Counts, want)
+			break
+		}
+	}
+	if !strings.HasPrefix(job.Summary, "3/5 matched") {
+		t.Errorf("summary %q", job.Summary)
+	}
+	rep := e.do("GET", job.Report, e.ministry, nil)
+	if rep.status != http.StatusOK || rep.header.Get("Content-Type") != "application/jsonl" || rep.header.Get("X-Reconciliation-Status") != "done" {
+		t.Fatalf("report: %d %v", rep.status, rep.header)
+	}
+	lines := strings.Split(strings.TrimSpace(string(rep.body)), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("report has %d lines:\n%s", len(lines), rep.body)
+	}
+	var second reconcile.Result
+	if err := json.Unmarshal([]byte(lines[1]), &second); err != nil {
+		t.Fatal(err)
+	}
+	// The policy reveals the registry's birth date, not the name.
+	if second.Outcome != reconcile.MatchedDiff || second.DuplicateOf != 2 || second.Registry["birth_date"] != "1990-05-17" ||
+		second.Registry["full_name"] != "" || strings.Join(second.Differences, ",") != "full_name,birth_date" {
+		t.Errorf("second record: %+v", second)
+	}
+	// Every touched citizen is in the access log under the caller.
+	me := e.do("GET", "/v1/me", e.ministry, nil)
+	var p cancuoc.Principal
+	me.ok(http.StatusOK, &p)
+	for _, c := range people {
+		es, err := e.store.AuditFor(t.Context(), c.PIN, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, a := range es {
+			if a.Action == reconcile.ActionReconcile && a.Actor == p.ID {
+				n++
+			}
+		}
+		if want := map[bool]int{true: 2, false: 1}[c == people[0]]; n != want {
+			t.Errorf("citizen %s: %d reconcile entries, want %d", c.PIN, n, want)
+		}
+	}
+	// Another partner cannot see the job; an officer cannot reconcile; the
+	// national administrator sees every job.
+	e.do("GET", "/v1/reconciliations/"+job.ID, e.hcmOfficer, nil).problem(http.StatusNotFound, "reconciliation_not_found")
+	e.do("GET", job.Report, e.hcmOfficer, nil).problem(http.StatusNotFound, "reconciliation_not_found")
+	e.do("GET", "/v1/reconciliations/"+job.ID, e.admin, nil).ok(http.StatusOK, nil)
+	e.do("POST", "/v1/reconciliations", e.hanoiOfficer, csv, "Content-Type", "text/csv").problem(http.StatusForbidden, "role_forbidden")
+	e.do("POST", "/v1/reconciliations", e.ministry, csv).problem(http.StatusBadRequest, "reconcile_content_type")
+	e.do("POST", "/v1/reconciliations?report_format=xml", e.ministry, csv, "Content-Type", "text/csv").problem(http.StatusBadRequest, "reconcile_format")
+	e.do("POST", "/v1/reconciliations", e.ministry, "foo,bar\n1,2\n", "Content-Type", "text/csv").problem(http.StatusBadRequest, "reconcile_header")
+	e.do("POST", "/v1/reconciliations", e.ministry, strings.Repeat("x", 1<<20+1), "Content-Type", "text/csv").problem(http.StatusBadRequest, "reconcile_too_large")
+	e.do("POST", "/v1/reconciliations", "", csv, "Content-Type", "text/csv").problem(http.StatusUnauthorized, "api_key_missing")
+}
+
+// TestReconciliationUnavailable checks the routes answer 503 when the
+// service is not wired.
+func TestReconciliationUnavailable(t *testing.T) {
+	e := newEnv(t)
+	e.do("GET", "/v1/reconciliations/rc_x", e.ministry, nil).problem(http.StatusServiceUnavailable, "reconcile_unavailable")
+}

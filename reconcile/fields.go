@@ -1,0 +1,127 @@
+package reconcile
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/vntext"
+)
+
+func keyOf(s string) string { return vntext.Key(s) }
+
+// Input is a record read and interpreted: what matching works on.
+type Input struct {
+	Line     int64
+	ID       string // the partner's record ID; "line N" when the input has none
+	PINText  string // as sent, trimmed
+	PIN      cancuoc.PIN
+	PINError string // a PIN was sent but is not a valid one
+	Name     string // NFC, cleaned
+	NameKey  string
+	Birth    cancuoc.Date
+	Sex      cancuoc.Sex
+	Address  string
+	AddrKey  string
+	Card     string
+}
+
+// Parse interprets a raw record. It returns a reason when a field cannot be
+// read (the row is then malformed); an invalid PIN is not a reason but an
+// outcome, since the row itself is fine.
+func Parse(r *Record, nowYear int) (*Input, string) {
+	in := &Input{Line: r.Line, ID: strings.TrimSpace(r.Fields[0])}
+	if in.ID == "" {
+		in.ID = "line " + strconv.FormatInt(r.Line, 10)
+	}
+	if p := strings.TrimSpace(r.Fields[1]); p != "" {
+		in.PINText = p
+		pin, err := cancuoc.ParsePIN(p, nowYear)
+		if err != nil {
+			in.PINError = errText(err)
+		} else {
+			in.PIN = pin
+		}
+	}
+	if n := vntext.CleanName(r.Fields[2]); n != "" {
+		if err := vntext.ValidName(n); err != nil {
+			return nil, "full_name: " + err.Error()
+		}
+		in.Name, in.NameKey = n, vntext.Key(n)
+	}
+	d, err := parseBirth(r.Fields[3], nowYear)
+	if err != nil {
+		return nil, "birth_date: " + err.Error()
+	}
+	in.Birth = d
+	if in.Sex, err = parseSex(r.Fields[4]); err != nil {
+		return nil, "sex: " + err.Error()
+	}
+	if a := strings.TrimSpace(r.Fields[5]); a != "" {
+		in.Address, in.AddrKey = a, vntext.Key(a)
+	}
+	if c := strings.Join(strings.Fields(r.Fields[6]), ""); c != "" {
+		if (len(c) != 9 && len(c) != 12) || strings.Trim(c, "0123456789") != "" {
+			return nil, "card_number: a card number has 12 digits (Căn cước, CCCD) or 9 (CMND)"
+		}
+		in.Card = c
+	}
+	return in, ""
+}
+
+func errText(err error) string {
+	if e, ok := err.(*cancuoc.Error); ok {
+		return e.MessageEN
+	}
+	return err.Error()
+}
+
+// parseBirth reads the date forms partners export: ISO (YYYY-MM-DD,
+// YYYY-MM, YYYY) and the Vietnamese day-first forms (DD/MM/YYYY, D/M/YYYY,
+// MM/YYYY, with / - or . as separator).
+func parseBirth(s string, nowYear int) (cancuoc.Date, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return cancuoc.Date{}, nil
+	}
+	iso := s
+	isoLike := len(s) >= 4 && strings.Trim(s[:4], "0123456789") == "" && (len(s) == 4 || s[4] == '-')
+	if !isoLike {
+		parts := strings.FieldsFunc(s, func(r rune) bool { return r == '/' || r == '-' || r == '.' })
+		for i, p := range parts {
+			if len(p) == 1 {
+				parts[i] = "0" + p
+			}
+		}
+		switch {
+		case len(parts) == 3 && len(parts[2]) == 4:
+			iso = parts[2] + "-" + parts[1] + "-" + parts[0]
+		case len(parts) == 2 && len(parts[1]) == 4:
+			iso = parts[1] + "-" + parts[0]
+		default:
+			return cancuoc.Date{}, fmt.Errorf("%q is not a date: use YYYY-MM-DD or DD/MM/YYYY (or YYYY, MM/YYYY)", s)
+		}
+	}
+	d, err := cancuoc.ParseDate(iso)
+	if err != nil {
+		return cancuoc.Date{}, fmt.Errorf("%q: %s", s, errText(err))
+	}
+	if d.Year > nowYear {
+		return cancuoc.Date{}, fmt.Errorf("%q is in the future", s)
+	}
+	return d, nil
+}
+
+// parseSex reads Vietnamese and English forms.
+func parseSex(s string) (cancuoc.Sex, error) {
+	switch vntext.Key(s) {
+	case "":
+		return cancuoc.SexUnknown, nil
+	case "nam", "male", "m", "trai":
+		return cancuoc.Male, nil
+	case "nu", "female", "f", "gai":
+		return cancuoc.Female, nil
+	}
+	return "", fmt.Errorf("%q is not a sex: use nam/nữ or male/female", s)
+}

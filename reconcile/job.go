@@ -1,0 +1,533 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// ActionReconcile is the audit action of a reconciliation touching a
+// citizen: their record was compared, or their PIN named as a candidate.
+const ActionReconcile = "citizen.reconcile"
+
+// DefaultChunk is the number of records matched and checkpointed together:
+// large enough that the per-chunk queries and commit are cheap per record,
+// small enough that a resumed job redoes little.
+const DefaultChunk = 5000
+
+// Runner runs reconciliation jobs.
+type Runner struct {
+	Store  cancuoc.Store
+	Policy Policy
+	// Chunk is the records per chunk (DefaultChunk when 0).
+	Chunk int
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Progress, when set, is called after each chunk with the records and
+	// input bytes done so far.
+	Progress func(records, offset int64)
+	// Phases, when set, accumulates where the time goes, for benchmarks.
+	Phases *Phases
+}
+
+// Phases is the time a Runner spent reading and parsing the input,
+// matching (the registry queries and scoring), and committing chunks
+// (duplicates, report, audit entries, checkpoint). Reading and matching
+// run beside committing, so the sum exceeds the wall time.
+type Phases struct {
+	mu                  sync.Mutex
+	Read, Match, Commit time.Duration
+}
+
+func (p *Phases) add(read, match, commit time.Duration) {
+	p.mu.Lock()
+	p.Read += read
+	p.Match += match
+	p.Commit += commit
+	p.mu.Unlock()
+}
+
+func (p *Phases) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("read+parse %s, match %s, commit %s", p.Read.Round(time.Millisecond),
+		p.Match.Round(time.Millisecond), p.Commit.Round(time.Millisecond))
+}
+
+// Spec describes a new job.
+type Spec struct {
+	Owner     string // principal or partner ID; "console" for the CLI
+	Input     string // path of the input file
+	Report    string // path of the report file to write
+	Format    string // input format: csv or jsonl ("" guesses from the name)
+	ReportFmt string // csv or jsonl ("" guesses from the report's name, else csv)
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// NewID returns a fresh job ID.
+func NewID() string { return "rc_" + strings.ToLower(rand.Text()[:16]) }
+
+// FormatOf guesses a format from a file name: jsonl for .jsonl/.ndjson/.json,
+// csv otherwise.
+func FormatOf(name string) string {
+	n := strings.ToLower(name)
+	for _, s := range []string{".jsonl", ".ndjson", ".json"} {
+		if strings.HasSuffix(n, s) {
+			return FormatJSONL
+		}
+	}
+	return FormatCSV
+}
+
+// Create hashes the input, checks its header and stores a new job, ready
+// to Run.
+func (r *Runner) Create(ctx context.Context, s Spec) (*cancuoc.Reconciliation, error) {
+	const op = "reconcile.Create"
+	if s.Format == "" {
+		s.Format = FormatOf(s.Input)
+	}
+	if s.ReportFmt == "" {
+		s.ReportFmt = FormatOf(s.Report)
+	}
+	for _, f := range []string{s.Format, s.ReportFmt} {
+		if f != FormatCSV && f != FormatJSONL {
+			return nil, cancuoc.InvalidField(op, "format", "reconcile_format",
+				"Định dạng phải là csv hoặc jsonl.", "The format must be csv or jsonl.")
+		}
+	}
+	sum, size, err := hashFile(s.Input)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.Input)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	defer f.Close()
+	if s.Format == FormatCSV {
+		if _, err := NewCSVReader(f); err != nil {
+			return nil, err
+		}
+	}
+	now := r.now()
+	var reveal []string
+	for f := range r.Policy.RevealFields(s.Owner) {
+		reveal = append(reveal, f)
+	}
+	job := &cancuoc.Reconciliation{ID: NewID(), Owner: s.Owner, Input: s.Input, Report: s.Report, InputHash: sum,
+		InputSize: size, Format: s.Format, ReportFmt: s.ReportFmt, Reveal: reveal, Status: cancuoc.ReconRunning,
+		Counts: map[string]int64{}, CreatedAt: now, UpdatedAt: now}
+	if err := r.Store.CreateReconciliation(ctx, job); err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, cancuoc.InvalidField("reconcile.input", "input", "reconcile_input_unreadable",
+			"Không đọc được tệp dữ liệu đầu vào.", "The input file cannot be read: "+err.Error())
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, cancuoc.WithOp("reconcile.hash", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// Run processes a job from its checkpoint to the end of its input: a new
+// job from the start, an interrupted one from where it stopped. The input
+// must be unchanged (its SHA-256 is checked). When ctx is cancelled the job
+// stays "running" at its last checkpoint and Run can be called again.
+func (r *Runner) Run(ctx context.Context, id string) (*cancuoc.Reconciliation, error) {
+	const op = "reconcile.Run"
+	job, err := r.Store.Reconciliation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if job.Status == cancuoc.ReconDone {
+		return job, nil
+	}
+	if sum, _, err := hashFile(job.Input); err != nil {
+		return nil, err
+	} else if sum != job.InputHash {
+		return nil, cancuoc.E(cancuoc.Conflict, op, "reconcile_input_changed",
+			"Tệp đầu vào đã thay đổi từ khi bắt đầu đối soát; hãy tạo phiên mới.",
+			"The input file changed since the job started; start a new job.")
+	}
+	err = r.run(ctx, job)
+	if err != nil && ctx.Err() == nil {
+		// A failure other than cancellation is recorded, so the status
+		// says why; the checkpoint stays valid and Run may be retried.
+		job.Status, job.Error, job.UpdatedAt = cancuoc.ReconFailed, errText(err), r.now()
+		_ = r.Store.CheckpointReconciliation(context.WithoutCancel(ctx), job)
+	}
+	return job, err
+}
+
+func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
+	in, err := os.Open(job.Input)
+	if err != nil {
+		return cancuoc.WithOp("reconcile.Run", err)
+	}
+	defer in.Close()
+	rd, err := r.openReader(in, job)
+	if err != nil {
+		return err
+	}
+	rep, err := os.OpenFile(job.Report, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return cancuoc.WithOp("reconcile.Run", err)
+	}
+	defer rep.Close()
+	// Whatever was written after the last checkpoint belongs to a chunk
+	// that did not commit: drop it, that chunk is redone.
+	if err := rep.Truncate(job.ReportSize); err != nil {
+		return cancuoc.WithOp("reconcile.Run", err)
+	}
+	if _, err := rep.Seek(job.ReportSize, io.SeekStart); err != nil {
+		return cancuoc.WithOp("reconcile.Run", err)
+	}
+	enc := newEncoder(job.ReportFmt)
+	if job.ReportSize == 0 {
+		enc.header()
+	}
+	cols := map[string]bool{}
+	for _, c := range rd.Columns() {
+		cols[c] = true
+	}
+	m := &Matcher{Store: r.Store, Reveal: map[string]bool{}, Cards: cols[ColCardNumber]}
+	for _, f := range job.Reveal {
+		m.Reveal[f] = true
+	}
+	hasID := cols[ColRecordID]
+	chunk := r.Chunk
+	if chunk <= 0 {
+		chunk = DefaultChunk
+	}
+	var done int64
+	for _, n := range job.Counts {
+		done += n
+	}
+	done -= job.Counts["duplicate"]
+	// Two stages: one goroutine reads, parses and matches chunk n+1 while
+	// this one commits chunk n, so the registry's queries and the commit
+	// overlap. Chunks commit in input order; a failure on either side
+	// stops both.
+	pctx, stop := context.WithCancel(ctx)
+	ready := make(chan *prepared, 1)
+	errc := make(chan error, 1)
+	defer func() {
+		// The reader must be done with the store before Run returns.
+		stop()
+		for range ready {
+		}
+	}()
+	go func() {
+		defer close(ready)
+		for {
+			p, err := r.prepare(pctx, rd, m, chunk, hasID)
+			if err != nil || p == nil {
+				errc <- err
+				return
+			}
+			select {
+			case ready <- p:
+			case <-pctx.Done():
+				errc <- pctx.Err()
+				return
+			}
+		}
+	}()
+	for p := range ready {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.commit(ctx, job, enc, rep, p, hasID); err != nil {
+			return err
+		}
+		done += int64(len(p.out))
+		if r.Progress != nil {
+			r.Progress(done, job.Offset)
+		}
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	job.Status, job.Error, job.UpdatedAt = cancuoc.ReconDone, "", r.now()
+	if len(enc.buf.Bytes()) > 0 { // a CSV header of an empty input
+		if err := r.writeReport(rep, enc, job); err != nil {
+			return err
+		}
+	}
+	return r.Store.CheckpointReconciliation(ctx, job)
+}
+
+func (r *Runner) openReader(in *os.File, job *cancuoc.Reconciliation) (Reader, error) {
+	if job.Format == FormatJSONL {
+		if _, err := in.Seek(job.Offset, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return NewJSONLReader(in, job.Offset, job.Line), nil
+	}
+	if job.Offset == 0 {
+		return NewCSVReader(in)
+	}
+	head, err := os.Open(job.Input)
+	if err != nil {
+		return nil, err
+	}
+	defer head.Close()
+	if _, err := in.Seek(job.Offset, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return ResumeCSVReader(head, in, job.Offset, job.Line)
+}
+
+// prepared is a chunk read, parsed and matched, waiting to be committed.
+type prepared struct {
+	ins          []*Input
+	out          []Result
+	keys         []cancuoc.SeenKey
+	offset, line int64 // the checkpoint after the chunk
+	now          time.Time
+}
+
+// prepare reads the next chunk (nil at the end of the input), parses and
+// matches it.
+func (r *Runner) prepare(ctx context.Context, rd Reader, m *Matcher, chunk int, hasID bool) (*prepared, error) {
+	t0 := time.Now()
+	recs := make([]Record, 0, chunk)
+	for len(recs) < chunk {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, cancuoc.WithOp("reconcile.Run", err)
+		}
+		recs = append(recs, *rec)
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	p := &prepared{ins: make([]*Input, len(recs)), out: make([]Result, len(recs)), offset: rd.Offset(),
+		line: rd.Line(), now: r.now()}
+	for i := range recs {
+		rec := &recs[i]
+		if rec.Malformed != "" {
+			p.out[i] = Result{Line: rec.Line, RecordID: strings.TrimSpace(rec.Fields[0]), Outcome: Malformed, Reason: rec.Malformed}
+			continue
+		}
+		in, reason := Parse(rec, p.now.Year())
+		if reason != "" {
+			p.out[i] = Result{Line: rec.Line, RecordID: strings.TrimSpace(rec.Fields[0]), Outcome: Malformed, Reason: reason}
+			continue
+		}
+		p.ins[i] = in
+		if hasID && strings.TrimSpace(rec.Fields[0]) != "" {
+			p.keys = append(p.keys, cancuoc.SeenKey{Hash: keyHash("id", in.ID), Line: in.Line})
+		}
+		if in.PIN != "" {
+			p.keys = append(p.keys, cancuoc.SeenKey{Hash: keyHash("pin", string(in.PIN)), Line: in.Line})
+		}
+	}
+	t1 := time.Now()
+	if err := m.Match(ctx, p.ins, p.out); err != nil {
+		return nil, err
+	}
+	if r.Phases != nil {
+		r.Phases.add(t1.Sub(t0), time.Since(t1), 0)
+	}
+	return p, nil
+}
+
+// commit writes a prepared chunk: the duplicates are marked, the report
+// lines written and synced, the audit entries appended and the
+// checkpoint moved, in one transaction. If anything fails the transaction
+// rolls back and the report bytes written are dropped at the next Run.
+func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *encoder, rep *os.File, p *prepared, hasID bool) error {
+	t0 := time.Now()
+	if r.Phases != nil {
+		defer func() { r.Phases.add(0, 0, time.Since(t0)) }()
+	}
+	prev := *job
+	err := r.Store.InTx(ctx, func(tx cancuoc.Tx) error {
+		dups, err := tx.MarkSeen(ctx, job.ID, p.keys)
+		if err != nil {
+			return err
+		}
+		first := make(map[int64]int64, len(dups))
+		for _, d := range dups {
+			if l, ok := first[d.Hash]; !ok || d.Line < l {
+				first[d.Hash] = d.Line
+			}
+		}
+		counts := make(map[string]int64, len(job.Counts)+2)
+		for k, v := range job.Counts {
+			counts[k] = v
+		}
+		var audit []*cancuoc.AuditEntry
+		purpose := "reconciliation " + job.ID
+		for i := range p.out {
+			res := &p.out[i]
+			if in := p.ins[i]; in != nil && len(first) > 0 {
+				res.DuplicateOf = dupOf(first, in, hasID)
+			}
+			if res.DuplicateOf != 0 {
+				counts["duplicate"]++
+			}
+			counts[res.Outcome]++
+			if err := enc.encode(res); err != nil {
+				return err
+			}
+			for _, c := range touched(res) {
+				audit = append(audit, &cancuoc.AuditEntry{At: p.now, Actor: job.Owner, Action: ActionReconcile,
+					PIN: c, Fields: res.fields, Purpose: purpose, Outcome: res.Outcome})
+			}
+		}
+		job.Counts, job.Offset, job.Line, job.UpdatedAt = counts, p.offset, p.line, p.now
+		if err := r.writeReport(rep, enc, job); err != nil {
+			return err
+		}
+		// The access log's lock is held from the append to the commit:
+		// append last, after the report's sync, so other readers' audit
+		// commits wait as little as possible.
+		if err := tx.AppendAudit(ctx, audit...); err != nil {
+			return err
+		}
+		return tx.CheckpointReconciliation(ctx, job)
+	})
+	if err != nil {
+		// Not committed: the job is still at its previous checkpoint, and
+		// lines encoded but not written are dropped.
+		*job = prev
+		enc.buf.Reset()
+	}
+	return err
+}
+
+// writeReport appends the encoded lines to the report, syncs it and moves
+// job.ReportSize past them.
+func (r *Runner) writeReport(rep *os.File, enc *encoder, job *cancuoc.Reconciliation) error {
+	n, err := rep.Write(enc.buf.Bytes())
+	enc.buf.Reset()
+	if err != nil {
+		return cancuoc.WithOp("reconcile.report", err)
+	}
+	if err := rep.Sync(); err != nil {
+		return cancuoc.WithOp("reconcile.report", err)
+	}
+	job.ReportSize += int64(n)
+	return nil
+}
+
+// dupOf returns the line where a record's ID or PIN was first seen, when
+// that is another line.
+func dupOf(first map[int64]int64, in *Input, hasID bool) int64 {
+	var keys []int64
+	if hasID && !strings.HasPrefix(in.ID, "line ") {
+		keys = append(keys, keyHash("id", in.ID))
+	}
+	if in.PIN != "" {
+		keys = append(keys, keyHash("pin", string(in.PIN)))
+	}
+	for _, k := range keys {
+		if l, ok := first[k]; ok && l != in.Line {
+			return l
+		}
+	}
+	return 0
+}
+
+// keyHash is the 64-bit FNV-1a hash of a kind and a value: what the store
+// keeps of the keys a job has read.
+func keyHash(kind, v string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(v))
+	return int64(h.Sum64())
+}
+
+// touched lists the citizens a result concerns: the one compared, or the
+// candidates named.
+func touched(r *Result) []cancuoc.PIN {
+	switch r.Outcome {
+	case Matched, MatchedDiff, Deceased, MissingPerson:
+		return []cancuoc.PIN{r.PIN}
+	case CandidateFound, Ambiguous:
+		out := make([]cancuoc.PIN, len(r.Candidates))
+		for i, c := range r.Candidates {
+			out[i] = c.PIN
+		}
+		return out
+	}
+	return nil
+}
+
+// Summary is a job's result in one sentence and a table, like the seeds'
+// "35.1 of 36.2 million driver licences reconciled".
+func Summary(job *cancuoc.Reconciliation) string {
+	var total int64
+	for _, o := range Outcomes {
+		total += job.Counts[o]
+	}
+	matched := job.Counts[Matched] + job.Counts[MatchedDiff] + job.Counts[CandidateFound]
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s matched (%.1f%%)", human(matched), human(total), pct(matched, total))
+	if total == 0 {
+		return b.String() + "\n"
+	}
+	b.WriteString("\n")
+	for _, o := range Outcomes {
+		if n := job.Counts[o]; n > 0 {
+			fmt.Fprintf(&b, "  %-26s %12d  %5.1f%%\n", o, n, pct(n, total))
+		}
+	}
+	if n := job.Counts["duplicate"]; n > 0 {
+		fmt.Fprintf(&b, "  %-26s %12d  %5.1f%%  (flagged; also counted above)\n", "duplicate", n, pct(n, total))
+	}
+	return b.String()
+}
+
+func pct(n, total int64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(total)
+}
+
+// human writes a count the way the seeds do: 35.1 million, 950 thousand.
+func human(n int64) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1f million", float64(n)/1e6)
+	case n >= 10_000:
+		return fmt.Sprintf("%.1f thousand", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}

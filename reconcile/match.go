@@ -1,0 +1,459 @@
+package reconcile
+
+import (
+	"context"
+	"slices"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// Outcomes of a record.
+const (
+	Matched          = "matched"                  // PIN known, every sent field agrees
+	MatchedDiff      = "matched_with_differences" // PIN known, some sent fields differ
+	Deceased         = "deceased"                 // PIN of a dead person
+	MissingPerson    = "missing"                  // PIN of a person declared missing
+	PINUnknown       = "pin_unknown"              // a valid PIN no record has
+	PINInvalid       = "pin_invalid"              // not a PIN at all
+	CandidateFound   = "candidate_found"          // no PIN sent; one person fits
+	Ambiguous        = "ambiguous"                // no PIN sent; several people fit about equally
+	NoCandidate      = "no_candidate"             // no PIN sent; nobody fits
+	InsufficientData = "insufficient_data"        // neither a PIN nor a name and birth date
+	Malformed        = "malformed"                // the row could not be read
+)
+
+// Outcomes lists every outcome, in the order summaries show them.
+var Outcomes = []string{Matched, MatchedDiff, Deceased, MissingPerson, PINUnknown, PINInvalid,
+	CandidateFound, Ambiguous, NoCandidate, InsufficientData, Malformed}
+
+// Candidate is a person who may be the one a record describes.
+type Candidate struct {
+	PIN   cancuoc.PIN `json:"pin"`
+	Score float64     `json:"score"`
+}
+
+// Result is one line of the report.
+type Result struct {
+	Line        int64             `json:"line"`
+	RecordID    string            `json:"record_id"`
+	Outcome     string            `json:"outcome"`
+	PIN         cancuoc.PIN       `json:"pin,omitempty"` // the PIN sent (when valid) or found
+	Differences []string          `json:"differences,omitempty"`
+	Registry    map[string]string `json:"registry,omitempty"` // registry values the policy reveals
+	Candidates  []Candidate       `json:"candidates,omitempty"`
+	Ambiguous   bool              `json:"ambiguous,omitempty"`
+	LifeStatus  string            `json:"life_status,omitempty"` // of the person found, when not alive
+	DuplicateOf int64             `json:"duplicate_of_line,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
+
+	fields []string // compared fields, for the audit entry
+}
+
+// Thresholds of the no-PIN decision, tuned on the synthetic partner data
+// set (see TestPrecisionRecall): a candidate is accepted with a total score
+// of at least acceptScore, a name score of at least acceptName and some
+// agreement on the birth date; another candidate within ambiguityMargin
+// of the best makes the record ambiguous. Candidates under listScore are
+// not reported at all: their PINs would tell the partner about people who
+// are not its customer.
+const (
+	acceptScore     = 0.85
+	acceptName      = 0.75
+	ambiguityMargin = 0.05
+	listScore       = 0.75
+	maxCandidates   = 3
+	probeLimit      = 200
+)
+
+// Matcher matches interpreted records against the registry.
+type Matcher struct {
+	Store  cancuoc.ReconcileStore
+	Reveal map[string]bool // registry values that may be shown for differing fields
+	Cards  bool            // the input has card numbers
+}
+
+// Match decides every input of a chunk. ins[i] nil means malformed (the
+// caller fills those results).
+func (m *Matcher) Match(ctx context.Context, ins []*Input, out []Result) error {
+	var withPIN []int
+	var noPIN []int
+	for i, in := range ins {
+		if in == nil {
+			continue
+		}
+		r := &out[i]
+		r.Line, r.RecordID = in.Line, in.ID
+		switch {
+		case in.PINError != "":
+			r.Outcome, r.Reason = PINInvalid, in.PINError
+		case in.PIN != "":
+			withPIN = append(withPIN, i)
+		case in.NameKey == "" || in.Birth.IsZero():
+			r.Outcome, r.Reason = InsufficientData, "a record needs a PIN, or a full name and a birth date"
+		default:
+			noPIN = append(noPIN, i)
+		}
+	}
+	if err := m.matchPINs(ctx, ins, out, withPIN); err != nil {
+		return err
+	}
+	return m.matchNoPIN(ctx, ins, out, noPIN)
+}
+
+func (m *Matcher) matchPINs(ctx context.Context, ins []*Input, out []Result, idx []int) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	pins := make([]cancuoc.PIN, len(idx))
+	for k, i := range idx {
+		pins[k] = ins[i].PIN
+	}
+	// A chip card's number is the PIN itself (since 2016), so the cards
+	// are read from the documents only when a record sends another number
+	// (an old 9-digit CMND).
+	cards := false
+	for _, i := range idx {
+		if c := ins[i].Card; c != "" && c != string(ins[i].PIN) {
+			cards = m.Cards
+			break
+		}
+	}
+	recs, err := m.Store.MatchRecords(ctx, pins, cards)
+	if err != nil {
+		return err
+	}
+	byPIN := make(map[cancuoc.PIN]*cancuoc.MatchRecord, len(recs))
+	for i := range recs {
+		byPIN[recs[i].PIN] = &recs[i]
+	}
+	for _, i := range idx {
+		in, r := ins[i], &out[i]
+		r.PIN = in.PIN
+		c := byPIN[in.PIN]
+		if c == nil {
+			r.Outcome = PINUnknown
+			continue
+		}
+		r.fields = compared(in)
+		m.compare(in, c, r)
+	}
+	return nil
+}
+
+// compared lists the fields of a record that were compared.
+func compared(in *Input) []string {
+	var f []string
+	if in.Name != "" {
+		f = append(f, "full_name")
+	}
+	if !in.Birth.IsZero() {
+		f = append(f, "birth_date")
+	}
+	if in.Sex != "" {
+		f = append(f, "sex")
+	}
+	if in.AddrKey != "" {
+		f = append(f, "address")
+	}
+	if in.Card != "" {
+		f = append(f, "card_number")
+	}
+	return f
+}
+
+// compare fills the outcome of a record whose PIN is known.
+func (m *Matcher) compare(in *Input, c *cancuoc.MatchRecord, r *Result) {
+	differ := func(field, value string) {
+		r.Differences = append(r.Differences, field)
+		if m.Reveal[field] {
+			if r.Registry == nil {
+				r.Registry = map[string]string{}
+			}
+			r.Registry[field] = value
+		}
+	}
+	if in.Name != "" && in.Name != c.FullName {
+		differ("full_name", c.FullName)
+	}
+	if !in.Birth.IsZero() && !in.Birth.Compatible(c.BirthDate) {
+		differ("birth_date", c.BirthDate.String())
+	}
+	if in.Sex != "" && c.Sex != "" && in.Sex != c.Sex {
+		differ("sex", string(c.Sex))
+	}
+	if p := PlaceMatch(in.AddrKey, c.Home); p == PlaceNone || (p == PlaceProvince && c.Home.Commune != "") {
+		differ("address", placeNames(c.Home))
+	}
+	if in.Card != "" && in.Card != string(c.PIN) && m.Cards && !slices.Contains(c.Cards, in.Card) {
+		last := ""
+		if len(c.Cards) > 0 {
+			last = c.Cards[0]
+		}
+		differ("card_number", last)
+	}
+	switch {
+	case c.LifeStatus == cancuoc.Dead:
+		r.Outcome, r.LifeStatus = Deceased, string(c.LifeStatus)
+	case c.LifeStatus == cancuoc.Missing:
+		r.Outcome, r.LifeStatus = MissingPerson, string(c.LifeStatus)
+	case len(r.Differences) > 0:
+		r.Outcome = MatchedDiff
+	default:
+		r.Outcome = Matched
+	}
+}
+
+// Score is how well a registry record fits an input without a PIN, 0 to 1:
+// name 0.55, birth date 0.25, place 0.15, sex 0.05 (an unknown sex or
+// place scores half). It returns the name
+// score too, which the decision also bounds.
+func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
+	name = NameScore(in.NameKey, c.NameKey)
+	var date float64
+	switch {
+	case in.Birth == c.BirthDate:
+		date = 1
+	case in.Birth.Complete() && swapped(in.Birth) == c.BirthDate:
+		date = 0.85
+	case in.Birth.Compatible(c.BirthDate):
+		date = 0.8
+	}
+	sex := 0.5
+	if in.Sex != "" && c.Sex != "" {
+		sex = 0
+		if in.Sex == c.Sex {
+			sex = 1
+		}
+	}
+	place := 0.5
+	switch PlaceMatch(in.AddrKey, c.Home) {
+	case PlaceNone:
+		// Weak evidence against: people move, and a registry Home may
+		// come from a birth registration when no residence is coded.
+		place = 0.25
+	case PlaceProvince:
+		place = 0.6
+	case PlaceCommune:
+		place = 1
+	}
+	if date == 0 {
+		return 0, name
+	}
+	return 0.55*name + 0.25*date + 0.05*sex + 0.15*place, name
+}
+
+// swapped is d with day and month exchanged, or the zero Date when that
+// is no date.
+func swapped(d cancuoc.Date) cancuoc.Date {
+	if !d.Complete() || d.Day > 12 || d.Day == d.Month {
+		return cancuoc.Date{}
+	}
+	return cancuoc.Date{Year: d.Year, Month: d.Day, Day: d.Month}
+}
+
+// storedForms are the stored dates a birth date may match: itself, and the
+// partial forms an old record may hold. A partial input date also matches
+// every fuller stored date within it (expanded only in the wide pass).
+func storedForms(d cancuoc.Date, wide bool) []cancuoc.Date {
+	out := []cancuoc.Date{d}
+	switch {
+	case d.Complete():
+		if wide {
+			out = append(out, cancuoc.Date{Year: d.Year, Month: d.Month}, cancuoc.Date{Year: d.Year})
+		}
+	case d.Month != 0:
+		out = append(out, cancuoc.Date{Year: d.Year})
+		if wide {
+			for day := 1; day <= 31; day++ {
+				out = append(out, cancuoc.Date{Year: d.Year, Month: d.Month, Day: day})
+			}
+		}
+	default:
+		if wide {
+			for mo := 1; mo <= 12; mo++ {
+				out = append(out, cancuoc.Date{Year: d.Year, Month: mo})
+				for day := 1; day <= 31; day++ {
+					out = append(out, cancuoc.Date{Year: d.Year, Month: mo, Day: day})
+				}
+			}
+		}
+	}
+	return out
+}
+
+type probeKey struct {
+	date    cancuoc.Date
+	token   string
+	byFirst bool
+}
+
+// probes lists the blocking probes of an input. The narrow pass looks up
+// the exact birth date (and its day/month swap) with the name's last word,
+// which is the given name in Vietnamese order. The wide pass, for records
+// the narrow pass did not settle, adds the partial stored forms of the
+// date, every word of the name as a last word (Western order, typos in the
+// given name's neighbours) and the first and last words as a family name
+// (typos in the given name).
+func probes(in *Input, wide bool) []probeKey {
+	words := splitWords(in.NameKey)
+	dates := []cancuoc.Date{in.Birth}
+	if s := swapped(in.Birth); !s.IsZero() {
+		dates = append(dates, s)
+	}
+	var out []probeKey
+	last := words[len(words)-1]
+	for _, d := range dates {
+		for _, f := range storedForms(d, wide) {
+			// The fuller dates a partial input date expands into (up to
+			// 400 of them for a year) are probed with the given name only,
+			// which bounds the cost of such records.
+			if !wide || (f.Month != 0 && d.Month == 0) || (f.Day != 0 && d.Day == 0) {
+				out = append(out, probeKey{f, last, false})
+				continue
+			}
+			for _, w := range words {
+				out = append(out, probeKey{f, w, false})
+			}
+			out = append(out, probeKey{f, words[0], true})
+			if len(words) > 1 {
+				out = append(out, probeKey{f, last, true})
+			}
+		}
+	}
+	return out
+}
+
+func splitWords(key string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(key); i++ {
+		if i == len(key) || key[i] == ' ' {
+			if i > start {
+				out = append(out, key[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, idx []int) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	cands := make(map[int]map[cancuoc.PIN]*cancuoc.MatchRecord, len(idx))
+	done := make(map[int]map[probeKey]bool, len(idx))
+	run := func(which []int, wide bool) error {
+		var ps []cancuoc.MatchProbe
+		for _, i := range which {
+			if done[i] == nil {
+				done[i] = map[probeKey]bool{}
+			}
+			for _, p := range probes(ins[i], wide) {
+				if done[i][p] {
+					continue
+				}
+				done[i][p] = true
+				ps = append(ps, cancuoc.MatchProbe{Ref: i, Date: p.date, Token: p.token, ByFirst: p.byFirst})
+			}
+		}
+		if len(ps) == 0 {
+			return nil
+		}
+		found, err := m.Store.MatchCandidates(ctx, ps, probeLimit)
+		if err != nil {
+			return err
+		}
+		for k := range found {
+			c := &found[k]
+			if cands[c.Ref] == nil {
+				cands[c.Ref] = map[cancuoc.PIN]*cancuoc.MatchRecord{}
+			}
+			cands[c.Ref][c.PIN] = &c.MatchRecord
+		}
+		return nil
+	}
+	if err := run(idx, false); err != nil {
+		return err
+	}
+	var again []int
+	for _, i := range idx {
+		if !m.decide(ins[i], cands[i], &out[i]) {
+			again = append(again, i)
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	if err := run(again, true); err != nil {
+		return err
+	}
+	for _, i := range again {
+		out[i].Candidates, out[i].Ambiguous, out[i].PIN, out[i].LifeStatus = nil, false, "", ""
+		m.decide(ins[i], cands[i], &out[i])
+	}
+	return nil
+}
+
+// decide scores the candidates of an input and fills its result. It
+// reports whether the result is settled: one clear candidate.
+func (m *Matcher) decide(in *Input, cands map[cancuoc.PIN]*cancuoc.MatchRecord, r *Result) bool {
+	type scored struct {
+		c     *cancuoc.MatchRecord
+		total float64
+		ok    bool
+	}
+	var list []scored
+	for _, c := range cands {
+		t, name := Score(in, c)
+		if t >= listScore {
+			list = append(list, scored{c, t, t >= acceptScore && name >= acceptName})
+		}
+	}
+	slices.SortFunc(list, func(a, b scored) int {
+		switch {
+		case a.total > b.total:
+			return -1
+		case a.total < b.total:
+			return 1
+		}
+		return compareStr(string(a.c.PIN), string(b.c.PIN))
+	})
+	if len(list) > maxCandidates {
+		list = list[:maxCandidates]
+	}
+	r.fields = compared(in)
+	switch {
+	case len(list) == 0 || !list[0].ok:
+		// Weak candidates are not named: they are most likely other people.
+		r.Outcome = NoCandidate
+		return false
+	case len(list) > 1 && list[1].total >= list[0].total-ambiguityMargin:
+		r.Outcome, r.Ambiguous = Ambiguous, true
+		for _, s := range list {
+			if s.total >= list[0].total-ambiguityMargin {
+				r.Candidates = append(r.Candidates, Candidate{PIN: s.c.PIN, Score: round3(s.total)})
+			}
+		}
+		return false
+	}
+	best := list[0].c
+	r.Outcome, r.PIN = CandidateFound, best.PIN
+	r.Candidates = []Candidate{{PIN: best.PIN, Score: round3(list[0].total)}}
+	if best.LifeStatus != cancuoc.Alive && best.LifeStatus != "" {
+		r.LifeStatus = string(best.LifeStatus)
+	}
+	return true
+}
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+func compareStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,227 @@
+package reconcile
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/admin"
+	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/storetest"
+	"github.com/cancuoc/cancuoc/vntext"
+)
+
+func TestNameScore(t *testing.T) {
+	k := vntext.Key
+	cases := []struct {
+		a, b     string
+		min, max float64
+	}{
+		{"Nguyễn Văn Đức", "Nguyen Van Duc", 1, 1},       // marks, đ/d
+		{"Nguyễn Văn Đức", "Đức Nguyễn Văn", 0.95, 0.95}, // word order
+		{"Nguyễn Văn Đức", "Nguyễn Văn Đứcc", 0.8, 0.95}, // a typo
+		{"Nguyễn Văn Đức", "Ngyuễn Văn Đức", 0.8, 0.95},  // a transposition
+		{"Nguyễn Văn Anh", "Nguyễn Văn An", 0.75, 0.85},  // another name, not a typo
+		{"Nguyễn Văn Đức", "Trần Thị Lan", 0, 0.2},       // someone else
+		{"Nguyễn Văn Đức", "Nguyễn Đức", 0.6, 0.7},       // middle name dropped
+		{"Lê Thị Hồng Nhung", "Nhung Lê Thị Hồng", 0.95, 0.95},
+		{"", "Nguyễn", 0, 0},
+	}
+	for _, c := range cases {
+		if s := NameScore(k(c.a), k(c.b)); s < c.min || s > c.max {
+			t.Errorf("NameScore(%q, %q) = %.3f, want %.2f–%.2f", c.a, c.b, s, c.min, c.max)
+		}
+	}
+	if osa("ca", "ac") != 1 || osa("abc", "") != 3 || osa("kitten", "sitting") != 3 {
+		t.Error("osa distances")
+	}
+}
+
+func TestPlaceMatch(t *testing.T) {
+	k := vntext.Key
+	home := cancuoc.UnitRef{Province: "01", Commune: "00004"} // Phường Ba Đình, Hà Nội
+	newOf := admin.NewCommunesOf("00004")                     // old Trúc Bạch
+	if len(newOf) == 0 || newOf[0].Code != "00004" {
+		t.Fatalf("fixture: old Trúc Bạch maps to %+v", newOf)
+	}
+	cases := []struct {
+		addr string
+		want int
+	}{
+		{"Số 12 Quán Thánh, Phường Ba Đình, Thành phố Hà Nội", PlaceCommune},
+		{"12 Quan Thanh, P. Truc Bach, Q. Ba Dinh, Ha Noi", PlaceCommune}, // before the merger, no marks
+		{"Hà Nội", PlaceProvince},
+		{"Phường Ba Đình, Tỉnh Tuyên Quang", PlaceNone},
+		{"", PlaceUnknown},
+	}
+	for _, c := range cases {
+		if got := PlaceMatch(k(c.addr), home); got != c.want {
+			t.Errorf("PlaceMatch(%q) = %d, want %d", c.addr, got, c.want)
+		}
+	}
+	// An old province's name finds today's province it went into.
+	if got := PlaceMatch(k("Tỉnh Hà Giang"), cancuoc.UnitRef{Province: "08"}); got != PlaceProvince {
+		t.Errorf("old province Hà Giang in today's Tuyên Quang: %d", got)
+	}
+	if got := PlaceMatch(k("Ho Chi Minh"), cancuoc.UnitRef{}); got != PlaceUnknown {
+		t.Errorf("no Home: %d", got)
+	}
+}
+
+func TestHasWords(t *testing.T) {
+	if !hasWords("xa an hoa nghe an", "an hoa") || hasWords("xa an hoa", "an ho") || hasWords("nghean", "an") || !hasWords("an", "an") {
+		t.Error("hasWords")
+	}
+}
+
+// pinFixture stores people for the PIN mode: an exact match, a dead and a
+// missing person.
+func pinFixture(t *testing.T) (cancuoc.Store, []*cancuoc.Citizen) {
+	st, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	alive := storetest.Citizen(storetest.PIN(1)) // Nguyễn Văn Đức 1990-05-17, Ba Đình
+	dead := storetest.Minimal(storetest.PIN(2), "Trần Văn Bình", "tran van binh")
+	dead.LifeStatus = cancuoc.Dead
+	missing := storetest.Minimal(storetest.PIN(3), "Lê Văn Cường", "le van cuong")
+	missing.LifeStatus = cancuoc.Missing
+	all := []*cancuoc.Citizen{alive, dead, missing}
+	for _, c := range all {
+		if err := st.InsertCitizen(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, all
+}
+
+func TestMatchWithPIN(t *testing.T) {
+	st, all := pinFixture(t)
+	pin := string(all[0].PIN)
+	recs := [][]string{
+		{"r1", pin, "Nguyễn Văn Đức", "17/05/1990", "Nam", "Phường Trúc Bạch, Quận Ba Đình, Hà Nội", "001090000001"},
+		{"r2", pin, "Nguyen Van Duc", "1990-05-18", "Nữ", "Phường Bến Nghé, TP Hồ Chí Minh", "999999999"},
+		{"r3", pin, "Nguyễn Văn Đức", "1990", "", "Hà Nội", ""}, // a partial date agrees; the commune is missing
+		{"r4", string(all[1].PIN), "Trần Văn Bình"},
+		{"r5", string(all[2].PIN)},
+		{"r6", string(storetest.PIN(777))},
+		{"r7", "12345"},
+		{"r8", ""},
+	}
+	ins := make([]*Input, len(recs))
+	for i, f := range recs {
+		r := &Record{Line: int64(i + 2)}
+		copy(r.Fields[:], f)
+		in, bad := Parse(r, 2026)
+		if bad != "" {
+			t.Fatalf("record %d: %s", i, bad)
+		}
+		ins[i] = in
+	}
+	m := &Matcher{Store: st, Reveal: map[string]bool{"full_name": true, "birth_date": true}, Cards: true}
+	out := make([]Result, len(ins))
+	if err := m.Match(t.Context(), ins, out); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		outcome string
+		diff    []string
+		reg     map[string]string
+	}{
+		{Matched, nil, nil},
+		{MatchedDiff, []string{"full_name", "birth_date", "sex", "address", "card_number"},
+			map[string]string{"full_name": "Nguyễn Văn Đức", "birth_date": "1990-05-17"}},
+		{MatchedDiff, []string{"address"}, nil},
+		{Deceased, nil, nil},
+		{MissingPerson, nil, nil},
+		{PINUnknown, nil, nil},
+		{PINInvalid, nil, nil},
+		{InsufficientData, nil, nil},
+	}
+	for i, w := range want {
+		g := out[i]
+		if g.Outcome != w.outcome || !slices.Equal(g.Differences, w.diff) || len(g.Registry) != len(w.reg) {
+			t.Errorf("record %d: %s %v %v; want %s %v %v", i, g.Outcome, g.Differences, g.Registry, w.outcome, w.diff, w.reg)
+			continue
+		}
+		for k, v := range w.reg {
+			if g.Registry[k] != v {
+				t.Errorf("record %d: registry %s = %q, want %q", i, k, g.Registry[k], v)
+			}
+		}
+	}
+	if out[3].LifeStatus != "dead" || out[6].Reason == "" || out[0].RecordID != "r1" || out[0].Line != 2 {
+		t.Errorf("results %+v", out)
+	}
+}
+
+func TestMatchWithoutPIN(t *testing.T) {
+	st, all := pinFixture(t)
+	// A namesake born the same day in another commune, and a twin-like
+	// record that makes a third search ambiguous.
+	other := storetest.Minimal(storetest.PIN(10), "Nguyễn Văn Đức", "nguyen van duc")
+	other.BirthDate = cancuoc.Date{Year: 1990, Month: 5, Day: 17}
+	other.Home = cancuoc.UnitRef{Province: "79", Commune: "26734"}
+	if err := st.InsertCitizen(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	recs := [][]string{
+		{"a", "", "Nguyen Van Duc", "17/05/1990", "", "Phường Ba Đình, Hà Nội"},        // the one in Ba Đình
+		{"b", "", "Đức Nguyễn Văn", "05/17/1990", "Nam", "Trúc Bạch, Ba Đình, Hà Nội"}, // month 17: not a date
+		{"c", "", "Nguyễn Văn Đức", "1990-05-17"},                                      // two people fit equally
+		{"d", "", "Nguyễn Văn Đức", "1990-17-05"},
+		{"e", "", "Hoàng Thị Mai", "1990-05-17", "", "Hà Nội"},
+		{"f", "", "Nguyễn Văn Đức", "17/04/1990", "", "Ba Đình, Hà Nội"},
+	}
+	ins := make([]*Input, len(recs))
+	out := make([]Result, len(recs))
+	for i, f := range recs {
+		r := &Record{Line: int64(i + 2)}
+		copy(r.Fields[:], f)
+		in, bad := Parse(r, 2026)
+		if bad != "" {
+			out[i] = Result{Outcome: Malformed, Reason: bad}
+			continue
+		}
+		ins[i] = in
+	}
+	m := &Matcher{Store: st}
+	if err := m.Match(t.Context(), ins, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Outcome != CandidateFound || out[0].PIN != all[0].PIN || len(out[0].Candidates) != 1 {
+		t.Errorf("a: %+v", out[0])
+	}
+	if out[1].Outcome != Malformed || out[3].Outcome != Malformed {
+		t.Errorf("b, d (month 17): %+v %+v", out[1], out[3])
+	}
+	if out[2].Outcome != Ambiguous || !out[2].Ambiguous || len(out[2].Candidates) != 2 {
+		t.Errorf("c: %+v", out[2])
+	}
+	if out[4].Outcome != NoCandidate || len(out[4].Candidates) != 0 {
+		t.Errorf("e: %+v", out[4])
+	}
+	if out[5].Outcome != NoCandidate {
+		t.Errorf("f (another birth day): %+v", out[5])
+	}
+	// Day and month swapped, family name last: still found (wide pass).
+	sw := &Record{Line: 10}
+	copy(sw.Fields[:], []string{"h", "", "Đức Nguyễn Văn", "1990-12-05", "Nam", "Trúc Bạch, Ba Đình, Hà Nội"})
+	dup := storetest.Minimal(storetest.PIN(11), "Phạm Văn Đức", "pham van duc")
+	dup.BirthDate = cancuoc.Date{Year: 1990, Month: 5, Day: 12}
+	dup.Home = cancuoc.UnitRef{Province: "01", Commune: "00004"}
+	if err := st.InsertCitizen(t.Context(), dup); err != nil {
+		t.Fatal(err)
+	}
+	swIn, _ := Parse(sw, 2026)
+	swIn.NameKey = vntext.Key("Đức Phạm Văn")
+	res := make([]Result, 1)
+	if err := m.Match(t.Context(), []*Input{swIn}, res); err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Outcome != CandidateFound || res[0].PIN != dup.PIN {
+		t.Errorf("swapped day/month and word order: %+v", res[0])
+	}
+}

@@ -1,0 +1,180 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// Service runs reconciliation jobs submitted through the API: the upload
+// is streamed to a file in its directory, the job runs in the background,
+// and its owner polls it and downloads the report.
+//
+// For now the callers are API-key principals with the ministry_system or
+// national_admin role. Partners authenticating with client credentials
+// (issue 4, partners) will submit through the same Service, with their
+// policy as the Runner's Policy, once that capability lands.
+type Service struct {
+	runner  *Runner
+	dir     string
+	maxSize int64
+	log     *slog.Logger
+	base    context.Context // the server's lifetime: jobs stop (at a checkpoint) with it
+	stop    context.CancelFunc
+	sem     chan struct{}
+	wg      sync.WaitGroup
+}
+
+// NewService returns a Service keeping uploads and reports in dir, running
+// at most parallel jobs at once. Jobs stop at a checkpoint when ctx ends.
+func NewService(ctx context.Context, r *Runner, dir string, maxSize int64, parallel int, log *slog.Logger) (*Service, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	base, stop := context.WithCancel(ctx)
+	return &Service{runner: r, dir: dir, maxSize: maxSize, log: log, base: base, stop: stop,
+		sem: make(chan struct{}, max(parallel, 1))}, nil
+}
+
+// Close stops the running jobs at their last checkpoint and waits for them.
+func (s *Service) Close() {
+	s.stop()
+	s.wg.Wait()
+}
+
+var errRole = cancuoc.E(cancuoc.Forbidden, "reconcile.authorize", "role_forbidden",
+	"Chỉ hệ thống của bộ, ngành hoặc quản trị viên quốc gia được đối soát dữ liệu hàng loạt.",
+	"Only ministry systems and national administrators may run bulk reconciliations.")
+
+func authorize(p *cancuoc.Principal) error {
+	if p == nil || (p.Role != cancuoc.RoleMinistrySystem && p.Role != cancuoc.RoleNationalAdmin) {
+		return errRole
+	}
+	return nil
+}
+
+// Submit stores an uploaded data set and starts its job. format and
+// reportFmt are csv or jsonl.
+func (s *Service) Submit(ctx context.Context, p *cancuoc.Principal, body io.Reader, format, reportFmt string) (*cancuoc.Reconciliation, error) {
+	const op = "reconcile.Submit"
+	if err := authorize(p); err != nil {
+		return nil, err
+	}
+	if reportFmt == "" {
+		reportFmt = FormatCSV
+	}
+	id := NewID()
+	input := filepath.Join(s.dir, id+".in")
+	f, err := os.OpenFile(input, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	n, err := io.Copy(f, io.LimitReader(body, s.maxSize+1))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > s.maxSize {
+		err = cancuoc.InvalidField(op, "body", "reconcile_too_large", "Tệp dữ liệu vượt quá giới hạn cho phép.",
+			"The data set is larger than the server accepts; split it into several jobs.")
+	}
+	if err != nil {
+		_ = os.Remove(input)
+		return nil, cancuoc.WithOp(op, err)
+	}
+	job, err := s.runner.Create(ctx, Spec{Owner: p.ID, Input: input, Report: filepath.Join(s.dir, id+".report"),
+		Format: format, ReportFmt: reportFmt})
+	if err != nil {
+		_ = os.Remove(input)
+		return nil, err
+	}
+	s.start(job.ID)
+	return job, nil
+}
+
+// staleAfter is how long a running job must have gone without a
+// checkpoint before a starting server takes it for abandoned.
+const staleAfter = time.Minute
+
+// Resume restarts the jobs a previous run of this server left running:
+// those whose files are in this server's directory (uploads live on the
+// node that received them) and that have not checkpointed for a minute,
+// so a job another process is running is left alone. It returns how many
+// it restarted.
+func (s *Service) Resume(ctx context.Context) (int, error) {
+	jobs, err := s.runner.Store.RunningReconciliations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range jobs {
+		if filepath.Dir(j.Input) != filepath.Clean(s.dir) || time.Since(j.UpdatedAt) < staleAfter {
+			continue
+		}
+		if _, err := os.Stat(j.Input); err != nil {
+			continue
+		}
+		s.start(j.ID)
+		n++
+	}
+	return n, nil
+}
+
+// start runs a job in the background, waiting for a free slot.
+func (s *Service) start(id string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.base.Done():
+			return
+		}
+		defer func() { <-s.sem }()
+		if _, err := s.runner.Run(s.base, id); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("reconciliation failed", "job", id, "err", err)
+		}
+	}()
+}
+
+// Get returns a job of the caller's (a national administrator sees all).
+func (s *Service) Get(ctx context.Context, p *cancuoc.Principal, id string) (*cancuoc.Reconciliation, error) {
+	if err := authorize(p); err != nil {
+		return nil, err
+	}
+	job, err := s.runner.Store.Reconciliation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if job.Owner != p.ID && p.Role != cancuoc.RoleNationalAdmin {
+		// The same answer as for a job that does not exist: IDs of other
+		// partners' jobs are not confirmed.
+		return nil, cancuoc.E(cancuoc.NotFound, "reconcile.Get", "reconciliation_not_found",
+			"Không tìm thấy phiên đối soát.", "No such reconciliation.")
+	}
+	return job, nil
+}
+
+// Report opens a job's report; only its first job.ReportSize bytes are
+// committed (all of it once the job is done). The file is nil while the
+// report is still empty.
+func (s *Service) Report(ctx context.Context, p *cancuoc.Principal, id string) (*cancuoc.Reconciliation, *os.File, error) {
+	job, err := s.Get(ctx, p, id)
+	if err != nil || job.ReportSize == 0 {
+		return job, nil, err
+	}
+	f, err := os.Open(job.Report)
+	if err != nil {
+		return nil, nil, cancuoc.WithOp("reconcile.Report", err)
+	}
+	return job, f, nil
+}

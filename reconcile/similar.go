@@ -1,0 +1,126 @@
+package reconcile
+
+import (
+	"slices"
+	"strings"
+)
+
+// osa is the optimal-string-alignment (restricted Damerau–Levenshtein)
+// distance of two short ASCII tokens: insertions, deletions, substitutions
+// and transpositions of neighbours each cost 1, the usual typing slips.
+func osa(a, b string) int {
+	if a == b {
+		return 0
+	}
+	if len(a) == 0 || len(b) == 0 {
+		return max(len(a), len(b))
+	}
+	// Three rows suffice for transpositions; tokens are short, so the rows
+	// live on the stack.
+	var buf [3][33]int
+	if len(b) > 32 {
+		b = b[:32]
+	}
+	if len(a) > 32 {
+		a = a[:32]
+	}
+	prev2, prev, cur := buf[0][:len(b)+1], buf[1][:len(b)+1], buf[2][:len(b)+1]
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
+
+// tokenSim is how alike two tokens are, 0 to 1, squared so that one slip in
+// a short Vietnamese syllable ("an" / "anh") counts for much: such pairs are
+// usually different names, not typos.
+func tokenSim(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	d := osa(a, b)
+	n := max(len(a), len(b))
+	if d >= n {
+		return 0
+	}
+	s := 1 - float64(d)/float64(n)
+	return s * s
+}
+
+// NameScore compares two diacritic-free name keys (vntext.Key), 0 to 1:
+// equal keys 1; the same words in another order 0.95 (Western order,
+// family name last); otherwise the words are paired greedily by
+// similarity, each pair scoring tokenSim, over the larger word count, less
+// 0.03 if the pairing is out of order. Missing diacritics and đ/d are
+// already gone from keys, so they cost nothing.
+func NameScore(a, b string) float64 {
+	if a == "" || b == "" {
+		return 0
+	}
+	if a == b {
+		return 1
+	}
+	ta, tb := strings.Fields(a), strings.Fields(b)
+	if len(ta) == len(tb) && sameWords(ta, tb) {
+		return 0.95
+	}
+	if len(ta) > 8 || len(tb) > 8 {
+		ta, tb = ta[:min(len(ta), 8)], tb[:min(len(tb), 8)]
+	}
+	var usedA, usedB [8]bool
+	var pairA [8]int
+	total := 0.0
+	for range min(len(ta), len(tb)) {
+		bi, bj, best := -1, -1, -1.0
+		for i, x := range ta {
+			if usedA[i] {
+				continue
+			}
+			for j, y := range tb {
+				if usedB[j] {
+					continue
+				}
+				if s := tokenSim(x, y); s > best {
+					bi, bj, best = i, j, s
+				}
+			}
+		}
+		usedA[bi], usedB[bj] = true, true
+		pairA[bi] = bj + 1
+		total += best
+	}
+	score := total / float64(max(len(ta), len(tb)))
+	last := 0
+	for i := range ta {
+		if p := pairA[i]; p != 0 {
+			if p < last {
+				score -= 0.03
+				break
+			}
+			last = p
+		}
+	}
+	return max(score, 0)
+}
+
+func sameWords(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
