@@ -128,6 +128,7 @@ type Tx interface {
 	OIDCStore
 	AccountStore
 	ConsumerStore
+	WebhookStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

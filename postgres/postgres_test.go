@@ -25,6 +25,7 @@ func TestConformance(t *testing.T) {
 	storetest.RunOIDC(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunDispatch(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunEID(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunWebhook(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

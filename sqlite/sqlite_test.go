@@ -28,6 +28,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunOIDC(t, openMemory)
 	storetest.RunDispatch(t, openMemory)
 	storetest.RunEID(t, openMemory)
+	storetest.RunWebhook(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and
