@@ -1,0 +1,207 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// Worker sends due deliveries. Several workers (on several nodes) may run
+// against one database: claims never overlap.
+type Worker struct {
+	s      *Service
+	client *http.Client
+
+	delivered, retried, dead, gone prometheus.Counter
+}
+
+// NewWorker returns a worker of s sending with client (a client with the
+// configured timeout when nil). The client must not follow redirects to
+// other hosts silently: by default redirects are not followed at all, so
+// a 3xx is a failure the partner sees on the dead-letter list.
+func (s *Service) NewWorker(client *http.Client) *Worker {
+	if client == nil {
+		client = &http.Client{Timeout: s.cfg.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "cancuoc_webhook_" + name + "_total", Help: help})
+	}
+	return &Worker{s: s, client: client,
+		delivered: c("delivered", "Webhooks the receiver accepted (2xx)."),
+		retried:   c("retried", "Webhook attempts that failed and were scheduled again."),
+		dead:      c("dead", "Webhooks given up and put on the dead-letter list."),
+		gone:      c("gone", "Subscriptions disabled because the receiver answered 410 Gone."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (w *Worker) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range w.counters() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (w *Worker) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range w.counters() {
+		c.Collect(ch)
+	}
+}
+
+func (w *Worker) counters() []prometheus.Counter {
+	return []prometheus.Counter{w.delivered, w.retried, w.dead, w.gone}
+}
+
+// lease is how long a claimed delivery is hidden from other workers: the
+// request's timeout and a margin to record the outcome.
+func (w *Worker) lease() time.Duration { return w.s.cfg.Timeout + 30*time.Second }
+
+// Run sends deliveries until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := w.Once(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.s.log.Warn("webhook: claiming deliveries failed; retrying", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue // there may be more due now
+		}
+		select {
+		case <-ctx.Done():
+		case <-w.s.wake:
+		case <-time.After(w.s.cfg.Poll):
+		}
+	}
+}
+
+// Once claims the deliveries due now (up to the concurrency), sends them in
+// parallel and records each outcome; it returns how many it claimed.
+func (w *Worker) Once(ctx context.Context) (int, error) {
+	ds, err := w.s.store.ClaimWebhookDeliveries(ctx, w.s.now().UTC(), w.lease(), w.s.cfg.Concurrency)
+	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	subs := map[string]*cancuoc.WebhookSubscription{}
+	for _, d := range ds {
+		if subs[d.SubscriptionID] == nil {
+			sub, err := w.s.store.WebhookSubscription(ctx, d.SubscriptionID)
+			if err != nil {
+				return 0, err // the lease runs out and another claim takes them
+			}
+			subs[d.SubscriptionID] = sub
+		}
+	}
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		wg.Go(func() { w.attempt(ctx, subs[d.SubscriptionID], d) })
+	}
+	wg.Wait()
+	return len(ds), nil
+}
+
+// attempt sends d once and records the outcome.
+func (w *Worker) attempt(ctx context.Context, sub *cancuoc.WebhookSubscription, d *cancuoc.WebhookDelivery) {
+	status, err := w.send(ctx, sub.URL, d)
+	now := w.s.now().UTC()
+	o := cancuoc.WebhookOutcome{LastStatus: status, At: now}
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		o.Status = cancuoc.DeliveryDelivered
+	case err == nil && status == http.StatusGone:
+		// The receiver says the endpoint is gone for good: stop sending to
+		// it, and keep this delivery where operators look.
+		o.Status, o.LastError = cancuoc.DeliveryDead, "410 Gone: subscription disabled"
+		if err := w.s.store.SetWebhookStatus(ctx, sub.ID, cancuoc.WebhookDisabled, now); err != nil {
+			w.s.log.Warn("webhook: disabling a gone subscription failed", "subscription", sub.ID, "err", err)
+		} else {
+			w.gone.Inc()
+		}
+	default:
+		o.LastError = failure(status, err)
+		if d.Attempts >= w.s.cfg.MaxAttempts || now.Sub(d.EnqueuedAt) >= w.s.cfg.MaxAge {
+			o.Status = cancuoc.DeliveryDead
+		} else {
+			o.Status, o.NextAt = cancuoc.DeliveryPending, now.Add(w.s.backoff(d.Attempts))
+		}
+	}
+	if ctx.Err() != nil && o.Status != cancuoc.DeliveryDelivered {
+		return // stopping: the lease runs out and the attempt is made again
+	}
+	ok, err := w.s.store.FinishWebhookDelivery(context.WithoutCancel(ctx), d.ID, d.Attempts, o)
+	if err != nil || !ok {
+		// The lease ran out and another worker took it: it will be sent
+		// again, which the receiver deduplicates by webhook-id.
+		w.s.log.Warn("webhook: recording an attempt failed", "delivery", d.ID, "recorded", ok, "err", err)
+		return
+	}
+	switch o.Status {
+	case cancuoc.DeliveryDelivered:
+		w.delivered.Inc()
+	case cancuoc.DeliveryPending:
+		w.retried.Inc()
+	case cancuoc.DeliveryDead:
+		w.dead.Inc()
+		w.s.log.Warn("webhook: delivery given up (dead letter)", "delivery", d.ID, "subscription", sub.ID,
+			"event", d.EventID, "attempts", d.Attempts, "last", o.LastError)
+	}
+}
+
+// failure describes a failed attempt for operators, without the body the
+// receiver answered (which might echo data).
+func failure(status int, err error) string {
+	if err != nil {
+		s := err.Error()
+		if len(s) > 300 {
+			s = s[:300]
+		}
+		return s
+	}
+	return strconv.Itoa(status) + " " + http.StatusText(status)
+}
+
+// send POSTs the signed payload and returns the status.
+func (w *Worker) send(ctx context.Context, url string, d *cancuoc.WebhookDelivery) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Payload))
+	if err != nil {
+		return 0, err
+	}
+	ts := w.s.now()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "cancuoc-webhooks/1")
+	// The event ID is the message ID: the same on every retry and for
+	// every subscription, so a receiver deduplicates on it.
+	req.Header.Set(HeaderID, d.EventID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	req.Header.Set(HeaderSignature, w.s.signer.Sign(d.EventID, ts, d.Payload))
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("POST failed: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	return resp.StatusCode, nil
+}
+
+// backoff is the delay after attempt number attempts failed: doubling
+// from FirstRetry up to MaxRetry, less up to a fifth at random so that
+// retries of many deliveries do not arrive in step.
+func (s *Service) backoff(attempts int) time.Duration {
+	b := s.cfg.FirstRetry << min(max(attempts-1, 0), 30)
+	if b > s.cfg.MaxRetry || b <= 0 {
+		b = s.cfg.MaxRetry
+	}
+	return b - time.Duration(rand.Int64N(int64(b)/5+1))
+}
