@@ -20,6 +20,7 @@ import (
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/vntext"
+	"github.com/cancuoc/cancuoc/webhook"
 )
 
 //go:embed openapi.json
@@ -34,6 +35,7 @@ type API struct {
 	log   *slog.Logger
 	audit *auditlog.Log // the access log's reading and proofs; see WithAuditLog
 	eid   *eid.Service  // electronic identity accounts; see WithEID
+	hooks *webhook.Service
 }
 
 // New returns the API. Register its routes with Routes.
@@ -66,6 +68,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/audit/consistency", a.authed(a.consistency))
 	mux.HandleFunc("GET /v1/audit/entries/{id}/proof", a.authed(a.inclusion))
 	a.eidRoutes(mux)
+	a.webhookRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,
