@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -192,4 +194,32 @@ func Verify(keys []ed25519.PublicKey, id, timestamp, signature string, body []by
 		}
 	}
 	return ErrNoSignature
+}
+
+// LoadOrCreateSigner reads the signing key from path, or creates one there
+// (mode 0600, never overwriting) when the file does not exist; created
+// tells which. Every node of a deployment must use the same file, since
+// partners trust the one published key.
+func LoadOrCreateSigner(path string) (s *Signer, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s, err := ParseSecret(string(b))
+		return s, false, err
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, err
+	}
+	s, err = GenerateSigner()
+	if err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := f.WriteString(s.MarshalSecret() + "\n"); err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	return s, true, f.Close()
 }

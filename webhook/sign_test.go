@@ -140,3 +140,15 @@ func mustUnix(ts string) time.Time {
 	n, _ := strconv.ParseInt(ts, 10, 64)
 	return time.Unix(n, 0)
 }
+
+func TestLoadOrCreateSigner(t *testing.T) {
+	path := t.TempDir() + "/webhook.key"
+	s, created, err := LoadOrCreateSigner(path)
+	if err != nil || !created {
+		t.Fatalf("create: %v, %v", created, err)
+	}
+	again, created, err := LoadOrCreateSigner(path)
+	if err != nil || created || !again.PublicKey().Equal(s.PublicKey()) {
+		t.Fatalf("load: %v, %v", created, err)
+	}
+}

@@ -29,6 +29,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	c, validate := bindConfig(fs, getenv)
 	ec := bindEventsConfig(fs, getenv)
 	oc := bindOIDC(fs, getenv)
+	wc := bindWebhookConfig(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +56,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.stopEvents()
+	if err := a.startWebhooks(ctx, c, wc, log); err != nil {
+		return err
+	}
 	if a.eid != nil {
 		// A death closes the eID account and a missing declaration suspends
 		// it; the handler is idempotent, as at-least-once delivery requires.
@@ -131,8 +135,11 @@ func newHandler(a *app, c *Config, log *slog.Logger) http.Handler {
 	if a.events != nil {
 		reg.MustRegister(a.events.Dispatcher)
 	}
+	if a.hookWorker != nil {
+		reg.MustRegister(a.hookWorker)
+	}
 	mux := http.NewServeMux()
-	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).Routes(mux)
+	httpapi.New(a.reg, log).WithAuditLog(a.log).WithEID(a.eid).WithWebhook(a.hooks).Routes(mux)
 	a.mountOIDC(mux, log)
 	backend := "SQLite"
 	if c.IsPostgres() {

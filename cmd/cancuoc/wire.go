@@ -15,6 +15,7 @@ import (
 	"github.com/cancuoc/cancuoc/postgres"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/webhook"
 )
 
 // openStore is the one place that names the concrete backends.
@@ -49,6 +50,10 @@ type app struct {
 	eid    *eid.Service  // set by serve (startEID)
 	events *events       // set by serve (startEvents)
 	oidc   *oidcWiring   // set by serve (startOIDC)
+
+	// Partners' webhooks: set by serve (startWebhooks) and admin create-webhook.
+	hooks      *webhook.Service
+	hookWorker *webhook.Worker // serve only
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
