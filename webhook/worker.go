@@ -67,40 +67,75 @@ func (w *Worker) counters() []prometheus.Counter {
 // request's timeout and a margin to record the outcome.
 func (w *Worker) lease() time.Duration { return w.s.cfg.Timeout + 30*time.Second }
 
-// Run sends deliveries until ctx ends.
+// Run sends deliveries until ctx ends. Up to Concurrency requests are in
+// flight; a slot freed is refilled at once, so one slow receiver holds one
+// slot, not the whole worker.
 func (w *Worker) Run(ctx context.Context) {
+	slots := make(chan struct{}, w.s.cfg.Concurrency)
+	freed := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for ctx.Err() == nil {
-		n, err := w.Once(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.s.log.Warn("webhook: claiming deliveries failed; retrying", "err", err)
+		free := cap(slots) - len(slots)
+		var ds []*cancuoc.WebhookDelivery
+		var subs map[string]*cancuoc.WebhookSubscription
+		var err error
+		if free > 0 {
+			ds, subs, err = w.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				w.s.log.Warn("webhook: claiming deliveries failed; retrying", "err", err)
+			}
 		}
-		if n > 0 && err == nil {
-			continue // there may be more due now
+		for _, d := range ds {
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() {
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
+				w.attempt(ctx, subs[d.SubscriptionID], d)
+			})
+		}
+		if len(ds) == free && free > 0 {
+			continue // there may be more due now; wait for a slot below if none is left
 		}
 		select {
 		case <-ctx.Done():
 		case <-w.s.wake:
+		case <-freed:
 		case <-time.After(w.s.cfg.Poll):
 		}
 	}
 }
 
-// Once claims the deliveries due now (up to the concurrency), sends them in
-// parallel and records each outcome; it returns how many it claimed.
-func (w *Worker) Once(ctx context.Context) (int, error) {
-	ds, err := w.s.store.ClaimWebhookDeliveries(ctx, w.s.now().UTC(), w.lease(), w.s.cfg.Concurrency)
+// claim takes up to n due deliveries with their subscriptions.
+func (w *Worker) claim(ctx context.Context, n int) ([]*cancuoc.WebhookDelivery, map[string]*cancuoc.WebhookSubscription, error) {
+	ds, err := w.s.store.ClaimWebhookDeliveries(ctx, w.s.now().UTC(), w.lease(), n)
 	if err != nil || len(ds) == 0 {
-		return 0, err
+		return nil, nil, err
 	}
 	subs := map[string]*cancuoc.WebhookSubscription{}
 	for _, d := range ds {
 		if subs[d.SubscriptionID] == nil {
 			sub, err := w.s.store.WebhookSubscription(ctx, d.SubscriptionID)
 			if err != nil {
-				return 0, err // the lease runs out and another claim takes them
+				return nil, nil, err // the lease runs out and another claim takes them
 			}
 			subs[d.SubscriptionID] = sub
 		}
+	}
+	return ds, subs, nil
+}
+
+// Once claims the deliveries due now (up to the concurrency), sends them in
+// parallel and records each outcome; it returns how many it claimed.
+func (w *Worker) Once(ctx context.Context) (int, error) {
+	ds, subs, err := w.claim(ctx, w.s.cfg.Concurrency)
+	if err != nil {
+		return 0, err
 	}
 	var wg sync.WaitGroup
 	for _, d := range ds {
