@@ -75,12 +75,17 @@ func (w *Worker) Run(ctx context.Context) {
 	freed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var lastClaim time.Time
 	for ctx.Err() == nil {
 		free := cap(slots) - len(slots)
 		var ds []*cancuoc.WebhookDelivery
 		var subs map[string]*cancuoc.WebhookSubscription
 		var err error
-		if free > 0 {
+		// A claim scans the line of due deliveries, so it is made for a
+		// quarter of the slots at least, unless the worker is idle or a
+		// poll interval has passed.
+		if free > 0 && (free*4 >= cap(slots) || free == cap(slots) || time.Since(lastClaim) >= w.s.cfg.Poll) {
+			lastClaim = time.Now()
 			ds, subs, err = w.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				w.s.log.Warn("webhook: claiming deliveries failed; retrying", "err", err)

@@ -36,7 +36,7 @@ CREATE TABLE webhook_deliveries (
 ) STRICT;
 -- The claim's two lookups: what is due, and whether an earlier delivery of
 -- the same citizen is still pending.
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at, event_seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries (subscription_id, order_key, event_seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_status ON webhook_deliveries (status, id);
 
