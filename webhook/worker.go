@@ -31,7 +31,12 @@ type Worker struct {
 // a 3xx is a failure the partner sees on the dead-letter list.
 func (s *Service) NewWorker(client *http.Client) *Worker {
 	if client == nil {
-		client = &http.Client{Timeout: s.cfg.Timeout,
+		// Keep as many idle connections per partner as requests in flight
+		// (Go keeps 2 by default), so busy partners reuse connections
+		// instead of opening one per webhook.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = s.cfg.Concurrency
+		client = &http.Client{Timeout: s.cfg.Timeout, Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	c := func(name, help string) prometheus.Counter {
@@ -68,13 +73,43 @@ func (w *Worker) counters() []prometheus.Counter {
 func (w *Worker) lease() time.Duration { return w.s.cfg.Timeout + 30*time.Second }
 
 // Run sends deliveries until ctx ends. Up to Concurrency requests are in
-// flight; a slot freed is refilled at once, so one slow receiver holds one
-// slot, not the whole worker.
+// flight; a slot is freed as soon as its outcome is recorded, so one slow
+// receiver holds one slot, not the whole worker. Outcomes that finish
+// together are recorded in one transaction.
 func (w *Worker) Run(ctx context.Context) {
 	slots := make(chan struct{}, w.s.cfg.Concurrency)
 	freed := make(chan struct{}, 1)
+	done := make(chan finished, w.s.cfg.Concurrency)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	recorder := make(chan struct{})
+	go func() {
+		defer close(recorder)
+		for f := range done {
+			batch := []finished{f}
+			for len(batch) < cap(done) {
+				select {
+				case f := <-done:
+					batch = append(batch, f)
+					continue
+				default:
+				}
+				break
+			}
+			w.record(ctx, batch)
+			for range batch {
+				<-slots
+			}
+			select {
+			case freed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	defer func() {
+		wg.Wait()
+		close(done)
+		<-recorder
+	}()
 	var lastClaim time.Time
 	for ctx.Err() == nil {
 		free := cap(slots) - len(slots)
@@ -94,18 +129,15 @@ func (w *Worker) Run(ctx context.Context) {
 		for _, d := range ds {
 			slots <- struct{}{}
 			wg.Go(func() {
-				defer func() {
-					<-slots
-					select {
-					case freed <- struct{}{}:
-					default:
-					}
-				}()
-				w.attempt(ctx, subs[d.SubscriptionID], d)
+				if f, ok := w.attempt(ctx, subs[d.SubscriptionID], d); ok {
+					done <- f // the recorder frees the slot
+					return
+				}
+				<-slots
 			})
 		}
 		if len(ds) == free && free > 0 {
-			continue // there may be more due now; wait for a slot below if none is left
+			continue // there may be more due now
 		}
 		select {
 		case <-ctx.Done():
@@ -142,16 +174,37 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var wg sync.WaitGroup
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+		fs []finished
+	)
 	for _, d := range ds {
-		wg.Go(func() { w.attempt(ctx, subs[d.SubscriptionID], d) })
+		wg.Go(func() {
+			if f, ok := w.attempt(ctx, subs[d.SubscriptionID], d); ok {
+				mu.Lock()
+				fs = append(fs, f)
+				mu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
+	if len(fs) > 0 {
+		w.record(ctx, fs)
+	}
 	return len(ds), nil
 }
 
-// attempt sends d once and records the outcome.
-func (w *Worker) attempt(ctx context.Context, sub *cancuoc.WebhookSubscription, d *cancuoc.WebhookDelivery) {
+// finished is an attempt made, waiting to be recorded.
+type finished struct {
+	sub *cancuoc.WebhookSubscription
+	d   *cancuoc.WebhookDelivery
+	o   cancuoc.WebhookOutcome
+}
+
+// attempt sends d once and decides the outcome; false when stopping
+// (nothing to record: the lease runs out and the attempt is made again).
+func (w *Worker) attempt(ctx context.Context, sub *cancuoc.WebhookSubscription, d *cancuoc.WebhookDelivery) (finished, bool) {
 	status, err := w.send(ctx, sub.URL, d)
 	now := w.s.now().UTC()
 	o := cancuoc.WebhookOutcome{LastStatus: status, At: now}
@@ -176,24 +229,48 @@ func (w *Worker) attempt(ctx context.Context, sub *cancuoc.WebhookSubscription, 
 		}
 	}
 	if ctx.Err() != nil && o.Status != cancuoc.DeliveryDelivered {
-		return // stopping: the lease runs out and the attempt is made again
+		return finished{}, false
 	}
-	ok, err := w.s.store.FinishWebhookDelivery(context.WithoutCancel(ctx), d.ID, d.Attempts, o)
-	if err != nil || !ok {
-		// The lease ran out and another worker took it: it will be sent
-		// again, which the receiver deduplicates by webhook-id.
-		w.s.log.Warn("webhook: recording an attempt failed", "delivery", d.ID, "recorded", ok, "err", err)
+	return finished{sub: sub, d: d, o: o}, true
+}
+
+// record writes the outcomes of several attempts in one transaction (one
+// commit for many webhooks), then counts them.
+func (w *Worker) record(ctx context.Context, fs []finished) {
+	ctx = context.WithoutCancel(ctx)
+	stored := make([]bool, len(fs))
+	err := w.s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		for i, f := range fs {
+			ok, err := tx.FinishWebhookDelivery(ctx, f.d.ID, f.d.Attempts, f.o)
+			if err != nil {
+				return err
+			}
+			stored[i] = ok
+		}
+		return nil
+	})
+	if err != nil {
+		// Nothing was recorded: the leases run out and the webhooks are
+		// sent again, which receivers deduplicate by webhook-id.
+		w.s.log.Warn("webhook: recording attempts failed", "attempts", len(fs), "err", err)
 		return
 	}
-	switch o.Status {
-	case cancuoc.DeliveryDelivered:
-		w.delivered.Inc()
-	case cancuoc.DeliveryPending:
-		w.retried.Inc()
-	case cancuoc.DeliveryDead:
-		w.dead.Inc()
-		w.s.log.Warn("webhook: delivery given up (dead letter)", "delivery", d.ID, "subscription", sub.ID,
-			"event", d.EventID, "attempts", d.Attempts, "last", o.LastError)
+	for i, f := range fs {
+		if !stored[i] {
+			// The lease ran out and another worker took it.
+			w.s.log.Warn("webhook: an attempt was recorded by another worker first", "delivery", f.d.ID)
+			continue
+		}
+		switch f.o.Status {
+		case cancuoc.DeliveryDelivered:
+			w.delivered.Inc()
+		case cancuoc.DeliveryPending:
+			w.retried.Inc()
+		case cancuoc.DeliveryDead:
+			w.dead.Inc()
+			w.s.log.Warn("webhook: delivery given up (dead letter)", "delivery", f.d.ID, "subscription", f.sub.ID,
+				"event", f.d.EventID, "attempts", f.d.Attempts, "last", f.o.LastError)
+		}
 	}
 }
 
