@@ -54,8 +54,8 @@ print(f"Written by `bench/webhook.sh` on {datetime.datetime.now(datetime.timezon
 print(f"Machine: {cpu}, {mem} memory; {platform.system()} {platform.release()}; {sh('go version')}; "
       f"load average at the end {load} (shared with other builds and tests: compare the ratio, not absolute rates).\n")
 print("cancuoc: the webhook worker claims due deliveries (in order per citizen), signs each body with Ed25519 "
-      "(Standard Webhooks v1a), POSTs it to a local receiver that answers 204, and records the outcome, one "
-      "transaction per delivery. Reference: a plain Go `net/http` client POSTing the same payloads to the same "
+      "(Standard Webhooks v1a), POSTs it to a local receiver that answers 204, and records the outcome (outcomes that finish together share "
+      "one transaction). Reference: a plain Go `net/http` client POSTing the same payloads to the same "
       "receiver with the same concurrency, nothing signed or recorded. The fan-out (the dispatcher's handler writing "
       "one delivery row per event, and the access-log entry for the PIN it discloses) is measured on its own.\n")
 print("| backend | fan-out events/s | webhooks delivered/s | plain client POSTs/s | ratio (goal ≥ 0.5) |")
