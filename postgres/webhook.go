@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -149,8 +150,9 @@ func scanDeliveries(op string, rows pgx.Rows, err error) ([]*cancuoc.WebhookDeli
 // citizen's later deliveries keep waiting behind it.
 func (c *conn) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*cancuoc.WebhookDelivery, error) {
 	const op = "postgres.ClaimWebhookDeliveries"
-	rows, err := c.q.Query(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, locked_until = $1
-		WHERE id IN (
+	// The candidates are chosen once, in a CTE: as "id IN (subquery)" the
+	// planner may run the locking subquery again for every row it updates.
+	rows, err := c.q.Query(ctx, `WITH claimed AS (
 			SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
 			WHERE d.status = 'pending' AND d.next_at <= $2 AND d.locked_until <= $2 AND s.status = 'active'
 			  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
@@ -158,8 +160,9 @@ func (c *conn) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease 
 			        AND e.status = 'pending' AND e.event_seq < d.event_seq)
 			ORDER BY d.next_at, d.event_seq LIMIT $3
 			FOR UPDATE OF d SKIP LOCKED)
-		  AND status = 'pending' AND locked_until <= $2
-		RETURNING `+deliveryCols, ts(now.Add(lease)), ts(now), limit)
+		UPDATE webhook_deliveries w SET attempts = w.attempts + 1, locked_until = $1
+		FROM claimed WHERE w.id = claimed.id
+		RETURNING `+prefixed("w.", deliveryCols), ts(now.Add(lease)), ts(now), limit)
 	out, err := scanDeliveries(op, rows, err)
 	slices.SortFunc(out, func(a, b *cancuoc.WebhookDelivery) int { return a.NextAt.Compare(b.NextAt) })
 	return out, err
@@ -218,4 +221,13 @@ func (c *conn) RedriveWebhookDelivery(ctx context.Context, id string, now time.T
 	}
 	return cancuoc.E(cancuoc.Conflict, op, "delivery_not_dead", "Chỉ gửi lại được webhook trong danh sách thất bại.",
 		"Only a delivery on the dead-letter list can be re-driven.")
+}
+
+// prefixed qualifies each column of a list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
 }
