@@ -25,6 +25,7 @@ import (
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/vntext"
 	"github.com/cancuoc/cancuoc/wallet"
+	"github.com/cancuoc/cancuoc/webhook"
 	"github.com/cancuoc/cancuoc/workflow"
 )
 
@@ -51,6 +52,7 @@ type API struct {
 	stats  *stats.Service     // the dashboard's public figures; see WithStats
 	wallet *wallet.Service    // wallet documents; see WithWallet
 	recon  *reconcile.Service // bulk reconciliation; see WithReconcile
+	hooks  *webhook.Service
 }
 
 // New returns the API. Register its routes with Routes.
@@ -90,6 +92,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.statsRoutes(mux)
 	a.walletRoutes(mux)
 	a.reconcileRoutes(mux)
+	a.webhookRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

@@ -327,6 +327,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 		"../sdjwt",
 		"../statuslist",
 		"../reconcile",
+		"../webhook",
 	)
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {

@@ -12,6 +12,9 @@ import (
 )
 
 func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "create-webhook" {
+		return cmdCreateWebhook(ctx, args[1:], getenv, stdout)
+	}
 	if len(args) > 0 && args[0] == "create-client" {
 		return cmdCreateClient(ctx, args[1:], getenv, stdout)
 	}

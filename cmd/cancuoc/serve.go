@@ -33,6 +33,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	proxies := bindProxies(fs, getenv)
 	wc := bindWeb(fs, getenv)
 	walletc := bindWallet(fs, getenv)
+	hookc := bindWebhookConfig(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,6 +76,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer a.stopEvents()
 	a.startWorkflow(ctx, log)
 	a.subscribeWallet()
+	if err := a.startWebhooks(ctx, c, hookc, log); err != nil {
+		return err
+	}
 	if a.eid != nil {
 		// A death closes the eID account and a missing declaration suspends
 		// it; the handler is idempotent, as at-least-once delivery requires.
@@ -155,6 +159,9 @@ func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webC
 	if a.events != nil {
 		reg.MustRegister(a.events.Dispatcher)
 	}
+	if a.hookWorker != nil {
+		reg.MustRegister(a.hookWorker)
+	}
 	mux := http.NewServeMux()
 	// One capability per line, so that adding one merges cleanly.
 	api := httpapi.New(a.reg, log).
@@ -166,7 +173,8 @@ func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webC
 		WithResidence(a.newResidence()).
 		WithStats(a.newStats()).
 		WithWallet(a.wallet).
-		WithReconcile(a.recon)
+		WithReconcile(a.recon).
+		WithWebhook(a.hooks)
 	a.withPartners(api).Routes(mux)
 	a.mountVerifierPage(mux, log)
 	a.mountOIDC(mux, log)

@@ -20,6 +20,7 @@ import (
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/wallet"
+	"github.com/cancuoc/cancuoc/webhook"
 	"github.com/cancuoc/cancuoc/workflow"
 )
 
@@ -65,6 +66,9 @@ type app struct {
 	stats   *stats.Service     // set by serve (newStats)
 	wallet  *wallet.Service    // set by serve (startWallet)
 	recon   *reconcile.Service // set by serve (startReconcile)
+	// Partners' webhooks: set by serve (startWebhooks) and admin create-webhook.
+	hooks      *webhook.Service
+	hookWorker *webhook.Worker // serve only
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {

@@ -1,0 +1,35 @@
+package partner
+
+import (
+	"context"
+	"slices"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// MayReceive tells the webhook fan-out whether a partner may receive events
+// of a type: its policy must allow subscriptions and name the type.
+func (s *Service) MayReceive(ctx context.Context, partnerID, eventType string) error {
+	const op = "partner.MayReceive"
+	p, err := s.Check(ctx, partnerID, cancuoc.OpSubscribe)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(p.Policy.EventTypes, eventType) {
+		return cancuoc.E(cancuoc.Forbidden, op, "event_type_not_allowed",
+			"Chính sách của đối tác không cho nhận loại sự kiện "+eventType+".",
+			"The partner's policy does not allow receiving events of type "+eventType+".")
+	}
+	return nil
+}
+
+// Fields are the parts of an event a partner's webhooks carry: the PIN only
+// when its policy names the "pin" field; the version, the names of the
+// changed fields and counts always (they are not personal data).
+func (s *Service) Fields(ctx context.Context, partnerID string) []string {
+	fields := []string{"version", "changed_fields", "count"}
+	if p, err := s.partner(ctx, partnerID); err == nil && slices.Contains(p.Policy.Fields, "pin") {
+		fields = append(fields, "pin")
+	}
+	return fields
+}
