@@ -261,6 +261,19 @@ func (s *Service) update(ctx context.Context, tx cancuoc.Tx, id string, fn func(
 	return a, nil
 }
 
+// endSessions ends every login session of the account's holder (the
+// OpenID provider's and the portal's and console's, which share the store)
+// in tx: a lock, suspension, closure or new password must not leave a
+// stolen session cookie working. Organisation accounts have no PIN and no
+// sessions of their own.
+func (s *Service) endSessions(ctx context.Context, tx cancuoc.Tx, a *cancuoc.Account) error {
+	if a.PIN == "" {
+		return nil
+	}
+	_, err := tx.EndLoginSessions(ctx, a.PIN, s.clock())
+	return err
+}
+
 // Errors shared by several operations. Their messages are deliberately
 // generic where a precise one would tell a guesser what exists.
 var (

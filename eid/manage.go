@@ -190,6 +190,9 @@ func (s *Service) Lock(ctx context.Context, actor *cancuoc.Account, pin cancuoc.
 		if err != nil {
 			return err
 		}
+		if err := s.endSessions(ctx, tx, out); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, actor.ID, "eid.lock", cancuoc.EventAccountLocked, out, "Chủ tài khoản yêu cầu khoá")
 	})
 	return out, cancuoc.WithOp(op, err)
@@ -497,6 +500,11 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 		a, err = s.update(ctx, tx, a.ID, func(a *cancuoc.Account) error { a.Status = to; return nil })
 		if err != nil {
 			return err
+		}
+		if to != cancuoc.AccountActive {
+			if err := s.endSessions(ctx, tx, a); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, tx, "system", "eid."+string(to), event, a, "Registry event "+e.Type+" "+e.ID)
 	}))
