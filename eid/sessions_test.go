@@ -77,4 +77,3 @@ func TestChangesEndSessions(t *testing.T) {
 		e.wantEnded(t, "another holder", keep, false)
 	})
 }
-
