@@ -120,7 +120,7 @@ func DefaultConfig() Config {
 		OTPAttempts:         5,
 		CeremonyTTL:         5 * time.Minute,
 		SelfRegistrationAge: 14,
-		ChildAge:            14,
+		ChildAge:            LegalChildAge,
 		MaxPhotoBytes:       512 << 10,
 		MinPasswordLen:      8,
 		TOTPIssuer:          "cancuoc",
