@@ -147,7 +147,10 @@ func (s *Site) consoleCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.startSession(w, consoleCookie, consolePath, &session{PIN: pin, Principal: p.ID, ACR: id.ACR, AMR: id.AMR})
+	if err := s.startSession(w, r, consoleCookie, consolePath, &session{PIN: pin, Principal: p.ID, ACR: id.ACR, AMR: id.AMR}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
@@ -167,8 +170,8 @@ func (s *Site) officerPrincipal(ctx context.Context, pin cancuoc.PIN) (*cancuoc.
 	return nil, errNoOfficer
 }
 
-func (s *Site) consoleLogout(w http.ResponseWriter, r *http.Request, _ *session, _ *cancuoc.Principal) {
-	s.setCookie(w, consoleCookie, consolePath, "", -1)
+func (s *Site) consoleLogout(w http.ResponseWriter, r *http.Request, ss *session, _ *cancuoc.Principal) {
+	s.endSession(w, r, consoleCookie, consolePath, ss)
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
