@@ -2,9 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/eid"
@@ -126,4 +131,21 @@ func TestCitizenStrongToken(t *testing.T) {
 	e.otp = func() string { c, _ := eid.TOTPCode(en.Secret, time.Now().Add(30*time.Second), 6); return c }
 	strong := "bearer:" + e.citizenToken("dichvucong-2", oidc.ScopeAccount)
 	e.do("POST", "/v1/me/consents", strong, grant).ok(http.StatusCreated, nil)
+}
+
+// TestWalletKeyWantsSecondFactor: re-keying the wallet (which reissues
+// every document to the new key) wants the TOTP code once the holder has
+// TOTP; the key is not changed without it.
+func TestWalletKeyWantsSecondFactor(t *testing.T) {
+	e := newWalletEnv(t)
+	holder := e.registerAdult(t)
+	secret := e.enrolTOTP(t, holder)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := map[string]any{"jwk": &jose.JSONWebKey{Key: key.Public()}}
+	e.do("PUT", "/v1/wallet/key", holder, jwk).problem(t, http.StatusUnauthorized, "second_factor_required")
+	if _, err := e.store.HolderKey(t.Context(), e.adult.PIN); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Fatalf("a wallet key after the refusal: %v", err)
+	}
+	e.otp, _ = eid.TOTPCode(secret, time.Now().Add(30*time.Second), 6)
+	e.do("PUT", "/v1/wallet/key", holder, jwk).want(t, http.StatusOK, nil)
 }
