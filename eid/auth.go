@@ -195,6 +195,15 @@ func (s *Service) HasTOTP(ctx context.Context, accountID string) (bool, error) {
 	return sec.TOTPSecret != "", nil
 }
 
+// HasPasskey reports whether the account has a registered passkey.
+func (s *Service) HasPasskey(ctx context.Context, accountID string) (bool, error) {
+	pks, err := s.store.Passkeys(ctx, accountID)
+	if err != nil {
+		return false, cancuoc.WithOp("eid.HasPasskey", err)
+	}
+	return len(pks) > 0, nil
+}
+
 // VerifyTOTP checks a TOTP code as a second factor. A code is accepted once:
 // a replay, even inside its 30 seconds, fails. Unauthenticated
 // "invalid_otp" on a wrong or replayed code or when none is enrolled;

@@ -120,7 +120,7 @@ func DefaultConfig() Config {
 		OTPAttempts:         5,
 		CeremonyTTL:         5 * time.Minute,
 		SelfRegistrationAge: 14,
-		ChildAge:            14,
+		ChildAge:            LegalChildAge,
 		MaxPhotoBytes:       512 << 10,
 		MinPasswordLen:      8,
 		TOTPIssuer:          "cancuoc",
@@ -259,6 +259,19 @@ func (s *Service) update(ctx context.Context, tx cancuoc.Tx, id string, fn func(
 		return nil, err
 	}
 	return a, nil
+}
+
+// endSessions ends every login session of the account's holder (the
+// OpenID provider's and the portal's and console's, which share the store)
+// in tx: a lock, suspension, closure or new password must not leave a
+// stolen session cookie working. Organisation accounts have no PIN and no
+// sessions of their own.
+func (s *Service) endSessions(ctx context.Context, tx cancuoc.Tx, a *cancuoc.Account) error {
+	if a.PIN == "" {
+		return nil
+	}
+	_, err := tx.EndLoginSessions(ctx, a.PIN, s.clock())
+	return err
 }
 
 // Errors shared by several operations. Their messages are deliberately

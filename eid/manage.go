@@ -176,7 +176,13 @@ func (s *Service) Lock(ctx context.Context, actor *cancuoc.Account, pin cancuoc.
 		if err != nil {
 			return err
 		}
-		if a.ID != actor.ID && (a.GuardianPIN == "" || a.GuardianPIN != actor.PIN) {
+		guards := false
+		if a.ID != actor.ID {
+			if guards, err = Guards(ctx, tx, actor.PIN, a, s.clock(), s.cfg.ChildAge); err != nil {
+				return err
+			}
+		}
+		if a.ID != actor.ID && !guards {
 			return cancuoc.E(cancuoc.Forbidden, op, "not_holder", "Chỉ chủ tài khoản hoặc người giám hộ mới khoá được.",
 				"Only the holder or the guardian can lock the account.")
 		}
@@ -188,6 +194,9 @@ func (s *Service) Lock(ctx context.Context, actor *cancuoc.Account, pin cancuoc.
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := s.endSessions(ctx, tx, out); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, actor.ID, "eid.lock", cancuoc.EventAccountLocked, out, "Chủ tài khoản yêu cầu khoá")
@@ -336,8 +345,11 @@ func (s *Service) Children(ctx context.Context, guardian *cancuoc.Account) ([]*c
 func (s *Service) ChildLogins(ctx context.Context, guardian *cancuoc.Account, child cancuoc.PIN, limit int) ([]*cancuoc.LoginRecord, error) {
 	const op = "eid.ChildLogins"
 	a, err := s.store.AccountByPIN(ctx, child)
-	if err == nil && (a.GuardianPIN == "" || a.GuardianPIN != guardian.PIN) {
-		err = cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy tài khoản của trẻ.", "No such child's account.")
+	if err == nil {
+		var guards bool
+		if guards, err = Guards(ctx, s.store, guardian.PIN, a, s.clock(), s.cfg.ChildAge); err == nil && !guards {
+			err = cancuoc.E(cancuoc.NotFound, op, "not_found", "Không tìm thấy tài khoản của trẻ.", "No such child's account.")
+		}
 	}
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
@@ -497,6 +509,11 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 		a, err = s.update(ctx, tx, a.ID, func(a *cancuoc.Account) error { a.Status = to; return nil })
 		if err != nil {
 			return err
+		}
+		if to != cancuoc.AccountActive {
+			if err := s.endSessions(ctx, tx, a); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, tx, "system", "eid."+string(to), event, a, "Registry event "+e.Type+" "+e.ID)
 	}))

@@ -409,6 +409,9 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, challengeID, code, p
 		if err := tx.ClearThrottle(ctx, accountKey(a.ID)); err != nil {
 			return err
 		}
+		if err := s.endSessions(ctx, tx, a); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, a.ID, "eid.password_reset", "", a, "")
 	}))
 }

@@ -32,15 +32,15 @@ func (a *API) eidRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/eid/account/logins", a.citizen(a.myLogins))
 	mux.HandleFunc("POST /v1/eid/account/lock", a.citizen(a.lockMine))
 	mux.HandleFunc("POST /v1/eid/account/totp", a.citizen(a.beginTOTP))
-	mux.HandleFunc("POST /v1/eid/account/totp/confirm", a.citizen(a.confirmTOTP))
+	mux.HandleFunc("POST /v1/eid/account/totp/confirm", a.citizenStrong(a.confirmTOTP))
 	mux.HandleFunc("POST /v1/eid/account/passkeys", a.citizen(a.beginPasskey))
-	mux.HandleFunc("POST /v1/eid/account/passkeys/{id}", a.citizen(a.finishPasskey))
-	mux.HandleFunc("POST /v1/eid/children", a.citizen(a.createChild))
+	mux.HandleFunc("POST /v1/eid/account/passkeys/{id}", a.citizenStrong(a.finishPasskey))
+	mux.HandleFunc("POST /v1/eid/children", a.citizenStrong(a.createChild))
 	mux.HandleFunc("GET /v1/eid/children", a.citizen(a.children))
 	mux.HandleFunc("GET /v1/eid/children/{pin}/logins", a.citizen(a.childLogins))
-	mux.HandleFunc("POST /v1/eid/organisations", a.citizen(a.createOrg))
+	mux.HandleFunc("POST /v1/eid/organisations", a.citizenStrong(a.createOrg))
 	mux.HandleFunc("GET /v1/eid/organisations/{id}/members", a.citizen(a.orgMembers))
-	mux.HandleFunc("POST /v1/eid/organisations/{id}/members", a.citizen(a.addOrgMember))
+	mux.HandleFunc("POST /v1/eid/organisations/{id}/members", a.citizenStrong(a.addOrgMember))
 	mux.HandleFunc("POST /v1/eid/accounts/{pin}/level2", a.eidOn(a.authed(a.grantLevel2)))
 	mux.HandleFunc("POST /v1/eid/accounts/{pin}/unlock", a.eidOn(a.authed(a.unlock)))
 }
@@ -81,11 +81,18 @@ func (a *API) source(r *http.Request) string { return a.proxy.Addr(r) }
 
 // citizen authenticates the holder with HTTP Basic (PIN, password) or,
 // when the API has the provider's tokens (WithTokens), with a bearer access
-// token of theirs carrying the eid_account scope.
-func (a *API) citizen(h http.HandlerFunc) http.HandlerFunc {
+// token of theirs carrying the eid_account scope. Sensitive actions use
+// citizenStrong instead, which also wants the second factor.
+func (a *API) citizen(h http.HandlerFunc) http.HandlerFunc { return a.citizenAuth(false, h) }
+
+// citizenAuth is citizen, and with strong citizenStrong.
+func (a *API) citizenAuth(strong bool, h http.HandlerFunc) http.HandlerFunc {
 	return a.eidOn(func(w http.ResponseWriter, r *http.Request) {
 		if tok, ok := bearer(r); ok && a.verif.tokens != nil {
-			acc, err := a.citizenByToken(r.Context(), tok)
+			acc, amr, err := a.citizenByToken(r.Context(), tok)
+			if err == nil && strong {
+				err = a.tokenStrong(r.Context(), acc, amr)
+			}
 			if err != nil {
 				a.fail(w, r, err)
 				return
@@ -106,6 +113,9 @@ func (a *API) citizen(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		acc, err := a.eid.VerifyPassword(r.Context(), pin, pass, a.source(r))
+		if err == nil && strong {
+			err = a.basicStrong(r, acc)
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -57,6 +57,7 @@ type eidEnv struct {
 	adult   *cancuoc.Citizen
 	child   *cancuoc.Citizen
 	xff     string // X-Forwarded-For sent with each request, when set
+	otp     string // X-OTP sent with each request, when set
 }
 
 // envOption changes the eID configuration or the API of a test env.
@@ -145,6 +146,9 @@ func (e *eidEnv) do(method, path, auth string, body any) eidResp {
 	if e.xff != "" {
 		req.Header.Set("X-Forwarded-For", e.xff)
 	}
+	if e.otp != "" {
+		req.Header.Set("X-OTP", e.otp)
+	}
 	if k, ok := strings.CutPrefix(auth, "key:"); ok {
 		req.Header.Set("Authorization", "Bearer "+k)
 	} else if up, ok := strings.CutPrefix(auth, "basic:"); ok {
@@ -226,19 +230,6 @@ func TestEIDFlows(t *testing.T) {
 		t.Errorf("after level 2: %+v", a)
 	}
 
-	// TOTP enrolment.
-	var en eid.TOTPEnrolment
-	e.do("POST", "/v1/eid/account/totp", holder, nil).want(t, http.StatusOK, &en)
-	if !strings.HasPrefix(en.URI, "otpauth://totp/") {
-		t.Errorf("URI %q", en.URI)
-	}
-	code, _ := eid.TOTPCode(en.Secret, time.Now(), 6)
-	e.do("POST", "/v1/eid/account/totp/confirm", holder, map[string]string{"challenge_id": en.ChallengeID, "code": code}).want(t, http.StatusNoContent, nil)
-	e.do("GET", "/v1/eid/account", holder, nil).want(t, http.StatusOK, &view)
-	if !view.TOTP {
-		t.Error("TOTP not shown as enrolled")
-	}
-
 	// Passkey registration begins (the ceremony itself is tested in eid).
 	var pr struct {
 		ChallengeID string          `json:"challenge_id"`
@@ -266,6 +257,20 @@ func TestEIDFlows(t *testing.T) {
 	e.do("GET", "/v1/eid/organisations/"+org.ID+"/members", holder, nil).want(t, http.StatusOK, &ms)
 	if len(ms.Members) != 2 {
 		t.Errorf("members %+v", ms)
+	}
+
+	// TOTP enrolment (after the actions above: with a second factor they
+	// want it too, see TestCitizenStrong).
+	var en eid.TOTPEnrolment
+	e.do("POST", "/v1/eid/account/totp", holder, nil).want(t, http.StatusOK, &en)
+	if !strings.HasPrefix(en.URI, "otpauth://totp/") {
+		t.Errorf("URI %q", en.URI)
+	}
+	code, _ := eid.TOTPCode(en.Secret, time.Now(), 6)
+	e.do("POST", "/v1/eid/account/totp/confirm", holder, map[string]string{"challenge_id": en.ChallengeID, "code": code}).want(t, http.StatusNoContent, nil)
+	e.do("GET", "/v1/eid/account", holder, nil).want(t, http.StatusOK, &view)
+	if !view.TOTP {
+		t.Error("TOTP not shown as enrolled")
 	}
 
 	// Password reset through the phone.

@@ -54,7 +54,7 @@ func (a *API) partnerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/partner/citizens/{pin}", a.partnersOn(a.partnerAuthed(a.release)))
 	mux.HandleFunc("GET /v1/partner/consents/{id}", a.partnersOn(a.partnerAuthed(a.partnerConsent)))
 	mux.HandleFunc("GET /v1/me/consents", a.partnersOn(a.citizen(a.myConsents)))
-	mux.HandleFunc("POST /v1/me/consents", a.partnersOn(a.citizen(a.grantConsent)))
+	mux.HandleFunc("POST /v1/me/consents", a.partnersOn(a.citizenStrong(a.grantConsent)))
 	mux.HandleFunc("DELETE /v1/me/consents/{id}", a.partnersOn(a.citizen(a.revokeConsent)))
 }
 
@@ -171,33 +171,33 @@ func (a *API) partnerAuthed(h http.HandlerFunc) http.HandlerFunc {
 
 // citizenByToken resolves a citizen's bearer token for a.citizen: a token
 // of our provider issued for a citizen with the eid_account scope, whose
-// account is active.
-func (a *API) citizenByToken(ctx context.Context, tok string) (*cancuoc.Account, error) {
+// account is active; with the token's amr (how the holder logged in).
+func (a *API) citizenByToken(ctx context.Context, tok string) (*cancuoc.Account, []string, error) {
 	const op = "httpapi.citizen"
 	info, err := a.verif.tokens.ResolveAccessToken(ctx, tok)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !info.Citizen() {
-		return nil, cancuoc.E(cancuoc.Forbidden, op, "citizen_token_required",
+		return nil, nil, cancuoc.E(cancuoc.Forbidden, op, "citizen_token_required",
 			"Đường dẫn này dành cho công dân; mã truy cập của hệ thống đối tác không dùng được.",
 			"This route is for citizens; a partner system's token cannot be used.")
 	}
 	if !info.HasScope(oidc.ScopeAccount) {
-		return nil, cancuoc.E(cancuoc.Forbidden, op, "scope_missing",
+		return nil, nil, cancuoc.E(cancuoc.Forbidden, op, "scope_missing",
 			"Mã truy cập thiếu phạm vi eid_account (chỉ cổng dịch vụ công và ứng dụng được cấp).",
 			"The access token lacks the eid_account scope (granted only to the portal and the app).")
 	}
 	acc, err := a.eid.AccountByPIN(ctx, info.PIN)
 	if err != nil {
-		return nil, cancuoc.E(cancuoc.Unauthenticated, op, "token_invalid",
+		return nil, nil, cancuoc.E(cancuoc.Unauthenticated, op, "token_invalid",
 			"Mã truy cập không hợp lệ.", "The access token is not valid.")
 	}
 	if acc.Status != cancuoc.AccountActive {
-		return nil, cancuoc.E(cancuoc.Forbidden, op, "account_inactive",
+		return nil, nil, cancuoc.E(cancuoc.Forbidden, op, "account_inactive",
 			"Tài khoản định danh không hoạt động.", "The eID account is not active.")
 	}
-	return acc, nil
+	return acc, info.AMR, nil
 }
 
 func (a *API) createPartner(w http.ResponseWriter, r *http.Request) {

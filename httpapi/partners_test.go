@@ -42,6 +42,7 @@ type partnerEnv struct {
 	admin  string // national administrator's API key
 	cit    *cancuoc.Citizen
 	issuer string
+	otp    func() string // the TOTP code citizenToken gives when the login asks
 }
 
 func newPartnerEnv(t *testing.T) *partnerEnv {
@@ -215,6 +216,11 @@ func (e *partnerEnv) citizenToken(clientID string, scopes ...string) string {
 	f.Set("pin", string(e.cit.PIN))
 	f.Set("password", citizenPW)
 	res, body := post("/oidc/login", f)
+	if strings.Contains(body, "/login/otp") && e.otp != nil {
+		f = form(body)
+		f.Set("code", e.otp())
+		res, body = post("/oidc/login/otp", f)
+	}
 	if res.StatusCode == http.StatusOK && strings.Contains(body, `value="allow"`) {
 		f = form(body)
 		f.Set("decision", "allow")

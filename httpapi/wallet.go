@@ -35,7 +35,7 @@ func (a *API) walletRoutes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /v1/wallet/documents", a.walletOn(a.citizen(a.myDocuments)))
 	mux.HandleFunc("GET /v1/wallet/documents/{id}", a.walletOn(a.citizen(a.myDocument)))
-	mux.HandleFunc("PUT /v1/wallet/key", a.walletOn(a.citizen(a.registerWalletKey)))
+	mux.HandleFunc("PUT /v1/wallet/key", a.walletOn(a.citizenStrong(a.registerWalletKey)))
 	mux.HandleFunc("POST /v1/wallet/documents/{id}/presentations", a.walletOn(a.citizen(a.preparePresentation)))
 	mux.HandleFunc("POST /v1/wallet/qr", a.walletOn(a.citizen(a.presentationQR)))
 

@@ -265,7 +265,7 @@ func TestBrowser(t *testing.T) {
 			failPage(t, bctx, err)
 		}
 		name, _, page := readPortal(t, ctx)
-		if name != "Nguyễn Văn Đức" || !strings.Contains(page, "[hwk mfa]") {
+		if name != "Nguyễn Văn Đức" || !strings.Contains(page, "[swk mfa]") {
 			t.Errorf("portal shows name %q:\n%s", name, page)
 		}
 	})

@@ -158,13 +158,19 @@ func (p *Provider) loginAgain(w http.ResponseWriter, r *http.Request, a *authReq
 	p.render(w, status, "login.html", pg)
 }
 
-// passkeyAMR is the amr of a verified passkey assertion (RFC 8176): hwk,
-// a key held in hardware; and mfa when the authenticator verified the user
-// (PIN or biometrics) besides their possession of the key. The flag is
-// read from authenticator data that FinishPasskeyLogin has just verified
-// the signature over, so it cannot be forged.
+// passkeyAMR is the amr of a verified passkey assertion (RFC 8176): swk,
+// proof of possession of a key; and mfa when the authenticator verified
+// the user (PIN or biometrics) besides their possession of the key. The
+// flag is read from authenticator data that FinishPasskeyLogin has just
+// verified the signature over, so it cannot be forged.
+//
+// Never hwk: registration does not check the authenticator's attestation
+// against a trusted manufacturer root (no FIDO metadata is configured),
+// so a passkey may be a key in software — a browser extension, or one
+// made by whoever registered it through the API (review finding 1). hwk
+// would need attestation checked at registration and kept with the key.
 func passkeyAMR(cred []byte) []string {
-	amr := []string{"hwk"}
+	amr := []string{"swk"}
 	if par, err := protocol.ParseCredentialRequestResponseBytes(cred); err == nil &&
 		par.Response.AuthenticatorData.Flags.HasUserVerified() {
 		amr = append(amr, "mfa")

@@ -250,8 +250,8 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.AMR, []string{"hwk", "mfa"}) || res.ACR != oidc.ACRLevel1 {
-		t.Errorf("amr %v acr %q, want [hwk mfa] and level 1", res.AMR, res.ACR)
+	if !slices.Equal(res.AMR, []string{"swk", "mfa"}) || res.ACR != oidc.ACRLevel1 {
+		t.Errorf("amr %v acr %q, want [swk mfa] and level 1", res.AMR, res.ACR)
 	}
 	if res.Claims["name"] != "Nguyễn Văn Đức" {
 		t.Errorf("claims %v", res.Claims)
@@ -267,7 +267,7 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.AMR, []string{"hwk"}) {
-		t.Errorf("amr without user verification %v, want [hwk]", res.AMR)
+	if !slices.Equal(res.AMR, []string{"swk"}) {
+		t.Errorf("amr without user verification %v, want [swk]", res.AMR)
 	}
 }

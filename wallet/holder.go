@@ -14,6 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/sdjwt"
 )
 
@@ -78,7 +79,10 @@ func (s *Service) view(d *cancuoc.Document, full bool) *DocumentView {
 }
 
 // holderOf checks that acc may act for pin: it is the account holder's own
-// PIN, or the PIN of a child whose account names acc's holder as guardian.
+// PIN, or the PIN of a child whose guardian acc's holder still is: the
+// child's account names them, the child is under 14, and the registry
+// still lists them as parent or representative (eid.Guards). A former
+// guardian of someone now 14 or over reads and re-keys nothing.
 func (s *Service) holderOf(ctx context.Context, acc *cancuoc.Account, pin cancuoc.PIN) error {
 	const op = "wallet.holder"
 	if acc == nil || acc.Kind != cancuoc.AccountCitizen {
@@ -88,8 +92,14 @@ func (s *Service) holderOf(ctx context.Context, acc *cancuoc.Account, pin cancuo
 		return nil
 	}
 	child, err := s.store.AccountByPIN(ctx, pin)
-	if err == nil && child.GuardianPIN == acc.PIN {
-		return nil
+	if err == nil {
+		guards, err := eid.Guards(ctx, s.store, acc.PIN, child, s.clock(), eid.LegalChildAge)
+		if err != nil {
+			return cancuoc.WithOp(op, err)
+		}
+		if guards {
+			return nil
+		}
 	}
 	return cancuoc.E(cancuoc.Forbidden, op, "not_guardian", "Bạn không phải người giám hộ của công dân này.", "You are not this citizen's guardian.")
 }

@@ -75,6 +75,10 @@ func (e *env) citizen(n int, level cancuoc.AccountLevel, guardian cancuoc.PIN) *
 	e.t.Helper()
 	ctx := e.t.Context()
 	c := storetest.Citizen(storetest.PIN(n))
+	if guardian != "" {
+		// A child of seven whom the registry gives this guardian.
+		c = e.child(n, guardian, e.now.Year()-7)
+	}
 	if err := e.store.InsertCitizen(ctx, c); err != nil {
 		e.t.Fatal(err)
 	}
@@ -84,6 +88,17 @@ func (e *env) citizen(n int, level cancuoc.AccountLevel, guardian cancuoc.PIN) *
 		e.t.Fatal(err)
 	}
 	return &holder{pin: c.PIN, acc: acc}
+}
+
+// child is the record of a citizen born in year whose legal
+// representative in the registry is guardian (none when "").
+func (e *env) child(n int, guardian cancuoc.PIN, year int) *cancuoc.Citizen {
+	c := storetest.Minimal(storetest.PINFor("001", cancuoc.Female, year, n), "Nguyễn Thị Bé", "nguyen thi be")
+	c.BirthDate = cancuoc.Date{Year: year, Month: 3, Day: 1}
+	if guardian != "" {
+		c.Guardian = &cancuoc.Relative{PIN: guardian, Name: "Nguyễn Thị Mẹ"}
+	}
+	return c
 }
 
 func (e *env) registerKey(by *holder, forPIN cancuoc.PIN) (*ecdsa.PrivateKey, []*wallet.DocumentView) {

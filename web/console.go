@@ -27,7 +27,8 @@ type ConsoleDeps struct {
 		Principal(ctx context.Context, id string) (*cancuoc.Principal, error)
 		Principals(ctx context.Context) ([]*cancuoc.Principal, error)
 	}
-	// RequirePasskey refuses logins without a passkey (amr "hwk").
+	// RequirePasskey refuses logins without a passkey (amr "swk" or
+	// "hwk"; the provider says swk, as it does not check attestation).
 	RequirePasskey bool
 	// Quality answers the data-quality measure (stats.Quality) for the
 	// jurisdiction's page; nil hides it.
@@ -135,7 +136,7 @@ func (s *Site) consoleCallback(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console?error=login", http.StatusSeeOther)
 		return
 	}
-	if s.console.deps.RequirePasskey && !slices.Contains(id.AMR, "hwk") {
+	if s.console.deps.RequirePasskey && !slices.Contains(id.AMR, "swk") && !slices.Contains(id.AMR, "hwk") {
 		s.fail(w, r, cancuoc.E(cancuoc.Forbidden, "web.console", "passkey_required",
 			"Cán bộ phải đăng nhập bằng khoá truy cập (passkey).", "Officers must log in with a passkey."))
 		return
@@ -146,7 +147,10 @@ func (s *Site) consoleCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.startSession(w, consoleCookie, consolePath, &session{PIN: pin, Principal: p.ID, ACR: id.ACR, AMR: id.AMR})
+	if err := s.startSession(w, r, consoleCookie, consolePath, &session{PIN: pin, Principal: p.ID, ACR: id.ACR, AMR: id.AMR}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
@@ -166,8 +170,8 @@ func (s *Site) officerPrincipal(ctx context.Context, pin cancuoc.PIN) (*cancuoc.
 	return nil, errNoOfficer
 }
 
-func (s *Site) consoleLogout(w http.ResponseWriter, r *http.Request, _ *session, _ *cancuoc.Principal) {
-	s.setCookie(w, consoleCookie, consolePath, "", -1)
+func (s *Site) consoleLogout(w http.ResponseWriter, r *http.Request, ss *session, _ *cancuoc.Principal) {
+	s.endSession(w, r, consoleCookie, consolePath, ss)
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 

@@ -105,7 +105,7 @@ func newEnv(t *testing.T) *env {
 	sts := stats.New(stats.WithTTL(0)).Builtin(st)
 	httpapi.New(e.reg, log).WithStats(sts).Routes(mux)
 	alog := auditlog.New(st, nil, w, auditlog.WithCitizenPrincipal(cancuoc.SelfPIN))
-	site, err := web.NewSite(web.SiteConfig{Secret: []byte(strings.Repeat("w", 32)), Log: log})
+	site, err := web.NewSite(web.SiteConfig{Secret: []byte(strings.Repeat("w", 32)), Log: log, Sessions: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,12 +152,15 @@ func (s *Site) portalCallback(w http.ResponseWriter, r *http.Request) {
 			"Tài khoản định danh điện tử của bạn không hoạt động.", "Your electronic identity account is not active."))
 		return
 	}
-	s.startSession(w, portalCookie, portalPath, &session{PIN: pin, Account: acc.ID, ACR: id.ACR, AMR: id.AMR})
+	if err := s.startSession(w, r, portalCookie, portalPath, &session{PIN: pin, Account: acc.ID, ACR: id.ACR, AMR: id.AMR}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/portal/record", http.StatusSeeOther)
 }
 
-func (s *Site) portalLogout(w http.ResponseWriter, r *http.Request, _ *session) {
-	s.setCookie(w, portalCookie, portalPath, "", -1)
+func (s *Site) portalLogout(w http.ResponseWriter, r *http.Request, ss *session) {
+	s.endSession(w, r, portalCookie, portalPath, ss)
 	http.Redirect(w, r, "/portal", http.StatusSeeOther)
 }
 

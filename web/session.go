@@ -16,8 +16,11 @@ import (
 )
 
 // session is a signed-in user of the portal or the console, sealed
-// (AES-GCM) in a cookie: nothing is kept on the server, so any node
-// answers. Nonce keys the session's CSRF token.
+// (AES-GCM) in a cookie. Nonce keys the session's CSRF token. With a
+// session store (SiteConfig.Sessions) the session is also a row there,
+// keyed by the SHA-256 of ID: any node answers, and the row can end the
+// session before the cookie expires (logout, lock, password reset;
+// review finding 14).
 type session struct {
 	PIN       cancuoc.PIN `json:"p"`
 	Account   string      `json:"a,omitempty"` // eID account (portal)
@@ -25,6 +28,7 @@ type session struct {
 	ACR       string      `json:"c,omitempty"`
 	AMR       []string    `json:"m,omitempty"`
 	Nonce     string      `json:"n"`
+	ID        string      `json:"i,omitempty"` // server-side session's key
 	Exp       time.Time   `json:"e"`
 }
 
@@ -64,14 +68,34 @@ func (s *Site) setCookie(w http.ResponseWriter, name, path, value string, maxAge
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
-// startSession seals a new session into the cookie name, valid under path.
-func (s *Site) startSession(w http.ResponseWriter, name, path string, ss *session) {
+// startSession seals a new session into the cookie name, valid under path,
+// and stores it server-side when the site keeps sessions.
+func (s *Site) startSession(w http.ResponseWriter, r *http.Request, name, path string, ss *session) error {
+	now := s.now()
 	ss.Nonce = randomString()
-	ss.Exp = s.now().Add(sessionTTL)
+	ss.Exp = now.Add(sessionTTL)
+	if s.sessions != nil {
+		ss.ID = randomString()
+		err := s.sessions.InsertLoginSession(r.Context(), &cancuoc.LoginSession{Hash: sessionHash(name, ss.ID), PIN: ss.PIN,
+			AccountID: ss.Account, AMR: ss.AMR, AuthTime: now, CreatedAt: now, ExpiresAt: ss.Exp})
+		if err != nil {
+			return err
+		}
+	}
 	s.setCookie(w, name, path, s.seal(name, ss), int(sessionTTL.Seconds()))
+	return nil
 }
 
-// readSession returns the session of cookie name, or nil.
+// sessionHash keys a web session's row. The cookie's name is hashed in so
+// that a value can never name a session of another kind, the provider's
+// included (whose rows hash the bare cookie value).
+func sessionHash(name, id string) []byte {
+	h := sha256.Sum256([]byte("cancuoc web session\x00" + name + "\x00" + id))
+	return h[:]
+}
+
+// readSession returns the session of cookie name, or nil: none, not
+// sealed by this site, expired, or ended server-side.
 func (s *Site) readSession(r *http.Request, name string) *session {
 	c, err := r.Cookie(name)
 	if err != nil || c.Value == "" {
@@ -81,7 +105,23 @@ func (s *Site) readSession(r *http.Request, name string) *session {
 	if !s.open(name, c.Value, &ss) || !s.now().Before(ss.Exp) {
 		return nil
 	}
+	if s.sessions != nil {
+		row, err := s.sessions.LoginSession(r.Context(), sessionHash(name, ss.ID))
+		if err != nil || ss.ID == "" || row.EndedAt != nil || !s.now().Before(row.ExpiresAt) || row.PIN != ss.PIN {
+			return nil
+		}
+	}
 	return &ss
+}
+
+// endSession ends ss server-side (logout) and clears its cookie.
+func (s *Site) endSession(w http.ResponseWriter, r *http.Request, name, path string, ss *session) {
+	s.setCookie(w, name, path, "", -1)
+	if s.sessions != nil && ss != nil && ss.ID != "" {
+		if err := s.sessions.EndLoginSession(r.Context(), sessionHash(name, ss.ID), s.now()); err != nil {
+			s.log.Error("web logout", "err", err)
+		}
+	}
 }
 
 // csrf is the form token of a session: an HMAC of its nonce, which a page

@@ -30,6 +30,9 @@ type Site struct {
 	secure bool   // cookies only over HTTPS
 	key    []byte // seals session cookies and signs CSRF tokens
 	now    func() time.Time
+	// sessions keeps each session server-side so that it can end (nil:
+	// sealed cookies alone, which only expire).
+	sessions cancuoc.LoginSessionStore
 
 	stats   *stats.Service
 	portal  *portal
@@ -52,6 +55,12 @@ type SiteConfig struct {
 	Secret []byte
 	Secure bool
 	Log    *slog.Logger
+	// Sessions, when set, keeps the portal's and console's sessions
+	// server-side (the store's login sessions, beside the provider's), so
+	// that logout ends one for good and eid's lock, suspension, closure and
+	// password reset (EndLoginSessions) end all of the holder's. Without it
+	// a copied cookie works until it expires.
+	Sessions cancuoc.LoginSessionStore
 }
 
 // NewSite returns a site with no page mounted; add them with the With
@@ -66,7 +75,7 @@ func NewSite(cfg SiteConfig) (*Site, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Site{log: log, secure: cfg.Secure, key: m.Sum(nil), now: time.Now}, nil
+	return &Site{log: log, secure: cfg.Secure, key: m.Sum(nil), now: time.Now, sessions: cfg.Sessions}, nil
 }
 
 // WithDashboard mounts the national dashboard on s's figures.

@@ -49,7 +49,8 @@ func (a *app) mountWeb(ctx context.Context, mux *http.ServeMux, c *Config, oc *o
 	if err != nil {
 		return err
 	}
-	site, err := web.NewSite(web.SiteConfig{Secret: secret, Secure: !strings.HasPrefix(oc.Issuer, "http://") && oc.Issuer != "", Log: log})
+	site, err := web.NewSite(web.SiteConfig{Secret: secret, Secure: !strings.HasPrefix(oc.Issuer, "http://") && oc.Issuer != "", Log: log,
+		Sessions: a.store})
 	if err != nil {
 		return err
 	}
