@@ -242,9 +242,9 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 	}
 
 	// The counter submits every file, each with its own key.
-	var wg sync.WaitGroup
+	var wg, submitted sync.WaitGroup
 	ids := make([]string, 2*n)
-	wg.Go(func() {
+	submitted.Go(func() {
 		c := mk(workflow.AgencyCivilStatus, 0)
 		for i := range n {
 			for k, sub := range []map[string]any{
@@ -287,7 +287,8 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 		}
 		srv.start()
 	}
-	// Let the rest finish, then check.
+	// Let the rest finish, then check (ids is complete once the counter is done).
+	submitted.Wait()
 	c := mk(workflow.AgencyCivilStatus, 0)
 	for ctx.Err() == nil {
 		open := 0
@@ -410,7 +411,7 @@ func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string
 
 func TestCrashSQLite(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "crash.db")
-	runCrash(t, 19031, crashSetup{
+	runCrash(t, freePort(t), crashSetup{
 		store: func() cancuoc.Store {
 			s, err := sqlite.Open(context.Background(), db)
 			if err != nil {
@@ -451,12 +452,13 @@ func TestCrashPostgresNATS(t *testing.T) {
 	if p, err := exec.LookPath("nats-server"); err == nil {
 		natsBin = p
 	}
-	natsAddr := "127.0.0.1:19042"
-	ns := &proc{t: t, name: natsBin, args: []string{"-a", "127.0.0.1", "-p", "19042", "-js", "-sd", t.TempDir()},
+	natsPort := freePort(t)
+	natsAddr := fmt.Sprintf("127.0.0.1:%d", natsPort)
+	ns := &proc{t: t, name: natsBin, args: []string{"-a", "127.0.0.1", "-p", strconv.Itoa(natsPort), "-js", "-sd", t.TempDir()},
 		log: &syncBuffer{}, addr: natsAddr}
 	ns.start()
 	defer ns.kill()
-	runCrash(t, 19032, crashSetup{
+	runCrash(t, freePort(t), crashSetup{
 		store: func() cancuoc.Store {
 			s, err := postgres.Open(ctx, dbURL)
 			if err != nil {
@@ -468,4 +470,16 @@ func TestCrashPostgresNATS(t *testing.T) {
 		nats:    ns,
 		natsURL: "nats://" + natsAddr,
 	})
+}
+
+// freePort asks the kernel for a port nobody listens on, so that parallel
+// runs of these tests (other checkouts on the same machine) never meet.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
