@@ -31,7 +31,7 @@ const (
 type HeadConsent struct {
 	By     PIN       `json:"by,omitempty"`
 	At     time.Time `json:"at"`
-	Method string    `json:"method"` // "in_person", "written", "vneid", "by_law"
+	Method string    `json:"method"` // "in_person", "written", "vneid", "by_law", "procedure" (a filed procedure)
 }
 
 // HouseholdMember is one person's membership of a household: the
@@ -44,7 +44,10 @@ type HouseholdMember struct {
 	Since    time.Time    `json:"since"`
 	Until    *time.Time   `json:"until,omitempty"`
 	Consent  *HeadConsent `json:"consent,omitempty"`
-	EntryID  string       `json:"entry_id"` // the residence entry that admitted them
+	// Request is the person's own request to register here (or their
+	// legal representative's), recorded as the head's consent is.
+	Request *HeadConsent `json:"request,omitempty"`
+	EntryID string       `json:"entry_id"` // the residence entry that admitted them
 }
 
 // Active reports whether m is still a member.
@@ -132,6 +135,7 @@ type ResidenceEntry struct {
 	HouseholdID string        `json:"household_id,omitempty"`
 	Relation    string        `json:"relation,omitempty"`
 	Consent     *HeadConsent  `json:"consent,omitempty"`
+	Request     *HeadConsent  `json:"request,omitempty"` // the person's (or representative's) request to register
 	From        Date          `json:"from"`
 	Until       Date          `json:"until"`
 	Cause       string        `json:"cause,omitempty"` // deregistration cause

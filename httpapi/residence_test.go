@@ -63,13 +63,22 @@ func TestResidenceAPI(t *testing.T) {
 
 	// A household and a member with the head's consent.
 	var h residence.HouseholdView
-	e.do("POST", "/v1/households", e.baDinhOfficer, meta(map[string]any{"address": addr, "head_pin": head.PIN})).ok(http.StatusCreated, &h)
+	asks := func(pin cancuoc.PIN) map[string]any {
+		return map[string]any{"by": pin, "at": time.Now().Add(-time.Hour).Format(time.RFC3339), "method": "in_person"}
+	}
+	newHH := meta(map[string]any{"address": addr, "head_pin": head.PIN})
+	e.do("POST", "/v1/households", e.baDinhOfficer, newHH).problem(http.StatusBadRequest, "request_required")
+	newHH["request"] = asks(head.PIN)
+	e.do("POST", "/v1/households", e.baDinhOfficer, newHH).ok(http.StatusCreated, &h)
 	if h.HeadPIN != head.PIN || len(h.Members) != 1 || !h.HeadActive {
 		t.Fatalf("household %+v", h)
 	}
 	join := meta(map[string]any{"pin": wife.PIN, "relation": "vợ"})
 	e.do("POST", "/v1/households/"+h.ID+"/members", e.baDinhOfficer, join).problem(http.StatusBadRequest, "consent_required")
 	join["consent"] = map[string]any{"by": head.PIN, "at": time.Now().Add(-time.Hour).Format(time.RFC3339), "method": "written"}
+	join["request"] = asks(head.PIN)
+	e.do("POST", "/v1/households/"+h.ID+"/members", e.baDinhOfficer, join).problem(http.StatusBadRequest, "request_not_person")
+	join["request"] = asks(wife.PIN)
 	e.do("POST", "/v1/households/"+h.ID+"/members", e.ngocHaOfficer, join).problem(http.StatusForbidden, "outside_jurisdiction")
 	e.do("POST", "/v1/households/"+h.ID+"/members", e.baDinhOfficer, join).ok(http.StatusOK, &h)
 	e.do("POST", "/v1/households/"+h.ID+"/members", e.baDinhOfficer, join).problem(http.StatusConflict, "already_member")

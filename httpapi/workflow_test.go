@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
@@ -290,4 +291,43 @@ func TestProcedureOnline(t *testing.T) {
 	e.do("POST", "/v1/eid/procedures/"+f.ID+"/steps/1/resubmit", auth, map[string]any{}).problem(t, 409, "step_pending")
 	e.do("GET", "/v1/eid/procedures/nope", auth, nil).problem(t, 404, "not_found")
 	e.do("POST", "/v1/procedures/"+f.ID+"/steps/1/claim", "key:"+civilKey, nil).want(t, 200, nil)
+}
+
+// TestProcedureReadRights: a lodging and an agency outside the file's chain
+// get 403 for an existing file (review finding 3); the agency of a later
+// step sees it only once the step has reached it, without the parents.
+func TestProcedureReadRights(t *testing.T) {
+	e := newWFEnv(t)
+	ctx := context.Background()
+	key := func(role cancuoc.Role, agency string, j cancuoc.Jurisdiction) string {
+		_, k, err := e.reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: "Khách sạn", Role: role, Jurisdiction: j, Agency: agency})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	lodging := key(cancuoc.RoleLodging, "", cancuoc.Jurisdiction{Province: hanoi, Commune: baDinh})
+	transport := key(cancuoc.RoleMinistrySystem, "transport", cancuoc.Jurisdiction{})
+	var f struct {
+		ID string `json:"id"`
+	}
+	e.do("POST", "/v1/procedures", e.civil, e.submission()).ok(201, &f)
+	path := "/v1/procedures/" + f.ID
+	e.do("GET", path, lodging, nil).problem(403, "role_forbidden")
+	e.do("GET", path, transport, nil).problem(403, "not_in_chain")
+	e.do("GET", path, e.insurance, nil).problem(403, "not_in_chain")
+	e.do("GET", path, e.police, nil).ok(200, nil)
+	for no, k := range []string{e.civil, e.police} {
+		step := path + "/steps/" + strconv.Itoa(no+1)
+		e.do("POST", step+"/claim", k, nil).ok(200, nil)
+		e.do("POST", step+"/complete", k, map[string]any{}).ok(200, nil)
+		e.drain(t)
+	}
+	var seen struct {
+		Application map[string]any `json:"application"`
+	}
+	e.do("GET", path, e.insurance, nil).ok(200, &seen)
+	if _, ok := seen.Application["mother"]; ok || seen.Application["full_name"] == nil {
+		t.Errorf("insurance's view of the application: %v", seen.Application)
+	}
 }

@@ -105,12 +105,13 @@ func TestAtomic(t *testing.T) {
 		for _, m := range []string{"AppendEvent", "AppendAudit", "UpdateCitizen", "AppendResidence", "UpdateHousehold"} {
 			fs.arm("", 0)
 			h, _, wife := family(t, w)
+			bao := w.adult(t, "Phan Văn Bảo", cancuoc.Male, ngocHa).PIN
 			other, err := w.svc.CreateHousehold(ctx, w.ngocHa, residence.NewHousehold{Address: home(ngocHa),
-				HeadPIN: w.adult(t, "Phan Văn Bảo", cancuoc.Male, ngocHa).PIN, Meta: why})
+				HeadPIN: bao, Request: asks(bao), Meta: why})
 			if err != nil {
 				t.Fatal(err)
 			}
-			join := residence.Join{PIN: wife.PIN, Relation: "khác", Meta: why,
+			join := residence.Join{PIN: wife.PIN, Request: asks(wife.PIN), Relation: "khác", Meta: why,
 				Consent: &cancuoc.HeadConsent{By: other.HeadPIN, At: now0.Add(-time.Minute), Method: "vneid"}}
 			before := w.current(t, wife.PIN)
 			seq := w.lastSeq(t)

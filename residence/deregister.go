@@ -218,7 +218,9 @@ func (s *Service) RegisterNewbornTx(ctx context.Context, tx cancuoc.Tx, actor *c
 	}
 	m := registry.Meta{Reason: "Đăng ký thường trú cho trẻ mới sinh", LegalBasis: "Luật Cư trú 2020, Điều 20 khoản 2; Nghị định 63/2024"}
 	consent := &cancuoc.HeadConsent{At: s.clock(), Method: "by_law"}
-	return cancuoc.WithOp(op, s.admit(ctx, tx, op, actor, h, c, childRelation(h, parent), consent, m, "child"))
+	// The parent's request is the birth procedure the parent filed.
+	request := &cancuoc.HeadConsent{By: parent, At: s.clock(), Method: "procedure"}
+	return cancuoc.WithOp(op, s.admit(ctx, tx, op, actor, h, c, childRelation(h, parent), consent, request, m, "child"))
 }
 
 // childRelation is the newborn's relationship to the head, which is the

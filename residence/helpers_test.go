@@ -167,3 +167,8 @@ func wantErr(t *testing.T, what string, err error, kind cancuoc.Kind, code strin
 func home(com string) cancuoc.Place {
 	return cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: com, Detail: "số 5 ngõ Trúc Lạc"}
 }
+
+// asks is pin's own request to register, made in person.
+func asks(pin cancuoc.PIN) *cancuoc.HeadConsent {
+	return &cancuoc.HeadConsent{By: pin, At: now0, Method: "in_person"}
+}

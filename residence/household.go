@@ -2,6 +2,7 @@ package residence
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -37,6 +38,8 @@ var ConsentMethods = []string{"in_person", "written", "vneid"}
 type NewHousehold struct {
 	Address cancuoc.Place `json:"address"`
 	HeadPIN cancuoc.PIN   `json:"head_pin"`
+	// Request is the head's own request to register (see checkRequest).
+	Request *cancuoc.HeadConsent `json:"request"`
 	registry.Meta
 }
 
@@ -46,6 +49,9 @@ type Join struct {
 	PIN      cancuoc.PIN          `json:"pin"`
 	Relation string               `json:"relation"`
 	Consent  *cancuoc.HeadConsent `json:"consent"`
+	// Request is the person's own request to register, or their legal
+	// representative's (see checkRequest).
+	Request *cancuoc.HeadConsent `json:"request"`
 	registry.Meta
 }
 
@@ -82,8 +88,11 @@ func (s *Service) CreateHousehold(ctx context.Context, p *cancuoc.Principal, hh 
 				"Chủ hộ phải là người có năng lực hành vi dân sự đầy đủ (từ đủ 18 tuổi).",
 				"A household head must have full legal capacity (18 or older).")
 		}
+		if err := s.checkRequest(op, head, hh.Request); err != nil {
+			return err
+		}
 		h := &cancuoc.Household{ID: newID("hh_"), Address: addr, HeadPIN: head.PIN}
-		if err := s.admit(ctx, tx, op, p, h, head, cancuoc.RelationHead, nil, hh.Meta, "head_pin"); err != nil {
+		if err := s.admit(ctx, tx, op, p, h, head, cancuoc.RelationHead, nil, hh.Request, hh.Meta, "head_pin"); err != nil {
 			return err
 		}
 		if err := tx.AppendEvent(ctx, &cancuoc.Event{ID: newID("ev_"), Type: cancuoc.EventHouseholdCreated, PIN: head.PIN,
@@ -133,11 +142,14 @@ func (s *Service) JoinHousehold(ctx context.Context, p *cancuoc.Principal, id st
 		if err := alive(op, c); err != nil {
 			return err
 		}
+		if err := s.checkRequest(op, c, j.Request); err != nil {
+			return err
+		}
 		if _, ok := h.Member(c.PIN); ok {
 			return cancuoc.E(cancuoc.Conflict, op, "already_member",
 				"Người này đã là thành viên của hộ.", "This person is already a member of the household.")
 		}
-		if err := s.admit(ctx, tx, op, p, h, c, rel, j.Consent, j.Meta, "pin"); err != nil {
+		if err := s.admit(ctx, tx, op, p, h, c, rel, j.Consent, j.Request, j.Meta, "pin"); err != nil {
 			return err
 		}
 		out = h
@@ -181,20 +193,71 @@ func (s *Service) checkConsent(op string, h *cancuoc.Household, c *cancuoc.HeadC
 	return nil
 }
 
+// checkRequest requires the request of the person whose permanent
+// residence is registered: registration happens at the person's own
+// request (Law on Residence 2020 art. 22(1): the person registering files
+// the application; the head's consent of art. 21 is in addition to it, not
+// instead of it). A minor's request is made by a parent or guardian, their
+// legal representatives (Civil Code 2015 art. 136), as is that of an adult
+// whose record names a guardian. Without it an officer could move anyone
+// into a household of their commune, ending their residence elsewhere.
+// The request is recorded as the head's consent is: who, when, how.
+func (s *Service) checkRequest(op string, c *cancuoc.Citizen, r *cancuoc.HeadConsent) error {
+	if r == nil {
+		return cancuoc.InvalidField(op, "request", "request_required",
+			"Cần yêu cầu đăng ký thường trú của chính người đăng ký (hoặc cha, mẹ, người giám hộ nếu là người chưa thành niên): ai, khi nào, bằng hình thức nào.",
+			"The request of the person being registered is required (or of a parent or guardian for a minor): who, when, how (request.by, request.at, request.method).")
+	}
+	if !mayRequestFor(c, r.By, s.clock()) {
+		return cancuoc.InvalidField(op, "request.by", "request_not_person",
+			"Người yêu cầu phải là chính người đăng ký, hoặc cha, mẹ, người giám hộ được ghi trong hồ sơ nếu người đó chưa thành niên.",
+			"The request must come from the person being registered; for a minor (or a person under guardianship), from a parent or guardian named in their record.")
+	}
+	if !slices.Contains(ConsentMethods, r.Method) {
+		return cancuoc.InvalidField(op, "request.method", "request_method",
+			"Hình thức yêu cầu phải là in_person, written hoặc vneid.", "The request method must be in_person, written or vneid.")
+	}
+	if r.At.IsZero() || r.At.After(s.clock().Add(5*time.Minute)) {
+		return cancuoc.InvalidField(op, "request.at", "request_time",
+			"Cần thời điểm yêu cầu, không ở tương lai.", "The time of the request is required and cannot be in the future.")
+	}
+	r.At = r.At.UTC().Truncate(time.Microsecond)
+	return nil
+}
+
+// mayRequestFor reports whether by may request c's registration: c, or a
+// legal representative named in c's record when c is a minor or has a
+// guardian.
+func mayRequestFor(c *cancuoc.Citizen, by cancuoc.PIN, now time.Time) bool {
+	if by == "" {
+		return false
+	}
+	if by == c.PIN {
+		return true
+	}
+	if c.Guardian != nil && c.Guardian.PIN == by {
+		return true
+	}
+	if adultOn(c.BirthDate, now, headAge) {
+		return false
+	}
+	return (c.Father != nil && c.Father.PIN == by) || (c.Mother != nil && c.Mother.PIN == by)
+}
+
 // admit makes c a member of h with relation: it ends c's membership of
 // another household, adds the membership, changes c's record (permanent
 // residence, household link) through the registry, and writes the entry.
 func (s *Service) admit(ctx context.Context, tx cancuoc.Tx, op string, p *cancuoc.Principal, h *cancuoc.Household,
-	c *cancuoc.Citizen, relation string, consent *cancuoc.HeadConsent, m registry.Meta, field string) error {
+	c *cancuoc.Citizen, relation string, consent, request *cancuoc.HeadConsent, m registry.Meta, field string) error {
 	now := s.clock()
 	left, err := s.leave(ctx, tx, op, c, h.ID, field)
 	if err != nil {
 		return err
 	}
 	e := &cancuoc.ResidenceEntry{ID: newID("re_"), PIN: c.PIN, Kind: cancuoc.ResidencePermanent, Place: placeCopy(h.Address),
-		Unit: unitRef(h), HouseholdID: h.ID, Relation: relation, Consent: consent, From: cancuoc.DateOf(now.In(Zone))}
+		Unit: unitRef(h), HouseholdID: h.ID, Relation: relation, Consent: consent, Request: request, From: cancuoc.DateOf(now.In(Zone))}
 	h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: c.PIN, Name: c.FullName, Relation: relation,
-		Since: now, Consent: consent, EntryID: e.ID})
+		Since: now, Consent: consent, Request: request, EntryID: e.ID})
 	if h.Version == 0 { // a new household, with its head
 		h.Version, h.CreatedAt, h.UpdatedAt = 1, now, now
 		if err := tx.InsertHousehold(ctx, h); err != nil {

@@ -2,6 +2,7 @@ package residence
 
 import (
 	"context"
+	"errors"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/registry"
@@ -75,7 +76,7 @@ func (s *Service) Marry(ctx context.Context, p *cancuoc.Principal, m Marriage) (
 		return nil
 	})
 	if err != nil {
-		return out, cancuoc.WithOp(op, err)
+		return out, s.refused(ctx, p, "marriage.refused", m.A, m.B, cancuoc.WithOp(op, err))
 	}
 	return out, nil
 }
@@ -115,9 +116,41 @@ func (s *Service) Divorce(ctx context.Context, p *cancuoc.Principal, d Divorce) 
 		return nil
 	})
 	if err != nil {
-		return out, cancuoc.WithOp(op, err)
+		return out, s.refused(ctx, p, "divorce.refused", d.A, d.B, cancuoc.WithOp(op, err))
 	}
 	return out, nil
+}
+
+// refused writes a refused marriage or divorce into the parties' access
+// logs and returns err. The refusal says something about each party
+// (married, not alive, under age, kin, not spouses, or in whose
+// jurisdiction they live), and an officer may ask about a person outside
+// their jurisdiction as long as the other party is in it; the transaction
+// rolled back, so without this entry the probe would leave no trace. A
+// party_unknown refusal names a PIN that has no record (nobody to log for).
+// When the entry cannot be written, the refusal is not given either.
+func (s *Service) refused(ctx context.Context, p *cancuoc.Principal, action string, a, b cancuoc.PIN, err error) error {
+	var e *cancuoc.Error
+	if !errors.As(err, &e) || (e.Kind != cancuoc.Invalid && e.Kind != cancuoc.Conflict && e.Kind != cancuoc.Forbidden) {
+		return err
+	}
+	pins := []cancuoc.PIN{a, b}
+	if e.Code == "party_unknown" {
+		if e.Field != "b" {
+			return err // a is unknown and b was never read
+		}
+		pins = pins[:1]
+	}
+	now := s.clock()
+	entries := make([]*cancuoc.AuditEntry, len(pins))
+	for i, pin := range pins {
+		entries[i] = &cancuoc.AuditEntry{At: now, Actor: p.ID, Action: action, PIN: pin, Fields: []string{"marital_status", "spouse"},
+			Purpose: action, Outcome: e.Code}
+	}
+	if aerr := s.audit.Record(ctx, entries...); aerr != nil {
+		return aerr
+	}
+	return err
 }
 
 // checkDay requires a full date not in the future (in Vietnam).

@@ -17,11 +17,11 @@ func family(t *testing.T, w *world) (*cancuoc.Household, *cancuoc.Citizen, *canc
 	ctx := context.Background()
 	head := w.adult(t, "Nguyễn Văn An", cancuoc.Male, baDinh)
 	wife := w.adult(t, "Trần Thị Bình", cancuoc.Female, ngocHa)
-	h, err := w.svc.CreateHousehold(ctx, w.baDinh, residence.NewHousehold{Address: home(baDinh), HeadPIN: head.PIN, Meta: why})
+	h, err := w.svc.CreateHousehold(ctx, w.baDinh, residence.NewHousehold{Address: home(baDinh), HeadPIN: head.PIN, Request: asks(head.PIN), Meta: why})
 	if err != nil {
 		t.Fatalf("CreateHousehold: %v", err)
 	}
-	h, err = w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: wife.PIN, Relation: "vợ",
+	h, err = w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: wife.PIN, Request: asks(wife.PIN), Relation: "vợ",
 		Consent: &cancuoc.HeadConsent{By: head.PIN, At: now0.Add(-time.Hour), Method: "written"}, Meta: why})
 	if err != nil {
 		t.Fatalf("JoinHousehold: %v", err)
@@ -89,17 +89,17 @@ func TestJoinRefusals(t *testing.T) {
 			kind cancuoc.Kind
 			code string
 		}{
-			{"no consent", w.baDinh, residence.Join{PIN: son.PIN, Relation: "con", Meta: why}, cancuoc.Invalid, "consent_required"},
-			{"consent not by head", w.baDinh, residence.Join{PIN: son.PIN, Relation: "con", Meta: why,
+			{"no consent", w.baDinh, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Meta: why}, cancuoc.Invalid, "consent_required"},
+			{"consent not by head", w.baDinh, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Meta: why,
 				Consent: &cancuoc.HeadConsent{By: wife.PIN, At: now0, Method: "written"}}, cancuoc.Invalid, "consent_not_head"},
-			{"consent in future", w.baDinh, residence.Join{PIN: son.PIN, Relation: "con", Meta: why,
+			{"consent in future", w.baDinh, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Meta: why,
 				Consent: &cancuoc.HeadConsent{By: head.PIN, At: now0.Add(time.Hour), Method: "written"}}, cancuoc.Invalid, "consent_time"},
-			{"bad method", w.baDinh, residence.Join{PIN: son.PIN, Relation: "con", Meta: why,
+			{"bad method", w.baDinh, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Meta: why,
 				Consent: &cancuoc.HeadConsent{By: head.PIN, At: now0, Method: "telepathy"}}, cancuoc.Invalid, "consent_method"},
-			{"unknown relation", w.baDinh, residence.Join{PIN: son.PIN, Relation: "bạn thân", Consent: ok, Meta: why}, cancuoc.Invalid, "relation_unknown"},
-			{"no legal basis", w.baDinh, residence.Join{PIN: son.PIN, Relation: "con", Consent: ok, Meta: registry.Meta{Reason: "x"}}, cancuoc.Invalid, "legal_basis_required"},
-			{"other commune's officer", w.ngocHa, residence.Join{PIN: son.PIN, Relation: "con", Consent: ok, Meta: why}, cancuoc.Forbidden, "outside_jurisdiction"},
-			{"already member", w.baDinh, residence.Join{PIN: wife.PIN, Relation: "vợ", Consent: ok, Meta: why}, cancuoc.Conflict, "already_member"},
+			{"unknown relation", w.baDinh, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "bạn thân", Consent: ok, Meta: why}, cancuoc.Invalid, "relation_unknown"},
+			{"no legal basis", w.baDinh, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Consent: ok, Meta: registry.Meta{Reason: "x"}}, cancuoc.Invalid, "legal_basis_required"},
+			{"other commune's officer", w.ngocHa, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Consent: ok, Meta: why}, cancuoc.Forbidden, "outside_jurisdiction"},
+			{"already member", w.baDinh, residence.Join{PIN: wife.PIN, Request: asks(wife.PIN), Relation: "vợ", Consent: ok, Meta: why}, cancuoc.Conflict, "already_member"},
 		} {
 			_, err := w.svc.JoinHousehold(ctx, tc.p, h.ID, tc.j)
 			wantErr(t, tc.name, err, tc.kind, tc.code)
@@ -111,13 +111,13 @@ func TestJoinRefusals(t *testing.T) {
 			t.Errorf("refused joins changed the household")
 		}
 		// A minor cannot head a household.
-		_, err := w.svc.CreateHousehold(ctx, w.ngocHa, residence.NewHousehold{Address: home(ngocHa), HeadPIN: son.PIN, Meta: why})
+		_, err := w.svc.CreateHousehold(ctx, w.ngocHa, residence.NewHousehold{Address: home(ngocHa), HeadPIN: son.PIN, Request: asks(son.PIN), Meta: why})
 		wantErr(t, "minor head", err, cancuoc.Invalid, "head_minor")
 		// A head whose household has members cannot move out alone.
-		_, err = w.svc.CreateHousehold(ctx, w.ngocHa, residence.NewHousehold{Address: home(ngocHa), HeadPIN: head.PIN, Meta: why})
+		_, err = w.svc.CreateHousehold(ctx, w.ngocHa, residence.NewHousehold{Address: home(ngocHa), HeadPIN: head.PIN, Request: asks(head.PIN), Meta: why})
 		wantErr(t, "head leaving members", err, cancuoc.Invalid, "head_has_members")
 		// The wife moves out to a household of her own: her old membership ends.
-		h2, err := w.svc.CreateHousehold(ctx, w.ngocHa, residence.NewHousehold{Address: home(ngocHa), HeadPIN: wife.PIN, Meta: why})
+		h2, err := w.svc.CreateHousehold(ctx, w.ngocHa, residence.NewHousehold{Address: home(ngocHa), HeadPIN: wife.PIN, Request: asks(wife.PIN), Meta: why})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestDeregisterTx(t *testing.T) {
 		consent := func(by cancuoc.PIN) *cancuoc.HeadConsent {
 			return &cancuoc.HeadConsent{By: by, At: now0, Method: "in_person"}
 		}
-		_, err = w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: son.PIN, Relation: "con", Consent: consent(head.PIN), Meta: why})
+		_, err = w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Consent: consent(head.PIN), Meta: why})
 		wantErr(t, "join a headless household", err, cancuoc.Conflict, "head_vacant")
 		_, err = w.svc.ChangeHead(ctx, w.baDinh, h.ID, residence.NewHead{HeadPIN: son.PIN, Meta: why})
 		wantErr(t, "a non-member as head", err, cancuoc.Invalid, "head_not_member")
@@ -230,7 +230,7 @@ func TestDeregisterTx(t *testing.T) {
 		if c := w.current(t, wife); nh.HeadPIN != wife || c.Household.Relation != cancuoc.RelationHead || c.Household.HeadPIN != wife {
 			t.Errorf("after the change of head: %+v, record %+v", nh, c.Household)
 		}
-		if _, err := w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: son.PIN, Relation: "con", Consent: consent(wife), Meta: why}); err != nil {
+		if _, err := w.svc.JoinHousehold(ctx, w.baDinh, h.ID, residence.Join{PIN: son.PIN, Request: asks(son.PIN), Relation: "con", Consent: consent(wife), Meta: why}); err != nil {
 			t.Errorf("join after the change of head: %v", err)
 		}
 	})

@@ -53,26 +53,58 @@ func (s *Service) canFile(op string, p *cancuoc.Principal, f *cancuoc.Procedure)
 	return canAct(op, p, &cancuoc.ProcedureStep{Agency: AgencyCivilStatus, Province: f.Province, Commune: f.Commune})
 }
 
-// canRead checks that p may see a file: an officer (any agency, or the
-// registry's own) whose jurisdiction covers its place, an agency's system
-// (the agencies of later steps need the file) or an auditor.
-func canRead(op string, p *cancuoc.Principal, f *cancuoc.Procedure) error {
+// canRead checks that p may see file f (with its steps all), and reports
+// whether p sees the reduced view. The rule is least privilege:
+//
+//   - national admins and auditors see every file in their jurisdiction;
+//   - commune and province officers see the files of the places they
+//     cover (they register births and residence there and already read
+//     the full records of its people);
+//   - a ministry's system sees a file only once one of its steps has
+//     entered its agency's queue (the step exists: it is theirs now or
+//     was), and then only the reduced application (reduce);
+//   - every other role (lodgings, citizens, systems of agencies not in the
+//     chain) is refused.
+//
+// A refusal is Forbidden, as the registry answers for an existing record
+// outside one's rights; the caller audits it.
+func canRead(op string, p *cancuoc.Principal, f *cancuoc.Procedure, all []*cancuoc.ProcedureStep) (reduced bool, err error) {
 	if p == nil || p.Disabled {
-		return unauthenticated(op)
+		return false, unauthenticated(op)
 	}
-	if p.Role == cancuoc.RoleMinistrySystem && p.Agency == "" {
-		return cancuoc.E(cancuoc.Forbidden, op, "no_agency",
-			"Chỉ hệ thống của cơ quan tham gia liên thông được xem hồ sơ.",
-			"Only the systems of a participating agency may see files.")
-	}
-	if !p.Role.Valid() {
-		return cancuoc.E(cancuoc.Forbidden, op, "role_forbidden", "Vai trò không hợp lệ.", "Unknown role.")
+	switch p.Role {
+	case cancuoc.RoleNationalAdmin, cancuoc.RoleAuditor, cancuoc.RoleCommuneOfficer, cancuoc.RoleProvinceOfficer:
+	case cancuoc.RoleMinistrySystem:
+		if !hasStep(all, p.Agency) {
+			return false, cancuoc.E(cancuoc.Forbidden, op, "not_in_chain",
+				"Hồ sơ này chưa đến lượt (hoặc không có bước nào) của cơ quan bạn.",
+				"Your agency ("+quote(p.Agency)+") has no step of this file in its queue yet; an agency sees a file only once one of its steps has reached it.")
+		}
+		reduced = true
+	default:
+		return false, cancuoc.E(cancuoc.Forbidden, op, "role_forbidden",
+			"Vai trò "+string(p.Role)+" không được xem hồ sơ thủ tục.",
+			"The role "+quote(string(p.Role))+" may not see procedure files; only officers, auditors and the agencies of the file's steps may.")
 	}
 	if !p.Jurisdiction.Covers(cancuoc.UnitRef{Province: f.Province, Commune: f.Commune}) {
-		return cancuoc.E(cancuoc.Forbidden, op, "outside_jurisdiction",
+		return false, cancuoc.E(cancuoc.Forbidden, op, "outside_jurisdiction",
 			"Hồ sơ này không thuộc địa bàn của bạn.", "This file is outside your jurisdiction.")
 	}
-	return nil
+	return reduced, nil
+}
+
+// hasStep reports whether agency has a step among all (a step exists only
+// once the chain has reached it).
+func hasStep(all []*cancuoc.ProcedureStep, agency string) bool {
+	if agency == "" {
+		return false
+	}
+	for _, st := range all {
+		if st.Agency == agency {
+			return true
+		}
+	}
+	return false
 }
 
 // load reads a file and one of its steps in tx.

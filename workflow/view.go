@@ -66,13 +66,14 @@ func (s *Service) file(ctx context.Context, id string) (*cancuoc.Procedure, []*c
 	return p, all, err
 }
 
-// auditRead records that who read a file about a citizen.
-func (s *Service) auditRead(ctx context.Context, who string, p *cancuoc.Procedure, outcome string) error {
+// auditRead records that who read a file about a citizen, and which part
+// (fields): the whole file, or the reduced one a ministry sees.
+func (s *Service) auditRead(ctx context.Context, who string, p *cancuoc.Procedure, fields []string, outcome string) error {
 	pin := p.Subject
 	if pin == "" {
 		pin = p.Applicant
 	}
-	e := &cancuoc.AuditEntry{At: s.clock(), Actor: who, Action: "procedure.read", PIN: pin, Fields: []string{"procedure"},
+	e := &cancuoc.AuditEntry{At: s.clock(), Actor: who, Action: "procedure.read", PIN: pin, Fields: fields,
 		Purpose: string(p.Kind) + " procedure " + p.ID, Outcome: outcome}
 	if s.audit != nil {
 		return s.audit.Record(ctx, e)
@@ -80,27 +81,85 @@ func (s *Service) auditRead(ctx context.Context, who string, p *cancuoc.Procedur
 	return s.store.AppendAudit(ctx, e)
 }
 
-// File returns a file for an officer, an agency's system or an auditor
-// whose jurisdiction covers it; the read is audited.
+// File returns a file to a principal allowed by canRead: officers and
+// auditors whose jurisdiction covers it see it whole; a ministry's system
+// whose step has reached it sees the reduced file (reduce). Every read,
+// allowed or refused, is audited.
 func (s *Service) File(ctx context.Context, actor *cancuoc.Principal, id string) (*File, error) {
 	const op = "workflow.File"
 	p, all, err := s.file(ctx, id)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	if err := canRead(op, actor, p); err != nil {
+	reduced, err := canRead(op, actor, p, all)
+	if err != nil {
 		var e *cancuoc.Error
 		code := "forbidden"
 		if errors.As(err, &e) {
 			code = e.Code
 		}
-		_ = s.auditRead(ctx, actor.ID, p, code)
+		who := ""
+		if actor != nil {
+			who = actor.ID
+		}
+		_ = s.auditRead(ctx, who, p, []string{"procedure"}, code)
 		return nil, err
 	}
-	if err := s.auditRead(ctx, actor.ID, p, "ok"); err != nil {
+	fields := []string{"procedure"}
+	if reduced {
+		fields = []string{"procedure:reduced"}
+	}
+	if err := s.auditRead(ctx, actor.ID, p, fields, "ok"); err != nil {
 		return nil, err
 	}
-	return s.view(p, all), nil
+	f := s.view(p, all)
+	if reduced {
+		return reduce(f, actor.Agency)
+	}
+	return f, nil
+}
+
+// reducedBirth is what an agency after civil status needs of a birth
+// application: who the child is, not the parents, ethnicity or place of
+// birth (the same line as registry.VisibleFields draws for ministries).
+// The child's PIN is the file's subject; the applicant (the parent the
+// card goes to) stays on the file.
+type reducedBirth struct {
+	FullName     string        `json:"full_name"`
+	BirthDate    cancuoc.Date  `json:"birth_date"`
+	Sex          cancuoc.Sex   `json:"sex"`
+	Nationality  string        `json:"nationality,omitempty"`
+	Registration cancuoc.Place `json:"registration"`
+}
+
+// reduce turns f into the view of agency's system: the birth application
+// cut to reducedBirth (a death application holds only what the allowance
+// and benefit steps decide on, so it stays), and the results and rejection
+// notes of other agencies' steps removed. f's procedure and steps are
+// copies the caller does not share.
+func reduce(f *File, agency string) (*File, error) {
+	p := *f.Procedure
+	if p.Kind == cancuoc.ProcedureBirth {
+		var a BirthApplication
+		if err := json.Unmarshal(p.Application, &a); err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(reducedBirth{FullName: a.FullName, BirthDate: a.BirthDate, Sex: a.Sex,
+			Nationality: a.Nationality, Registration: a.Registration})
+		if err != nil {
+			return nil, err
+		}
+		p.Application = raw
+	}
+	out := &File{Procedure: &p, Current: f.Current, Remaining: f.Remaining, Steps: make([]*StepView, len(f.Steps))}
+	for i, sv := range f.Steps {
+		st := *sv.ProcedureStep
+		if st.Agency != agency {
+			st.Result, st.Rejection = nil, ""
+		}
+		out.Steps[i] = &StepView{ProcedureStep: &st, Overdue: sv.Overdue}
+	}
+	return out, nil
 }
 
 // MyFile returns one of the applicant's own files; another's is NotFound,
