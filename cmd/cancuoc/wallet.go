@@ -65,8 +65,9 @@ func (wc *walletConfig) secret(c *Config) ([]byte, error) {
 	return b, nil
 }
 
-// startWallet builds the wallet service. Issuance is allowed by
-// wallet.AgencyPolicy until the partner model is wired in.
+// startWallet builds the wallet service. API keys issue as their agency
+// allows (wallet.AgencyPolicy); partners' systems issue the document types
+// their policies list (wallet.PartnerPolicy).
 func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 	secret, err := wc.secret(c)
 	if err != nil {
@@ -76,7 +77,8 @@ func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 	if base == "" {
 		base = "http://" + c.Addr
 	}
-	s, err := wallet.New(a.store, wallet.Config{BaseURL: base, Secret: secret})
+	s, err := wallet.New(a.store, wallet.Config{BaseURL: base, Secret: secret,
+		Policy: wallet.PartnerPolicy{Partners: a.verify, Fallback: wallet.AgencyPolicy{}}})
 	if err != nil {
 		return err
 	}
