@@ -89,11 +89,15 @@ func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 
 // subscribeWallet makes documents follow the holder's life status: a
 // death revokes them, a missing declaration suspends them until the person
-// is back. The handler is idempotent, as at-least-once delivery requires.
+// is back; and puts procedures' documents into the wallet. The handlers
+// are idempotent, as at-least-once delivery requires.
 func (a *app) subscribeWallet() {
 	if a.wallet != nil && a.events != nil {
 		a.events.Subscribe("wallet-documents", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated},
 			a.wallet.HandleRegistryEvent)
+		// The birth certificate and the child's health card issued by the
+		// interlinked procedures land in the child's wallet too.
+		a.events.Subscribe("wallet-procedure-documents", []string{wallet.EventProcedureStepCompleted}, a.wallet.HandleProcedureEvent)
 	}
 }
 
