@@ -23,8 +23,8 @@ var procedureTypes = map[string]bool{"birth_certificate": true, "health_insuranc
 // issued by "procedure:ID". Subscribe it to EventProcedureStepCompleted. It
 // is idempotent: a document already in the wallet for that procedure is
 // not issued again. A subject who has no wallet key yet (a newborn, until a
-// parent registers one for the child) is skipped: the paper-equivalent
-// record stays in the procedure's issued documents.
+// parent registers one for the child) is skipped here and served when the
+// key is registered (RegisterHolderKey).
 func (s *Service) HandleProcedureEvent(ctx context.Context, e cancuoc.Event) error {
 	const op = "wallet.HandleProcedureEvent"
 	if e.Type != EventProcedureStepCompleted {
@@ -58,6 +58,23 @@ func (s *Service) HandleProcedureEvent(ctx context.Context, e cancuoc.Event) err
 	return nil
 }
 
+// issuePendingProcedureDocs issues into pin's wallet the procedure
+// documents it does not hold yet.
+func (s *Service) issuePendingProcedureDocs(ctx context.Context, pin cancuoc.PIN) error {
+	docs, err := s.store.IssuedDocuments(ctx, pin)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if procedureTypes[d.Kind] {
+			if err := s.issueFromProcedure(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // issueFromProcedure issues one procedure document into the wallet unless
 // it is there already or cannot be (no key, holder dead).
 func (s *Service) issueFromProcedure(ctx context.Context, d *cancuoc.IssuedDocument) error {
@@ -73,8 +90,13 @@ func (s *Service) issueFromProcedure(ctx context.Context, d *cancuoc.IssuedDocum
 			return err
 		}
 		for _, x := range held {
-			if x.Type == t.ID && x.IssuedBy == by {
-				return nil // done before (at-least-once delivery)
+			// A person has one birth certificate and one child's card
+			// (the procedure's issued documents are unique per kind), so
+			// any document of the type, whatever its status, means done:
+			// this delivery is a repeat, or the document was reissued to a
+			// new key, or its issuer revoked it (not to be undone here).
+			if x.Type == t.ID {
+				return nil
 			}
 		}
 		c, err := tx.Citizen(ctx, d.PIN)

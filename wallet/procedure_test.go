@@ -74,4 +74,21 @@ func TestProcedureDocumentsLandInWallet(t *testing.T) {
 	if docs, err := e.store.DocumentsByHolder(ctx, nokey.pin); err != nil || len(docs) != 0 {
 		t.Errorf("subject without a key: %d documents, %v", len(docs), err)
 	}
+	// Once a key is registered, the pending documents are issued; a second
+	// key reissues them to it (the old ones revoked), and adds none.
+	e.registerKey(nokey, "")
+	if docs, err := e.store.DocumentsByHolder(ctx, nokey.pin); err != nil || len(docs) != 2 {
+		t.Errorf("after the key: %d documents, %v", len(docs), err)
+	}
+	e.registerKey(nokey, "")
+	docs, err = e.store.DocumentsByHolder(ctx, nokey.pin)
+	valid := 0
+	for _, d := range docs {
+		if d.Status == cancuoc.DocumentValid {
+			valid++
+		}
+	}
+	if err != nil || len(docs) != 4 || valid != 2 {
+		t.Errorf("after a second key: %d documents, %d valid, %v", len(docs), valid, err)
+	}
 }
