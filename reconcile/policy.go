@@ -87,6 +87,9 @@ func (p PartnerPolicy) RevealFields(ctx context.Context, owner string) (map[stri
 		}
 		return p.Fallback.RevealFields(ctx, owner)
 	}
+	if p.Partners == nil {
+		return nil, errRole
+	}
 	pt, err := p.Partners.Check(ctx, id, cancuoc.OpReconcile)
 	if err != nil {
 		return nil, err

@@ -82,6 +82,10 @@ func (p PartnerPolicy) MayIssue(ctx context.Context, pr *cancuoc.Principal, docT
 	if !ok {
 		return cancuoc.InvalidField(op, "type", "type_unknown", "Loại tài liệu không tồn tại.", fmt.Sprintf("Unknown document type %q.", docType))
 	}
+	if p.Partners == nil {
+		return cancuoc.E(cancuoc.Forbidden, op, "issuance_not_allowed", "Đối tác không được cấp tài liệu trên máy chủ này.",
+			"Partners may not issue documents on this server (the partners capability is not enabled).")
+	}
 	pt, err := p.Partners.Check(ctx, id, cancuoc.OpIssueDocuments)
 	if err != nil {
 		return err
