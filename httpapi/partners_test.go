@@ -45,7 +45,9 @@ type partnerEnv struct {
 	otp    func() string // the TOTP code citizenToken gives when the login asks
 }
 
-func newPartnerEnv(t *testing.T) *partnerEnv {
+// newPartnerEnv builds the stack; with gives further capabilities to the
+// API before its routes are registered (reconciliation, the wallet).
+func newPartnerEnv(t *testing.T, with ...func(*httpapi.API, *sqlite.Store, *partner.Service)) *partnerEnv {
 	t.Helper()
 	ctx := t.Context()
 	store, err := sqlite.Open(ctx, ":memory:")
@@ -72,7 +74,11 @@ func newPartnerEnv(t *testing.T) *partnerEnv {
 		t.Fatal(err)
 	}
 	ps := partner.New(store, w, partner.WithPolicyCache(0))
-	httpapi.New(reg, log).WithEID(es).WithPartners(ps).WithTokens(prov).Routes(mux)
+	api := httpapi.New(reg, log).WithEID(es).WithPartners(ps).WithTokens(prov)
+	for _, f := range with {
+		f(api, store, ps)
+	}
+	api.Routes(mux)
 	mux.Handle("/oidc/", prov.Handler())
 	e := &partnerEnv{t: t, srv: srv, store: store, prov: prov, sms: sms, issuer: srv.URL + "/oidc", cit: storetest.Citizen(storetest.PIN(1))}
 	if _, e.admin, err = reg.CreatePrincipal(ctx, nil, registry.NewPrincipal{Name: "Quản trị", Role: cancuoc.RoleNationalAdmin}); err != nil {

@@ -22,12 +22,12 @@ var errNoReconcile = cancuoc.E(cancuoc.Unavailable, "httpapi.reconcile", "reconc
 	"Dịch vụ đối soát hàng loạt chưa được bật.", "The bulk reconciliation service is not enabled.")
 
 // reconcileRoutes registers the job routes. Callers are API-key principals
-// (ministry systems, national administrators); partners' client
-// credentials will reach the same service when partners land.
+// (ministry systems, national administrators) and partners' systems with
+// their client-credentials tokens (policy operation reconcile).
 func (a *API) reconcileRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/reconciliations", a.authed(a.reconOn(a.submitReconciliation)))
-	mux.HandleFunc("GET /v1/reconciliations/{id}", a.authed(a.reconOn(a.getReconciliation)))
-	mux.HandleFunc("GET /v1/reconciliations/{id}/report", a.authed(a.reconOn(a.reconciliationReport)))
+	mux.HandleFunc("POST /v1/reconciliations", a.staffOrPartner(a.reconOn(a.submitReconciliation)))
+	mux.HandleFunc("GET /v1/reconciliations/{id}", a.staffOrPartner(a.reconOn(a.getReconciliation)))
+	mux.HandleFunc("GET /v1/reconciliations/{id}/report", a.staffOrPartner(a.reconOn(a.reconciliationReport)))
 }
 
 func (a *API) reconOn(h http.HandlerFunc) http.HandlerFunc {

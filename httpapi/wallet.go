@@ -21,7 +21,8 @@ func (a *API) WithWallet(s *wallet.Service) *API {
 
 // walletRoutes registers the document routes: publication (issuer
 // metadata, type metadata, status lists: public and cacheable, what a
-// verifier needs), issuance for agencies (API keys), the holder's wallet
+// verifier needs), issuance for agencies (API keys) and partners (their
+// client-credentials tokens, policy operation issue_documents), the holder's wallet
 // (HTTP Basic, as the other citizen routes), and verification.
 func (a *API) walletRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/jwt-vc-issuer/issuers/{agency}", a.walletOn(a.issuerMetadata))
@@ -29,9 +30,9 @@ func (a *API) walletRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /statuslists/{agency}/{list}", a.walletOn(a.statusList))
 	mux.HandleFunc("GET /v1/wallet/types", a.walletOn(a.walletTypes))
 
-	mux.HandleFunc("POST /v1/documents", a.walletOn(a.authed(a.issueDocument)))
-	mux.HandleFunc("POST /v1/documents/{id}/reissue", a.walletOn(a.authed(a.reissueDocument)))
-	mux.HandleFunc("POST /v1/documents/{id}/status", a.walletOn(a.authed(a.documentStatus)))
+	mux.HandleFunc("POST /v1/documents", a.walletOn(a.staffOrPartner(a.issueDocument)))
+	mux.HandleFunc("POST /v1/documents/{id}/reissue", a.walletOn(a.staffOrPartner(a.reissueDocument)))
+	mux.HandleFunc("POST /v1/documents/{id}/status", a.walletOn(a.staffOrPartner(a.documentStatus)))
 
 	mux.HandleFunc("GET /v1/wallet/documents", a.walletOn(a.citizen(a.myDocuments)))
 	mux.HandleFunc("GET /v1/wallet/documents/{id}", a.walletOn(a.citizen(a.myDocument)))

@@ -127,9 +127,15 @@ func (r *Runner) Create(ctx context.Context, s Spec) (*cancuoc.Reconciliation, e
 		}
 	}
 	now := r.now()
+	fields, err := r.Policy.RevealFields(ctx, s.Owner)
+	if err != nil {
+		return nil, err
+	}
 	var reveal []string
-	for f := range r.Policy.RevealFields(s.Owner) {
-		reveal = append(reveal, f)
+	for _, f := range Revealable { // in a stable order
+		if fields[f] {
+			reveal = append(reveal, f)
+		}
 	}
 	job := &cancuoc.Reconciliation{ID: NewID(), Owner: s.Owner, Input: s.Input, Report: s.Report, InputHash: sum,
 		InputSize: size, Format: s.Format, ReportFmt: s.ReportFmt, Reveal: reveal, Status: cancuoc.ReconRunning,

@@ -17,19 +17,21 @@ import (
 // is streamed to a file in its directory, the job runs in the background,
 // and its owner polls it and downloads the report.
 //
-// For now the callers are API-key principals with the ministry_system or
-// national_admin role. Partners authenticating with client credentials
-// (issue 4, partners) will submit through the same Service, with their
-// policy as the Runner's Policy, once that capability lands.
+// The callers are API-key principals with the ministry_system or
+// national_admin role, and partners' systems (cancuoc.PartnerPrincipal)
+// whose policy allows the reconcile operation (WithPartners; the Runner's
+// Policy is then a PartnerPolicy, so their reports reveal what their policy
+// allows). Each job is its owner's: another caller gets NotFound.
 type Service struct {
-	runner  *Runner
-	dir     string
-	maxSize int64
-	log     *slog.Logger
-	base    context.Context // the server's lifetime: jobs stop (at a checkpoint) with it
-	stop    context.CancelFunc
-	sem     chan struct{}
-	wg      sync.WaitGroup
+	runner   *Runner
+	partners Partners
+	dir      string
+	maxSize  int64
+	log      *slog.Logger
+	base     context.Context // the server's lifetime: jobs stop (at a checkpoint) with it
+	stop     context.CancelFunc
+	sem      chan struct{}
+	wg       sync.WaitGroup
 }
 
 // NewService returns a Service keeping uploads and reports in dir, running
@@ -49,11 +51,30 @@ func (s *Service) Close() {
 	s.wg.Wait()
 }
 
-var errRole = cancuoc.E(cancuoc.Forbidden, "reconcile.authorize", "role_forbidden",
-	"Chỉ hệ thống của bộ, ngành hoặc quản trị viên quốc gia được đối soát dữ liệu hàng loạt.",
-	"Only ministry systems and national administrators may run bulk reconciliations.")
+// WithPartners lets partners' systems run jobs, as their policies allow.
+func (s *Service) WithPartners(p Partners) *Service {
+	s.partners = p
+	return s
+}
 
-func authorize(p *cancuoc.Principal) error {
+var errRole = cancuoc.E(cancuoc.Forbidden, "reconcile.authorize", "role_forbidden",
+	"Chỉ hệ thống của bộ, ngành, đối tác được phép hoặc quản trị viên quốc gia được đối soát dữ liệu hàng loạt.",
+	"Only ministry systems, partners allowed to reconcile and national administrators may run bulk reconciliations.")
+
+// authorize admits a ministry system, a national administrator, or a
+// partner whose policy allows reconciliation. A partner's submission
+// (counted) is charged to its quota; following a job is not.
+func (s *Service) authorize(ctx context.Context, p *cancuoc.Principal, counted bool) error {
+	if id, ok := cancuoc.PartnerOf(p); ok {
+		if s.partners == nil {
+			return errRole
+		}
+		if counted {
+			return s.partners.Authorize(ctx, id, cancuoc.OpReconcile)
+		}
+		_, err := s.partners.Check(ctx, id, cancuoc.OpReconcile)
+		return err
+	}
 	if p == nil || (p.Role != cancuoc.RoleMinistrySystem && p.Role != cancuoc.RoleNationalAdmin) {
 		return errRole
 	}
@@ -64,7 +85,7 @@ func authorize(p *cancuoc.Principal) error {
 // reportFmt are csv or jsonl.
 func (s *Service) Submit(ctx context.Context, p *cancuoc.Principal, body io.Reader, format, reportFmt string) (*cancuoc.Reconciliation, error) {
 	const op = "reconcile.Submit"
-	if err := authorize(p); err != nil {
+	if err := s.authorize(ctx, p, true); err != nil {
 		return nil, err
 	}
 	if reportFmt == "" {
@@ -148,7 +169,7 @@ func (s *Service) start(id string) {
 
 // Get returns a job of the caller's (a national administrator sees all).
 func (s *Service) Get(ctx context.Context, p *cancuoc.Principal, id string) (*cancuoc.Reconciliation, error) {
-	if err := authorize(p); err != nil {
+	if err := s.authorize(ctx, p, false); err != nil {
 		return nil, err
 	}
 	job, err := s.runner.Store.Reconciliation(ctx, id)

@@ -220,6 +220,12 @@ func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, f
 	if err != nil {
 		return nil, nil, cancuoc.WithOp(op, err)
 	}
+	// Documents a procedure issued before the holder had a key (a
+	// newborn's birth certificate and health card) are issued now. A
+	// failure leaves the key registered; registering it again retries.
+	if err := s.issuePendingProcedureDocs(ctx, forPIN); err != nil {
+		return nil, nil, cancuoc.WithOp(op, err)
+	}
 	return hk, out, nil
 }
 

@@ -250,13 +250,16 @@ const maxUpload = 4 << 30
 // live in DATA_DIR/reconciliations; at most two jobs run at once; they stop
 // at a checkpoint when the server stops and resume when it starts again
 // (or with cancuoc reconcile --resume ID, which keeps the job's owner as
-// the actor in the access log).
+// the actor in the access log). Partners' systems run jobs as their
+// policies allow, and their reports show the registry values of the fields
+// their policies name; ministries' API keys see none.
 func (a *app) startReconcile(ctx context.Context, c *Config, log *slog.Logger) error {
-	r := &reconcile.Runner{Store: a.store, Policy: reconcile.RevealList(nil)}
+	r := &reconcile.Runner{Store: a.store, Policy: reconcile.PartnerPolicy{Partners: a.verify, Fallback: reconcile.RevealList(nil)}}
 	svc, err := reconcile.NewService(ctx, r, filepath.Join(c.DataDir, "reconciliations"), maxUpload, 2, log)
 	if err != nil {
 		return fmt.Errorf("reconciliation directory: %w", err)
 	}
+	svc.WithPartners(a.verify)
 	a.recon = svc
 	if n, err := svc.Resume(ctx); err != nil {
 		return err

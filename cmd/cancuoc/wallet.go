@@ -65,8 +65,9 @@ func (wc *walletConfig) secret(c *Config) ([]byte, error) {
 	return b, nil
 }
 
-// startWallet builds the wallet service. Issuance is allowed by
-// wallet.AgencyPolicy until the partner model is wired in.
+// startWallet builds the wallet service. API keys issue as their agency
+// allows (wallet.AgencyPolicy); partners' systems issue the document types
+// their policies list (wallet.PartnerPolicy).
 func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 	secret, err := wc.secret(c)
 	if err != nil {
@@ -76,7 +77,8 @@ func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 	if base == "" {
 		base = "http://" + c.Addr
 	}
-	s, err := wallet.New(a.store, wallet.Config{BaseURL: base, Secret: secret})
+	s, err := wallet.New(a.store, wallet.Config{BaseURL: base, Secret: secret,
+		Policy: wallet.PartnerPolicy{Partners: a.verify, Fallback: wallet.AgencyPolicy{}}})
 	if err != nil {
 		return err
 	}
@@ -87,11 +89,15 @@ func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 
 // subscribeWallet makes documents follow the holder's life status: a
 // death revokes them, a missing declaration suspends them until the person
-// is back. The handler is idempotent, as at-least-once delivery requires.
+// is back; and puts procedures' documents into the wallet. The handlers
+// are idempotent, as at-least-once delivery requires.
 func (a *app) subscribeWallet() {
 	if a.wallet != nil && a.events != nil {
 		a.events.Subscribe("wallet-documents", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated},
 			a.wallet.HandleRegistryEvent)
+		// The birth certificate and the child's health card issued by the
+		// interlinked procedures land in the child's wallet too.
+		a.events.Subscribe("wallet-procedure-documents", []string{wallet.EventProcedureStepCompleted}, a.wallet.HandleProcedureEvent)
 	}
 }
 
