@@ -136,6 +136,7 @@ type Tx interface {
 	StatsStore
 	DocumentStore
 	ReconcileStore
+	StatusSlotStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

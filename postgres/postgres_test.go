@@ -33,6 +33,7 @@ func TestConformance(t *testing.T) {
 	storetest.RunStats(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunDocuments(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunReconcile(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunStatusSlots(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

@@ -36,6 +36,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunStats(t, openMemory)
 	storetest.RunDocuments(t, openMemory)
 	storetest.RunReconcile(t, openMemory)
+	storetest.RunStatusSlots(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and
