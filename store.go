@@ -137,6 +137,7 @@ type Tx interface {
 	DocumentStore
 	ReconcileStore
 	StatusSlotStore
+	ReconcileLeaseStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,
