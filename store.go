@@ -137,6 +137,8 @@ type Tx interface {
 	DocumentStore
 	ReconcileStore
 	WebhookStore
+	StatusSlotStore
+	ReconcileLeaseStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
@@ -45,9 +46,15 @@ func TestStatsRoutes(t *testing.T) {
 	if len(f.Rows) != 34 || f.Total.Value != 3 {
 		t.Fatalf("population: %d rows, total %d", len(f.Rows), f.Total.Value)
 	}
-	e.do("GET", "/v1/stats/population/"+hanoi, "", nil).ok(http.StatusOK, &f)
+	// Commune level: Ba Đình's 2 people are below k = 10, so the API
+	// publishes null with the suppressed flag, never 2.
+	f = stats.Figures{}
+	r = e.do("GET", "/v1/stats/population/"+hanoi, "", nil).ok(http.StatusOK, &f)
+	if f.MinCount != stats.DefaultMinCount || !strings.Contains(string(r.body), `"code":"`+baDinh+`","name":"Ba Đình","name_en":"Ba Dinh","suppressed":true,"parts_suppressed":[true],"value":null,"parts":[null]`) {
+		t.Errorf("Ba Đình should be withheld: %.400s", r.body)
+	}
 	for _, row := range f.Rows {
-		if row.Code == baDinh && row.Value != 2 {
+		if row.Code == baDinh && (row.Value != 0 || !row.Suppressed) {
 			t.Errorf("Ba Đình: %+v", row)
 		}
 	}

@@ -186,6 +186,8 @@ func TestWalletHTTP(t *testing.T) {
 		t.Errorf("status bit %d", v)
 	}
 	e.do("GET", "/statuslists/transport/x", "", nil).problem(t, http.StatusNotFound, "status_list_unknown")
+	e.do("GET", "/statuslists/transport/1", "", nil).problem(t, http.StatusNotFound, "status_list_unknown")
+	e.do("GET", "/statuslists/transport/1099511627776", "", nil).problem(t, http.StatusNotFound, "status_list_unknown")
 
 	// QR rendering.
 	q, err := http.NewRequest("POST", e.srv.URL+"/v1/wallet/qr?format=svg", strings.NewReader(`{"presentation":"`+pres+`"}`))

@@ -34,6 +34,8 @@ func TestConformance(t *testing.T) {
 	storetest.RunDocuments(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunReconcile(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunWebhook(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunStatusSlots(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunReconcileLease(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,38 @@ type Runner struct {
 	Progress func(records, offset int64)
 	// Phases, when set, accumulates where the time goes, for benchmarks.
 	Phases *Phases
+	// RunnerID names this runner in a job's lease (the process's own ID,
+	// host/pid/random, when empty): two runners never work on one job.
+	RunnerID string
+	// Lease is how long a claim or checkpoint holds the job (DefaultLease
+	// when 0): another runner may take the job over only after a runner
+	// stopped checkpointing for that long.
+	Lease time.Duration
+}
+
+// DefaultLease is a job's lease: far longer than a chunk takes, so that a
+// live runner always renews it in time.
+const DefaultLease = 5 * time.Minute
+
+// processRunner is the runner ID of this process.
+var processRunner = func() string {
+	host, _ := os.Hostname()
+	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + strings.ToLower(rand.Text()[:8])
+}()
+
+func (r *Runner) runner() string {
+	if r.RunnerID != "" {
+		return r.RunnerID
+	}
+	return processRunner
+}
+
+func (r *Runner) leaseUntil() time.Time {
+	d := r.Lease
+	if d <= 0 {
+		d = DefaultLease
+	}
+	return r.now().Add(d)
 }
 
 // Phases is the time a Runner spent reading and parsing the input,
@@ -174,6 +207,22 @@ func (r *Runner) Run(ctx context.Context, id string) (*cancuoc.Reconciliation, e
 	if job.Status == cancuoc.ReconDone {
 		return job, nil
 	}
+	// Take the job's lease before touching its report: a second runner (a
+	// CLI --resume, another node) is refused while this one holds it. The
+	// job is read again, since its holder may have checkpointed since.
+	if err := r.Store.ClaimReconciliation(ctx, id, r.runner(), r.now(), r.leaseUntil()); err != nil {
+		return nil, err
+	}
+	if job, err = r.Store.Reconciliation(ctx, id); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if job.Status == cancuoc.ReconRunning {
+			// Stopped (cancelled, or failed before any status could be
+			// stored): end the lease so the job can be resumed at once.
+			_ = r.Store.CheckpointLeased(context.WithoutCancel(ctx), job, r.runner(), job.Offset, job.ReportSize, time.Time{})
+		}
+	}()
 	if sum, _, err := hashFile(job.Input); err != nil {
 		return nil, err
 	} else if sum != job.InputHash {
@@ -185,8 +234,14 @@ func (r *Runner) Run(ctx context.Context, id string) (*cancuoc.Reconciliation, e
 	if err != nil && ctx.Err() == nil {
 		// A failure other than cancellation is recorded, so the status
 		// says why; the checkpoint stays valid and Run may be retried.
-		job.Status, job.Error, job.UpdatedAt = cancuoc.ReconFailed, errText(err), r.now()
-		_ = r.Store.CheckpointReconciliation(context.WithoutCancel(ctx), job)
+		if isLeaseLost(err) {
+			return job, err // another runner holds the job now: leave it to them
+		}
+		failed := *job
+		failed.Status, failed.Error, failed.UpdatedAt = cancuoc.ReconFailed, errText(err), r.now()
+		if cerr := r.Store.CheckpointLeased(context.WithoutCancel(ctx), &failed, r.runner(), job.Offset, job.ReportSize, time.Time{}); cerr == nil {
+			*job = failed
+		}
 	}
 	return job, err
 }
@@ -283,13 +338,19 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	prev := *job
 	job.Status, job.Error, job.UpdatedAt = cancuoc.ReconDone, "", r.now()
 	if len(enc.buf.Bytes()) > 0 { // a CSV header of an empty input
 		if err := r.writeReport(rep, enc, job); err != nil {
+			*job = prev
 			return err
 		}
 	}
-	return r.Store.CheckpointReconciliation(ctx, job)
+	if err := r.Store.CheckpointLeased(ctx, job, r.runner(), prev.Offset, prev.ReportSize, time.Time{}); err != nil {
+		*job = prev
+		return err
+	}
+	return nil
 }
 
 func (r *Runner) openReader(in *os.File, job *cancuoc.Reconciliation) (Reader, error) {
@@ -382,6 +443,12 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 	}
 	prev := *job
 	err := r.Store.InTx(ctx, func(tx cancuoc.Tx) error {
+		// Renew the lease first: refused if another runner took the job
+		// over, before a byte of the report is written; the row stays
+		// locked to the commit.
+		if err := tx.ClaimReconciliation(ctx, job.ID, r.runner(), r.now(), r.leaseUntil()); err != nil {
+			return err
+		}
 		dups, err := tx.MarkSeen(ctx, job.ID, p.keys)
 		if err != nil {
 			return err
@@ -425,7 +492,8 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		if err := tx.AppendAudit(ctx, audit...); err != nil {
 			return err
 		}
-		return tx.CheckpointReconciliation(ctx, job)
+		// Compare-and-set on the checkpoint this chunk started from.
+		return tx.CheckpointLeased(ctx, job, r.runner(), prev.Offset, prev.ReportSize, r.leaseUntil())
 	})
 	if err != nil {
 		// Not committed: the job is still at its previous checkpoint, and
@@ -434,6 +502,12 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		enc.buf.Reset()
 	}
 	return err
+}
+
+// isLeaseLost tells whether err is a lost lease or a refused claim.
+func isLeaseLost(err error) bool {
+	var e *cancuoc.Error
+	return errors.As(err, &e) && (e.Code == "reconciliation_lease_lost" || e.Code == "reconciliation_leased")
 }
 
 // writeReport appends the encoded lines to the report, syncs it and moves

@@ -219,6 +219,12 @@ func TestResumeAfterKill(t *testing.T) {
 	if mid.Status == cancuoc.ReconDone {
 		t.Skip("the child finished before it was killed; nothing to resume")
 	}
+	// The killed child still holds the job's lease: a resume is refused
+	// until it expires.
+	if _, err := r.Run(t.Context(), job.ID); !isCode(err, "reconciliation_leased") {
+		t.Fatalf("resume while the killed runner's lease lasts: %v, want reconciliation_leased", err)
+	}
+	time.Sleep(childLease)
 	done, err := r.Run(t.Context(), job.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -233,6 +239,15 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 }
 
+// childLease is the lease of TestResumeAfterKill's child, short so that
+// the test waits little for it to expire.
+const childLease = 2 * time.Second
+
+func isCode(err error, code string) bool {
+	var e *cancuoc.Error
+	return errors.As(err, &e) && e.Code == code
+}
+
 // TestMain runs the child of TestResumeAfterKill: it runs the job slowly
 // enough to be killed in the middle.
 func TestMain(m *testing.M) {
@@ -242,7 +257,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
-		r := &reconcile.Runner{Store: st, Policy: reconcile.RevealList{"full_name"}, Chunk: 50,
+		r := &reconcile.Runner{Store: st, Policy: reconcile.RevealList{"full_name"}, Chunk: 50, Lease: childLease,
 			Progress: func(int64, int64) { time.Sleep(time.Millisecond) }}
 		_, err = r.Run(context.Background(), os.Getenv("RECONCILE_CHILD_JOB"))
 		fmt.Fprintln(os.Stderr, "child finished:", err)

@@ -37,6 +37,8 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunDocuments(t, openMemory)
 	storetest.RunReconcile(t, openMemory)
 	storetest.RunWebhook(t, openMemory)
+	storetest.RunStatusSlots(t, openMemory)
+	storetest.RunReconcileLease(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -8,6 +8,7 @@ package stats
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"time"
@@ -65,6 +66,9 @@ type Figures struct {
 	TrendOf  *Label                `json:"trend_of,omitempty"`
 	Max      int64                 `json:"max"` // the largest row value, to scale colours
 	AsOf     time.Time             `json:"as_of"`
+	// MinCount, on a commune page, is the threshold k below which a cell
+	// is suppressed (see suppress); 0 when nothing is.
+	MinCount int64 `json:"min_count,omitempty"`
 }
 
 // Row is one unit's figures: Value, the sum of Parts, colours the map.
@@ -74,10 +78,37 @@ type Row struct {
 	NameEn string  `json:"name_en"`
 	Value  int64   `json:"value"`
 	Parts  []int64 `json:"parts"`
+	// Suppressed and PartSuppressed mark the value and parts withheld
+	// (their numbers are 0 here and null in JSON).
+	Suppressed     bool   `json:"suppressed,omitempty"`
+	PartSuppressed []bool `json:"parts_suppressed,omitempty"`
+}
+
+// MarshalJSON writes a suppressed value or part as null.
+func (r Row) MarshalJSON() ([]byte, error) {
+	type plain Row
+	out := struct {
+		plain
+		Value *int64   `json:"value"`
+		Parts []*int64 `json:"parts"`
+	}{plain: plain(r), Parts: make([]*int64, len(r.Parts))}
+	if !r.Suppressed {
+		out.Value = &r.Value
+	}
+	for i := range r.Parts {
+		if i >= len(r.PartSuppressed) || !r.PartSuppressed[i] {
+			out.Parts[i] = &r.Parts[i]
+		}
+	}
+	if !slices.Contains(r.PartSuppressed, true) {
+		out.PartSuppressed = nil
+	}
+	return json.Marshal(out)
 }
 
 // Service answers figures for registered measures.
 type Service struct {
+	minCount       int64
 	ttl            time.Duration
 	refreshTimeout time.Duration
 	now            func() time.Time
@@ -101,12 +132,20 @@ type Option func(*Service)
 // counts on every request.
 func WithTTL(d time.Duration) Option { return func(s *Service) { s.ttl = d } }
 
+// DefaultMinCount is the smallest commune-level count published.
+const DefaultMinCount = 10
+
+// WithMinCount sets k, the smallest count a commune page publishes
+// (DefaultMinCount by default; 1 or less publishes every count, for
+// figures that are not public, such as the officers' data quality).
+func WithMinCount(k int) Option { return func(s *Service) { s.minCount = int64(k) } }
+
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
 
 // New returns a service with no measure; see Register and Builtin.
 func New(opts ...Option) *Service {
-	s := &Service{ttl: time.Minute, refreshTimeout: 10 * time.Minute, now: time.Now, cache: map[[2]string]cached{}}
+	s := &Service{minCount: DefaultMinCount, ttl: time.Minute, refreshTimeout: 10 * time.Minute, now: time.Now, cache: map[[2]string]cached{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -199,6 +238,9 @@ func (s *Service) count(ctx context.Context, m Measure, province string) (*Figur
 		return nil, cancuoc.WithOp("stats.Figures", err)
 	}
 	f := assemble(m.Info(), province, counts)
+	if province != "" && s.minCount > 1 {
+		suppress(f, s.minCount)
+	}
 	f.AsOf = now.UTC().Truncate(time.Second)
 	return f, nil
 }

@@ -56,7 +56,7 @@ func TestFigures(t *testing.T) {
 	person(t, st, 3, 1986, "01", "00008", 2021, 2) // 40 → 40–59
 	person(t, st, 4, 1960, "79", "26732", 2022, 2) // 66 → 60+
 	person(t, st, 5, 1990, "79", "", 0, 1)         // commune not known
-	s := stats.New(stats.WithTTL(0), stats.WithClock(func() time.Time { return now })).Builtin(st)
+	s := stats.New(stats.WithTTL(0), stats.WithMinCount(1), stats.WithClock(func() time.Time { return now })).Builtin(st)
 	ctx := context.Background()
 
 	if got := s.Measures(); len(got) != 3 || got[0].ID != "population" || got[1].ID != "eid-accounts" || got[2].ID != "cards" {

@@ -91,6 +91,30 @@ type cachedList struct {
 	at    time.Time
 }
 
+func errNoList(op string) error {
+	return cancuoc.E(cancuoc.NotFound, op, "status_list_unknown", "Không có danh sách trạng thái này.", "No such status list.")
+}
+
+// maxCachedLists bounds each of the caches: lists exist only as far as
+// documents were issued, but a node must not grow without limit either.
+const maxCachedLists = 256
+
+// evictOldest makes room in a full cache by dropping its oldest entry
+// (a linear scan of at most maxCachedLists, rarer than a list build).
+func evictOldest[V any](m map[string]V, key string, at func(V) time.Time) {
+	if _, ok := m[key]; ok || len(m) < maxCachedLists {
+		return
+	}
+	var oldest string
+	var t time.Time
+	for k, v := range m {
+		if oldest == "" || at(v).Before(t) {
+			oldest, t = k, at(v)
+		}
+	}
+	delete(m, oldest)
+}
+
 // listRefresh bounds how stale a served list may be, well under StatusTTL.
 const listRefresh = 10 * time.Second
 
@@ -100,7 +124,16 @@ const listRefresh = 10 * time.Second
 func (s *Service) List(ctx context.Context, agency string, n int64) (*statuslist.List, error) {
 	const op = "wallet.List"
 	if _, ok := s.agencyOf(s.IssuerURL(agency)); !ok || n < 0 {
-		return nil, cancuoc.E(cancuoc.NotFound, op, "status_list_unknown", "Không có danh sách trạng thái này.", "No such status list.")
+		return nil, errNoList(op)
+	}
+	// Only lists that hold a slot handed out exist: any other number would
+	// cost a list build and a signature for nothing (and fill the cache).
+	issued, err := s.store.StatusSlotsIssued(ctx, agency)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if n > (issued-1)/int64(s.cfg.ListSize) || issued == 0 {
+		return nil, errNoList(op)
 	}
 	es, err := s.store.StatusEntries(ctx, agency, n)
 	if err != nil {
@@ -144,6 +177,7 @@ func (s *Service) liveList(ctx context.Context, agency string, n int64) (*status
 	if s.lists.live == nil {
 		s.lists.live = map[string]liveList{}
 	}
+	evictOldest(s.lists.live, key, func(l liveList) time.Time { return l.at })
 	s.lists.live[key] = liveList{list: l, at: s.now()}
 	s.lists.mu.Unlock()
 	return l, nil
@@ -183,6 +217,7 @@ func (s *Service) StatusListToken(ctx context.Context, agency string, n int64) (
 	if s.lists.entries == nil {
 		s.lists.entries = map[string]cachedList{}
 	}
+	evictOldest(s.lists.entries, key, func(l cachedList) time.Time { return l.at })
 	s.lists.entries[key] = cachedList{token: tok, at: s.now()}
 	s.lists.mu.Unlock()
 	return tok, s.cfg.StatusTTL, nil

@@ -281,7 +281,7 @@ func consentToBank(e *env) *cancuoc.Consent {
 }
 
 func quality(st cancuoc.Store) *stats.Service {
-	s := stats.New(stats.WithTTL(0))
+	s := stats.New(stats.WithTTL(0), stats.WithMinCount(1))
 	s.Register(stats.Quality(st))
 	return s
 }

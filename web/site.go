@@ -208,7 +208,9 @@ func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
 		v.ErrVI, v.ErrEN = e.MessageVI, e.MessageEN
 		status = kindStatus[e.Kind]
 	} else {
-		s.log.Error("web page", "path", r.URL.Path, "err", err)
+		// The route pattern, never the path or query: paths and queries
+		// hold PINs and names (/console/citizens/{pin}, ?name=).
+		s.log.Error("web page", "route", r.Pattern, "request_id", w.Header().Get("X-Request-ID"), "err", err)
 		v.ErrVI, v.ErrEN = "Lỗi hệ thống; vui lòng thử lại sau.", "Internal error; please try again later."
 	}
 	s.render(w, status, "error.html", v)

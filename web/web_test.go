@@ -71,9 +71,11 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("%s: total differs from the API's %d", measure, api.Total.Value)
 		}
 	}
-	// Hà Nội's communes: the two living people of Ba Đình.
+	// Hà Nội's communes: the two living people of Ba Đình, fewer than
+	// k = 10, are shown as "<10", never as 2.
 	p := u.get("/dashboard/01?measure=population")
-	if p.status != 200 || !strings.Contains(p.body, `<tr data-code="00004" data-value="2">`) || strings.Count(p.body, "<path ") != 1 {
+	if p.status != 200 || !strings.Contains(p.body, `<tr data-code="00004" data-value="suppressed">`) ||
+		!strings.Contains(p.body, `<td class="n">&lt;10</td>`) || strings.Count(p.body, "<path ") != 1 {
 		t.Errorf("Hà Nội page: %d, Ba Đình row or the single outline missing", p.status)
 	}
 	if p := u.get("/dashboard?measure=cards&lang=en"); !strings.Contains(p.body, `lang="en"`) || !strings.Contains(p.body, "Valid identity cards") {

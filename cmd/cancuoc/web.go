@@ -108,7 +108,7 @@ func webClient(ctx context.Context, p *oidc.Provider, c *Config, n oidc.NewClien
 // qualityStats is the console's data-quality figures, on a service of its
 // own since they are not public.
 func qualityStats(st cancuoc.StatsStore) *stats.Service {
-	s := stats.New()
+	s := stats.New(stats.WithMinCount(1)) // officers, not the public: no suppression
 	s.Register(stats.Quality(st))
 	return s
 }
