@@ -195,8 +195,17 @@ func (s *Service) Release(ctx context.Context, partnerID string, pin cancuoc.PIN
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
+	rec, relatives, err := withoutRelativesIDs(rec)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
 	entry.Fields, entry.Outcome = fields, "ok"
-	if err := s.audit.Record(ctx, entry); err != nil {
+	entries := []*cancuoc.AuditEntry{entry}
+	for _, r := range relatives {
+		entries = append(entries, &cancuoc.AuditEntry{At: now, Actor: entry.Actor, Action: "partner.release_relative",
+			PIN: r.pin, Fields: []string{r.field + ".name", r.field + ".nationality"}, Purpose: entry.Purpose, Outcome: "ok"})
+	}
+	if err := s.audit.Record(ctx, entries...); err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
 	return &Release{PIN: pin, Fields: fields, ConsentIDs: ids, Record: rec}, nil
@@ -221,4 +230,66 @@ func pick(doc []byte, keep map[string]bool) ([]byte, []string, error) {
 	sort.Strings(fields)
 	out, err := json.Marshal(m)
 	return out, fields, err
+}
+
+// relativeFields are the record's fields about other people (art. 9(15)
+// of the Law on Identity): the citizen consents for their own record, not
+// for their relatives' identifiers.
+var relativeFields = []string{"father", "mother", "spouse", "guardian", "children", "represented"}
+
+type releasedRelative struct {
+	field string
+	pin   cancuoc.PIN
+}
+
+// withoutRelativesIDs removes the relatives' PINs and old ID numbers from a
+// picked record, keeping name and nationality (which the citizen's own
+// record shows), and names the relatives known by PIN so that their own
+// access logs show that their name left with this record.
+func withoutRelativesIDs(rec []byte) ([]byte, []releasedRelative, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(rec, &m); err != nil {
+		return nil, nil, err
+	}
+	var out []releasedRelative
+	changed := false
+	for _, f := range relativeFields {
+		raw, ok := m[f]
+		if !ok {
+			continue
+		}
+		var rels []cancuoc.Relative
+		single := len(raw) > 0 && raw[0] == '{'
+		if single {
+			var r cancuoc.Relative
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return nil, nil, err
+			}
+			rels = []cancuoc.Relative{r}
+		} else if err := json.Unmarshal(raw, &rels); err != nil {
+			return nil, nil, err
+		}
+		for i := range rels {
+			if rels[i].PIN != "" {
+				out = append(out, releasedRelative{field: f, pin: rels[i].PIN})
+			}
+			rels[i].PIN, rels[i].OldID = "", ""
+		}
+		var b []byte
+		var err error
+		if single {
+			b, err = json.Marshal(rels[0])
+		} else {
+			b, err = json.Marshal(rels)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		m[f], changed = b, true
+	}
+	if !changed {
+		return rec, nil, nil
+	}
+	b, err := json.Marshal(m)
+	return b, out, err
 }

@@ -386,3 +386,49 @@ func testConsentRelease(t *testing.T, e *env) {
 		t.Errorf("events %v", types)
 	}
 }
+
+// A release of relationship fields carries the relatives' names (part of
+// the citizen's own record) but not their identifiers, and the relatives'
+// own access logs show that their name left.
+func TestReleaseOmitsRelativesIdentifiers(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	father, child := storetest.PIN(21), storetest.PIN(22)
+	e.pin = storetest.PIN(23)
+	c := storetest.Citizen(e.pin)
+	c.Father = &cancuoc.Relative{PIN: father, OldID: "012345678", Name: "Nguyễn Văn Cha", Nationality: "VNM"}
+	c.Children = []cancuoc.Relative{{PIN: child, Name: "Nguyễn Văn Con"}, {Name: "Nguyễn Thị Út"}}
+	if err := e.store.InsertCitizen(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	n := bank("vcb", cancuoc.Quota{})
+	n.Policy.Fields = append(n.Policy.Fields, "father", "children")
+	if _, err := e.svc.Create(ctx, nil, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Grant(ctx, e.pin, partner.ConsentRequest{PartnerID: "vcb", Fields: []string{"full_name", "father", "children"},
+		ExpiresAt: e.clk.now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := e.svc.Release(ctx, "vcb", e.pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{string(father), string(child), "012345678"} {
+		if strings.Contains(string(rel.Record), leak) {
+			t.Errorf("release carries a relative's identifier %s: %s", leak, rel.Record)
+		}
+	}
+	if !strings.Contains(string(rel.Record), "Nguyễn Văn Cha") || !strings.Contains(string(rel.Record), "Nguyễn Thị Út") {
+		t.Errorf("release lost the relatives' names: %s", rel.Record)
+	}
+	for _, pin := range []cancuoc.PIN{father, child} {
+		log, err := e.store.AuditFor(ctx, pin, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != 1 || log[0].Action != "partner.release_relative" || log[0].Actor != "partner:vcb" {
+			t.Errorf("relative %s's log = %+v", pin, log)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package residence
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -215,9 +216,16 @@ func (s *Service) notify(ctx context.Context, op, reporter string, st Stay, unit
 		Place: st.Place, Unit: unit, Guests: st.Guests, Arrival: st.Arrival, Departure: st.Departure, NotifiedAt: now,
 		Deadline: t.Deadline.UTC(), OnTime: t.OnTime, LateBy: int64(t.LateBy / time.Second)}
 	r := &stayReq{n: n}
+	actor := reporter
+	if strings.HasPrefix(reporter, "citizen:") {
+		// A private host is named to the guest by the notification, not by
+		// the host's PIN: the guest's access log is theirs to read, the
+		// host's identifier is not (auditors find it through the notification).
+		actor = "citizen-host:" + n.ID
+	}
 	for _, g := range n.Guests {
 		if g.PIN != "" {
-			r.audit = append(r.audit, &cancuoc.AuditEntry{At: now, Actor: reporter, Action: "residence.stay_notified",
+			r.audit = append(r.audit, &cancuoc.AuditEntry{At: now, Actor: actor, Action: "residence.stay_notified",
 				PIN: g.PIN, Fields: []string{"stay"}, Purpose: "Thông báo lưu trú", Outcome: "ok"})
 		}
 	}

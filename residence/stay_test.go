@@ -3,6 +3,7 @@ package residence_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,6 +147,16 @@ func TestNotifyStay(t *testing.T) {
 		}
 		_, err = w.svc.NotifyStayAsCitizen(ctx, guest.PIN, st)
 		wantErr(t, "citizen elsewhere", err, cancuoc.Forbidden, "not_host_residence")
+		// A private host's PIN never reaches the guest's access log.
+		host := w.adult(t, "Phạm Văn Chủ", cancuoc.Male, ngocHa)
+		hosted, err := w.svc.NotifyStayAsCitizen(ctx, host.PIN, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if es, _ := w.store.AuditFor(ctx, guest.PIN, 1); len(es) != 1 || es[0].Actor != "citizen-host:"+hosted.ID ||
+			strings.Contains(es[0].Actor, string(host.PIN)) {
+			t.Errorf("guest's access log names the host: %+v", es)
+		}
 		// The commune lists its notifications; another commune's officer cannot.
 		list, err := w.svc.Stays(ctx, w.baDinh, residence.StayList{Late: true})
 		if err != nil || len(list) != 1 || list[0].ID != n.ID {
