@@ -42,3 +42,15 @@ func TestErrorLogHasNoPIN(t *testing.T) {
 		}
 	}
 }
+
+// The session cookies' AES key and the CSRF tokens' HMAC key are distinct
+// keys derived from the secret (never one key for two primitives).
+func TestSessionAndCSRFKeysDiffer(t *testing.T) {
+	s, err := NewSite(SiteConfig{Secret: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.key) != 32 || len(s.csrfKey) != 32 || bytes.Equal(s.key, s.csrfKey) {
+		t.Fatalf("keys: session %x, csrf %x", s.key, s.csrfKey)
+	}
+}

@@ -127,7 +127,7 @@ func (s *Site) endSession(w http.ResponseWriter, r *http.Request, name, path str
 // csrf is the form token of a session: an HMAC of its nonce, which a page
 // of another site can neither read nor compute.
 func (s *Site) csrf(ss *session) string {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, s.csrfKey)
 	m.Write([]byte("csrf\x00" + ss.Nonce))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -3,7 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -28,8 +28,11 @@ import (
 type Site struct {
 	log    *slog.Logger
 	secure bool   // cookies only over HTTPS
-	key    []byte // seals session cookies and signs CSRF tokens
-	now    func() time.Time
+	key    []byte // seals session cookies (AES-GCM)
+	// csrfKey signs CSRF tokens (HMAC): a key of its own, so that no
+	// output of one primitive is ever computed under the other's key.
+	csrfKey []byte
+	now     func() time.Time
 	// sessions keeps each session server-side so that it can end (nil:
 	// sealed cookies alone, which only expire).
 	sessions cancuoc.LoginSessionStore
@@ -69,13 +72,19 @@ func NewSite(cfg SiteConfig) (*Site, error) {
 	if len(cfg.Secret) < 32 {
 		return nil, errors.New("web: the site secret must be at least 32 bytes")
 	}
-	m := hmac.New(sha256.New, cfg.Secret)
-	m.Write([]byte("cancuoc web sessions"))
+	key, err := hkdf.Key(sha256.New, cfg.Secret, nil, "cancuoc web sessions", 32)
+	if err != nil {
+		return nil, err
+	}
+	csrfKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "cancuoc web csrf", 32)
+	if err != nil {
+		return nil, err
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Site{log: log, secure: cfg.Secure, key: m.Sum(nil), now: time.Now, sessions: cfg.Sessions}, nil
+	return &Site{log: log, secure: cfg.Secure, key: key, csrfKey: csrfKey, now: time.Now, sessions: cfg.Sessions}, nil
 }
 
 // WithDashboard mounts the national dashboard on s's figures.
