@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,6 +45,9 @@ type Config struct {
 	Concurrency  int           // requests in flight per worker (16)
 	Poll         time.Duration // how often an idle worker looks for due deliveries (1 s)
 	AllowHTTPDev bool          // accept http:// URLs to localhost (development)
+	// AllowNets are private networks webhooks may reach besides the public
+	// internet (see reach.go); none by default.
+	AllowNets []netip.Prefix
 }
 
 // DefaultConfig is the configuration of a production server.
@@ -124,6 +128,17 @@ func mayManage(p *cancuoc.Principal, partnerID string) error {
 		"Only a national administrator or the partner itself may manage the partner's webhooks.")
 }
 
+// CheckURL accepts an https URL without credentials or fragment, whose
+// host, when an IP address, is one webhooks may reach; http only to
+// localhost when AllowHTTPDev.
+func (c Config) CheckURL(raw string) error {
+	if err := CheckURL(raw, c.AllowHTTPDev); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	return c.checkHost(u.Hostname())
+}
+
 // CheckURL accepts an https URL without credentials or fragment; http only
 // to localhost when allowDev.
 func CheckURL(raw string, allowDev bool) error {
@@ -171,7 +186,7 @@ func (s *Service) Subscribe(ctx context.Context, p *cancuoc.Principal, ns NewSub
 	if err := mayManage(p, ns.PartnerID); err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	if err := CheckURL(ns.URL, s.cfg.AllowHTTPDev); err != nil {
+	if err := s.cfg.CheckURL(ns.URL); err != nil {
 		return nil, err
 	}
 	if len(ns.EventTypes) == 0 || len(ns.EventTypes) > 32 {

@@ -36,6 +36,8 @@ func (s *Service) NewWorker(client *http.Client) *Worker {
 		// instead of opening one per webhook.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = s.cfg.Concurrency
+		tr.Proxy = nil // the address check must see the receiver, not a proxy
+		tr.DialContext = s.cfg.dialer().DialContext
 		client = &http.Client{Timeout: s.cfg.Timeout, Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type webhookConfig struct {
 	MaxRetry    time.Duration
 	MaxAttempts int
 	MaxAge      time.Duration
+	AllowNets   string // CANCUOC_WEBHOOK_ALLOW_NETS: comma-separated CIDRs
 }
 
 // bindWebhookConfig registers the webhook flags on fs, with defaults from
@@ -45,7 +47,25 @@ func bindWebhookConfig(fs *flag.FlagSet, getenv func(string) string) *webhookCon
 	fs.DurationVar(&wc.MaxRetry, "webhook-max-retry", dur("CANCUOC_WEBHOOK_MAX_RETRY", d.MaxRetry), "longest delay between retries (CANCUOC_WEBHOOK_MAX_RETRY)")
 	fs.IntVar(&wc.MaxAttempts, "webhook-max-attempts", d.MaxAttempts, "attempts before a webhook goes to the dead-letter list")
 	fs.DurationVar(&wc.MaxAge, "webhook-max-age", dur("CANCUOC_WEBHOOK_MAX_AGE", d.MaxAge), "age after which a failing webhook goes to the dead-letter list (CANCUOC_WEBHOOK_MAX_AGE)")
+	fs.StringVar(&wc.AllowNets, "webhook-allow-net", getenv("CANCUOC_WEBHOOK_ALLOW_NETS"),
+		"comma-separated private networks (CIDR) webhook receivers may be in, e.g. a government network 10.20.0.0/16; loopback, link-local and private addresses are refused otherwise (CANCUOC_WEBHOOK_ALLOW_NETS)")
 	return wc
+}
+
+// parseNets reads a comma-separated list of CIDR prefixes.
+func parseNets(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("--webhook-allow-net: %q is not a network in CIDR form such as 10.20.0.0/16", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // openWebhooks builds the webhook service: key (created if needed) and
@@ -71,10 +91,14 @@ func (a *app) openWebhooks(c *Config, wc *webhookConfig, log *slog.Logger) error
 			return err
 		}
 	}
+	nets, err := parseNets(wc.AllowNets)
+	if err != nil {
+		return err
+	}
 	host, _, _ := net.SplitHostPort(c.Addr)
 	ip := net.ParseIP(host)
 	cfg := webhook.Config{FirstRetry: wc.FirstRetry, MaxRetry: wc.MaxRetry, MaxAttempts: wc.MaxAttempts, MaxAge: wc.MaxAge,
-		AllowHTTPDev: host == "localhost" || (ip != nil && ip.IsLoopback())}
+		AllowHTTPDev: host == "localhost" || (ip != nil && ip.IsLoopback()), AllowNets: nets}
 	a.hooks = webhook.New(a.store, policy, signer, cfg, log.With("component", "webhook"))
 	return nil
 }
