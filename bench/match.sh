@@ -62,6 +62,7 @@ if ! psql -h 127.0.0.1 -U postgres -Atc "select 1 from pg_database where datname
   pgbench -h 127.0.0.1 -U postgres -i -s 50 -q pgbench >/dev/null 2>&1
 fi
 
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 ISSUER="http://127.0.0.1:$PORT/oidc"
 "$OUT/cancuoc" serve --addr "127.0.0.1:$PORT" --database "$DB" --data-dir "$OUT/data" --oidc-issuer "$ISSUER" \
   --demo-citizens 0 --log-level warn >"$OUT/serve.out" 2>"$OUT/serve.err" &
