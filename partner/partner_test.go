@@ -432,3 +432,57 @@ func TestReleaseOmitsRelativesIdentifiers(t *testing.T) {
 		}
 	}
 }
+
+// TestQuotaAcrossNodes: two nodes on one database share a partner's quota
+// through the synced counters; before a sync each node decides alone, after
+// it neither admits more than the quota left.
+func TestQuotaAcrossNodes(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	if _, err := e.svc.Create(ctx, nil, bank("vcb", cancuoc.Quota{PerMinute: 10})); err != nil {
+		t.Fatal(err)
+	}
+	w := audit.NewWriter(e.store, 0)
+	t.Cleanup(func() { w.Close() })
+	other := partner.New(e.store, w, partner.WithClock(e.clk.now), partner.WithPolicyCache(0))
+	call := func(s *partner.Service) error { return s.Authorize(ctx, "vcb", cancuoc.OpMatch) }
+	for i := range 4 {
+		if err := call(e.svc); err != nil {
+			t.Fatalf("node A call %d: %v", i, err)
+		}
+	}
+	if err := call(other); err != nil { // B's first call, before it knows of A's
+		t.Fatal(err)
+	}
+	if err := e.svc.SyncQuotas(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SyncQuotas(ctx); err != nil { // B learns A's 4
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := call(other); err != nil {
+			t.Fatalf("node B call %d: %v", i, err)
+		}
+	}
+	wantCode(t, "node B past the shared quota", call(other), cancuoc.TooManyRequests, "quota_exceeded")
+	// A has not heard of B's calls yet, so it admits up to its own view…
+	if err := call(e.svc); err != nil {
+		t.Fatalf("node A before the sync: %v", err)
+	}
+	// …and after syncing both, A knows the minute is spent.
+	for _, s := range []*partner.Service{other, e.svc} {
+		if err := s.SyncQuotas(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, "node A after the sync", call(e.svc), cancuoc.TooManyRequests, "quota_exceeded")
+	if got, err := e.store.AddQuotaUsage(ctx, "vcb", "minute", e.clk.now().Truncate(time.Minute), 0); err != nil || got != 11 {
+		t.Errorf("shared minute count = %d, %v; want 11 (4 + 6 + 1 admitted before the sync)", got, err)
+	}
+	// A new minute starts afresh on both.
+	e.clk.add(time.Minute)
+	if err := call(other); err != nil {
+		t.Fatalf("next minute: %v", err)
+	}
+}

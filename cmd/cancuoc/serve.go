@@ -55,6 +55,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.startAuditLog(ctx, c, log); err != nil {
 		return err
 	}
+	// Partners' quotas hold across nodes: each node adds its calls to the
+	// shared counters and learns the others' once a second.
+	go a.verify.RunQuotaSync(ctx, time.Second, func(err error) { log.Warn("partner quota sync failed", "err", err) })
 	if err := a.startEID(c, oc, getenv, log); err != nil {
 		return err
 	}
