@@ -136,7 +136,7 @@ func TestFilingChecks(t *testing.T) {
 			cancuoc.Forbidden, "citizen_only")
 		wantErr(t, "unknown kind", file(application.Filing{Kind: "passport"}), cancuoc.Invalid, "kind_unknown")
 		wantErr(t, "unknown field", file(application.Filing{Kind: cancuoc.AppTemporaryResidence, Payload: []byte(`{"plaec":{}}`)}),
-			cancuoc.Invalid, "json_unknown_field")
+			cancuoc.Invalid, "unknown_field")
 		wantErr(t, "temporary residence in the permanent commune", file(tempFiling("", ngocHa)), cancuoc.Invalid, "temporary_in_permanent_commune")
 		long := tempFiling("", baDinh)
 		long.Payload = raw(application.TemporaryRequest{Place: cancuoc.Place{Province: hanoi, Commune: baDinh, Detail: "x"},

@@ -118,7 +118,7 @@ func payloadError(op string, err error) error {
 			fmt.Sprintf("Nội dung đề nghị sai cú pháp JSON ở vị trí %d.", syn.Offset), fmt.Sprintf("Malformed JSON at byte %d.", syn.Offset))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return cancuoc.InvalidField(op, "payload", "json_unknown_field",
+		return cancuoc.InvalidField(op, "payload", "unknown_field",
 			"Trường không được hỗ trợ: "+safeName(name)+".", "Unsupported field: "+safeName(name)+".")
 	}
 	return cancuoc.InvalidField(op, "payload", "json_invalid", "Nội dung đề nghị không đọc được.", "The request cannot be read.")
