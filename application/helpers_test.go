@@ -77,7 +77,7 @@ type noSMS struct{}
 
 func (noSMS) Send(context.Context, string, string) error { return nil }
 
-func newWorld(t *testing.T, s cancuoc.Store) *world {
+func newWorld(t testing.TB, s cancuoc.Store) *world {
 	t.Helper()
 	c := &clock{t: now0}
 	aw := audit.NewWriter(s, 0)
@@ -100,7 +100,7 @@ func newWorld(t *testing.T, s cancuoc.Store) *world {
 	return w
 }
 
-func (w *world) principal(t *testing.T, role cancuoc.Role, j cancuoc.Jurisdiction) *cancuoc.Principal {
+func (w *world) principal(t testing.TB, role cancuoc.Role, j cancuoc.Jurisdiction) *cancuoc.Principal {
 	t.Helper()
 	p, _, err := w.reg.CreatePrincipal(context.Background(), nil, registry.NewPrincipal{Name: "test " + string(role), Role: role, Jurisdiction: j})
 	if err != nil {
@@ -111,7 +111,7 @@ func (w *world) principal(t *testing.T, role cancuoc.Role, j cancuoc.Jurisdictio
 
 // person registers a birth in prov/com, which is the person's home, and
 // opens a level-1 eID account for them.
-func (w *world) person(t *testing.T, name string, sex cancuoc.Sex, birth cancuoc.Date, prov, com string, parents ...*cancuoc.Citizen) *cancuoc.Citizen {
+func (w *world) person(t testing.TB, name string, sex cancuoc.Sex, birth cancuoc.Date, prov, com string, parents ...*cancuoc.Citizen) *cancuoc.Citizen {
 	t.Helper()
 	b := registry.Birth{FullName: name, BirthDate: birth, Sex: sex,
 		Registration: cancuoc.Place{Era: cancuoc.Era34, Province: prov, Commune: com}, Meta: registry.Meta{LegalBasis: "Luật Hộ tịch 2014"}}
@@ -144,7 +144,7 @@ func (w *world) person(t *testing.T, name string, sex cancuoc.Sex, birth cancuoc
 	return c
 }
 
-func (w *world) adult(t *testing.T, name string, sex cancuoc.Sex, com string) *cancuoc.Citizen {
+func (w *world) adult(t testing.TB, name string, sex cancuoc.Sex, com string) *cancuoc.Citizen {
 	return w.person(t, name, sex, cancuoc.Date{Year: 1990, Month: 5, Day: 17}, hanoi, com)
 }
 
