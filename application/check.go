@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -223,8 +224,8 @@ func sameJSON(a, b *cancuoc.Citizen) (bool, error) {
 // prefix names a field of the request as the citizen sent it
 // ("payload.place" rather than "place").
 func prefix(err error) error {
-	e, ok := err.(*cancuoc.Error)
-	if !ok || e.Field == "" || strings.HasPrefix(e.Field, "payload.") {
+	var e *cancuoc.Error
+	if !errors.As(err, &e) || e.Field == "" || strings.HasPrefix(e.Field, "payload.") {
 		return err
 	}
 	n := *e

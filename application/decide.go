@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -55,7 +56,8 @@ func (s *Service) log(ctx context.Context, actor, action, purpose, outcome strin
 // refused logs a refused access about pin and returns the refusal.
 func (s *Service) refused(ctx context.Context, p *cancuoc.Principal, action, purpose string, pin cancuoc.PIN, err error) error {
 	code := "denied"
-	if e, ok := err.(*cancuoc.Error); ok {
+	var e *cancuoc.Error
+	if errors.As(err, &e) {
 		code = e.Code
 	}
 	if p != nil && pin != "" {

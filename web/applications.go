@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -179,7 +180,8 @@ func (s *Site) renderAppForm(w http.ResponseWriter, r *http.Request, ss *session
 		return
 	}
 	v := s.portalView(w, r, ss, l[0])
-	if e, ok := fail.(*cancuoc.Error); ok {
+	var e *cancuoc.Error
+	if errors.As(fail, &e) {
 		v.ErrVI, v.ErrEN = e.MessageVI, e.MessageEN
 		if e.Field != "" {
 			v.ErrVI, v.ErrEN = v.ErrVI+" ("+e.Field+")", v.ErrEN+" ("+e.Field+")"
@@ -212,10 +214,7 @@ func (s *Site) portalFile(w http.ResponseWriter, r *http.Request, ss *session) {
 	a, err := s.apps.File(r.Context(), me(ss), f)
 	if err != nil {
 		var e *cancuoc.Error
-		if ce, ok := err.(*cancuoc.Error); ok && ce.Kind != cancuoc.Internal {
-			e = ce
-		}
-		if e == nil {
+		if !errors.As(err, &e) || e.Kind == cancuoc.Internal {
 			s.fail(w, r, err)
 			return
 		}
