@@ -140,6 +140,7 @@ type Tx interface {
 	StatusSlotStore
 	ReconcileLeaseStore
 	QuotaStore
+	ApplicationStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

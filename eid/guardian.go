@@ -30,7 +30,17 @@ func Guards(ctx context.Context, r CitizenReader, guardianPIN cancuoc.PIN, child
 	if child == nil || guardianPIN == "" || child.GuardianPIN != guardianPIN {
 		return false, nil
 	}
-	c, err := r.Citizen(ctx, child.PIN)
+	return GuardsPerson(ctx, r, guardianPIN, child.PIN, now, childAge)
+}
+
+// GuardsPerson is Guards' registry half, for a child who may have no
+// account: the child is under childAge and the registry lists the holder
+// of guardianPIN as their parent or legal representative today.
+func GuardsPerson(ctx context.Context, r CitizenReader, guardianPIN, childPIN cancuoc.PIN, now time.Time, childAge int) (bool, error) {
+	if guardianPIN == "" || guardianPIN == childPIN {
+		return false, nil
+	}
+	c, err := r.Citizen(ctx, childPIN)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
 		return false, nil
 	}

@@ -61,32 +61,46 @@ func raise(op string, a *cancuoc.Account, g *cancuoc.LevelGrant) error {
 // cover the citizen's home; who and why are recorded on the account, in the
 // audit log and in the outbox.
 func (s *Service) GrantLevel2(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, reason string) (*cancuoc.Account, error) {
+	var out *cancuoc.Account
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		out, err = s.GrantLevel2Tx(ctx, tx, p, pin, reason)
+		return err
+	})
+	return out, err
+}
+
+// GrantLevel2Tx is GrantLevel2 inside the caller's transaction, for a
+// grant recorded with something else (an approved application).
+func (s *Service) GrantLevel2Tx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, pin cancuoc.PIN, reason string) (*cancuoc.Account, error) {
 	const op = "eid.GrantLevel2"
 	if err := needReason(op, reason); err != nil {
 		return nil, err
 	}
-	var out *cancuoc.Account
-	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+	out, err := func() (*cancuoc.Account, error) {
 		c, err := officerCitizen(ctx, tx, op, p, pin)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := checkAlive(op, c); err != nil {
-			return err
+			return nil, err
 		}
 		a, err := tx.AccountByPIN(ctx, pin)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out, err = s.update(ctx, tx, a.ID, func(a *cancuoc.Account) error {
+		out, err := s.update(ctx, tx, a.ID, func(a *cancuoc.Account) error {
 			return raise(op, a, &cancuoc.LevelGrant{Method: "in_person", By: p.ID, Reason: reason, At: s.clock()})
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return s.record(ctx, tx, p.ID, "eid.level2", cancuoc.EventAccountLevel2, out, reason)
-	})
-	return out, cancuoc.WithOp(op, err)
+		return out, s.record(ctx, tx, p.ID, "eid.level2", cancuoc.EventAccountLevel2, out, reason)
+	}()
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return out, nil
 }
 
 // ChipEvidence is the outcome of reading and verifying a citizen's chip

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/application"
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/clientaddr"
 	"github.com/cancuoc/cancuoc/eid"
@@ -53,6 +54,7 @@ type API struct {
 	wallet *wallet.Service    // wallet documents; see WithWallet
 	recon  *reconcile.Service // bulk reconciliation; see WithReconcile
 	hooks  *webhook.Service
+	apps   *application.Service // citizens' applications; see WithApplications
 }
 
 // New returns the API. Register its routes with Routes.
@@ -93,6 +95,7 @@ func (a *API) Routes(mux *http.ServeMux) {
 	a.walletRoutes(mux)
 	a.reconcileRoutes(mux)
 	a.webhookRoutes(mux)
+	a.applicationRoutes(mux)
 }
 
 // Handler wraps a mux holding the API's routes with request IDs, recovery,

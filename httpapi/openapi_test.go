@@ -21,6 +21,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/admin"
+	"github.com/cancuoc/cancuoc/application"
 	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/stats"
@@ -328,6 +329,7 @@ func TestOpenAPIProblemCodes(t *testing.T) {
 		"../statuslist",
 		"../reconcile",
 		"../webhook",
+		"../application",
 	)
 	for _, must := range []string{"pin_format", "stale_version", "outside_jurisdiction", "unknown_field", "api_key_missing"} {
 		if !slices.Contains(codes, must) {
@@ -508,6 +510,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"VPRequest":          reflect.TypeFor[wallet.VPRequest](),
 		"DocType":            reflect.TypeFor[wallet.DocType](),
 		"VerifyRequest":      reflect.TypeFor[verifyRequest](),
+		"Filing":             reflect.TypeFor[application.Filing](),
+		"Decision":           reflect.TypeFor[application.Decision](),
 	} {
 		var schema struct {
 			Properties map[string]json.RawMessage `json:"properties"`

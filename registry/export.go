@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/cancuoc/cancuoc"
+import (
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
 
 // Authorize checks that p is an active principal whose role may perform act
 // and whose jurisdiction covers where: the registry's policy, for other
@@ -16,3 +20,8 @@ func CheckRole(op string, p *cancuoc.Principal, act Action) error { return check
 // exist in the era named and nest) and normalises its detail; errors name
 // field.
 func ValidatePlace(op, field string, p *cancuoc.Place) error { return validatePlace(op, field, p) }
+
+// Validate checks a whole record as every write does, at instant now: a
+// capability that proposes a change for later (a citizen's correction
+// request) checks it when filed with the rules it will be saved under.
+func Validate(op string, c *cancuoc.Citizen, now time.Time) error { return validate(op, c, now) }

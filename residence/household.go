@@ -62,6 +62,27 @@ const headAge = 18
 // CreateHousehold registers hh.HeadPIN's permanent residence at the
 // address as head of a new household. The officer must cover the address.
 func (s *Service) CreateHousehold(ctx context.Context, p *cancuoc.Principal, hh NewHousehold) (*cancuoc.Household, error) {
+	var out *cancuoc.Household
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		out, err = s.CreateHouseholdTx(ctx, tx, p, hh)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckAddress checks a household's address as CreateHousehold does and
+// returns its unit (today's), before anything is read: an application
+// checks it when filed.
+func CheckAddress(op string, addr *cancuoc.Place) (cancuoc.UnitRef, error) {
+	return unitOf(op, "address", addr)
+}
+
+// CreateHouseholdTx is CreateHousehold inside the caller's transaction.
+func (s *Service) CreateHouseholdTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, hh NewHousehold) (*cancuoc.Household, error) {
 	const op = "residence.CreateHousehold"
 	if err := meta(op, hh.Meta); err != nil {
 		return nil, err
@@ -74,34 +95,32 @@ func (s *Service) CreateHousehold(ctx context.Context, p *cancuoc.Principal, hh 
 	if err := registry.Authorize(op, p, registry.ActUpdate, unit); err != nil {
 		return nil, err
 	}
-	var out *cancuoc.Household
-	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+	out, err := func() (*cancuoc.Household, error) {
 		head, err := tx.Citizen(ctx, hh.HeadPIN)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := alive(op, head); err != nil {
-			return err
+			return nil, err
 		}
 		if !adultOn(head.BirthDate, s.clock(), headAge) {
-			return cancuoc.InvalidField(op, "head_pin", "head_minor",
+			return nil, cancuoc.InvalidField(op, "head_pin", "head_minor",
 				"Chủ hộ phải là người có năng lực hành vi dân sự đầy đủ (từ đủ 18 tuổi).",
 				"A household head must have full legal capacity (18 or older).")
 		}
 		if err := s.checkRequest(op, head, hh.Request); err != nil {
-			return err
+			return nil, err
 		}
 		h := &cancuoc.Household{ID: newID("hh_"), Address: addr, HeadPIN: head.PIN}
 		if err := s.admit(ctx, tx, op, p, h, head, cancuoc.RelationHead, nil, hh.Request, hh.Meta, "head_pin"); err != nil {
-			return err
+			return nil, err
 		}
 		if err := tx.AppendEvent(ctx, &cancuoc.Event{ID: newID("ev_"), Type: cancuoc.EventHouseholdCreated, PIN: head.PIN,
 			Actor: p.ID, At: h.CreatedAt, Data: householdData(h)}); err != nil {
-			return err
+			return nil, err
 		}
-		out = h
-		return nil
-	})
+		return h, nil
+	}()
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -112,6 +131,20 @@ func (s *Service) CreateHousehold(ctx context.Context, p *cancuoc.Principal, hh 
 // officer must cover the household's address; the head's consent is
 // required (Law on Residence art. 20–21).
 func (s *Service) JoinHousehold(ctx context.Context, p *cancuoc.Principal, id string, j Join) (*cancuoc.Household, error) {
+	var out *cancuoc.Household
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		out, err = s.JoinHouseholdTx(ctx, tx, p, id, j)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// JoinHouseholdTx is JoinHousehold inside the caller's transaction.
+func (s *Service) JoinHouseholdTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, id string, j Join) (*cancuoc.Household, error) {
 	const op = "residence.JoinHousehold"
 	if err := meta(op, j.Meta); err != nil {
 		return nil, err
@@ -123,42 +156,50 @@ func (s *Service) JoinHousehold(ctx context.Context, p *cancuoc.Principal, id st
 	if err := registry.CheckRole(op, p, registry.ActUpdate); err != nil {
 		return nil, err
 	}
-	var out *cancuoc.Household
-	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+	out, err := func() (*cancuoc.Household, error) {
 		h, err := tx.Household(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := registry.Authorize(op, p, registry.ActUpdate, unitRef(h)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.checkConsent(op, h, j.Consent); err != nil {
-			return err
+			return nil, err
 		}
 		c, err := tx.Citizen(ctx, j.PIN)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := alive(op, c); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.checkRequest(op, c, j.Request); err != nil {
-			return err
+			return nil, err
 		}
 		if _, ok := h.Member(c.PIN); ok {
-			return cancuoc.E(cancuoc.Conflict, op, "already_member",
+			return nil, cancuoc.E(cancuoc.Conflict, op, "already_member",
 				"Người này đã là thành viên của hộ.", "This person is already a member of the household.")
 		}
 		if err := s.admit(ctx, tx, op, p, h, c, rel, j.Consent, j.Request, j.Meta, "pin"); err != nil {
-			return err
+			return nil, err
 		}
-		out = h
-		return nil
-	})
+		return h, nil
+	}()
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
 	return out, nil
+}
+
+// HouseholdUnit is the unit of household id's address, whose officers
+// decide who joins it.
+func (s *Service) HouseholdUnit(ctx context.Context, id string) (cancuoc.UnitRef, error) {
+	h, err := s.store.Household(ctx, id)
+	if err != nil {
+		return cancuoc.UnitRef{}, err
+	}
+	return unitRef(h), nil
 }
 
 // checkConsent requires the active head's consent, given no later than now.

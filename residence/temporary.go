@@ -19,6 +19,10 @@ type Temporary struct {
 	Place cancuoc.Place `json:"place"`
 	From  cancuoc.Date  `json:"from"`
 	Until cancuoc.Date  `json:"until"`
+	// Request is the person's own request (or a parent's or guardian's),
+	// when they asked for it, recorded on the entry; nil when an officer
+	// registers on other grounds (a host's declaration).
+	Request *cancuoc.HeadConsent `json:"request,omitempty"`
 	registry.Meta
 }
 
@@ -52,44 +56,77 @@ func checkPeriod(op string, from, until cancuoc.Date) error {
 // current one, if any. The officer must cover the place, which must lie
 // outside the commune of the person's permanent residence (art. 27).
 func (s *Service) RegisterTemporary(ctx context.Context, p *cancuoc.Principal, t Temporary) (*cancuoc.TemporaryRegistration, error) {
+	var out *cancuoc.TemporaryRegistration
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		out, err = s.RegisterTemporaryTx(ctx, tx, p, t)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RegisterTemporaryTx is RegisterTemporary inside the caller's transaction,
+// for a decision recorded with something else (an approved application),
+// all or none.
+func (s *Service) RegisterTemporaryTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, t Temporary) (*cancuoc.TemporaryRegistration, error) {
 	const op = "residence.RegisterTemporary"
 	if err := meta(op, t.Meta); err != nil {
 		return nil, err
 	}
-	unit, err := unitOf(op, "place", &t.Place)
-	if err != nil {
+	if err := CheckTemporary(op, &t, s.today()); err != nil {
 		return nil, err
 	}
-	if t.From.IsZero() {
-		t.From = s.today()
-	}
-	if err := checkPeriod(op, t.From, t.Until); err != nil {
-		return nil, err
-	}
+	unit := cancuoc.UnitRef{Province: t.Place.Province, Commune: t.Place.Commune}
 	if err := registry.Authorize(op, p, registry.ActUpdate, unit); err != nil {
 		return nil, err
 	}
-	var out *cancuoc.TemporaryRegistration
-	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		c, err := tx.Citizen(ctx, t.PIN)
-		if err != nil {
-			return err
+	c, err := tx.Citizen(ctx, t.PIN)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := TemporaryAllowed(op, c, unit); err != nil {
+		return nil, err
+	}
+	if t.Request != nil {
+		if err := s.checkRequest(op, c, t.Request); err != nil {
+			return nil, err
 		}
-		if err := alive(op, c); err != nil {
-			return err
-		}
-		if pr := c.PermanentResidence; pr != nil && pr.Era == cancuoc.Era34 && pr.Province == unit.Province && pr.Commune == unit.Commune {
-			return cancuoc.InvalidField(op, "place", "temporary_in_permanent_commune",
-				"Không đăng ký tạm trú trong xã/phường nơi đã đăng ký thường trú.",
-				"Temporary residence is not registered in the commune of the person's permanent residence.")
-		}
-		out, err = s.putTemporary(ctx, tx, p, c.PIN, t.Place, unit, t.From, t.Until, t.Meta, cancuoc.ResidenceTemporary)
-		return err
-	})
+	}
+	out, err := s.putTemporary(ctx, tx, p, c.PIN, t.Place, unit, t.From, t.Until, t.Meta, cancuoc.ResidenceTemporary, t.Request)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
 	return out, nil
+}
+
+// CheckTemporary checks a temporary registration's place and period as
+// RegisterTemporary does (from is today when empty), before anything is
+// read: an application checks it when filed.
+func CheckTemporary(op string, t *Temporary, today cancuoc.Date) error {
+	if _, err := unitOf(op, "place", &t.Place); err != nil {
+		return err
+	}
+	if t.From.IsZero() {
+		t.From = today
+	}
+	return checkPeriod(op, t.From, t.Until)
+}
+
+// TemporaryAllowed checks that c may register temporary residence in unit:
+// alive, and not in the commune of their permanent residence (art. 27).
+func TemporaryAllowed(op string, c *cancuoc.Citizen, unit cancuoc.UnitRef) error {
+	if err := alive(op, c); err != nil {
+		return err
+	}
+	if pr := c.PermanentResidence; pr != nil && pr.Era == cancuoc.Era34 && pr.Province == unit.Province && pr.Commune == unit.Commune {
+		return cancuoc.InvalidField(op, "place", "temporary_in_permanent_commune",
+			"Không đăng ký tạm trú trong xã/phường nơi đã đăng ký thường trú.",
+			"Temporary residence is not registered in the commune of the person's permanent residence.")
+	}
+	return nil
 }
 
 // RenewTemporary extends pin's current temporary registration from today
@@ -129,7 +166,7 @@ func (s *Service) RenewTemporary(ctx context.Context, p *cancuoc.Principal, pin 
 		if err := alive(op, c); err != nil {
 			return err
 		}
-		out, err = s.putTemporary(ctx, tx, p, pin, cur.Place, cur.Unit, s.today(), r.Until, r.Meta, cancuoc.ResidenceRenewal)
+		out, err = s.putTemporary(ctx, tx, p, pin, cur.Place, cur.Unit, s.today(), r.Until, r.Meta, cancuoc.ResidenceRenewal, nil)
 		return err
 	})
 	if err != nil {
@@ -141,14 +178,14 @@ func (s *Service) RenewTemporary(ctx context.Context, p *cancuoc.Principal, pin 
 // putTemporary writes a temporary registration: the entry, the record's
 // field 17 through the registry, and the current registration.
 func (s *Service) putTemporary(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, pin cancuoc.PIN, place cancuoc.Place,
-	unit cancuoc.UnitRef, from, until cancuoc.Date, m registry.Meta, kind cancuoc.ResidenceKind) (*cancuoc.TemporaryRegistration, error) {
+	unit cancuoc.UnitRef, from, until cancuoc.Date, m registry.Meta, kind cancuoc.ResidenceKind, request *cancuoc.HeadConsent) (*cancuoc.TemporaryRegistration, error) {
 	if _, err := s.reg.UpdateTx(ctx, tx, p, pin, 0, m, func(r *cancuoc.Citizen) error {
 		r.TemporaryResidence = &cancuoc.TemporaryResidence{Place: *placeCopy(place), From: from, Until: until}
 		return nil
 	}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
 		return nil, err
 	}
-	e := &cancuoc.ResidenceEntry{PIN: pin, Kind: kind, Place: placeCopy(place), Unit: unit, From: from, Until: until}
+	e := &cancuoc.ResidenceEntry{PIN: pin, Kind: kind, Place: placeCopy(place), Unit: unit, From: from, Until: until, Request: request}
 	if err := s.record(ctx, tx, p, e, m, cancuoc.EventResidenceTemporary); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunStatusSlots(t, openMemory)
 	storetest.RunReconcileLease(t, openMemory)
 	storetest.RunQuotaUsage(t, openMemory)
+	storetest.RunApplications(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

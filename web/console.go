@@ -56,6 +56,7 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 	if s.console.deps.Quality != nil {
 		mux.HandleFunc("GET /console/quality", s.officer(s.consoleQuality))
 	}
+	s.consoleAppRoutes(mux)
 }
 
 // consoleQuality shows the records to complete in the officer's

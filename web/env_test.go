@@ -66,7 +66,9 @@ func (b *smsBox) Send(_ context.Context, _, msg string) error {
 	return nil
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv builds the env; each of extra mounts more on the site before its
+// routes are registered (a capability's pages).
+func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, ":memory:")
@@ -116,8 +118,11 @@ func newEnv(t *testing.T) *env {
 			web.PortalDeps{Registry: e.reg, AccessLog: alog, EID: e.eid, Consents: e.prov, Directory: st, Accounts: st}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-console", ClientSecret: consoleSecret,
 			RedirectURL: e.root + "/console/callback", ACRValues: oidc.ACRLevel2, HTTPClient: hc},
-			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st)}).
-		Routes(mux)
+			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st)})
+	for _, f := range extra {
+		f(e, site)
+	}
+	site.Routes(mux)
 	web.Routes(mux, func(*http.Request) (web.Status, error) { return web.Status{}, nil })
 	e.seed()
 	return e

@@ -40,6 +40,7 @@ func (s *Site) portalRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /portal/consents/revoke", s.citizen(s.portalRevoke))
 	mux.HandleFunc("GET /portal/account", s.citizen(s.portalAccount))
 	mux.HandleFunc("POST /portal/account/lock", s.citizen(s.portalLock))
+	s.portalAppRoutes(mux)
 }
 
 // citizen runs h for a signed-in citizen: pages send others to the login

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/application"
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/registry"
@@ -43,6 +44,8 @@ type Site struct {
 	// sections are the portal's later pages (documents, applications,
 	// corrections): a nav entry each, shown only when registered.
 	sections []Section
+	// apps serves the online applications' pages; see WithApplications.
+	apps *application.Service
 }
 
 // Section is a page of the portal that another capability serves under

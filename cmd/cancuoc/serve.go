@@ -34,6 +34,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	wc := bindWeb(fs, getenv)
 	walletc := bindWallet(fs, getenv)
 	hookc := bindWebhookConfig(fs, getenv)
+	appc := bindApplicationsConfig(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,6 +83,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.startWebhooks(ctx, c, hookc, log); err != nil {
 		return err
 	}
+	a.startApplications(appc)
 	if a.eid != nil {
 		// A death closes the eID account and a missing declaration suspends
 		// it; the handler is idempotent, as at-least-once delivery requires.
@@ -177,7 +179,8 @@ func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webC
 		WithStats(a.newStats()).
 		WithWallet(a.wallet).
 		WithReconcile(a.recon).
-		WithWebhook(a.hooks)
+		WithWebhook(a.hooks).
+		WithApplications(a.apps)
 	a.withPartners(api).Routes(mux)
 	a.mountVerifierPage(mux, log)
 	a.mountOIDC(mux, log)

@@ -75,6 +75,9 @@ func (a *app) mountWeb(ctx context.Context, mux *http.ServeMux, c *Config, oc *o
 		site.WithConsole(web.RPConfig{Issuer: p.Issuer(), ClientID: "cancuoc-console", ClientSecret: console,
 			RedirectURL: origin + "/console/callback", ACRValues: oidc.ACRLevel2},
 			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey, Quality: qualityStats(a.store)})
+		if a.apps != nil {
+			site.WithApplications(a.apps)
+		}
 	}
 	site.Routes(mux)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/application"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/clientaddr"
@@ -69,6 +70,9 @@ type app struct {
 	// Partners' webhooks: set by serve (startWebhooks) and admin create-webhook.
 	hooks      *webhook.Service
 	hookWorker *webhook.Worker // serve only
+
+	// apps are citizens' online applications: set by serve (startApplications).
+	apps *application.Service
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
