@@ -130,11 +130,28 @@ func TestWalletHTTP(t *testing.T) {
 		r.Body.Close()
 		return r
 	}
+	// A stranger's garbage is refused and does not use the request up.
+	junk, err := http.Post(seen.ResponseURI, "application/x-www-form-urlencoded", strings.NewReader(url.Values{"vp_token": {"garbage~"}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk.Body.Close()
+	if junk.StatusCode != http.StatusOK {
+		t.Fatalf("garbage direct_post: %d", junk.StatusCode)
+	}
 	if r := post(); r.StatusCode != http.StatusOK {
 		t.Fatalf("direct_post: %d", r.StatusCode)
 	}
 	if r := post(); r.StatusCode != http.StatusConflict {
 		t.Fatalf("second direct_post: %d", r.StatusCode)
+	}
+	// The verifier cancels a request it no longer needs; another cannot.
+	var spare, cancelled wallet.VPRequest
+	e.do("POST", "/v1/verify/requests", "key:"+e.bank, map[string]any{"type": "driver_licence"}).want(t, http.StatusCreated, &spare)
+	e.do("DELETE", "/v1/verify/requests/"+spare.ID, "key:"+e.transport, nil).want(t, http.StatusNotFound, nil)
+	e.do("DELETE", "/v1/verify/requests/"+spare.ID, "key:"+e.bank, nil).want(t, http.StatusOK, &cancelled)
+	if cancelled.State != "answered" || cancelled.Verdict == nil || cancelled.Verdict.Code != "cancelled" {
+		t.Fatalf("cancelled %+v", cancelled)
 	}
 	var result wallet.VPRequest
 	e.do("GET", "/v1/verify/requests/"+vp.ID+"/result", "key:"+e.bank, nil).want(t, http.StatusOK, &result)

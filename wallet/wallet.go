@@ -9,7 +9,9 @@ package wallet
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
@@ -54,6 +56,9 @@ type Service struct {
 	keys  *keyring
 	lists *listCache
 	sigs  *sdjwt.SigCache
+	// limitKey names the rate-limit counters of direct_post answers
+	// (HMAC of the source address).
+	limitKey []byte
 }
 
 // Option configures a Service.
@@ -100,6 +105,9 @@ func New(store cancuoc.Store, cfg Config, opts ...Option) (*Service, error) {
 	s.keys = &keyring{store: store, seal: sl, now: s.now, rotation: cfg.Rotation, retire: cfg.Retire}
 	s.lists = &listCache{}
 	s.sigs = sdjwt.NewSigCache(100000, time.Minute)
+	if s.limitKey, err = hkdf.Key(sha256.New, cfg.Secret, nil, "cancuoc wallet rate limit keys", 32); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

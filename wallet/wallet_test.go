@@ -485,11 +485,11 @@ func TestOnlinePresentationDirectPost(t *testing.T) {
 	other, _ := e.w.CreateVPRequest(ctx, bank, "driver_licence", []string{"given_name"})
 	replay := e.present(an, key, doc.ID, other.Nonce, other.ClientID, "given_name", "categories")
 	pres := e.present(an, key, doc.ID, seen.Nonce, seen.ClientID, "given_name", "categories")
-	v, err := e.w.RespondVP(ctx, req.ID, pres)
+	v, err := e.w.RespondVP(ctx, req.ID, pres, "")
 	if err != nil || !v.Valid {
 		t.Fatalf("response %+v %v", v, err)
 	}
-	if _, err := e.w.RespondVP(ctx, req.ID, pres); cancuoc.KindOf(err) != cancuoc.Conflict {
+	if _, err := e.w.RespondVP(ctx, req.ID, pres, ""); cancuoc.KindOf(err) != cancuoc.Conflict {
 		t.Errorf("second response: %v", err)
 	}
 	res, err := e.w.VPRequestFor(ctx, bank, req.ID)
@@ -500,11 +500,11 @@ func TestOnlinePresentationDirectPost(t *testing.T) {
 		t.Errorf("another verifier read the result: %v", err)
 	}
 	third, _ := e.w.CreateVPRequest(ctx, bank, "driver_licence", nil)
-	if v, _ := e.w.RespondVP(ctx, third.ID, replay); v.Valid || v.Code != sdjwt.CodeKBNonce {
+	if v, _ := e.w.RespondVP(ctx, third.ID, replay, ""); v.Valid || v.Code != sdjwt.CodeKBNonce {
 		t.Errorf("replayed: %+v", v)
 	}
 	short := e.present(an, key, doc.ID, other.Nonce, other.ClientID, "given_name")
-	if v, _ := e.w.RespondVP(ctx, other.ID, short); !v.Valid {
+	if v, _ := e.w.RespondVP(ctx, other.ID, short, ""); !v.Valid {
 		t.Errorf("other: %+v", v)
 	}
 }
