@@ -195,7 +195,7 @@ func TestWalletHTTP(t *testing.T) {
 		t.Errorf("headers %v", r.Header)
 	}
 	keys := func(iss, kid string) (*jose.JSONWebKey, error) { return &md.JWKS.Key(kid)[0], nil }
-	_, l, err := statuslist.Verify(string(body), e.srv.URL+"/statuslists/transport/0", keys, time.Now())
+	_, l, err := statuslist.Verify(string(body), e.srv.URL+"/statuslists/transport/0", e.srv.URL+"/issuers/transport", keys, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

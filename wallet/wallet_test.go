@@ -452,7 +452,7 @@ func TestStatusListPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := func(iss, kid string) (*jose.JSONWebKey, error) { return &md.JWKS.Key(kid)[0], nil }
-	c, l, err := statuslist.Verify(tok, e.w.StatusURI("transport", doc.StatusList), keys, e.now)
+	c, l, err := statuslist.Verify(tok, e.w.StatusURI("transport", doc.StatusList), base+"/issuers/transport", keys, e.now)
 	if err != nil {
 		t.Fatal(err)
 	}
