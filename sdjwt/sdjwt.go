@@ -67,6 +67,10 @@ const (
 	CodeKBStale             = "sdjwt_kb_stale"
 	CodeKBSDHash            = "sdjwt_kb_sd_hash_mismatch"
 	CodeCnfMissing          = "sdjwt_cnf_missing"
+	// CodeNotDisclosable: a claim the SD-JWT VC profile wants in the clear
+	// (iss, nbf, exp, cnf, vct, status) came from a disclosure, so a
+	// holder could have left it out (an expiry, a status) unnoticed.
+	CodeNotDisclosable = "sdjwt_claim_not_disclosable"
 )
 
 // fail builds the error of a failed verification: Invalid, because the

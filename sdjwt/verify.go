@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -126,7 +127,7 @@ func Verify(s string, o VerifyOptions) (*Result, error) {
 	if err := checkAlg(h, false); err != nil {
 		return nil, err
 	}
-	if o.Typ != "-" && h.Typ != o.Typ {
+	if o.Typ != "-" && !typIs(h.Typ, o.Typ) {
 		return nil, fail(CodeTypWrong, "Loại tài liệu (typ) không đúng.", fmt.Sprintf("The typ header is %q, expected %q.", h.Typ, o.Typ))
 	}
 	// A recently verified JWT (see SigCache) is not decoded again; its
@@ -192,12 +193,38 @@ func Verify(s string, o VerifyOptions) (*Result, error) {
 	return r, nil
 }
 
+// typIs compares a typ header with the media type wanted: case
+// insensitively, with the "application/" prefix optional (RFC 7515 §4.1.9).
+func typIs(got, want string) bool {
+	got = strings.ToLower(got)
+	return strings.TrimPrefix(got, "application/") == want
+}
+
+// inTheClear are the claims the SD-JWT VC profile forbids making
+// selectively disclosable (draft-ietf-oauth-sd-jwt-vc §3.2.2.2).
+var inTheClear = []string{"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"}
+
 // readRegistered reads and checks iss, iat, nbf, exp, vct and status.
 func (r *Result) readRegistered(c map[string]any, o VerifyOptions) error {
+	if typIs(o.Typ, TypVC) {
+		for _, n := range r.Disclosed {
+			if slices.Contains(inTheClear, n) {
+				return fail(CodeNotDisclosable, "Trường "+n+" phải ở dạng công khai, không được là phần tiết lộ chọn lọc.",
+					fmt.Sprintf("The claim %q must be in the clear, not selectively disclosable (SD-JWT VC).", n))
+			}
+		}
+	}
 	r.Issuer, _ = c["iss"].(string)
 	r.VCT, _ = c["vct"].(string)
-	if o.Typ == TypVC && r.VCT == "" {
+	if typIs(o.Typ, TypVC) && r.VCT == "" {
 		return fail(CodeVCTMissing, "Thiếu loại tài liệu (vct).", "The document has no vct (credential type).")
+	}
+	for _, n := range []string{"iat", "nbf", "exp"} {
+		if v, ok := c[n]; ok {
+			if _, ok := numTime(v); !ok {
+				return fail(CodeMalformed, "Trường thời gian "+n+" không phải số giây.", fmt.Sprintf("The %s claim is not a number of seconds (NumericDate).", n))
+			}
+		}
 	}
 	if iat, ok := numTime(c["iat"]); ok {
 		r.IssuedAt = iat
@@ -247,7 +274,7 @@ func verifyKB(t *Token, claims map[string]any, o VerifyOptions) (*KeyBinding, er
 	if err := checkAlg(h, true); err != nil {
 		return nil, err
 	}
-	if h.Typ != TypKB {
+	if !typIs(h.Typ, TypKB) {
 		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá phải có typ kb+jwt.", "The key-binding JWT must have typ kb+jwt.")
 	}
 	cnf, _ := claims["cnf"].(map[string]any)
@@ -278,6 +305,10 @@ func verifyKB(t *Token, claims map[string]any, o VerifyOptions) (*KeyBinding, er
 	iat, ok := numTime(kb.IAT)
 	if !ok {
 		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá thiếu iat.", "The key-binding JWT has no iat.")
+	}
+	// All four are REQUIRED (RFC 9901 §4.3), whatever this verifier expects.
+	if kb.Nonce == "" || kb.Aud == "" || kb.SDHash == "" {
+		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá thiếu nonce, aud hoặc sd_hash.", "The key-binding JWT lacks nonce, aud or sd_hash (all are required).")
 	}
 	if kb.SDHash != t.SDHash() {
 		return nil, fail(CodeKBSDHash, "sd_hash không khớp: các phần tiết lộ đã bị thêm, bớt hoặc thay đổi sau khi người giữ ký.",
@@ -398,6 +429,9 @@ func (p *processor) object(m map[string]any, path string, depth int) (map[string
 	for k, v := range m {
 		if k == "_sd" {
 			continue
+		}
+		if k == "_sd_alg" && path != "" {
+			return nil, fail(CodeMalformed, "_sd_alg chỉ được ở cấp cao nhất.", "_sd_alg may appear only at the top level of the payload.")
 		}
 		pv, err := p.value(v, join(path, k), depth)
 		if err != nil {
