@@ -344,4 +344,3 @@ func checkNonceAud(op, nonce, aud string) error {
 	}
 	return nil
 }
-
