@@ -123,11 +123,26 @@ func Issue(k Key, plain, disclosable map[string]any, o IssueOptions) (*Issued, e
 }
 
 // NewDisclosure encodes [salt, name, value] with a fresh 128-bit salt.
+// The array is assembled around the marshalled name and value (the salt
+// is base64url: nothing to escape), which saves the issuer a reflective
+// pass over a []any for each of a document's claims.
 func NewDisclosure(name string, value any) (string, error) {
-	raw, err := json.Marshal([]any{salt(), name, value})
+	n, err := json.Marshal(name)
 	if err != nil {
 		return "", err
 	}
+	v, err := json.Marshal(value)
+	if err != nil {
+		return "", err
+	}
+	raw := make([]byte, 0, 32+len(n)+len(v))
+	raw = append(raw, `["`...)
+	raw = append(raw, salt()...)
+	raw = append(raw, `",`...)
+	raw = append(raw, n...)
+	raw = append(raw, ',')
+	raw = append(raw, v...)
+	raw = append(raw, ']')
 	return b64.EncodeToString(raw), nil
 }
 

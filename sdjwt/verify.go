@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -381,6 +382,35 @@ func process(payload map[string]any, encoded []string) (map[string]any, []string
 	return out, p.disclosed, nil
 }
 
+// plainString decodes a JSON string without escapes directly: most claim
+// values, names and salts are such strings, and the verifier's hot path
+// then needs no JSON decoder for them. Anything else is left to encoding/json.
+func plainString(raw []byte) (string, bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return "", false
+	}
+	for _, c := range raw[1 : n-1] {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(raw[1 : n-1]) {
+		return "", false
+	}
+	return string(raw[1 : n-1]), true
+}
+
+// compound says whether v holds objects or arrays to walk (a scalar is
+// copied as is, without building its path).
+func compound(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
 func (p *processor) value(v any, path string, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fail(CodeMalformed, "Dữ liệu lồng quá sâu.", "The payload is nested too deeply.")
@@ -415,6 +445,9 @@ func (p *processor) claim(v any) (*Disclosure, error) {
 }
 
 func decodeValue(raw json.RawMessage) (any, error) {
+	if str, ok := plainString(raw); ok {
+		return str, nil
+	}
 	var v any
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -432,6 +465,10 @@ func (p *processor) object(m map[string]any, path string, depth int) (map[string
 		}
 		if k == "_sd_alg" && path != "" {
 			return nil, fail(CodeMalformed, "_sd_alg chỉ được ở cấp cao nhất.", "_sd_alg may appear only at the top level of the payload.")
+		}
+		if !compound(v) {
+			out[k] = v
+			continue
 		}
 		pv, err := p.value(v, join(path, k), depth)
 		if err != nil {
@@ -497,6 +534,10 @@ func (p *processor) array(a []any, path string, depth int) ([]any, error) {
 				return nil, err
 			}
 			p.disclosed = append(p.disclosed, fmt.Sprintf("%s[%d]", path, i))
+			out = append(out, x)
+			continue
+		}
+		if !compound(x) {
 			out = append(out, x)
 			continue
 		}
