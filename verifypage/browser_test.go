@@ -13,10 +13,10 @@ import (
 
 // TestVerifierPageInBrowser: in Chromium at a phone's width, a clerk pastes
 // a presentation, types the nonce and their identifier and submits the
-// form: the page shows the verdict and the disclosed claims in Vietnamese
-// with English beside them; the same presentation checked against another
-// nonce shows the failure's code. The page needs no script and fits the
-// screen (no horizontal scrolling).
+// form: the page shows the verdict and the disclosed claims in Vietnamese;
+// the same presentation checked against another nonce shows the failure's
+// code; the language switch gives the page in English, and keeps it. The
+// page needs no script and fits the screen (no horizontal scrolling).
 func TestVerifierPageInBrowser(t *testing.T) {
 	exe := ""
 	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
@@ -68,7 +68,7 @@ func TestVerifierPageInBrowser(t *testing.T) {
 		return verdict, code, overflow
 	}
 	v, code, overflow := check("nonce-page-1")
-	for _, want := range []string{"Hợp lệ", "Valid", "Tình trạng án tích", "Không có án tích", "Phiếu lý lịch tư pháp"} {
+	for _, want := range []string{"Hợp lệ", "Tình trạng án tích", "Không có án tích", "Phiếu lý lịch tư pháp"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("valid verdict lacks %q:\n%s", want, v)
 		}
@@ -79,5 +79,18 @@ func TestVerifierPageInBrowser(t *testing.T) {
 	v, code, _ = check("another-nonce")
 	if !strings.Contains(v, "Không hợp lệ") || code != "sdjwt_kb_nonce_mismatch" {
 		t.Errorf("replayed: code %q\n%s", code, v)
+	}
+	// The English switch, remembered for the next visit.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"]`))); err != nil {
+		t.Fatalf("English switch: %v", err)
+	}
+	v, _, _ = check("nonce-page-1")
+	for _, want := range []string{"Valid", "Criminal record", "Judicial-record certificate", "The document is valid."} {
+		if !strings.Contains(v, want) {
+			t.Errorf("English verdict lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "Hợp lệ") {
+		t.Errorf("English verdict in Vietnamese:\n%s", v)
 	}
 }

@@ -99,7 +99,16 @@ func TestVerifierPage(t *testing.T) {
 	if !strings.Contains(bad, "Không hợp lệ") || !strings.Contains(bad, "sdjwt_kb_nonce_mismatch") {
 		t.Errorf("replayed presentation page:\n%s", bad)
 	}
-	res, _ := http.Get(srvURL + "/verify")
+	res, err := http.PostForm(srvURL+"/verify?lang=en", url.Values{"presentation": {pres}, "nonce": {"nonce-page-1"}, "aud": {"employer"}, "require_kb": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(en), `lang="en"`) || !strings.Contains(string(en), "Criminal record") || strings.Contains(string(en), "Tình trạng án tích") {
+		t.Errorf("English page:\n%s", en)
+	}
+	res, _ = http.Get(srvURL + "/verify")
 	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("GET /verify %d", res.StatusCode)
 	}
