@@ -2,9 +2,9 @@ package sdjwt
 
 import (
 	"crypto/ecdsa"
-	"encoding/json"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"testing"
 	"time"
 
