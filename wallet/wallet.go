@@ -15,6 +15,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,12 +131,10 @@ func (s *Service) agencyOf(iss string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	for _, x := range Agencies() {
-		if x == a {
-			return a, true
-		}
+	if !slices.Contains(agencies(), a) {
+		return "", false
 	}
-	return "", false
+	return a, true
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
