@@ -153,6 +153,23 @@ func TestWalletHTTP(t *testing.T) {
 	if cancelled.State != "answered" || cancelled.Verdict == nil || cancelled.Verdict.Code != "cancelled" {
 		t.Fatalf("cancelled %+v", cancelled)
 	}
+	// A flood of answers from one address is cut off with a Retry-After.
+	var flooded wallet.VPRequest
+	e.do("POST", "/v1/verify/requests", "key:"+e.bank, map[string]any{"type": "driver_licence"}).want(t, http.StatusCreated, &flooded)
+	var last *http.Response
+	for range 80 { // twice the limit: the fixed window may turn over once meanwhile
+		r, err := http.Post(flooded.ResponseURI, "application/x-www-form-urlencoded", strings.NewReader(url.Values{"vp_token": {"junk"}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if last = r; r.StatusCode != http.StatusOK {
+			break
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("flood: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
+	}
 	var result wallet.VPRequest
 	e.do("GET", "/v1/verify/requests/"+vp.ID+"/result", "key:"+e.bank, nil).want(t, http.StatusOK, &result)
 	if result.Verdict == nil || !result.Verdict.Valid || result.Verdict.Claims[0].Value != "Văn Đức" {
