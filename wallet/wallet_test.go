@@ -19,6 +19,7 @@ import (
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/sdjwt"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/statuslist"
@@ -56,6 +57,20 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st)
+}
+
+// onBothStores runs fn on SQLite and on PostgreSQL (skipped loudly
+// without CANCUOC_TEST_POSTGRES).
+func onBothStores(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newEnvOn(t, pgtest.Open(t, "wallet_test"))) })
+}
+
+// newEnvOn is a wallet over st.
+func newEnvOn(t *testing.T, st cancuoc.Store) *env {
+	t.Helper()
+	var err error
 	e := &env{t: t, store: st, now: time.Now().UTC()}
 	e.w, err = wallet.New(st, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock))
 	if err != nil {
