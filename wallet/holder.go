@@ -209,10 +209,8 @@ func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, f
 			return err
 		}
 		if old != nil && old.ID == thumb {
-			hk = old
-			return nil // the same key again: nothing changes
-		}
-		if err := tx.PutHolderKey(ctx, hk); err != nil {
+			hk = old // the same key again: only documents left behind move
+		} else if err := tx.PutHolderKey(ctx, hk); err != nil {
 			return err
 		}
 		out, err = s.rebind(ctx, tx, acc, forPIN, old, thumb)
@@ -231,19 +229,24 @@ func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, f
 	return hk, out, nil
 }
 
-// rebind moves the holder's documents from the old key (nil: none before)
-// to the key thumb inside tx, and records the change: audit entry, and an
-// event when there was an old key.
+// rebind moves the holder's documents still bound to another key than
+// thumb (from the old key, or left behind by an earlier change) to thumb
+// inside tx, and records a change of key (old nil: the first key): audit
+// entry, and an event when there was an old key. The same key registered
+// again records nothing.
 func (s *Service) rebind(ctx context.Context, tx cancuoc.Tx, acc *cancuoc.Account, pin cancuoc.PIN, old *cancuoc.HolderKey, thumb string) ([]*DocumentView, error) {
 	const op = "wallet.RegisterHolderKey"
 	actor := "account:" + acc.ID
+	changed := old == nil || old.ID != thumb
 	action := "wallet.key.register"
 	if old != nil {
 		action = "wallet.key.change"
 	}
-	if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: s.clock(), Actor: actor, Action: action,
-		PIN: pin, Purpose: thumb, Outcome: "ok"}); err != nil {
-		return nil, err
+	if changed {
+		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: s.clock(), Actor: actor, Action: action,
+			PIN: pin, Purpose: thumb, Outcome: "ok"}); err != nil {
+			return nil, err
+		}
 	}
 	docs, err := tx.DocumentsByHolder(ctx, pin)
 	if err != nil {
@@ -271,7 +274,7 @@ func (s *Service) rebind(ctx context.Context, tx cancuoc.Tx, acc *cancuoc.Accoun
 		reissued = append(reissued, d.ID)
 		out = append(out, s.view(nd, false))
 	}
-	if old == nil {
+	if old == nil || !changed {
 		return out, nil
 	}
 	data, _ := json.Marshal(map[string]any{"old_key": old.ID, "new_key": thumb, "reissued": reissued, "suspended": suspended})

@@ -89,6 +89,23 @@ func TestRekeyRecorded(t *testing.T) {
 		if len(evs2) != len(evs) {
 			t.Errorf("registering the same key again emitted %d events", len(evs2)-len(evs))
 		}
+
+		// Back at level 2, the same key again moves the card left behind:
+		// reissued to the new key, valid (the key-change suspension does
+		// not follow it), the old one revoked.
+		acc, _ = e.store.AccountByPIN(ctx, an.pin)
+		acc.Level = cancuoc.Level2
+		acc.Version++
+		if err := e.store.UpdateAccount(ctx, acc, acc.Version-1); err != nil {
+			t.Fatal(err)
+		}
+		_, moved, err := e.w.RegisterHolderKey(ctx, an.acc, "", raw)
+		if err != nil || len(moved) != 1 || moved[0].Type != "eid_card" || moved[0].Status != cancuoc.DocumentValid || moved[0].HolderKeyID != after.ID {
+			t.Fatalf("card left behind: %+v %v", moved, err)
+		}
+		if d, _ := e.store.Document(ctx, card.ID); d.Status != cancuoc.DocumentRevoked {
+			t.Errorf("old card %s", d.Status)
+		}
 	})
 }
 

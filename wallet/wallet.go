@@ -377,8 +377,9 @@ func (s *Service) reissue(ctx context.Context, tx cancuoc.Tx, op, actor, id stri
 	if err != nil {
 		return nil, err
 	}
-	if old.Status == cancuoc.DocumentSuspended {
-		// A suspension follows the document into its new version.
+	if old.Status == cancuoc.DocumentSuspended && old.Reason != ReasonHolderKeyChanged {
+		// A suspension follows the document into its new version (not
+		// one for a key change: the new version has the new key).
 		doc.Status, doc.Reason = cancuoc.DocumentSuspended, old.Reason
 		doc.Version++
 		if err := tx.UpdateDocument(ctx, doc, 1); err != nil {
