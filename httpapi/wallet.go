@@ -45,6 +45,7 @@ func (a *API) walletRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/verify/requests/{id}", a.walletOn(a.vpRequest))
 	mux.HandleFunc("POST /v1/verify/requests/{id}/response", a.walletOn(a.vpResponse))
 	mux.HandleFunc("GET /v1/verify/requests/{id}/result", a.walletOn(a.authed(a.vpResult)))
+	mux.HandleFunc("DELETE /v1/verify/requests/{id}", a.walletOn(a.authed(a.vpCancel)))
 }
 
 var errNoWallet = cancuoc.E(cancuoc.Unavailable, "httpapi.wallet", "wallet_unavailable",
@@ -342,7 +343,7 @@ func (a *API) vpResponse(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, cancuoc.InvalidField("httpapi.vpResponse", "vp_token", "vp_token_required", "Thiếu vp_token.", "vp_token is required."))
 		return
 	}
-	v, err := a.wallet.RespondVP(r.Context(), r.PathValue("id"), token)
+	v, err := a.wallet.RespondVP(r.Context(), r.PathValue("id"), token, a.source(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -352,6 +353,16 @@ func (a *API) vpResponse(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) vpResult(w http.ResponseWriter, r *http.Request) {
 	q, err := a.wallet.VPRequestFor(r.Context(), principal(r.Context()), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, q)
+}
+
+// vpCancel ends a pending request on behalf of the verifier who made it.
+func (a *API) vpCancel(w http.ResponseWriter, r *http.Request) {
+	q, err := a.wallet.CancelVPRequest(r.Context(), principal(r.Context()), r.PathValue("id"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -130,11 +130,45 @@ func TestWalletHTTP(t *testing.T) {
 		r.Body.Close()
 		return r
 	}
+	// A stranger's garbage is refused and does not use the request up.
+	junk, err := http.Post(seen.ResponseURI, "application/x-www-form-urlencoded", strings.NewReader(url.Values{"vp_token": {"garbage~"}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk.Body.Close()
+	if junk.StatusCode != http.StatusOK {
+		t.Fatalf("garbage direct_post: %d", junk.StatusCode)
+	}
 	if r := post(); r.StatusCode != http.StatusOK {
 		t.Fatalf("direct_post: %d", r.StatusCode)
 	}
 	if r := post(); r.StatusCode != http.StatusConflict {
 		t.Fatalf("second direct_post: %d", r.StatusCode)
+	}
+	// The verifier cancels a request it no longer needs; another cannot.
+	var spare, cancelled wallet.VPRequest
+	e.do("POST", "/v1/verify/requests", "key:"+e.bank, map[string]any{"type": "driver_licence"}).want(t, http.StatusCreated, &spare)
+	e.do("DELETE", "/v1/verify/requests/"+spare.ID, "key:"+e.transport, nil).want(t, http.StatusNotFound, nil)
+	e.do("DELETE", "/v1/verify/requests/"+spare.ID, "key:"+e.bank, nil).want(t, http.StatusOK, &cancelled)
+	if cancelled.State != "answered" || cancelled.Verdict == nil || cancelled.Verdict.Code != "cancelled" {
+		t.Fatalf("cancelled %+v", cancelled)
+	}
+	// A flood of answers from one address is cut off with a Retry-After.
+	var flooded wallet.VPRequest
+	e.do("POST", "/v1/verify/requests", "key:"+e.bank, map[string]any{"type": "driver_licence"}).want(t, http.StatusCreated, &flooded)
+	var last *http.Response
+	for range 80 { // twice the limit: the fixed window may turn over once meanwhile
+		r, err := http.Post(flooded.ResponseURI, "application/x-www-form-urlencoded", strings.NewReader(url.Values{"vp_token": {"junk"}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if last = r; r.StatusCode != http.StatusOK {
+			break
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("flood: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
 	}
 	var result wallet.VPRequest
 	e.do("GET", "/v1/verify/requests/"+vp.ID+"/result", "key:"+e.bank, nil).want(t, http.StatusOK, &result)
@@ -178,7 +212,7 @@ func TestWalletHTTP(t *testing.T) {
 		t.Errorf("headers %v", r.Header)
 	}
 	keys := func(iss, kid string) (*jose.JSONWebKey, error) { return &md.JWKS.Key(kid)[0], nil }
-	_, l, err := statuslist.Verify(string(body), e.srv.URL+"/statuslists/transport/0", keys, time.Now())
+	_, l, err := statuslist.Verify(string(body), e.srv.URL+"/statuslists/transport/0", e.srv.URL+"/issuers/transport", keys, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sdjwt
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -44,6 +45,24 @@ func FuzzParseDisclosure(f *testing.F) {
 		d, err := ParseDisclosure(s)
 		if err == nil && !d.Element && d.Name == "_sd" {
 			t.Fatal("reserved name accepted")
+		}
+	})
+}
+
+// FuzzPlainString: the verifier's shortcut for JSON strings agrees with
+// encoding/json whenever it takes it.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`"An"`, `"Nguyễn"`, `"a\"b"`, `"\u00e9"`, `""`, `"`, `null`, "\"\xff\"", "\"a\tb\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := plainString(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil || got != want {
+			t.Fatalf("plainString(%q) = %q, encoding/json %q %v", raw, got, want, err)
 		}
 	})
 }

@@ -67,6 +67,10 @@ const (
 	CodeKBStale             = "sdjwt_kb_stale"
 	CodeKBSDHash            = "sdjwt_kb_sd_hash_mismatch"
 	CodeCnfMissing          = "sdjwt_cnf_missing"
+	// CodeNotDisclosable: a claim the SD-JWT VC profile wants in the clear
+	// (iss, nbf, exp, cnf, vct, status) came from a disclosure, so a
+	// holder could have left it out (an expiry, a status) unnoticed.
+	CodeNotDisclosable = "sdjwt_claim_not_disclosable"
 )
 
 // fail builds the error of a failed verification: Invalid, because the
@@ -201,7 +205,7 @@ func ParseDisclosure(enc string) (*Disclosure, error) {
 	case 2:
 		d.Element, d.Value = true, arr[1]
 	case 3:
-		if err := json.Unmarshal(arr[1], &d.Name); err != nil {
+		if err := unmarshalString(arr[1], &d.Name); err != nil {
 			return nil, bad("claim name is not a string")
 		}
 		if d.Name == "_sd" || d.Name == "..." || d.Name == "_sd_alg" {
@@ -211,8 +215,21 @@ func ParseDisclosure(enc string) (*Disclosure, error) {
 	default:
 		return nil, bad("expected 2 or 3 elements")
 	}
-	if err := json.Unmarshal(arr[0], &d.Salt); err != nil {
+	if err := unmarshalString(arr[0], &d.Salt); err != nil {
 		return nil, bad("salt is not a string")
 	}
 	return d, nil
+}
+
+// unmarshalString decodes a JSON string, without encoding/json when it
+// has no escapes (see plainString).
+func unmarshalString(raw []byte, out *string) error {
+	if str, ok := plainString(raw); ok {
+		*out = str
+		return nil
+	}
+	if len(raw) == 0 || raw[0] != '"' {
+		return errors.New("not a JSON string") // null would decode to ""
+	}
+	return json.Unmarshal(raw, out)
 }

@@ -4,8 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -230,5 +232,31 @@ func TestSigCacheKeepsChecks(t *testing.T) {
 	o3.Nonce, o3.Audience = "", ""
 	if _, err := Verify(tok, o3); err != nil { // expired entry: verified again
 		t.Fatal(err)
+	}
+}
+
+// rawSignature reads every ECDSA signature right, whatever the length of
+// its integers (DER drops leading zeros and adds one before a high bit).
+func TestRawSignature(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	d := sha256.Sum256([]byte("input"))
+	for range 300 {
+		der, err := ecdsa.SignASN1(rand.Reader, k, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := rawSignature(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(&k.PublicKey, d[:], r, s) {
+			t.Fatalf("signature %x read as %x", der, sig)
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x30, 0}, {0x30, 3, 2, 1, 1}, {0x30, 6, 2, 1, 1, 2, 1, 1, 0}} {
+		if _, err := rawSignature(bad); err == nil {
+			t.Errorf("accepted %x", bad)
+		}
 	}
 }

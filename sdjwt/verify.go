@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -126,7 +128,7 @@ func Verify(s string, o VerifyOptions) (*Result, error) {
 	if err := checkAlg(h, false); err != nil {
 		return nil, err
 	}
-	if o.Typ != "-" && h.Typ != o.Typ {
+	if o.Typ != "-" && !typIs(h.Typ, o.Typ) {
 		return nil, fail(CodeTypWrong, "Loại tài liệu (typ) không đúng.", fmt.Sprintf("The typ header is %q, expected %q.", h.Typ, o.Typ))
 	}
 	// A recently verified JWT (see SigCache) is not decoded again; its
@@ -192,12 +194,38 @@ func Verify(s string, o VerifyOptions) (*Result, error) {
 	return r, nil
 }
 
+// typIs compares a typ header with the media type wanted: case
+// insensitively, with the "application/" prefix optional (RFC 7515 §4.1.9).
+func typIs(got, want string) bool {
+	got = strings.ToLower(got)
+	return strings.TrimPrefix(got, "application/") == want
+}
+
+// inTheClear are the claims the SD-JWT VC profile forbids making
+// selectively disclosable (draft-ietf-oauth-sd-jwt-vc §3.2.2.2).
+var inTheClear = []string{"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status"}
+
 // readRegistered reads and checks iss, iat, nbf, exp, vct and status.
 func (r *Result) readRegistered(c map[string]any, o VerifyOptions) error {
+	if typIs(o.Typ, TypVC) {
+		for _, n := range r.Disclosed {
+			if slices.Contains(inTheClear, n) {
+				return fail(CodeNotDisclosable, "Trường "+n+" phải ở dạng công khai, không được là phần tiết lộ chọn lọc.",
+					fmt.Sprintf("The claim %q must be in the clear, not selectively disclosable (SD-JWT VC).", n))
+			}
+		}
+	}
 	r.Issuer, _ = c["iss"].(string)
 	r.VCT, _ = c["vct"].(string)
-	if o.Typ == TypVC && r.VCT == "" {
+	if typIs(o.Typ, TypVC) && r.VCT == "" {
 		return fail(CodeVCTMissing, "Thiếu loại tài liệu (vct).", "The document has no vct (credential type).")
+	}
+	for _, n := range []string{"iat", "nbf", "exp"} {
+		if v, ok := c[n]; ok {
+			if _, ok := numTime(v); !ok {
+				return fail(CodeMalformed, "Trường thời gian "+n+" không phải số giây.", fmt.Sprintf("The %s claim is not a number of seconds (NumericDate).", n))
+			}
+		}
 	}
 	if iat, ok := numTime(c["iat"]); ok {
 		r.IssuedAt = iat
@@ -247,7 +275,7 @@ func verifyKB(t *Token, claims map[string]any, o VerifyOptions) (*KeyBinding, er
 	if err := checkAlg(h, true); err != nil {
 		return nil, err
 	}
-	if h.Typ != TypKB {
+	if !typIs(h.Typ, TypKB) {
 		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá phải có typ kb+jwt.", "The key-binding JWT must have typ kb+jwt.")
 	}
 	cnf, _ := claims["cnf"].(map[string]any)
@@ -278,6 +306,10 @@ func verifyKB(t *Token, claims map[string]any, o VerifyOptions) (*KeyBinding, er
 	iat, ok := numTime(kb.IAT)
 	if !ok {
 		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá thiếu iat.", "The key-binding JWT has no iat.")
+	}
+	// All four are REQUIRED (RFC 9901 §4.3), whatever this verifier expects.
+	if kb.Nonce == "" || kb.Aud == "" || kb.SDHash == "" {
+		return nil, fail(CodeKBMalformed, "JWT ràng buộc khoá thiếu nonce, aud hoặc sd_hash.", "The key-binding JWT lacks nonce, aud or sd_hash (all are required).")
 	}
 	if kb.SDHash != t.SDHash() {
 		return nil, fail(CodeKBSDHash, "sd_hash không khớp: các phần tiết lộ đã bị thêm, bớt hoặc thay đổi sau khi người giữ ký.",
@@ -350,6 +382,35 @@ func process(payload map[string]any, encoded []string) (map[string]any, []string
 	return out, p.disclosed, nil
 }
 
+// plainString decodes a JSON string without escapes directly: most claim
+// values, names and salts are such strings, and the verifier's hot path
+// then needs no JSON decoder for them. Anything else is left to encoding/json.
+func plainString(raw []byte) (string, bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return "", false
+	}
+	for _, c := range raw[1 : n-1] {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(raw[1 : n-1]) {
+		return "", false
+	}
+	return string(raw[1 : n-1]), true
+}
+
+// compound says whether v holds objects or arrays to walk (a scalar is
+// copied as is, without building its path).
+func compound(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
 func (p *processor) value(v any, path string, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fail(CodeMalformed, "Dữ liệu lồng quá sâu.", "The payload is nested too deeply.")
@@ -384,6 +445,9 @@ func (p *processor) claim(v any) (*Disclosure, error) {
 }
 
 func decodeValue(raw json.RawMessage) (any, error) {
+	if str, ok := plainString(raw); ok {
+		return str, nil
+	}
 	var v any
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -397,6 +461,13 @@ func (p *processor) object(m map[string]any, path string, depth int) (map[string
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		if k == "_sd" {
+			continue
+		}
+		if k == "_sd_alg" && path != "" {
+			return nil, fail(CodeMalformed, "_sd_alg chỉ được ở cấp cao nhất.", "_sd_alg may appear only at the top level of the payload.")
+		}
+		if !compound(v) {
+			out[k] = v
 			continue
 		}
 		pv, err := p.value(v, join(path, k), depth)
@@ -463,6 +534,10 @@ func (p *processor) array(a []any, path string, depth int) ([]any, error) {
 				return nil, err
 			}
 			p.disclosed = append(p.disclosed, fmt.Sprintf("%s[%d]", path, i))
+			out = append(out, x)
+			continue
+		}
+		if !compound(x) {
 			out = append(out, x)
 			continue
 		}

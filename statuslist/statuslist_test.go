@@ -81,11 +81,19 @@ func TestDecodeRefuses(t *testing.T) {
 func TestTokenSignVerify(t *testing.T) {
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pub := &jose.JSONWebKey{Key: k.Public(), KeyID: "s1"}
+	const justice = "https://id.example.vn/issuers/justice"
+	// The verifier trusts two issuers: justice (key s1) and transport
+	// (key t1); a key is found only under its own issuer.
+	tk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tpub := &jose.JSONWebKey{Key: tk.Public(), KeyID: "t1"}
 	keys := func(iss, kid string) (*jose.JSONWebKey, error) {
-		if kid != "s1" {
-			return nil, errors.New("unknown")
+		switch {
+		case iss == justice && kid == "s1":
+			return pub, nil
+		case iss == "https://id.example.vn/issuers/transport" && kid == "t1":
+			return tpub, nil
 		}
-		return pub, nil
+		return nil, errors.New("unknown")
 	}
 	l, _ := New(2, 1<<16)
 	_ = l.Set(40000, Suspended)
@@ -94,23 +102,44 @@ func TestTokenSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, got, err := Verify(tok, "https://id.example.vn/statuslists/justice/0", keys, now)
+	c, got, err := Verify(tok, "https://id.example.vn/statuslists/justice/0", justice, keys, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := got.Get(40000); v != Suspended || c.TTL != 300 {
 		t.Fatalf("status %d ttl %d", v, c.TTL)
 	}
-	if _, _, err := Verify(tok, "https://id.example.vn/statuslists/justice/1", keys, now); err == nil {
+	if _, _, err := Verify(tok, "https://id.example.vn/statuslists/justice/1", justice, keys, now); err == nil {
 		t.Error("accepted for another URI")
 	}
-	if _, _, err := Verify(tok, "", keys, now.Add(25*time.Hour)); err == nil {
+	if _, _, err := Verify(tok, "https://id.example.vn/statuslists/justice/0", justice, keys, now.Add(25*time.Hour)); err == nil {
 		t.Error("accepted when expired")
 	}
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	forged, _ := Sign(other, "s1", "x", "https://id.example.vn/statuslists/justice/0", l, now, time.Minute, time.Hour)
-	if _, _, err := Verify(forged, "", keys, now); err == nil {
+	if _, _, err := Verify(forged, "https://id.example.vn/statuslists/justice/0", justice, keys, now); err == nil {
 		t.Error("accepted a forged list")
+	}
+	// Bound to the document's issuer: transport's list at justice's URI,
+	// whether it names itself, names justice or names no one, is refused;
+	// so is justice's own list under another subject, or with no URI.
+	uri := "https://id.example.vn/statuslists/justice/0"
+	for _, iss := range []string{"https://id.example.vn/issuers/transport", justice, ""} {
+		other, _ := Sign(tk, "t1", iss, uri, l, now, time.Minute, time.Hour)
+		_, _, err := Verify(other, uri, justice, keys, now)
+		if code := errCode(err); code != "statuslist_unknown_key" {
+			t.Errorf("transport's key, iss %q: %v", iss, err)
+		}
+	}
+	named, _ := Sign(k, "s1", "https://id.example.vn/issuers/transport", uri, l, now, time.Minute, time.Hour)
+	if _, _, err := Verify(named, uri, justice, keys, now); errCode(err) != "statuslist_issuer" {
+		t.Errorf("justice's key naming another issuer: %v", err)
+	}
+	if _, _, err := Verify(tok, uri, "https://id.example.vn/issuers/transport", keys, now); errCode(err) != "statuslist_unknown_key" {
+		t.Errorf("justice's list for a transport document: %v", err)
+	}
+	if _, _, err := Verify(tok, "", justice, keys, now); errCode(err) != "statuslist_reference" {
+		t.Errorf("no URI: %v", err)
 	}
 }
 
@@ -138,7 +167,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add("a.b.c")
 	keys := func(string, string) (*jose.JSONWebKey, error) { return &jose.JSONWebKey{Key: k.Public()}, nil }
 	f.Fuzz(func(t *testing.T, s string) {
-		_, _, _ = Verify(s, "u", keys, time.Now())
+		_, _, _ = Verify(s, "u", "i", keys, time.Now())
 	})
 }
 
@@ -157,4 +186,12 @@ func TestDecodeDraftExamples(t *testing.T) {
 			t.Errorf("%s: % x", c.lst, l.data)
 		}
 	}
+}
+
+func errCode(err error) string {
+	var e *cancuoc.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }

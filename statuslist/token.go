@@ -55,10 +55,18 @@ func bad(code, vi, en string) error {
 	return cancuoc.E(cancuoc.Invalid, "statuslist.Verify", code, vi, en)
 }
 
-// Verify checks a Status List Token: typ, ES256 signature by a known key,
-// the subject is the URI the document pointed to, and it has not expired
-// at now. It returns the claims and the decoded list.
-func Verify(token, uri string, keys KeyFunc, now time.Time) (*Claims, *List, error) {
+// Verify checks a Status List Token for a document issued by iss whose
+// status_list.uri is uri: typ, the ES256 signature by one of iss's keys
+// (keys is asked for iss's key, never for whoever the token claims to be
+// from), an iss claim, when present, equal to iss, the subject equal to
+// uri, and not expired at now. A token signed by another issuer, even one
+// the verifier trusts, says nothing about iss's documents. It returns the
+// claims and the decoded list.
+func Verify(token, uri, iss string, keys KeyFunc, now time.Time) (*Claims, *List, error) {
+	if uri == "" || iss == "" {
+		return nil, nil, bad("statuslist_reference", "Thiếu URI hoặc bên cấp của danh sách trạng thái cần kiểm tra.",
+			"The status list's URI and the document's issuer are both needed to check a status list token.")
+	}
 	if len(token) > 4*MaxBytes/3+4096 {
 		return nil, nil, bad("statuslist_too_large", "Token danh sách trạng thái quá lớn.", "The status list token is too large.")
 	}
@@ -80,16 +88,10 @@ func Verify(token, uri string, keys KeyFunc, now time.Time) (*Claims, *List, err
 	if h.Typ != Typ {
 		return nil, nil, bad("statuslist_typ", "Token không phải danh sách trạng thái (typ).", "The token's typ is not statuslist+jwt.")
 	}
-	var unverified struct {
-		Iss string `json:"iss"`
-	}
-	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil || json.Unmarshal(pb, &unverified) != nil {
-		return nil, nil, bad("statuslist_malformed", "Nội dung token không hợp lệ.", "The status list token payload is malformed.")
-	}
-	key, err := keys(unverified.Iss, h.Kid)
+	key, err := keys(iss, h.Kid)
 	if err != nil || key == nil {
-		return nil, nil, bad("statuslist_unknown_key", "Danh sách trạng thái ký bằng khoá không được công bố.", "The status list is signed by a key that is not published.")
+		return nil, nil, bad("statuslist_unknown_key", "Danh sách trạng thái không được ký bằng khoá đã công bố của bên cấp tài liệu.",
+			fmt.Sprintf("The status list is not signed by a key published by the document's issuer %q (kid %q).", iss, h.Kid))
 	}
 	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
@@ -104,7 +106,11 @@ func Verify(token, uri string, keys KeyFunc, now time.Time) (*Claims, *List, err
 	if err := d.Decode(&c); err != nil {
 		return nil, nil, bad("statuslist_malformed", "Nội dung token không hợp lệ.", "The status list token payload is malformed.")
 	}
-	if uri != "" && c.Subject != uri {
+	if c.Issuer != "" && c.Issuer != iss {
+		return nil, nil, bad("statuslist_issuer", "Danh sách trạng thái do bên cấp khác phát hành.",
+			fmt.Sprintf("The status list is issued by %q, not by the document's issuer %q.", c.Issuer, iss))
+	}
+	if c.Subject != uri {
 		return nil, nil, bad("statuslist_subject", "Danh sách trạng thái không phải danh sách tài liệu trỏ tới.", fmt.Sprintf("The status list is %q, not the %q the document points to.", c.Subject, uri))
 	}
 	if c.ExpiresAt != 0 && !now.Before(time.Unix(c.ExpiresAt, 0)) {

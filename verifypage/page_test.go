@@ -24,13 +24,16 @@ import (
 	"github.com/cancuoc/cancuoc/wallet"
 )
 
-func TestVerifierPage(t *testing.T) {
+// serve issues a judicial-record certificate, presents two of its claims
+// for nonce-page-1 and audience employer, and serves the verifier page.
+func serve(t *testing.T) (url, pres string) {
+	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	w, err := wallet.New(st, wallet.Config{BaseURL: "https://id.example.vn", Secret: []byte("page test server secret"), ListSize: 1024})
 	if err != nil {
 		t.Fatal(err)
@@ -63,14 +66,19 @@ func TestVerifierPage(t *testing.T) {
 	sig := make([]byte, 64)
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
-	pres := p.SDJWT + p.SigningInput + "." + base64.RawURLEncoding.EncodeToString(sig)
+	pres = p.SDJWT + p.SigningInput + "." + base64.RawURLEncoding.EncodeToString(sig)
 
 	mux := http.NewServeMux()
 	verifypage.Routes(mux, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv.URL, pres
+}
+
+func TestVerifierPage(t *testing.T) {
+	srvURL, pres := serve(t)
 	post := func(pres, nonce string) string {
-		res, err := http.PostForm(srv.URL+"/verify", url.Values{"presentation": {pres}, "nonce": {nonce}, "aud": {"employer"}, "require_kb": {"1"}})
+		res, err := http.PostForm(srvURL+"/verify", url.Values{"presentation": {pres}, "nonce": {nonce}, "aud": {"employer"}, "require_kb": {"1"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +99,16 @@ func TestVerifierPage(t *testing.T) {
 	if !strings.Contains(bad, "Không hợp lệ") || !strings.Contains(bad, "sdjwt_kb_nonce_mismatch") {
 		t.Errorf("replayed presentation page:\n%s", bad)
 	}
-	res, _ := http.Get(srv.URL + "/verify")
+	res, err := http.PostForm(srvURL+"/verify?lang=en", url.Values{"presentation": {pres}, "nonce": {"nonce-page-1"}, "aud": {"employer"}, "require_kb": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(en), `lang="en"`) || !strings.Contains(string(en), "Criminal record") || strings.Contains(string(en), "Tình trạng án tích") {
+		t.Errorf("English page:\n%s", en)
+	}
+	res, _ = http.Get(srvURL + "/verify")
 	if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("GET /verify %d", res.StatusCode)
 	}

@@ -173,10 +173,21 @@ func ParseHolderJWK(raw json.RawMessage) (*jose.JSONWebKey, string, error) {
 	return &clean, base64.RawURLEncoding.EncodeToString(tp), nil
 }
 
+// ReasonHolderKeyChanged suspends a document bound to a wallet key the
+// holder replaced, when it could not be reissued to the new key: the old
+// key (perhaps on a lost phone) must not keep presenting it.
+const ReasonHolderKeyChanged = "holder_key_changed"
+
 // RegisterHolderKey records the wallet key of the holder (or of a child of
 // theirs, whose key the guardian's wallet holds) and reissues every valid
 // or suspended document bound to an older key, so the documents follow
-// the citizen to a new phone. It returns the reissued documents.
+// the citizen to a new phone; one that cannot be reissued (the holder no
+// longer qualifies for it) is suspended instead, so the old key cannot
+// present it. A change of key is audited ("wallet.key.change", a first key
+// "wallet.key.register") and published as an EventDocumentHolderBound
+// event naming both keys and the documents reissued and suspended; the
+// same key registered again changes nothing. It returns the reissued
+// documents.
 func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, forPIN cancuoc.PIN, raw json.RawMessage) (*cancuoc.HolderKey, []*DocumentView, error) {
 	const op = "wallet.RegisterHolderKey"
 	if forPIN == "" && acc != nil {
@@ -193,28 +204,17 @@ func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, f
 	hk := &cancuoc.HolderKey{PIN: forPIN, ID: thumb, JWK: pub, CreatedAt: s.clock()}
 	var out []*DocumentView
 	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		if err := tx.PutHolderKey(ctx, hk); err != nil {
+		old, err := tx.HolderKey(ctx, forPIN)
+		if err != nil && cancuoc.KindOf(err) != cancuoc.NotFound {
 			return err
 		}
-		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: s.clock(), Actor: "account:" + acc.ID, Action: "wallet.key",
-			PIN: forPIN, Purpose: thumb, Outcome: "ok"}); err != nil {
+		if old != nil && old.ID == thumb {
+			hk = old // the same key again: only documents left behind move
+		} else if err := tx.PutHolderKey(ctx, hk); err != nil {
 			return err
 		}
-		docs, err := tx.DocumentsByHolder(ctx, forPIN)
-		if err != nil {
-			return err
-		}
-		for _, d := range docs {
-			if d.Status == cancuoc.DocumentRevoked || d.HolderKeyID == thumb || !d.ExpiresAt.After(s.now()) {
-				continue
-			}
-			nd, err := s.reissue(ctx, tx, op, "account:"+acc.ID, d.ID, nil)
-			if err != nil {
-				return err
-			}
-			out = append(out, s.view(nd, false))
-		}
-		return nil
+		out, err = s.rebind(ctx, tx, acc, forPIN, old, thumb)
+		return err
 	})
 	s.lists.forget()
 	if err != nil {
@@ -227,6 +227,59 @@ func (s *Service) RegisterHolderKey(ctx context.Context, acc *cancuoc.Account, f
 		return nil, nil, cancuoc.WithOp(op, err)
 	}
 	return hk, out, nil
+}
+
+// rebind moves the holder's documents still bound to another key than
+// thumb (from the old key, or left behind by an earlier change) to thumb
+// inside tx, and records a change of key (old nil: the first key): audit
+// entry, and an event when there was an old key. The same key registered
+// again records nothing.
+func (s *Service) rebind(ctx context.Context, tx cancuoc.Tx, acc *cancuoc.Account, pin cancuoc.PIN, old *cancuoc.HolderKey, thumb string) ([]*DocumentView, error) {
+	const op = "wallet.RegisterHolderKey"
+	actor := "account:" + acc.ID
+	changed := old == nil || old.ID != thumb
+	action := "wallet.key.register"
+	if old != nil {
+		action = "wallet.key.change"
+	}
+	if changed {
+		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: s.clock(), Actor: actor, Action: action,
+			PIN: pin, Purpose: thumb, Outcome: "ok"}); err != nil {
+			return nil, err
+		}
+	}
+	docs, err := tx.DocumentsByHolder(ctx, pin)
+	if err != nil {
+		return nil, err
+	}
+	var out []*DocumentView
+	reissued, suspended := []string{}, []string{}
+	for _, d := range docs {
+		if d.Status == cancuoc.DocumentRevoked || d.HolderKeyID == thumb || !d.ExpiresAt.After(s.now()) {
+			continue
+		}
+		nd, err := s.reissue(ctx, tx, op, actor, d.ID, nil)
+		if code := sdjwt.Code(err); code == "holder_dead" || code == "level2_required" {
+			// The holder no longer qualifies (checked before anything is
+			// written): the document stays, suspended, on the old key.
+			if _, err := s.setStatus(ctx, tx, op, actor, d.ID, cancuoc.DocumentSuspended, ReasonHolderKeyChanged); err != nil {
+				return nil, err
+			}
+			suspended = append(suspended, d.ID)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		reissued = append(reissued, d.ID)
+		out = append(out, s.view(nd, false))
+	}
+	if old == nil || !changed {
+		return out, nil
+	}
+	data, _ := json.Marshal(map[string]any{"old_key": old.ID, "new_key": thumb, "reissued": reissued, "suspended": suspended})
+	return out, tx.AppendEvent(ctx, &cancuoc.Event{ID: newEventID(), Type: cancuoc.EventDocumentHolderBound, PIN: pin,
+		Actor: actor, At: s.clock(), Data: data})
 }
 
 // PresentRequest is what the holder chooses to show, and to whom.

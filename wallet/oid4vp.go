@@ -2,8 +2,11 @@ package wallet
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"time"
@@ -17,7 +20,8 @@ import (
 // wants); the wallet reads it, presents, and posts the vp_token to the
 // response_uri; the verifier reads the verdict. A request is answered
 // once: a second response is refused, so a captured vp_token cannot be
-// replayed to it.
+// replayed to it; only a conclusive answer (see RespondVP) or the
+// verifier's cancellation ends it.
 type VPRequest struct {
 	ID           string    `json:"id"`
 	ClientID     string    `json:"client_id"`
@@ -116,10 +120,24 @@ func (s *Service) VPRequestFor(ctx context.Context, p *cancuoc.Principal, id str
 	return q, nil
 }
 
+// Answers to a request come from anyone who saw its QR code or link, so
+// they are limited per source address (a fixed window, counted on the
+// store's throttle counters so that every node counts), and only an answer
+// that ends the request (see conclusive) uses it up.
+const (
+	vpAnswersPerSource = 30
+	vpAnswerWindow     = time.Minute
+)
+
 // RespondVP is the response_uri: it checks the vp_token against the
-// request's nonce and client_id, records the verdict, and refuses a
-// second response (the request is claimed before the check, atomically).
-func (s *Service) RespondVP(ctx context.Context, id, vpToken string) (*Verdict, error) {
+// request's nonce and client_id and, when the answer is conclusive, records
+// the verdict and ends the request: a second answer is refused (claimed
+// atomically after the check, so two valid answers racing cannot both
+// land). An answer that is not conclusive (garbage, a signature that does
+// not verify, another request's nonce) is told its verdict and leaves the
+// request pending for the real holder, so a stranger cannot burn it.
+// source is the poster's address, for the rate limit ("" skips it).
+func (s *Service) RespondVP(ctx context.Context, id, vpToken, source string) (*Verdict, error) {
 	const op = "wallet.RespondVP"
 	r, err := s.store.PresentationRequest(ctx, id)
 	if cancuoc.KindOf(err) == cancuoc.NotFound || (err == nil && s.now().After(r.ExpiresAt)) {
@@ -128,29 +146,113 @@ func (s *Service) RespondVP(ctx context.Context, id, vpToken string) (*Verdict, 
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	if err := s.store.ClaimPresentationRequest(ctx, id, s.clock()); err != nil {
-		return nil, cancuoc.WithOp(op, err)
+	if r.AnsweredAt != nil {
+		return nil, vpAnswered(op)
+	}
+	if err := s.allowAnswer(ctx, op, source); err != nil {
+		return nil, err
 	}
 	v := s.Checker(ctx).Check(vpToken, Expect{Nonce: r.Nonce, Audience: r.ClientID, RequireKB: true})
-	if v.Valid && v.VCT != s.VCT(r.Type) {
-		v.Valid, v.Code = false, "type_mismatch"
-		v.MessageVI, v.MessageEN = "Tài liệu không phải loại được yêu cầu.", "The document is not of the requested type."
-	}
-	if v.Valid {
-		for _, want := range r.Claims {
-			if !slices.ContainsFunc(v.Claims, func(c LabelledClaim) bool { return c.Name == want }) {
-				v.Valid, v.Code = false, "claim_not_disclosed"
-				v.MessageVI, v.MessageEN = "Thiếu trường được yêu cầu: "+want+".", "A requested claim was not disclosed: "+want+"."
-				break
-			}
-		}
+	s.matchRequest(r, v)
+	if !conclusive(v) {
+		return v, nil
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.store.ClaimPresentationRequest(ctx, id, s.clock()); err != nil {
+		if cancuoc.KindOf(err) == cancuoc.Conflict {
+			return nil, vpAnswered(op)
+		}
 		return nil, cancuoc.WithOp(op, err)
 	}
 	if err := s.store.SetPresentationVerdict(ctx, id, raw); err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
 	return v, nil
+}
+
+// matchRequest fails a verdict whose document is not of the requested
+// type or lacks a requested claim.
+func (s *Service) matchRequest(r *cancuoc.PresentationRequest, v *Verdict) {
+	if !v.Valid {
+		return
+	}
+	if v.VCT != s.VCT(r.Type) {
+		v.Valid, v.Code = false, "type_mismatch"
+		v.MessageVI, v.MessageEN = "Tài liệu không phải loại được yêu cầu.", "The document is not of the requested type."
+		return
+	}
+	for _, want := range r.Claims {
+		if !slices.ContainsFunc(v.Claims, func(c LabelledClaim) bool { return c.Name == want }) {
+			v.Valid, v.Code = false, "claim_not_disclosed"
+			v.MessageVI, v.MessageEN = "Thiếu trường được yêu cầu: "+want+".", "A requested claim was not disclosed: "+want+"."
+			return
+		}
+	}
+}
+
+// conclusive says whether a verdict answers its request for good: the
+// document's issuer signature and the holder's key binding to this very
+// request (its nonce and client_id, fresh) verified, so the answer came
+// from a holder who meant it, whatever the document's status, type or
+// claims. Anything less may be a stranger's post and must not end the
+// request; nor may a status list that could not be read (our fault, and
+// passing).
+func conclusive(v *Verdict) bool {
+	return v.KB != nil && v.Code != "status_unavailable"
+}
+
+func vpAnswered(op string) error {
+	return cancuoc.E(cancuoc.Conflict, op, "request_answered", "Yêu cầu này đã được trả lời.", "This request has already been answered.")
+}
+
+// allowAnswer counts one answer from source and refuses it, with the time
+// to wait, beyond vpAnswersPerSource a window. The counter's key is an
+// HMAC of the address, so the table holds no addresses.
+func (s *Service) allowAnswer(ctx context.Context, op, source string) error {
+	if source == "" {
+		return nil
+	}
+	m := hmac.New(sha256.New, s.limitKey)
+	m.Write([]byte(source))
+	now := s.clock()
+	start := now.Truncate(vpAnswerWindow)
+	t, err := s.store.AddFailure(ctx, "wallet-vp:"+hex.EncodeToString(m.Sum(nil)[:16]), now, start)
+	if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
+	if t.Failures <= vpAnswersPerSource {
+		return nil
+	}
+	e := cancuoc.E(cancuoc.TooManyRequests, op, "vp_rate_limited",
+		"Quá nhiều câu trả lời từ địa chỉ này: hãy thử lại sau một phút.",
+		"Too many answers from this address: try again in a minute.")
+	e.RetryAfter = start.Add(vpAnswerWindow).Sub(now)
+	return e
+}
+
+// CancelVPRequest ends a pending request on behalf of the verifier who made
+// it (the wallet can no longer answer it); its verdict says "cancelled".
+func (s *Service) CancelVPRequest(ctx context.Context, p *cancuoc.Principal, id string) (*VPRequest, error) {
+	const op = "wallet.CancelVPRequest"
+	r, err := s.store.PresentationRequest(ctx, id)
+	if cancuoc.KindOf(err) == cancuoc.NotFound || (err == nil && (p == nil || p.ID != r.CreatedBy)) {
+		return nil, vpNotFound(op)
+	}
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := s.store.ClaimPresentationRequest(ctx, id, s.clock()); err != nil {
+		if cancuoc.KindOf(err) == cancuoc.Conflict {
+			return nil, vpAnswered(op)
+		}
+		return nil, cancuoc.WithOp(op, err)
+	}
+	raw, _ := json.Marshal(&Verdict{Code: "cancelled", MessageVI: "Bên kiểm tra đã huỷ yêu cầu.", MessageEN: "The verifier cancelled the request."})
+	if err := s.store.SetPresentationVerdict(ctx, id, raw); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return s.VPRequestFor(ctx, p, id)
 }

@@ -247,10 +247,14 @@ func (s *Service) Checker(ctx context.Context) *Checker {
 			}
 			return s.keys.find(ctx, agency, kid)
 		},
-		Status: func(uri string) (*statuslist.List, error) {
+		Status: func(uri, iss string) (*statuslist.List, error) {
 			agency, n, err := s.parseStatusURI(uri)
 			if err != nil {
 				return nil, err
+			}
+			if s.IssuerURL(agency) != iss {
+				return nil, cancuoc.E(cancuoc.Invalid, "wallet.Checker", "statuslist_issuer", "Danh sách trạng thái thuộc bên cấp khác.",
+					fmt.Sprintf("The status list %s is not one of the document's issuer %q.", uri, iss))
 			}
 			return s.liveList(ctx, agency, n)
 		},

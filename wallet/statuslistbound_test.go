@@ -36,3 +36,27 @@ func TestStatusListOnlyIssued(t *testing.T) {
 		t.Errorf("another agency's list 0 with no document: %v, want NotFound", err)
 	}
 }
+
+// TestPlatformCheckerBindsListToIssuer: the platform's own checker reads a
+// status list only for documents of the list's own issuer: a document of
+// transport that pointed at health's list would not get health's answer.
+func TestPlatformCheckerBindsListToIssuer(t *testing.T) {
+	onBothStores(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		an := e.citizen(1, cancuoc.Level1, "")
+		e.registerKey(an, "")
+		doc, err := e.w.Issue(ctx, transport, licence(an.pin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chk := e.w.Checker(ctx)
+		uri := e.w.StatusURI("transport", doc.StatusList)
+		if _, err := chk.Status(uri, e.w.IssuerURL("transport")); err != nil {
+			t.Fatalf("own list: %v", err)
+		}
+		var ce *cancuoc.Error
+		if _, err := chk.Status(uri, e.w.IssuerURL("health")); !errorsAs(err, &ce) || ce.Code != "statuslist_issuer" {
+			t.Errorf("transport's list for a health document: %v", err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -117,7 +118,10 @@ func TypeIDs() []string {
 }
 
 // Agencies lists the issuing agencies' codes, sorted.
-func Agencies() []string {
+func Agencies() []string { return slices.Clone(agencies()) }
+
+// agencies is computed once: every verification asks (agencyOf).
+var agencies = sync.OnceValue(func() []string {
 	var out []string
 	for _, t := range Types {
 		if !slices.Contains(out, t.Agency) {
@@ -126,7 +130,7 @@ func Agencies() []string {
 	}
 	slices.Sort(out)
 	return out
-}
+})
 
 func (t *DocType) claim(name string) *ClaimDef {
 	for i := range t.Claims {

@@ -14,8 +14,11 @@ import (
 // from the platform (Service.Checker), from the network, or from files
 // cached beforehand (cmd verify-doc), so that checking works offline.
 type Checker struct {
-	Keys   sdjwt.KeyFunc
-	Status func(uri string) (*statuslist.List, error)
+	Keys sdjwt.KeyFunc
+	// Status returns the status list at uri of documents issued by iss:
+	// it must come from iss (signed by one of iss's keys, see
+	// statuslist.Verify), never from whoever else serves that URI.
+	Status func(uri, iss string) (*statuslist.List, error)
 	Now    func() time.Time
 	// Cache, when set, remembers verified issuer signatures briefly.
 	Cache *sdjwt.SigCache
@@ -86,7 +89,7 @@ func (c *Checker) Check(presentation string, e Expect) *Verdict {
 		v.Code, v.MessageVI, v.MessageEN = "status_unavailable", "Không có danh sách trạng thái để kiểm tra.", "No status list is available to check the document's status."
 		return v
 	}
-	l, err := c.Status(r.Status.URI)
+	l, err := c.Status(r.Status.URI, r.Issuer)
 	if err != nil {
 		f := failed(err)
 		v.Code, v.MessageVI, v.MessageEN = "status_unavailable", "Không lấy được danh sách trạng thái: "+f.MessageVI, "The status list cannot be obtained: "+f.MessageEN

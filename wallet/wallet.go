@@ -9,10 +9,13 @@ package wallet
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +57,9 @@ type Service struct {
 	keys  *keyring
 	lists *listCache
 	sigs  *sdjwt.SigCache
+	// limitKey names the rate-limit counters of direct_post answers
+	// (HMAC of the source address).
+	limitKey []byte
 }
 
 // Option configures a Service.
@@ -100,6 +106,9 @@ func New(store cancuoc.Store, cfg Config, opts ...Option) (*Service, error) {
 	s.keys = &keyring{store: store, seal: sl, now: s.now, rotation: cfg.Rotation, retire: cfg.Retire}
 	s.lists = &listCache{}
 	s.sigs = sdjwt.NewSigCache(100000, time.Minute)
+	if s.limitKey, err = hkdf.Key(sha256.New, cfg.Secret, nil, "cancuoc wallet rate limit keys", 32); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -122,12 +131,10 @@ func (s *Service) agencyOf(iss string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	for _, x := range Agencies() {
-		if x == a {
-			return a, true
-		}
+	if !slices.Contains(agencies(), a) {
+		return "", false
 	}
-	return "", false
+	return a, true
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -370,8 +377,9 @@ func (s *Service) reissue(ctx context.Context, tx cancuoc.Tx, op, actor, id stri
 	if err != nil {
 		return nil, err
 	}
-	if old.Status == cancuoc.DocumentSuspended {
-		// A suspension follows the document into its new version.
+	if old.Status == cancuoc.DocumentSuspended && old.Reason != ReasonHolderKeyChanged {
+		// A suspension follows the document into its new version (not
+		// one for a key change: the new version has the new key).
 		doc.Status, doc.Reason = cancuoc.DocumentSuspended, old.Reason
 		doc.Version++
 		if err := tx.UpdateDocument(ctx, doc, 1); err != nil {

@@ -19,6 +19,7 @@ import (
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/sdjwt"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/statuslist"
@@ -56,6 +57,20 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st)
+}
+
+// onBothStores runs fn on SQLite and on PostgreSQL (skipped loudly
+// without CANCUOC_TEST_POSTGRES).
+func onBothStores(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newEnvOn(t, pgtest.Open(t, "wallet_test"))) })
+}
+
+// newEnvOn is a wallet over st.
+func newEnvOn(t *testing.T, st cancuoc.Store) *env {
+	t.Helper()
+	var err error
 	e := &env{t: t, store: st, now: time.Now().UTC()}
 	e.w, err = wallet.New(st, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock))
 	if err != nil {
@@ -452,7 +467,7 @@ func TestStatusListPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := func(iss, kid string) (*jose.JSONWebKey, error) { return &md.JWKS.Key(kid)[0], nil }
-	c, l, err := statuslist.Verify(tok, e.w.StatusURI("transport", doc.StatusList), keys, e.now)
+	c, l, err := statuslist.Verify(tok, e.w.StatusURI("transport", doc.StatusList), base+"/issuers/transport", keys, e.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,11 +500,11 @@ func TestOnlinePresentationDirectPost(t *testing.T) {
 	other, _ := e.w.CreateVPRequest(ctx, bank, "driver_licence", []string{"given_name"})
 	replay := e.present(an, key, doc.ID, other.Nonce, other.ClientID, "given_name", "categories")
 	pres := e.present(an, key, doc.ID, seen.Nonce, seen.ClientID, "given_name", "categories")
-	v, err := e.w.RespondVP(ctx, req.ID, pres)
+	v, err := e.w.RespondVP(ctx, req.ID, pres, "")
 	if err != nil || !v.Valid {
 		t.Fatalf("response %+v %v", v, err)
 	}
-	if _, err := e.w.RespondVP(ctx, req.ID, pres); cancuoc.KindOf(err) != cancuoc.Conflict {
+	if _, err := e.w.RespondVP(ctx, req.ID, pres, ""); cancuoc.KindOf(err) != cancuoc.Conflict {
 		t.Errorf("second response: %v", err)
 	}
 	res, err := e.w.VPRequestFor(ctx, bank, req.ID)
@@ -500,11 +515,11 @@ func TestOnlinePresentationDirectPost(t *testing.T) {
 		t.Errorf("another verifier read the result: %v", err)
 	}
 	third, _ := e.w.CreateVPRequest(ctx, bank, "driver_licence", nil)
-	if v, _ := e.w.RespondVP(ctx, third.ID, replay); v.Valid || v.Code != sdjwt.CodeKBNonce {
+	if v, _ := e.w.RespondVP(ctx, third.ID, replay, ""); v.Valid || v.Code != sdjwt.CodeKBNonce {
 		t.Errorf("replayed: %+v", v)
 	}
 	short := e.present(an, key, doc.ID, other.Nonce, other.ClientID, "given_name")
-	if v, _ := e.w.RespondVP(ctx, other.ID, short); !v.Valid {
+	if v, _ := e.w.RespondVP(ctx, other.ID, short, ""); !v.Valid {
 		t.Errorf("other: %+v", v)
 	}
 }

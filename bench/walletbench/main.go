@@ -113,13 +113,19 @@ func main() {
 	}
 	// Presentations are made fresh before each round (their key binding
 	// lives five minutes), then verified with the platform's checker.
-	var pres []string
+	// Cold: every presentation is of a document the checker has not seen
+	// (its signature cache never hits: entries expire at once, but are
+	// still looked up and stored, as for a stream of distinct documents).
+	// Warm: a few documents presented again and again, each presentation
+	// with its own freshly signed key-binding JWT.
+	var coldPres, warmPres []string
 	warm := w.Checker(ctx)
 	cold := *warm
-	cold.Cache = nil
-	check := func(c *wallet.Checker) func(int64) error {
+	cold.Cache = sdjwt.NewSigCache(100000, time.Nanosecond)
+	check := func(c *wallet.Checker, pres *[]string) func(int64) error {
 		return func(i int64) error {
-			v := c.Check(pres[i%int64(len(pres))], wallet.Expect{Nonce: "bench-nonce-1", Audience: "https://bank.example", RequireKB: true})
+			p := *pres
+			v := c.Check(p[i%int64(len(p))], wallet.Expect{Nonce: "bench-nonce-1", Audience: "https://bank.example", RequireKB: true})
 			if !v.Valid {
 				return fmt.Errorf("verdict %s", v.Code)
 			}
@@ -133,9 +139,10 @@ func main() {
 		prep    func()
 	}
 	measures = append(measures,
-		measure{"presentation verified, cold (issuer signature, 3 disclosures, key-binding signature, nonce/aud/freshness, status list)", *workers, check(&cold),
-			func() { pres = presentations(ctx, w, hs, 200) }},
-		measure{"presentation verified, document seen in the last minute (issuer signature cached; all else checked)", *workers, check(warm), nil})
+		measure{"presentation verified, cold: a document not seen before (issuer signature, 3 disclosures, key-binding signature, nonce/aud/freshness, status list)", *workers, check(&cold, &coldPres),
+			func() { coldPres = presentations(ctx, w, hs, 400, 1) }},
+		measure{"presentation verified, warm: the same documents presented again, each time with a fresh key-binding JWT (issuer signature cached for a minute; all else checked)", *workers, check(warm, &warmPres),
+			func() { warmPres = presentations(ctx, w, hs, 20, 100) }})
 
 	results := make([][]float64, len(measures))
 	for r := 0; r < *rounds; r++ {
@@ -160,21 +167,22 @@ func main() {
 	rawSign, rawVerify := med[0], med[3]
 	fmt.Printf("Backend for end-to-end issuance: %s; %d holders; %d CPU workers, %d issuing goroutines; %s per measure, %d interleaved rounds, medians.\n\n",
 		backend, len(hs), *workers, *dbWorkers, *dur, *rounds)
-	fmt.Println("| what | per CPU-second | ratio to the raw operation | goal |")
-	fmt.Println("|---|---:|---:|---:|")
-	row := func(i int, ref float64, goal string) {
-		ratio := "1"
+	fmt.Println("| what | ES256 signatures made or checked | per CPU-second | raw cost of those signatures, per CPU-second | ratio | goal |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	row := func(i, sigs int, ref float64, goal string) {
+		ratio, raw := "1", "—"
 		if ref != 0 {
-			ratio = fmt.Sprintf("**%.2f**", med[i]/ref)
+			ratio = fmt.Sprintf("**%.2f**", med[i]/(ref/float64(sigs)))
+			raw = fmt.Sprintf("%.0f", ref/float64(sigs))
 		}
-		fmt.Printf("| %s | %.0f | %s | %s |\n", measures[i].name, med[i], ratio, goal)
+		fmt.Printf("| %s | %d | %.0f | %s | %s | %s |\n", measures[i].name, sigs, med[i], raw, ratio, goal)
 	}
-	row(0, 0, "")
-	row(1, rawSign, "≥ 0.5")
-	row(2, rawSign, "")
-	row(3, 0, "")
-	row(4, rawVerify, "")
-	row(5, rawVerify, "≥ 0.5")
+	row(0, 1, 0, "")
+	row(1, 1, rawSign, "≥ 0.5")
+	row(2, 1, rawSign, "")
+	row(3, 1, 0, "")
+	row(4, 2, rawVerify, "")
+	row(5, 1, rawVerify, "")
 	fmt.Println()
 	fmt.Printf("Each round (per CPU-second): ")
 	for i, rs := range results {
@@ -184,7 +192,7 @@ func main() {
 		fmt.Printf("%s %v", short(measures[i].name), rounded(rs))
 	}
 	fmt.Println(".")
-	fmt.Printf("\nA presentation carries two signatures (the issuer's and the holder's key binding), so a cold check costs at least two raw verifies: against a pair of raw verifies the cold ratio is %.2f. A document is presented again and again with the same issuer-signed JWT, so the platform's checker remembers verified issuer signatures for a minute (by the JWT's SHA-256); the key binding, disclosures, expiry and status are checked on every presentation.\n", 2*med[4]/rawVerify)
+	fmt.Printf("\nAgainst one raw verify (the issue's literal reference), cold is %.2f and warm %.2f.\n", med[4]/rawVerify, med[5]/rawVerify)
 }
 
 func short(s string) string {
@@ -287,12 +295,12 @@ func plainClaims(h *holder) map[string]any {
 		"status": map[string]any{"status_list": map[string]any{"idx": 12345, "uri": "https://id.example.vn/statuslists/transport/0"}}}
 }
 
-// presentations issues n documents and presents each with a fresh key
-// binding, as the wallet app would.
-func presentations(ctx context.Context, w *wallet.Service, hs []*holder, n int) []string {
+// presentations issues docs documents and presents each kbs times, every
+// time with a freshly signed key binding, as the wallet app would.
+func presentations(ctx context.Context, w *wallet.Service, hs []*holder, docs, kbs int) []string {
 	admin := &cancuoc.Principal{ID: "bench", Role: cancuoc.RoleNationalAdmin}
-	out := make([]string, 0, n)
-	for i := range n {
+	out := make([]string, 0, docs*kbs)
+	for i := range docs {
 		h := hs[i%len(hs)]
 		d, err := w.Issue(ctx, admin, wallet.IssueRequest{Type: "driver_licence", PIN: h.pin.String(), Claims: claims(h.pin)})
 		if err != nil {
@@ -303,12 +311,14 @@ func presentations(ctx context.Context, w *wallet.Service, hs []*holder, n int) 
 		if err != nil {
 			log.Fatal(err)
 		}
-		dg := sha256.Sum256([]byte(p.SigningInput))
-		r, s, _ := ecdsa.Sign(rand.Reader, h.key, dg[:])
-		sig := make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-		out = append(out, p.SDJWT+p.SigningInput+"."+base64.RawURLEncoding.EncodeToString(sig))
+		for range kbs {
+			dg := sha256.Sum256([]byte(p.SigningInput))
+			r, s, _ := ecdsa.Sign(rand.Reader, h.key, dg[:])
+			sig := make([]byte, 64)
+			r.FillBytes(sig[:32])
+			s.FillBytes(sig[32:])
+			out = append(out, p.SDJWT+p.SigningInput+"."+base64.RawURLEncoding.EncodeToString(sig))
+		}
 	}
 	return out
 }

@@ -193,7 +193,7 @@ func newOfflineChecker(keyFiles, statusFiles []string, online bool) (*wallet.Che
 		}
 		tokens[c.Subject] = strings.TrimSpace(string(b))
 	}
-	status := func(uri string) (*statuslist.List, error) {
+	status := func(uri, iss string) (*statuslist.List, error) {
 		tok, ok := tokens[uri]
 		if !ok {
 			if !online {
@@ -205,7 +205,9 @@ func newOfflineChecker(keyFiles, statusFiles []string, online bool) (*wallet.Che
 			}
 			tok = string(b)
 		}
-		_, l, err := statuslist.Verify(tok, uri, statuslist.KeyFunc(keyFunc), time.Now())
+		// The list must be the document's issuer's: its keys, not the keys
+		// of whoever the token says signed it.
+		_, l, err := statuslist.Verify(tok, uri, iss, statuslist.KeyFunc(keyFunc), time.Now())
 		return l, err
 	}
 	return &wallet.Checker{Keys: keyFunc, Status: status, Now: time.Now}, nil

@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/statuslist"
 	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/wallet"
 )
@@ -101,5 +103,27 @@ func TestVerifyDocOffline(t *testing.T) {
 	err = run(ctx, []string{"verify-doc", "--keys", keysFile, "--status", statusFile, "--offline", "--json", "--nonce", "nonce-clinic-1", "--aud", "clinic", presFile}, os.Getenv, &out)
 	if err == nil || !strings.Contains(out.String(), `"code": "document_revoked"`) {
 		t.Errorf("revoked: %v\n%s", err, out.String())
+	}
+
+	// A status list for the document's URI signed by another issuer whose
+	// keys the verifier also trusts (here one made up by an attacker) is not
+	// the document's issuer's list: it must not make the revoked document
+	// valid again.
+	evil, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	evilMD, _ := json.Marshal(wallet.IssuerMetadata{Issuer: "https://evil.invalid/issuers/x",
+		JWKS: jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: evil.Public(), KeyID: "e1", Algorithm: "ES256", Use: "sig"}}}})
+	evilKeys := write("evil.json", evilMD)
+	allValid, _ := statuslist.New(2, 1024)
+	for iss, name := range map[string]string{"https://evil.invalid/issuers/x": "evil-status.jwt", "": "evil-noiss.jwt"} {
+		forged, err := statuslist.Sign(evil, "e1", iss, w.StatusURI("social_insurance", doc.StatusList), allValid, time.Now(), time.Minute, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		err = run(ctx, []string{"verify-doc", "--keys", keysFile, "--keys", evilKeys, "--status", write(name, []byte(forged)), "--offline", "--json",
+			"--nonce", "nonce-clinic-1", "--aud", "clinic", presFile}, os.Getenv, &out)
+		if err == nil || !strings.Contains(out.String(), `"code": "status_unavailable"`) || !strings.Contains(out.String(), "issuer") {
+			t.Errorf("another issuer's status list (iss %q): %v\n%s", iss, err, out.String())
+		}
 	}
 }
