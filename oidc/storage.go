@@ -189,7 +189,16 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	}
 	a.d.CodeAt = s.p.now()
 	a.row.CodeHash = hashValue(code)
-	return s.saveAuthRequest(ctx, s.p.store, a)
+	if a.login == nil {
+		return s.saveAuthRequest(ctx, s.p.store, a)
+	}
+	// A fresh login: its records commit with the code, or neither does.
+	return s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := s.saveAuthRequest(ctx, tx, a); err != nil {
+			return err
+		}
+		return s.p.writeLoginTx(ctx, tx, a.login)
+	})
 }
 
 // DeleteAuthRequest is called once tokens are issued for a request. The

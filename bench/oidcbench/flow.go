@@ -16,7 +16,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -312,7 +314,19 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 	mode := fs.String("mode", "totp", "totp (password + TOTP) or passkey")
 	conc := fs.Int("c", 16, "concurrent logins (closed loop)")
 	dur := fs.Duration("d", 20*time.Second, "duration")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile here")
 	_ = fs.Parse(args)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	s, err := load(*path)
 	if err != nil {
 		return nil, err
