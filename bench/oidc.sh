@@ -16,8 +16,10 @@
 # accepted once per account and 30-second step, so the TOTP load needs
 # about 30 accounts per login/s); PASSKEYS: how many of them also have a
 # passkey; CLIENTS: concurrent logins (closed loop) and wrk connections;
-# DURATION: each run. PROFILE=1 also writes CPU profiles of the passkey
-# runs (pprof, --debug-addr) to bench/out/oidc/.
+# DURATION: each run. PROFILE=1 also writes CPU profiles of the server
+# during each run (pprof, --debug-addr) to bench/out/oidc/. The load
+# generator reports its own CPU time, and the load average is kept before
+# and after each run: the machine is shared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
@@ -52,13 +54,15 @@ measure() {
   sleep 31 # the TOTP step of the enrolments passes
   for mode in totp passkey; do
     local t0 t1 prof=""
+    cut -d' ' -f1-3 /proc/loadavg >"$OUT/$name-$mode-load.txt"
     t0=$(cputicks "$pid")
-    if [ "${PROFILE:-}" = 1 ] && [ "$mode" = passkey ]; then
+    if [ "${PROFILE:-}" = 1 ]; then
       curl -s "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=10" -o "$OUT/$name-$mode.prof" &
       prof=$!
     fi
     "$OUT/oidcbench" run -state "$OUT/$name.state" -mode "$mode" -c "$CLIENTS" -d "$DURATION" >"$OUT/$name-$mode.json"
     t1=$(cputicks "$pid")
+    cut -d' ' -f1-3 /proc/loadavg >>"$OUT/$name-$mode-load.txt"
     if [ -n "$prof" ]; then wait "$prof"; fi
     echo "{\"server_cpu_s\": $(echo "($t1 - $t0) / 100" | bc -l)}" >"$OUT/$name-$mode-cpu.json"
     cat "$OUT/$name-$mode.json"

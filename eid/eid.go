@@ -323,7 +323,14 @@ func (s *Service) Account(ctx context.Context, id string) (*cancuoc.Account, err
 // RecordLogin keeps a successful login in the account's history (shown to
 // the holder and, for a child, the guardian). amr lists the factors used.
 func (s *Service) RecordLogin(ctx context.Context, accountID, clientID string, amr []string, source string) error {
-	return cancuoc.WithOp("eid.RecordLogin", s.store.AppendLogin(ctx, &cancuoc.LoginRecord{AccountID: accountID,
+	return s.RecordLoginTx(ctx, s.store, accountID, clientID, amr, source)
+}
+
+// RecordLoginTx is RecordLogin inside the caller's transaction, so that a
+// login's record commits with what the login produced (the provider's
+// session and code).
+func (s *Service) RecordLoginTx(ctx context.Context, tx cancuoc.Tx, accountID, clientID string, amr []string, source string) error {
+	return cancuoc.WithOp("eid.RecordLogin", tx.AppendLogin(ctx, &cancuoc.LoginRecord{AccountID: accountID,
 		At: s.clock(), ClientID: clientID, AMR: amr, Source: source}))
 }
 

@@ -110,8 +110,8 @@ func (p *Provider) fillClaims(ctx context.Context, ui *oidc.UserInfo, pin cancuo
 	if slices.Contains(scopes, ScopePID) && c.AllowsScope(ScopePID) {
 		ui.AppendClaims("pid", string(pin))
 	}
-	p.auditEntry(ctx, p.store, pin, "oidc.userinfo", c.ID, claimNames(scopes), "ok")
-	return nil
+	// Recorded before the claims leave; without the record they do not.
+	return p.auditEntry(ctx, p.store, pin, "oidc.userinfo", c.ID, claimNames(scopes), "ok")
 }
 
 // birthdate formats a possibly partial date as OpenID Connect allows: the
@@ -157,24 +157,31 @@ func address(pl *cancuoc.Place) *oidc.UserInfoAddress {
 	return a
 }
 
-// auditEntry records an access on the citizen's log. A failure to record is
-// logged, not returned: the protocol step it describes has happened, and
-// the writes that must commit together with their record (tokens, consent)
-// go through a transaction of their own.
+// auditEntry records an access on the citizen's log. Callers whose step
+// has already happened only log a failure; those about to release data
+// (a token, userinfo) refuse on it, so that nothing leaves unrecorded.
 //
 // log is the store or the transaction the entry commits with; the client is
 // read through it too, since on SQLite a read outside a write transaction
-// may wait for that transaction.
-func (p *Provider) auditEntry(ctx context.Context, log recorder, pin cancuoc.PIN, action, clientID string, fields []string, outcome string) {
+// may wait for that transaction. An entry for the store goes through the
+// configured group commit (Config.Audit) when there is one.
+func (p *Provider) auditEntry(ctx context.Context, log recorder, pin cancuoc.PIN, action, clientID string, fields []string, outcome string) error {
 	purpose := ""
 	if c, err := p.client(ctx, clientID); err == nil {
 		purpose = c.Purpose
 	}
 	e := &cancuoc.AuditEntry{At: p.now(), Actor: "oidc:" + clientID, Action: action, PIN: pin, Fields: fields,
 		Purpose: purpose, Outcome: outcome}
-	if err := log.AppendAudit(ctx, e); err != nil {
+	var err error
+	if _, store := log.(cancuoc.Store); store && p.cfg.Audit != nil {
+		err = p.cfg.Audit.Record(ctx, e)
+	} else {
+		err = log.AppendAudit(ctx, e)
+	}
+	if err != nil {
 		p.log.Error("recording an access", "action", action, "err", err)
 	}
+	return err
 }
 
 // recorder is what auditEntry writes through: a Store or a Tx.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/sqlite"
 )
 
@@ -33,11 +34,12 @@ func FuzzSessionCookie(f *testing.F) {
 	defer st.Close()
 	p := &Provider{store: st, cookie: derive([]byte(strings.Repeat("k", 32)), "cookie"),
 		cfg: Config{Now: time.Now, SessionLifetime: time.Hour}, log: slog.New(slog.DiscardHandler)}
-	w := httptest.NewRecorder()
-	if err := p.writeSession(w, httptest.NewRequest(http.MethodGet, "/", nil), &session{PIN: "001090000001", Account: "a_1", At: time.Now()}); err != nil {
+	lw := p.newLoginWrites(httptest.NewRequest(http.MethodGet, "/", nil),
+		&cancuoc.Account{ID: "a_1", PIN: "001090000001"}, "portal", []string{"pwd"}, time.Now())
+	if err := p.writeSession(context.Background(), st, lw); err != nil {
 		f.Fatal(err)
 	}
-	real := w.Result().Cookies()[0].Value
+	real := lw.value
 	f.Add("")
 	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	f.Add(real[:len(real)-1] + "x")

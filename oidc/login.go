@@ -447,7 +447,8 @@ func levelNeeded(c *cancuoc.Client, a *authRequest) int {
 }
 
 // finishLogin records who logged in and how, refuses a level too low for
-// the client, and goes on to consent.
+// the client, and goes on to consent, or straight to the code when a
+// consent is in force.
 func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRequest, acc *cancuoc.Account, amr []string, fresh bool) {
 	ctx := r.Context()
 	c, err := p.client(ctx, a.d.ClientID)
@@ -457,17 +458,21 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 	}
 	a.pin, a.d.AccountID, a.d.AMR, a.d.Level = acc.PIN, acc.ID, amr, int(acc.Level)
 	a.d.Subject = p.pairwiseSubject(c, acc.PIN)
+	need := levelNeeded(c, a)
+	// prompt=consent asks again even when a consent is in force.
+	issue := int(acc.Level) >= need && !slices.Contains(a.d.Prompt, "consent") && p.consented(ctx, a)
 	if fresh {
-		if err := p.accounts.RecordLogin(ctx, acc.ID, c.ID, amr, p.source(r)); err != nil {
+		lw := p.newLoginWrites(r, acc, c.ID, amr, a.d.AuthTime)
+		if _, ok := p.accounts.(TxLoginRecorder); ok && issue {
+			// Written with the code, in one transaction (SaveAuthCode).
+			a.login = lw
+		} else if err := p.writeLogin(ctx, lw); err != nil {
 			p.fail(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		if err := p.writeSession(w, r, &session{PIN: acc.PIN, Account: acc.ID, AMR: amr, At: a.d.AuthTime}); err != nil {
-			p.fail(w, r, http.StatusInternalServerError, err)
-			return
-		}
+		p.setCookie(w, cookieSession, lw.value, int(p.cfg.SessionLifetime.Seconds()))
 	}
-	if need := levelNeeded(c, a); int(acc.Level) < need {
+	if int(acc.Level) < need {
 		p.auditEntry(ctx, p.store, acc.PIN, "oidc.authorize", c.ID, nil, "level_insufficient")
 		if promptNone(a) {
 			p.redirectError(w, r, a, "interaction_required", "the account's assurance level is too low for this service")
@@ -483,8 +488,7 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 		p.render(w, http.StatusForbidden, "level.html", pg)
 		return
 	}
-	// prompt=consent asks again even when a consent is in force.
-	if !slices.Contains(a.d.Prompt, "consent") && p.consented(ctx, a) {
+	if issue {
 		p.issue(w, r, a)
 		return
 	}
@@ -498,6 +502,69 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 		return
 	}
 	http.Redirect(w, r, p.base+"/consent?id="+url.QueryEscape(a.id), http.StatusSeeOther)
+}
+
+// TxLoginRecorder is implemented by Accounts that can record a login
+// inside the caller's transaction (*eid.Service). With it, a fresh login
+// whose consent is in force writes its login record, its session and its
+// code in one transaction instead of three.
+type TxLoginRecorder interface {
+	RecordLoginTx(ctx context.Context, tx cancuoc.Tx, accountID, clientID string, amr []string, source string) error
+}
+
+// loginWrites are the records of a fresh login: the login on the account
+// (eid's history) and the new provider session, which replaces the one the
+// browser had.
+type loginWrites struct {
+	account, client, source string
+	amr                     []string
+	old                     []byte // the hash of the browser's previous session, if any
+	value                   string // the new session cookie's value
+	session                 *cancuoc.LoginSession
+}
+
+// newLoginWrites prepares a fresh login's records: a new session value at
+// each login, so a value planted before the login never becomes a session.
+func (p *Provider) newLoginWrites(r *http.Request, acc *cancuoc.Account, clientID string, amr []string, at time.Time) *loginWrites {
+	now := p.now()
+	lw := &loginWrites{account: acc.ID, client: clientID, source: p.source(r), amr: amr, value: randomID(32)}
+	if c, err := r.Cookie(cookieSession); err == nil && c.Value != "" {
+		lw.old = hashValue(c.Value)
+	}
+	lw.session = &cancuoc.LoginSession{Hash: hashValue(lw.value), PIN: acc.PIN, AccountID: acc.ID, AMR: amr,
+		AuthTime: at, CreatedAt: now, ExpiresAt: now.Add(p.cfg.SessionLifetime)}
+	return lw
+}
+
+// writeLogin writes a fresh login's records now: in one transaction when
+// the accounts can join it, else one by one.
+func (p *Provider) writeLogin(ctx context.Context, lw *loginWrites) error {
+	if _, ok := p.accounts.(TxLoginRecorder); ok {
+		return p.store.InTx(ctx, func(tx cancuoc.Tx) error { return p.writeLoginTx(ctx, tx, lw) })
+	}
+	if err := p.accounts.RecordLogin(ctx, lw.account, lw.client, lw.amr, lw.source); err != nil {
+		return err
+	}
+	return p.writeSession(ctx, p.store, lw)
+}
+
+// writeLoginTx writes a fresh login's records in tx; the accounts must be
+// a TxLoginRecorder.
+func (p *Provider) writeLoginTx(ctx context.Context, tx cancuoc.Tx, lw *loginWrites) error {
+	if err := p.accounts.(TxLoginRecorder).RecordLoginTx(ctx, tx, lw.account, lw.client, lw.amr, lw.source); err != nil {
+		return err
+	}
+	return p.writeSession(ctx, tx, lw)
+}
+
+// writeSession ends the browser's previous session and stores the new one.
+func (p *Provider) writeSession(ctx context.Context, tx cancuoc.Tx, lw *loginWrites) error {
+	if lw.old != nil {
+		if err := tx.EndLoginSession(ctx, lw.old, lw.session.CreatedAt); err != nil {
+			return err
+		}
+	}
+	return tx.InsertLoginSession(ctx, lw.session)
 }
 
 // consented reports whether a consent in force covers every scope asked.
@@ -638,27 +705,6 @@ type session struct {
 	Account string
 	AMR     []string
 	At      time.Time // when the citizen proved who they are
-}
-
-// writeSession starts a session for a fresh login and ends the one the
-// browser had: a new value at each login, so a value planted before the
-// login never becomes a session.
-func (p *Provider) writeSession(w http.ResponseWriter, r *http.Request, s *session) error {
-	ctx := r.Context()
-	now := p.now()
-	if c, err := r.Cookie(cookieSession); err == nil && c.Value != "" {
-		if err := p.store.EndLoginSession(ctx, hashValue(c.Value), now); err != nil {
-			return err
-		}
-	}
-	v := randomID(32)
-	err := p.store.InsertLoginSession(ctx, &cancuoc.LoginSession{Hash: hashValue(v), PIN: s.PIN, AccountID: s.Account,
-		AMR: s.AMR, AuthTime: s.At, CreatedAt: now, ExpiresAt: now.Add(p.cfg.SessionLifetime)})
-	if err != nil {
-		return err
-	}
-	p.setCookie(w, cookieSession, v, int(p.cfg.SessionLifetime.Seconds()))
-	return nil
 }
 
 // readSession returns the browser's session if it stands: known, not

@@ -130,6 +130,9 @@ type authRequest struct {
 	d   authDoc
 	// row is the stored row it was read from, for updates.
 	row *cancuoc.AuthRequest
+	// login, when set, is the fresh login's records, written in one
+	// transaction with the code (SaveAuthCode).
+	login *loginWrites
 }
 
 func (a *authRequest) GetID() string          { return a.id }

@@ -103,6 +103,19 @@ type Config struct {
 	Now func() time.Time
 	// Log receives operational messages, never personal data.
 	Log *slog.Logger
+	// Audit, when set, commits the access-log entries written outside a
+	// transaction of their own (the token's, userinfo's, failed logins')
+	// together with other requests' entries (audit.Writer's group commit):
+	// one commit, and on PostgreSQL one turn of the log's chain lock, for
+	// many logins instead of one each. Without it they go to the store one
+	// by one.
+	Audit AuditRecorder
+}
+
+// AuditRecorder commits access-log entries and returns once they are
+// durable (*audit.Writer).
+type AuditRecorder interface {
+	Record(ctx context.Context, entries ...*cancuoc.AuditEntry) error
 }
 
 // Provider is the OpenID provider with its login pages.

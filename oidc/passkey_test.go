@@ -270,4 +270,15 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	if !slices.Equal(res.AMR, []string{"swk"}) {
 		t.Errorf("amr without user verification %v, want [swk]", res.AMR)
 	}
+
+	// That login, with its consent in force, wrote its records in the
+	// code's transaction: the login is on the account, and the browser's
+	// session spares the next login.
+	logins, err := ee.eid.Logins(ctx, ee.acc.ID, 10)
+	if err != nil || len(logins) != 2 || !slices.Equal(logins[0].AMR, []string{"swk"}) {
+		t.Errorf("logins %v %v, want the two passkey logins", logins, err)
+	}
+	if _, err := p.Finish(ctx, callback(t, b.get(p.Start(nil)))); err != nil {
+		t.Errorf("login through the session: %v", err)
+	}
 }

@@ -189,7 +189,16 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	}
 	a.d.CodeAt = s.p.now()
 	a.row.CodeHash = hashValue(code)
-	return s.saveAuthRequest(ctx, s.p.store, a)
+	if a.login == nil {
+		return s.saveAuthRequest(ctx, s.p.store, a)
+	}
+	// A fresh login: its records commit with the code, or neither does.
+	return s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := s.saveAuthRequest(ctx, tx, a); err != nil {
+			return err
+		}
+		return s.p.writeLoginTx(ctx, tx, a.login)
+	})
 }
 
 // DeleteAuthRequest is called once tokens are issued for a request. The
@@ -221,28 +230,56 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	var id string
-	var exp time.Time
-	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		var err error
-		id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
-		return err
-	})
-	return id, exp, err
-}
-
-func (s *storage) insertAccess(ctx context.Context, tx cancuoc.Tx, pin cancuoc.PIN, clientID, authReqID string, d tokenDoc) (string, time.Time, error) {
-	doc, err := json.Marshal(d)
+	if s.p.cfg.Audit == nil {
+		var id string
+		var exp time.Time
+		err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+			var err error
+			id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
+			return err
+		})
+		return id, exp, err
+	}
+	// With group commit the entry is made durable first, shared with
+	// other requests' entries, and the token written after it: should the
+	// token's write fail, the log over-reports an issue that never
+	// happened, rather than a token existing without its record.
+	if err := s.p.auditEntry(ctx, s.p.store, pin, "oidc.token", clientID, claimNames(d.Scopes), "ok"); err != nil {
+		return "", time.Time{}, err
+	}
+	t, err := s.accessToken(pin, clientID, authReqID, d)
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	if err := s.p.store.InsertToken(ctx, t); err != nil {
+		return "", time.Time{}, err
+	}
+	return t.ID, t.ExpiresAt, nil
+}
+
+// accessToken builds an access token's row.
+func (s *storage) accessToken(pin cancuoc.PIN, clientID, authReqID string, d tokenDoc) (*cancuoc.Token, error) {
+	doc, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
 	now := s.p.now()
-	t := &cancuoc.Token{ID: randomID(18), Kind: cancuoc.TokenAccess, AuthRequestID: authReqID, ClientID: clientID, PIN: pin,
-		CreatedAt: now, ExpiresAt: now.Add(s.p.cfg.AccessTokenLifetime), Doc: doc}
+	return &cancuoc.Token{ID: randomID(18), Kind: cancuoc.TokenAccess, AuthRequestID: authReqID, ClientID: clientID, PIN: pin,
+		CreatedAt: now, ExpiresAt: now.Add(s.p.cfg.AccessTokenLifetime), Doc: doc}, nil
+}
+
+// insertAccess writes an access token and its entry in tx.
+func (s *storage) insertAccess(ctx context.Context, tx cancuoc.Tx, pin cancuoc.PIN, clientID, authReqID string, d tokenDoc) (string, time.Time, error) {
+	t, err := s.accessToken(pin, clientID, authReqID, d)
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	if err := tx.InsertToken(ctx, t); err != nil {
 		return "", time.Time{}, err
 	}
-	s.p.auditEntry(ctx, tx, pin, "oidc.token", clientID, claimNames(d.Scopes), "ok")
+	if err := s.p.auditEntry(ctx, tx, pin, "oidc.token", clientID, claimNames(d.Scopes), "ok"); err != nil {
+		return "", time.Time{}, err
+	}
 	return t.ID, t.ExpiresAt, nil
 }
 

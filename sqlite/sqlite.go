@@ -62,10 +62,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	w, err := sql.Open("sqlite", writeDSN)
+	wc, err := newCachingConnector(writeDSN)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
+	w := sql.OpenDB(wc)
 	// One connection that never expires: the single writer, and for an
 	// in-memory database the handle that keeps it alive.
 	w.SetMaxOpenConns(1)
@@ -73,11 +74,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	r, err := sql.Open("sqlite", readDSN)
+	rc, err := newCachingConnector(readDSN)
 	if err != nil {
 		w.Close()
 		return nil, dbErr(op, err)
 	}
+	r := sql.OpenDB(rc)
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)

@@ -16,11 +16,14 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -292,6 +295,18 @@ type result struct {
 	P50ms    float64 `json:"p50_ms"`
 	P99ms    float64 `json:"p99_ms"`
 	FirstErr string  `json:"first_error,omitempty"`
+	// ClientCPU is this load generator's own CPU time (user + system) during
+	// the run: on the shared cores it is part of what a login costs here.
+	ClientCPU float64 `json:"client_cpu_s"`
+}
+
+// cpuSeconds is the process's CPU time so far (user + system).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error) {
@@ -299,7 +314,19 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 	mode := fs.String("mode", "totp", "totp (password + TOTP) or passkey")
 	conc := fs.Int("c", 16, "concurrent logins (closed loop)")
 	dur := fs.Duration("d", 20*time.Second, "duration")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile here")
 	_ = fs.Parse(args)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	s, err := load(*path)
 	if err != nil {
 		return nil, err
@@ -320,7 +347,7 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 		wg                  sync.WaitGroup
 	)
 	deadline := time.Now().Add(*dur)
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuSeconds()
 	for range *conc {
 		wg.Add(1)
 		go func() {
@@ -351,7 +378,7 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 		}()
 	}
 	wg.Wait()
-	el := time.Since(t0).Seconds()
+	el, cpu := time.Since(t0).Seconds(), cpuSeconds()-cpu0
 	if err := save(*path, s); err != nil {
 		return nil, err
 	}
@@ -363,7 +390,7 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 		return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000
 	}
 	return result{Mode: *mode, Conc: *conc, Seconds: el, Flows: ok.Load(), Errors: failed.Load(), Starved: starved.Load(),
-		PerSec: float64(ok.Load()) / el, P50ms: pct(0.5), P99ms: pct(0.99), FirstErr: firstErr}, nil
+		PerSec: float64(ok.Load()) / el, P50ms: pct(0.5), P99ms: pct(0.99), FirstErr: firstErr, ClientCPU: cpu}, nil
 }
 
 // runToken makes one login and prints its access token and the client's

@@ -80,7 +80,8 @@ func newOIDC(a *app, accounts oidc.Accounts, c *Config, oc *oidcConfig, log *slo
 		issuer = "http://" + c.Addr + "/oidc"
 	}
 	return oidc.New(a.store, accounts, oidc.Config{Issuer: issuer, Secret: secret,
-		Insecure: strings.HasPrefix(issuer, "http://"), Log: log, TrustedProxies: a.proxies})
+		Insecure: strings.HasPrefix(issuer, "http://"), Log: log, TrustedProxies: a.proxies,
+		Audit: a.audit})
 }
 
 // mountOIDC serves the provider at its issuer path and the administrators'
