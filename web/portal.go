@@ -334,6 +334,13 @@ var actionLabels = map[string][2]string{
 	"oidc.userinfo":         {"Dịch vụ nhận thông tin", "A service received data"},
 	"eid.login":             {"Đăng nhập", "Login"},
 	"eid.lock":              {"Khoá tài khoản", "Account locked"},
+	"application.file":      {"Nộp hồ sơ đề nghị", "Application filed"},
+	"application.read_own":  {"Bạn xem hồ sơ đề nghị", "You read your applications"},
+	"application.read":      {"Cán bộ xem hồ sơ đề nghị", "An officer read an application"},
+	"application.queue":     {"Hồ sơ đề nghị trong hàng đợi cán bộ", "An application in an officer's queue"},
+	"application.approve":   {"Phê duyệt hồ sơ đề nghị", "Application approved"},
+	"application.reject":    {"Từ chối hồ sơ đề nghị", "Application rejected"},
+	"application.withdraw":  {"Rút hồ sơ đề nghị", "Application withdrawn"},
 }
 
 func day(field, s string) (time.Time, error) {
