@@ -40,6 +40,9 @@ type Site struct {
 	// sections are the portal's later pages (documents, applications,
 	// corrections): a nav entry each, shown only when registered.
 	sections []Section
+	// queues are the officers' work queues summarised on the console
+	// home, one per capability (WithWorkQueue).
+	queues []WorkQueue
 }
 
 // Section is a page of the portal that another capability serves under
@@ -188,7 +191,7 @@ func (s *Site) render(w http.ResponseWriter, status int, name string, v *view) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
 	}
@@ -234,6 +237,14 @@ var funcs = template.FuncMap{
 	"date":     func(t time.Time) string { return t.In(vnTime).Format("02/01/2006 15:04") },
 	"join":     strings.Join,
 	"jsonText": jsonText,
+	// withLang passes the page language with data to a nested template.
+	"withLang": func(lang string, data any) langData { return langData{lang, data} },
+}
+
+// langData is a nested template's data with the page language.
+type langData struct {
+	Lang string
+	Data any
 }
 
 // jsonText shows a JSON value of a history diff: a string as itself,
