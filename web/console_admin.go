@@ -109,7 +109,9 @@ func (s *Site) adminActions(ctx context.Context, keep func(*cancuoc.AuditEntry) 
 	return out[:min(len(out), limit)], nil
 }
 
-func isPartnerAction(e *cancuoc.AuditEntry) bool { return strings.HasPrefix(e.Action, "partner.") && e.PIN == "" }
+func isPartnerAction(e *cancuoc.AuditEntry) bool {
+	return strings.HasPrefix(e.Action, "partner.") && e.PIN == ""
+}
 
 type partnerForm struct {
 	partner.NewPartner

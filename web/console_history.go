@@ -106,12 +106,12 @@ func flatten(path string, v any, out map[string]string) {
 }
 
 type versionPageData struct {
-	PIN        cancuoc.PIN
-	Version    *cancuoc.CitizenVersion
-	ActorName  string
-	Changes    []leafChange
-	Record     *record
-	Prev       int64 // the version before, 0 when none
+	PIN       cancuoc.PIN
+	Version   *cancuoc.CitizenVersion
+	ActorName string
+	Changes   []leafChange
+	Record    *record
+	Prev      int64 // the version before, 0 when none
 }
 
 // consoleVersion shows one version of a record: who made it, when, for

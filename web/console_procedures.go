@@ -383,9 +383,13 @@ func (s *Site) procedureAction(w http.ResponseWriter, r *http.Request, ss *sessi
 	case "claim":
 		fn = func(tx cancuoc.Tx) (any, error) { return wf.ClaimTx(ctx, tx, p, id, no) }
 	case "complete":
-		fn = func(tx cancuoc.Tx) (any, error) { return wf.CompleteTx(ctx, tx, p, id, no, workflow.Completion{Note: text}) }
+		fn = func(tx cancuoc.Tx) (any, error) {
+			return wf.CompleteTx(ctx, tx, p, id, no, workflow.Completion{Note: text})
+		}
 	case "reject":
-		fn = func(tx cancuoc.Tx) (any, error) { return wf.RejectTx(ctx, tx, p, id, no, workflow.Rejection{Reason: text}) }
+		fn = func(tx cancuoc.Tx) (any, error) {
+			return wf.RejectTx(ctx, tx, p, id, no, workflow.Rejection{Reason: text})
+		}
 	default:
 		s.fail(w, r, errNoAction)
 		return
