@@ -32,7 +32,10 @@ func TestBrowserConsoleWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := e.reg.Update(ctx, e.officer, e.me, c.Version, registry.Meta{Reason: "Chuyển chỗ ở trong phường", LegalBasis: "Luật Cư trú 2020, điều 22"},
-		func(n *cancuoc.Citizen) error { n.PermanentResidence.Detail = "số 5 phố Phan Đình Phùng"; return nil }); err != nil {
+		func(n *cancuoc.Citizen) error {
+			n.PermanentResidence.Detail = "số 5 phố Phan Đình Phùng"
+			return nil
+		}); err != nil {
 		t.Fatal(err)
 	}
 	for _, np := range []partner.NewPartner{
