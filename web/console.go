@@ -129,6 +129,10 @@ func (s *Site) officer(h func(http.ResponseWriter, *http.Request, *session, *can
 			s.fail(w, r, errForm)
 			return
 		}
+		if crossSiteRead(r) {
+			s.confirmNavigation(w, r)
+			return
+		}
 		p, err := s.console.deps.Principals.Principal(r.Context(), ss.Principal)
 		if err != nil || p.Disabled || p.OfficerPIN != ss.PIN {
 			s.setCookie(w, consoleCookie, consolePath, "", -1)

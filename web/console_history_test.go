@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -52,6 +53,21 @@ func TestConsoleVersion(t *testing.T) {
 	}
 	if !found {
 		t.Error("reading a version is not in the access log")
+	}
+	// Another site's link to a record: a page asking to continue, and no
+	// read (nor access-log entry) in the officer's name until they do.
+	before, _ := e.store.AuditFor(ctx, e.me, 1000)
+	req, _ := http.NewRequest(http.MethodGet, e.root+"/console/citizens/"+string(e.me)+"/versions/3", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := u.do(req); p.status != 200 || !strings.Contains(p.body, `<a href="/console/citizens/`+string(e.me)+`/versions/3" id="continue">`) || strings.Contains(p.body, "diff") {
+		t.Errorf("cross-site navigation: %d\n%s", p.status, p.body)
+	}
+	if after, _ := e.store.AuditFor(ctx, e.me, 1000); len(after) != len(before) {
+		t.Errorf("a cross-site navigation read the record: %d access-log entries, was %d", len(after), len(before))
+	}
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if p := u.do(req); p.status != 200 || !strings.Contains(p.body, `id="diff"`) {
+		t.Errorf("same-origin navigation: %d", p.status)
 	}
 	for path, want := range map[string]int{
 		"/console/citizens/" + string(e.me) + "/versions/0":                 400,
