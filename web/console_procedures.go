@@ -400,7 +400,7 @@ func (s *Site) procedureAction(w http.ResponseWriter, r *http.Request, ss *sessi
 	}
 	req := []byte("console POST " + r.URL.Path + "\n" + text)
 	if _, err := wf.Do(ctx, p.ID, key, req, http.StatusOK, fn); err != nil {
-		s.fail(w, r, err)
+		s.failBack(w, r, err, "/console/procedures/"+url.PathEscape(id)+"#step-"+strconv.Itoa(no))
 		return
 	}
 	http.Redirect(w, r, "/console/procedures/"+url.PathEscape(id)+"?done="+action+"#step-"+strconv.Itoa(no), http.StatusSeeOther)

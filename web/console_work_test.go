@@ -161,7 +161,7 @@ func TestConsoleProcedures(t *testing.T) {
 	}
 	// A rejection needs a reason; the service's message is shown.
 	if p := u.post(page+"/steps/1/reject", url.Values{"csrf": {csrf}, "key": {rejectKey}, "text": {"  "}}); p.status != 400 ||
-		!strings.Contains(p.body, "Cần ghi lý do") {
+		!strings.Contains(p.body, "Cần ghi lý do") || !strings.Contains(p.body, `<a href="`+page+`#step-1" id="back">`) {
 		t.Errorf("reject without a reason: %d\n%s", p.status, p.body)
 	}
 	done := url.Values{"csrf": {csrf}, "key": {completeKey}, "text": {"Đã đối chiếu giấy chứng sinh"}}

@@ -204,7 +204,14 @@ func (s *Site) render(w http.ResponseWriter, status int, name string, v *view) {
 // fail shows an error page: the message of a *cancuoc.Error, or a generic
 // one for internal errors (logged without personal data).
 func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failBack(w, r, err, "")
+}
+
+// failBack is fail with a link back to the page the action came from
+// (back, a path of this site; "" for none).
+func (s *Site) failBack(w http.ResponseWriter, r *http.Request, err error, back string) {
 	v := s.newView(w, r, "")
+	v.Data = back
 	status := http.StatusInternalServerError
 	var e *cancuoc.Error
 	if errors.As(err, &e) && e.Kind != cancuoc.Internal {
