@@ -78,3 +78,15 @@ func FuzzClientForm(f *testing.F) {
 		}
 	})
 }
+
+func TestLabelOf(t *testing.T) {
+	if got := labelOf("en", stepStatuses, "paused"); got != "paused" {
+		t.Errorf("unknown status: %q", got)
+	}
+	if got := labelOf("vi", agencyNames, "police"); got != "Công an (cư trú)" {
+		t.Errorf("police: %q", got)
+	}
+	if got := labelOf("vi", agencyNames, ""); got != "" {
+		t.Errorf("no agency: %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -127,11 +128,7 @@ func labelOf[K comparable](lang string, m map[K][2]string, k K) string {
 	if l, ok := m[k]; ok {
 		return pick(lang, l)
 	}
-	var raw any = k
-	if s, ok := raw.(string); ok {
-		return s
-	}
-	return ""
+	return fmt.Sprint(k)
 }
 
 // stepRow is a step as the pages show it.
