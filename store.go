@@ -139,6 +139,7 @@ type Tx interface {
 	WebhookStore
 	StatusSlotStore
 	ReconcileLeaseStore
+	StepCounter
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

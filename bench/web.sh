@@ -39,7 +39,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo
   echo "The dashboard's figures are kept a minute and, once stale, answered while a background count replaces them (national figures are counted at start), so visitors get the *cached* rows; the *counted per request* rows are the cost of that background count, which the first visitor after a start of a province page also pays. Cards by age group are counted from the records' JSON documents (cards are not an indexed column), which is why that count is the slowest."
   echo
-  echo "Console work rows: $FILES birth files wait in the officer's civil-status queue (submitted through \\`workflow.Service\\` before the pages are measured, \\`FILES\\` to change). The home page counts the officer's open and overdue steps by reading the queue 500 steps at a time (at most 5,000, then it says \"5000+\"); the queue page reads one page of 100; the file page reads a file with its steps and writes its access-log entry; the version page reads one version through the registry's history right (and its access-log entry)."
+  echo "Console work rows: $FILES birth files wait in the officer's civil-status queue (submitted through \`workflow.Service\` before the pages are measured; \`FILES\` to change). The home page counts the officer's open and overdue steps in the database (\`CountSteps\`: one query; the due time is read from each waiting step's JSON document); the queue page reads one page of 100 steps; the file page reads a file with its steps and writes its access-log entry; the version page reads one version through the registry's history right (and its access-log entry)."
   echo
   cat "$OUT/web.md"
   echo

@@ -27,13 +27,8 @@ func (s *Site) procedureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/procedures/{id}/steps/{no}/{action}", s.officer(s.procedureAction))
 }
 
-// queuePageSize is how many steps the queue page shows at once, and the
-// page size used to count them.
+// queuePageSize is how many steps the queue page shows at once.
 const queuePageSize = 100
-
-// countPages bounds the home page's count: beyond countPages pages of the
-// service's largest page, it says "more than".
-const countPages = 10
 
 // procedureQueue is the procedure steps' entry on the console home: the
 // steps waiting (pending or claimed) in the officer's agency queue and
@@ -43,30 +38,11 @@ func (s *Site) procedureQueue() WorkQueue {
 	return WorkQueue{ID: "procedures", Path: "/console/procedures", VI: "Thủ tục liên thông (khai sinh, khai tử)",
 		EN: "Interlinked procedures (birth, death)",
 		Count: func(ctx context.Context, p *cancuoc.Principal) (QueueCount, bool, error) {
-			var c QueueCount
-			q := workflow.QueueQuery{Limit: 500}
-			for range countPages {
-				items, err := s.console.deps.Workflow.Queue(ctx, p, q)
-				if cancuoc.KindOf(err) == cancuoc.Forbidden {
-					return c, false, nil // no agency, or a role that does not act
-				}
-				if err != nil {
-					return c, false, err
-				}
-				for _, it := range items {
-					c.Open++
-					if it.Overdue {
-						c.Overdue++
-					}
-				}
-				if len(items) < q.Limit {
-					return c, true, nil
-				}
-				last := items[len(items)-1]
-				q.AfterProcedure, q.AfterNo = last.ProcedureID, last.No
+			open, overdue, err := s.console.deps.Workflow.QueueCount(ctx, p)
+			if cancuoc.KindOf(err) == cancuoc.Forbidden {
+				return QueueCount{}, false, nil // no agency, or a role that does not act
 			}
-			c.More = true
-			return c, true, nil
+			return QueueCount{Open: open, Overdue: overdue}, err == nil, err
 		}}
 }
 

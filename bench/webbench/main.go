@@ -241,7 +241,8 @@ func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, add
 	// a diff for the version page).
 	wf := workflow.New(st, reg, wftest.Residence{}, workday.Default(), workflow.WithAuditWriter(w))
 	var file string
-	if file, err = seedFiles(ctx, st, reg, wf, admin, me, files); err != nil {
+	var version int64
+	if file, version, err = seedFiles(ctx, st, reg, wf, admin, me, files); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -324,7 +325,7 @@ func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, add
 		{fmt.Sprintf("console, home with the procedure queue's counts (%d+ waiting steps)", files), "/console", off2},
 		{"console, procedure queue (a page of 100 steps)", "/console/procedures", off2},
 		{"console, a procedure file with its steps", "/console/procedures/" + file, off2},
-		{"console, a record version's field-level diff", "/console/citizens/" + string(me.PIN) + "/versions/2", off2},
+		{"console, a record version's field-level diff", "/console/citizens/" + string(me.PIN) + "/versions/" + fmt.Sprint(version), off2},
 	}
 	fmt.Printf("| page | requests | bytes | server p50 | server p99 | plain handler p50 (same bytes) | goal p99 < 100 ms |\n|---|---:|---:|---:|---:|---:|:-:|\n")
 	for _, p := range pages {
@@ -447,31 +448,35 @@ func login(root, start string, pin cancuoc.PIN) (*http.Client, error) {
 	return c, nil
 }
 
-// seedFiles gives me a household (once: a second version of the record)
-// and submits files birth files in me's commune with me as a parent,
-// so that the officer's queue holds them; it returns the last file's ID
-// (or, on a reused schema, the ID of any file in the queue).
-func seedFiles(ctx context.Context, st cancuoc.Store, reg *registry.Service, wf *workflow.Service, admin *cancuoc.Principal, me *cancuoc.Citizen, files int) (string, error) {
+// seedFiles writes a new version of me's record (a phone number, and a
+// household if me has none: the birth files need one) and submits files
+// birth files in me's commune with me as a parent, so that the officer's
+// queue holds them. It returns the last file's ID (on a reused schema, the
+// ID of a file already in the queue) and the new version's number.
+func seedFiles(ctx context.Context, st cancuoc.Store, reg *registry.Service, wf *workflow.Service, admin *cancuoc.Principal, me *cancuoc.Citizen, files int) (string, int64, error) {
 	cur, err := st.Citizen(ctx, me.PIN)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	if cur.Household == nil {
-		_, err := reg.Update(ctx, admin, me.PIN, cur.Version, registry.Meta{Reason: "Lập hộ (webbench)", LegalBasis: "Luật Cư trú 2020"},
-			func(c *cancuoc.Citizen) error {
+	// A new version on every run: a phone number, and a household when
+	// the synthetic person has none (the birth files need one).
+	cur, err = reg.Update(ctx, admin, me.PIN, cur.Version, registry.Meta{Reason: "Cập nhật (webbench)", LegalBasis: "Luật Căn cước 2023"},
+		func(c *cancuoc.Citizen) error {
+			c.Phone = fmt.Sprintf("+8490%07d", time.Now().UnixNano()%1e7)
+			if c.Household == nil {
 				c.Household = &cancuoc.HouseholdLink{ID: "HH-WEBBENCH", HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
-				return nil
-			})
-		if err != nil {
-			return "", err
-		}
+			}
+			return nil
+		})
+	if err != nil {
+		return "", 0, err
 	}
 	steps, err := st.Steps(ctx, cancuoc.StepQuery{Agency: workflow.AgencyCivilStatus, Province: me.Home.Province, Commune: me.Home.Commune, Limit: 1})
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if len(steps) > 0 {
-		return steps[0].ProcedureID, nil // a reused schema has its files
+		return steps[0].ProcedureID, cur.Version, nil // a reused schema has its files
 	}
 	start, last := time.Now(), ""
 	born := cancuoc.DateOf(time.Now().AddDate(0, -1, 0))
@@ -485,10 +490,10 @@ func seedFiles(ctx context.Context, st cancuoc.Store, reg *registry.Service, wf 
 		app.Registration = cancuoc.Place{Province: me.Home.Province, Commune: me.Home.Commune}
 		f, err := wf.Submit(ctx, workflow.Applicant{PIN: me.PIN}, workflow.Submission{Kind: cancuoc.ProcedureBirth, Birth: &app})
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		last = f.ID
 	}
 	fmt.Fprintf(os.Stderr, "submitted %d birth files in %s\n", files, time.Since(start).Round(time.Second))
-	return last, nil
+	return last, cur.Version, nil
 }
