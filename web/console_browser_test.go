@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func TestBrowserConsoleWork(t *testing.T) {
 				named("open the file", chromedp.Click(chromedp.CSS(row))),
 				named("claim", chromedp.Click(chromedp.CSS("#step-1 form.claim button"))),
 				named("claimed", chromedp.WaitVisible(chromedp.CSS("#done"))),
-				chromedp.SendKeys(chromedp.CSS("#step-1 form.complete textarea"), "Đã đối chiếu giấy chứng sinh"),
+				chromedp.SetValue(chromedp.CSS("#step-1 form.complete textarea"), "Đã đối chiếu giấy chứng sinh"),
 				named("complete", chromedp.Click(chromedp.CSS("#step-1 form.complete button"))),
 				named("completed", chromedp.WaitVisible(chromedp.CSS(`#step-1[data-status="completed"]`))),
 				shot(png("console-procedure")),
@@ -88,7 +89,7 @@ func TestBrowserConsoleWork(t *testing.T) {
 				failAt(t, octx, err)
 			}
 			st, err := e.store.Step(ctx, f.ID, 1)
-			if err != nil || st.Status != cancuoc.StepCompleted || st.ClaimedBy != e.officer.ID {
+			if err != nil || st.Status != cancuoc.StepCompleted || st.ClaimedBy != e.officer.ID || !strings.Contains(string(st.Result), "Đã đối chiếu giấy chứng sinh") {
 				t.Fatalf("the step after the browser completed it: %v %+v", err, st)
 			}
 			if p, _ := e.store.Procedure(ctx, f.ID); p.Subject == "" {
