@@ -141,6 +141,7 @@ type Tx interface {
 	ReconcileLeaseStore
 	QuotaStore
 	ApplicationStore
+	StepCounter
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

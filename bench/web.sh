@@ -17,10 +17,11 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 N=${N:-100000}
 REQUESTS=${REQUESTS:-100}  # per page; pages counted per request get a tenth
 REUSE=${REUSE:-0}
+FILES=${FILES:-2000}  # birth files waiting in the officer's procedure queue
 OUT=bench/out
 mkdir -p "$OUT" bench/results
 go build -o "$OUT/webbench" ./bench/webbench
-args=(-pg "$PG" -schema "bench_web_$N" -citizens "$N" -requests "$REQUESTS" -addr 127.0.0.1:19351)
+args=(-pg "$PG" -schema "bench_web_$N" -citizens "$N" -requests "$REQUESTS" -addr 127.0.0.1:19351 -files "$FILES")
 [ "$REUSE" = 1 ] && args+=(-reuse)
 "$OUT/webbench" "${args[@]}" >"$OUT/web.md" 2>"$OUT/web.err" || { cat "$OUT/web.err"; exit 1; }
 cores=$(nproc)
@@ -37,6 +38,8 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "Registry: **$N synthetic citizens** on PostgreSQL (schema \`bench_web_$N\`), loaded through \`registry.Import\`. The goal is set for 1,000,000 citizens; this run is at $N (the 1M command is in the script's header). Each page was requested $REQUESTS times one after the other after 5 warm-up requests; **server time** is the handler's own, timed by a middleware around the mux (no network, no client). The reference for each page is a plain Go handler writing the very bytes the page answered, through the same server and timer: the cost of serving those bytes at all."
   echo
   echo "The dashboard's figures are kept a minute and, once stale, answered while a background count replaces them (national figures are counted at start), so visitors get the *cached* rows; the *counted per request* rows are the cost of that background count, which the first visitor after a start of a province page also pays. Cards by age group are counted from the records' JSON documents (cards are not an indexed column), which is why that count is the slowest."
+  echo
+  echo "Console work rows: $FILES birth files wait in the officer's civil-status queue (submitted through \`workflow.Service\` before the pages are measured; \`FILES\` to change). The home page counts the officer's open and overdue steps in the database (\`CountSteps\`: one query; the due time is read from each waiting step's JSON document); the queue page reads one page of 100 steps; the file page reads a file with its steps and writes its access-log entry; the version page reads one version through the registry's history right (and its access-log entry)."
   echo
   cat "$OUT/web.md"
   echo

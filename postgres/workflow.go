@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -230,6 +231,20 @@ func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev in
 // Steps lists steps matching q.
 func (c *conn) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.ProcedureStep, error) {
 	const op = "postgres.Steps"
+	w := stepFilter(q)
+	if q.AfterProcedure != "" {
+		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
+	}
+	sql := `SELECT doc FROM procedure_steps` + w.sql() + ` ORDER BY procedure_id, no LIMIT ` + w.next()
+	rows, err := c.q.Query(ctx, sql, append(w.args, limitOf(q.Limit))...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanDocs[cancuoc.ProcedureStep](op, rows)
+}
+
+// stepFilter is the WHERE clause of q's selection, without its paging.
+func stepFilter(q cancuoc.StepQuery) *where {
 	var w where
 	if q.ProcedureID != "" {
 		w.add("procedure_id = ?", q.ProcedureID)
@@ -255,15 +270,23 @@ func (c *conn) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proce
 	if !q.SubmittedTo.IsZero() {
 		w.add("submitted_at < ?", ts(q.SubmittedTo))
 	}
-	if q.AfterProcedure != "" {
-		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
-	}
-	sql := `SELECT doc FROM procedure_steps` + w.sql() + ` ORDER BY procedure_id, no LIMIT ` + w.next()
-	rows, err := c.q.Query(ctx, sql, append(w.args, limitOf(q.Limit))...)
+	return &w
+}
+
+// CountSteps counts q's steps and those due before dueBefore (the due time
+// is only in the JSON document).
+func (c *conn) CountSteps(ctx context.Context, q cancuoc.StepQuery, dueBefore time.Time) (int, int, error) {
+	const op = "postgres.CountSteps"
+	w := stepFilter(q)
+	due := w.next()
+	w.args = append(w.args, ts(dueBefore))
+	var total, overdue int
+	err := c.q.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE (doc->>'due')::timestamptz < `+due+`)
+		FROM procedure_steps`+w.sql(), w.args...).Scan(&total, &overdue)
 	if err != nil {
-		return nil, dbErr(op, err)
+		return 0, 0, dbErr(op, err)
 	}
-	return scanDocs[cancuoc.ProcedureStep](op, rows)
+	return total, overdue, nil
 }
 
 // InsertIssuedDocument stores an issued document; ON CONFLICT DO NOTHING keeps

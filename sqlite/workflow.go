@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -237,6 +238,19 @@ func (o *ops) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev int
 // Steps lists steps matching q.
 func (o *ops) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.ProcedureStep, error) {
 	const op = "sqlite.Steps"
+	w := stepFilter(q)
+	if q.AfterProcedure != "" {
+		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
+	}
+	rows, err := o.r.QueryContext(ctx, `SELECT doc FROM procedure_steps`+w.sql()+` ORDER BY procedure_id, no LIMIT ?`, append(w.args, limitOf(q.Limit))...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanDocs[cancuoc.ProcedureStep](op, rows)
+}
+
+// stepFilter is the WHERE clause of q's selection, without its paging.
+func stepFilter(q cancuoc.StepQuery) *where {
 	var w where
 	if q.ProcedureID != "" {
 		w.add("procedure_id = ?", q.ProcedureID)
@@ -260,14 +274,23 @@ func (o *ops) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proced
 	if !q.SubmittedTo.IsZero() {
 		w.add("submitted_at < ?", micros(q.SubmittedTo))
 	}
-	if q.AfterProcedure != "" {
-		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
-	}
-	rows, err := o.r.QueryContext(ctx, `SELECT doc FROM procedure_steps`+w.sql()+` ORDER BY procedure_id, no LIMIT ?`, append(w.args, limitOf(q.Limit))...)
+	return &w
+}
+
+// CountSteps counts q's steps and those due before dueBefore. The due
+// time is only in the JSON document (RFC 3339, UTC); julianday parses it
+// to the millisecond, which is as close as an overdue flag needs.
+func (o *ops) CountSteps(ctx context.Context, q cancuoc.StepQuery, dueBefore time.Time) (int, int, error) {
+	const op = "sqlite.CountSteps"
+	w := stepFilter(q)
+	args := append([]any{dueBefore.UTC().Format(time.RFC3339Nano)}, w.args...)
+	var total, due int
+	err := o.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(julianday(json_extract(doc, '$.due')) < julianday(?)), 0)
+		FROM procedure_steps`+w.sql(), args...).Scan(&total, &due)
 	if err != nil {
-		return nil, dbErr(op, err)
+		return 0, 0, dbErr(op, err)
 	}
-	return scanDocs[cancuoc.ProcedureStep](op, rows)
+	return total, due, nil
 }
 
 // InsertIssuedDocument stores an issued document; a citizen's second document of

@@ -7,8 +7,10 @@ import (
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/stats"
+	"github.com/cancuoc/cancuoc/workflow"
 )
 
 // console is the officers' console. Officers log in with their own eID
@@ -33,6 +35,19 @@ type ConsoleDeps struct {
 	// Quality answers the data-quality measure (stats.Quality) for the
 	// jurisdiction's page; nil hides it.
 	Quality *stats.Service
+	// Workflow is the interlinked procedures: officers of an agency work
+	// its steps from the console (same rules as the API: the service
+	// checks agency, role and jurisdiction). nil hides the queue.
+	Workflow *workflow.Service
+	// Partners and Clients are the national administrators' pages
+	// (partners and their policies, OpenID clients); nil hides them.
+	Partners *partner.Service
+	Clients  ClientAdmin
+	// Audit finds who did what for the administration pages
+	// (cancuoc.Store).
+	Audit interface {
+		AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc.AuditEntry, error)
+	}
 }
 
 const (
@@ -44,6 +59,9 @@ const (
 // client cfg (which should ask for level 2).
 func (s *Site) WithConsole(cfg RPConfig, deps ConsoleDeps) *Site {
 	s.console = &console{rp: &rp{cfg: cfg, cookie: "cancuoc_console_login", path: "/console/callback"}, deps: deps}
+	if deps.Workflow != nil {
+		s.WithWorkQueue(s.procedureQueue())
+	}
 	return s
 }
 
@@ -53,10 +71,17 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/callback", s.consoleCallback)
 	mux.HandleFunc("POST /console/logout", s.officer(s.consoleLogout))
 	mux.HandleFunc("GET /console/citizens/{pin}", s.officer(s.consoleCitizen))
+	mux.HandleFunc("GET /console/citizens/{pin}/versions/{n}", s.officer(s.consoleVersion))
 	if s.console.deps.Quality != nil {
 		mux.HandleFunc("GET /console/quality", s.officer(s.consoleQuality))
 	}
 	s.consoleAppRoutes(mux)
+	if s.console.deps.Workflow != nil {
+		s.procedureRoutes(mux)
+	}
+	if s.console.deps.Partners != nil || s.console.deps.Clients != nil {
+		s.adminRoutes(mux)
+	}
 }
 
 // consoleQuality shows the records to complete in the officer's
@@ -103,6 +128,10 @@ func (s *Site) officer(h func(http.ResponseWriter, *http.Request, *session, *can
 		}
 		if r.Method == http.MethodPost && !s.checkCSRF(r, ss) {
 			s.fail(w, r, errForm)
+			return
+		}
+		if crossSiteRead(r) {
+			s.confirmNavigation(w, r)
 			return
 		}
 		p, err := s.console.deps.Principals.Principal(r.Context(), ss.Principal)
@@ -184,6 +213,9 @@ type consoleHomeData struct {
 	Results  []*cancuoc.Citizen
 	Searched bool
 	Quality  bool
+	// Queues are the officer's work queues with their counts (queues.go).
+	Queues []queueSummary
+	Admin  bool
 }
 
 // consoleHome is the login page, or the officer's home with a search of
@@ -204,7 +236,8 @@ func (s *Site) consoleHome(w http.ResponseWriter, r *http.Request) {
 	s.officer(func(w http.ResponseWriter, r *http.Request, ss *session, p *cancuoc.Principal) {
 		v := s.newView(w, r, "Cán bộ")
 		v.Nav, v.CSRF = s.nav("/console"), s.csrf(ss)
-		d := consoleHomeData{Officer: p, Where: jurisdictionText(v.Lang, p.Jurisdiction), Quality: s.console.deps.Quality != nil}
+		d := consoleHomeData{Officer: p, Where: jurisdictionText(v.Lang, p.Jurisdiction), Quality: s.console.deps.Quality != nil,
+			Queues: s.queueSummaries(r, p), Admin: s.isAdmin(p)}
 		q := r.URL.Query()
 		d.Name, d.Birth = strings.TrimSpace(q.Get("name")), strings.TrimSpace(q.Get("birth"))
 		if d.Name != "" || d.Birth != "" {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,11 +26,15 @@ import (
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/httpapi"
 	"github.com/cancuoc/cancuoc/oidc"
+	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/web"
+	"github.com/cancuoc/cancuoc/workday"
+	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/workflow/wftest"
 )
 
 const password = "một mật khẩu đủ dài 2026"
@@ -50,6 +55,11 @@ type env struct {
 	bank    *cancuoc.Principal
 	officer *cancuoc.Principal
 	sms     *smsBox
+	// wf runs the interlinked procedures on a clock moved by shift
+	// (overdue steps); partners is the partners capability.
+	wf       *workflow.Service
+	shift    atomic.Int64
+	partners *partner.Service
 }
 
 type smsBox struct {
@@ -105,6 +115,9 @@ func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sts := stats.New(stats.WithTTL(0)).Builtin(st)
+	e.wf = workflow.New(st, e.reg, wftest.Residence{}, workday.Default(), workflow.WithAuditWriter(w),
+		workflow.WithClock(func() time.Time { return time.Now().Add(time.Duration(e.shift.Load())) }))
+	e.partners = partner.New(st, w, partner.WithPolicyCache(0))
 	httpapi.New(e.reg, log).WithStats(sts).Routes(mux)
 	alog := auditlog.New(st, nil, w, auditlog.WithCitizenPrincipal(cancuoc.SelfPIN))
 	site, err := web.NewSite(web.SiteConfig{Secret: []byte(strings.Repeat("w", 32)), Log: log, Sessions: st})
@@ -118,7 +131,11 @@ func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 			web.PortalDeps{Registry: e.reg, AccessLog: alog, EID: e.eid, Consents: e.prov, Directory: st, Accounts: st}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-console", ClientSecret: consoleSecret,
 			RedirectURL: e.root + "/console/callback", ACRValues: oidc.ACRLevel2, HTTPClient: hc},
-			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st)})
+			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st),
+				Workflow: e.wf,
+				Partners: e.partners,
+				Clients:  e.prov,
+				Audit:    st})
 	for _, f := range extra {
 		f(e, site)
 	}
@@ -165,7 +182,7 @@ func (e *env) seed() {
 		t.Fatal(err)
 	}
 	e.officer, _, err = e.reg.CreatePrincipal(ctx, admin, registry.NewPrincipal{Name: "Cán bộ Ba Đình", Role: cancuoc.RoleCommuneOfficer,
-		Jurisdiction: cancuoc.Jurisdiction{Province: "01", Commune: "00004"}, OfficerPIN: string(storetest.PIN(2))})
+		Jurisdiction: cancuoc.Jurisdiction{Province: "01", Commune: "00004"}, OfficerPIN: string(storetest.PIN(2)), Agency: workflow.AgencyCivilStatus})
 	if err != nil {
 		t.Fatal(err)
 	}

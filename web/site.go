@@ -46,6 +46,9 @@ type Site struct {
 	sections []Section
 	// apps serves the online applications' pages; see WithApplications.
 	apps *application.Service
+	// queues are the officers' work queues summarised on the console
+	// home, one per capability (WithWorkQueue).
+	queues []WorkQueue
 }
 
 // Section is a page of the portal that another capability serves under
@@ -200,7 +203,7 @@ func (s *Site) render(w http.ResponseWriter, status int, name string, v *view) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
 	}
@@ -213,7 +216,14 @@ func (s *Site) render(w http.ResponseWriter, status int, name string, v *view) {
 // fail shows an error page: the message of a *cancuoc.Error, or a generic
 // one for internal errors (logged without personal data).
 func (s *Site) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.failBack(w, r, err, "")
+}
+
+// failBack is fail with a link back to the page the action came from
+// (back, a path of this site; "" for none).
+func (s *Site) failBack(w http.ResponseWriter, r *http.Request, err error, back string) {
 	v := s.newView(w, r, "")
+	v.Data = back
 	status := http.StatusInternalServerError
 	var e *cancuoc.Error
 	if errors.As(err, &e) && e.Kind != cancuoc.Internal {
@@ -246,6 +256,14 @@ var funcs = template.FuncMap{
 	"date":     func(t time.Time) string { return t.In(vnTime).Format("02/01/2006 15:04") },
 	"join":     strings.Join,
 	"jsonText": jsonText,
+	// withLang passes the page language with data to a nested template.
+	"withLang": func(lang string, data any) langData { return langData{lang, data} },
+}
+
+// langData is a nested template's data with the page language.
+type langData struct {
+	Lang string
+	Data any
 }
 
 // jsonText shows a JSON value of a history diff: a string as itself,

@@ -200,12 +200,8 @@ type QueueQuery struct {
 // flag. Tasks carry no personal data; the agency reads the file for that.
 func (s *Service) Queue(ctx context.Context, actor *cancuoc.Principal, q QueueQuery) ([]*StepView, error) {
 	const op = "workflow.Queue"
-	if actor == nil || actor.Disabled {
-		return nil, unauthenticated(op)
-	}
-	if !agencyRoles[actor.Role] || actor.Agency == "" {
-		return nil, cancuoc.E(cancuoc.Forbidden, op, "no_agency",
-			"Chỉ cơ quan tham gia liên thông có hàng đợi.", "Only a participating agency's principal has a queue.")
+	if err := queueRight(op, actor); err != nil {
+		return nil, err
 	}
 	statuses := q.Statuses
 	if len(statuses) == 0 {

@@ -44,6 +44,9 @@ import (
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/synth"
 	"github.com/cancuoc/cancuoc/web"
+	"github.com/cancuoc/cancuoc/workday"
+	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/workflow/wftest"
 )
 
 const password = "mật khẩu thử nghiệm 2026"
@@ -55,8 +58,9 @@ func main() {
 	reqs := flag.Int("requests", 200, "timed requests per page (after 5 warm-up requests)")
 	reuse := flag.Bool("reuse", false, "reuse a schema loaded by an earlier run with the same -citizens")
 	addr := flag.String("addr", "127.0.0.1:19350", "address of the test server")
+	files := flag.Int("files", 2000, "birth files waiting in the officer's procedure queue")
 	flag.Parse()
-	if err := run(context.Background(), *pg, *schema, *n, *reqs, *reuse, *addr); err != nil {
+	if err := run(context.Background(), *pg, *schema, *n, *reqs, *reuse, *addr, *files); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -97,7 +101,7 @@ func (t *timer) took() time.Duration {
 	return t.last
 }
 
-func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, addr string) error {
+func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, addr string, files int) error {
 	if !reuse {
 		conn, err := pgx.Connect(ctx, pgURL)
 		if err != nil {
@@ -212,7 +216,8 @@ func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, add
 		}
 	}
 	officer, _, err = reg.CreatePrincipal(ctx, admin, registry.NewPrincipal{Name: "Cán bộ " + suffix, Role: cancuoc.RoleCommuneOfficer,
-		Jurisdiction: cancuoc.Jurisdiction{Province: me.Home.Province, Commune: me.Home.Commune}, OfficerPIN: string(off.PIN)})
+		Jurisdiction: cancuoc.Jurisdiction{Province: me.Home.Province, Commune: me.Home.Commune}, OfficerPIN: string(off.PIN),
+		Agency: workflow.AgencyCivilStatus})
 	if err != nil {
 		return err
 	}
@@ -230,6 +235,15 @@ func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, add
 			return err
 		}
 		clients[c.ID] = s
+	}
+	// The officer's procedure queue: files birth files in the commune,
+	// the citizen as a parent (given a household first: a version with
+	// a diff for the version page).
+	wf := workflow.New(st, reg, wftest.Residence{}, workday.Default(), workflow.WithAuditWriter(w))
+	var file string
+	var version int64
+	if file, version, err = seedFiles(ctx, st, reg, wf, admin, me, files); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	alog := auditlog.New(st, nil, w, auditlog.WithCitizenPrincipal(cancuoc.SelfPIN))
@@ -253,7 +267,7 @@ func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, add
 			web.PortalDeps{Registry: reg, AccessLog: alog, EID: es, Consents: prov, Directory: st, Accounts: st}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "console-" + suffix, ClientSecret: clients["console-"+suffix],
 			RedirectURL: root + "/console/callback", ACRValues: oidc.ACRLevel2},
-			web.ConsoleDeps{Registry: reg, Principals: st, Quality: quality}).
+			web.ConsoleDeps{Registry: reg, Principals: st, Quality: quality, Workflow: wf}).
 		Routes(mux)
 	web.Routes(mux, func(*http.Request) (web.Status, error) { return web.Status{}, nil })
 	coldMux := http.NewServeMux()
@@ -308,6 +322,10 @@ func run(ctx context.Context, pgURL, schema string, n, reqs int, reuse bool, add
 		{"portal, my consents", "/portal/consents", citizen},
 		{"console, a record with its history", "/console/citizens/" + string(me.PIN), off2},
 		{"console, data quality of the commune (counted per request)", "/console/quality", off2},
+		{fmt.Sprintf("console, home with the procedure queue's counts (%d+ waiting steps)", files), "/console", off2},
+		{"console, procedure queue (a page of 100 steps)", "/console/procedures", off2},
+		{"console, a procedure file with its steps", "/console/procedures/" + file, off2},
+		{"console, a record version's field-level diff", "/console/citizens/" + string(me.PIN) + "/versions/" + fmt.Sprint(version), off2},
 	}
 	fmt.Printf("| page | requests | bytes | server p50 | server p99 | plain handler p50 (same bytes) | goal p99 < 100 ms |\n|---|---:|---:|---:|---:|---:|:-:|\n")
 	for _, p := range pages {
@@ -428,4 +446,54 @@ func login(root, start string, pin cancuoc.PIN) (*http.Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// seedFiles writes a new version of me's record (a phone number, and a
+// household if me has none: the birth files need one) and submits files
+// birth files in me's commune with me as a parent, so that the officer's
+// queue holds them. It returns the last file's ID (on a reused schema, the
+// ID of a file already in the queue) and the new version's number.
+func seedFiles(ctx context.Context, st cancuoc.Store, reg *registry.Service, wf *workflow.Service, admin *cancuoc.Principal, me *cancuoc.Citizen, files int) (string, int64, error) {
+	cur, err := st.Citizen(ctx, me.PIN)
+	if err != nil {
+		return "", 0, err
+	}
+	// A new version on every run: a phone number, and a household when
+	// the synthetic person has none (the birth files need one).
+	cur, err = reg.Update(ctx, admin, me.PIN, cur.Version, registry.Meta{Reason: "Cập nhật (webbench)", LegalBasis: "Luật Căn cước 2023"},
+		func(c *cancuoc.Citizen) error {
+			c.Phone = fmt.Sprintf("+8490%07d", time.Now().UnixNano()%1e7)
+			if c.Household == nil {
+				c.Household = &cancuoc.HouseholdLink{ID: "HH-WEBBENCH", HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
+			}
+			return nil
+		})
+	if err != nil {
+		return "", 0, err
+	}
+	steps, err := st.Steps(ctx, cancuoc.StepQuery{Agency: workflow.AgencyCivilStatus, Province: me.Home.Province, Commune: me.Home.Commune, Limit: 1})
+	if err != nil {
+		return "", 0, err
+	}
+	if len(steps) > 0 {
+		return steps[0].ProcedureID, cur.Version, nil // a reused schema has its files
+	}
+	start, last := time.Now(), ""
+	born := cancuoc.DateOf(time.Now().AddDate(0, -1, 0))
+	parent := &workflow.BirthApplication{Father: &cancuoc.Relative{PIN: me.PIN}}
+	if me.Sex == cancuoc.Female {
+		parent = &workflow.BirthApplication{Mother: &cancuoc.Relative{PIN: me.PIN}}
+	}
+	for i := range files {
+		app := *parent
+		app.FullName, app.BirthDate, app.Sex = fmt.Sprintf("Trẻ Thử Nghiệm %d", i), born, cancuoc.Female
+		app.Registration = cancuoc.Place{Province: me.Home.Province, Commune: me.Home.Commune}
+		f, err := wf.Submit(ctx, workflow.Applicant{PIN: me.PIN}, workflow.Submission{Kind: cancuoc.ProcedureBirth, Birth: &app})
+		if err != nil {
+			return "", 0, err
+		}
+		last = f.ID
+	}
+	fmt.Fprintf(os.Stderr, "submitted %d birth files in %s\n", files, time.Since(start).Round(time.Second))
+	return last, cur.Version, nil
 }

@@ -74,7 +74,11 @@ func (a *app) mountWeb(ctx context.Context, mux *http.ServeMux, c *Config, oc *o
 			web.PortalDeps{Registry: a.reg, AccessLog: a.log, EID: a.eid, Consents: p, Directory: a.store, Accounts: a.store})
 		site.WithConsole(web.RPConfig{Issuer: p.Issuer(), ClientID: "cancuoc-console", ClientSecret: console,
 			RedirectURL: origin + "/console/callback", ACRValues: oidc.ACRLevel2},
-			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey, Quality: qualityStats(a.store)})
+			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey, Quality: qualityStats(a.store),
+				Workflow: a.wf,
+				Partners: a.verify,
+				Clients:  p,
+				Audit:    a.store})
 		if a.apps != nil {
 			site.WithApplications(a.apps)
 		}

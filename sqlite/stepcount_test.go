@@ -1,0 +1,9 @@
+package sqlite
+
+import (
+	"testing"
+
+	"github.com/cancuoc/cancuoc/storetest"
+)
+
+func TestStepCount(t *testing.T) { storetest.RunStepCount(t, openMemory) }
