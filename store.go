@@ -146,6 +146,8 @@ type Tx interface {
 type Store interface {
 	Tx
 	AuditArchive
+	QualityStore
+	SnapshotStore
 	// InTx runs fn in one transaction: committed if fn returns nil, rolled
 	// back otherwise (the error is returned as is).
 	InTx(ctx context.Context, fn func(Tx) error) error

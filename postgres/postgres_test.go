@@ -36,6 +36,7 @@ func TestConformance(t *testing.T) {
 	storetest.RunWebhook(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunStatusSlots(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunReconcileLease(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunQuality(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

@@ -39,6 +39,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunWebhook(t, openMemory)
 	storetest.RunStatusSlots(t, openMemory)
 	storetest.RunReconcileLease(t, openMemory)
+	storetest.RunQuality(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and
