@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/quality"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/stats"
 )
@@ -33,6 +34,9 @@ type ConsoleDeps struct {
 	// Quality answers the data-quality measure (stats.Quality) for the
 	// jurisdiction's page; nil hides it.
 	Quality *stats.Service
+	// Lists answers the data-quality work lists (records by missing
+	// field, suspected duplicates); nil hides them.
+	Lists *quality.Service
 }
 
 const (
@@ -55,6 +59,9 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/citizens/{pin}", s.officer(s.consoleCitizen))
 	if s.console.deps.Quality != nil {
 		mux.HandleFunc("GET /console/quality", s.officer(s.consoleQuality))
+	}
+	if s.console.deps.Lists != nil {
+		s.qualityRoutes(mux)
 	}
 }
 
@@ -84,7 +91,8 @@ func (s *Site) consoleQuality(w http.ResponseWriter, r *http.Request, ss *sessio
 		Officer *cancuoc.Principal
 		Where   string
 		Figures *stats.Figures
-	}{p, jurisdictionText(v.Lang, p.Jurisdiction), f}
+		Lists   []listLink
+	}{p, jurisdictionText(v.Lang, p.Jurisdiction), f, s.listLinks(v.Lang)}
 	s.render(w, http.StatusOK, "console_quality.html", v)
 }
 
