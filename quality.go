@@ -117,3 +117,28 @@ type SnapshotStore interface {
 func SameBlock(a, b *Citizen) bool {
 	return a.NameKey == b.NameKey && a.BirthDate == b.BirthDate && a.Sex == b.Sex
 }
+
+// QualityCountsOf merges per-list counts, given in unit order (n cells,
+// each a unit, a list and a count), into CountQuality's rows: for stores
+// that count each list over its own index.
+func QualityCountsOf(n int, cell func(i int) (province, commune string, kind QualityKind, count int64)) []QualityCount {
+	out := []QualityCount{}
+	for i := range n {
+		p, c, k, v := cell(i)
+		if len(out) == 0 || out[len(out)-1].Province != p || out[len(out)-1].Commune != c {
+			out = append(out, QualityCount{Province: p, Commune: c})
+		}
+		r := &out[len(out)-1]
+		switch k {
+		case QualityPartialBirth:
+			r.PartialBirth += v
+		case QualityNoEthnicity:
+			r.NoEthnicity += v
+		case QualityNoResidence:
+			r.NoResidence += v
+		case QualityOldUnits:
+			r.OldUnitAddress += v
+		}
+	}
+	return out
+}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -86,25 +88,37 @@ func (c *conn) CardsIssued(ctx context.Context, province string) ([]cancuoc.Peri
 	return collectPeriods(op, rows)
 }
 
-// CountQuality counts incomplete records of living citizens by home unit.
+// CountQuality counts incomplete records of living citizens by home unit:
+// one count per work list, each over its partial index (migration 00014),
+// so the count reads only the records to fix, not the area's every
+// document.
 func (c *conn) CountQuality(ctx context.Context, province string) ([]cancuoc.QualityCount, error) {
 	const op = "postgres.CountQuality"
 	cols, where, args := unitGroup(province)
-	rows, err := c.q.Query(ctx, `SELECT `+cols+`,
-		count(*) FILTER (WHERE c.birth_month = 0 OR c.birth_day = 0),
-		count(*) FILTER (WHERE c.doc->>'ethnicity' IS NULL),
-		count(*) FILTER (WHERE c.doc->'permanent_residence' IS NULL),
-		count(*) FILTER (WHERE c.doc->'permanent_residence'->>'era' = '63')
-		FROM citizens c WHERE c.life_status = 'alive' AND `+where+`
-		GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	var parts []string
+	for i, k := range cancuoc.QualityKinds {
+		parts = append(parts, `SELECT `+cols+`, `+strconv.Itoa(i)+`, count(*) FROM citizens c WHERE `+qualityPred[k]+` AND `+where+` GROUP BY 1, 2`)
+	}
+	rows, err := c.q.Query(ctx, strings.Join(parts, " UNION ALL ")+` ORDER BY 1, 2`, args...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	return collect(op, rows, func(r pgx.Rows) (cancuoc.QualityCount, error) {
-		var x cancuoc.QualityCount
-		err := r.Scan(&x.Province, &x.Commune, &x.PartialBirth, &x.NoEthnicity, &x.NoResidence, &x.OldUnitAddress)
+	type cell struct {
+		prov, com string
+		kind      int
+		n         int64
+	}
+	cells, err := collect(op, rows, func(r pgx.Rows) (cell, error) {
+		var x cell
+		err := r.Scan(&x.prov, &x.com, &x.kind, &x.n)
 		return x, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return cancuoc.QualityCountsOf(len(cells), func(i int) (string, string, cancuoc.QualityKind, int64) {
+		return cells[i].prov, cells[i].com, cancuoc.QualityKinds[cells[i].kind], cells[i].n
+	}), nil
 }
 
 func collectPeriods(op string, rows pgx.Rows) ([]cancuoc.PeriodCount, error) {

@@ -35,7 +35,7 @@ func bindWeb(fs *flag.FlagSet, getenv func(string) string) *webConfig {
 // the background.
 func (a *app) newStats() *stats.Service {
 	if a.stats == nil {
-		a.stats = stats.New().Builtin(a.store)
+		a.stats = stats.New(stats.WithSnapshots(a.store)).Builtin(a.store)
 		a.stats.Warm()
 	}
 	return a.stats
@@ -74,7 +74,8 @@ func (a *app) mountWeb(ctx context.Context, mux *http.ServeMux, c *Config, oc *o
 			web.PortalDeps{Registry: a.reg, AccessLog: a.log, EID: a.eid, Consents: p, Directory: a.store, Accounts: a.store})
 		site.WithConsole(web.RPConfig{Issuer: p.Issuer(), ClientID: "cancuoc-console", ClientSecret: console,
 			RedirectURL: origin + "/console/callback", ACRValues: oidc.ACRLevel2},
-			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey, Quality: qualityStats(a.store)})
+			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey, Quality: qualityStats(a.store),
+				Lists: a.lists})
 	}
 	site.Routes(mux)
 	return nil

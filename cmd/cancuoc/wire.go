@@ -15,6 +15,7 @@ import (
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/quality"
 	"github.com/cancuoc/cancuoc/reconcile"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
@@ -69,6 +70,9 @@ type app struct {
 	// Partners' webhooks: set by serve (startWebhooks) and admin create-webhook.
 	hooks      *webhook.Service
 	hookWorker *webhook.Worker // serve only
+
+	// The officers' data-quality lists, set by serve (startQuality).
+	lists *quality.Service
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
