@@ -25,6 +25,7 @@ import (
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/httpapi"
 	"github.com/cancuoc/cancuoc/oidc"
+	qualitylists "github.com/cancuoc/cancuoc/quality"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/stats"
@@ -40,6 +41,7 @@ const password = "một mật khẩu đủ dài 2026"
 // account, a bank read their record, and they consented to the bank.
 type env struct {
 	t       *testing.T
+	stats   *stats.Service
 	store   cancuoc.Store
 	reg     *registry.Service
 	eid     *eid.Service
@@ -102,7 +104,8 @@ func newEnv(t *testing.T) *env {
 		RedirectURIs: []string{"http://localhost/bank/callback"}})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sts := stats.New(stats.WithTTL(0)).Builtin(st)
+	sts := stats.New(stats.WithTTL(0), stats.WithSnapshots(st)).Builtin(st)
+	e.stats = sts
 	httpapi.New(e.reg, log).WithStats(sts).Routes(mux)
 	alog := auditlog.New(st, nil, w, auditlog.WithCitizenPrincipal(cancuoc.SelfPIN))
 	site, err := web.NewSite(web.SiteConfig{Secret: []byte(strings.Repeat("w", 32)), Log: log, Sessions: st})
@@ -116,7 +119,8 @@ func newEnv(t *testing.T) *env {
 			web.PortalDeps{Registry: e.reg, AccessLog: alog, EID: e.eid, Consents: e.prov, Directory: st, Accounts: st}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-console", ClientSecret: consoleSecret,
 			RedirectURL: e.root + "/console/callback", ACRValues: oidc.ACRLevel2, HTTPClient: hc},
-			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st)}).
+			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st),
+				Lists: qualitylists.New(st, w)}).
 		Routes(mux)
 	web.Routes(mux, func(*http.Request) (web.Status, error) { return web.Status{}, nil })
 	e.seed()
