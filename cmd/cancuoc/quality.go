@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc/quality"
+	"github.com/cancuoc/cancuoc/workflow"
 )
 
 // qualityConfig is the data-quality lists' and the dashboard's snapshots'
@@ -43,6 +44,11 @@ func (a *app) startQuality(ctx context.Context, qc *qualityConfig, log *slog.Log
 		}
 		log.Info("quality: suspected duplicates found again", "pairs", pairs, "took", took.Round(time.Millisecond))
 	})
+	// Measures of other capabilities join the dashboard here, before the
+	// first snapshot; a measure registered later appears on its own.
+	for _, m := range workflow.Measures(a.store, time.Now) {
+		a.newStats().Register(m)
+	}
 	go a.newStats().RunSnapshots(ctx, qc.Snapshot, func(err error) {
 		if err != nil {
 			log.Warn("stats: snapshot incomplete", "err", err)
