@@ -148,6 +148,7 @@ type Store interface {
 	AuditArchive
 	QualityStore
 	SnapshotStore
+	DocumentStatsStore
 	// InTx runs fn in one transaction: committed if fn returns nil, rolled
 	// back otherwise (the error is returned as is).
 	InTx(ctx context.Context, fn func(Tx) error) error

@@ -145,3 +145,33 @@ func collect[T any](op string, rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([
 	}
 	return out, nil
 }
+
+// CountDocuments counts wallet documents by type and the holder's home unit.
+func (c *conn) CountDocuments(ctx context.Context, province string) ([]cancuoc.DocumentCount, error) {
+	const op = "postgres.CountDocuments"
+	cols, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT `+cols+`, d.type, count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin::char(12)
+		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collect(op, rows, func(r pgx.Rows) (cancuoc.DocumentCount, error) {
+		var x cancuoc.DocumentCount
+		err := r.Scan(&x.Province, &x.Commune, &x.Type, &x.Count)
+		return x, err
+	})
+}
+
+// DocumentsIssued counts wallet documents by month of issue (UTC).
+func (c *conn) DocumentsIssued(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "postgres.DocumentsIssued"
+	_, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT to_char(d.issued_at AT TIME ZONE 'UTC', 'YYYY-MM'), count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin::char(12)
+		WHERE `+where+` GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collectPeriods(op, rows)
+}

@@ -140,3 +140,33 @@ func scanAll[T any](op string, rows *sql.Rows, scan func(*sql.Rows) (T, error)) 
 	}
 	return out, nil
 }
+
+// CountDocuments counts wallet documents by type and the holder's home unit.
+func (o *ops) CountDocuments(ctx context.Context, province string) ([]cancuoc.DocumentCount, error) {
+	const op = "sqlite.CountDocuments"
+	cols, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT `+cols+`, d.type, count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin
+		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.DocumentCount, error) {
+		var x cancuoc.DocumentCount
+		err := r.Scan(&x.Province, &x.Commune, &x.Type, &x.Count)
+		return x, err
+	})
+}
+
+// DocumentsIssued counts wallet documents by month of issue (UTC).
+func (o *ops) DocumentsIssued(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "sqlite.DocumentsIssued"
+	_, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT strftime('%Y-%m', d.issued_at / 1000000, 'unixepoch'), count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin
+		WHERE `+where+` GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanPeriods(op, rows)
+}

@@ -18,6 +18,56 @@ func RunQuality(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 	t.Run("DuplicateCandidates", func(t *testing.T) { testDuplicateCandidates(t, open(t)) })
 	t.Run("DuplicatePairs", func(t *testing.T) { testDuplicatePairs(t, open(t)) })
 	t.Run("Snapshots", func(t *testing.T) { testSnapshots(t, open(t)) })
+	t.Run("DocumentCounts", func(t *testing.T) { testDocumentCounts(t, open(t)) })
+}
+
+// testDocumentCounts: documents by type and the holder's home unit, and by
+// month of issue.
+func testDocumentCounts(t *testing.T, s cancuoc.Store) {
+	ctx := context.Background()
+	homes := []cancuoc.UnitRef{{Province: "01", Commune: "00004"}, {Province: "01", Commune: "00008"}, {Province: "79", Commune: "26734"}}
+	for i, h := range homes {
+		c := Minimal(PIN(60+i), "Trịnh Văn Lâm", "trinh van lam")
+		c.Home = h
+		if err := s.InsertCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jul := time.Date(2026, 7, 9, 1, 0, 0, 0, time.UTC)
+	aug := time.Date(2026, 8, 9, 1, 0, 0, 0, time.UTC)
+	for i, d := range []struct {
+		pin  cancuoc.PIN
+		typ  string
+		at   time.Time
+		stat cancuoc.DocumentStatus
+	}{
+		{PIN(60), "driver_licence", jul, cancuoc.DocumentValid},
+		{PIN(60), "health_insurance", aug, cancuoc.DocumentRevoked}, // issued, revoked since: still issued
+		{PIN(61), "driver_licence", aug, cancuoc.DocumentValid},
+		{PIN(62), "driver_licence", aug, cancuoc.DocumentValid},
+	} {
+		doc := sampleDocument("doc-count-"+string(rune('a'+i)), d.pin, 7, int64(i), d.at)
+		doc.Type, doc.Status = d.typ, d.stat
+		if err := s.InsertDocument(ctx, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.CountDocuments(ctx, "")
+	want := []cancuoc.DocumentCount{{Province: "01", Type: "driver_licence", Count: 2}, {Province: "01", Type: "health_insurance", Count: 1},
+		{Province: "79", Type: "driver_licence", Count: 1}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("CountDocuments() = %+v, %v\nwant %+v", got, err, want)
+	}
+	got, err = s.CountDocuments(ctx, "01")
+	want = []cancuoc.DocumentCount{{Province: "01", Commune: "00004", Type: "driver_licence", Count: 1},
+		{Province: "01", Commune: "00004", Type: "health_insurance", Count: 1}, {Province: "01", Commune: "00008", Type: "driver_licence", Count: 1}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("CountDocuments(01) = %+v, %v\nwant %+v", got, err, want)
+	}
+	periods, err := s.DocumentsIssued(ctx, "01")
+	if err != nil || !reflect.DeepEqual(periods, []cancuoc.PeriodCount{{Period: "2026-07", Count: 1}, {Period: "2026-08", Count: 2}}) {
+		t.Errorf("DocumentsIssued(01) = %+v, %v", periods, err)
+	}
 }
 
 // qualityPerson is a record built to be on some lists and not others.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc/quality"
+	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/workflow"
 )
 
@@ -49,6 +50,7 @@ func (a *app) startQuality(ctx context.Context, qc *qualityConfig, log *slog.Log
 	for _, m := range workflow.Measures(a.store, time.Now) {
 		a.newStats().Register(m)
 	}
+	a.newStats().Register(stats.Documents(a.store))
 	go a.newStats().RunSnapshots(ctx, qc.Snapshot, func(err error) {
 		if err != nil {
 			log.Warn("stats: snapshot incomplete", "err", err)
