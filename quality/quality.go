@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/admin"
 )
 
 // Store is what the work lists read.
@@ -132,6 +133,19 @@ func scope(op string, p *cancuoc.Principal, area Area) (Area, error) {
 	if area.Commune != "" && area.Province == "" {
 		return Area{}, cancuoc.InvalidField(op, "commune", "commune_without_province",
 			"Chọn xã, phường phải kèm tỉnh, thành phố.", "A commune needs its province.")
+	}
+	if area.Province != "" {
+		if _, ok := admin.Current().Province(area.Province); !ok {
+			return Area{}, cancuoc.InvalidField(op, "province", "province_unknown",
+				"Không có tỉnh, thành phố với mã này (mã 2 chữ số của 34 tỉnh, thành phố hiện hành).",
+				"No province has this code (the 2-digit code of one of today's 34 provinces).")
+		}
+	}
+	if area.Commune != "" {
+		if u, ok := admin.Current().Commune(area.Commune); !ok || u.ProvinceCode != area.Province {
+			return Area{}, cancuoc.InvalidField(op, "commune", "commune_unknown",
+				"Không có xã, phường với mã này trong tỉnh, thành phố đã chọn.", "No commune has this code in the chosen province.")
+		}
 	}
 	j := p.Jurisdiction
 	if area == (Area{}) {

@@ -150,6 +150,8 @@ func TestListScopeAndPaging(t *testing.T) {
 			{province, quality.Area{Province: hcm}, cancuoc.Forbidden, "outside_jurisdiction"},
 			{ministry, quality.Area{}, cancuoc.Forbidden, "role_forbidden"},
 			{nation, quality.Area{Commune: baDinh}, cancuoc.Invalid, "commune_without_province"},
+			{nation, quality.Area{Province: "99"}, cancuoc.Invalid, "province_unknown"},
+			{nation, quality.Area{Province: hcm, Commune: baDinh}, cancuoc.Invalid, "commune_unknown"},
 		} {
 			_, err := q.List(ctx, tc.p, cancuoc.QualityNoEthnicity, tc.a, "")
 			if !isErr(err, tc.kind, tc.code) {
