@@ -196,18 +196,29 @@ func (s *Service) Duplicates(ctx context.Context, p *cancuoc.Principal, area Are
 		entries = append(entries, &cancuoc.AuditEntry{At: now, Actor: p.ID, Action: Action, PIN: pin,
 			Fields: fields, Purpose: purpose, Outcome: "ok"})
 	}
+	// A pair found by the last recount may name a record changed since:
+	// the page shows the records as they are now, read in one query.
+	var pins []cancuoc.PIN
 	for _, d := range pairs {
-		x := Pair{DuplicatePair: d}
-		// A pair found by the last recount may name a record changed
-		// since: the page shows the records as they are now.
-		if x.Record, err = s.store.Citizen(ctx, d.PIN); err != nil {
-			return nil, cancuoc.WithOp(op, err)
+		pins = append(pins, d.PIN, d.Other)
+	}
+	recs, err := s.store.MatchRecords(ctx, pins, false)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	byPIN := map[cancuoc.PIN]*cancuoc.Citizen{}
+	for _, m := range recs {
+		byPIN[m.PIN] = &cancuoc.Citizen{PIN: m.PIN, FullName: m.FullName, NameKey: m.NameKey, BirthDate: m.BirthDate,
+			Sex: m.Sex, LifeStatus: m.LifeStatus, Home: m.Home}
+	}
+	for _, d := range pairs {
+		x := Pair{DuplicatePair: d, Record: byPIN[d.PIN]}
+		if x.Record == nil {
+			continue // gone since the recount (records are never deleted; kept for safety)
 		}
 		log(d.PIN, ListFields)
-		if p.Jurisdiction.Covers(cancuoc.UnitRef{Province: d.OtherProvince, Commune: d.OtherCommune}) {
-			if x.OtherRecord, err = s.store.Citizen(ctx, d.Other); err != nil {
-				return nil, cancuoc.WithOp(op, err)
-			}
+		if p.Jurisdiction.Covers(cancuoc.UnitRef{Province: d.OtherProvince, Commune: d.OtherCommune}) && byPIN[d.Other] != nil {
+			x.OtherRecord = byPIN[d.Other]
 			log(d.Other, ListFields)
 		} else {
 			log(d.Other, []string{"pin", "home"})

@@ -28,7 +28,9 @@ import (
 // Store is what the work lists read.
 type Store interface {
 	cancuoc.QualityStore
-	Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, error)
+	// MatchRecords reads the identity fields of many records in one
+	// query (the reconciliation's lookup), for the duplicates' pages.
+	MatchRecords(ctx context.Context, pins []cancuoc.PIN, cards bool) ([]cancuoc.MatchRecord, error)
 }
 
 // Recorder writes access-log entries (audit.Writer).
