@@ -200,7 +200,9 @@ func TestCacheAndRegister(t *testing.T) {
 // docCounts is a DocumentStatsStore of fixed rows.
 type docCounts []cancuoc.DocumentCount
 
-func (d docCounts) CountDocuments(context.Context, string) ([]cancuoc.DocumentCount, error) { return d, nil }
+func (d docCounts) CountDocuments(context.Context, string) ([]cancuoc.DocumentCount, error) {
+	return d, nil
+}
 func (d docCounts) DocumentsIssued(context.Context, string) ([]cancuoc.PeriodCount, error) {
 	return []cancuoc.PeriodCount{{Period: "2026-08", Count: 3}}, nil
 }
