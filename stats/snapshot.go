@@ -21,8 +21,9 @@ func WithSnapshots(st cancuoc.SnapshotStore) Option { return func(s *Service) { 
 // HistorySpan is how far back Figures' history goes.
 const HistorySpan = 2 * 365 * 24 * time.Hour
 
-// Snapshot counts every measure for the country now and stores its total
-// and province values, all measures' points together. A measure whose
+// Snapshot stores every measure's national figures (as served, so at most
+// a refresh old; counted now if none are kept) with their total and
+// province values, all measures' points together. A measure whose
 // count fails is left out (and its error returned after the others are
 // stored).
 func (s *Service) Snapshot(ctx context.Context) error {
@@ -36,7 +37,9 @@ func (s *Service) Snapshot(ctx context.Context) error {
 	measures := append([]Measure(nil), s.measures...)
 	s.mu.Unlock()
 	for _, m := range measures {
-		f, err := s.count(ctx, m, "")
+		// The figures served (at most a refresh old) rather than a count
+		// of its own: the cards count reads every record, once is enough.
+		f, err := s.Figures(ctx, m.Info().ID, "")
 		if err != nil {
 			failed = err
 			continue

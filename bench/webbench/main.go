@@ -477,7 +477,7 @@ func backgroundCounts(ctx context.Context, dash, quality *stats.Service, lists *
 			return "", err
 		}
 	}
-	if err := timeIt("snapshot of every measure (counts them all again)", func() error { return dash.Snapshot(ctx) }); err != nil {
+	if err := timeIt("snapshot of every measure (stores the figures just counted)", func() error { return dash.Snapshot(ctx) }); err != nil {
 		return "", err
 	}
 	for _, p := range []string{"", province} {
