@@ -142,3 +142,30 @@ func QualityCountsOf(n int, cell func(i int) (province, commune string, kind Qua
 	}
 	return out
 }
+
+// Quality flags, stored in the citizens table's quality column (migration
+// 00014) by every write and indexed by the work lists' partial indexes: a
+// record's flags are computed here from the Go value, so that no index
+// predicate has to parse the stored JSON on every write. The values are
+// written into the migration and the stores' queries: never renumber.
+const (
+	QualityFlagNoEthnicity = 1 << iota // QualityNoEthnicity
+	QualityFlagNoResidence             // QualityNoResidence
+	QualityFlagOldUnits                // QualityOldUnits
+)
+
+// QualityFlags are c's quality flags (a partial date of birth needs none:
+// the birth date has columns of its own).
+func QualityFlags(c *Citizen) int16 {
+	var f int16
+	if c.Ethnicity == "" {
+		f |= QualityFlagNoEthnicity
+	}
+	if c.PermanentResidence == nil {
+		f |= QualityFlagNoResidence
+	}
+	if (c.PermanentResidence != nil && c.PermanentResidence.Era == Era63) || (c.CurrentResidence != nil && c.CurrentResidence.Era == Era63) {
+		f |= QualityFlagOldUnits
+	}
+	return f
+}

@@ -16,9 +16,9 @@ import (
 // index only when the query implies its predicate).
 var qualityPred = map[cancuoc.QualityKind]string{
 	cancuoc.QualityPartialBirth: `life_status = 'alive' AND (birth_month = 0 OR birth_day = 0)`,
-	cancuoc.QualityNoEthnicity:  `life_status = 'alive' AND (doc->>'ethnicity') IS NULL`,
-	cancuoc.QualityNoResidence:  `life_status = 'alive' AND (doc->'permanent_residence') IS NULL`,
-	cancuoc.QualityOldUnits:     `life_status = 'alive' AND ((doc->'permanent_residence'->>'era') = '63' OR (doc->'current_residence'->>'era') = '63')`,
+	cancuoc.QualityNoEthnicity:  `life_status = 'alive' AND (quality & 1) <> 0`,
+	cancuoc.QualityNoResidence:  `life_status = 'alive' AND (quality & 2) <> 0`,
+	cancuoc.QualityOldUnits:     `life_status = 'alive' AND (quality & 4) <> 0`,
 }
 
 // errQualityKind is the answer to a list that does not exist.

@@ -14,9 +14,9 @@ import (
 // when the query's WHERE contains the index's terms.
 var qualityPred = map[cancuoc.QualityKind]string{
 	cancuoc.QualityPartialBirth: `life_status = 'alive' AND (birth_month = 0 OR birth_day = 0)`,
-	cancuoc.QualityNoEthnicity:  `life_status = 'alive' AND json_extract(doc, '$.ethnicity') IS NULL`,
-	cancuoc.QualityNoResidence:  `life_status = 'alive' AND json_extract(doc, '$.permanent_residence') IS NULL`,
-	cancuoc.QualityOldUnits:     `life_status = 'alive' AND (json_extract(doc, '$.permanent_residence.era') = '63' OR json_extract(doc, '$.current_residence.era') = '63')`,
+	cancuoc.QualityNoEthnicity:  `life_status = 'alive' AND (quality & 1) <> 0`,
+	cancuoc.QualityNoResidence:  `life_status = 'alive' AND (quality & 2) <> 0`,
+	cancuoc.QualityOldUnits:     `life_status = 'alive' AND (quality & 4) <> 0`,
 }
 
 // QualityList pages through a work list in (home province, home commune,
