@@ -22,8 +22,9 @@ type StatsStore interface {
 	CardsIssued(ctx context.Context, province string) ([]PeriodCount, error)
 	// CountQuality counts, among living citizens, the records an officer
 	// should complete: partial date of birth, no ethnicity, no permanent
-	// residence, a permanent residence recorded in the abolished (63-
-	// province) units. Grouped by home unit.
+	// residence, a permanent or current residence recorded in the
+	// abolished (63-province) units: the QualityKinds work lists. Grouped
+	// by home unit.
 	CountQuality(ctx context.Context, province string) ([]QualityCount, error)
 }
 

@@ -149,6 +149,9 @@ type Tx interface {
 type Store interface {
 	Tx
 	AuditArchive
+	QualityStore
+	SnapshotStore
+	DocumentStatsStore
 	// InTx runs fn in one transaction: committed if fn returns nil, rolled
 	// back otherwise (the error is returned as is).
 	InTx(ctx context.Context, fn func(Tx) error) error

@@ -32,7 +32,7 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"citizens"},
 			[]string{"pin", "version", "name_key", "birth_year", "birth_month", "birth_day", "sex",
-				"life_status", "home_province", "home_commune", "household_id", "created_at", "updated_at", "doc"},
+				"life_status", "home_province", "home_commune", "household_id", "created_at", "updated_at", "doc", "quality"},
 			pgx.CopyFromSlice(len(versions), func(i int) ([]any, error) {
 				v := versions[i]
 				var err error
@@ -42,7 +42,7 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 				c := v.Citizen
 				return []any{string(c.PIN), c.Version, c.NameKey, int16(c.BirthDate.Year), int16(c.BirthDate.Month),
 					int16(c.BirthDate.Day), string(c.Sex), string(c.LifeStatus), c.Home.Province, c.Home.Commune,
-					householdID(c), ts(c.CreatedAt), ts(c.UpdatedAt), docs[i]}, nil
+					householdID(c), ts(c.CreatedAt), ts(c.UpdatedAt), docs[i], cancuoc.QualityFlags(c)}, nil
 			}))
 		if err != nil {
 			return err

@@ -115,11 +115,12 @@ func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 	}
 	tag, err := c.q.Exec(ctx, `
 		INSERT INTO citizens (pin, version, name_key, birth_year, birth_month, birth_day, sex,
-			life_status, home_province, home_commune, household_id, created_at, updated_at, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			life_status, home_province, home_commune, household_id, created_at, updated_at, doc, quality)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (pin) DO NOTHING`,
 		string(r.PIN), r.Version, r.NameKey, r.BirthDate.Year, r.BirthDate.Month, r.BirthDate.Day, string(r.Sex),
-		string(r.LifeStatus), r.Home.Province, r.Home.Commune, householdID(r), ts(r.CreatedAt), ts(r.UpdatedAt), doc)
+		string(r.LifeStatus), r.Home.Province, r.Home.Commune, householdID(r), ts(r.CreatedAt), ts(r.UpdatedAt), doc,
+		cancuoc.QualityFlags(r))
 	if err != nil {
 		return dbErr(op, err)
 	}
@@ -142,11 +143,11 @@ func (c *conn) UpdateCitizen(ctx context.Context, r *cancuoc.Citizen, prev int64
 	tag, err := c.q.Exec(ctx, `
 		UPDATE citizens SET version = $3, name_key = $4, birth_year = $5, birth_month = $6, birth_day = $7,
 			sex = $8, life_status = $9, home_province = $10, home_commune = $11, household_id = $12,
-			created_at = $13, updated_at = $14, doc = $15
+			created_at = $13, updated_at = $14, doc = $15, quality = $16
 		WHERE pin = $1 AND version = $2`,
 		string(r.PIN), prev, r.Version, r.NameKey, r.BirthDate.Year, r.BirthDate.Month, r.BirthDate.Day,
 		string(r.Sex), string(r.LifeStatus), r.Home.Province, r.Home.Commune, householdID(r),
-		ts(r.CreatedAt), ts(r.UpdatedAt), doc)
+		ts(r.CreatedAt), ts(r.UpdatedAt), doc, cancuoc.QualityFlags(r))
 	if err != nil {
 		return dbErr(op, err)
 	}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -86,25 +88,37 @@ func (c *conn) CardsIssued(ctx context.Context, province string) ([]cancuoc.Peri
 	return collectPeriods(op, rows)
 }
 
-// CountQuality counts incomplete records of living citizens by home unit.
+// CountQuality counts incomplete records of living citizens by home unit:
+// one count per work list, each over its partial index (migration 00014),
+// so the count reads only the records to fix, not the area's every
+// document.
 func (c *conn) CountQuality(ctx context.Context, province string) ([]cancuoc.QualityCount, error) {
 	const op = "postgres.CountQuality"
 	cols, where, args := unitGroup(province)
-	rows, err := c.q.Query(ctx, `SELECT `+cols+`,
-		count(*) FILTER (WHERE c.birth_month = 0 OR c.birth_day = 0),
-		count(*) FILTER (WHERE c.doc->>'ethnicity' IS NULL),
-		count(*) FILTER (WHERE c.doc->'permanent_residence' IS NULL),
-		count(*) FILTER (WHERE c.doc->'permanent_residence'->>'era' = '63')
-		FROM citizens c WHERE c.life_status = 'alive' AND `+where+`
-		GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	var parts []string
+	for i, k := range cancuoc.QualityKinds {
+		parts = append(parts, `SELECT `+cols+`, `+strconv.Itoa(i)+`, count(*) FROM citizens c WHERE `+qualityPred[k]+` AND `+where+` GROUP BY 1, 2`)
+	}
+	rows, err := c.q.Query(ctx, strings.Join(parts, " UNION ALL ")+` ORDER BY 1, 2`, args...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	return collect(op, rows, func(r pgx.Rows) (cancuoc.QualityCount, error) {
-		var x cancuoc.QualityCount
-		err := r.Scan(&x.Province, &x.Commune, &x.PartialBirth, &x.NoEthnicity, &x.NoResidence, &x.OldUnitAddress)
+	type cell struct {
+		prov, com string
+		kind      int
+		n         int64
+	}
+	cells, err := collect(op, rows, func(r pgx.Rows) (cell, error) {
+		var x cell
+		err := r.Scan(&x.prov, &x.com, &x.kind, &x.n)
 		return x, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return cancuoc.QualityCountsOf(len(cells), func(i int) (string, string, cancuoc.QualityKind, int64) {
+		return cells[i].prov, cells[i].com, cancuoc.QualityKinds[cells[i].kind], cells[i].n
+	}), nil
 }
 
 func collectPeriods(op string, rows pgx.Rows) ([]cancuoc.PeriodCount, error) {
@@ -130,4 +144,34 @@ func collect[T any](op string, rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([
 		return nil, dbErr(op, err)
 	}
 	return out, nil
+}
+
+// CountDocuments counts wallet documents by type and the holder's home unit.
+func (c *conn) CountDocuments(ctx context.Context, province string) ([]cancuoc.DocumentCount, error) {
+	const op = "postgres.CountDocuments"
+	cols, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT `+cols+`, d.type, count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin::char(12)
+		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collect(op, rows, func(r pgx.Rows) (cancuoc.DocumentCount, error) {
+		var x cancuoc.DocumentCount
+		err := r.Scan(&x.Province, &x.Commune, &x.Type, &x.Count)
+		return x, err
+	})
+}
+
+// DocumentsIssued counts wallet documents by month of issue (UTC).
+func (c *conn) DocumentsIssued(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "postgres.DocumentsIssued"
+	_, where, args := unitGroup(province)
+	rows, err := c.q.Query(ctx, `SELECT to_char(d.issued_at AT TIME ZONE 'UTC', 'YYYY-MM'), count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin::char(12)
+		WHERE `+where+` GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return collectPeriods(op, rows)
 }

@@ -12,7 +12,7 @@ import (
 // bulkChunk is the number of rows per multi-row INSERT. Each statement
 // call costs a round through database/sql and the driver; binding many rows
 // per call amortises it; past a few dozen rows it gains nothing measurable
-// on this machine (14 columns × 64 rows stays far below SQLite's
+// on this machine (15 columns × 64 rows stays far below SQLite's
 // 32766-parameter limit).
 const bulkChunk = 64
 

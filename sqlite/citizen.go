@@ -37,13 +37,13 @@ func citizenRow(c *cancuoc.Citizen, doc []byte) []any {
 	}
 	return []any{string(c.PIN), c.Version, c.NameKey, c.BirthDate.Year, c.BirthDate.Month, c.BirthDate.Day,
 		string(c.Sex), string(c.LifeStatus), c.Home.Province, c.Home.Commune, household,
-		micros(c.CreatedAt), micros(c.UpdatedAt), string(doc)}
+		micros(c.CreatedAt), micros(c.UpdatedAt), string(doc), cancuoc.QualityFlags(c)}
 }
 
 const citizenCols = `pin, version, name_key, birth_year, birth_month, birth_day, sex, life_status,
-	home_province, home_commune, household_id, created_at, updated_at, doc`
+	home_province, home_commune, household_id, created_at, updated_at, doc, quality`
 
-const citizenParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const citizenParams = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func decodeCitizen(op string, doc []byte) (*cancuoc.Citizen, error) {
 	var c cancuoc.Citizen
@@ -119,7 +119,7 @@ func (o *ops) UpdateCitizen(ctx context.Context, c *cancuoc.Citizen, prev int64)
 	row := citizenRow(c, doc)
 	res, err := o.w.ExecContext(ctx, `UPDATE citizens SET version = ?, name_key = ?, birth_year = ?,
 		birth_month = ?, birth_day = ?, sex = ?, life_status = ?, home_province = ?, home_commune = ?,
-		household_id = ?, created_at = ?, updated_at = ?, doc = ?
+		household_id = ?, created_at = ?, updated_at = ?, doc = ?, quality = ?
 		WHERE pin = ? AND version = ?`, append(row[1:], row[0], prev)...)
 	if err != nil {
 		return dbErr(op, err)

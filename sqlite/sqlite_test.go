@@ -41,6 +41,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunReconcileLease(t, openMemory)
 	storetest.RunQuotaUsage(t, openMemory)
 	storetest.RunApplications(t, openMemory)
+	storetest.RunQuality(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

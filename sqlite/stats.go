@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strconv"
+	"strings"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -81,25 +83,37 @@ func (o *ops) CardsIssued(ctx context.Context, province string) ([]cancuoc.Perio
 	return scanPeriods(op, rows)
 }
 
-// CountQuality counts incomplete records of living citizens by home unit.
+// CountQuality counts incomplete records of living citizens by home unit:
+// one count per work list, each over its partial index (migration 00014).
 func (o *ops) CountQuality(ctx context.Context, province string) ([]cancuoc.QualityCount, error) {
 	const op = "sqlite.CountQuality"
 	cols, where, args := unitGroup(province)
-	rows, err := o.r.QueryContext(ctx, `SELECT `+cols+`,
-		SUM(c.birth_month = 0 OR c.birth_day = 0),
-		SUM(json_extract(c.doc, '$.ethnicity') IS NULL),
-		SUM(json_extract(c.doc, '$.permanent_residence') IS NULL),
-		SUM(coalesce(json_extract(c.doc, '$.permanent_residence.era') = '63', 0))
-		FROM citizens c WHERE c.life_status = 'alive' AND `+where+`
-		GROUP BY 1, 2 ORDER BY 1, 2`, args...)
+	var parts []string
+	var all []any
+	for i, k := range cancuoc.QualityKinds {
+		parts = append(parts, `SELECT `+cols+`, `+strconv.Itoa(i)+`, count(*) FROM citizens c WHERE `+qualityPred[k]+` AND `+where+` GROUP BY 1, 2`)
+		all = append(all, args...)
+	}
+	rows, err := o.r.QueryContext(ctx, strings.Join(parts, " UNION ALL ")+` ORDER BY 1, 2`, all...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.QualityCount, error) {
-		var x cancuoc.QualityCount
-		err := r.Scan(&x.Province, &x.Commune, &x.PartialBirth, &x.NoEthnicity, &x.NoResidence, &x.OldUnitAddress)
+	type cell struct {
+		prov, com string
+		kind      int
+		n         int64
+	}
+	cells, err := scanAll(op, rows, func(r *sql.Rows) (cell, error) {
+		var x cell
+		err := r.Scan(&x.prov, &x.com, &x.kind, &x.n)
 		return x, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return cancuoc.QualityCountsOf(len(cells), func(i int) (string, string, cancuoc.QualityKind, int64) {
+		return cells[i].prov, cells[i].com, cancuoc.QualityKinds[cells[i].kind], cells[i].n
+	}), nil
 }
 
 func scanPeriods(op string, rows *sql.Rows) ([]cancuoc.PeriodCount, error) {
@@ -125,4 +139,34 @@ func scanAll[T any](op string, rows *sql.Rows, scan func(*sql.Rows) (T, error)) 
 		return nil, dbErr(op, err)
 	}
 	return out, nil
+}
+
+// CountDocuments counts wallet documents by type and the holder's home unit.
+func (o *ops) CountDocuments(ctx context.Context, province string) ([]cancuoc.DocumentCount, error) {
+	const op = "sqlite.CountDocuments"
+	cols, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT `+cols+`, d.type, count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin
+		WHERE `+where+` GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanAll(op, rows, func(r *sql.Rows) (cancuoc.DocumentCount, error) {
+		var x cancuoc.DocumentCount
+		err := r.Scan(&x.Province, &x.Commune, &x.Type, &x.Count)
+		return x, err
+	})
+}
+
+// DocumentsIssued counts wallet documents by month of issue (UTC).
+func (o *ops) DocumentsIssued(ctx context.Context, province string) ([]cancuoc.PeriodCount, error) {
+	const op = "sqlite.DocumentsIssued"
+	_, where, args := unitGroup(province)
+	rows, err := o.r.QueryContext(ctx, `SELECT strftime('%Y-%m', d.issued_at / 1000000, 'unixepoch'), count(*)
+		FROM documents d JOIN citizens c ON c.pin = d.holder_pin
+		WHERE `+where+` GROUP BY 1 ORDER BY 1`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return scanPeriods(op, rows)
 }

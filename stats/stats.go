@@ -69,6 +69,9 @@ type Figures struct {
 	// MinCount, on a commune page, is the threshold k below which a cell
 	// is suppressed (see suppress); 0 when nothing is.
 	MinCount int64 `json:"min_count,omitempty"`
+	// History is the area's total at each stored snapshot, oldest first
+	// (see WithSnapshots); empty without snapshots.
+	History []cancuoc.SnapshotPoint `json:"history"`
 }
 
 // Row is one unit's figures: Value, the sum of Parts, colours the map.
@@ -112,6 +115,8 @@ type Service struct {
 	ttl            time.Duration
 	refreshTimeout time.Duration
 	now            func() time.Time
+
+	snaps cancuoc.SnapshotStore
 
 	mu       sync.Mutex
 	measures []Measure
@@ -242,6 +247,9 @@ func (s *Service) count(ctx context.Context, m Measure, province string) (*Figur
 		suppress(f, s.minCount)
 	}
 	f.AsOf = now.UTC().Truncate(time.Second)
+	if err := s.history(ctx, f); err != nil {
+		return nil, cancuoc.WithOp("stats.Figures", err)
+	}
 	return f, nil
 }
 
@@ -272,7 +280,7 @@ func (s *Service) Warm() {
 // assemble lays counts out over every unit of the area.
 func assemble(info Info, province string, c *Counts) *Figures {
 	f := &Figures{Measure: info.ID, Title: info.Title, Province: province, Columns: c.Columns,
-		Trend: c.Trend, TrendOf: info.Trend}
+		Trend: c.Trend, TrendOf: info.Trend, History: []cancuoc.SnapshotPoint{}}
 	if f.Trend == nil {
 		f.Trend = []cancuoc.PeriodCount{}
 	}

@@ -196,3 +196,27 @@ func TestCacheAndRegister(t *testing.T) {
 	}
 	s.Warm()
 }
+
+// docCounts is a DocumentStatsStore of fixed rows.
+type docCounts []cancuoc.DocumentCount
+
+func (d docCounts) CountDocuments(context.Context, string) ([]cancuoc.DocumentCount, error) {
+	return d, nil
+}
+func (d docCounts) DocumentsIssued(context.Context, string) ([]cancuoc.PeriodCount, error) {
+	return []cancuoc.PeriodCount{{Period: "2026-08", Count: 3}}, nil
+}
+
+// TestDocuments: one column per type issued, in name order; rows by unit.
+func TestDocuments(t *testing.T) {
+	s := stats.New(stats.WithTTL(0))
+	s.Register(stats.Documents(docCounts{{Province: "01", Type: "health_insurance", Count: 1}, {Province: "01", Type: "driver_licence", Count: 2},
+		{Province: "79", Type: "driver_licence", Count: 4}}))
+	f, err := s.Figures(context.Background(), "documents", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Columns) != 2 || f.Columns[0].Key != "driver_licence" || f.Total.Value != 7 || f.Total.Parts[0] != 6 || len(f.Trend) != 1 {
+		t.Errorf("figures %+v", f)
+	}
+}

@@ -167,16 +167,19 @@ func testStatsQuality(t *testing.T, s cancuoc.Store) {
 		c.PermanentResidence = &cancuoc.Place{Era: cancuoc.Era63, Province: "01", District: "001", Commune: "00004"}
 	})
 	add(6, "00008", func(c *cancuoc.Citizen) { c.LifeStatus = cancuoc.Dead; c.Ethnicity = "" }) // dead: not counted
+	add(7, "00008", func(c *cancuoc.Citizen) {                                                  // current residence in old units
+		c.CurrentResidence = &cancuoc.Place{Era: cancuoc.Era63, Province: "01", District: "001", Commune: "00004"}
+	})
 	got, err := s.CountQuality(ctx, "01")
 	want := []cancuoc.QualityCount{
 		{Province: "01", Commune: "00004", PartialBirth: 2, NoEthnicity: 1},
-		{Province: "01", Commune: "00008", NoResidence: 1, OldUnitAddress: 1},
+		{Province: "01", Commune: "00008", NoResidence: 1, OldUnitAddress: 2},
 	}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("CountQuality(01) = %+v, %v\nwant %+v", got, err, want)
 	}
 	got, err = s.CountQuality(ctx, "")
-	if err != nil || !reflect.DeepEqual(got, []cancuoc.QualityCount{{Province: "01", PartialBirth: 2, NoEthnicity: 1, NoResidence: 1, OldUnitAddress: 1}}) {
+	if err != nil || !reflect.DeepEqual(got, []cancuoc.QualityCount{{Province: "01", PartialBirth: 2, NoEthnicity: 1, NoResidence: 1, OldUnitAddress: 2}}) {
 		t.Errorf("CountQuality() = %+v, %v", got, err)
 	}
 }

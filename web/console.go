@@ -8,6 +8,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/partner"
+	"github.com/cancuoc/cancuoc/quality"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/workflow"
@@ -48,6 +49,9 @@ type ConsoleDeps struct {
 	Audit interface {
 		AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc.AuditEntry, error)
 	}
+	// Lists answers the data-quality work lists (records by missing
+	// field, suspected duplicates); nil hides them.
+	Lists *quality.Service
 }
 
 const (
@@ -82,6 +86,9 @@ func (s *Site) consoleRoutes(mux *http.ServeMux) {
 	if s.console.deps.Partners != nil || s.console.deps.Clients != nil {
 		s.adminRoutes(mux)
 	}
+	if s.console.deps.Lists != nil {
+		s.qualityRoutes(mux)
+	}
 }
 
 // consoleQuality shows the records to complete in the officer's
@@ -110,7 +117,8 @@ func (s *Site) consoleQuality(w http.ResponseWriter, r *http.Request, ss *sessio
 		Officer *cancuoc.Principal
 		Where   string
 		Figures *stats.Figures
-	}{p, jurisdictionText(v.Lang, p.Jurisdiction), f}
+		Lists   []listLink
+	}{p, jurisdictionText(v.Lang, p.Jurisdiction), f, s.listLinks(v.Lang)}
 	s.render(w, http.StatusOK, "console_quality.html", v)
 }
 

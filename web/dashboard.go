@@ -73,6 +73,7 @@ type dashboardData struct {
 	Legend   []legendStep
 	Trend    template.HTML
 	Colspan  int
+	History  template.HTML // the snapshots' line chart (history.go)
 }
 
 type legendStep struct {
@@ -98,6 +99,7 @@ func (s *Site) dashboard(w http.ResponseWriter, r *http.Request) {
 	d := &dashboardData{Measures: measures, Measure: id, Figures: f, Province: prov, Colspan: len(f.Columns) + 2}
 	s.drawMap(d, v.Lang)
 	d.Trend = trendChart(f, v.Lang)
+	d.History = historyChart(f, v.Lang)
 	v.Title = f.Title.VI
 	if v.Lang == "en" {
 		v.Title = f.Title.EN

@@ -27,6 +27,7 @@ import (
 	"github.com/cancuoc/cancuoc/httpapi"
 	"github.com/cancuoc/cancuoc/oidc"
 	"github.com/cancuoc/cancuoc/partner"
+	qualitylists "github.com/cancuoc/cancuoc/quality"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/stats"
@@ -45,6 +46,7 @@ const password = "một mật khẩu đủ dài 2026"
 // account, a bank read their record, and they consented to the bank.
 type env struct {
 	t       *testing.T
+	stats   *stats.Service
 	store   cancuoc.Store
 	reg     *registry.Service
 	eid     *eid.Service
@@ -114,10 +116,11 @@ func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 		RedirectURIs: []string{"http://localhost/bank/callback"}})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sts := stats.New(stats.WithTTL(0)).Builtin(st)
 	e.wf = workflow.New(st, e.reg, wftest.Residence{}, workday.Default(), workflow.WithAuditWriter(w),
 		workflow.WithClock(func() time.Time { return time.Now().Add(time.Duration(e.shift.Load())) }))
 	e.partners = partner.New(st, w, partner.WithPolicyCache(0))
+	sts := stats.New(stats.WithTTL(0), stats.WithSnapshots(st)).Builtin(st)
+	e.stats = sts
 	httpapi.New(e.reg, log).WithStats(sts).Routes(mux)
 	alog := auditlog.New(st, nil, w, auditlog.WithCitizenPrincipal(cancuoc.SelfPIN))
 	site, err := web.NewSite(web.SiteConfig{Secret: []byte(strings.Repeat("w", 32)), Log: log, Sessions: st})
@@ -135,7 +138,8 @@ func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 				Workflow: e.wf,
 				Partners: e.partners,
 				Clients:  e.prov,
-				Audit:    st})
+				Audit:    st,
+				Lists:    qualitylists.New(st, w)})
 	for _, f := range extra {
 		f(e, site)
 	}

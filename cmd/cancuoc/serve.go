@@ -35,6 +35,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	walletc := bindWallet(fs, getenv)
 	hookc := bindWebhookConfig(fs, getenv)
 	appc := bindApplicationsConfig(fs, getenv)
+	qualc := bindQuality(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +80,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer a.stopEvents()
 	a.startWorkflow(ctx, log)
+	a.startQuality(ctx, qualc, log)
 	a.subscribeWallet()
 	if err := a.startWebhooks(ctx, c, hookc, log); err != nil {
 		return err

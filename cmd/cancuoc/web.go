@@ -35,7 +35,7 @@ func bindWeb(fs *flag.FlagSet, getenv func(string) string) *webConfig {
 // the background.
 func (a *app) newStats() *stats.Service {
 	if a.stats == nil {
-		a.stats = stats.New().Builtin(a.store)
+		a.stats = stats.New(stats.WithSnapshots(a.store)).Builtin(a.store)
 		a.stats.Warm()
 	}
 	return a.stats
@@ -78,7 +78,8 @@ func (a *app) mountWeb(ctx context.Context, mux *http.ServeMux, c *Config, oc *o
 				Workflow: a.wf,
 				Partners: a.verify,
 				Clients:  p,
-				Audit:    a.store})
+				Audit:    a.store,
+				Lists:    a.lists})
 		if a.apps != nil {
 			site.WithApplications(a.apps)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/partner"
 	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/quality"
 	"github.com/cancuoc/cancuoc/reconcile"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
@@ -73,6 +74,8 @@ type app struct {
 
 	// apps are citizens' online applications: set by serve (startApplications).
 	apps *application.Service
+	// The officers' data-quality lists, set by serve (startQuality).
+	lists *quality.Service
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
