@@ -157,4 +157,5 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+	MatchScanner
 }
