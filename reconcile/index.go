@@ -45,7 +45,7 @@ type person struct {
 	keyLen      uint16
 	year        uint16
 	month, day  uint8
-	sex, status uint8 // in words
+	sex, status uint8  // in words
 	home        uint32 // in units
 }
 
