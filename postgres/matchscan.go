@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,25 +26,39 @@ func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancu
 		if err := tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&at); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT pin, coalesce(doc->>'full_name', ''), name_key, birth_year, birth_month,
-			birth_day, sex, life_status, home_province, home_commune FROM citizens`)
+		// The full name lives only in the document. doc->>'full_name'
+		// parses the whole document (about 1.4 KB) and makes the scan
+		// several times slower, so the scan takes the document's first
+		// bytes (as bytes: no character counting) and reads the name from
+		// them; the rare document that does not start as the registry
+		// writes it (pin, version, full_name) is read properly afterwards.
+		rows, err := tx.Query(ctx, `SELECT pin, substr(textsend(doc::text), 1, $1), name_key, birth_year,
+			birth_month, birth_day, sex, life_status, home_province, home_commune FROM citizens`, docPrefix)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		buf := make([]cancuoc.MatchRecord, 0, batch)
+		var later []cancuoc.MatchRecord
+		var head []byte
 		for rows.Next() {
 			var (
 				m              cancuoc.MatchRecord
 				pin, sex, life string
 				y, mo, d       int16
 			)
-			if err := rows.Scan(&pin, &m.FullName, &m.NameKey, &y, &mo, &d, &sex, &life, &m.Home.Province,
+			if err := rows.Scan(&pin, &head, &m.NameKey, &y, &mo, &d, &sex, &life, &m.Home.Province,
 				&m.Home.Commune); err != nil {
 				return err
 			}
 			m.PIN, m.Sex, m.LifeStatus = cancuoc.PIN(pin), cancuoc.Sex(sex), cancuoc.LifeStatus(life)
 			m.BirthDate = cancuoc.Date{Year: int(y), Month: int(mo), Day: int(d)}
+			name, ok := leadingName(head, pin)
+			if !ok {
+				later = append(later, m)
+				continue
+			}
+			m.FullName = name
 			if buf = append(buf, m); len(buf) == batch {
 				if err := fn(buf); err != nil {
 					return callerErr{err}
@@ -52,6 +68,20 @@ func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancu
 		}
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		rows.Close()
+		if err := fullNames(ctx, tx, later); err != nil {
+			return err
+		}
+		for len(later) > 0 {
+			n := min(batch-len(buf), len(later))
+			buf, later = append(buf, later[:n]...), later[n:]
+			if len(buf) == batch {
+				if err := fn(buf); err != nil {
+					return callerErr{err}
+				}
+				buf = buf[:0]
+			}
 		}
 		if len(buf) > 0 {
 			if err := fn(buf); err != nil {
@@ -74,3 +104,71 @@ func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancu
 type callerErr struct{ err error }
 
 func (e callerErr) Error() string { return e.err.Error() }
+
+// docPrefix is the bytes of a document the scan reads: the PIN, version
+// and a full name of up to about 100 bytes.
+const docPrefix = 160
+
+// leadingName reads the full name from the start of a citizen's document
+// as the registry writes it: {"pin":"…","version":N,"full_name":"…". It
+// reports false for anything else (another order, a name past the prefix),
+// which the caller then reads with the json operators.
+func leadingName(head []byte, pin string) (string, bool) {
+	rest, ok := bytes.CutPrefix(head, []byte(`{"pin":"`+pin+`","version":`))
+	if !ok {
+		return "", false
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return "", false
+	}
+	if rest, ok = bytes.CutPrefix(rest[i:], []byte(`,"full_name":"`)); !ok {
+		return "", false
+	}
+	for j := 0; j < len(rest); j++ {
+		switch rest[j] {
+		case '\\':
+			j++ // the escaped character cannot end the string
+		case '"':
+			if bytes.IndexByte(rest[:j], '\\') < 0 {
+				return string(rest[:j]), true
+			}
+			var name string
+			if err := json.Unmarshal(append([]byte{'"'}, rest[:j+1]...), &name); err != nil {
+				return "", false
+			}
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// fullNames fills the full names of records the prefix did not give, from
+// the same snapshot.
+func fullNames(ctx context.Context, tx pgx.Tx, recs []cancuoc.MatchRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	pins := make([]string, len(recs))
+	at := make(map[string]int, len(recs))
+	for i, m := range recs {
+		pins[i] = string(m.PIN)
+		at[pins[i]] = i
+	}
+	rows, err := tx.Query(ctx, `SELECT pin, coalesce(doc->>'full_name', '') FROM citizens WHERE pin = ANY($1::bpchar[])`, pins)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pin, name string
+		if err := rows.Scan(&pin, &name); err != nil {
+			return err
+		}
+		recs[at[pin]].FullName = name
+	}
+	return rows.Err()
+}

@@ -26,7 +26,7 @@ const ActionReconcile = "citizen.reconcile"
 // DefaultChunk is the number of records matched and checkpointed together:
 // large enough that the per-chunk queries and commit are cheap per record,
 // small enough that a resumed job redoes little.
-const DefaultChunk = 5000
+const DefaultChunk = 50000
 
 // Runner runs reconciliation jobs.
 type Runner struct {

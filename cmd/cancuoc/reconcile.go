@@ -43,6 +43,8 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	format := fs.String("format", "", "input format, csv or jsonl (default: from the file name)")
 	truth := fs.String("truth", "", "truth file of a synthetic data set (cancuoc seed --partner-dataset): print precision and recall")
 	chunk := fs.Int("chunk", reconcile.DefaultChunk, "records matched and checkpointed together")
+	index := fs.String("index", "auto", "match against an in-memory index of the registry built by one scan: auto (for inputs of 10 MB or more), on or off")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]
@@ -74,6 +76,26 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer a.Close()
 	r := &reconcile.Runner{Store: a.store, Policy: policy, Chunk: *chunk, Phases: &reconcile.Phases{}}
+	switch *index {
+	case "auto":
+	case "on":
+		r.IndexFrom = 1
+	case "off":
+		r.IndexFrom = -1
+	default:
+		return fmt.Errorf("--index must be auto, on or off, not %q", *index)
+	}
+	r.OnIndex = func(ix *reconcile.Index) {
+		fmt.Fprintf(stdout, "registry as of %s (%d people): changes committed later are not seen by this run\n",
+			ix.At.UTC().Format(time.RFC3339Nano), ix.Len())
+	}
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	var job *cancuoc.Reconciliation
 	if *resume != "" {
 		if job, err = a.store.Reconciliation(ctx, *resume); err != nil {
@@ -117,6 +139,7 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 		bar.Rate(), job.Report)
 	fmt.Fprint(stdout, reconcile.Summary(job))
 	fmt.Fprintln(stdout, "time:", r.Phases)
+	fmt.Fprintf(stdout, "memory: peak RSS %d MiB\n", peakRSS()>>20)
 	if *truth != "" {
 		q, err := evaluateFiles(job, *truth)
 		if err != nil {
