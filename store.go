@@ -158,4 +158,5 @@ type Store interface {
 	// Close releases the database.
 	Close() error
 	MatchScanner
+	ReconcileRetentionStore
 }

@@ -284,6 +284,11 @@ func (r *Runner) Run(ctx context.Context, id string) (*cancuoc.Reconciliation, e
 	if job.Status == cancuoc.ReconDone {
 		return job, nil
 	}
+	if job.Status == cancuoc.ReconExpired {
+		return nil, cancuoc.E(cancuoc.Conflict, op, "reconciliation_expired",
+			"Phiên đối soát đã hết hạn lưu giữ; dữ liệu đầu vào đã bị xoá. Hãy tạo phiên mới.",
+			"The reconciliation expired and its input was deleted; start a new job.")
+	}
 	// Take the job's lease before touching its report: a second runner (a
 	// CLI --resume, another node) is refused while this one holds it. The
 	// job is read again, since its holder may have checkpointed since.

@@ -22,6 +22,7 @@ func RunReconcile(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"MarkSeen", testMarkSeen},
 		{"MarkSeenRollback", testMarkSeenRollback},
 		{"ScanMatchRecords", testScanMatchRecords},
+		{"Retention", testReconcileRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,5 +291,56 @@ func testScanMatchRecords(t *testing.T, s cancuoc.Store) {
 	n := 0
 	if _, err := s.ScanMatchRecords(ctx, 1, func([]cancuoc.MatchRecord) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("scan with a failing callback: %v after %d calls, want stop after 1", err, n)
+	}
+}
+
+// testReconcileRetention lists finished jobs by age and forgets a job's
+// seen keys.
+func testReconcileRetention(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	mk := func(id, status string, updated time.Time) {
+		j := &cancuoc.Reconciliation{ID: id, Owner: "bank", Input: "i", Report: "o", Format: "csv", ReportFmt: "csv",
+			Status: status, Counts: map[string]int64{}, CreatedAt: T0, UpdatedAt: updated}
+		if err := s.CreateReconciliation(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("rc-old-done", cancuoc.ReconDone, T0)
+	mk("rc-old-failed", cancuoc.ReconFailed, T0.Add(time.Minute))
+	mk("rc-old-running", cancuoc.ReconRunning, T0)
+	mk("rc-old-expired", cancuoc.ReconExpired, T0)
+	mk("rc-new-done", cancuoc.ReconDone, T0.Add(time.Hour))
+	got, err := s.FinishedReconciliations(ctx, T0.Add(30*time.Minute), 0)
+	if err != nil {
+		t.Fatalf("FinishedReconciliations: %v", err)
+	}
+	var ids []string
+	for _, j := range got {
+		ids = append(ids, j.ID)
+	}
+	if !slices.Equal(ids, []string{"rc-old-done", "rc-old-failed"}) {
+		t.Errorf("FinishedReconciliations = %v, want the old done and failed jobs, oldest first", ids)
+	}
+	if got, err := s.FinishedReconciliations(ctx, T0.Add(2*time.Hour), 1); err != nil || len(got) != 1 || got[0].ID != "rc-old-done" {
+		t.Errorf("FinishedReconciliations limit 1 = %v, %v", got, err)
+	}
+	keys := []cancuoc.SeenKey{{Hash: 1, Line: 2}, {Hash: 2, Line: 3}}
+	if _, err := s.MarkSeen(ctx, "rc-old-done", keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkSeen(ctx, "rc-new-done", keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForgetSeen(ctx, "rc-old-done"); err != nil {
+		t.Fatalf("ForgetSeen: %v", err)
+	}
+	if err := s.ForgetSeen(ctx, "rc-none"); err != nil {
+		t.Errorf("ForgetSeen of a job without keys: %v", err)
+	}
+	if dups, err := s.MarkSeen(ctx, "rc-old-done", keys); err != nil || len(dups) != 0 {
+		t.Errorf("after ForgetSeen the keys are still seen: %v, %v", dups, err)
+	}
+	if dups, err := s.MarkSeen(ctx, "rc-new-done", keys); err != nil || len(dups) != 2 {
+		t.Errorf("another job's keys were forgotten: %v, %v", dups, err)
 	}
 }
