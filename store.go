@@ -163,4 +163,6 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+	MatchScanner
+	ReconcileRetentionStore
 }

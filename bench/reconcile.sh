@@ -3,10 +3,11 @@
 # each beside its reference in the same run, on this machine; writes
 # bench/results/50-reconcile.md and rebuilds bench/RESULTS.md.
 #
-#   cancuoc: `cancuoc reconcile FILE` end to end: hash the input, parse,
-#     match (one query per chunk of 5,000 PINs; blocking queries without),
-#     write the report, and commit per chunk the duplicate keys, one access-
-#     log entry per touched citizen and the checkpoint.
+#   cancuoc: `cancuoc reconcile FILE` end to end: hash the input, build the
+#     in-memory match index by one scan of the registry, parse and match in
+#     parallel workers, write the report, and commit per chunk of 50,000
+#     records the duplicate keys, one access-log entry per touched citizen
+#     (COPY, chained in Go under the log's lock) and the checkpoint.
 #   reference (PIN mode): raw PostgreSQL doing the same join by PIN with
 #     psql: \copy of the same CSV into a temporary table, joined to citizens
 #     by PIN, comparing the name from the document and the life status,
@@ -89,6 +90,7 @@ load pg "$DB" "$N" "$M"
 echo "== SQLite: registry of $SQLITE_N, data set of about $SQLITE_M"
 [ "$SQLITE_N" -gt 0 ] && load sqlite "$OUT/sqlite/cancuoc.db" "$SQLITE_N" "$SQLITE_M"
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== reference: COPY + join by PIN"; read -r ref_s ref_n < <(ref); echo "$ref_s s"
 echo "== PIN mode on PostgreSQL"; read -r pin_s pin_n < <(run pg "$DB" pin); echo "$pin_s s"
 echo "== reference again (interleaved)"; read -r ref2_s _ < <(ref); echo "$ref2_s s"
@@ -107,22 +109,26 @@ ratio=$(awk -v a="$pin_rate" -v b="$ref_rate" 'BEGIN{printf "%.2f", a/b}')
 summary() { sed -n '/matched (/p' "$1" | head -1; }
 quality() { grep -o 'precision [0-9.]*%.*recall [0-9.]*%[^,]*' "$1" | head -1; }
 phases() { grep '^time:' "$1" | sed 's/^time: //'; }
+rss() { grep '^memory:' "$1" | sed 's/^memory: //'; }
+snapshot() { grep '^registry as of' "$1" | sed 's/: changes.*//'; }
 cores=$(nproc); mem=$(free -h | awk '/Mem:/{print $2}')
 {
   echo "## Bulk reconciliation (\`bench/reconcile.sh\`)"
   echo
-  echo "Written by \`bench/reconcile.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), **small scale**: a registry of $N people on PostgreSQL"
+  echo "Written by \`bench/reconcile.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): a registry of $N people on PostgreSQL"
   [ "$SQLITE_N" -gt 0 ] && echo "and $SQLITE_N on SQLite,"
   echo "partner data sets drawn from them with noise (\`cancuoc seed --partner-dataset\`). The goal is stated for"
-  echo "10 million records against a 10-million registry (\`N=10000000 M=10000000 SQLITE_N=0 bash bench/reconcile.sh\`), not run here."
+  echo "10 million records against a 10-million registry (\`N=10000000 M=10000000 SQLITE_N=0 bash bench/reconcile.sh\`)."
+  [ -n "${NOTE:-}" ] && { echo; echo "$NOTE"; }
   echo
-  echo "Machine: $cores cores, $mem memory; $(uname -sr); $(psql --version | head -1); $(go version | awk '{print $3}'); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Machine: $cores cores, $mem memory; $(uname -sr); $(psql --version | head -1); $(go version | awk '{print $3}'); load average at the start $load_start, at the end $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "cancuoc, PostgreSQL and psql share the cores, and other engineers' builds and tests share the machine, so"
   echo "absolute rates drift between minutes; compare the ratio taken in the same run."
   echo
-  echo "cancuoc: \`cancuoc reconcile FILE\` end to end (wall time of the command: hash the input, parse, match, write the"
-  echo "report, and per chunk of 5,000 records commit the duplicate keys, one access-log entry per touched citizen (hash-chained)"
-  echo "and the checkpoint). Reference for the PIN mode: raw PostgreSQL through psql, \`\\copy\` of the same CSV into a temporary"
+  echo "cancuoc: \`cancuoc reconcile FILE\` end to end (wall time of the command: hash the input, scan the registry into the"
+  echo "in-memory match index, parse and match in parallel workers, write the report, and per chunk of 50,000 records commit"
+  echo "the duplicate keys, one access-log entry per touched citizen (COPY, hash-chained in Go under the log's lock) and the"
+  echo "checkpoint). Reference for the PIN mode: raw PostgreSQL through psql, \`\\copy\` of the same CSV into a temporary"
   echo "table joined to \`citizens\` by PIN, comparing the name from the document and the life status, result rows written to a"
   echo "file; the faster of two runs around the cancuoc run. The no-PIN mode (blocking by birth date and name words, then"
   echo "Vietnamese-aware similarity) has no SQL equivalent and is measured against its goal."
@@ -137,6 +143,8 @@ cores=$(nproc); mem=$(free -h | awk '/Mem:/{print $2}')
   fi
   echo
   echo "Where cancuoc's time went (PostgreSQL): with PIN $(phases "$OUT/pg/pin.txt"); without PIN $(phases "$OUT/pg/nopin.txt")."
+  echo
+  echo "Memory (whole process): with PIN $(rss "$OUT/pg/pin.txt"); without PIN $(rss "$OUT/pg/nopin.txt"). Snapshot: with PIN $(snapshot "$OUT/pg/pin.txt"); without PIN $(snapshot "$OUT/pg/nopin.txt")."
   echo
   echo "Results (PostgreSQL): with PIN \"$(summary "$OUT/pg/pin.txt")\"; without PIN \"$(summary "$OUT/pg/nopin.txt")\"."
   echo

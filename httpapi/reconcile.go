@@ -28,6 +28,18 @@ func (a *API) reconcileRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/reconciliations", a.staffOrPartner(a.reconOn(a.submitReconciliation)))
 	mux.HandleFunc("GET /v1/reconciliations/{id}", a.staffOrPartner(a.reconOn(a.getReconciliation)))
 	mux.HandleFunc("GET /v1/reconciliations/{id}/report", a.staffOrPartner(a.reconOn(a.reconciliationReport)))
+	mux.HandleFunc("DELETE /v1/reconciliations/{id}", a.staffOrPartner(a.reconOn(a.deleteReconciliation)))
+}
+
+// deleteReconciliation is the owner's acknowledgement of the report: the
+// report and input are deleted and the job marked expired.
+func (a *API) deleteReconciliation(w http.ResponseWriter, r *http.Request) {
+	job, err := a.recon.Delete(r.Context(), principal(r.Context()), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(job))
 }
 
 func (a *API) reconOn(h http.HandlerFunc) http.HandlerFunc {

@@ -159,6 +159,15 @@ func TestReconciliationAPI(t *testing.T) {
 	e.do("POST", "/v1/reconciliations", e.ministry, "foo,bar\n1,2\n", "Content-Type", "text/csv").problem(http.StatusBadRequest, "reconcile_header")
 	e.do("POST", "/v1/reconciliations", e.ministry, strings.Repeat("x", 1<<20+1), "Content-Type", "text/csv").problem(http.StatusBadRequest, "reconcile_too_large")
 	e.do("POST", "/v1/reconciliations", "", csv, "Content-Type", "text/csv").problem(http.StatusUnauthorized, "api_key_missing")
+	// The owner acknowledges the report: deleted, the job expired with
+	// its counts; another caller cannot delete it.
+	e.do("DELETE", "/v1/reconciliations/"+job.ID, e.hcmOfficer, nil).problem(http.StatusNotFound, "reconciliation_not_found")
+	var gone reconJob
+	e.do("DELETE", "/v1/reconciliations/"+job.ID, e.ministry, nil).ok(http.StatusOK, &gone)
+	if gone.Status != cancuoc.ReconExpired || gone.Counts[reconcile.Matched] != 1 {
+		t.Errorf("deleted job: %+v", gone)
+	}
+	e.do("GET", job.Report, e.ministry, nil).problem(http.StatusNotFound, "reconciliation_report_expired")
 }
 
 // TestReconciliationUnavailable checks the routes answer 503 when the

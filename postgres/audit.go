@@ -72,9 +72,35 @@ func (c *conn) appendIn(ctx context.Context, q querier, entries []*cancuoc.Audit
 		}
 	}
 	cancuoc.AuditStamp(last, hash, entries)
+	if len(entries) >= copyFrom {
+		return copyAudit(ctx, q, entries)
+	}
 	b := &pgx.Batch{}
 	queueInserts(b, entries)
 	return q.SendBatch(ctx, b).Close()
+}
+
+// copyFrom is the batch size from which entries go in with COPY rather
+// than multi-row INSERTs: a bulk reconciliation appends one entry per
+// citizen it touched, tens of thousands per chunk, and COPY costs the
+// server about a third of the INSERTs' time for such batches.
+const copyFrom = 2000
+
+// copyAudit writes stamped entries with COPY, in the caller's transaction
+// (which holds the log's lock).
+func copyAudit(ctx context.Context, q querier, entries []*cancuoc.AuditEntry) error {
+	_, err := q.CopyFrom(ctx, pgx.Identifier{"audit"},
+		[]string{"seq", "at", "actor", "action", "pin", "fields", "purpose", "outcome", "hash"},
+		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+			e := entries[i]
+			var pin *string
+			if e.PIN != "" {
+				p := string(e.PIN)
+				pin = &p
+			}
+			return []any{e.ID, e.At, e.Actor, e.Action, pin, e.Fields, e.Purpose, e.Outcome, e.Hash}, nil
+		}))
+	return err
 }
 
 // appendOwnTx appends in a transaction of its own on a pooled connection.
@@ -117,6 +143,13 @@ func (c *conn) appendOwnTx(ctx context.Context, entries []*cancuoc.AuditEntry) (
 		}
 	}
 	cancuoc.AuditStamp(last, hash, entries)
+	if len(entries) >= copyFrom {
+		if err = copyAudit(ctx, pc, entries); err != nil {
+			return err
+		}
+		_, err = pc.Exec(ctx, `COMMIT`)
+		return err
+	}
 	b = &pgx.Batch{}
 	queueInserts(b, entries)
 	b.Queue(`COMMIT`)

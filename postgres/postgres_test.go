@@ -239,3 +239,33 @@ func BenchmarkBulkInsert(b *testing.B) {
 	}
 	b.ReportMetric(float64(serial)/b.Elapsed().Seconds(), "citizens/s")
 }
+
+// TestScanMatchRecordsOtherDocument: a document that does not start as the
+// registry writes it (another key order) still gives its full name to the
+// scan, through the json operators.
+func TestScanMatchRecordsOtherDocument(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	a, b := storetest.Citizen(storetest.PIN(1)), storetest.Citizen(storetest.PIN(2))
+	for _, c := range []*cancuoc.Citizen{a, b} {
+		if err := s.InsertCitizen(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Pool().Exec(ctx, `UPDATE citizens SET doc = json_build_object('version', 1, 'pin', pin,
+		'full_name', 'Tên "Khác"') WHERE pin = $1`, string(b.PIN)); err != nil {
+		t.Fatal(err)
+	}
+	names := map[cancuoc.PIN]string{}
+	if _, err := s.ScanMatchRecords(ctx, 1, func(rs []cancuoc.MatchRecord) error {
+		for _, r := range rs {
+			names[r.PIN] = r.FullName
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if names[a.PIN] != a.FullName || names[b.PIN] != `Tên "Khác"` || len(names) != 2 {
+		t.Errorf("scanned names %v", names)
+	}
+}

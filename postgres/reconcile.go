@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -268,4 +269,34 @@ func (c *conn) MarkSeen(ctx context.Context, job string, keys []cancuoc.SeenKey)
 		dups = append(dups, d)
 	}
 	return dups, dbErr(op, rows.Err())
+}
+
+// FinishedReconciliations lists done and failed jobs last updated before
+// `before`, oldest first.
+func (c *conn) FinishedReconciliations(ctx context.Context, before time.Time, limit int) ([]*cancuoc.Reconciliation, error) {
+	const op = "postgres.FinishedReconciliations"
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := c.q.Query(ctx, `SELECT `+reconCols+` FROM reconciliations
+		WHERE status IN ('done', 'failed') AND updated_at < $1 ORDER BY updated_at, id LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.Reconciliation
+	for rows.Next() {
+		r, err := scanRecon(rows)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+		out = append(out, r)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
+// ForgetSeen deletes a job's seen keys.
+func (c *conn) ForgetSeen(ctx context.Context, job string) error {
+	_, err := c.q.Exec(ctx, `DELETE FROM reconcile_seen WHERE job = $1`, job)
+	return dbErr("postgres.ForgetSeen", err)
 }

@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ const ActionReconcile = "citizen.reconcile"
 // DefaultChunk is the number of records matched and checkpointed together:
 // large enough that the per-chunk queries and commit are cheap per record,
 // small enough that a resumed job redoes little.
-const DefaultChunk = 5000
+const DefaultChunk = 50000
 
 // Runner runs reconciliation jobs.
 type Runner struct {
@@ -40,6 +41,9 @@ type Runner struct {
 	Progress func(records, offset int64)
 	// Phases, when set, accumulates where the time goes, for benchmarks.
 	Phases *Phases
+	// OnIndex, when set, is told of each index a job builds (its snapshot
+	// time is the registry state the job sees).
+	OnIndex func(*Index)
 	// RunnerID names this runner in a job's lease (the process's own ID,
 	// host/pid/random, when empty): two runners never work on one job.
 	RunnerID string
@@ -47,6 +51,59 @@ type Runner struct {
 	// when 0): another runner may take the job over only after a runner
 	// stopped checkpointing for that long.
 	Lease time.Duration
+	// Workers is how many chunks are parsed and matched at once
+	// (GOMAXPROCS when 0).
+	Workers int
+	// IndexFrom is the input size from which a job matches against an
+	// in-memory index of the registry, built by one scan when the job
+	// (re)starts, rather than with queries per chunk (DefaultIndexFrom
+	// when 0; never when negative). Small jobs do not pay for the scan.
+	IndexFrom int64
+	// Index, when set, is used by every job instead of a fresh one (a
+	// shared index; its snapshot time is the jobs' view of the registry).
+	Index *Index
+}
+
+// DefaultIndexFrom: from about 100,000 records a scan of a national
+// registry costs less than the per-chunk queries it saves.
+const DefaultIndexFrom = 10 << 20
+
+func (r *Runner) workers() int {
+	if r.Workers > 0 {
+		return r.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// source is where a job's records are looked up: the shared index, a new
+// index when the input is large, else the store itself (nil).
+func (r *Runner) source(ctx context.Context, job *cancuoc.Reconciliation) (Source, error) {
+	if r.Index != nil {
+		return r.Index, nil
+	}
+	from := r.IndexFrom
+	if from == 0 {
+		from = DefaultIndexFrom
+	}
+	scanner, ok := r.Store.(cancuoc.MatchScanner)
+	if from < 0 || job.InputSize-job.Offset < from || !ok {
+		return nil, nil
+	}
+	t0 := time.Now()
+	ix, err := BuildIndex(ctx, scanner)
+	if err != nil {
+		return nil, err
+	}
+	if r.Phases != nil {
+		r.Phases.mu.Lock()
+		r.Phases.Index += time.Since(t0)
+		r.Phases.IndexPeople, r.Phases.IndexBytes = ix.Len(), ix.Bytes()
+		r.Phases.mu.Unlock()
+	}
+	if r.OnIndex != nil {
+		r.OnIndex(ix)
+	}
+	return ix, nil
 }
 
 // DefaultLease is a job's lease: far longer than a chunk takes, so that a
@@ -79,8 +136,16 @@ func (r *Runner) leaseUntil() time.Time {
 // (duplicates, report, audit entries, checkpoint). Reading and matching
 // run beside committing, so the sum exceeds the wall time.
 type Phases struct {
-	mu                  sync.Mutex
-	Read, Match, Commit time.Duration
+	mu sync.Mutex
+	// Index is the scan that builds the in-memory index (once per Run);
+	// Read splits the input into records (one goroutine); Match is the
+	// workers' parsing and matching, summed over workers (Parse is its
+	// parsing part); Commit is the duplicate keys, report, access log and
+	// checkpoint of every chunk (one goroutine, in input order).
+	Index, Read, Parse, Match, Commit time.Duration
+	// IndexPeople and IndexBytes are the index's size.
+	IndexPeople int
+	IndexBytes  int64
 }
 
 func (p *Phases) add(read, match, commit time.Duration) {
@@ -91,11 +156,23 @@ func (p *Phases) add(read, match, commit time.Duration) {
 	p.mu.Unlock()
 }
 
+func (p *Phases) addParse(d time.Duration) {
+	p.mu.Lock()
+	p.Parse += d
+	p.mu.Unlock()
+}
+
 func (p *Phases) String() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return fmt.Sprintf("read+parse %s, match %s, commit %s", p.Read.Round(time.Millisecond),
-		p.Match.Round(time.Millisecond), p.Commit.Round(time.Millisecond))
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	s := ""
+	if p.IndexPeople > 0 {
+		s = fmt.Sprintf("index %s (%d people, %d MiB, %d bytes/person), ", r(p.Index), p.IndexPeople,
+			p.IndexBytes>>20, p.IndexBytes/int64(p.IndexPeople))
+	}
+	return s + fmt.Sprintf("read %s, parse+match %s (parse %s; summed over workers), commit %s", r(p.Read),
+		r(p.Match), r(p.Parse), r(p.Commit))
 }
 
 // Spec describes a new job.
@@ -207,6 +284,11 @@ func (r *Runner) Run(ctx context.Context, id string) (*cancuoc.Reconciliation, e
 	if job.Status == cancuoc.ReconDone {
 		return job, nil
 	}
+	if job.Status == cancuoc.ReconExpired {
+		return nil, cancuoc.E(cancuoc.Conflict, op, "reconciliation_expired",
+			"Phiên đối soát đã hết hạn lưu giữ; dữ liệu đầu vào đã bị xoá. Hãy tạo phiên mới.",
+			"The reconciliation expired and its input was deleted; start a new job.")
+	}
 	// Take the job's lease before touching its report: a second runner (a
 	// CLI --resume, another node) is refused while this one holds it. The
 	// job is read again, since its holder may have checkpointed since.
@@ -282,6 +364,9 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 		m.Reveal[f] = true
 	}
 	hasID := cols[ColRecordID]
+	if m.Source, err = r.source(ctx, job); err != nil {
+		return err
+	}
 	chunk := r.Chunk
 	if chunk <= 0 {
 		chunk = DefaultChunk
@@ -291,52 +376,107 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 		done += n
 	}
 	done -= job.Counts["duplicate"]
-	// Two stages: one goroutine reads, parses and matches chunk n+1 while
-	// this one commits chunk n, so the registry's queries and the commit
-	// overlap. Chunks commit in input order; a failure on either side
-	// stops both.
+	// A pipeline: one goroutine reads the input's chunks in order, several
+	// workers parse and match them at once (the lookups are in memory or
+	// in the database), and this goroutine commits them in input order.
+	// At most workers+1 chunks are in flight, so memory stays flat however
+	// large the input. A failure anywhere stops everything.
+	workers := r.workers()
 	pctx, stop := context.WithCancel(ctx)
-	ready := make(chan *prepared, 1)
-	errc := make(chan error, 1)
-	defer func() {
-		// The reader must be done with the store before Run returns.
+	var wg sync.WaitGroup
+	tokens := make(chan struct{}, workers+1)
+	raws := make(chan *prepared)
+	ready := make(chan *prepared, workers+1)
+	errc := make(chan error, workers+1)
+	fail := func(err error) {
+		select {
+		case errc <- err:
+		default:
+		}
 		stop()
-		for range ready {
-		}
+	}
+	defer func() {
+		// The workers must be done with the store before Run returns.
+		stop()
+		wg.Wait()
 	}()
+	wg.Add(1)
 	go func() {
-		defer close(ready)
-		for {
-			p, err := r.prepare(pctx, rd, m, chunk, hasID)
-			if err != nil || p == nil {
-				errc <- err
+		defer wg.Done()
+		defer close(raws)
+		for seq := int64(0); ; seq++ {
+			select {
+			case tokens <- struct{}{}:
+			case <-pctx.Done():
 				return
 			}
+			p, err := r.read(rd, chunk)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if p == nil {
+				return
+			}
+			p.seq = seq
 			select {
-			case ready <- p:
+			case raws <- p:
 			case <-pctx.Done():
-				errc <- pctx.Err()
 				return
 			}
 		}
 	}()
+	var wwg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		wwg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer wwg.Done()
+			for p := range raws {
+				if err := r.prepare(pctx, m, p, hasID); err != nil {
+					fail(err)
+					return
+				}
+				select {
+				case ready <- p:
+				case <-pctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wwg.Wait(); close(ready) }()
+	pending := map[int64]*prepared{}
+	next := int64(0)
 	for p := range ready {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := r.commit(ctx, job, enc, rep, p, hasID); err != nil {
-			return err
-		}
-		done += int64(len(p.out))
-		if r.Progress != nil {
-			r.Progress(done, job.Offset)
+		pending[p.seq] = p
+		for q := pending[next]; q != nil; q = pending[next] {
+			delete(pending, next)
+			next++
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := r.commit(ctx, job, enc, rep, q, hasID); err != nil {
+				return err
+			}
+			<-tokens
+			done += int64(len(q.out))
+			if r.Progress != nil {
+				r.Progress(done, job.Offset)
+			}
 		}
 	}
-	if err := <-errc; err != nil {
+	select {
+	case err := <-errc:
 		return err
+	default:
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if len(pending) > 0 {
+		return cancuoc.WithOp("reconcile.Run", fmt.Errorf("%d chunks were matched but not committed", len(pending)))
 	}
 	prev := *job
 	job.Status, job.Error, job.UpdatedAt = cancuoc.ReconDone, "", r.now()
@@ -376,6 +516,8 @@ func (r *Runner) openReader(in *os.File, job *cancuoc.Reconciliation) (Reader, e
 
 // prepared is a chunk read, parsed and matched, waiting to be committed.
 type prepared struct {
+	seq          int64 // the chunk's place in the input
+	recs         []Record
 	ins          []*Input
 	out          []Result
 	keys         []cancuoc.SeenKey
@@ -383,9 +525,8 @@ type prepared struct {
 	now          time.Time
 }
 
-// prepare reads the next chunk (nil at the end of the input), parses and
-// matches it.
-func (r *Runner) prepare(ctx context.Context, rd Reader, m *Matcher, chunk int, hasID bool) (*prepared, error) {
+// read reads the next chunk's records (nil at the end of the input).
+func (r *Runner) read(rd Reader, chunk int) (*prepared, error) {
 	t0 := time.Now()
 	recs := make([]Record, 0, chunk)
 	for len(recs) < chunk {
@@ -398,11 +539,20 @@ func (r *Runner) prepare(ctx context.Context, rd Reader, m *Matcher, chunk int, 
 		}
 		recs = append(recs, *rec)
 	}
+	if r.Phases != nil {
+		r.Phases.add(time.Since(t0), 0, 0)
+	}
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	p := &prepared{ins: make([]*Input, len(recs)), out: make([]Result, len(recs)), offset: rd.Offset(),
-		line: rd.Line(), now: r.now()}
+	return &prepared{recs: recs, offset: rd.Offset(), line: rd.Line(), now: r.now()}, nil
+}
+
+// prepare parses and matches a chunk's records.
+func (r *Runner) prepare(ctx context.Context, m *Matcher, p *prepared, hasID bool) error {
+	t0 := time.Now()
+	recs := p.recs
+	p.ins, p.out = make([]*Input, len(recs)), make([]Result, len(recs))
 	for i := range recs {
 		rec := &recs[i]
 		if rec.Malformed != "" {
@@ -422,14 +572,16 @@ func (r *Runner) prepare(ctx context.Context, rd Reader, m *Matcher, chunk int, 
 			p.keys = append(p.keys, cancuoc.SeenKey{Hash: keyHash("pin", string(in.PIN)), Line: in.Line})
 		}
 	}
+	p.recs = nil
 	t1 := time.Now()
 	if err := m.Match(ctx, p.ins, p.out); err != nil {
-		return nil, err
+		return err
 	}
 	if r.Phases != nil {
-		r.Phases.add(t1.Sub(t0), time.Since(t1), 0)
+		r.Phases.add(0, time.Since(t0), 0)
+		r.Phases.addParse(t1.Sub(t0))
 	}
-	return p, nil
+	return nil
 }
 
 // commit writes a prepared chunk: the duplicates are marked, the report

@@ -257,8 +257,10 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+		// The child matches against an in-memory index with several
+		// workers; the reference run and the resume query the store.
 		r := &reconcile.Runner{Store: st, Policy: reconcile.RevealList{"full_name"}, Chunk: 50, Lease: childLease,
-			Progress: func(int64, int64) { time.Sleep(time.Millisecond) }}
+			IndexFrom: 1, Workers: 3, Progress: func(int64, int64) { time.Sleep(time.Millisecond) }}
 		_, err = r.Run(context.Background(), os.Getenv("RECONCILE_CHILD_JOB"))
 		fmt.Fprintln(os.Stderr, "child finished:", err)
 		os.Exit(0)

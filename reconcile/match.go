@@ -67,9 +67,26 @@ const (
 
 // Matcher matches interpreted records against the registry.
 type Matcher struct {
-	Store  cancuoc.ReconcileStore
+	Store cancuoc.ReconcileStore
+	// Source, when set, answers the lookups instead of Store (an Index);
+	// card numbers are still read from Store, for the records that send
+	// one other than their PIN.
+	Source Source
 	Reveal map[string]bool // registry values that may be shown for differing fields
 	Cards  bool            // the input has card numbers
+}
+
+// Source is where a Matcher looks records up: the store, or an Index.
+type Source interface {
+	MatchRecords(ctx context.Context, pins []cancuoc.PIN, cards bool) ([]cancuoc.MatchRecord, error)
+	MatchCandidates(ctx context.Context, probes []cancuoc.MatchProbe, limit int) ([]cancuoc.MatchCandidate, error)
+}
+
+func (m *Matcher) source() Source {
+	if m.Source != nil {
+		return m.Source
+	}
+	return m.Store
 }
 
 // Match decides every input of a chunk. ins[i] nil means malformed (the
@@ -109,22 +126,32 @@ func (m *Matcher) matchPINs(ctx context.Context, ins []*Input, out []Result, idx
 		pins[k] = ins[i].PIN
 	}
 	// A chip card's number is the PIN itself (since 2016), so the cards
-	// are read from the documents only when a record sends another number
-	// (an old 9-digit CMND).
-	cards := false
+	// are read from the documents only for the records that send another
+	// number (an old 9-digit CMND).
+	var cardPINs []cancuoc.PIN
 	for _, i := range idx {
-		if c := ins[i].Card; c != "" && c != string(ins[i].PIN) {
-			cards = m.Cards
-			break
+		if c := ins[i].Card; m.Cards && c != "" && c != string(ins[i].PIN) {
+			cardPINs = append(cardPINs, ins[i].PIN)
 		}
 	}
-	recs, err := m.Store.MatchRecords(ctx, pins, cards)
+	recs, err := m.source().MatchRecords(ctx, pins, false)
 	if err != nil {
 		return err
 	}
 	byPIN := make(map[cancuoc.PIN]*cancuoc.MatchRecord, len(recs))
 	for i := range recs {
 		byPIN[recs[i].PIN] = &recs[i]
+	}
+	if len(cardPINs) > 0 {
+		withCards, err := m.Store.MatchRecords(ctx, cardPINs, true)
+		if err != nil {
+			return err
+		}
+		for i := range withCards {
+			if r := byPIN[withCards[i].PIN]; r != nil {
+				r.Cards = withCards[i].Cards
+			}
+		}
 	}
 	for _, i := range idx {
 		in, r := ins[i], &out[i]
@@ -360,7 +387,7 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 		if len(ps) == 0 {
 			return nil
 		}
-		found, err := m.Store.MatchCandidates(ctx, ps, probeLimit)
+		found, err := m.source().MatchCandidates(ctx, ps, probeLimit)
 		if err != nil {
 			return err
 		}

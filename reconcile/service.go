@@ -32,7 +32,14 @@ type Service struct {
 	stop     context.CancelFunc
 	sem      chan struct{}
 	wg       sync.WaitGroup
+	keep     time.Duration
 }
+
+// DefaultKeep is how long a finished job's report is kept when the
+// service is not told otherwise (WithRetention): long enough for a partner
+// to download it, short enough that reports naming millions of citizens do
+// not pile up on the server.
+const DefaultKeep = 7 * 24 * time.Hour
 
 // NewService returns a Service keeping uploads and reports in dir, running
 // at most parallel jobs at once. Jobs stop at a checkpoint when ctx ends.
@@ -42,7 +49,134 @@ func NewService(ctx context.Context, r *Runner, dir string, maxSize int64, paral
 	}
 	base, stop := context.WithCancel(ctx)
 	return &Service{runner: r, dir: dir, maxSize: maxSize, log: log, base: base, stop: stop,
-		sem: make(chan struct{}, max(parallel, 1))}, nil
+		sem: make(chan struct{}, max(parallel, 1)), keep: DefaultKeep}, nil
+}
+
+// WithRetention sets how long finished jobs' reports are kept (after the
+// job's last update) before Sweep deletes them.
+func (s *Service) WithRetention(keep time.Duration) *Service {
+	if keep > 0 {
+		s.keep = keep
+	}
+	return s
+}
+
+// owned tells whether a path is one of this service's files: uploads and
+// reports in its directory. Jobs run from the console read and write the
+// operator's own files, which are never deleted.
+func (s *Service) owned(path string) bool {
+	return path != "" && filepath.Dir(path) == filepath.Clean(s.dir)
+}
+
+// dropInput deletes a finished job's uploaded input: once the report is
+// complete the partner's data set has served its purpose.
+func (s *Service) dropInput(job *cancuoc.Reconciliation) error {
+	if job.Status != cancuoc.ReconDone || !s.owned(job.Input) {
+		return nil
+	}
+	if err := os.Remove(job.Input); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return cancuoc.WithOp("reconcile.retention", err)
+	}
+	return nil
+}
+
+// expire deletes a finished job's files and seen keys and marks it
+// expired.
+func (s *Service) expire(ctx context.Context, job *cancuoc.Reconciliation) error {
+	const op = "reconcile.retention"
+	for _, p := range []string{job.Input, job.Report} {
+		if !s.owned(p) {
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return cancuoc.WithOp(op, err)
+		}
+	}
+	if err := s.runner.Store.ForgetSeen(ctx, job.ID); err != nil {
+		return err
+	}
+	job.Status, job.UpdatedAt = cancuoc.ReconExpired, s.runner.now()
+	return s.runner.Store.CheckpointReconciliation(ctx, job)
+}
+
+// Sweep applies the retention rules to this service's finished jobs: the
+// inputs of done jobs are deleted (also those a crash left behind), and
+// the reports of jobs finished more than the retention period ago are
+// deleted and the jobs marked expired. It returns how many jobs expired.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := s.runner.now()
+	n := 0
+	for {
+		jobs, err := s.runner.Store.FinishedReconciliations(ctx, now, 500)
+		if err != nil {
+			return n, err
+		}
+		progressed := false
+		for _, j := range jobs {
+			if !s.owned(j.Report) {
+				continue
+			}
+			if err := s.dropInput(j); err != nil {
+				return n, err
+			}
+			if now.Sub(j.UpdatedAt) < s.keep {
+				continue
+			}
+			if err := s.expire(ctx, j); err != nil {
+				return n, err
+			}
+			n++
+			progressed = true
+		}
+		if len(jobs) < 500 || !progressed {
+			return n, nil
+		}
+	}
+}
+
+// SweepEvery runs Sweep at once and then every interval until the service
+// closes; failures are logged and retried at the next round.
+func (s *Service) SweepEvery(interval time.Duration) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if n, err := s.Sweep(s.base); err != nil && s.base.Err() == nil {
+				s.log.Error("reconciliation retention sweep failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("reconciliation reports expired", "jobs", n)
+			}
+			select {
+			case <-s.base.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// Delete is the owner's acknowledgement that it has the report: the job's
+// report and input are deleted at once and the job marked expired. A
+// running job cannot be deleted (Conflict).
+func (s *Service) Delete(ctx context.Context, p *cancuoc.Principal, id string) (*cancuoc.Reconciliation, error) {
+	job, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	switch job.Status {
+	case cancuoc.ReconExpired:
+		return job, nil
+	case cancuoc.ReconRunning:
+		return nil, cancuoc.E(cancuoc.Conflict, "reconcile.Delete", "reconciliation_running",
+			"Phiên đối soát đang chạy; hãy chờ phiên kết thúc rồi xoá.",
+			"The reconciliation is still running; wait until it finishes, then delete it.")
+	}
+	if err := s.expire(ctx, job); err != nil {
+		return nil, err
+	}
+	return job, nil
 }
 
 // Close stops the running jobs at their last checkpoint and waits for them.
@@ -161,8 +295,14 @@ func (s *Service) start(id string) {
 			return
 		}
 		defer func() { <-s.sem }()
-		if _, err := s.runner.Run(s.base, id); err != nil && !errors.Is(err, context.Canceled) {
+		job, err := s.runner.Run(s.base, id)
+		if err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Error("reconciliation failed", "job", id, "err", err)
+		}
+		if err == nil {
+			if err := s.dropInput(job); err != nil {
+				s.log.Error("reconciliation input not deleted", "job", id, "err", err)
+			}
 		}
 	}()
 }
@@ -190,6 +330,11 @@ func (s *Service) Get(ctx context.Context, p *cancuoc.Principal, id string) (*ca
 // report is still empty.
 func (s *Service) Report(ctx context.Context, p *cancuoc.Principal, id string) (*cancuoc.Reconciliation, *os.File, error) {
 	job, err := s.Get(ctx, p, id)
+	if err == nil && job.Status == cancuoc.ReconExpired {
+		return nil, nil, cancuoc.E(cancuoc.NotFound, "reconcile.Report", "reconciliation_report_expired",
+			"Báo cáo đã bị xoá (hết thời hạn lưu giữ hoặc theo yêu cầu của chủ phiên).",
+			"The report was deleted (its retention period ended, or its owner deleted it).")
+	}
 	if err != nil || job.ReportSize == 0 {
 		return job, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/cancuoc/cancuoc"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -88,18 +89,30 @@ func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) e
 			return err
 		}
 		cancuoc.AuditStamp(last, hash, stamped)
-		for _, e := range stamped {
-			var fields any
-			if e.Fields != nil {
-				b, err := json.Marshal(e.Fields)
-				if err != nil {
-					return cancuoc.WithOp(op, err)
+		// Multi-row INSERTs: a bulk reconciliation appends tens of
+		// thousands of entries at once, and one statement per row costs
+		// several times more.
+		for start := 0; start < len(stamped); start += auditRows {
+			chunk := stamped[start:min(start+auditRows, len(stamped))]
+			var sql strings.Builder
+			sql.WriteString(`INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash) VALUES `)
+			args := make([]any, 0, 9*len(chunk))
+			for i, e := range chunk {
+				if i > 0 {
+					sql.WriteByte(',')
 				}
-				fields = string(b)
+				sql.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+				var fields any
+				if e.Fields != nil {
+					b, err := json.Marshal(e.Fields)
+					if err != nil {
+						return cancuoc.WithOp(op, err)
+					}
+					fields = string(b)
+				}
+				args = append(args, e.ID, micros(e.At), e.Actor, e.Action, string(e.PIN), fields, e.Purpose, e.Outcome, e.Hash)
 			}
-			if _, err := t.w.ExecContext(ctx, `INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, micros(e.At), e.Actor, e.Action, string(e.PIN), fields,
-				e.Purpose, e.Outcome, e.Hash); err != nil {
+			if _, err := t.w.ExecContext(ctx, sql.String(), args...); err != nil {
 				return dbErr(op, err)
 			}
 		}
@@ -113,6 +126,10 @@ func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) e
 	}
 	return nil
 }
+
+// auditRows is the rows per INSERT of AppendAudit: 9 parameters each,
+// far under SQLite's limit of 32,766.
+const auditRows = 200
 
 // AuditFor lists entries about one citizen, newest first.
 func (o *ops) AuditFor(ctx context.Context, pin cancuoc.PIN, limit int) ([]*cancuoc.AuditEntry, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -281,4 +282,34 @@ func (o *ops) MarkSeen(ctx context.Context, job string, keys []cancuoc.SeenKey) 
 		return nil, dbErr(op, err)
 	}
 	return dups, nil
+}
+
+// FinishedReconciliations lists done and failed jobs last updated before
+// `before`, oldest first.
+func (o *ops) FinishedReconciliations(ctx context.Context, before time.Time, limit int) ([]*cancuoc.Reconciliation, error) {
+	const op = "sqlite.FinishedReconciliations"
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := o.r.QueryContext(ctx, `SELECT `+reconCols+` FROM reconciliations
+		WHERE status IN ('done', 'failed') AND updated_at < ? ORDER BY updated_at, id LIMIT ?`, micros(before), limit)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.Reconciliation
+	for rows.Next() {
+		r, err := scanRecon(op, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
+// ForgetSeen deletes a job's seen keys.
+func (o *ops) ForgetSeen(ctx context.Context, job string) error {
+	_, err := o.w.ExecContext(ctx, `DELETE FROM reconcile_seen WHERE job = ?`, job)
+	return dbErr("sqlite.ForgetSeen", err)
 }

@@ -36,6 +36,7 @@ func RunAuditLog(t *testing.T, open func(t *testing.T) (cancuoc.Store, Exec)) {
 		{"TamperChanged", testAuditTamperChanged},
 		{"TamperRemoved", testAuditTamperRemoved},
 		{"TamperReordered", testAuditTamperReordered},
+		{"BulkAppend", testAuditBulkAppend},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -444,5 +445,75 @@ func testAuditTamperReordered(t *testing.T, s cancuoc.Store, exec Exec) {
 		`UPDATE audit SET seq = 10 WHERE seq = -9`)
 	if p.Kind != auditlog.ProblemReordered || p.Entry != 9 {
 		t.Errorf("verify said %+v, want entry 9 reordered", p)
+	}
+}
+
+// testAuditBulkAppend appends batches as large as a bulk reconciliation's
+// chunk (the stores may take another path for them: COPY), on the store
+// and inside a transaction, one of them rolled back, and checks the chain,
+// a citizen's view of their entries and that verify still catches a
+// change inside such a batch.
+func testAuditBulkAppend(t *testing.T, s cancuoc.Store, exec Exec) {
+	ctx := t.Context()
+	batch := func(first, n int) []*cancuoc.AuditEntry {
+		es := make([]*cancuoc.AuditEntry, n)
+		for i := range es {
+			es[i] = auditEntry(first + i)
+		}
+		return es
+	}
+	appendN(t, s, 0, 3)
+	if err := s.AppendAudit(ctx, batch(3, 5000)...); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.AppendAudit(ctx, batch(5003, 3000)...); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	in := batch(5003, 4000)
+	if err := s.InTx(ctx, func(tx cancuoc.Tx) error { return tx.AppendAudit(ctx, in...) }); err != nil {
+		t.Fatal(err)
+	}
+	if in[0].ID != 5004 || in[3999].ID != 9003 {
+		t.Errorf("bulk entries stamped %d…%d, want 5004…9003", in[0].ID, in[3999].ID)
+	}
+	es := checkChain(t, s)
+	if len(es) != 9003 {
+		t.Fatalf("log has %d entries, want 9003 (the rolled-back batch leaves nothing)", len(es))
+	}
+	for _, i := range []int{3, 4, 6, 5002, 9002} {
+		got, want := es[i], auditEntry(i)
+		if got.PIN != want.PIN || got.Action != want.Action || !slices.Equal(got.Fields, want.Fields) ||
+			!got.At.Equal(want.At.Truncate(time.Microsecond)) || got.Purpose != want.Purpose {
+			t.Errorf("entry %d read back as %+v, want %+v", i+1, got, want)
+		}
+	}
+	// The citizen's view: PIN(5) is every 7th entry without the ones
+	// whose PIN auditEntry clears (i%4 == 3).
+	want := 0
+	for i := range 9003 {
+		if i%7 == 5 && i%4 != 3 {
+			want++
+		}
+	}
+	mine, err := s.AuditSearch(ctx, cancuoc.AuditQuery{PIN: PIN(5), Limit: 10000})
+	if err != nil || len(mine) != want {
+		t.Fatalf("AuditSearch(PIN 5) = %d entries, %v; want %d", len(mine), err, want)
+	}
+	l, pub := newLog(t, s)
+	if _, err := l.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec(ctx, `UPDATE audit SET pin = '`+string(PIN(6))+`' WHERE seq = 4444`); err != nil {
+		t.Fatal(err)
+	}
+	rep := exportAndVerify(t, l, pub, 1, 0)
+	if rep.Problem == nil || rep.Problem.Kind != auditlog.ProblemChanged || rep.Problem.Entry != 4444 {
+		t.Errorf("verify after changing the PIN of entry 4444: %+v", rep.Problem)
 	}
 }

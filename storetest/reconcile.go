@@ -21,6 +21,8 @@ func RunReconcile(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"ReconciliationJob", testReconciliationJob},
 		{"MarkSeen", testMarkSeen},
 		{"MarkSeenRollback", testMarkSeenRollback},
+		{"ScanMatchRecords", testScanMatchRecords},
+		{"Retention", testReconcileRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,5 +242,105 @@ func testMarkSeenRollback(t *testing.T, s cancuoc.Store) {
 	}
 	if dups, err := s.MarkSeen(ctx, "j", []cancuoc.SeenKey{{Hash: 9, Line: 5}}); err != nil || len(dups) != 0 {
 		t.Errorf("after rollback: dups %v, %v; the rolled-back key must be gone", dups, err)
+	}
+}
+
+// testScanMatchRecords scans the fixture in batches smaller than it and
+// compares every record with what MatchRecords says of its PIN.
+func testScanMatchRecords(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	all := matchFixture(t, s)
+	before := time.Now()
+	var got []cancuoc.MatchRecord
+	calls := 0
+	at, err := s.ScanMatchRecords(ctx, 3, func(b []cancuoc.MatchRecord) error {
+		calls++
+		if len(b) > 3 {
+			t.Errorf("batch of %d, want at most 3", len(b))
+		}
+		got = append(got, b...)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanMatchRecords: %v", err)
+	}
+	if at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
+		t.Errorf("snapshot time %v, want about %v", at, before)
+	}
+	if len(got) != len(all) || calls != 2 {
+		t.Fatalf("scan returned %d records in %d batches, want %d in 2", len(got), calls, len(all))
+	}
+	pins := make([]cancuoc.PIN, len(all))
+	for i, c := range all {
+		pins[i] = c.PIN
+	}
+	want, err := s.MatchRecords(ctx, pins, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPIN := func(a, b cancuoc.MatchRecord) int { return compareStr(string(a.PIN), string(b.PIN)) }
+	slices.SortFunc(got, byPIN)
+	slices.SortFunc(want, byPIN)
+	for i := range want {
+		if !equalMatch(got[i], want[i]) || len(got[i].Cards) != 0 {
+			t.Errorf("scanned %+v, MatchRecords says %+v", got[i], want[i])
+		}
+	}
+	// The callback's error stops the scan and comes back as is.
+	stop := errors.New("stop")
+	n := 0
+	if _, err := s.ScanMatchRecords(ctx, 1, func([]cancuoc.MatchRecord) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("scan with a failing callback: %v after %d calls, want stop after 1", err, n)
+	}
+}
+
+// testReconcileRetention lists finished jobs by age and forgets a job's
+// seen keys.
+func testReconcileRetention(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	mk := func(id, status string, updated time.Time) {
+		j := &cancuoc.Reconciliation{ID: id, Owner: "bank", Input: "i", Report: "o", Format: "csv", ReportFmt: "csv",
+			Status: status, Counts: map[string]int64{}, CreatedAt: T0, UpdatedAt: updated}
+		if err := s.CreateReconciliation(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("rc-old-done", cancuoc.ReconDone, T0)
+	mk("rc-old-failed", cancuoc.ReconFailed, T0.Add(time.Minute))
+	mk("rc-old-running", cancuoc.ReconRunning, T0)
+	mk("rc-old-expired", cancuoc.ReconExpired, T0)
+	mk("rc-new-done", cancuoc.ReconDone, T0.Add(time.Hour))
+	got, err := s.FinishedReconciliations(ctx, T0.Add(30*time.Minute), 0)
+	if err != nil {
+		t.Fatalf("FinishedReconciliations: %v", err)
+	}
+	var ids []string
+	for _, j := range got {
+		ids = append(ids, j.ID)
+	}
+	if !slices.Equal(ids, []string{"rc-old-done", "rc-old-failed"}) {
+		t.Errorf("FinishedReconciliations = %v, want the old done and failed jobs, oldest first", ids)
+	}
+	if got, err := s.FinishedReconciliations(ctx, T0.Add(2*time.Hour), 1); err != nil || len(got) != 1 || got[0].ID != "rc-old-done" {
+		t.Errorf("FinishedReconciliations limit 1 = %v, %v", got, err)
+	}
+	keys := []cancuoc.SeenKey{{Hash: 1, Line: 2}, {Hash: 2, Line: 3}}
+	if _, err := s.MarkSeen(ctx, "rc-old-done", keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MarkSeen(ctx, "rc-new-done", keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForgetSeen(ctx, "rc-old-done"); err != nil {
+		t.Fatalf("ForgetSeen: %v", err)
+	}
+	if err := s.ForgetSeen(ctx, "rc-none"); err != nil {
+		t.Errorf("ForgetSeen of a job without keys: %v", err)
+	}
+	if dups, err := s.MarkSeen(ctx, "rc-old-done", keys); err != nil || len(dups) != 0 {
+		t.Errorf("after ForgetSeen the keys are still seen: %v, %v", dups, err)
+	}
+	if dups, err := s.MarkSeen(ctx, "rc-new-done", keys); err != nil || len(dups) != 2 {
+		t.Errorf("another job's keys were forgotten: %v, %v", dups, err)
 	}
 }

@@ -27,6 +27,7 @@ type Config struct {
 	AuditLinger     time.Duration // CANCUOC_AUDIT_LINGER: wait for more read-audit entries before a commit
 	AuditKey        string        // CANCUOC_AUDIT_KEY: PEM file of the access log's Ed25519 signing key
 	AuditCheckpoint time.Duration // CANCUOC_AUDIT_CHECKPOINT: how often to sign a tree head; 0: never
+	ReconcileKeep   time.Duration // CANCUOC_RECONCILE_KEEP: how long finished reconciliation reports are kept
 }
 
 // bindConfig registers the shared flags on fs with defaults taken from the
@@ -59,6 +60,8 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) (*Config, func() e
 	fs.StringVar(&c.AuditKey, "audit-key", env("CANCUOC_AUDIT_KEY", ""), "PEM file of the access log's Ed25519 signing key, created on first start; default DATA_DIR/audit-log.key (CANCUOC_AUDIT_KEY)")
 	ac, _ := time.ParseDuration(env("CANCUOC_AUDIT_CHECKPOINT", "1m"))
 	fs.DurationVar(&c.AuditCheckpoint, "audit-checkpoint", ac, "how often the access log signs a tree head; 0 for never (CANCUOC_AUDIT_CHECKPOINT)")
+	rk, _ := time.ParseDuration(env("CANCUOC_RECONCILE_KEEP", "168h"))
+	fs.DurationVar(&c.ReconcileKeep, "reconcile-keep", rk, "how long a finished reconciliation's report is kept before it is deleted (uploads go when the job is done) (CANCUOC_RECONCILE_KEEP)")
 	return c, c.validate
 }
 

@@ -39,10 +39,13 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	c, validate := bindConfig(fs, getenv)
 	report := fs.String("report", "", "report file (.csv or .jsonl); default FILE-report.csv beside the input")
 	resume := fs.String("resume", "", "resume the job with this ID from its last checkpoint")
+	sweep := fs.Bool("sweep", false, "apply the retention rules to the API's jobs in DATA_DIR/reconciliations now (delete done jobs' uploads and reports older than --reconcile-keep) and exit")
 	reveal := fs.String("reveal", "", "comma-separated fields whose registry value the report shows when they differ: "+strings.Join(reconcile.Revealable, ","))
 	format := fs.String("format", "", "input format, csv or jsonl (default: from the file name)")
 	truth := fs.String("truth", "", "truth file of a synthetic data set (cancuoc seed --partner-dataset): print precision and recall")
 	chunk := fs.Int("chunk", reconcile.DefaultChunk, "records matched and checkpointed together")
+	index := fs.String("index", "auto", "match against an in-memory index of the registry built by one scan: auto (for inputs of 10 MB or more), on or off")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]
@@ -55,6 +58,9 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	}
 	if err := validate(); err != nil {
 		return err
+	}
+	if *sweep {
+		return sweepReconciliations(ctx, c, stdout)
 	}
 	if (file == "") == (*resume == "") {
 		fmt.Fprint(stdout, reconcileUsage)
@@ -74,6 +80,26 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer a.Close()
 	r := &reconcile.Runner{Store: a.store, Policy: policy, Chunk: *chunk, Phases: &reconcile.Phases{}}
+	switch *index {
+	case "auto":
+	case "on":
+		r.IndexFrom = 1
+	case "off":
+		r.IndexFrom = -1
+	default:
+		return fmt.Errorf("--index must be auto, on or off, not %q", *index)
+	}
+	r.OnIndex = func(ix *reconcile.Index) {
+		fmt.Fprintf(stdout, "registry as of %s (%d people): changes committed later are not seen by this run\n",
+			ix.At.UTC().Format(time.RFC3339Nano), ix.Len())
+	}
+	if *cpuprofile != "" {
+		stop, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	var job *cancuoc.Reconciliation
 	if *resume != "" {
 		if job, err = a.store.Reconciliation(ctx, *resume); err != nil {
@@ -117,6 +143,7 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 		bar.Rate(), job.Report)
 	fmt.Fprint(stdout, reconcile.Summary(job))
 	fmt.Fprintln(stdout, "time:", r.Phases)
+	fmt.Fprintf(stdout, "memory: peak RSS %d MiB\n", peakRSS()>>20)
 	if *truth != "" {
 		q, err := evaluateFiles(job, *truth)
 		if err != nil {
@@ -260,11 +287,35 @@ func (a *app) startReconcile(ctx context.Context, c *Config, log *slog.Logger) e
 		return fmt.Errorf("reconciliation directory: %w", err)
 	}
 	svc.WithPartners(a.verify)
+	svc.WithRetention(c.ReconcileKeep)
+	svc.SweepEvery(time.Hour)
 	a.recon = svc
 	if n, err := svc.Resume(ctx); err != nil {
 		return err
 	} else if n > 0 {
 		log.Info("resumed reconciliation jobs left running", "jobs", n)
 	}
+	return nil
+}
+
+// sweepReconciliations is the operator's retention command: what the
+// server's hourly sweep does, run once.
+func sweepReconciliations(ctx context.Context, c *Config, stdout io.Writer) error {
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc, err := reconcile.NewService(ctx, &reconcile.Runner{Store: a.store}, filepath.Join(c.DataDir, "reconciliations"),
+		maxUpload, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	n, err := svc.WithRetention(c.ReconcileKeep).Sweep(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d reconciliation reports older than %s deleted\n", n, c.ReconcileKeep)
 	return nil
 }

@@ -26,12 +26,13 @@ func TestReconcileCommand(t *testing.T) {
 	}
 	out.Reset()
 	err = run(t.Context(), []string{"reconcile", data, "--data-dir", dir, "--truth", filepath.Join(dir, "bank-truth.csv"),
-		"--reveal", "full_name,birth_date", "--report", filepath.Join(dir, "r.jsonl")}, noEnv, &out)
+		"--reveal", "full_name,birth_date", "--report", filepath.Join(dir, "r.jsonl"), "--index", "on"}, noEnv, &out)
 	if err != nil {
 		t.Fatalf("reconcile: %v\n%s", err, out.String())
 	}
 	s := out.String()
-	for _, want := range []string{"matched (", "candidate_found", "precision", "recall"} {
+	for _, want := range []string{"matched (", "candidate_found", "precision", "recall", "registry as of", "3000 people",
+		"peak RSS", "bytes/person"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
@@ -45,9 +46,19 @@ func TestReconcileCommand(t *testing.T) {
 		t.Errorf("resume of a finished job: %v\n%s", err, out.String())
 	}
 	for _, bad := range [][]string{{"reconcile"}, {"reconcile", data, "--resume", id}, {"reconcile", data, "--reveal", "phone"},
-		{"reconcile", filepath.Join(dir, "none.csv")}} {
+		{"reconcile", filepath.Join(dir, "none.csv")}, {"reconcile", data, "--index", "maybe"}} {
 		if err := run(t.Context(), append(bad, "--data-dir", dir), noEnv, &out); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
+	}
+	// The operator's retention sweep: console jobs' files are the
+	// operator's and are never deleted.
+	out.Reset()
+	if err := run(t.Context(), []string{"reconcile", "--sweep", "--data-dir", dir, "--reconcile-keep", "1ns"}, noEnv, &out); err != nil ||
+		!strings.Contains(out.String(), "0 reconciliation reports") {
+		t.Errorf("sweep: %v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r.jsonl")); err != nil {
+		t.Errorf("the sweep deleted a console job's report: %v", err)
 	}
 }

@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// ScanMatchRecords reads every citizen's match columns in one sequential
+// scan inside a REPEATABLE READ, read-only transaction, so all rows come
+// from one snapshot. The snapshot is taken by the transaction's first
+// statement, which also reads the clock: every change committed after the
+// returned time is invisible to the scan.
+func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (time.Time, error) {
+	const op = "postgres.ScanMatchRecords"
+	if batch <= 0 {
+		batch = 10000
+	}
+	var at time.Time
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&at); err != nil {
+			return err
+		}
+		// The full name lives only in the document. doc->>'full_name'
+		// parses the whole document (about 1.4 KB) and makes the scan
+		// several times slower, so the scan takes the document's first
+		// bytes (as bytes: no character counting) and reads the name from
+		// them; the rare document that does not start as the registry
+		// writes it (pin, version, full_name) is read properly afterwards.
+		rows, err := tx.Query(ctx, `SELECT pin, substr(textsend(doc::text), 1, $1), name_key, birth_year,
+			birth_month, birth_day, sex, life_status, home_province, home_commune FROM citizens`, docPrefix)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		buf := make([]cancuoc.MatchRecord, 0, batch)
+		var later []cancuoc.MatchRecord
+		var head []byte
+		for rows.Next() {
+			var (
+				m              cancuoc.MatchRecord
+				pin, sex, life string
+				y, mo, d       int16
+			)
+			if err := rows.Scan(&pin, &head, &m.NameKey, &y, &mo, &d, &sex, &life, &m.Home.Province,
+				&m.Home.Commune); err != nil {
+				return err
+			}
+			m.PIN, m.Sex, m.LifeStatus = cancuoc.PIN(pin), cancuoc.Sex(sex), cancuoc.LifeStatus(life)
+			m.BirthDate = cancuoc.Date{Year: int(y), Month: int(mo), Day: int(d)}
+			name, ok := leadingName(head, pin)
+			if !ok {
+				later = append(later, m)
+				continue
+			}
+			m.FullName = name
+			if buf = append(buf, m); len(buf) == batch {
+				if err := fn(buf); err != nil {
+					return callerErr{err}
+				}
+				buf = buf[:0]
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if err := fullNames(ctx, tx, later); err != nil {
+			return err
+		}
+		for len(later) > 0 {
+			n := min(batch-len(buf), len(later))
+			buf, later = append(buf, later[:n]...), later[n:]
+			if len(buf) == batch {
+				if err := fn(buf); err != nil {
+					return callerErr{err}
+				}
+				buf = buf[:0]
+			}
+		}
+		if len(buf) > 0 {
+			if err := fn(buf); err != nil {
+				return callerErr{err}
+			}
+		}
+		return nil
+	})
+	if ce, ok := err.(callerErr); ok {
+		return time.Time{}, ce.err
+	}
+	if err != nil {
+		return time.Time{}, dbErr(op, err)
+	}
+	return ts(at), nil
+}
+
+// callerErr carries an error of the caller's callback through a
+// transaction function, to be returned unwrapped.
+type callerErr struct{ err error }
+
+func (e callerErr) Error() string { return e.err.Error() }
+
+// docPrefix is the bytes of a document the scan reads: the PIN, version
+// and a full name of up to about 100 bytes.
+const docPrefix = 160
+
+// leadingName reads the full name from the start of a citizen's document
+// as the registry writes it: {"pin":"…","version":N,"full_name":"…". It
+// reports false for anything else (another order, a name past the prefix),
+// which the caller then reads with the json operators.
+func leadingName(head []byte, pin string) (string, bool) {
+	rest, ok := bytes.CutPrefix(head, []byte(`{"pin":"`+pin+`","version":`))
+	if !ok {
+		return "", false
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return "", false
+	}
+	if rest, ok = bytes.CutPrefix(rest[i:], []byte(`,"full_name":"`)); !ok {
+		return "", false
+	}
+	for j := 0; j < len(rest); j++ {
+		switch rest[j] {
+		case '\\':
+			j++ // the escaped character cannot end the string
+		case '"':
+			if bytes.IndexByte(rest[:j], '\\') < 0 {
+				return string(rest[:j]), true
+			}
+			var name string
+			if err := json.Unmarshal(append([]byte{'"'}, rest[:j+1]...), &name); err != nil {
+				return "", false
+			}
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// fullNames fills the full names of records the prefix did not give, from
+// the same snapshot.
+func fullNames(ctx context.Context, tx pgx.Tx, recs []cancuoc.MatchRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	pins := make([]string, len(recs))
+	at := make(map[string]int, len(recs))
+	for i, m := range recs {
+		pins[i] = string(m.PIN)
+		at[pins[i]] = i
+	}
+	rows, err := tx.Query(ctx, `SELECT pin, coalesce(doc->>'full_name', '') FROM citizens WHERE pin = ANY($1::bpchar[])`, pins)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pin, name string
+		if err := rows.Scan(&pin, &name); err != nil {
+			return err
+		}
+		recs[at[pin]].FullName = name
+	}
+	return rows.Err()
+}

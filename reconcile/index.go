@@ -1,0 +1,329 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// Index is an in-memory copy of the registry's match columns, built by one
+// scan (cancuoc.MatchScanner) and then read by any number of goroutines:
+// it answers MatchRecords and MatchCandidates as the stores do (without
+// card numbers, which stay in the database), so the matcher's per-chunk
+// queries become memory lookups. Everything is read from one snapshot of
+// the registry, taken at At: a change committed after At is not seen.
+//
+// Layout, about 70 bytes per person plus the names (see Bytes): people
+// sorted by PIN with a directory on the PIN's first six digits (province,
+// century and sex, birth year), so a PIN is a short binary search; names in
+// large byte blocks; units, sexes and life statuses interned; and two
+// sorted arrays of blocking keys (birth date with the name key's last or
+// first word, hashed, with the person's place), whose hits are checked
+// against the person's own columns.
+type Index struct {
+	At     time.Time
+	people []person
+	dir    []uint32 // dir[p] is the first person whose PIN starts with the 6 digits p; dir[1e6] = len
+	blocks [][]byte // the names: full name then name key, per person
+	units  []cancuoc.UnitRef
+	words  []string // interned sexes and life statuses
+	last   []uint64 // blocking keys: hash (high bits) and person (low personBits)
+	first  []uint64
+	seed   maphash.Seed
+}
+
+type person struct {
+	pin         uint64
+	name        uint32 // block (high 6 bits) and offset in it
+	nameLen     uint16
+	keyLen      uint16
+	year        uint16
+	month, day  uint8
+	sex, status uint8  // in words
+	home        uint32 // in units
+}
+
+const (
+	personBits = 28 // up to 268 million people
+	blockBits  = 26 // 64 MiB blocks of names
+	maxBlocks  = 1 << (32 - blockBits)
+	dirSize    = 1_000_000
+)
+
+// IndexBuilder collects scanned records into an Index.
+type indexBuilder struct {
+	ix    *Index
+	units map[cancuoc.UnitRef]uint32
+	words map[string]uint8
+}
+
+// BuildIndex scans the registry once and returns its index.
+func BuildIndex(ctx context.Context, s cancuoc.MatchScanner) (*Index, error) {
+	b := &indexBuilder{ix: &Index{seed: maphash.MakeSeed()}, units: map[cancuoc.UnitRef]uint32{},
+		words: map[string]uint8{}}
+	at, err := s.ScanMatchRecords(ctx, 20000, b.add)
+	if err != nil {
+		return nil, err
+	}
+	b.ix.At = at
+	return b.ix, b.finish()
+}
+
+func (b *indexBuilder) add(recs []cancuoc.MatchRecord) error {
+	ix := b.ix
+	for i := range recs {
+		m := &recs[i]
+		pin, err := strconv.ParseUint(string(m.PIN), 10, 64)
+		if err != nil || len(m.PIN) != 12 {
+			return fmt.Errorf("reconcile: the registry holds a malformed PIN (%d characters)", len(m.PIN))
+		}
+		if len(ix.people) >= 1<<personBits {
+			return fmt.Errorf("reconcile: the registry is larger than the in-memory index holds (%d people)", 1<<personBits)
+		}
+		ref, err := b.text(m.FullName, m.NameKey)
+		if err != nil {
+			return err
+		}
+		ix.people = append(ix.people, person{pin: pin, name: ref, nameLen: uint16(len(m.FullName)),
+			keyLen: uint16(len(m.NameKey)), year: uint16(m.BirthDate.Year), month: uint8(m.BirthDate.Month),
+			day: uint8(m.BirthDate.Day), sex: b.word(string(m.Sex)), status: b.word(string(m.LifeStatus)),
+			home: b.unit(m.Home)})
+	}
+	return nil
+}
+
+// text appends a full name and name key to the blocks.
+func (b *indexBuilder) text(name, key string) (uint32, error) {
+	ix := b.ix
+	n := len(name) + len(key)
+	if len(name) > 0xffff || len(key) > 0xffff {
+		return 0, fmt.Errorf("reconcile: a registry name is longer than 65,535 bytes")
+	}
+	if len(ix.blocks) == 0 || len(ix.blocks[len(ix.blocks)-1])+n > 1<<blockBits {
+		if len(ix.blocks) == maxBlocks {
+			return 0, fmt.Errorf("reconcile: the registry's names exceed the in-memory index (%d GiB)", maxBlocks>>4)
+		}
+		ix.blocks = append(ix.blocks, make([]byte, 0, 1<<blockBits))
+	}
+	k := len(ix.blocks) - 1
+	blk := ix.blocks[k]
+	off := len(blk)
+	blk = append(blk, name...)
+	ix.blocks[k] = append(blk, key...)
+	return uint32(k)<<blockBits | uint32(off), nil
+}
+
+func (b *indexBuilder) word(s string) uint8 {
+	if w, ok := b.words[s]; ok {
+		return w
+	}
+	w := uint8(len(b.ix.words)) // sexes and statuses: a handful of values
+	b.ix.words = append(b.ix.words, s)
+	b.words[s] = w
+	return w
+}
+
+func (b *indexBuilder) unit(u cancuoc.UnitRef) uint32 {
+	if x, ok := b.units[u]; ok {
+		return x
+	}
+	x := uint32(len(b.ix.units))
+	b.ix.units = append(b.ix.units, u)
+	b.units[u] = x
+	return x
+}
+
+// finish sorts the people by PIN and builds the directory and the
+// blocking keys.
+func (b *indexBuilder) finish() error {
+	ix := b.ix
+	if len(b.ix.words) > 255 {
+		return fmt.Errorf("reconcile: too many distinct sexes and life statuses in the registry")
+	}
+	slices.SortFunc(ix.people, func(a, b person) int {
+		switch {
+		case a.pin < b.pin:
+			return -1
+		case a.pin > b.pin:
+			return 1
+		}
+		return 0
+	})
+	ix.dir = make([]uint32, dirSize+1)
+	p := 0
+	for d := range dirSize + 1 {
+		for p < len(ix.people) && ix.people[p].pin/1_000_000 < uint64(d) {
+			p++
+		}
+		ix.dir[d] = uint32(p)
+	}
+	ix.last = make([]uint64, 0, len(ix.people))
+	ix.first = make([]uint64, 0, len(ix.people))
+	for i := range ix.people {
+		e := &ix.people[i]
+		key := ix.key(e)
+		if key == "" {
+			continue
+		}
+		d := cancuoc.Date{Year: int(e.year), Month: int(e.month), Day: int(e.day)}
+		ix.last = append(ix.last, ix.blockKey(d, lastWordOf(key))|uint64(i))
+		ix.first = append(ix.first, ix.blockKey(d, firstWordOf(key))|uint64(i))
+	}
+	slices.Sort(ix.last)
+	slices.Sort(ix.first)
+	return nil
+}
+
+// Len is the number of people in the index.
+func (ix *Index) Len() int { return len(ix.people) }
+
+// Bytes is the memory the index holds (its arrays and name blocks).
+func (ix *Index) Bytes() int64 {
+	n := int64(len(ix.people))*int64(unsafe.Sizeof(person{})) + int64(len(ix.dir))*4 +
+		int64(len(ix.last)+len(ix.first))*8 + int64(len(ix.units))*32
+	for _, b := range ix.blocks {
+		n += int64(cap(b))
+	}
+	return n
+}
+
+// blockKey hashes a birth date and a word into the high bits of a key.
+func (ix *Index) blockKey(d cancuoc.Date, word string) uint64 {
+	h := maphash.String(ix.seed, word) ^ (uint64(d.Year)<<16|uint64(d.Month)<<8|uint64(d.Day))*0x9e3779b97f4a7c15
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return h &^ (1<<personBits - 1)
+}
+
+func (ix *Index) name(e *person) string {
+	if e.nameLen == 0 {
+		return ""
+	}
+	blk := ix.blocks[e.name>>blockBits]
+	off := e.name & (1<<blockBits - 1)
+	return unsafe.String(&blk[off], int(e.nameLen))
+}
+
+func (ix *Index) key(e *person) string {
+	if e.keyLen == 0 {
+		return ""
+	}
+	blk := ix.blocks[e.name>>blockBits]
+	off := e.name&(1<<blockBits-1) + uint32(e.nameLen)
+	return unsafe.String(&blk[off], int(e.keyLen))
+}
+
+func (ix *Index) record(e *person) cancuoc.MatchRecord {
+	return cancuoc.MatchRecord{PIN: pinText(e.pin), FullName: ix.name(e), NameKey: ix.key(e),
+		BirthDate: cancuoc.Date{Year: int(e.year), Month: int(e.month), Day: int(e.day)},
+		Sex:       cancuoc.Sex(ix.words[e.sex]), LifeStatus: cancuoc.LifeStatus(ix.words[e.status]),
+		Home: ix.units[e.home]}
+}
+
+func pinText(p uint64) cancuoc.PIN {
+	var b [12]byte
+	for i := 11; i >= 0; i-- {
+		b[i] = byte('0' + p%10)
+		p /= 10
+	}
+	return cancuoc.PIN(b[:])
+}
+
+// find returns the person with the PIN, or nil.
+func (ix *Index) find(pin cancuoc.PIN) *person {
+	if len(pin) != 12 {
+		return nil
+	}
+	n, err := strconv.ParseUint(string(pin), 10, 64)
+	if err != nil {
+		return nil
+	}
+	d := n / 1_000_000
+	lo, hi := int(ix.dir[d]), int(ix.dir[d+1])
+	ps := ix.people[lo:hi]
+	i, ok := slices.BinarySearchFunc(ps, n, func(e person, t uint64) int {
+		switch {
+		case e.pin < t:
+			return -1
+		case e.pin > t:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return nil
+	}
+	return &ps[i]
+}
+
+// MatchRecords answers as cancuoc.ReconcileStore.MatchRecords, from the
+// snapshot. Card numbers are not in the index: cards must be false.
+func (ix *Index) MatchRecords(_ context.Context, pins []cancuoc.PIN, cards bool) ([]cancuoc.MatchRecord, error) {
+	if cards {
+		return nil, fmt.Errorf("reconcile: the in-memory index holds no card numbers")
+	}
+	out := make([]cancuoc.MatchRecord, 0, len(pins))
+	for _, p := range pins {
+		if e := ix.find(p); e != nil {
+			out = append(out, ix.record(e))
+		}
+	}
+	return out, nil
+}
+
+// MatchCandidates answers as cancuoc.ReconcileStore.MatchCandidates, from
+// the snapshot (FullName empty, as the stores leave it).
+func (ix *Index) MatchCandidates(_ context.Context, probes []cancuoc.MatchProbe, limit int) ([]cancuoc.MatchCandidate, error) {
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	var out []cancuoc.MatchCandidate
+	for _, p := range probes {
+		keys, word := ix.last, lastWordOf
+		if p.ByFirst {
+			keys, word = ix.first, firstWordOf
+		}
+		h := ix.blockKey(p.Date, p.Token)
+		n := 0
+		for i, _ := slices.BinarySearch(keys, h); i < len(keys) && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
+			e := &ix.people[keys[i]&(1<<personBits-1)]
+			if int(e.year) != p.Date.Year || int(e.month) != p.Date.Month || int(e.day) != p.Date.Day ||
+				word(ix.key(e)) != p.Token {
+				continue // another key with the same hash
+			}
+			c := cancuoc.MatchCandidate{Ref: p.Ref, MatchRecord: ix.record(e)}
+			c.FullName = ""
+			out = append(out, c)
+			n++
+		}
+	}
+	return out, nil
+}
+
+// lastWordOf and firstWordOf are the words of a name key the stores'
+// blocking expressions take (00011): after the last space, before the
+// first.
+func lastWordOf(key string) string {
+	for i := len(key) - 1; i >= 0; i-- {
+		if key[i] == ' ' {
+			return key[i+1:]
+		}
+	}
+	return key
+}
+
+func firstWordOf(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == ' ' {
+			return key[:i]
+		}
+	}
+	return key
+}
