@@ -983,6 +983,7 @@ func writeAll(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Citizen) error {
 func visible(t *testing.T, s cancuoc.Store, pin cancuoc.PIN) (citizen bool, versions, events, audits int) {
 	t.Helper()
 	ctx := t.Context()
+	settle(t, s) // events are read as consumers read them: sequenced
 	_, err := s.Citizen(ctx, pin)
 	switch {
 	case err == nil:
