@@ -40,6 +40,9 @@ type result struct {
 	P50ms      float64 `json:"p50_ms"`
 	P99ms      float64 `json:"p99_ms"`
 	ClientCPUs float64 `json:"client_cpu_seconds"`
+	// DrainMs is how long after the last commit the sequencer needed to
+	// give every entry and event its place: the window at the end.
+	DrainMs float64 `json:"drain_ms"`
 }
 
 func main() {
@@ -118,10 +121,15 @@ func run(ctx context.Context, url, mode string, clients int, dur time.Duration, 
 	if firstErr != nil {
 		return result{}, firstErr
 	}
+	t0 := time.Now()
+	if err := cancuoc.WaitSequenced(ctx, st); err != nil {
+		return result{}, err
+	}
+	drain := time.Since(t0)
 	sortDurations(lat)
 	return result{Mode: mode, Clients: clients, Seconds: secs, Commits: commits.Load(),
 		PerSecond: float64(commits.Load()) / secs, P50ms: ms(pct(lat, 0.5)), P99ms: ms(pct(lat, 0.99)),
-		ClientCPUs: cpuSeconds() - cpu0}, nil
+		ClientCPUs: cpuSeconds() - cpu0, DrainMs: ms(drain)}, nil
 }
 
 // write is one registry change as the registry writes it.
