@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -120,6 +121,16 @@ func (s *sequencer) endPass(events int64) {
 	}
 }
 
+// fire runs the hooks for a batch another node sequenced.
+func (s *sequencer) fire() {
+	s.mu.Lock()
+	hooks := s.hooks
+	s.mu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
+}
+
 func (s *sequencer) run(ctx context.Context) {
 	defer close(s.stopped)
 	for ctx.Err() == nil {
@@ -142,6 +153,7 @@ func (s *sequencer) lead(ctx context.Context) error {
 		return err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
+	listening := false
 	for {
 		var got bool
 		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, s.leaderKey).Scan(&got); err != nil {
@@ -150,8 +162,20 @@ func (s *sequencer) lead(ctx context.Context) error {
 		if got {
 			break
 		}
-		if !sleepCtx(ctx, s.standby) {
-			return nil
+		if !listening {
+			if _, err := c.Exec(ctx, `LISTEN `+s.channel()); err != nil {
+				return err
+			}
+			listening = true
+		}
+		if err := s.standBy(ctx, c); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	if listening {
+		// pgx would keep the leader's own notifications unread.
+		if _, err := c.Exec(ctx, `UNLISTEN *`); err != nil {
+			return err
 		}
 	}
 	s.leader.Store(true)
@@ -171,6 +195,31 @@ func (s *sequencer) lead(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			return err
+		}
+	}
+}
+
+// channel is the notification channel on which the leader announces
+// batches that sequenced events, so that standby nodes' dispatchers wake at
+// once too. Only the sequencer's batch notifies: NOTIFY serialises the
+// commits of the transactions that use it, which writers must not.
+func (s *sequencer) channel() string { return fmt.Sprintf("cancuoc_sequenced_%x", uint64(s.leaderKey)) }
+
+// standBy waits out one retry interval of a node that does not lead,
+// relaying the leader's announcements to this node's hooks.
+func (s *sequencer) standBy(ctx context.Context, c *pgx.Conn) error {
+	deadline := time.Now().Add(s.standby)
+	for {
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		_, err := c.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			s.fire()
+		case wctx.Err() != nil:
+			return nil // the interval is over (or ctx ended): try the lock again
+		default:
 			return err
 		}
 	}
@@ -269,6 +318,9 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 	if len(entries) > 0 {
 		queueInserts(b, entries)
 		b.Queue(`DELETE FROM audit_pending WHERE id = ANY($1)`, ids)
+	}
+	if events > 0 {
+		b.Queue(`SELECT pg_notify($1, '')`, s.channel())
 	}
 	b.Queue(`COMMIT`)
 	if err = c.SendBatch(ctx, b).Close(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,10 +55,13 @@ func TestSequencerFailover(t *testing.T) {
 		}
 		wg.Wait()
 	}
+	var woken atomic.Int32 // the leader's NOTIFY reaches the standby's dispatcher
+	standby.OnSequenced(func() { woken.Add(1) })
 	write(standby, 40, "standby") // only the leader's poll sees these
 	if err := standby.WaitSequenced(ctx); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the standby's hooks to run", func() bool { return woken.Load() > 0 })
 	if n, err := standby.AuditSize(ctx); err != nil || n != 40 {
 		t.Fatalf("after the leader's poll: %d entries, %v; want 40", n, err)
 	}
