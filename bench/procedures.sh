@@ -12,6 +12,10 @@
 # Full size:
 #   N=20000 CLIENTS=8 DURATION=60 bash bench/procedures.sh
 #
+# PROFILE=1 also takes a CPU profile of cancuoc (pprof, --debug-addr on
+# port 19053) for 15 s of each run and writes its top functions beside the
+# results (bench/out/procedures/*.top.txt).
+#
 # Needs PostgreSQL on 127.0.0.1:5432, pgbench and nats-server
 # (/usr/sbin/nats-server). Ports 19050-19053.
 set -euo pipefail
@@ -37,6 +41,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+PROFILE=${PROFILE:-}
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+debug=()
+if [ -n "$PROFILE" ]; then debug=(--debug-addr 127.0.0.1:19053); fi
+prof_pids=()
+profile() { # profile NAME: 15 s of CPU profile of the running cancuoc, in the background
+  [ -n "$PROFILE" ] || return 0
+  ( sleep 3; curl -sf "http://127.0.0.1:19053/debug/pprof/profile?seconds=15" -o "$OUT/$1.cpu.pprof" &&
+    go tool pprof -top -nodecount=30 "$OUT/cancuoc" "$OUT/$1.cpu.pprof" >"$OUT/$1.top.txt" 2>/dev/null || true ) &
+  prof_pids+=($!)
+}
+
 serve() { # serve NAME PORT ARGS…: start cancuoc, wait until ready
   local name=$1 port=$2; shift 2
   "$OUT/cancuoc" serve --addr "127.0.0.1:$port" --data-dir "$OUT/$name" --demo-citizens 0 --log-level warn "$@" \
@@ -49,7 +65,8 @@ serve() { # serve NAME PORT ARGS…: start cancuoc, wait until ready
 echo "== cancuoc on SQLite: $N birth files"
 mkdir -p "$OUT/sqlite"
 "$OUT/procbench" seed -database "$OUT/sqlite/cancuoc.db" -n "$N" -out "$OUT/sqlite.seed.json"
-serve sqlite 19050 --database "$OUT/sqlite/cancuoc.db"
+serve sqlite 19050 --database "$OUT/sqlite/cancuoc.db" "${debug[@]}"
+profile sqlite
 "$OUT/procbench" run -base http://127.0.0.1:19050 -seed "$OUT/sqlite.seed.json" -n "$N" -clients "$CLIENTS" | tee "$OUT/sqlite.json"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
@@ -60,7 +77,8 @@ mkdir -p "$OUT/nats" "$OUT/pg"
 "$NATS" -a 127.0.0.1 -p 19052 -js -sd "$OUT/nats" >"$OUT/nats.log" 2>&1 &
 pids+=($!)
 "$OUT/procbench" seed -database "$DB" -n "$N" -out "$OUT/pg.seed.json"
-serve pg 19051 --database "$DB" --nats-url nats://127.0.0.1:19052
+serve pg 19051 --database "$DB" --nats-url nats://127.0.0.1:19052 "${debug[@]}"
+profile pg
 "$OUT/procbench" run -base http://127.0.0.1:19051 -seed "$OUT/pg.seed.json" -n "$N" -clients "$CLIENTS" | tee "$OUT/pg.json"
 
 echo "== reference: pgbench, the raw transactions of one procedure, $CLIENTS clients for ${DURATION}s"
@@ -84,6 +102,8 @@ REF=$(grep -o 'tps = [0-9.]*' "$OUT/pgbench.txt" | head -1 | awk '{print $3}')
 REFLAT=$(grep -o 'latency average = [0-9.]* ms' "$OUT/pgbench.txt" | awk '{print $4}')
 echo "reference: $REF procedures/s"
 
+for p in "${prof_pids[@]}"; do wait "$p" || true; done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 val() { grep -o "\"$2\":[0-9.e+-]*" "$OUT/$1.json" | cut -d: -f2; }
 fmt() { awk -v x="$1" 'BEGIN{printf "%.1f", x}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
@@ -96,7 +116,7 @@ cat >bench/results/60-procedures.md <<MD
 
 Written by \`bench/procedures.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') with N=$N files per backend and $CLIENTS clients per role.
 
-Machine: $CORES cores ($CPU), $MEM memory; $(uname -sr); $(psql --version | head -1); $(go version | awk '{print $3}'); NATS $("$NATS" --version 2>&1 | head -1). The load generator, cancuoc, PostgreSQL and NATS share the same cores, and the machine is shared with other engineers' builds and tests, so compare the ratios of one run rather than absolute figures across runs.
+Machine: $CORES cores ($CPU), $MEM memory; $(uname -sr); $(psql --version | head -1); $(go version | awk '{print $3}'); NATS $("$NATS" --version 2>&1 | head -1). The load generator, cancuoc, PostgreSQL and NATS share the same cores, and the machine is shared with other engineers' builds and tests, so compare the ratios of one run rather than absolute figures across runs. Load average (1, 5, 15 min) at the start: $LOAD_BEFORE; at the end: $LOAD_AFTER.
 
 What is measured: \`bench/procbench\` submits N birth files at the counter ($CLIENTS concurrent submitters, \`POST /v1/procedures\`), while $CLIENTS clients per agency (civil status, police, social insurance) list their queue and, for each task, claim and complete it, every write with an Idempotency-Key. A file counts when its third step (the health card) is completed; the time runs from the first submission to the last file. Each step's completion commits its effect (the PIN and birth certificate, the household, the card) with its audit entries and outbox events, and the next task is created by the dispatcher's handler (in the process on SQLite; through JetStream on PostgreSQL). Reference: pgbench running \`bench/procedures.sql\` — the same writes one procedure makes, as raw SQL in the same ten transactions, without HTTP, authentication, rules or the audit hash chain — with $CLIENTS clients for ${DURATION}s.
 

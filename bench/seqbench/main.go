@@ -122,8 +122,12 @@ func run(ctx context.Context, url, mode string, clients int, dur time.Duration, 
 		return result{}, firstErr
 	}
 	t0 := time.Now()
-	if err := cancuoc.WaitSequenced(ctx, st); err != nil {
-		return result{}, err
+	// Asserted here rather than through cancuoc.WaitSequenced so that the
+	// same program builds against the code before the sequencer.
+	if w, ok := any(st).(interface{ WaitSequenced(context.Context) error }); ok {
+		if err := w.WaitSequenced(ctx); err != nil {
+			return result{}, err
+		}
 	}
 	drain := time.Since(t0)
 	sortDurations(lat)
