@@ -320,6 +320,9 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 		b.Queue(`DELETE FROM audit_pending WHERE id = ANY($1)`, ids)
 	}
 	if events > 0 {
+		// Nodes of the previous version (a rolling upgrade) draw seqs from
+		// the column's sequence: keep it past the seqs given here.
+		b.Queue(`SELECT setval(pg_get_serial_sequence('events', 'seq'), (SELECT max(seq) FROM events))`)
 		b.Queue(`SELECT pg_notify($1, '')`, s.channel())
 	}
 	b.Queue(`COMMIT`)
