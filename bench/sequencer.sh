@@ -50,6 +50,8 @@ Each transaction is what every registry change commits: the record and its histo
 |---|---:|---:|---:|---:|---:|
 $(row "before (global locks)" "$OUT/before.json")
 $(row "after (sequencer)" "$OUT/after.json")
+
+The machine is shared: with other engineers' builds and tests running, one 10 s mode can land in a busier moment than the other, so single ratios scatter (a ratio above 1 is such noise, not a log that makes writes faster). Earlier runs of the same program on 2026-11-23, each pair back to back: at 18:19 (load 19.6) before: 1,347 record-only against 117 record+log commits/s (ratio 0.09, p50 124 ms); at 18:42 (load 25–28) after: 1,164 against 1,166 (ratio 1.00, p50 7.8 ms) and, right after it, before: 1,693 against 91 (0.05). Before the sequencer the log's lock capped all writers at about 100 commits/s whatever their number; after it, appending to the log costs about what the record's own writes leave.
 MD
 bash bench/assemble.sh
 cat bench/results/61-sequencer.md
