@@ -132,7 +132,7 @@ The goal of 500 procedures/s is not reached on this machine, and the reference s
 
 ### Before and after the log sequencer
 
-Each pair ran back to back on the same machine, N=1000, 4 clients per role; the machine was shared, so the ratio to the pgbench reference of the same run is the figure to compare.
+Runs in time order on the same machine, N=1000, 4 clients per role (the first is the one this file held before; the last two ran back to back); the machine was shared, so the ratio to the pgbench reference of the same run is the figure to compare.
 
 | run (UTC) | load average (1 min) | code | PostgreSQL + NATS /s | reference /s | ratio | SQLite /s | ratio |
 |---|---:|---|---:|---:|---:|---:|---:|
