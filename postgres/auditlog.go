@@ -37,9 +37,10 @@ func (c *conn) AuditRange(ctx context.Context, from, to int64) ([]*cancuoc.Audit
 //
 // The first page (Before 0) begins with matching entries not yet sequenced
 // (ID 0, no hash: just written, see sequencer.go), newest first, so that a
-// citizen sees an access at once; at most Limit-1 of them when the page
-// has room, so that a full page still ends with a sequenced entry whose ID
-// continues the listing.
+// citizen sees an access at once. When they alone would fill the page, the
+// last place goes to the newest sequenced entry, so that a full page ends
+// with an ID that continues the listing (Before); the unsequenced entries
+// left out then show once sequenced, milliseconds later.
 func (c *conn) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc.AuditEntry, error) {
 	const op = "postgres.AuditSearch"
 	if q.Limit <= 0 {

@@ -41,12 +41,15 @@ import (
 // The same holds whenever a transaction appends after reading another's
 // committed effect (a dispatcher handler after the event it handles).
 //
-// Window. An entry committed on this node is sequenced by the pass its
-// commit wakes (the pass running then, plus one); an entry committed on
+// Window. An entry committed on the leading node is sequenced by the pass
+// its commit wakes (the pass running then, plus one); an entry committed on
 // another node by the leader's next poll (WithSequencerPoll, 10 ms by
-// default). During a leader change (the lock is freed when the leader's
-// connection ends) entries wait until a standby's next try (1 s). Until
-// then they show in the citizen's view (AuditSearch) with ID 0.
+// default) and its pass. During a leader change (the lock is freed when the
+// leader's connection ends) entries wait until a standby's next try (1 s).
+// This holds while the sequencer keeps up: a pass takes up to 5,000 rows of
+// each queue in two round trips and one commit, so it drains in batches
+// whatever arrived meanwhile. Until sequenced, entries show in the citizen's
+// view (AuditSearch) with ID 0.
 type sequencer struct {
 	st        *Store
 	leaderKey int64
