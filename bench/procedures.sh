@@ -141,8 +141,10 @@ Runs in time order on the same machine, N=1000, 4 clients per role (the first is
 | 2026-11-23 18:54 | 34–50 | after (sequencer), profiled | 10.6 | 14.9 | 0.71 | 25.0 | 1.68 |
 | 2026-11-23 19:06 | 42–44 | before (global locks) | 3.6 | 35.3 | 0.10 | 8.0 | 0.23 |
 | 2026-11-23 19:15 | 39–41 | after (sequencer), right after the line above | 21.8 | 25.6 | 0.85 | 45.0 | 1.76 |
+| 2026-11-23 19:37 | 18–20 | before (global locks) | 10.2 | 50.6 | 0.20 | 52.8 | 1.04 |
+| 2026-11-23 19:40 | 19 | after (sequencer), right after the line above | 26.2 | 67.4 | 0.39 | 72.0 | 1.07 |
 
-SQLite's code did not change, so its column gauges the noise: 8.0 and 45.0 procedures/s for the same code, minutes apart. Across the five runs, PostgreSQL + NATS reached 0.10–0.38 of the reference before the sequencer and 0.71–0.85 after it, and 0.16–0.45 of SQLite's rate in the same run before against 0.42–0.48 after.
+SQLite's code did not change, so its column gauges the noise: 8.0 and 45.0 procedures/s for the same code, minutes apart. Back to back, PostgreSQL + NATS went from 3.6 to 21.8 procedures/s at load ≈ 40 and from 10.2 to 26.2 at load ≈ 19 (0.19 → 0.36 of SQLite's rate in the same run). On the quieter machine the reference rises more than cancuoc does (0.39 of it): with the global lock gone, the next limits are cancuoc's CPU per procedure (below) and the single JetStream consumer of step events.
 
 Where the time goes (CPU profile of cancuoc, 15 s of the PostgreSQL run at 18:54, \`PROFILE=1\`): cancuoc used 0.31 of one core for 10.6 procedures/s, about 30 ms of CPU per procedure, a third of it in system calls (one write per round trip to PostgreSQL and NATS); by use case, the step actions over HTTP (with their idempotency records) 33 %, the JetStream step handler 20 %, claiming 7 %, the queue listings 5 %, webhook subscription lookups per event 4 %, appending to the access-log queue 3 %. cancuoc is not CPU-bound at this rate: the pgbench reference of the same run — raw SQL, no cancuoc at all — is only 1.4 times faster, so the shared cores and PostgreSQL's commits are the limit. On SQLite (in process) preparing SQL statements again for every execution is 20 % of cancuoc's CPU (\`sqlite3Prepare\`; database/sql with modernc does not cache statements), the largest single cost left.
 MD
