@@ -85,7 +85,9 @@ type HistoryStore interface {
 
 // Outbox keeps events for delivery, in commit order.
 type Outbox interface {
-	// AppendEvent stores e and sets e.Seq.
+	// AppendEvent stores e and sets e.Seq, or leaves it 0 on a store that
+	// gives events their Seq after commit (LogSequencer); EventsAfter
+	// returns only events that have one.
 	AppendEvent(ctx context.Context, e *Event) error
 	// EventsAfter returns up to limit events with Seq > after, by Seq.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error)
@@ -109,8 +111,10 @@ type PrincipalStore interface {
 type AuditLog interface {
 	// AppendAudit stores entries, all or none, as the next ones of the log
 	// in one total order, and sets their IDs (places) and chain hashes
-	// (AuditStamp). Inside a transaction, append audit entries before
-	// outbox events: both keep an order under a lock held to commit.
+	// (AuditStamp) — or, on a store that sequences after commit
+	// (LogSequencer), leaves them to the sequencer. Inside a transaction,
+	// append after the change the entries record, so that two changes to
+	// one record are logged in their order.
 	AppendAudit(ctx context.Context, entries ...*AuditEntry) error
 	// AuditFor lists entries about one citizen, newest first.
 	AuditFor(ctx context.Context, pin PIN, limit int) ([]*AuditEntry, error)

@@ -19,7 +19,8 @@ const MaxPage = 200
 
 // Entry is an entry as returned to readers, with its inclusion proof in
 // the tree of Page.TreeHead when one was asked for and the entry is
-// covered by that head.
+// covered by that head. An entry just written may not be sequenced yet
+// (ID 0, no hash, no proof; see cancuoc.LogSequencer).
 type Entry struct {
 	*cancuoc.AuditEntry
 	Proof *Proof `json:"proof,omitempty"`
@@ -123,7 +124,7 @@ func (l *Log) page(ctx context.Context, op string, p *cancuoc.Principal, q cancu
 	if err != nil && !errors.Is(err, cancuoc.ErrNotFound) {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	if h == nil || h.Size < es[0].ID {
+	if h == nil || h.Size < newestPlace(es) {
 		if h, err = l.Checkpoint(ctx); err != nil {
 			return nil, cancuoc.WithOp(op, err)
 		}
@@ -131,8 +132,8 @@ func (l *Log) page(ctx context.Context, op string, p *cancuoc.Principal, q cancu
 	out.TreeHead = h
 	t := newTree(ctx, l.st)
 	for i, e := range es {
-		if e.ID > h.Size {
-			continue
+		if e.ID == 0 || e.ID > h.Size {
+			continue // not sequenced yet (a store's LogSequencer): no place to prove
 		}
 		path, err := inclusionPath(e.ID-1, 0, h.Size, t.mth)
 		if err != nil {
@@ -141,6 +142,17 @@ func (l *Log) page(ctx context.Context, op string, p *cancuoc.Principal, q cancu
 		out.Entries[i].Proof = &Proof{LeafIndex: e.ID - 1, TreeSize: h.Size, Hashes: nonNil(path)}
 	}
 	return out, nil
+}
+
+// newestPlace returns the largest ID among es, which begin with any entries
+// not sequenced yet (ID 0).
+func newestPlace(es []*cancuoc.AuditEntry) int64 {
+	for _, e := range es {
+		if e.ID > 0 {
+			return e.ID
+		}
+	}
+	return 0
 }
 
 // mayReadAccessLog applies the reading rules of AccessLog.

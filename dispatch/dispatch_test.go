@@ -84,6 +84,25 @@ func appendEvents(t *testing.T, st cancuoc.Store, n, citizens, every int, tag st
 		}
 		out = append(out, *e)
 	}
+	// A store that sequences after commit (cancuoc.LogSequencer) gives the
+	// Seqs then: read them back.
+	if err := cancuoc.WaitSequenced(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	var after int64
+	if len(prev) > 0 {
+		after = prev[len(prev)-1].Seq
+	}
+	got, err := st.EventsAfter(ctx, after, n+1)
+	if err != nil || len(got) != n {
+		t.Fatalf("reading back %d events: %d, %v", n, len(got), err)
+	}
+	for i := range out {
+		if got[i].ID != out[i].ID {
+			t.Fatalf("event %d read back as %s, want %s", i, got[i].ID, out[i].ID)
+		}
+		out[i].Seq = got[i].Seq
+	}
 	return out
 }
 

@@ -12,149 +12,40 @@ import (
 	"github.com/cancuoc/cancuoc"
 )
 
-// AppendAudit stores entries, gives them the next places in the log and
-// chains their hashes (cancuoc.AuditStamp).
-//
-// The chain needs one total order even though two audit committers and
-// every registry write append at once and may commit in any order. So an
-// append first takes a transaction-scoped advisory lock, then reads the
-// newest entry, stamps the new ones after it and inserts them; the lock is
-// released only when the transaction has committed (PostgreSQL makes a
-// commit visible before it releases the locks), so the next appender reads
-// a head that includes them, and a rolled-back append leaves no gap. A
-// registry write holds the lock from its audit entry to its commit; it
-// appends its event (the outbox lock) after, and every transaction takes
-// the two locks in that order.
-//
-// On the pool (the read path's group commits) the transaction is sent in
-// two round trips instead of five: BEGIN, the lock and the head in one
-// batch, then the inserts and COMMIT in another.
+// AppendAudit stores entries durably, all or none, but unsequenced: they
+// get their places and chain hashes from the sequencer (sequencer.go) once
+// committed, so the caller's entries keep ID 0 and no hash; only their
+// times are cut to microseconds, as stored. No lock is taken: appending
+// costs a writing transaction one insert, not a turn in a global queue.
+// Inside a transaction the entries commit with it; on the Store they
+// commit on their own, and the sequencer is woken.
 func (c *conn) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) error {
 	const op = "postgres.AppendAudit"
 	if len(entries) == 0 {
 		return nil
 	}
-	// Copies, so that a failure leaves the caller's entries as they were.
-	stamped := make([]*cancuoc.AuditEntry, len(entries))
-	for i, e := range entries {
-		cp := *e
-		stamped[i] = &cp
+	for _, e := range entries {
+		e.At = e.At.UTC().Truncate(time.Microsecond)
 	}
-	var err error
-	if c.pool != nil {
-		err = c.appendOwnTx(ctx, stamped)
-	} else {
-		err = c.appendIn(ctx, c.q, stamped)
-	}
-	if err != nil {
+	b := &pgx.Batch{}
+	queuePending(b, entries)
+	if err := c.q.SendBatch(ctx, b).Close(); err != nil {
 		return dbErr(op, err)
 	}
-	for i, e := range entries {
-		*e = *stamped[i]
+	return cancuoc.WithOp(op, c.appended(ctx))
+}
+
+// appended records that c wrote to a log queue: inside a transaction the
+// commit wakes the sequencer; on the pool the write has committed already.
+func (c *conn) appended(ctx context.Context) error {
+	if c.pool == nil {
+		c.appendedRows = true
+		return nil
 	}
-	return nil
+	return c.seq.committed(ctx)
 }
 
 const auditHeadSQL = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
-
-// appendIn appends inside the caller's transaction.
-func (c *conn) appendIn(ctx context.Context, q querier, entries []*cancuoc.AuditEntry) error {
-	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, c.auditKey()); err != nil {
-		return err
-	}
-	last, hash, err := head(q.QueryRow(ctx, auditHeadSQL))
-	if err != nil {
-		return err
-	}
-	if last > 0 && hash == nil {
-		if hash, err = sealLegacy(ctx, q); err != nil {
-			return err
-		}
-	}
-	cancuoc.AuditStamp(last, hash, entries)
-	if len(entries) >= copyFrom {
-		return copyAudit(ctx, q, entries)
-	}
-	b := &pgx.Batch{}
-	queueInserts(b, entries)
-	return q.SendBatch(ctx, b).Close()
-}
-
-// copyFrom is the batch size from which entries go in with COPY rather
-// than multi-row INSERTs: a bulk reconciliation appends one entry per
-// citizen it touched, tens of thousands per chunk, and COPY costs the
-// server about a third of the INSERTs' time for such batches.
-const copyFrom = 2000
-
-// copyAudit writes stamped entries with COPY, in the caller's transaction
-// (which holds the log's lock).
-func copyAudit(ctx context.Context, q querier, entries []*cancuoc.AuditEntry) error {
-	_, err := q.CopyFrom(ctx, pgx.Identifier{"audit"},
-		[]string{"seq", "at", "actor", "action", "pin", "fields", "purpose", "outcome", "hash"},
-		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
-			e := entries[i]
-			var pin *string
-			if e.PIN != "" {
-				p := string(e.PIN)
-				pin = &p
-			}
-			return []any{e.ID, e.At, e.Actor, e.Action, pin, e.Fields, e.Purpose, e.Outcome, e.Hash}, nil
-		}))
-	return err
-}
-
-// appendOwnTx appends in a transaction of its own on a pooled connection.
-func (c *conn) appendOwnTx(ctx context.Context, entries []*cancuoc.AuditEntry) (err error) {
-	pc, err := c.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	// A connection left inside a transaction (a failure below) is closed by
-	// the pool on release rather than reused.
-	defer pc.Release()
-	defer func() {
-		if err != nil {
-			_, _ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
-	b.Queue(`SELECT pg_advisory_xact_lock($1)`, c.auditKey())
-	b.Queue(auditHeadSQL)
-	br := pc.SendBatch(ctx, b)
-	var (
-		last int64
-		hash []byte
-	)
-	if _, err = br.Exec(); err == nil {
-		if _, err = br.Exec(); err == nil {
-			last, hash, err = head(br.QueryRow())
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if last > 0 && hash == nil {
-		if hash, err = sealLegacy(ctx, pc); err != nil {
-			return err
-		}
-	}
-	cancuoc.AuditStamp(last, hash, entries)
-	if len(entries) >= copyFrom {
-		if err = copyAudit(ctx, pc, entries); err != nil {
-			return err
-		}
-		_, err = pc.Exec(ctx, `COMMIT`)
-		return err
-	}
-	b = &pgx.Batch{}
-	queueInserts(b, entries)
-	b.Queue(`COMMIT`)
-	return pc.SendBatch(ctx, b).Close()
-}
 
 func head(row pgx.Row) (int64, []byte, error) {
 	var (
@@ -236,6 +127,36 @@ func queueInserts(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
 		}
 		b.Queue(sql.String(), args...)
 	}
+}
+
+// queuePending queues multi-row INSERTs of entries into the sequencer's
+// queue (one statement for a whole chunk: a chunk of the audit writer's
+// group commit or of a reconciliation is thousands of entries).
+func queuePending(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
+	for start := 0; start < len(entries); start += auditChunk {
+		chunk := entries[start:min(start+auditChunk, len(entries))]
+		var sql strings.Builder
+		sql.WriteString(`INSERT INTO audit_pending (at, actor, action, pin, fields, purpose, outcome) VALUES `)
+		args := make([]any, 0, 7*len(chunk))
+		for i, e := range chunk {
+			if i > 0 {
+				sql.WriteByte(',')
+			}
+			n := len(args)
+			fmt.Fprintf(&sql, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+			args = append(args, e.At, e.Actor, e.Action, pinArg(e.PIN), e.Fields, e.Purpose, e.Outcome)
+		}
+		b.Queue(sql.String(), args...)
+	}
+}
+
+// pinArg is a PIN as a nullable column value.
+func pinArg(p cancuoc.PIN) *string {
+	if p == "" {
+		return nil
+	}
+	s := string(p)
+	return &s
 }
 
 const auditCols = `seq, at, actor, action, coalesce(pin, ''), fields, purpose, outcome, hash`

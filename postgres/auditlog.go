@@ -34,11 +34,58 @@ func (c *conn) AuditRange(ctx context.Context, from, to int64) ([]*cancuoc.Audit
 // AuditSearch lists the entries matching q, newest first. One citizen's or
 // one actor's entries come from their index; other criteria filter a walk
 // down the log from the newest entry, which stops once a page is full.
+//
+// The first page (Before 0) begins with matching entries not yet sequenced
+// (ID 0, no hash: just written, see sequencer.go), newest first, so that a
+// citizen sees an access at once. When they alone would fill the page, the
+// last place goes to the newest sequenced entry, so that a full page ends
+// with an ID that continues the listing (Before); the unsequenced entries
+// left out then show once sequenced, milliseconds later.
 func (c *conn) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc.AuditEntry, error) {
 	const op = "postgres.AuditSearch"
 	if q.Limit <= 0 {
 		q.Limit = defaultLimit
 	}
+	var pending []*cancuoc.AuditEntry
+	if q.Before == 0 {
+		where, args := auditWhere(q)
+		args = append(args, q.Limit)
+		rows, err := c.q.Query(ctx, `SELECT `+pendingAuditCols+` FROM audit_pending`+where+
+			` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+		if _, pending, err = scanPending(rows); err != nil {
+			return nil, dbErr(op, err)
+		}
+	}
+	where, args := auditWhere(q)
+	if q.Before > 0 {
+		args = append(args, q.Before)
+		where = andWhere(where, "seq < $"+itoa(len(args)))
+	}
+	args = append(args, max(q.Limit-len(pending), 1))
+	rows, err := c.q.Query(ctx, `SELECT `+auditCols+` FROM audit`+where+` ORDER BY seq DESC LIMIT $`+itoa(len(args)), args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	done, err := scanAudit(rows)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	if len(pending) >= q.Limit {
+		if len(done) == 0 || q.Limit == 1 {
+			return pending[:q.Limit], nil
+		}
+		// A full page ends with a sequenced entry, the listing's cursor.
+		return append(pending[:q.Limit-1], done[0]), nil
+	}
+	return append(pending, done...), nil
+}
+
+// auditWhere turns q's criteria (but Before and Limit) into a WHERE clause
+// over the columns audit and audit_pending share.
+func auditWhere(q cancuoc.AuditQuery) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -65,21 +112,17 @@ func (c *conn) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuo
 	if !q.To.IsZero() {
 		add("at < ?", q.To)
 	}
-	if q.Before > 0 {
-		add("seq < ?", q.Before)
+	if len(where) == 0 {
+		return "", args
 	}
-	s := `SELECT ` + auditCols + ` FROM audit`
-	if len(where) > 0 {
-		s += ` WHERE ` + strings.Join(where, " AND ")
+	return ` WHERE ` + strings.Join(where, " AND "), args
+}
+
+func andWhere(where, cond string) string {
+	if where == "" {
+		return ` WHERE ` + cond
 	}
-	args = append(args, q.Limit)
-	s += ` ORDER BY seq DESC LIMIT $` + itoa(len(args))
-	rows, err := c.q.Query(ctx, s, args...)
-	if err != nil {
-		return nil, dbErr(op, err)
-	}
-	out, err := scanAudit(rows)
-	return out, dbErr(op, err)
+	return where + ` AND ` + cond
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

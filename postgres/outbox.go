@@ -7,38 +7,22 @@ import (
 	"github.com/cancuoc/cancuoc"
 )
 
-// AppendEvent stores e and sets e.Seq.
-//
-// A bigserial is allocated when a row is inserted, not when its transaction
-// commits, so without care two transactions could commit seq 11 before seq
-// 10; a consumer that had read 11 and remembers "after 11" would then skip
-// 10 forever. The transaction-scoped advisory lock taken first makes
-// appenders queue: the next one allocates its seq only after the previous
-// one has committed (PostgreSQL makes a commit visible before it releases
-// the transaction's locks), so seq order is commit order. Events are
-// appended last in a transaction, so the lock is held only until commit.
+// AppendEvent stores e durably but unsequenced; e.Seq stays 0. The
+// sequencer (sequencer.go) gives committed events their seqs in one order,
+// and EventsAfter returns sequenced events only, so a consumer that
+// remembers "after seq n" never skips one: events rows are written by one
+// sequencer batch after another, and a batch commits whole. No lock is
+// taken here, so writers no longer commit one at a time.
 func (c *conn) AppendEvent(ctx context.Context, e *cancuoc.Event) error {
 	const op = "postgres.AppendEvent"
-	var pin *string
-	if e.PIN != "" {
-		p := string(e.PIN)
-		pin = &p
-	}
-	var seq int64
-	err := c.atomic(ctx, func(q querier) error {
-		if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, c.outboxKey); err != nil {
-			return err
-		}
-		return q.QueryRow(ctx, `
-			INSERT INTO events (id, type, pin, version, actor, at, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
-			e.ID, e.Type, pin, e.Version, e.Actor, ts(e.At), e.Data).Scan(&seq)
-	})
+	_, err := c.q.Exec(ctx, `
+		INSERT INTO events_pending (event_id, type, pin, version, actor, at, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		e.ID, e.Type, pinArg(e.PIN), e.Version, e.Actor, ts(e.At), e.Data)
 	if err != nil {
 		return dbErr(op, err)
 	}
-	e.Seq = seq
-	return nil
+	return cancuoc.WithOp(op, c.appended(ctx))
 }
 
 // EventsAfter returns up to limit events with Seq > after, by Seq (100 when

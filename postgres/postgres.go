@@ -13,6 +13,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,7 +42,9 @@ var _ cancuoc.Store = (*Store)(nil)
 type Option func(*options)
 
 type options struct {
-	schema string
+	schema        string
+	seqPoll       time.Duration
+	waitSequenced bool
 }
 
 // WithSchema makes the store live in one schema (the search_path of every
@@ -51,13 +54,33 @@ func WithSchema(name string) Option {
 	return func(o *options) { o.schema = name }
 }
 
+// WithSequencerPoll sets how often the leading sequencer looks for
+// access-log entries and events committed on other nodes (10 ms by
+// default); this node's own commits wake it at once. See sequencer.go.
+func WithSequencerPoll(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.seqPoll = d
+		}
+	}
+}
+
+// WithWaitSequenced makes every write that appended access-log entries or
+// events return only once they have their places (the answer then waits
+// for the sequencer's next batch, but still holds no global lock). Tests
+// use it to read the log and the outbox right after writing; production
+// answers at commit and lets the sequencer follow.
+func WithWaitSequenced() Option {
+	return func(o *options) { o.waitSequenced = true }
+}
+
 // Open connects to the database at url (a postgres:// URL or key=value DSN;
 // pool settings such as pool_max_conns are read from it), brings the schema
 // up to date, and returns the store. Unavailable if the database cannot be
 // reached.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	const op = "postgres.Open"
-	var o options
+	o := options{seqPoll: 10 * time.Millisecond}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -83,6 +106,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{pool: pool}
 	s.conn = conn{q: pool, pool: pool, outboxKey: lockKey("cancuoc.outbox:" + o.schema)}
+	s.seq = newSequencer(s, o.schema, o)
+	s.seq.start()
 	return s, nil
 }
 
@@ -137,8 +162,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return dbErr("postgres.Ping", s.pool.Ping(ctx))
 }
 
-// Close releases the pool; it waits for connections in use to be returned.
+// Close stops the sequencer (another node takes over) and releases the
+// pool; it waits for connections in use to be returned.
 func (s *Store) Close() error {
+	s.seq.stop()
 	s.pool.Close()
 	return nil
 }
@@ -162,7 +189,8 @@ func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error)
 			panic(p)
 		}
 	}()
-	if err := fn(&conn{q: tx, outboxKey: s.outboxKey}); err != nil {
+	tc := &conn{q: tx, outboxKey: s.outboxKey, seq: s.seq}
+	if err := fn(tc); err != nil {
 		rollback()
 		return err
 	}
@@ -173,6 +201,9 @@ func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error)
 			return cancuoc.WithOp(op, errors.New("transaction aborted by an earlier failed statement"))
 		}
 		return dbErr(op, err)
+	}
+	if tc.appendedRows {
+		return cancuoc.WithOp(op, s.seq.committed(ctx))
 	}
 	return nil
 }
@@ -193,6 +224,10 @@ type conn struct {
 	q         querier
 	pool      *pgxpool.Pool
 	outboxKey int64
+	seq       *sequencer
+	// appendedRows is set in a transaction's conn when it wrote to the
+	// log queues, so that the commit wakes the sequencer.
+	appendedRows bool
 }
 
 var _ cancuoc.Tx = (*conn)(nil)

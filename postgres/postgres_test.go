@@ -16,7 +16,10 @@ import (
 
 func serverURL(tb testing.TB) string { return pgtest.URL(tb) }
 
-func open(tb testing.TB) *postgres.Store { return pgtest.Open(tb, "cancuoc_test") }
+// open gives a store as in production: writes answer at commit and the
+// sequencer follows, so the suites check what they read after a write
+// through cancuoc.WaitSequenced.
+func open(tb testing.TB) *postgres.Store { return pgtest.OpenAsync(tb, "cancuoc_test") }
 
 func TestConformance(t *testing.T) {
 	serverURL(t)
@@ -110,7 +113,10 @@ func TestOutboxCommitOrder(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("writer: %v", err)
 	}
-	// Drain what was committed after the last poll.
+	// Drain what was committed after the last poll, once sequenced.
+	if err := s.WaitSequenced(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for n := -1; n != len(seen); {
 		n = len(seen)
 		poll()

@@ -40,7 +40,17 @@ func URL(tb testing.TB) string {
 }
 
 // Open returns a migrated store in a fresh schema named prefix_<random>.
+// Its writes wait until their access-log entries and events are sequenced
+// (postgres.WithWaitSequenced), so tests may read the log and the outbox
+// right after writing; OpenAsync gives the production behaviour.
 func Open(tb testing.TB, prefix string) *postgres.Store {
+	tb.Helper()
+	return OpenAsync(tb, prefix, postgres.WithWaitSequenced())
+}
+
+// OpenAsync is Open with the given options only: writes answer at commit
+// and the sequencer follows, as in production.
+func OpenAsync(tb testing.TB, prefix string, opts ...postgres.Option) *postgres.Store {
 	tb.Helper()
 	url := URL(tb)
 	ctx := context.Background()
@@ -59,7 +69,7 @@ func Open(tb testing.TB, prefix string) *postgres.Store {
 		}
 		conn.Close(ctx)
 	})
-	s, err := postgres.Open(ctx, url, postgres.WithSchema(schema))
+	s, err := postgres.Open(ctx, url, append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
 	if err != nil {
 		tb.Fatalf("postgres.Open: %v", err)
 	}

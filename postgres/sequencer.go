@@ -1,0 +1,420 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// The log sequencer.
+//
+// A writing transaction appends its access-log entries to audit_pending and
+// its outbox events to events_pending: plain inserts, no lock, committed
+// with the change they record (so "durable before the answer" holds). One
+// sequencer in the whole deployment — the node whose dedicated connection
+// holds a session advisory lock; the others stand by and retry — then
+// repeatedly takes the committed pending rows in insertion-id order and, in
+// one transaction per batch, gives the entries their places and chain
+// hashes in audit and the events their seq in events, deleting them from the
+// queues. So only the sequencer's batches commit one at a time, not every
+// writing transaction of every node.
+//
+// Order. Insertion ids are drawn at insert, not at commit, so a batch may
+// take id 11 while id 10 is still uncommitted; 10 then gets a later place.
+// That is harmless for the chain (its order is the sequencer's) and for
+// consumers (events rows are written only by the sequencer, one batch after
+// the other, so seq order is visibility order and a cursor never skips).
+// What must hold is the order of causally related writes, above all of two
+// changes to one citizen: those serialise on the citizen's row (the second
+// waits on the first's row lock until it commits), and a transaction
+// appends to the log after its change, so the later change's rows are
+// inserted after the earlier one committed: they have larger ids and are
+// visible to any snapshot that sees them, so they are sequenced after it.
+// The same holds whenever a transaction appends after reading another's
+// committed effect (a dispatcher handler after the event it handles).
+//
+// Window. An entry committed on the leading node is sequenced by the pass
+// its commit wakes (the pass running then, plus one); an entry committed on
+// another node by the leader's next poll (WithSequencerPoll, 10 ms by
+// default) and its pass. During a leader change (the lock is freed when the
+// leader's connection ends) entries wait until a standby's next try (1 s).
+// This holds while the sequencer keeps up: a pass takes up to 5,000 rows of
+// each queue in two round trips and one commit, so it drains in batches
+// whatever arrived meanwhile. Until sequenced, entries show in the citizen's
+// view (AuditSearch) with ID 0.
+type sequencer struct {
+	st        *Store
+	leaderKey int64
+	batch     int
+	idle      time.Duration // the leader's poll for other nodes' rows
+	standby   time.Duration // a standby's retry of the leadership
+	wait      bool          // writers wait until their rows are sequenced
+	log       *slog.Logger
+
+	kick    chan struct{}
+	mu      sync.Mutex
+	done    chan struct{} // closed when the current pass ends
+	hooks   []func()
+	leader  atomic.Bool
+	passes  atomic.Int64
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+func newSequencer(st *Store, schema string, o options) *sequencer {
+	return &sequencer{st: st, leaderKey: lockKey("cancuoc.sequencer:" + schema), batch: 5000,
+		idle: o.seqPoll, standby: time.Second, wait: o.waitSequenced, log: slog.Default(),
+		kick: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+func (s *sequencer) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.run(ctx)
+}
+
+func (s *sequencer) stop() {
+	s.cancel()
+	<-s.stopped
+}
+
+// poke wakes the sequencer without blocking: rows were committed.
+func (s *sequencer) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// committed is called after a transaction that appended rows committed.
+func (s *sequencer) committed(ctx context.Context) error {
+	s.poke()
+	if !s.wait {
+		return nil
+	}
+	return s.st.WaitSequenced(ctx)
+}
+
+// passEnd returns a channel closed when the current (or next) pass ends.
+func (s *sequencer) passEnd() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+func (s *sequencer) endPass(events int64) {
+	s.passes.Add(1)
+	s.mu.Lock()
+	close(s.done)
+	s.done = make(chan struct{})
+	hooks := s.hooks
+	s.mu.Unlock()
+	if events > 0 {
+		for _, f := range hooks {
+			f()
+		}
+	}
+}
+
+// fire runs the hooks for a batch another node sequenced.
+func (s *sequencer) fire() {
+	s.mu.Lock()
+	hooks := s.hooks
+	s.mu.Unlock()
+	for _, f := range hooks {
+		f()
+	}
+}
+
+func (s *sequencer) run(ctx context.Context) {
+	defer close(s.stopped)
+	for ctx.Err() == nil {
+		err := s.lead(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.log.Warn("log sequencer: connection failed; a node will take over", "err", err)
+		}
+		sleepCtx(ctx, s.standby)
+	}
+}
+
+// lead connects, waits to become the leader, then sequences until ctx ends
+// or the connection fails (which frees the leadership for another node).
+func (s *sequencer) lead(ctx context.Context) error {
+	c, err := pgx.ConnectConfig(ctx, s.st.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	listening := false
+	for {
+		var got bool
+		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, s.leaderKey).Scan(&got); err != nil {
+			return err
+		}
+		if got {
+			break
+		}
+		if !listening {
+			if _, err := c.Exec(ctx, `LISTEN `+s.channel()); err != nil {
+				return err
+			}
+			listening = true
+		}
+		if err := s.standBy(ctx, c); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	if listening {
+		// pgx would keep the leader's own notifications unread.
+		if _, err := c.Exec(ctx, `UNLISTEN *`); err != nil {
+			return err
+		}
+	}
+	s.leader.Store(true)
+	defer s.leader.Store(false)
+	idle := time.NewTimer(s.idle)
+	defer idle.Stop()
+	for {
+		n, events, err := s.pass(ctx, c)
+		s.endPass(events)
+		if err != nil {
+			return err
+		}
+		if n >= int64(s.batch) {
+			continue // a backlog: take the next batch at once
+		}
+		if err := s.awaitWork(ctx, c, idle); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// channel is the notification channel on which the leader announces
+// batches that sequenced events, so that standby nodes' dispatchers wake at
+// once too. Only the sequencer's batch notifies: NOTIFY serialises the
+// commits of the transactions that use it, which writers must not.
+func (s *sequencer) channel() string { return fmt.Sprintf("cancuoc_sequenced_%x", uint64(s.leaderKey)) }
+
+// standBy waits out one retry interval of a node that does not lead,
+// relaying the leader's announcements to this node's hooks.
+func (s *sequencer) standBy(ctx context.Context, c *pgx.Conn) error {
+	deadline := time.Now().Add(s.standby)
+	for {
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		_, err := c.WaitForNotification(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			s.fire()
+		case wctx.Err() != nil:
+			return nil // the interval is over (or ctx ended): try the lock again
+		default:
+			return err
+		}
+	}
+}
+
+// awaitWork returns when this node committed rows (a kick) or a poll finds
+// rows, maybe other nodes'; the poll is one cheap probe, not a whole pass.
+func (s *sequencer) awaitWork(ctx context.Context, c *pgx.Conn, idle *time.Timer) error {
+	for {
+		idle.Reset(s.idle)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.kick:
+			return nil
+		case <-idle.C:
+		}
+		var found bool
+		if err := c.QueryRow(ctx, pendingProbeSQL).Scan(&found); err != nil || found {
+			return err
+		}
+	}
+}
+
+const pendingProbeSQL = `SELECT EXISTS (SELECT 1 FROM audit_pending) OR EXISTS (SELECT 1 FROM events_pending)`
+
+// moveEventsSQL gives the oldest pending events the next seqs, in id
+// order, in one statement. Only the sequencer writes events, so max(seq)
+// is the head; the primary key would refuse a second writer's batch.
+const moveEventsSQL = `WITH moved AS (
+	DELETE FROM events_pending WHERE id IN (SELECT id FROM events_pending ORDER BY id LIMIT $1)
+	RETURNING id, event_id, type, pin, version, actor, at, data
+), head AS (SELECT coalesce(max(seq), 0) AS seq FROM events)
+INSERT INTO events (seq, id, type, pin, version, actor, at, data)
+SELECT head.seq + row_number() OVER (ORDER BY moved.id), event_id, type, pin, version, actor, at, data
+FROM moved, head`
+
+const pendingAuditCols = `id, at, actor, action, coalesce(pin, ''), fields, purpose, outcome`
+
+// pass sequences one batch of each queue in one transaction and returns
+// the larger of the two counts and the number of events.
+func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err error) {
+	defer func() {
+		if err != nil {
+			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	// The transaction-scoped locks that writers took before the sequencer:
+	// during a rolling upgrade, nodes of the previous version still append
+	// to audit and events directly under them.
+	b.Queue(`SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)`, s.st.auditKey(), s.st.outboxKey)
+	b.Queue(moveEventsSQL, s.batch)
+	b.Queue(auditHeadSQL)
+	b.Queue(`SELECT `+pendingAuditCols+` FROM audit_pending ORDER BY id LIMIT $1`, s.batch)
+	br := c.SendBatch(ctx, b)
+	var (
+		last    int64
+		hash    []byte
+		ids     []int64
+		entries []*cancuoc.AuditEntry
+	)
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil {
+			events = tag.RowsAffected()
+		}
+	}
+	if err == nil {
+		last, hash, err = head(br.QueryRow())
+	}
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			ids, entries, err = scanPending(rows)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(entries) > 0 && last > 0 && hash == nil {
+		if hash, err = sealLegacy(ctx, c); err != nil {
+			return 0, 0, err
+		}
+	}
+	cancuoc.AuditStamp(last, hash, entries)
+	b = &pgx.Batch{}
+	if len(entries) > 0 {
+		queueInserts(b, entries)
+		b.Queue(`DELETE FROM audit_pending WHERE id = ANY($1)`, ids)
+	}
+	if events > 0 {
+		// Nodes of the previous version (a rolling upgrade) draw seqs from
+		// the column's sequence: keep it past the seqs given here.
+		b.Queue(`SELECT setval(pg_get_serial_sequence('events', 'seq'), (SELECT max(seq) FROM events))`)
+		b.Queue(`SELECT pg_notify($1, '')`, s.channel())
+	}
+	b.Queue(`COMMIT`)
+	if err = c.SendBatch(ctx, b).Close(); err != nil {
+		return 0, 0, err
+	}
+	return max(int64(len(entries)), events), events, nil
+}
+
+func scanPending(rows pgx.Rows) ([]int64, []*cancuoc.AuditEntry, error) {
+	defer rows.Close()
+	var (
+		ids []int64
+		out []*cancuoc.AuditEntry
+	)
+	for rows.Next() {
+		var (
+			id int64
+			e  cancuoc.AuditEntry
+			at time.Time
+			p  string
+		)
+		if err := rows.Scan(&id, &at, &e.Actor, &e.Action, &p, &e.Fields, &e.Purpose, &e.Outcome); err != nil {
+			return nil, nil, err
+		}
+		e.At, e.PIN = ts(at), cancuoc.PIN(p)
+		ids = append(ids, id)
+		out = append(out, &e)
+	}
+	return ids, out, rows.Err()
+}
+
+// WaitSequenced returns once every access-log entry and event committed
+// before the call has its place. Any node may call it: it waits for
+// whichever node leads, waking its own sequencer in case that is this one.
+func (s *Store) WaitSequenced(ctx context.Context) error {
+	const op = "postgres.WaitSequenced"
+	var a, e int64
+	err := s.pool.QueryRow(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM audit_pending),
+		(SELECT coalesce(max(id), 0) FROM events_pending)`).Scan(&a, &e)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	for a > 0 || e > 0 {
+		end := s.seq.passEnd()
+		s.seq.poke()
+		t := time.NewTimer(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return cancuoc.WithOp(op, ctx.Err())
+		case <-end:
+		case <-t.C:
+		}
+		t.Stop()
+		var left bool
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_pending WHERE id <= $1)
+			OR EXISTS (SELECT 1 FROM events_pending WHERE id <= $2)`, a, e).Scan(&left)
+		if err != nil {
+			return dbErr(op, err)
+		}
+		if !left {
+			return nil
+		}
+	}
+	return nil
+}
+
+// OnSequenced registers f to be called after each batch that sequenced
+// events on this node (cancuoc.LogSequencer).
+func (s *Store) OnSequenced(f func()) {
+	s.seq.mu.Lock()
+	defer s.seq.mu.Unlock()
+	s.seq.hooks = append(s.seq.hooks, f)
+}
+
+var _ cancuoc.LogSequencer = (*Store)(nil)
+
+// IsSequencer reports whether this node leads the sequencing now (for
+// readiness pages and tests of the failover).
+func (s *Store) IsSequencer() bool { return s.seq.leader.Load() }
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

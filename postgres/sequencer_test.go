@@ -1,0 +1,158 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
+)
+
+// TestSequencerFailover runs two nodes on one schema: exactly one leads the
+// sequencing; rows written on the standby are sequenced by the leader's
+// poll; when the leader closes, the standby takes over, and the log stays
+// one chain 1…n with every event once, in order.
+func TestSequencerFailover(t *testing.T) {
+	a := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	b, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, a)), postgres.WithSequencerPoll(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	waitFor(t, "a leader", func() bool { return a.IsSequencer() || b.IsSequencer() })
+	leader, standby := a, b
+	if b.IsSequencer() {
+		leader, standby = b, a
+	}
+	if standby.IsSequencer() {
+		t.Fatal("both nodes lead the sequencing")
+	}
+
+	write := func(s *postgres.Store, n int, tag string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+					if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: tag, Action: "citizen.read",
+						Purpose: fmt.Sprint(i), Outcome: "ok"}); err != nil {
+						return err
+					}
+					return tx.AppendEvent(ctx, &cancuoc.Event{ID: fmt.Sprintf("%s-%d", tag, i), Type: "t", Actor: tag, At: time.Now()})
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	var woken atomic.Int32 // the leader's NOTIFY reaches the standby's dispatcher
+	standby.OnSequenced(func() { woken.Add(1) })
+	write(standby, 40, "standby") // only the leader's poll sees these
+	if err := standby.WaitSequenced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the standby's hooks to run", func() bool { return woken.Load() > 0 })
+	if n, err := standby.AuditSize(ctx); err != nil || n != 40 {
+		t.Fatalf("after the leader's poll: %d entries, %v; want 40", n, err)
+	}
+
+	leader.Close()
+	waitFor(t, "the standby to take over", standby.IsSequencer)
+	write(standby, 40, "after")
+	if err := standby.WaitSequenced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	es, err := standby.AuditRange(ctx, 1, 1000)
+	if err != nil || len(es) != 80 {
+		t.Fatalf("AuditRange: %d entries, %v; want 80", len(es), err)
+	}
+	var prev []byte
+	for i, e := range es {
+		if e.ID != int64(i+1) || !bytes.Equal(e.Hash, cancuoc.AuditChainHash(prev, e)) {
+			t.Fatalf("entry %d: ID %d, chain broken", i+1, e.ID)
+		}
+		prev = e.Hash
+	}
+	evs, err := standby.EventsAfter(ctx, 0, 1000)
+	if err != nil || len(evs) != 80 {
+		t.Fatalf("EventsAfter: %d events, %v; want 80", len(evs), err)
+	}
+	seen := map[string]bool{}
+	for i, e := range evs {
+		if e.Seq != int64(i+1) || seen[e.ID] {
+			t.Fatalf("event %d: seq %d, id %s (repeated: %v)", i, e.Seq, e.ID, seen[e.ID])
+		}
+		seen[e.ID] = true
+	}
+}
+
+// TestUnsequencedVisibleToCitizen checks the window: an entry committed on
+// a node that does not lead, while the leader has not polled yet, is
+// durable and shows in the citizen's view with ID 0, but not in the chain
+// or the outbox; it gets its place at the leader's next pass.
+func TestUnsequencedVisibleToCitizen(t *testing.T) {
+	leader := pgtest.OpenAsync(t, "cancuoc_seq", postgres.WithSequencerPoll(time.Hour))
+	t.Parallel()
+	ctx := t.Context()
+	waitFor(t, "the first node to lead", leader.IsSequencer)
+	other, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, leader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	pin := cancuoc.PIN("001090000123")
+	if err := other.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "bank", Action: "citizen.read",
+		PIN: pin, Outcome: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.AppendEvent(ctx, &cancuoc.Event{ID: "e1", Type: "t", PIN: pin, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := other.AuditFor(ctx, pin, 10)
+	if err != nil || len(got) != 1 || got[0].ID != 0 || got[0].Hash != nil || got[0].Actor != "bank" {
+		t.Fatalf("citizen's view of the unsequenced entry: %+v, %v", got, err)
+	}
+	if n, err := other.AuditSize(ctx); err != nil || n != 0 {
+		t.Fatalf("AuditSize before sequencing: %d, %v", n, err)
+	}
+	if evs, err := other.EventsAfter(ctx, 0, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("EventsAfter before sequencing: %v, %v", evs, err)
+	}
+	// The node that does not lead can only wait for the leader, which
+	// polls hourly here.
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := other.WaitSequenced(short); err == nil {
+		t.Fatal("WaitSequenced on the standby returned before any node sequenced")
+	}
+	if err := leader.WaitSequenced(ctx); err != nil { // wakes the leader
+		t.Fatal(err)
+	}
+	got, err = other.AuditFor(ctx, pin, 10)
+	if err != nil || len(got) != 1 || got[0].ID != 1 || len(got[0].Hash) != cancuoc.AuditHashSize {
+		t.Fatalf("after the leader's pass: %+v, %v", got, err)
+	}
+	if evs, err := other.EventsAfter(ctx, 0, 10); err != nil || len(evs) != 1 || evs[0].Seq != 1 || evs[0].ID != "e1" {
+		t.Fatalf("EventsAfter after the leader's pass: %v, %v", evs, err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
