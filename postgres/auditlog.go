@@ -42,6 +42,23 @@ func (c *conn) AuditRange(ctx context.Context, from, to int64) ([]*cancuoc.Audit
 // with an ID that continues the listing (Before); the unsequenced entries
 // left out then show once sequenced, milliseconds later.
 func (c *conn) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc.AuditEntry, error) {
+	if q.Before == 0 && c.pool != nil {
+		// The queue and the log are read in one snapshot: between two
+		// statements the sequencer could move an entry from one to the
+		// other, and it would show twice (or not at all).
+		var out []*cancuoc.AuditEntry
+		err := pgx.BeginTxFunc(ctx, c.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+			func(tx pgx.Tx) error {
+				var err error
+				out, err = c.auditSearch(ctx, tx, q)
+				return err
+			})
+		return out, dbErr("postgres.AuditSearch", err)
+	}
+	return c.auditSearch(ctx, c.q, q)
+}
+
+func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery) ([]*cancuoc.AuditEntry, error) {
 	const op = "postgres.AuditSearch"
 	if q.Limit <= 0 {
 		q.Limit = defaultLimit
@@ -50,7 +67,7 @@ func (c *conn) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuo
 	if q.Before == 0 {
 		where, args := auditWhere(q)
 		args = append(args, q.Limit)
-		rows, err := c.q.Query(ctx, `SELECT `+pendingAuditCols+` FROM audit_pending`+where+
+		rows, err := db.Query(ctx, `SELECT `+pendingAuditCols+` FROM audit_pending`+where+
 			` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
 		if err != nil {
 			return nil, dbErr(op, err)
@@ -65,7 +82,7 @@ func (c *conn) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuo
 		where = andWhere(where, "seq < $"+itoa(len(args)))
 	}
 	args = append(args, max(q.Limit-len(pending), 1))
-	rows, err := c.q.Query(ctx, `SELECT `+auditCols+` FROM audit`+where+` ORDER BY seq DESC LIMIT $`+itoa(len(args)), args...)
+	rows, err := db.Query(ctx, `SELECT `+auditCols+` FROM audit`+where+` ORDER BY seq DESC LIMIT $`+itoa(len(args)), args...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

@@ -134,6 +134,9 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, schema string) error {
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
 		goose.WithSessionLocker(locker),
 		goose.WithDisableGlobalRegistry(true),
+		// Numbers are handed to capabilities ahead of time: a database
+		// migrated before a lower number landed must still take it.
+		goose.WithAllowOutofOrder(true),
 	)
 	if err != nil {
 		return err

@@ -153,7 +153,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys)
+	// Migration numbers are handed to capabilities ahead of time, so a
+	// database migrated before a lower number landed (00014 after 00015)
+	// must still take it: out-of-order migrations are applied, not refused.
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

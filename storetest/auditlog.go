@@ -488,9 +488,12 @@ func testAuditBulkAppend(t *testing.T, s cancuoc.Store, exec Exec) {
 	if err := s.InTx(ctx, func(tx cancuoc.Tx) error { return tx.AppendAudit(ctx, in...) }); err != nil {
 		t.Fatal(err)
 	}
-	if in[0].ID != 5004 || in[3999].ID != 9003 {
+	// A store that sequences later (cancuoc.LogSequencer) leaves the IDs to
+	// its sequencer; the chain read back below has them.
+	if _, later := s.(cancuoc.LogSequencer); !later && (in[0].ID != 5004 || in[3999].ID != 9003) {
 		t.Errorf("bulk entries stamped %d…%d, want 5004…9003", in[0].ID, in[3999].ID)
 	}
+	settle(t, s)
 	es := checkChain(t, s)
 	if len(es) != 9003 {
 		t.Fatalf("log has %d entries, want 9003 (the rolled-back batch leaves nothing)", len(es))
