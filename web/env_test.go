@@ -29,7 +29,12 @@ import (
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/storetest"
+	"github.com/cancuoc/cancuoc/residence"
+	"github.com/cancuoc/cancuoc/verifypage"
+	"github.com/cancuoc/cancuoc/wallet"
 	"github.com/cancuoc/cancuoc/web"
+	"github.com/cancuoc/cancuoc/workday"
+	"github.com/cancuoc/cancuoc/workflow"
 )
 
 const password = "một mật khẩu đủ dài 2026"
@@ -50,6 +55,9 @@ type env struct {
 	bank    *cancuoc.Principal
 	officer *cancuoc.Principal
 	sms     *smsBox
+	wallet  *wallet.Service
+	wf      *workflow.Service
+	res     *residence.Service
 }
 
 type smsBox struct {
@@ -110,10 +118,17 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	hc := e.srv.Client()
+	if e.wallet, err = wallet.New(st, wallet.Config{BaseURL: e.root, Secret: []byte("web test wallet secret"), ListSize: 1024}); err != nil {
+		t.Fatal(err)
+	}
+	e.res = residence.New(e.reg, w)
+	e.wf = workflow.New(st, e.reg, residenceSteps{e.res}, workday.Default(), workflow.WithAuditWriter(w))
+	verifypage.Routes(mux, e.wallet, log)
 	site.WithDashboard(sts).
 		WithPortal(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-portal", ClientSecret: portalSecret,
 			RedirectURL: e.root + "/portal/callback", HTTPClient: hc},
 			web.PortalDeps{Registry: e.reg, AccessLog: alog, EID: e.eid, Consents: e.prov, Directory: st, Accounts: st}).
+		WithPortalServices(web.PortalServices{Wallet: e.wallet, Workflow: e.wf, Residence: e.res}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-console", ClientSecret: consoleSecret,
 			RedirectURL: e.root + "/console/callback", ACRValues: oidc.ACRLevel2, HTTPClient: hc},
 			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st)}).
@@ -284,4 +299,12 @@ func quality(st cancuoc.Store) *stats.Service {
 	s := stats.New(stats.WithTTL(0), stats.WithMinCount(1))
 	s.Register(stats.Quality(st))
 	return s
+}
+
+// residenceSteps adapts residence.Service to workflow.Residence (as
+// cmd/cancuoc does): the deregistration cause is a plain string there.
+type residenceSteps struct{ *residence.Service }
+
+func (r residenceSteps) DeregisterTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, pin cancuoc.PIN, cause string) error {
+	return r.Service.DeregisterTx(ctx, tx, actor, pin, residence.DeregistrationCause(cause))
 }

@@ -15,6 +15,7 @@ import (
 type portal struct {
 	rp   *rp
 	deps PortalDeps
+	more PortalServices // documents, online procedures, stays (portal_more.go)
 }
 
 const (
@@ -40,6 +41,7 @@ func (s *Site) portalRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /portal/consents/revoke", s.citizen(s.portalRevoke))
 	mux.HandleFunc("GET /portal/account", s.citizen(s.portalAccount))
 	mux.HandleFunc("POST /portal/account/lock", s.citizen(s.portalLock))
+	s.portalMoreRoutes(mux)
 }
 
 // citizen runs h for a signed-in citizen: pages send others to the login
@@ -91,6 +93,7 @@ func (s *Site) portalSub(current string) []navItem {
 		{Path: "/portal/consents", VI: "Sự đồng ý của tôi", EN: "My consents"},
 		{Path: "/portal/account", VI: "Tài khoản", EN: "My account"},
 	}
+	items = append(items, s.portalMoreNav()...)
 	for _, sec := range s.sections {
 		items = append(items, navItem{Path: sec.Path, VI: sec.VI, EN: sec.EN})
 	}
@@ -152,11 +155,11 @@ func (s *Site) portalCallback(w http.ResponseWriter, r *http.Request) {
 			"Tài khoản định danh điện tử của bạn không hoạt động.", "Your electronic identity account is not active."))
 		return
 	}
-	if err := s.startSession(w, r, portalCookie, portalPath, &session{PIN: pin, Account: acc.ID, ACR: id.ACR, AMR: id.AMR}); err != nil {
+	if err := s.startSession(w, r, portalCookie, portalPath, &session{PIN: pin, Account: acc.ID, ACR: id.ACR, AMR: id.AMR, AuthTime: id.AuthTime}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/portal/record", http.StatusSeeOther)
+	http.Redirect(w, r, portalNext(id.Next), http.StatusSeeOther)
 }
 
 func (s *Site) portalLogout(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -404,6 +407,8 @@ type accountView struct {
 	Passkeys []*cancuoc.Passkey
 	Logins   []*cancuoc.LoginRecord
 	Locked   bool
+	Strong   strength // may add a factor now (portal_factors.go)
+	Added    string   // the factor just added
 }
 
 func (s *Site) portalAccount(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -427,6 +432,11 @@ func (s *Site) portalAccount(w http.ResponseWriter, r *http.Request, ss *session
 		s.fail(w, r, err)
 		return
 	}
+	if av.Strong, err = s.strong(ctx, ss, acc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	av.Added = r.URL.Query().Get("added")
 	v := s.portalView(w, r, ss, "Tài khoản")
 	v.Data = portalPage{Sub: s.portalSub("/portal/account"), Data: av}
 	s.render(w, http.StatusOK, "portal_account.html", v)
