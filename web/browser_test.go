@@ -41,7 +41,7 @@ func browser(t *testing.T, exe string, width int64, mobile bool) context.Context
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(int(width), 900)}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
@@ -123,6 +123,8 @@ func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t)
 	shots := shotsDir(t)
+	fileID := e.deathFile()
+	e.reject(fileID)
 
 	for _, size := range []struct {
 		name   string
@@ -197,6 +199,8 @@ func TestBrowser(t *testing.T) {
 			if err != nil || !strings.Contains(log, "Đã rút lại") {
 				t.Errorf("consents page after revoking: %v %s", err, log)
 			}
+			presentInBrowser(t, e, ctx, png, size.name == "phone")
+			portalPages(t, e, ctx, png, fileID, size.name == "desktop")
 
 			// The officer, in a fresh browser.
 			octx := browser(t, exe, size.width, size.mobile)

@@ -247,6 +247,10 @@ func (u *user) do(req *http.Request) page {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	// A template that fails half-way still answers 200 with half a page.
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && !strings.Contains(string(b), "</html>") {
+		u.t.Fatalf("%s: the page is cut short (a template error?):\n%s", req.URL.Path, b)
+	}
 	return page{res.StatusCode, string(b), res.Request.URL.String()}
 }
 

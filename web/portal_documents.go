@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
@@ -21,7 +22,7 @@ import (
 // docs/architecture.md, "The web wallet's key".
 
 type documentsPage struct {
-	Docs []*wallet.DocumentView
+	Docs []docRow
 	// For is the child whose documents a guardian reads ("" for one's own).
 	For      cancuoc.PIN
 	Strong   strength
@@ -42,10 +43,12 @@ func (s *Site) portalDocuments(w http.ResponseWriter, r *http.Request, ss *sessi
 			return
 		}
 	}
-	if pg.Docs, err = s.portal.more.Wallet.MyDocuments(ctx, acc, pg.For); err != nil {
+	docs, err := s.portal.more.Wallet.MyDocuments(ctx, acc, pg.For)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	pg.Docs = docRows(docs)
 	if pg.Strong, err = s.strong(ctx, ss, acc); err != nil {
 		s.fail(w, r, err)
 		return
@@ -58,6 +61,21 @@ func (s *Site) portalDocuments(w http.ResponseWriter, r *http.Request, ss *sessi
 	v := s.portalView(w, r, ss, "Giấy tờ của tôi")
 	v.Data = portalPage{Sub: s.portalSub("/portal/documents"), Data: pg}
 	s.render(w, http.StatusOK, "portal_documents.html", v)
+}
+
+// docRow is a document in a list, with its issuing agency (the last
+// segment of the issuer's URL).
+type docRow struct {
+	*wallet.DocumentView
+	Agency string
+}
+
+func docRows(docs []*wallet.DocumentView) []docRow {
+	out := make([]docRow, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, docRow{DocumentView: d, Agency: path.Base(d.Issuer)})
+	}
+	return out
 }
 
 // maxKeyBody bounds the wallet key request (a JWK is well under 1 KB).
@@ -112,7 +130,7 @@ func (s *Site) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 type documentPage struct {
-	Doc      *wallet.DocumentView
+	Doc      docRow
 	Claims   []claimRow
 	Nonce    string
 	Audience string
@@ -144,7 +162,7 @@ func (s *Site) portalDocument(w http.ResponseWriter, r *http.Request, ss *sessio
 		return
 	}
 	v := s.portalView(w, r, ss, d.NameVI)
-	v.Data = portalPage{Sub: s.portalSub("/portal/documents"), Data: documentPage{Doc: d, Claims: claimRows(d.Claims), Nonce: randomString()[:16], Audience: "kiem-tra-tai-cho"}}
+	v.Data = portalPage{Sub: s.portalSub("/portal/documents"), Data: documentPage{Doc: docRows([]*wallet.DocumentView{d})[0], Claims: claimRows(d.Claims), Nonce: randomString()[:16], Audience: "kiem-tra-tai-cho"}}
 	s.render(w, http.StatusOK, "portal_document.html", v)
 }
 

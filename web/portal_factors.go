@@ -140,7 +140,7 @@ type childPage struct {
 	PIN      cancuoc.PIN
 	Logins   []*cancuoc.LoginRecord
 	Consents []consentView
-	Docs     []*wallet.DocumentView
+	Docs     []docRow
 	Wallet   bool
 }
 
@@ -179,10 +179,12 @@ func (s *Site) portalChild(w http.ResponseWriter, r *http.Request, ss *session) 
 	}
 	if ws := s.portal.more.Wallet; ws != nil {
 		pg.Wallet = true
-		if pg.Docs, err = ws.MyDocuments(ctx, acc, pin); err != nil {
+		docs, err := ws.MyDocuments(ctx, acc, pin)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		pg.Docs = docRows(docs)
 	}
 	v := s.portalView(w, r, ss, "Con của tôi")
 	v.Data = portalPage{Sub: s.portalSub("/portal/children"), Data: pg}

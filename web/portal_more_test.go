@@ -245,7 +245,6 @@ func TestPortalFactorsStepUp(t *testing.T) {
 // workflow's message shown on the form.
 func TestPortalApply(t *testing.T) {
 	e := newEnv(t)
-	ctx := t.Context()
 	u := e.user()
 	u.login("/portal/login", e.me)
 
@@ -284,13 +283,7 @@ func TestPortalApply(t *testing.T) {
 	}
 
 	// A death: the citizen's father (PIN 4) in Ba Đình.
-	dad := storetest.Minimal(storetest.PIN(4), "Nguyễn Văn Bố", "nguyen van bo")
-	dad.BirthDate = cancuoc.Date{Year: 1950, Month: 1, Day: 1}
-	dad.Children = []cancuoc.Relative{{PIN: e.me, Name: "Nguyễn Văn Đức"}}
-	dad.Home = cancuoc.UnitRef{Province: "01", Commune: "00004"}
-	if err := e.store.InsertCitizen(ctx, dad); err != nil {
-		t.Fatal(err)
-	}
+	dad := e.father()
 	p = u.post("/portal/apply/death", url.Values{"csrf": {csrf}, "deceased": {string(dad.PIN)}, "date": {"2099-01-01"}})
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "không sau hôm nay") {
 		t.Fatalf("death in the future: %d %s", p.status, p.body)
@@ -304,17 +297,7 @@ func TestPortalApply(t *testing.T) {
 	if p := u.get("/portal/files"); !strings.Contains(p.body, `data-file="`+id+`"`) {
 		t.Fatalf("files: %s", p.body)
 	}
-	civil, _, err := e.reg.CreatePrincipal(ctx, &cancuoc.Principal{ID: "root", Role: cancuoc.RoleNationalAdmin}, registry.NewPrincipal{Name: "Tư pháp Ba Đình",
-		Role: cancuoc.RoleCommuneOfficer, Agency: workflow.AgencyCivilStatus, Jurisdiction: cancuoc.Jurisdiction{Province: "01", Commune: "00004"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.wf.Claim(ctx, civil, id, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.wf.Reject(ctx, civil, id, 1, workflow.Rejection{Reason: "Thiếu giấy báo tử của bệnh viện"}); err != nil {
-		t.Fatal(err)
-	}
+	e.reject(id)
 	p = u.get("/portal/files/" + id)
 	if !strings.Contains(p.body, `data-status="rejected"`) || !strings.Contains(p.body, "Thiếu giấy báo tử của bệnh viện") {
 		t.Fatalf("rejected file: %s", p.body)
@@ -328,5 +311,50 @@ func TestPortalApply(t *testing.T) {
 	other.login("/portal/login", storetest.PIN(2))
 	if p := other.get("/portal/files/" + id); p.status != http.StatusNotFound {
 		t.Fatalf("another citizen's file: %d", p.status)
+	}
+}
+
+// father stores the citizen's father (PIN 4, in Ba Đình), whose death the
+// citizen may file.
+func (e *env) father() *cancuoc.Citizen {
+	e.t.Helper()
+	dad := storetest.Minimal(storetest.PIN(4), "Nguyễn Văn Bố", "nguyen van bo")
+	dad.BirthDate = cancuoc.Date{Year: 1950, Month: 1, Day: 1}
+	dad.Children = []cancuoc.Relative{{PIN: e.me, Name: "Nguyễn Văn Đức"}}
+	dad.Home = cancuoc.UnitRef{Province: "01", Commune: "00004"}
+	if err := e.store.InsertCitizen(e.t.Context(), dad); err != nil {
+		e.t.Fatal(err)
+	}
+	return dad
+}
+
+// deathFile files the father's death as the citizen, through the
+// workflow service, and returns the file's ID.
+func (e *env) deathFile() string {
+	e.t.Helper()
+	dad := e.father()
+	f, err := e.wf.Submit(e.t.Context(), workflow.Applicant{PIN: e.me}, workflow.Submission{Kind: cancuoc.ProcedureDeath,
+		Death: &workflow.DeathApplication{Deceased: dad.PIN, Date: cancuoc.DateOf(time.Now().In(residence.Zone).AddDate(0, 0, -1))}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return f.ID
+}
+
+// reject has Ba Đình's civil-status office send step 1 of file id back
+// to the applicant.
+func (e *env) reject(id string) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	civil, _, err := e.reg.CreatePrincipal(ctx, &cancuoc.Principal{ID: "root", Role: cancuoc.RoleNationalAdmin}, registry.NewPrincipal{Name: "Tư pháp Ba Đình",
+		Role: cancuoc.RoleCommuneOfficer, Agency: workflow.AgencyCivilStatus, Jurisdiction: cancuoc.Jurisdiction{Province: "01", Commune: "00004"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.wf.Claim(ctx, civil, id, 1); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.wf.Reject(ctx, civil, id, 1, workflow.Rejection{Reason: "Thiếu giấy báo tử của bệnh viện"}); err != nil {
+		e.t.Fatal(err)
 	}
 }

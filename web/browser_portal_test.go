@@ -1,0 +1,129 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/cancuoc/cancuoc/wallet"
+)
+
+// presentInBrowser makes this browser the citizen's wallet (a WebCrypto
+// key that never leaves it), has a document issued to it (first run; the
+// second run's new key gets it reissued), ticks two claims and lets the
+// page's script sign the presentation; the QR page's presentation then
+// passes the wallet's checker and the /verify page, with only the two
+// claims disclosed.
+func presentInBrowser(t *testing.T, e *env, ctx context.Context, png func(string) string, issue bool) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		named("documents", chromedp.Navigate(e.root+"/portal/documents")),
+		named("use this browser", chromedp.WaitVisible(chromedp.CSS("#use-browser"))),
+		chromedp.Click(chromedp.CSS("#use-browser")),
+		named("key added", chromedp.WaitVisible(chromedp.CSS("#key-added"))))
+	if err != nil {
+		failAt(t, ctx, err)
+	}
+	if issue {
+		e.issueRecord()
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(e.root+"/portal/documents"),
+		named("document bound to this browser", chromedp.WaitVisible(chromedp.CSS("tr.here a"))),
+		shot(png("portal-documents")),
+		chromedp.Click(chromedp.CSS("tr.here a")),
+		named("claims", chromedp.WaitVisible(chromedp.CSS("#claims"))),
+		chromedp.Click(chromedp.CSS(`input[name="claim"][value="full_name"]`)),
+		chromedp.Click(chromedp.CSS(`input[name="claim"][value="criminal_record"]`)),
+		shot(png("portal-document")),
+		chromedp.Click(chromedp.CSS("#prepare")),
+		named("sign", chromedp.WaitVisible(chromedp.CSS("#sign-button"))),
+		chromedp.Click(chromedp.CSS("#sign-button")),
+		named("QR code", chromedp.WaitVisible(chromedp.CSS("#qr svg"))),
+		shot(png("portal-qr")))
+	if err != nil {
+		failAt(t, ctx, err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
+		`({pres: document.querySelector("#presentation").value, nonce: document.querySelector("#qr").dataset.nonce, aud: document.querySelector("#qr").dataset.aud})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.wallet.Checker(t.Context()).Check(got["pres"], wallet.Expect{Nonce: got["nonce"], Audience: got["aud"], RequireKB: true})
+	if !v.Valid || len(v.Claims) != 2 || v.KB == nil {
+		t.Fatalf("the browser's presentation: %+v", v)
+	}
+	res, err := http.PostForm(e.root+"/verify", url.Values{"presentation": {got["pres"]}, "nonce": {got["nonce"]}, "aud": {got["aud"]}, "require_kb": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := res.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(b.String(), "Tài liệu hợp lệ") {
+		t.Fatalf("/verify refused the browser's presentation: %s", b.String())
+	}
+}
+
+// portalPages shows the files, stay and account pages; with passkey, it
+// adds a passkey through the page's WebAuthn ceremony, answered by
+// Chromium's virtual authenticator.
+func portalPages(t *testing.T, e *env, ctx context.Context, png func(string) string, fileID string, passkey bool) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		named("files", chromedp.Navigate(e.root+"/portal/files")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-file="`+fileID+`"]`)),
+		shot(png("portal-files")),
+		named("file", chromedp.Navigate(e.root+"/portal/files/"+fileID)),
+		chromedp.WaitVisible(chromedp.CSS(`tr.rejection .reason`)),
+		shot(png("portal-file")),
+		named("stay", chromedp.Navigate(e.root+"/portal/stay")),
+		chromedp.WaitVisible(chromedp.CSS(`#submit-stay`)),
+		shot(png("portal-stay")),
+		named("account", chromedp.Navigate(e.root+"/portal/account")),
+		chromedp.WaitVisible(chromedp.CSS("#add-passkey")),
+		shot(png("portal-account")))
+	if err != nil {
+		failAt(t, ctx, err)
+	}
+	if !passkey {
+		return
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, t, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, t, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+				Options: &webauthn.VirtualAuthenticatorOptions{
+					Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+					HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+				}})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS("#add-passkey")),
+		named("passkey added", chromedp.WaitVisible(chromedp.CSS("#factor-added"))))
+	if err != nil {
+		failAt(t, ctx, err)
+	}
+	acc, err := e.eid.AccountByPIN(t.Context(), e.me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.eid.HasPasskey(t.Context(), acc.ID); err != nil || !ok {
+		t.Fatalf("no passkey stored after the ceremony: %v", err)
+	}
+}
