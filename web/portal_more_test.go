@@ -358,3 +358,59 @@ func (e *env) reject(id string) {
 		e.t.Fatal(err)
 	}
 }
+
+// TestPortalGuardian: a parent sees the child's account they manage, its
+// logins, consents and documents; another citizen and another child's
+// PIN see nothing.
+func TestPortalGuardian(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	child := storetest.PINFor("001", cancuoc.Female, time.Now().Year()-8, 7)
+	c := storetest.Minimal(child, "Nguyễn Thị Bé", "nguyen thi be")
+	c.BirthDate = cancuoc.Date{Year: time.Now().Year() - 8, Month: 3, Day: 3}
+	c.Father = &cancuoc.Relative{PIN: e.me, Name: "Nguyễn Văn Đức"}
+	c.Home = cancuoc.UnitRef{Province: "01", Commune: "00004"}
+	if err := e.store.InsertCitizen(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eid.GrantLevel2(ctx, e.officer, e.me, "Kiểm tra trực tiếp thẻ căn cước"); err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.eid.AccountByPIN(ctx, e.me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eid.CreateChildAccount(ctx, g, eid.ChildRequest{PIN: child, Password: password}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.PutConsent(ctx, &cancuoc.Consent{PIN: child, ClientID: "bank-app", Scopes: []string{"openid"}, GrantedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	u := e.user()
+	u.login("/portal/login", e.me)
+	p := u.get("/portal/children")
+	if !strings.Contains(p.body, `data-child="`+string(child)+`"`) {
+		t.Fatalf("children: %s", p.body)
+	}
+	p = u.get("/portal/children/" + string(child))
+	if p.status != 200 || !strings.Contains(p.body, `id="child-logins"`) || !strings.Contains(p.body, `data-client="bank-app"`) || !strings.Contains(p.body, `id="child-documents"`) {
+		t.Fatalf("child: %d %s", p.status, p.body)
+	}
+	if p := u.get("/portal/documents?for=" + string(child)); p.status != 200 || !strings.Contains(p.body, "Giấy tờ của con") {
+		t.Fatalf("child's documents: %d %s", p.status, p.body)
+	}
+	if p := u.get("/portal/children/" + string(storetest.PIN(2))); p.status != http.StatusNotFound {
+		t.Fatalf("an adult's page: %d", p.status)
+	}
+	other := e.user()
+	other.login("/portal/login", storetest.PIN(2))
+	if p := other.get("/portal/children/" + string(child)); p.status != http.StatusNotFound {
+		t.Fatalf("another citizen: %d", p.status)
+	}
+	if p := other.get("/portal/documents?for=" + string(child)); p.status != http.StatusForbidden {
+		t.Fatalf("another citizen's view of the child's documents: %d", p.status)
+	}
+	if p := other.get("/portal/children"); !strings.Contains(p.body, "Bạn không quản lý tài khoản của trẻ nào") {
+		t.Fatalf("no children: %s", p.body)
+	}
+}
