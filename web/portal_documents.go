@@ -95,16 +95,16 @@ func (s *Site) portalWalletKey(w http.ResponseWriter, r *http.Request, ss *sessi
 		s.failJSON(w, r, err)
 		return
 	}
-	var body struct {
-		JWK json.RawMessage `json:"jwk"`
-	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, maxKeyBody+1))
-	if err != nil || len(raw) > maxKeyBody || json.Unmarshal(raw, &body) != nil {
-		s.failJSON(w, r, cancuoc.InvalidField("web.wallet_key", "jwk", "body_invalid",
-			"Yêu cầu phải là JSON {\"jwk\": khoá công khai}.", "The request must be JSON {\"jwk\": public key}."))
+	var jwk json.RawMessage
+	if err == nil {
+		jwk, err = keyBody(raw)
+	}
+	if err != nil {
+		s.failJSON(w, r, err)
 		return
 	}
-	_, docs, err := s.portal.more.Wallet.RegisterHolderKey(ctx, acc, "", body.JWK)
+	_, docs, err := s.portal.more.Wallet.RegisterHolderKey(ctx, acc, "", jwk)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return
@@ -112,6 +112,22 @@ func (s *Site) portalWalletKey(w http.ResponseWriter, r *http.Request, ss *sessi
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]int{"reissued": len(docs)})
+}
+
+// keyBody reads the script's key request, {"jwk": public key}, and checks
+// the key (an EC P-256 public JWK) before anything is stored.
+func keyBody(raw []byte) (json.RawMessage, error) {
+	var body struct {
+		JWK json.RawMessage `json:"jwk"`
+	}
+	if len(raw) > maxKeyBody || json.Unmarshal(raw, &body) != nil {
+		return nil, cancuoc.InvalidField("web.wallet_key", "jwk", "body_invalid",
+			"Yêu cầu phải là JSON {\"jwk\": khoá công khai}, tối đa 4 KB.", "The request must be JSON {\"jwk\": public key}, 4 KB at most.")
+	}
+	if _, _, err := wallet.ParseHolderJWK(body.JWK); err != nil {
+		return nil, err
+	}
+	return body.JWK, nil
 }
 
 // failJSON answers a script's request with the error's status and its

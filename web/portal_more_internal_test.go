@@ -3,6 +3,10 @@ package web
 import (
 	"strings"
 	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/cancuoc/cancuoc"
 )
 
 // TestPortalNext: a login returns only to a portal page, never to another
@@ -34,6 +38,29 @@ func FuzzPortalNext(f *testing.F) {
 		got := portalNext(next)
 		if !strings.HasPrefix(got, "/portal/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\r\n") {
 			t.Fatalf("portalNext(%q) = %q", next, got)
+		}
+	})
+}
+
+// FuzzWalletKeyBody: the key request a script (or anyone) posts is either
+// refused with a client error or holds an EC P-256 public key, never a
+// private one; it never panics.
+func FuzzWalletKeyBody(f *testing.F) {
+	f.Add([]byte(`{"jwk":{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}}`))
+	f.Add([]byte(`{"jwk":{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}}`))
+	f.Add([]byte(`{"jwk":"x"}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		jwk, err := keyBody(raw)
+		if err != nil {
+			if cancuoc.KindOf(err) != cancuoc.Invalid {
+				t.Fatalf("%q: %v", raw, err)
+			}
+			return
+		}
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(jwk); err != nil || !k.IsPublic() {
+			t.Fatalf("accepted %s (%v)", jwk, err)
 		}
 	})
 }
