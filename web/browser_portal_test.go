@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/wallet"
 )
 
@@ -20,9 +22,11 @@ import (
 // page's script sign the presentation; the QR page's presentation then
 // passes the wallet's checker and the /verify page, with only the two
 // claims disclosed.
-func presentInBrowser(t *testing.T, e *env, ctx context.Context, png func(string) string, issue bool) {
+func presentInBrowser(t *testing.T, e *env, ctx context.Context, png func(string) string) {
 	t.Helper()
-	err := chromedp.Do(ctx,
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second) // leaves time to report where it stopped
+	defer cancel()
+	err := chromedp.Do(sctx,
 		named("documents", chromedp.Navigate(e.root+"/portal/documents")),
 		named("use this browser", chromedp.WaitVisible(chromedp.CSS("#use-browser"))),
 		chromedp.Click(chromedp.CSS("#use-browser")),
@@ -30,10 +34,10 @@ func presentInBrowser(t *testing.T, e *env, ctx context.Context, png func(string
 	if err != nil {
 		failAt(t, ctx, err)
 	}
-	if issue {
+	if !e.hasValidRecord() {
 		e.issueRecord()
 	}
-	err = chromedp.Do(ctx,
+	err = chromedp.Do(sctx,
 		chromedp.Navigate(e.root+"/portal/documents"),
 		named("document bound to this browser", chromedp.WaitVisible(chromedp.CSS("tr.here a"))),
 		shot(png("portal-documents")),
@@ -83,12 +87,14 @@ func presentInBrowser(t *testing.T, e *env, ctx context.Context, png func(string
 // Chromium's virtual authenticator.
 func portalPages(t *testing.T, e *env, ctx context.Context, png func(string) string, fileID string, passkey bool) {
 	t.Helper()
-	err := chromedp.Do(ctx,
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx,
 		named("files", chromedp.Navigate(e.root+"/portal/files")),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-file="`+fileID+`"]`)),
 		shot(png("portal-files")),
 		named("file", chromedp.Navigate(e.root+"/portal/files/"+fileID)),
-		chromedp.WaitVisible(chromedp.CSS(`tr.rejection .reason`)),
+		chromedp.WaitVisible(chromedp.CSS(`.rejection .reason`)),
 		shot(png("portal-file")),
 		named("stay", chromedp.Navigate(e.root+"/portal/stay")),
 		chromedp.WaitVisible(chromedp.CSS(`#submit-stay`)),
@@ -102,7 +108,7 @@ func portalPages(t *testing.T, e *env, ctx context.Context, png func(string) str
 	if !passkey {
 		return
 	}
-	err = chromedp.Do(ctx,
+	err = chromedp.Do(sctx,
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			if _, err := cdp.Call(ctx, t, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 				return err
@@ -126,4 +132,19 @@ func portalPages(t *testing.T, e *env, ctx context.Context, png func(string) str
 	if ok, err := e.eid.HasPasskey(t.Context(), acc.ID); err != nil || !ok {
 		t.Fatalf("no passkey stored after the ceremony: %v", err)
 	}
+}
+
+// hasValidRecord reports whether the citizen holds a valid judicial-record
+// certificate (a run whose first run stopped early issues its own).
+func (e *env) hasValidRecord() bool {
+	docs, err := e.store.DocumentsByHolder(e.t.Context(), e.me)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, d := range docs {
+		if d.Type == "judicial_record" && d.Status == cancuoc.DocumentValid {
+			return true
+		}
+	}
+	return false
 }

@@ -41,7 +41,7 @@ func browser(t *testing.T, exe string, width int64, mobile bool) context.Context
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("hide-scrollbars", true), chromedp.WindowSize(int(width), 900)}
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 180*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
@@ -101,6 +101,21 @@ func failAt(t *testing.T, ctx context.Context, err error) {
 	t.Fatalf("%v; at %s: %s", err, loc, text)
 }
 
+// click clicks the element sel, again when Chromium answers that the node
+// it just found is gone (a document update under load renumbers nodes).
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		for range 3 {
+			if _, err = chromedp.Click(chromedp.CSS(sel))(ctx, t); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return chromedp.Void{}, err
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		return chromedp.Void{}, err
+	}
+}
+
 // loginSteps log in through the provider's real pages.
 func loginSteps(e *env, start string, pin string) []chromedp.Action[chromedp.Void] {
 	return []chromedp.Action[chromedp.Void]{
@@ -109,9 +124,9 @@ func loginSteps(e *env, start string, pin string) []chromedp.Action[chromedp.Voi
 		named("PIN field", chromedp.WaitVisible(chromedp.CSS("#pin"))),
 		chromedp.SendKeys(chromedp.CSS("#pin"), pin),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		named("submit password", chromedp.Click(chromedp.CSS(`form[action$="/login"] button[type="submit"]`))),
+		named("submit password", click(`form[action$="/login"] button[type="submit"]`)),
 		named("consent page", chromedp.WaitVisible(chromedp.CSS(`button[value="allow"]`))),
-		chromedp.Click(chromedp.CSS(`button[value="allow"]`)),
+		click(`button[value="allow"]`),
 	}
 }
 
@@ -199,7 +214,7 @@ func TestBrowser(t *testing.T) {
 			if err != nil || !strings.Contains(log, "Đã rút lại") {
 				t.Errorf("consents page after revoking: %v %s", err, log)
 			}
-			presentInBrowser(t, e, ctx, png, size.name == "phone")
+			presentInBrowser(t, e, ctx, png)
 			portalPages(t, e, ctx, png, fileID, size.name == "desktop")
 
 			// The officer, in a fresh browser.

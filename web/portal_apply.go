@@ -33,7 +33,42 @@ func (s *Site) portalFiles(w http.ResponseWriter, r *http.Request, ss *session) 
 
 type filePage struct {
 	File        *workflow.File
+	Steps       []stepRow
+	Remaining   []label
 	Resubmitted bool
+}
+
+// stepRow is a step with its name and agency in words.
+type stepRow struct {
+	*workflow.StepView
+	Label, Agency label
+}
+
+type label struct{ VI, EN string }
+
+// stepLabels and agencyLabels say in words what the workflow names by code.
+var stepLabels = map[string]label{
+	workflow.StepBirthRegistration: {"Đăng ký khai sinh", "Birth registration"},
+	workflow.StepNewbornResidence:  {"Đăng ký thường trú cho trẻ", "The child's permanent residence"},
+	workflow.StepHealthCard:        {"Cấp thẻ bảo hiểm y tế", "Health-insurance card"},
+	workflow.StepDeathRegistration: {"Đăng ký khai tử", "Death registration"},
+	workflow.StepDeregistration:    {"Xoá đăng ký thường trú", "Residence deregistration"},
+	workflow.StepFuneralAllowance:  {"Trợ cấp mai táng", "Funeral allowance"},
+	workflow.StepSurvivorBenefit:   {"Trợ cấp tuất", "Survivor benefit"},
+}
+
+var agencyLabels = map[string]label{
+	workflow.AgencyCivilStatus:     {"Tư pháp – hộ tịch", "Civil status office"},
+	workflow.AgencyPolice:          {"Công an", "Police"},
+	workflow.AgencySocialInsurance: {"Bảo hiểm xã hội", "Social insurance"},
+	workflow.AgencyLabour:          {"Lao động – Thương binh và Xã hội", "Labour and social affairs"},
+}
+
+func labelOf(m map[string]label, code string) label {
+	if l, ok := m[code]; ok {
+		return l
+	}
+	return label{code, code}
 }
 
 func (s *Site) portalFile(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -43,7 +78,14 @@ func (s *Site) portalFile(w http.ResponseWriter, r *http.Request, ss *session) {
 		return
 	}
 	v := s.portalView(w, r, ss, "Hồ sơ "+f.ID)
-	v.Data = portalPage{Sub: s.portalSub("/portal/files"), Data: filePage{File: f, Resubmitted: r.URL.Query().Get("resubmitted") != ""}}
+	pg := filePage{File: f, Resubmitted: r.URL.Query().Get("resubmitted") != ""}
+	for _, st := range f.Steps {
+		pg.Steps = append(pg.Steps, stepRow{StepView: st, Label: labelOf(stepLabels, st.Name), Agency: labelOf(agencyLabels, st.Agency)})
+	}
+	for _, name := range f.Remaining {
+		pg.Remaining = append(pg.Remaining, labelOf(stepLabels, name))
+	}
+	v.Data = portalPage{Sub: s.portalSub("/portal/files"), Data: pg}
 	s.render(w, http.StatusOK, "portal_file.html", v)
 }
 

@@ -290,7 +290,7 @@ func TestPortalApply(t *testing.T) {
 	}
 	yesterday := time.Now().In(residence.Zone).AddDate(0, 0, -1).Format("2006-01-02")
 	p = u.post("/portal/apply/death", url.Values{"csrf": {csrf}, "deceased": {string(dad.PIN)}, "date": {yesterday}})
-	if p.status != 200 || !strings.Contains(p.body, `data-step="1" data-status="pending"`) || !strings.Contains(p.body, workflow.AgencyCivilStatus) {
+	if p.status != 200 || !strings.Contains(p.body, `data-step="1" data-status="pending"`) || !strings.Contains(p.body, "Tư pháp – hộ tịch") {
 		t.Fatalf("death file: %d %s", p.status, p.body)
 	}
 	id := strings.TrimPrefix(p.url, e.root+"/portal/files/")
@@ -306,6 +306,10 @@ func TestPortalApply(t *testing.T) {
 	if !strings.Contains(p.body, `id="resubmitted"`) || !strings.Contains(p.body, `data-step="1" data-status="pending"`) {
 		t.Fatalf("resubmitted: %s", p.body)
 	}
+	if p := u.get("/portal/files/" + id + "?lang=en"); !strings.Contains(p.body, "Death file") || !strings.Contains(p.body, "Civil status office") {
+		t.Fatalf("the file in English: %s", p.body)
+	}
+	u.get("/portal/files?lang=vi")
 	// Another citizen cannot read the file.
 	other := e.user()
 	other.login("/portal/login", storetest.PIN(2))
