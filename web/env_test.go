@@ -128,7 +128,7 @@ func newEnv(t *testing.T) *env {
 		WithPortal(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-portal", ClientSecret: portalSecret,
 			RedirectURL: e.root + "/portal/callback", HTTPClient: hc},
 			web.PortalDeps{Registry: e.reg, AccessLog: alog, EID: e.eid, Consents: e.prov, Directory: st, Accounts: st}).
-		WithPortalServices(web.PortalServices{Wallet: e.wallet, Workflow: e.wf, Residence: e.res}).
+		WithPortalServices(web.PortalServices{Wallet: e.wallet, Workflow: e.wf, Residence: e.res, Audit: w}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-console", ClientSecret: consoleSecret,
 			RedirectURL: e.root + "/console/callback", ACRValues: oidc.ACRLevel2, HTTPClient: hc},
 			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st)}).

@@ -336,6 +336,10 @@ var actionLabels = map[string][2]string{
 	"oidc.userinfo":         {"Dịch vụ nhận thông tin", "A service received data"},
 	"eid.login":             {"Đăng nhập", "Login"},
 	"eid.lock":              {"Khoá tài khoản", "Account locked"},
+	"guardian.read_child":   {"Người giám hộ xem tài khoản", "Your guardian read your account"},
+	"document.list":         {"Xem danh sách giấy tờ", "Listed the documents"},
+	"document.read":         {"Xem giấy tờ", "Read a document"},
+	"document.present":      {"Trình bày giấy tờ", "Presented a document"},
 }
 
 func day(field, s string) (time.Time, error) {

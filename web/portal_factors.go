@@ -165,6 +165,15 @@ func (s *Site) portalChild(w http.ResponseWriter, r *http.Request, ss *session) 
 		s.fail(w, r, err)
 		return
 	}
+	// The guard holds (ChildLogins checked it): the reading goes into the
+	// child's access log before anything is shown.
+	if aw := s.portal.more.Audit; aw != nil {
+		if err := aw.Record(ctx, &cancuoc.AuditEntry{At: s.now().UTC(), Actor: "account:" + acc.ID, Action: "guardian.read_child", PIN: pin,
+			Fields: []string{"logins", "consents"}, Purpose: "Người giám hộ xem tài khoản của trẻ", Outcome: "ok"}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	list, err := s.portal.deps.Consents.Consents(ctx, pin)
 	if err != nil {
 		s.fail(w, r, err)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/residence"
 	"github.com/cancuoc/cancuoc/wallet"
 	"github.com/cancuoc/cancuoc/workflow"
@@ -22,6 +23,10 @@ type PortalServices struct {
 	Wallet    *wallet.Service
 	Workflow  *workflow.Service
 	Residence *residence.Service
+	// Audit records a guardian's reading of a child's logins and consents
+	// in the child's access log (the other pages' capabilities record
+	// their own reads).
+	Audit *audit.Writer
 }
 
 // WithPortalServices adds the documents, procedures and stays pages to the

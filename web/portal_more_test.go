@@ -400,6 +400,19 @@ func TestPortalGuardian(t *testing.T) {
 	if p.status != 200 || !strings.Contains(p.body, `id="child-logins"`) || !strings.Contains(p.body, `data-client="bank-app"`) || !strings.Contains(p.body, `id="child-documents"`) {
 		t.Fatalf("child: %d %s", p.status, p.body)
 	}
+	n := 0
+	entries, err := e.store.AuditFor(ctx, child, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range entries {
+		if a.Action == "guardian.read_child" && a.Actor == "account:"+g.ID {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d entries of the guardian's reading in the child's access log", n)
+	}
 	if p := u.get("/portal/documents?for=" + string(child)); p.status != 200 || !strings.Contains(p.body, "Giấy tờ của con") {
 		t.Fatalf("child's documents: %d %s", p.status, p.body)
 	}
