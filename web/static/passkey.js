@@ -27,7 +27,10 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": box.dataset.csrf },
       body: body ? JSON.stringify(body) : "{}"
     }).then(function (res) {
-      return res.json().then(function (j) {
+      return res.json().catch(function () {
+        // Not JSON: the portal's error page (the session ended or the form expired).
+        return { message_vi: "Phiên làm việc đã hết hạn; hãy tải lại trang.", message_en: "The session has expired; reload the page." };
+      }).then(function (j) {
         if (!res.ok) throw new Error(en ? j.message_en : j.message_vi);
         return j;
       });

@@ -27,6 +27,11 @@
       });
     });
   }
+  // expired stands for a non-JSON answer: the portal's error page (the
+  // session ended or the form expired).
+  function expired() {
+    return { message_vi: "Phiên làm việc đã hết hạn; hãy tải lại trang.", message_en: "The session has expired; reload the page." };
+  }
   function getKey() { return run("readonly", function (s) { return s.get(ID); }); }
   function putKey(v) { return run("readwrite", function (s) { return s.put(v, ID); }); }
 
@@ -75,7 +80,7 @@
             headers: { "Content-Type": "application/json", "X-CSRF-Token": box.dataset.csrf },
             body: JSON.stringify({ jwk: pub })
           }).then(function (res) {
-            return res.json().then(function (body) {
+            return res.json().catch(expired).then(function (body) {
               if (!res.ok) throw new Error(en ? body.message_en : body.message_vi);
               return putKey({ priv: pair.privateKey, jwk: pub }).then(function () {
                 location.href = "/portal/documents?key=" + body.reissued;
