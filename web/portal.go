@@ -303,7 +303,7 @@ func (s *Site) actorName(r *http.Request, ss *session, id string, names map[stri
 	}
 	n := id
 	switch {
-	case id == "eid:"+ss.Account:
+	case id == "eid:"+ss.Account || id == "account:"+ss.Account: // the wallet names the account so
 		n = "Bạn"
 		if lang == "en" {
 			n = "You"

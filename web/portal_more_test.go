@@ -158,6 +158,10 @@ func TestPortalDocuments(t *testing.T) {
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "chọn ít nhất một thông tin") {
 		t.Fatalf("no claim: %d %s", p.status, p.body)
 	}
+	// The wallet's reads are in the citizen's own access log, as theirs.
+	if p := u.get("/portal/access-log"); !strings.Contains(p.body, "Trình bày giấy tờ") || !strings.Contains(p.body, "Xem danh sách giấy tờ") || strings.Contains(p.body, ">account:") {
+		t.Fatalf("access log: %s", p.body)
+	}
 	// Another citizen's session sees nothing of it.
 	other := e.user()
 	other.login("/portal/login", storetest.PIN(2))
