@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -77,7 +78,10 @@ func (b *smsBox) Send(_ context.Context, _, msg string) error {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, ":memory:")
+	// A file in WAL mode, as served: an in-memory database shares one
+	// cache whose table locks make a read outside a write transaction wait
+	// for it (the wallet reloads issuer keys that way when reissuing).
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
