@@ -78,9 +78,10 @@ func (b *smsBox) Send(_ context.Context, _, msg string) error {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := t.Context()
-	// A file in WAL mode, as served: an in-memory database shares one
-	// cache whose table locks make a read outside a write transaction wait
-	// for it (the wallet reloads issuer keys that way when reissuing).
+	// A file in WAL mode, as served: the in-memory database has no WAL, so
+	// a read outside a write transaction waits for that transaction to end
+	// (the wallet reloads issuer keys that way when reissuing, once its
+	// one-minute key cache has expired).
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
 	if err != nil {
 		t.Fatal(err)
