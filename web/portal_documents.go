@@ -237,6 +237,12 @@ func (s *Site) portalQR(w http.ResponseWriter, r *http.Request, ss *session) {
 	pres := strings.TrimSpace(r.PostFormValue("presentation"))
 	nonce, aud := r.PostFormValue("nonce"), r.PostFormValue("aud")
 	ws := s.portal.more.Wallet
+	if len(pres) > wallet.MaxQR {
+		// More than a QR code holds: refused before any checking work.
+		_, err := wallet.QRSVG(pres)
+		s.fail(w, r, err)
+		return
+	}
 	pg := qrPage{ID: r.PathValue("id"), Presentation: pres, Nonce: nonce, Audience: aud}
 	pg.Verdict = ws.Checker(r.Context()).Check(pres, wallet.Expect{Nonce: nonce, Audience: aud, RequireKB: true})
 	pg.Claims = claimRows(pg.Verdict.Claims)

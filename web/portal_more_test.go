@@ -154,6 +154,10 @@ func TestPortalDocuments(t *testing.T) {
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="not-valid"`) || svgRe.MatchString(p.body) {
 		t.Fatalf("wrong nonce: %d %s", p.status, p.body)
 	}
+	p = u.post("/portal/documents/"+doc.ID+"/qr", url.Values{"csrf": {csrf}, "presentation": {strings.Repeat("x", wallet.MaxQR+1)}, "nonce": {"n"}, "aud": {"a"}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "quá lớn cho một mã QR") {
+		t.Fatalf("oversized presentation: %d %s", p.status, p.body)
+	}
 	p = u.post("/portal/documents/"+doc.ID+"/present", url.Values{"csrf": {csrf}, "aud": {"employer-1"}, "nonce": {"nonce-portal-1"}})
 	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "chọn ít nhất một thông tin") {
 		t.Fatalf("no claim: %d %s", p.status, p.body)
