@@ -101,6 +101,21 @@ func failAt(t *testing.T, ctx context.Context, err error) {
 	t.Fatalf("%v; at %s: %s", err, loc, text)
 }
 
+// click clicks the element sel, again when Chromium answers that the node
+// it just found is gone (a document update under load renumbers nodes).
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		for range 3 {
+			if _, err = chromedp.Click(chromedp.CSS(sel))(ctx, t); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+				return chromedp.Void{}, err
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		return chromedp.Void{}, err
+	}
+}
+
 // loginSteps log in through the provider's real pages.
 func loginSteps(e *env, start string, pin string) []chromedp.Action[chromedp.Void] {
 	return []chromedp.Action[chromedp.Void]{
@@ -109,9 +124,9 @@ func loginSteps(e *env, start string, pin string) []chromedp.Action[chromedp.Voi
 		named("PIN field", chromedp.WaitVisible(chromedp.CSS("#pin"))),
 		chromedp.SendKeys(chromedp.CSS("#pin"), pin),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		named("submit password", chromedp.Click(chromedp.CSS(`form[action$="/login"] button[type="submit"]`))),
+		named("submit password", click(`form[action$="/login"] button[type="submit"]`)),
 		named("consent page", chromedp.WaitVisible(chromedp.CSS(`button[value="allow"]`))),
-		chromedp.Click(chromedp.CSS(`button[value="allow"]`)),
+		click(`button[value="allow"]`),
 	}
 }
 
@@ -123,6 +138,8 @@ func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t)
 	shots := shotsDir(t)
+	fileID := e.deathFile()
+	e.reject(fileID)
 
 	for _, size := range []struct {
 		name   string
@@ -197,6 +214,8 @@ func TestBrowser(t *testing.T) {
 			if err != nil || !strings.Contains(log, "Đã rút lại") {
 				t.Errorf("consents page after revoking: %v %s", err, log)
 			}
+			presentInBrowser(t, e, ctx, png)
+			portalPages(t, e, ctx, png, fileID, size.name == "desktop")
 
 			// The officer, in a fresh browser.
 			octx := browser(t, exe, size.width, size.mobile)

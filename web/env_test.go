@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,13 +30,15 @@ import (
 	"github.com/cancuoc/cancuoc/partner"
 	qualitylists "github.com/cancuoc/cancuoc/quality"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/residence"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/storetest"
+	"github.com/cancuoc/cancuoc/verifypage"
+	"github.com/cancuoc/cancuoc/wallet"
 	"github.com/cancuoc/cancuoc/web"
 	"github.com/cancuoc/cancuoc/workday"
 	"github.com/cancuoc/cancuoc/workflow"
-	"github.com/cancuoc/cancuoc/workflow/wftest"
 )
 
 const password = "một mật khẩu đủ dài 2026"
@@ -62,6 +65,8 @@ type env struct {
 	wf       *workflow.Service
 	shift    atomic.Int64
 	partners *partner.Service
+	wallet   *wallet.Service
+	res      *residence.Service
 }
 
 type smsBox struct {
@@ -83,7 +88,11 @@ func (b *smsBox) Send(_ context.Context, _, msg string) error {
 func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, ":memory:")
+	// A file in WAL mode, as served: the in-memory database has no WAL, so
+	// a read outside a write transaction waits for that transaction to end
+	// (the wallet reloads issuer keys that way when reissuing, once its
+	// one-minute key cache has expired).
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,8 +125,6 @@ func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 		RedirectURIs: []string{"http://localhost/bank/callback"}})
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.wf = workflow.New(st, e.reg, wftest.Residence{}, workday.Default(), workflow.WithAuditWriter(w),
-		workflow.WithClock(func() time.Time { return time.Now().Add(time.Duration(e.shift.Load())) }))
 	e.partners = partner.New(st, w, partner.WithPolicyCache(0))
 	sts := stats.New(stats.WithTTL(0), stats.WithSnapshots(st)).Builtin(st)
 	e.stats = sts
@@ -128,10 +135,18 @@ func newEnv(t *testing.T, extra ...func(e *env, site *web.Site)) *env {
 		t.Fatal(err)
 	}
 	hc := e.srv.Client()
+	if e.wallet, err = wallet.New(st, wallet.Config{BaseURL: e.root, Secret: []byte("web test wallet secret"), ListSize: 1024}); err != nil {
+		t.Fatal(err)
+	}
+	e.res = residence.New(e.reg, w)
+	e.wf = workflow.New(st, e.reg, residenceSteps{e.res}, workday.Default(), workflow.WithAuditWriter(w),
+		workflow.WithClock(func() time.Time { return time.Now().Add(time.Duration(e.shift.Load())) }))
+	verifypage.Routes(mux, e.wallet, log)
 	site.WithDashboard(sts).
 		WithPortal(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-portal", ClientSecret: portalSecret,
 			RedirectURL: e.root + "/portal/callback", HTTPClient: hc},
 			web.PortalDeps{Registry: e.reg, AccessLog: alog, EID: e.eid, Consents: e.prov, Directory: st, Accounts: st}).
+		WithPortalServices(web.PortalServices{Wallet: e.wallet, Workflow: e.wf, Residence: e.res, Audit: w}).
 		WithConsole(web.RPConfig{Issuer: issuer, ClientID: "cancuoc-console", ClientSecret: consoleSecret,
 			RedirectURL: e.root + "/console/callback", ACRValues: oidc.ACRLevel2, HTTPClient: hc},
 			web.ConsoleDeps{Registry: e.reg, Principals: st, Quality: quality(st),
@@ -258,6 +273,10 @@ func (u *user) do(req *http.Request) page {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	// A template that fails half-way still answers 200 with half a page.
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && !strings.Contains(string(b), "</html>") {
+		u.t.Fatalf("%s: the page is cut short (a template error?):\n%s", req.URL.Path, b)
+	}
 	return page{res.StatusCode, string(b), res.Request.URL.String()}
 }
 
@@ -310,4 +329,12 @@ func quality(st cancuoc.Store) *stats.Service {
 	s := stats.New(stats.WithTTL(0), stats.WithMinCount(1))
 	s.Register(stats.Quality(st))
 	return s
+}
+
+// residenceSteps adapts residence.Service to workflow.Residence (as
+// cmd/cancuoc does): the deregistration cause is a plain string there.
+type residenceSteps struct{ *residence.Service }
+
+func (r residenceSteps) DeregisterTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, pin cancuoc.PIN, cause string) error {
+	return r.Service.DeregisterTx(ctx, tx, actor, pin, residence.DeregistrationCause(cause))
 }

@@ -15,6 +15,7 @@ import (
 type portal struct {
 	rp   *rp
 	deps PortalDeps
+	more PortalServices // documents, online procedures, stays (portal_more.go)
 }
 
 const (
@@ -41,6 +42,7 @@ func (s *Site) portalRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /portal/account", s.citizen(s.portalAccount))
 	mux.HandleFunc("POST /portal/account/lock", s.citizen(s.portalLock))
 	s.portalAppRoutes(mux)
+	s.portalMoreRoutes(mux)
 }
 
 // citizen runs h for a signed-in citizen: pages send others to the login
@@ -92,6 +94,7 @@ func (s *Site) portalSub(current string) []navItem {
 		{Path: "/portal/consents", VI: "Sự đồng ý của tôi", EN: "My consents"},
 		{Path: "/portal/account", VI: "Tài khoản", EN: "My account"},
 	}
+	items = append(items, s.portalMoreNav()...)
 	for _, sec := range s.sections {
 		items = append(items, navItem{Path: sec.Path, VI: sec.VI, EN: sec.EN})
 	}
@@ -153,11 +156,11 @@ func (s *Site) portalCallback(w http.ResponseWriter, r *http.Request) {
 			"Tài khoản định danh điện tử của bạn không hoạt động.", "Your electronic identity account is not active."))
 		return
 	}
-	if err := s.startSession(w, r, portalCookie, portalPath, &session{PIN: pin, Account: acc.ID, ACR: id.ACR, AMR: id.AMR}); err != nil {
+	if err := s.startSession(w, r, portalCookie, portalPath, &session{PIN: pin, Account: acc.ID, ACR: id.ACR, AMR: id.AMR, AuthTime: id.AuthTime}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/portal/record", http.StatusSeeOther)
+	http.Redirect(w, r, portalNext(id.Next), http.StatusSeeOther)
 }
 
 func (s *Site) portalLogout(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -301,7 +304,7 @@ func (s *Site) actorName(r *http.Request, ss *session, id string, names map[stri
 	}
 	n := id
 	switch {
-	case id == "eid:"+ss.Account:
+	case id == "eid:"+ss.Account || id == "account:"+ss.Account: // the wallet names the account so
 		n = "Bạn"
 		if lang == "en" {
 			n = "You"
@@ -341,6 +344,10 @@ var actionLabels = map[string][2]string{
 	"application.approve":   {"Phê duyệt hồ sơ đề nghị", "Application approved"},
 	"application.reject":    {"Từ chối hồ sơ đề nghị", "Application rejected"},
 	"application.withdraw":  {"Rút hồ sơ đề nghị", "Application withdrawn"},
+	"guardian.read_child":   {"Người giám hộ xem tài khoản", "Your guardian read your account"},
+	"document.list":         {"Xem danh sách giấy tờ", "Listed the documents"},
+	"document.read":         {"Xem giấy tờ", "Read a document"},
+	"document.present":      {"Trình bày giấy tờ", "Presented a document"},
 }
 
 func day(field, s string) (time.Time, error) {
@@ -412,6 +419,8 @@ type accountView struct {
 	Passkeys []*cancuoc.Passkey
 	Logins   []*cancuoc.LoginRecord
 	Locked   bool
+	Strong   strength // may add a factor now (portal_factors.go)
+	Added    string   // the factor just added
 }
 
 func (s *Site) portalAccount(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -435,6 +444,11 @@ func (s *Site) portalAccount(w http.ResponseWriter, r *http.Request, ss *session
 		s.fail(w, r, err)
 		return
 	}
+	if av.Strong, err = s.strong(ctx, ss, acc); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	av.Added = r.URL.Query().Get("added")
 	v := s.portalView(w, r, ss, "Tài khoản")
 	v.Data = portalPage{Sub: s.portalSub("/portal/account"), Data: av}
 	s.render(w, http.StatusOK, "portal_account.html", v)

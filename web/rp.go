@@ -45,6 +45,8 @@ type rp struct {
 type loginState struct {
 	State, Nonce, Verifier string
 	Exp                    time.Time
+	// Next is the page to return to after a step-up login.
+	Next string `json:",omitempty"`
 }
 
 // identity is what a finished login gives: the pid claim (the PIN) and
@@ -52,6 +54,11 @@ type loginState struct {
 type identity struct {
 	Subject, PIN, ACR string
 	AMR               []string
+	// AuthTime is when the person last entered their factors (the ID
+	// token's auth_time), not when this login ended: a provider session
+	// may spare them the password.
+	AuthTime time.Time
+	Next     string
 }
 
 func (p *rp) ctx(ctx context.Context) context.Context {
@@ -82,12 +89,18 @@ func (p *rp) discover(ctx context.Context) error {
 // start begins a login: the state, nonce and PKCE verifier go into a
 // sealed cookie; the answer is the provider's authorization URL.
 func (p *rp) start(s *Site, w http.ResponseWriter, r *http.Request) (string, error) {
+	return p.startNext(s, w, r, "")
+}
+
+// startNext begins a login that returns to next, with extra parameters
+// (a step-up's prompt=login and max_age).
+func (p *rp) startNext(s *Site, w http.ResponseWriter, r *http.Request, next string, extra ...oauth2.AuthCodeOption) (string, error) {
 	if err := p.discover(r.Context()); err != nil {
 		return "", err
 	}
-	st := loginState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Exp: s.now().Add(10 * time.Minute)}
+	st := loginState{State: randomString(), Nonce: randomString(), Verifier: oauth2.GenerateVerifier(), Exp: s.now().Add(10 * time.Minute), Next: next}
 	s.setCookie(w, p.cookie, p.path, s.seal(p.cookie, st), 600)
-	opts := []oauth2.AuthCodeOption{oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)}
+	opts := append([]oauth2.AuthCodeOption{oidc.Nonce(st.Nonce), oauth2.S256ChallengeOption(st.Verifier)}, extra...)
 	if p.cfg.ACRValues != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("acr_values", p.cfg.ACRValues))
 	}
@@ -130,8 +143,9 @@ func (p *rp) finish(s *Site, w http.ResponseWriter, r *http.Request) (*identity,
 		return nil, errors.New("nonce mismatch")
 	}
 	var std struct {
-		ACR string   `json:"acr"`
-		AMR []string `json:"amr"`
+		ACR      string   `json:"acr"`
+		AMR      []string `json:"amr"`
+		AuthTime int64    `json:"auth_time"`
 	}
 	if err := idt.Claims(&std); err != nil {
 		return nil, err
@@ -149,5 +163,9 @@ func (p *rp) finish(s *Site, w http.ResponseWriter, r *http.Request) (*identity,
 	if p.cfg.ACRValues != "" && !slices.Contains([]string{p.cfg.ACRValues}, std.ACR) {
 		return nil, errors.New("the login's assurance level is lower than asked")
 	}
-	return &identity{Subject: idt.Subject, PIN: claims.PID, ACR: std.ACR, AMR: std.AMR}, nil
+	id := &identity{Subject: idt.Subject, PIN: claims.PID, ACR: std.ACR, AMR: std.AMR, Next: st.Next}
+	if std.AuthTime > 0 {
+		id.AuthTime = time.Unix(std.AuthTime, 0)
+	}
+	return id, nil
 }

@@ -27,6 +27,7 @@ type session struct {
 	Principal string      `json:"o,omitempty"` // officer principal (console)
 	ACR       string      `json:"c,omitempty"`
 	AMR       []string    `json:"m,omitempty"`
+	AuthTime  time.Time   `json:"t,omitzero"` // when the factors were last entered (auth_time)
 	Nonce     string      `json:"n"`
 	ID        string      `json:"i,omitempty"` // server-side session's key
 	Exp       time.Time   `json:"e"`
@@ -76,8 +77,12 @@ func (s *Site) startSession(w http.ResponseWriter, r *http.Request, name, path s
 	ss.Exp = now.Add(sessionTTL)
 	if s.sessions != nil {
 		ss.ID = randomString()
+		at := ss.AuthTime
+		if at.IsZero() {
+			at = now
+		}
 		err := s.sessions.InsertLoginSession(r.Context(), &cancuoc.LoginSession{Hash: sessionHash(name, ss.ID), PIN: ss.PIN,
-			AccountID: ss.Account, AMR: ss.AMR, AuthTime: now, CreatedAt: now, ExpiresAt: ss.Exp})
+			AccountID: ss.Account, AMR: ss.AMR, AuthTime: at, CreatedAt: now, ExpiresAt: ss.Exp})
 		if err != nil {
 			return err
 		}
@@ -132,9 +137,15 @@ func (s *Site) csrf(ss *session) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// checkCSRF checks a POSTed form's token against the session.
+// checkCSRF checks a POSTed form's token against the session, or for a
+// script's JSON request the X-CSRF-Token header (which another site's page
+// cannot set without a preflight this site never allows).
 func (s *Site) checkCSRF(r *http.Request, ss *session) bool {
-	return ss != nil && hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(s.csrf(ss)))
+	tok := r.Header.Get("X-CSRF-Token")
+	if tok == "" {
+		tok = r.PostFormValue("csrf")
+	}
+	return ss != nil && hmac.Equal([]byte(tok), []byte(s.csrf(ss)))
 }
 
 var errForm = cancuoc.E(cancuoc.Forbidden, "web.form", "form_expired",

@@ -72,6 +72,7 @@ func (a *app) mountWeb(ctx context.Context, mux *http.ServeMux, c *Config, oc *o
 		}
 		site.WithPortal(web.RPConfig{Issuer: p.Issuer(), ClientID: "cancuoc-portal", ClientSecret: portal, RedirectURL: origin + "/portal/callback"},
 			web.PortalDeps{Registry: a.reg, AccessLog: a.log, EID: a.eid, Consents: p, Directory: a.store, Accounts: a.store})
+		site.WithPortalServices(web.PortalServices{Wallet: a.wallet, Workflow: a.wf, Residence: a.newResidence(), Audit: a.audit})
 		site.WithConsole(web.RPConfig{Issuer: p.Issuer(), ClientID: "cancuoc-console", ClientSecret: console,
 			RedirectURL: origin + "/console/callback", ACRValues: oidc.ACRLevel2},
 			web.ConsoleDeps{Registry: a.reg, Principals: a.store, RequirePasskey: wc.ConsolePasskey, Quality: qualityStats(a.store),
