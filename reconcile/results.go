@@ -7,19 +7,29 @@ import (
 	"github.com/cancuoc/cancuoc/stats"
 )
 
+// ResultsStore is what PartnerResults reads: the totals, and the partners'
+// and principals' names.
+type ResultsStore interface {
+	cancuoc.ReconcileTotalsStore
+	cancuoc.PartnerStore
+	cancuoc.PrincipalStore
+}
+
 // PartnerResults is the dashboard's source of reconciliation results per
 // partner (stats.Service.SetPartnerResults): the done jobs' outcome counts
-// summed per owner by the store, grouped into the seeds' columns, with the
-// partner's name from the partners store. Jobs whose owner is no partner
-// (officers, the console) are gathered in one row whose Partner is "": a
-// principal's ID is not published.
-func PartnerResults(st cancuoc.ReconcileTotalsStore, partners cancuoc.PartnerStore) stats.PartnerSource {
+// summed per owner by the store, grouped into the seeds' columns. A job
+// of a partner's system (owner "partner:ID") is the partner's, named from
+// the partners store; one of a ministry's system (an institution, like
+// the transport ministry) is named from its principal. Jobs of officers
+// and of the console are gathered in one row whose Partner is "": a
+// person's name or ID is never published.
+func PartnerResults(st ResultsStore) stats.PartnerSource {
 	return func(ctx context.Context) ([]stats.PartnerResult, error) {
 		totals, err := st.ReconciliationTotals(ctx)
 		if err != nil {
 			return nil, err
 		}
-		ps, err := partners.Partners(ctx)
+		ps, err := st.Partners(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -30,12 +40,15 @@ func PartnerResults(st cancuoc.ReconcileTotalsStore, partners cancuoc.PartnerSto
 		var out []stats.PartnerResult
 		others := stats.PartnerResult{Name: stats.Label{VI: "Cán bộ và hệ thống (không phải đối tác)", EN: "Officers and console (not partners)"}}
 		for _, t := range totals {
-			name, ok := names[t.Owner]
+			id, name, ok, err := institution(ctx, st, names, t.Owner)
+			if err != nil {
+				return nil, err
+			}
 			if !ok {
 				addResult(&others, t)
 				continue
 			}
-			r := stats.PartnerResult{Partner: t.Owner, Name: stats.Label{VI: name, EN: name}}
+			r := stats.PartnerResult{Partner: id, Name: stats.Label{VI: name, EN: name}}
 			addResult(&r, t)
 			out = append(out, r)
 		}
@@ -44,6 +57,26 @@ func PartnerResults(st cancuoc.ReconcileTotalsStore, partners cancuoc.PartnerSto
 		}
 		return out, nil
 	}
+}
+
+// institution names a job owner that is an institution: a partner, or a
+// ministry's system; false for people and the console.
+func institution(ctx context.Context, st cancuoc.PrincipalStore, partners map[string]string, owner string) (id, name string, ok bool, err error) {
+	if pid, isPartner := cancuoc.PartnerOwner(owner); isPartner {
+		name, ok = partners[pid]
+		return pid, name, ok, nil
+	}
+	p, err := st.Principal(ctx, owner)
+	if cancuoc.KindOf(err) == cancuoc.NotFound {
+		return "", "", false, nil // the console, or a principal since removed
+	}
+	if err != nil {
+		return "", "", false, err
+	}
+	if p.Role != cancuoc.RoleMinistrySystem {
+		return "", "", false, nil // a person
+	}
+	return p.ID, p.Name, true, nil
 }
 
 // addResult adds an owner's totals to a row, outcome by outcome; every

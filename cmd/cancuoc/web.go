@@ -37,7 +37,7 @@ func bindWeb(fs *flag.FlagSet, getenv func(string) string) *webConfig {
 func (a *app) newStats() *stats.Service {
 	if a.stats == nil {
 		a.stats = stats.New(stats.WithSnapshots(a.store)).Builtin(a.store)
-		a.stats.SetPartnerResults(reconcile.PartnerResults(a.store, a.store))
+		a.stats.SetPartnerResults(reconcile.PartnerResults(a.store))
 		a.stats.Warm()
 	}
 	return a.stats
