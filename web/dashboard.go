@@ -74,7 +74,8 @@ type dashboardData struct {
 	Trend    template.HTML
 	Colspan  int
 	History  template.HTML // the snapshots' line chart (history.go)
-	Partners *partnerSection // reconciliation results per partner (national page only)
+	// Partners is the reconciliation results per partner (national page).
+	Partners *partnerSection
 }
 
 type legendStep struct {
