@@ -10,13 +10,14 @@ import (
 // owner, for the national dashboard's "reconciliation results per partner".
 type ReconcileTotalsStore interface {
 	// ReconciliationTotals returns, per owner (partner or principal ID),
-	// the number of done jobs and the sum of each count key over them, in
-	// owner order. Running and failed jobs are not counted. The work is
+	// the number of finished jobs (done, or done and since expired by
+	// retention: an expired job without an error) and the sum of each count key over them, in owner order.
+	// Running and failed jobs are not counted. The work is
 	// bounded by the number of jobs, never by the records they read.
 	ReconciliationTotals(ctx context.Context) ([]ReconciliationTotal, error)
 }
 
-// ReconciliationTotal is one owner's done jobs summed: Counts has the
+// ReconciliationTotal is one owner's finished jobs summed: Counts has the
 // outcome keys of Reconciliation.Counts (and "duplicate").
 type ReconciliationTotal struct {
 	Owner  string           `json:"owner"`

@@ -305,7 +305,7 @@ func (c *conn) ForgetSeen(ctx context.Context, job string) error {
 // job, not per record).
 func (c *conn) ReconciliationTotals(ctx context.Context) ([]cancuoc.ReconciliationTotal, error) {
 	const op = "postgres.ReconciliationTotals"
-	rows, err := c.q.Query(ctx, `SELECT owner, counts FROM reconciliations WHERE status = 'done'`)
+	rows, err := c.q.Query(ctx, `SELECT owner, counts FROM reconciliations WHERE status = 'done' OR (status = 'expired' AND COALESCE(error, '') = '')`)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

@@ -318,7 +318,7 @@ func (o *ops) ForgetSeen(ctx context.Context, job string) error {
 // JSON, so they are summed here (one row per job, not per record).
 func (o *ops) ReconciliationTotals(ctx context.Context) ([]cancuoc.ReconciliationTotal, error) {
 	const op = "sqlite.ReconciliationTotals"
-	rows, err := o.r.QueryContext(ctx, `SELECT owner, counts FROM reconciliations WHERE status = 'done'`)
+	rows, err := o.r.QueryContext(ctx, `SELECT owner, counts FROM reconciliations WHERE status = 'done' OR (status = 'expired' AND COALESCE(error, '') = '')`)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

@@ -13,7 +13,7 @@ func RunReconcileTotals(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 	t.Run("ReconciliationTotals", func(t *testing.T) { testReconciliationTotals(t, open(t)) })
 }
 
-// testReconciliationTotals: done jobs are summed per owner, key by key;
+// testReconciliationTotals: done and expired jobs are summed per owner, key by key;
 // running and failed jobs are not; a job finished by a checkpoint counts
 // with its last counts.
 func testReconciliationTotals(t *testing.T, s cancuoc.Store) {
@@ -32,6 +32,14 @@ func testReconciliationTotals(t *testing.T, s cancuoc.Store) {
 	}
 	mk("t-1", "transport", cancuoc.ReconDone, map[string]int64{"matched": 7, "pin_unknown": 2})
 	mk("t-2", "transport", cancuoc.ReconDone, map[string]int64{"matched": 3, "deceased": 1, "duplicate": 1})
+	// An expired job (its files deleted by retention) still counts.
+	mk("t-5", "transport", cancuoc.ReconExpired, map[string]int64{"matched": 20})
+	// A failed job expired later keeps its error: it does not count.
+	f := mk("t-6", "transport", cancuoc.ReconFailed, map[string]int64{"matched": 500})
+	f.Status, f.Error = cancuoc.ReconExpired, "input unreadable"
+	if err := s.CheckpointReconciliation(ctx, f); err != nil {
+		t.Fatal(err)
+	}
 	mk("t-3", "transport", cancuoc.ReconFailed, map[string]int64{"matched": 100})
 	mk("t-4", "transport", cancuoc.ReconRunning, map[string]int64{"matched": 1000})
 	b := mk("b-1", "bank", cancuoc.ReconRunning, map[string]int64{"matched": 1})
@@ -46,7 +54,7 @@ func testReconciliationTotals(t *testing.T, s cancuoc.Store) {
 	}
 	want := []cancuoc.ReconciliationTotal{
 		{Owner: "bank", Jobs: 1, Counts: map[string]int64{"matched": 5, "matched_with_differences": 4}},
-		{Owner: "transport", Jobs: 2, Counts: map[string]int64{"matched": 10, "pin_unknown": 2, "deceased": 1, "duplicate": 1}},
+		{Owner: "transport", Jobs: 3, Counts: map[string]int64{"matched": 30, "pin_unknown": 2, "deceased": 1, "duplicate": 1}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ReconciliationTotals = %+v\nwant %+v", got, want)
