@@ -146,6 +146,7 @@ type Tx interface {
 	QuotaStore
 	ApplicationStore
 	StepCounter
+	ReconcileTotalsStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

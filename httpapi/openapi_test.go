@@ -500,6 +500,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"StatsMeasure":       reflect.TypeFor[stats.Info](),
 		"StatsColumn":        reflect.TypeFor[stats.Column](),
 		"StatsPeriod":        reflect.TypeFor[cancuoc.PeriodCount](),
+		"PartnerStats":       reflect.TypeFor[stats.PartnerResult](),
+		"PartnerStatsList":   reflect.TypeFor[stats.PartnerResults](),
 		"Document":           reflect.TypeFor[cancuoc.Document](),
 		"HolderKey":          reflect.TypeFor[cancuoc.HolderKey](),
 		"IssueRequest":       reflect.TypeFor[wallet.IssueRequest](),

@@ -23,6 +23,7 @@ func (a *API) statsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/stats", a.statsList)
 	mux.HandleFunc("GET /v1/stats/{measure}", a.statsFigures)
 	mux.HandleFunc("GET /v1/stats/{measure}/{province}", a.statsFigures)
+	mux.HandleFunc("GET /v1/stats/reconciliation/partners", a.statsPartners)
 }
 
 func (a *API) statsList(w http.ResponseWriter, r *http.Request) {
@@ -46,4 +47,20 @@ func (a *API) statsFigures(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	writeJSON(w, http.StatusOK, f)
+}
+
+// statsPartners answers the reconciliation results per partner: counts per
+// institution over finished jobs, as on the dashboard.
+func (a *API) statsPartners(w http.ResponseWriter, r *http.Request) {
+	if a.stats == nil {
+		a.fail(w, r, errNoStats)
+		return
+	}
+	p, err := a.stats.PartnerResults(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, p)
 }

@@ -42,6 +42,7 @@ func TestConformance(t *testing.T) {
 	storetest.RunQuotaUsage(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunApplications(t, func(t *testing.T) cancuoc.Store { return open(t) })
 	storetest.RunQuality(t, func(t *testing.T) cancuoc.Store { return open(t) })
+	storetest.RunReconcileTotals(t, func(t *testing.T) cancuoc.Store { return open(t) })
 }
 
 // TestOutboxCommitOrder checks the promise consumers rely on: polling

@@ -300,3 +300,27 @@ func (c *conn) ForgetSeen(ctx context.Context, job string) error {
 	_, err := c.q.Exec(ctx, `DELETE FROM reconcile_seen WHERE job = $1`, job)
 	return dbErr("postgres.ForgetSeen", err)
 }
+
+// ReconciliationTotals sums the done jobs' counts per owner (one row per
+// job, not per record).
+func (c *conn) ReconciliationTotals(ctx context.Context) ([]cancuoc.ReconciliationTotal, error) {
+	const op = "postgres.ReconciliationTotals"
+	rows, err := c.q.Query(ctx, `SELECT owner, counts FROM reconciliations WHERE status = 'done' OR (status = 'expired' AND COALESCE(error, '') = '')`)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	totals := map[string]*cancuoc.ReconciliationTotal{}
+	for rows.Next() {
+		var owner string
+		var counts map[string]int64
+		if err := rows.Scan(&owner, &counts); err != nil {
+			return nil, dbErr(op, err)
+		}
+		cancuoc.SumReconciliations(totals, owner, counts)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return cancuoc.SortedReconciliationTotals(totals), nil
+}

@@ -313,3 +313,30 @@ func (o *ops) ForgetSeen(ctx context.Context, job string) error {
 	_, err := o.w.ExecContext(ctx, `DELETE FROM reconcile_seen WHERE job = ?`, job)
 	return dbErr("sqlite.ForgetSeen", err)
 }
+
+// ReconciliationTotals sums the done jobs' counts per owner; the counts are
+// JSON, so they are summed here (one row per job, not per record).
+func (o *ops) ReconciliationTotals(ctx context.Context) ([]cancuoc.ReconciliationTotal, error) {
+	const op = "sqlite.ReconciliationTotals"
+	rows, err := o.r.QueryContext(ctx, `SELECT owner, counts FROM reconciliations WHERE status = 'done' OR (status = 'expired' AND COALESCE(error, '') = '')`)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	totals := map[string]*cancuoc.ReconciliationTotal{}
+	for rows.Next() {
+		var owner, raw string
+		if err := rows.Scan(&owner, &raw); err != nil {
+			return nil, dbErr(op, err)
+		}
+		var counts map[string]int64
+		if err := json.Unmarshal([]byte(raw), &counts); err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		cancuoc.SumReconciliations(totals, owner, counts)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(op, err)
+	}
+	return cancuoc.SortedReconciliationTotals(totals), nil
+}

@@ -42,6 +42,7 @@ func TestConformanceMemory(t *testing.T) {
 	storetest.RunQuotaUsage(t, openMemory)
 	storetest.RunApplications(t, openMemory)
 	storetest.RunQuality(t, openMemory)
+	storetest.RunReconcileTotals(t, openMemory)
 }
 
 // TestConformanceFile runs the suite on files, where WAL lets readers and

@@ -121,6 +121,11 @@ type Service struct {
 	mu       sync.Mutex
 	measures []Measure
 	cache    map[[2]string]cached
+
+	// The reconciliation results per partner (partners.go).
+	partnerSrc         PartnerSource
+	partners           *PartnerResults
+	partnersRefreshing bool
 }
 
 type cached struct {

@@ -74,6 +74,8 @@ type dashboardData struct {
 	Trend    template.HTML
 	Colspan  int
 	History  template.HTML // the snapshots' line chart (history.go)
+	// Partners is the reconciliation results per partner (national page).
+	Partners *partnerSection
 }
 
 type legendStep struct {
@@ -100,6 +102,12 @@ func (s *Site) dashboard(w http.ResponseWriter, r *http.Request) {
 	s.drawMap(d, v.Lang)
 	d.Trend = trendChart(f, v.Lang)
 	d.History = historyChart(f, v.Lang)
+	if prov == "" {
+		if d.Partners, err = s.partnerResults(r.Context(), v.Lang); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	v.Title = f.Title.VI
 	if v.Lang == "en" {
 		v.Title = f.Title.EN

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/oidc"
+	"github.com/cancuoc/cancuoc/reconcile"
 	"github.com/cancuoc/cancuoc/stats"
 	"github.com/cancuoc/cancuoc/web"
 )
@@ -36,6 +37,7 @@ func bindWeb(fs *flag.FlagSet, getenv func(string) string) *webConfig {
 func (a *app) newStats() *stats.Service {
 	if a.stats == nil {
 		a.stats = stats.New(stats.WithSnapshots(a.store)).Builtin(a.store)
+		a.stats.SetPartnerResults(reconcile.PartnerResults(a.store))
 		a.stats.Warm()
 	}
 	return a.stats
