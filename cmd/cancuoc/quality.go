@@ -33,11 +33,25 @@ func bindQuality(fs *flag.FlagSet, getenv func(string) string) *qualityConfig {
 	return qc
 }
 
-// startQuality wires the officers' work lists and starts, in the
-// background until ctx ends, the duplicate recount and the dashboard's
-// snapshots. Logs carry counts and durations only.
+// startQuality wires the officers' work lists and registers the other
+// capabilities' dashboard measures (runFigures starts the background
+// counts). Logs carry counts and durations only.
 func (a *app) startQuality(ctx context.Context, qc *qualityConfig, log *slog.Logger) {
 	a.lists = quality.New(a.store, a.audit)
+	// Measures of other capabilities join the dashboard here, before the
+	// first snapshot; a measure registered later appears on its own.
+	for _, m := range workflow.Measures(a.store, time.Now) {
+		a.newStats().Register(m)
+	}
+	a.newStats().Register(stats.Documents(a.store))
+}
+
+// runFigures starts the background counts: the duplicate recount, the
+// dashboard's snapshots and its first national figures. serve calls it
+// once the registry holds its data (after a first start's demo seed), so
+// that none of them first counts an empty registry and keeps that result
+// for hours (the recount and snapshots) or a minute (the figures).
+func (a *app) runFigures(ctx context.Context, qc *qualityConfig, log *slog.Logger) {
 	go a.lists.RunRecount(ctx, qc.Recount, func(pairs int, took time.Duration, err error) {
 		if err != nil {
 			log.Warn("quality: duplicate recount failed", "err", err)
@@ -45,15 +59,10 @@ func (a *app) startQuality(ctx context.Context, qc *qualityConfig, log *slog.Log
 		}
 		log.Info("quality: suspected duplicates found again", "pairs", pairs, "took", took.Round(time.Millisecond))
 	})
-	// Measures of other capabilities join the dashboard here, before the
-	// first snapshot; a measure registered later appears on its own.
-	for _, m := range workflow.Measures(a.store, time.Now) {
-		a.newStats().Register(m)
-	}
-	a.newStats().Register(stats.Documents(a.store))
 	go a.newStats().RunSnapshots(ctx, qc.Snapshot, func(err error) {
 		if err != nil {
 			log.Warn("stats: snapshot incomplete", "err", err)
 		}
 	})
+	a.newStats().Warm()
 }

@@ -99,6 +99,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := seedDemo(ctx, a, c, log); err != nil {
 		return err
 	}
+	a.runFigures(ctx, qualc, log)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another with --addr)", c.Addr, err)

@@ -32,13 +32,12 @@ func bindWeb(fs *flag.FlagSet, getenv func(string) string) *webConfig {
 }
 
 // newStats is the dashboard's figures over the app's store, shared by the
-// JSON API and the pages; the national figures are counted at start, in
-// the background.
+// JSON API and the pages; serve counts the national figures in the
+// background once the registry holds its data (runFigures).
 func (a *app) newStats() *stats.Service {
 	if a.stats == nil {
 		a.stats = stats.New(stats.WithSnapshots(a.store)).Builtin(a.store)
 		a.stats.SetPartnerResults(reconcile.PartnerResults(a.store))
-		a.stats.Warm()
 	}
 	return a.stats
 }
