@@ -87,10 +87,7 @@ const maxKeyBody = 4096
 // factor: documents then follow this key.
 func (s *Site) portalWalletKey(w http.ResponseWriter, r *http.Request, ss *session) {
 	ctx := r.Context()
-	acc, err := s.account(r, ss)
-	if err == nil {
-		err = s.requireStrong(ctx, "web.wallet_key", ss, acc)
-	}
+	acc, err := s.strongAccount(r, "web.wallet_key", ss)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return

@@ -13,7 +13,7 @@ import (
 )
 
 // Adding a factor (TOTP, passkey) from the portal. Both are sensitive:
-// s.requireStrong wants a recent login, with a second factor when the
+// s.strongAccount wants a recent login, with a second factor when the
 // account has one (see strong).
 
 type totpPage struct {
@@ -25,10 +25,7 @@ type totpPage struct {
 // QR code (and the secret to type by hand) with the form for a first code.
 func (s *Site) portalTOTPBegin(w http.ResponseWriter, r *http.Request, ss *session) {
 	ctx := r.Context()
-	acc, err := s.account(r, ss)
-	if err == nil {
-		err = s.requireStrong(ctx, "web.totp", ss, acc)
-	}
+	acc, err := s.strongAccount(r, "web.totp", ss)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -52,10 +49,7 @@ func (s *Site) portalTOTPBegin(w http.ResponseWriter, r *http.Request, ss *sessi
 // portalTOTPConfirm finishes the enrolment with a code from the app.
 func (s *Site) portalTOTPConfirm(w http.ResponseWriter, r *http.Request, ss *session) {
 	ctx := r.Context()
-	acc, err := s.account(r, ss)
-	if err == nil {
-		err = s.requireStrong(ctx, "web.totp", ss, acc)
-	}
+	acc, err := s.strongAccount(r, "web.totp", ss)
 	if err == nil {
 		err = s.portal.deps.EID.ConfirmTOTP(ctx, acc, r.PostFormValue("challenge_id"), strings.TrimSpace(r.PostFormValue("code")))
 	}
@@ -70,10 +64,7 @@ func (s *Site) portalTOTPConfirm(w http.ResponseWriter, r *http.Request, ss *ses
 // the options for navigator.credentials.create and the challenge's ID.
 func (s *Site) portalPasskeyBegin(w http.ResponseWriter, r *http.Request, ss *session) {
 	ctx := r.Context()
-	acc, err := s.account(r, ss)
-	if err == nil {
-		err = s.requireStrong(ctx, "web.passkey", ss, acc)
-	}
+	acc, err := s.strongAccount(r, "web.passkey", ss)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return
@@ -90,10 +81,7 @@ func (s *Site) portalPasskeyBegin(w http.ResponseWriter, r *http.Request, ss *se
 // and stores the passkey under the name the citizen gave.
 func (s *Site) portalPasskeyFinish(w http.ResponseWriter, r *http.Request, ss *session) {
 	ctx := r.Context()
-	acc, err := s.account(r, ss)
-	if err == nil {
-		err = s.requireStrong(ctx, "web.passkey", ss, acc)
-	}
+	acc, err := s.strongAccount(r, "web.passkey", ss)
 	if err != nil {
 		s.failJSON(w, r, err)
 		return

@@ -140,17 +140,22 @@ func (s *Site) strong(ctx context.Context, ss *session, acc *cancuoc.Account) (s
 	return st, nil
 }
 
-// requireStrong answers a sensitive action of a session that is not
-// strong enough with a Forbidden error naming the reason.
-func (s *Site) requireStrong(ctx context.Context, op string, ss *session, acc *cancuoc.Account) error {
-	st, err := s.strong(ctx, ss, acc)
+// strongAccount is the session's account for a sensitive action (op): a
+// session that is not strong enough gets a Forbidden error naming the
+// reason.
+func (s *Site) strongAccount(r *http.Request, op string, ss *session) (*cancuoc.Account, error) {
+	acc, err := s.account(r, ss)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	st, err := s.strong(r.Context(), ss, acc)
+	if err != nil {
+		return nil, err
 	}
 	if !st.OK {
-		return cancuoc.E(cancuoc.Forbidden, op, "step_up_required", st.ReasonVI+" Dùng nút «Xác thực lại».", st.ReasonEN+" Use the “Log in again” button.")
+		return nil, cancuoc.E(cancuoc.Forbidden, op, "step_up_required", st.ReasonVI+" Dùng nút «Xác thực lại».", st.ReasonEN+" Use the “Log in again” button.")
 	}
-	return nil
+	return acc, nil
 }
 
 // portalReauth sends the citizen to the provider for a fresh login
