@@ -63,9 +63,16 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 	if q.Limit <= 0 {
 		q.Limit = defaultLimit
 	}
+	var hits []string
+	if q.PIN != "" {
+		var err error
+		if hits, err = touchedHits(ctx, db, q.PIN); err != nil {
+			return nil, dbErr(op, err)
+		}
+	}
 	var pending []*cancuoc.AuditEntry
 	if q.Before == 0 {
-		where, args := auditWhere(q)
+		where, args := auditWhere(q, hits)
 		args = append(args, q.Limit)
 		rows, err := db.Query(ctx, `SELECT `+pendingAuditCols+` FROM audit_pending`+where+
 			` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
@@ -76,7 +83,7 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 			return nil, dbErr(op, err)
 		}
 	}
-	where, args := auditWhere(q)
+	where, args := auditWhere(q, hits)
 	if q.Before > 0 {
 		args = append(args, q.Before)
 		where = andWhere(where, "seq < $"+itoa(len(args)))
@@ -101,8 +108,10 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 }
 
 // auditWhere turns q's criteria (but Before and Limit) into a WHERE clause
-// over the columns audit and audit_pending share.
-func auditWhere(q cancuoc.AuditQuery) (string, []any) {
+// over the columns audit and audit_pending share. hits are the outcomes of
+// the block entries whose touched block holds q.PIN (touched.go): they are
+// the citizen's entries too.
+func auditWhere(q cancuoc.AuditQuery, hits []string) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -111,7 +120,11 @@ func auditWhere(q cancuoc.AuditQuery) (string, []any) {
 		args = append(args, v)
 		where = append(where, strings.ReplaceAll(cond, "?", "$"+itoa(len(args))))
 	}
-	if q.PIN != "" {
+	if q.PIN != "" && len(hits) > 0 {
+		args = append(args, string(q.PIN), hits)
+		where = append(where, "(pin = $"+itoa(len(args)-1)+" OR (pin IS NULL AND action = '"+cancuoc.TouchedAction+
+			"' AND outcome = ANY($"+itoa(len(args))+"::text[])))")
+	} else if q.PIN != "" {
 		add("pin = ?", string(q.PIN))
 	}
 	if q.Actor != "" {

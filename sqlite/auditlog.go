@@ -131,7 +131,23 @@ func (o *ops) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc
 		args = append(args, v)
 	}
 	if q.PIN != "" {
-		add("pin = ?", string(q.PIN))
+		// The block entries whose touched block holds the PIN are the
+		// citizen's entries too (touched.go).
+		hits, err := o.touchedHits(ctx, q.PIN)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+		if len(hits) == 0 {
+			add("pin = ?", string(q.PIN))
+		} else {
+			cond := "(pin = ? OR (pin = '' AND action = '" + cancuoc.TouchedAction + "' AND outcome IN (?" +
+				strings.Repeat(", ?", len(hits)-1) + ")))"
+			where = append(where, cond)
+			args = append(args, string(q.PIN))
+			for _, h := range hits {
+				args = append(args, h)
+			}
+		}
 	}
 	if q.Actor != "" {
 		add("actor = ?", q.Actor)
