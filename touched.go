@@ -44,9 +44,9 @@ const touchedBucketDiv = 100_000_000
 
 // TouchedBlock is the sorted, packed PIN list of one chunk of a bulk job.
 type TouchedBlock struct {
-	Job   string
-	Chunk int64
-	Pins  []byte // sorted, distinct, TouchedPINSize bytes each (big endian)
+	Job   string `json:"job"`
+	Chunk int64  `json:"chunk"`
+	Pins  []byte `json:"pins"` // sorted, distinct, TouchedPINSize bytes each (big endian)
 }
 
 // PINNumber is a well-formed PIN as a number (ok false otherwise).
