@@ -51,7 +51,7 @@ func testTouchedBlocks(t *testing.T, s cancuoc.Store, _ Exec) {
 	for n := 0; n < 600; n += 2 {
 		evens = append(evens, n, n+1)
 	}
-	appendBlock(t, s, "rc_one", 0, T0.Add(time.Hour), evens...)                  // 0…599
+	appendBlock(t, s, "rc_one", 0, T0.Add(time.Hour), evens...)                // 0…599
 	appendBlock(t, s, "rc_one", 600, T0.Add(2*time.Hour), 5, 6, 7, 1000, 1001) // overlaps the first
 	read := &cancuoc.AuditEntry{At: T0.Add(3 * time.Hour), Actor: "officer-01", Action: "citizen.read",
 		PIN: touchedPIN(6), Fields: []string{"*"}, Purpose: "xác minh", Outcome: "ok"}
