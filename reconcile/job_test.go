@@ -77,6 +77,16 @@ func testResumeAfterCancel(t *testing.T, st, fresh cancuoc.Store) {
 	dir := t.TempDir()
 	data, _ := seeded(t, st, 2000, 1000, 0.5, dir)
 	seeded(t, fresh, 2000, 0, 0, dir) // the same population
+	// The first records sent again at the end: duplicates whose first
+	// occurrence is before the checkpoint the resume starts from.
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.SplitAfter(string(b), "\n")
+	if err := os.WriteFile(data, []byte(string(b)+strings.Join(rows[1:11], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, want := runJob(t, fresh, data, filepath.Join(dir, "whole.jsonl"), 100)
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -118,6 +128,20 @@ func testResumeAfterCancel(t *testing.T, st, fresh cancuoc.Store) {
 		t.Errorf("resumed report differs from an uninterrupted run's (%d vs %d bytes)", len(got), len(want))
 	}
 	checkEveryLineOnce(t, got, countLines(t, data))
+	// Duplicates across the checkpoint are flagged (the keys before it
+	// were rebuilt from the input): a record after it names a first
+	// occurrence before it.
+	across := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(got)), "\n") {
+		var res reconcile.Result
+		_ = json.Unmarshal([]byte(l), &res)
+		if res.Line > mid.Line && res.DuplicateOf > 0 && res.DuplicateOf <= mid.Line {
+			across++
+		}
+	}
+	if across == 0 {
+		t.Error("no duplicate after the checkpoint names a line before it: the resume lost the keys (or the data has none)")
+	}
 	if done.Status != cancuoc.ReconDone || done.ReportSize != int64(len(got)) {
 		t.Errorf("job after resume: %+v", done)
 	}
