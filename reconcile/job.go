@@ -598,13 +598,20 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		defer func() { r.Phases.add(0, 0, time.Since(t0)) }()
 	}
 	prev := *job
-	dups := false
+	// The lines with a key seen before (maybe a duplicate): only they are
+	// looked up again, by dupOf, for the line they repeat.
+	var dups map[int64]bool
 	for _, k := range p.keys {
 		first, err := seen.add(k.Hash, k.Line)
 		if err != nil {
 			return err
 		}
-		dups = dups || first != k.Line
+		if first != k.Line {
+			if dups == nil {
+				dups = map[int64]bool{}
+			}
+			dups[k.Line] = true
+		}
 	}
 	counts := make(map[string]int64, len(job.Counts)+2)
 	for k, v := range job.Counts {
@@ -616,7 +623,7 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 	)
 	for i := range p.out {
 		res := &p.out[i]
-		if in := p.ins[i]; in != nil && dups {
+		if in := p.ins[i]; in != nil && dups[in.Line] {
 			res.DuplicateOf = dupOf(seen, in, hasID)
 		}
 		if res.DuplicateOf != 0 {
