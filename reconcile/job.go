@@ -22,7 +22,8 @@ import (
 
 // ActionReconcile is the audit action of a reconciliation touching a
 // citizen: their record was compared, or their PIN named as a candidate.
-const ActionReconcile = "citizen.reconcile"
+// A chunk's entry names the block of citizens it touched (cancuoc.TouchedBlock).
+const ActionReconcile = cancuoc.TouchedAction
 
 // DefaultChunk is the number of records matched and checkpointed together:
 // large enough that the per-chunk queries and commit are cheap per record,
