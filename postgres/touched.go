@@ -42,7 +42,7 @@ func (c *conn) TouchedBlock(ctx context.Context, job string, chunk int64) (*canc
 		return nil, dbErr(op, err)
 	}
 	if len(segs) == 0 {
-		return nil, cancuoc.E(cancuoc.NotFound, op, "touched_block_not_found",
+		return nil, cancuoc.E(cancuoc.NotFound, op, "not_found",
 			"Không tìm thấy khối công dân của phần này.", "This chunk has no stored touched block.")
 	}
 	b := &cancuoc.TouchedBlock{Job: job, Chunk: chunk}
