@@ -108,17 +108,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	// The log's locks are per schema: a search_path given in the URL
-	// names the schema as well as the option does (else every schema's
-	// processes would share one sequencer leadership, and the leader would
-	// sequence its own schema only).
-	keySchema := o.schema
-	if keySchema == "" {
-		keySchema = cfg.ConnConfig.RuntimeParams["search_path"]
-	}
 	s := &Store{pool: pool}
-	s.conn = conn{q: pool, pool: pool, outboxKey: lockKey("cancuoc.outbox:" + keySchema)}
-	s.seq = newSequencer(s, keySchema, o)
+	s.conn = conn{q: pool, pool: pool, outboxKey: lockKey("cancuoc.outbox:" + o.schema)}
+	s.seq = newSequencer(s, o.schema, o)
 	s.seq.start()
 	return s, nil
 }
