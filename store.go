@@ -147,6 +147,7 @@ type Tx interface {
 	ApplicationStore
 	StepCounter
 	ReconcileTotalsStore
+	TouchedStore
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

@@ -19,13 +19,15 @@ import (
 const ExportVersion = 1
 
 // Line is one line of an export (JSON Lines). The first line is the
-// header; then come the entries in order, each signed tree head right
-// after the entry that completes it.
+// header; then come the entries in order, each block entry of a bulk job
+// followed by the touched block it names (cancuoc.TouchedBlock), and each
+// signed tree head right after the entry that completes it.
 type Line struct {
-	Type     string              `json:"type"` // "header", "entry" or "tree_head"
-	Header   *Header             `json:"header,omitempty"`
-	Entry    *cancuoc.AuditEntry `json:"entry,omitempty"`
-	TreeHead *cancuoc.TreeHead   `json:"tree_head,omitempty"`
+	Type     string                `json:"type"` // "header", "entry", "block" or "tree_head"
+	Header   *Header               `json:"header,omitempty"`
+	Entry    *cancuoc.AuditEntry   `json:"entry,omitempty"`
+	Block    *cancuoc.TouchedBlock `json:"block,omitempty"`
+	TreeHead *cancuoc.TreeHead     `json:"tree_head,omitempty"`
 }
 
 // Header describes an export of entries From…To. An export that does not
@@ -112,6 +114,18 @@ func (l *Log) Export(ctx context.Context, w io.Writer, from, to int64) error {
 			if err := enc.Encode(Line{Type: "entry", Entry: e}); err != nil {
 				return cancuoc.WithOp(op, err)
 			}
+			if ref, ok := cancuoc.ParseTouched(e); ok {
+				// A missing block is left out: verify names the entry.
+				b, err := l.st.TouchedBlock(ctx, ref.Job, ref.Chunk)
+				if err != nil && !errors.Is(err, cancuoc.ErrNotFound) {
+					return cancuoc.WithOp(op, err)
+				}
+				if b != nil {
+					if err := enc.Encode(Line{Type: "block", Block: b}); err != nil {
+						return cancuoc.WithOp(op, err)
+					}
+				}
+			}
 			for len(heads) > 0 && heads[0].Size <= e.ID {
 				if err := enc.Encode(Line{Type: "tree_head", TreeHead: heads[0]}); err != nil {
 					return cancuoc.WithOp(op, err)
@@ -148,6 +162,7 @@ func (p *Problem) Error() string {
 type Report struct {
 	From, To int64
 	Entries  int64 // entries checked
+	Blocks   int64 // touched blocks checked against their entries
 	Heads    int   // signed heads verified
 	// Unsigned is how many entries at the end no head in the export covers:
 	// only the chain vouches for them.
@@ -155,8 +170,10 @@ type Report struct {
 	Problem  *Problem // nil when the export is intact
 }
 
-// maxLine bounds one line of an export; an entry is a few hundred bytes.
-const maxLine = 1 << 20
+// maxLine bounds one line of an export; an entry is a few hundred bytes,
+// a touched block up to a few hundred thousand PINs (5 bytes each, in
+// base64).
+const maxLine = 16 << 20
 
 // lookahead is how many following entries Verify reads to tell a
 // reordering from a change.
@@ -173,7 +190,7 @@ func Verify(r io.Reader, pub ed25519.PublicKey) (*Report, error) {
 	v.run()
 	if err := v.sc.Err(); err != nil && v.rep.Problem == nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			v.fail(ProblemFormat, 0, "a line is longer than 1 MiB")
+			v.fail(ProblemFormat, 0, "a line is longer than 16 MiB")
 			return v.rep, nil
 		}
 		return nil, err
@@ -210,14 +227,16 @@ func (v *verifier) next() (Line, bool) {
 	ok := false
 	switch l.Type {
 	case "header":
-		ok = l.Header != nil && l.Entry == nil && l.TreeHead == nil
+		ok = l.Header != nil && l.Entry == nil && l.TreeHead == nil && l.Block == nil
 	case "entry":
-		ok = l.Entry != nil && l.Header == nil && l.TreeHead == nil
+		ok = l.Entry != nil && l.Header == nil && l.TreeHead == nil && l.Block == nil
+	case "block":
+		ok = l.Block != nil && l.Header == nil && l.TreeHead == nil && l.Entry == nil
 	case "tree_head":
-		ok = l.TreeHead != nil && l.Header == nil && l.Entry == nil
+		ok = l.TreeHead != nil && l.Header == nil && l.Entry == nil && l.Block == nil
 	}
 	if !ok {
-		v.fail(ProblemFormat, 0, "a line must be a header, an entry or a tree_head with its object")
+		v.fail(ProblemFormat, 0, "a line must be a header, an entry, a block or a tree_head with its object")
 		return Line{}, false
 	}
 	return l, true
@@ -255,12 +274,31 @@ func (v *verifier) run() {
 	expected := h.From
 	lastHead := int64(-1)
 	signedUpTo := h.From - 1
+	// The block entry whose touched block must come next, if any.
+	var (
+		wantBlock *cancuoc.TouchedRef
+		blockOf   int64
+	)
 	for {
 		l, ok := v.next()
 		if !ok {
 			break
 		}
+		if wantBlock != nil && l.Type != "block" {
+			v.fail(ProblemChanged, blockOf, "entry %d names touched block %d of job %s, which was removed", blockOf, wantBlock.Chunk, wantBlock.Job)
+			return
+		}
 		switch l.Type {
+		case "block":
+			if wantBlock == nil {
+				v.fail(ProblemFormat, 0, "a touched block that no entry right before it names")
+				return
+			}
+			if !wantBlock.Matches(l.Block) {
+				v.fail(ProblemChanged, blockOf, "the touched block named by entry %d was changed or swapped: it does not match the entry's count and SHA-256", blockOf)
+				return
+			}
+			wantBlock = nil
 		case "header":
 			v.fail(ProblemFormat, 0, "a second header")
 			return
@@ -304,9 +342,17 @@ func (v *verifier) run() {
 			prev = e.Hash
 			expected++
 			v.rep.Entries++
+			if ref, ok := cancuoc.ParseTouched(e); ok {
+				wantBlock, blockOf = &ref, e.ID
+				v.rep.Blocks++
+			}
 		}
 	}
 	if v.rep.Problem != nil {
+		return
+	}
+	if wantBlock != nil {
+		v.fail(ProblemChanged, blockOf, "entry %d names touched block %d of job %s, which was removed", blockOf, wantBlock.Chunk, wantBlock.Job)
 		return
 	}
 	if expected <= h.To {

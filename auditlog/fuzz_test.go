@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"testing"
 
+	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/auditlog"
 	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/storetest"
 )
 
 // FuzzVerify feeds Verify, the parser of exports handed in from outside,
@@ -36,6 +38,28 @@ func FuzzVerify(f *testing.F) {
 		}
 		f.Add(buf.Bytes())
 	}
+	// A bulk job's block entry and its block.
+	b := cancuoc.NewTouchedBlock("rc_f", 1, []cancuoc.PIN{storetest.PIN(1), storetest.PIN(2)})
+	if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.AppendTouched(ctx, b); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: storetest.T0, Actor: "p", Action: cancuoc.TouchedAction,
+			Purpose: "reconciliation rc_f", Outcome: b.Outcome()})
+	}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := l.Checkpoint(ctx); err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := l.Export(ctx, &buf, 15, 0); err != nil {
+		f.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`"type":"block"`)) {
+		f.Fatal("the export has no block line")
+	}
+	f.Add(buf.Bytes())
 	f.Add([]byte(`{"type":"header","header":{"version":1,"from":1,"to":1,"frontier":[]}}`))
 	f.Add([]byte("{}\n{\"type\":\"entry\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -18,6 +18,8 @@ import (
 // nodes and heads, and the citizens' home units for jurisdiction checks.
 type Store interface {
 	cancuoc.AuditArchive
+	// TouchedBlock returns the block a bulk job's entry names (export).
+	TouchedBlock(ctx context.Context, job string, chunk int64) (*cancuoc.TouchedBlock, error)
 	CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.CitizenDoc, error)
 }
 

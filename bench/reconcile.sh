@@ -6,8 +6,8 @@
 #   cancuoc: `cancuoc reconcile FILE` end to end: hash the input, build the
 #     in-memory match index by one scan of the registry, parse and match in
 #     parallel workers, write the report, and commit per chunk of 50,000
-#     records the duplicate keys, one access-log entry per touched citizen
-#     (COPY, chained in Go under the log's lock) and the checkpoint.
+#     records (duplicate keys in memory) the chunk's touched block, its one
+#     chained access-log entry and the checkpoint.
 #   reference (PIN mode): raw PostgreSQL doing the same join by PIN with
 #     psql: \copy of the same CSV into a temporary table, joined to citizens
 #     by PIN, comparing the name from the document and the life status,
@@ -127,8 +127,8 @@ cores=$(nproc); mem=$(free -h | awk '/Mem:/{print $2}')
   echo
   echo "cancuoc: \`cancuoc reconcile FILE\` end to end (wall time of the command: hash the input, scan the registry into the"
   echo "in-memory match index, parse and match in parallel workers, write the report, and per chunk of 50,000 records commit"
-  echo "the duplicate keys, one access-log entry per touched citizen (COPY, hash-chained in Go under the log's lock) and the"
-  echo "checkpoint). Reference for the PIN mode: raw PostgreSQL through psql, \`\\copy\` of the same CSV into a temporary"
+  echo "(duplicate keys in memory) the chunk's touched block (the sorted PINs of the citizens it touched), its one chained"
+  echo "access-log entry naming the block, and the checkpoint). Reference for the PIN mode: raw PostgreSQL through psql, \`\\copy\` of the same CSV into a temporary"
   echo "table joined to \`citizens\` by PIN, comparing the name from the document and the life status, result rows written to a"
   echo "file; the faster of two runs around the cancuoc run. The no-PIN mode (blocking by birth date and name words, then"
   echo "Vietnamese-aware similarity) has no SQL equivalent and is measured against its goal."

@@ -63,12 +63,17 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 	if q.Limit <= 0 {
 		q.Limit = defaultLimit
 	}
+	var hits []string
+	if q.PIN != "" {
+		var err error
+		if hits, err = touchedHits(ctx, db, q.PIN); err != nil {
+			return nil, dbErr(op, err)
+		}
+	}
 	var pending []*cancuoc.AuditEntry
 	if q.Before == 0 {
-		where, args := auditWhere(q)
-		args = append(args, q.Limit)
-		rows, err := db.Query(ctx, `SELECT `+pendingAuditCols+` FROM audit_pending`+where+
-			` ORDER BY id DESC LIMIT $`+itoa(len(args)), args...)
+		sql, args := auditSelect(pendingAuditCols, "audit_pending", "id", q, hits, 0, q.Limit)
+		rows, err := db.Query(ctx, sql, args...)
 		if err != nil {
 			return nil, dbErr(op, err)
 		}
@@ -76,13 +81,8 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 			return nil, dbErr(op, err)
 		}
 	}
-	where, args := auditWhere(q)
-	if q.Before > 0 {
-		args = append(args, q.Before)
-		where = andWhere(where, "seq < $"+itoa(len(args)))
-	}
-	args = append(args, max(q.Limit-len(pending), 1))
-	rows, err := db.Query(ctx, `SELECT `+auditCols+` FROM audit`+where+` ORDER BY seq DESC LIMIT $`+itoa(len(args)), args...)
+	sql, args := auditSelect(auditCols, "audit", "seq", q, hits, q.Before, max(q.Limit-len(pending), 1))
+	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
@@ -100,46 +100,56 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 	return append(pending, done...), nil
 }
 
-// auditWhere turns q's criteria (but Before and Limit) into a WHERE clause
-// over the columns audit and audit_pending share.
-func auditWhere(q cancuoc.AuditQuery) (string, []any) {
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
+// auditSelect returns the query of the newest `limit` rows of table (audit
+// or audit_pending, ordered by key) matching q's criteria (but Limit;
+// Before is before, 0 for none). hits are the outcomes of the block entries
+// whose touched block holds q.PIN (touched.go): they are the citizen's
+// entries too, read by their own index in a second branch of a UNION ALL
+// (an OR would let the planner walk the whole log backwards).
+func auditSelect(cols, table, key string, q cancuoc.AuditQuery, hits []string, before int64, limit int) (string, []any) {
+	var args []any
+	arg := func(v any) string {
 		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+itoa(len(args))))
+		return "$" + itoa(len(args))
 	}
-	if q.PIN != "" {
-		add("pin = ?", string(q.PIN))
+	branch := func(pinCond string) string {
+		var where []string
+		if pinCond != "" {
+			where = append(where, pinCond)
+		}
+		if q.Actor != "" {
+			where = append(where, "actor = "+arg(q.Actor))
+		}
+		if q.Action != "" {
+			where = append(where, "action = "+arg(q.Action))
+		}
+		if q.Purpose != "" {
+			where = append(where, "purpose = "+arg(q.Purpose))
+		}
+		if !q.From.IsZero() {
+			where = append(where, "at >= "+arg(q.From))
+		}
+		if !q.To.IsZero() {
+			where = append(where, "at < "+arg(q.To))
+		}
+		if before > 0 {
+			where = append(where, key+" < "+arg(before))
+		}
+		s := `SELECT ` + cols + ` FROM ` + table
+		if len(where) > 0 {
+			s += ` WHERE ` + strings.Join(where, " AND ")
+		}
+		return s + ` ORDER BY ` + key + ` DESC LIMIT ` + arg(limit)
 	}
-	if q.Actor != "" {
-		add("actor = ?", q.Actor)
+	if q.PIN == "" {
+		return branch(""), args
 	}
-	if q.Action != "" {
-		add("action = ?", q.Action)
+	own := branch("pin = " + arg(string(q.PIN)))
+	if len(hits) == 0 {
+		return own, args
 	}
-	if q.Purpose != "" {
-		add("purpose = ?", q.Purpose)
-	}
-	if !q.From.IsZero() {
-		add("at >= ?", q.From)
-	}
-	if !q.To.IsZero() {
-		add("at < ?", q.To)
-	}
-	if len(where) == 0 {
-		return "", args
-	}
-	return ` WHERE ` + strings.Join(where, " AND "), args
-}
-
-func andWhere(where, cond string) string {
-	if where == "" {
-		return ` WHERE ` + cond
-	}
-	return where + ` AND ` + cond
+	blocks := branch("pin IS NULL AND action = '" + cancuoc.TouchedAction + "' AND outcome = ANY(" + arg(hits) + "::text[])")
+	return `SELECT * FROM ((` + own + `) UNION ALL (` + blocks + `)) u ORDER BY ` + key + ` DESC LIMIT ` + arg(limit), args
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

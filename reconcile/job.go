@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +22,8 @@ import (
 
 // ActionReconcile is the audit action of a reconciliation touching a
 // citizen: their record was compared, or their PIN named as a candidate.
-const ActionReconcile = "citizen.reconcile"
+// A chunk's entry names the block of citizens it touched (cancuoc.TouchedBlock).
+const ActionReconcile = cancuoc.TouchedAction
 
 // DefaultChunk is the number of records matched and checkpointed together:
 // large enough that the per-chunk queries and commit are cheap per record,
@@ -364,6 +366,12 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 		m.Reveal[f] = true
 	}
 	hasID := cols[ColRecordID]
+	// The duplicate keys live in memory for the job's run; a resumed job
+	// reads those before its checkpoint again from the input.
+	seen, err := r.rebuildSeen(ctx, job, hasID)
+	if err != nil {
+		return err
+	}
 	if m.Source, err = r.source(ctx, job); err != nil {
 		return err
 	}
@@ -457,7 +465,7 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := r.commit(ctx, job, enc, rep, q, hasID); err != nil {
+			if err := r.commit(ctx, job, enc, rep, q, hasID, seen); err != nil {
 				return err
 			}
 			<-tokens
@@ -565,12 +573,7 @@ func (r *Runner) prepare(ctx context.Context, m *Matcher, p *prepared, hasID boo
 			continue
 		}
 		p.ins[i] = in
-		if hasID && strings.TrimSpace(rec.Fields[0]) != "" {
-			p.keys = append(p.keys, cancuoc.SeenKey{Hash: keyHash("id", in.ID), Line: in.Line})
-		}
-		if in.PIN != "" {
-			p.keys = append(p.keys, cancuoc.SeenKey{Hash: keyHash("pin", string(in.PIN)), Line: in.Line})
-		}
+		p.keys = recordKeys(p.keys, rec, in, hasID)
 	}
 	p.recs = nil
 	t1 := time.Now()
@@ -584,16 +587,73 @@ func (r *Runner) prepare(ctx context.Context, m *Matcher, p *prepared, hasID boo
 	return nil
 }
 
-// commit writes a prepared chunk: the duplicates are marked, the report
-// lines written and synced, the audit entries appended and the
-// checkpoint moved, in one transaction. If anything fails the transaction
-// rolls back and the report bytes written are dropped at the next Run.
-func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *encoder, rep *os.File, p *prepared, hasID bool) error {
+// commit writes a prepared chunk: the duplicates are marked (in memory),
+// the report lines written and synced, the chunk's touched block and its
+// one access-log entry appended and the checkpoint moved, in one
+// transaction. If anything fails the transaction rolls back, the report
+// bytes written are dropped at the next Run, and Run stops (the duplicate
+// keys added are rebuilt from the input by the next Run).
+func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *encoder, rep *os.File, p *prepared, hasID bool, seen *seenSet) error {
 	t0 := time.Now()
 	if r.Phases != nil {
 		defer func() { r.Phases.add(0, 0, time.Since(t0)) }()
 	}
 	prev := *job
+	// The lines with a key seen before (maybe a duplicate): only they are
+	// looked up again, by dupOf, for the line they repeat.
+	var dups map[int64]bool
+	for _, k := range p.keys {
+		first, err := seen.add(k.Hash, k.Line)
+		if err != nil {
+			return err
+		}
+		if first != k.Line {
+			if dups == nil {
+				dups = map[int64]bool{}
+			}
+			dups[k.Line] = true
+		}
+	}
+	counts := make(map[string]int64, len(job.Counts)+2)
+	for k, v := range job.Counts {
+		counts[k] = v
+	}
+	var (
+		pins   []cancuoc.PIN
+		fields = map[string]bool{}
+	)
+	for i := range p.out {
+		res := &p.out[i]
+		if in := p.ins[i]; in != nil && dups[in.Line] {
+			res.DuplicateOf = dupOf(seen, in, hasID)
+		}
+		if res.DuplicateOf != 0 {
+			counts["duplicate"]++
+		}
+		counts[res.Outcome]++
+		if err := enc.encode(res); err != nil {
+			enc.buf.Reset()
+			return err
+		}
+		if t := touched(res); len(t) > 0 {
+			pins = append(pins, t...)
+			for _, f := range res.fields {
+				fields[f] = true
+			}
+		}
+	}
+	// The chunk's access-log entry: one chained entry naming the block of
+	// the citizens it touched (cancuoc.TouchedBlock). The chunk is named
+	// by the input line it starts after, the same when it is redone.
+	var (
+		block *cancuoc.TouchedBlock
+		entry *cancuoc.AuditEntry
+	)
+	if len(pins) > 0 {
+		block = cancuoc.NewTouchedBlock(job.ID, prev.Line, pins)
+		entry = &cancuoc.AuditEntry{At: p.now, Actor: job.Owner, Action: ActionReconcile, Fields: fieldList(fields),
+			Purpose: "reconciliation " + job.ID, Outcome: block.Outcome()}
+	}
 	err := r.Store.InTx(ctx, func(tx cancuoc.Tx) error {
 		// Renew the lease first: refused if another runner took the job
 		// over, before a byte of the report is written; the row stays
@@ -601,48 +661,18 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		if err := tx.ClaimReconciliation(ctx, job.ID, r.runner(), r.now(), r.leaseUntil()); err != nil {
 			return err
 		}
-		dups, err := tx.MarkSeen(ctx, job.ID, p.keys)
-		if err != nil {
-			return err
-		}
-		first := make(map[int64]int64, len(dups))
-		for _, d := range dups {
-			if l, ok := first[d.Hash]; !ok || d.Line < l {
-				first[d.Hash] = d.Line
-			}
-		}
-		counts := make(map[string]int64, len(job.Counts)+2)
-		for k, v := range job.Counts {
-			counts[k] = v
-		}
-		var audit []*cancuoc.AuditEntry
-		purpose := "reconciliation " + job.ID
-		for i := range p.out {
-			res := &p.out[i]
-			if in := p.ins[i]; in != nil && len(first) > 0 {
-				res.DuplicateOf = dupOf(first, in, hasID)
-			}
-			if res.DuplicateOf != 0 {
-				counts["duplicate"]++
-			}
-			counts[res.Outcome]++
-			if err := enc.encode(res); err != nil {
-				return err
-			}
-			for _, c := range touched(res) {
-				audit = append(audit, &cancuoc.AuditEntry{At: p.now, Actor: job.Owner, Action: ActionReconcile,
-					PIN: c, Fields: res.fields, Purpose: purpose, Outcome: res.Outcome})
-			}
-		}
 		job.Counts, job.Offset, job.Line, job.UpdatedAt = counts, p.offset, p.line, p.now
 		if err := r.writeReport(rep, enc, job); err != nil {
 			return err
 		}
-		// The access log's lock is held from the append to the commit:
-		// append last, after the report's sync, so other readers' audit
-		// commits wait as little as possible.
-		if err := tx.AppendAudit(ctx, audit...); err != nil {
-			return err
+		if block != nil {
+			if err := tx.AppendTouched(ctx, block); err != nil {
+				return err
+			}
+			// The access log last, after the report's sync.
+			if err := tx.AppendAudit(ctx, entry); err != nil {
+				return err
+			}
 		}
 		// Compare-and-set on the checkpoint this chunk started from.
 		return tx.CheckpointLeased(ctx, job, r.runner(), prev.Offset, prev.ReportSize, r.leaseUntil())
@@ -654,6 +684,23 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		enc.buf.Reset()
 	}
 	return err
+}
+
+// fieldList lists the compared fields in a stable order.
+func fieldList(set map[string]bool) []string {
+	var out []string
+	for _, f := range []string{"full_name", "birth_date", "sex", "address", "card_number"} {
+		if set[f] {
+			out = append(out, f)
+			delete(set, f)
+		}
+	}
+	rest := make([]string, 0, len(set))
+	for f := range set {
+		rest = append(rest, f)
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
 }
 
 // isLeaseLost tells whether err is a lost lease or a refused claim.
@@ -679,7 +726,7 @@ func (r *Runner) writeReport(rep *os.File, enc *encoder, job *cancuoc.Reconcilia
 
 // dupOf returns the line where a record's ID or PIN was first seen, when
 // that is another line.
-func dupOf(first map[int64]int64, in *Input, hasID bool) int64 {
+func dupOf(seen *seenSet, in *Input, hasID bool) int64 {
 	var keys []int64
 	if hasID && !strings.HasPrefix(in.ID, "line ") {
 		keys = append(keys, keyHash("id", in.ID))
@@ -688,7 +735,7 @@ func dupOf(first map[int64]int64, in *Input, hasID bool) int64 {
 		keys = append(keys, keyHash("pin", string(in.PIN)))
 	}
 	for _, k := range keys {
-		if l, ok := first[k]; ok && l != in.Line {
+		if l := seen.first(k); l != 0 && l != in.Line {
 			return l
 		}
 	}

@@ -77,6 +77,16 @@ func testResumeAfterCancel(t *testing.T, st, fresh cancuoc.Store) {
 	dir := t.TempDir()
 	data, _ := seeded(t, st, 2000, 1000, 0.5, dir)
 	seeded(t, fresh, 2000, 0, 0, dir) // the same population
+	// The first records sent again at the end: duplicates whose first
+	// occurrence is before the checkpoint the resume starts from.
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.SplitAfter(string(b), "\n")
+	if err := os.WriteFile(data, []byte(string(b)+strings.Join(rows[1:11], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, want := runJob(t, fresh, data, filepath.Join(dir, "whole.jsonl"), 100)
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -118,25 +128,50 @@ func testResumeAfterCancel(t *testing.T, st, fresh cancuoc.Store) {
 		t.Errorf("resumed report differs from an uninterrupted run's (%d vs %d bytes)", len(got), len(want))
 	}
 	checkEveryLineOnce(t, got, countLines(t, data))
+	// Duplicates across the checkpoint are flagged (the keys before it
+	// were rebuilt from the input): a record after it names a first
+	// occurrence before it.
+	across := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(got)), "\n") {
+		var res reconcile.Result
+		_ = json.Unmarshal([]byte(l), &res)
+		if res.Line > mid.Line && res.DuplicateOf > 0 && res.DuplicateOf <= mid.Line {
+			across++
+		}
+	}
+	if across == 0 {
+		t.Error("no duplicate after the checkpoint names a line before it: the resume lost the keys (or the data has none)")
+	}
 	if done.Status != cancuoc.ReconDone || done.ReportSize != int64(len(got)) {
 		t.Errorf("job after resume: %+v", done)
 	}
-	// One audit entry per touched citizen, none repeated by the resume.
-	audited := map[string]int{}
+	// Every touched citizen sees one access-log entry per chunk that
+	// touched them (the chunk's block entry), none repeated by the resume.
+	chunksOf := map[string]map[int64]bool{}
+	touch := func(pin cancuoc.PIN, line int64) {
+		if chunksOf[string(pin)] == nil {
+			chunksOf[string(pin)] = map[int64]bool{}
+		}
+		chunksOf[string(pin)][(line-2)/100] = true // 100 records a chunk after the header
+	}
 	sc := bufio.NewScanner(strings.NewReader(string(got)))
 	for sc.Scan() {
 		var res reconcile.Result
 		_ = json.Unmarshal(sc.Bytes(), &res)
 		switch res.Outcome {
 		case reconcile.Matched, reconcile.MatchedDiff, reconcile.Deceased, reconcile.MissingPerson, reconcile.CandidateFound:
-			audited[string(res.PIN)]++
+			touch(res.PIN, res.Line)
 		case reconcile.Ambiguous:
 			for _, c := range res.Candidates {
-				audited[string(c.PIN)]++
+				touch(c.PIN, res.Line)
 			}
 		}
 	}
-	for pin, n := range audited {
+	if len(chunksOf) == 0 {
+		t.Fatal("the job touched nobody")
+	}
+	for pin, cs := range chunksOf {
+		n := len(cs)
 		es, err := st.AuditFor(t.Context(), cancuoc.PIN(pin), 100)
 		if err != nil {
 			t.Fatal(err)

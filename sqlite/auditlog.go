@@ -122,41 +122,68 @@ func (o *ops) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc
 	if q.Limit <= 0 {
 		q.Limit = defaultLimit
 	}
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, v any) {
-		where = append(where, cond)
-		args = append(args, v)
+	var args []any
+	// branch selects the newest entries matching q's criteria besides the
+	// PIN, and pinCond.
+	branch := func(pinCond string, pinArgs ...any) string {
+		var where []string
+		add := func(cond string, v any) {
+			where = append(where, cond)
+			args = append(args, v)
+		}
+		if pinCond != "" {
+			where = append(where, pinCond)
+			args = append(args, pinArgs...)
+		}
+		if q.Actor != "" {
+			add("actor = ?", q.Actor)
+		}
+		if q.Action != "" {
+			add("action = ?", q.Action)
+		}
+		if q.Purpose != "" {
+			add("purpose = ?", q.Purpose)
+		}
+		if !q.From.IsZero() {
+			add("at >= ?", micros(q.From))
+		}
+		if !q.To.IsZero() {
+			add("at < ?", micros(q.To))
+		}
+		if q.Before > 0 {
+			add("seq < ?", q.Before)
+		}
+		s := `SELECT ` + auditCols + ` FROM audit`
+		if len(where) > 0 {
+			s += ` WHERE ` + strings.Join(where, " AND ")
+		}
+		args = append(args, q.Limit)
+		return s + ` ORDER BY seq DESC LIMIT ?`
 	}
-	if q.PIN != "" {
-		add("pin = ?", string(q.PIN))
+	var s string
+	switch {
+	case q.PIN == "":
+		s = branch("")
+	default:
+		// The block entries whose touched block holds the PIN are the
+		// citizen's entries too (touched.go), read by their own index in
+		// a second branch.
+		hits, err := o.touchedHits(ctx, q.PIN)
+		if err != nil {
+			return nil, dbErr(op, err)
+		}
+		s = branch("pin = ?", string(q.PIN))
+		if len(hits) > 0 {
+			in := make([]any, len(hits))
+			for i, h := range hits {
+				in[i] = h
+			}
+			blocks := branch("pin = '' AND action = '"+cancuoc.TouchedAction+"' AND outcome IN (?"+
+				strings.Repeat(", ?", len(hits)-1)+")", in...)
+			s = `SELECT * FROM (` + s + `) UNION ALL SELECT * FROM (` + blocks + `) ORDER BY seq DESC LIMIT ?`
+			args = append(args, q.Limit)
+		}
 	}
-	if q.Actor != "" {
-		add("actor = ?", q.Actor)
-	}
-	if q.Action != "" {
-		add("action = ?", q.Action)
-	}
-	if q.Purpose != "" {
-		add("purpose = ?", q.Purpose)
-	}
-	if !q.From.IsZero() {
-		add("at >= ?", micros(q.From))
-	}
-	if !q.To.IsZero() {
-		add("at < ?", micros(q.To))
-	}
-	if q.Before > 0 {
-		add("seq < ?", q.Before)
-	}
-	s := `SELECT ` + auditCols + ` FROM audit`
-	if len(where) > 0 {
-		s += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	s += ` ORDER BY seq DESC LIMIT ?`
-	args = append(args, q.Limit)
 	rows, err := o.r.QueryContext(ctx, s, args...)
 	if err != nil {
 		return nil, dbErr(op, err)

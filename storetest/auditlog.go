@@ -37,6 +37,11 @@ func RunAuditLog(t *testing.T, open func(t *testing.T) (cancuoc.Store, Exec)) {
 		{"TamperRemoved", testAuditTamperRemoved},
 		{"TamperReordered", testAuditTamperReordered},
 		{"BulkAppend", testAuditBulkAppend},
+		{"TouchedBlocks", testTouchedBlocks},
+		{"TouchedTamperChanged", testTouchedTamperChanged},
+		{"TouchedTamperRemoved", testTouchedTamperRemoved},
+		{"TouchedTamperSwapped", testTouchedTamperSwapped},
+		{"TouchedTamperSegment", testTouchedTamperSegment},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

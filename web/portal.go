@@ -289,6 +289,9 @@ func actorsOf(entries []auditlog.Entry, name func(string) string) []actorOption 
 func (s *Site) accessRow(r *http.Request, ss *session, e *cancuoc.AuditEntry, names map[string]string, lang string) accessRow {
 	row := accessRow{ID: e.ID, At: e.At, ActorID: e.Actor, Actor: s.actorName(r, ss, e.Actor, names, lang),
 		Fields: e.Fields, Purpose: e.Purpose, Outcome: e.Outcome, OK: e.Outcome == "ok"}
+	if _, bulk := cancuoc.ParseTouched(e); bulk {
+		row.OK = true // a bulk job's chunk entry: its outcome names the block of citizens, not a refusal
+	}
 	row.ActionVI, row.ActionEN = e.Action, e.Action
 	if l, ok := actionLabels[e.Action]; ok {
 		row.ActionVI, row.ActionEN = l[0], l[1]
@@ -329,6 +332,7 @@ var actionLabels = map[string][2]string{
 	"citizen.read_own":      {"Bạn xem hồ sơ", "You read your record"},
 	"citizen.search":        {"Tìm kiếm thấy hồ sơ", "Found in a search"},
 	"citizen.update":        {"Cập nhật hồ sơ", "Updated the record"},
+	"citizen.reconcile":     {"Đối soát dữ liệu hàng loạt", "Bulk reconciliation"},
 	"citizen.history":       {"Xem lịch sử hồ sơ", "Read the record's history"},
 	"audit.read_access_log": {"Xem nhật ký truy cập", "Read the access log"},
 	"oidc.consent":          {"Đồng ý chia sẻ", "Consent given"},

@@ -193,6 +193,9 @@ func auditVerify(file, pubFile string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "OK entries %d…%d intact: %d entries chained, %d signed tree heads verified (key %s)\n",
 		rep.From, rep.To, rep.Entries, rep.Heads, auditlog.KeyID(pub))
+	if rep.Blocks > 0 {
+		fmt.Fprintf(stdout, "%d touched blocks of bulk jobs match their entries\n", rep.Blocks)
+	}
 	if rep.Unsigned > 0 {
 		fmt.Fprintf(stdout, "note: the last %d entries are covered by the hash chain only; no tree head in the export signs them\n", rep.Unsigned)
 	}
