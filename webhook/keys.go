@@ -39,7 +39,7 @@ type PublishedKey struct {
 	Algorithm string     `json:"alg"`
 	Scheme    string     `json:"scheme"`
 	PublicKey string     `json:"public_key"`
-	Created   time.Time  `json:"created_at"`
+	Created   time.Time  `json:"created_at,omitzero"`
 	Retire    *time.Time `json:"retire_at,omitempty"` // set once a newer key replaces it
 }
 
