@@ -15,6 +15,12 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) > 0 && args[0] == "create-webhook" {
 		return cmdCreateWebhook(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 && args[0] == "rotate-webhook-key" {
+		return cmdRotateWebhookKey(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "enable-webhook" {
+		return cmdEnableWebhook(ctx, args[1:], getenv, stdout)
+	}
 	if len(args) > 0 && args[0] == "create-client" {
 		return cmdCreateClient(ctx, args[1:], getenv, stdout)
 	}
