@@ -268,7 +268,9 @@ func (w *Worker) record(ctx context.Context, fs []finished) {
 		case cancuoc.DeliveryDelivered:
 			w.delivered.Inc()
 		case cancuoc.DeliveryPending:
-			w.retried.Inc()
+			if f.o.LastStatus != http.StatusGone { // counted as gone when disabled
+				w.retried.Inc()
+			}
 		case cancuoc.DeliveryDead:
 			w.dead.Inc()
 			w.s.log.Warn("webhook: delivery given up (dead letter)", "delivery", f.d.ID, "subscription", f.sub.ID,

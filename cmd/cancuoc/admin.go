@@ -28,7 +28,7 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		return partnerCommands[args[0]](ctx, args[1:], getenv, stdout)
 	}
 	if len(args) == 0 || args[0] != "create-principal" {
-		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]\n%s", partnerUsage)
+		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]\n%s\n%s", partnerUsage, webhookUsage)
 	}
 	fs := flag.NewFlagSet("admin create-principal", flag.ContinueOnError)
 	c, validate := bindConfig(fs, getenv)

@@ -218,6 +218,12 @@ func cmdCreateWebhook(ctx context.Context, args []string, getenv func(string) st
 	return enc.Encode(sub)
 }
 
+// webhookUsage lists the webhook commands for the admin usage message.
+var webhookUsage = `webhooks:
+  ` + createWebhookUsage[len("usage: "):] + `
+  ` + enableWebhookUsage[len("usage: "):] + `
+  ` + rotateWebhookKeyUsage[len("usage: "):]
+
 const rotateWebhookKeyUsage = "usage: cancuoc admin rotate-webhook-key [--by NAME]"
 
 // cmdRotateWebhookKey runs "cancuoc admin rotate-webhook-key": a new
