@@ -9,8 +9,21 @@ import (
 // Webhook subscription statuses.
 const (
 	WebhookActive   = "active"
-	WebhookDisabled = "disabled" // the receiver answered 410 Gone, or an operator stopped it
+	WebhookDisabled = "disabled" // the receiver answered 410 Gone, or an operator stopped it; deliveries wait until it is enabled again
 )
+
+// WebhookKey is a key webhooks are signed with. Private holds the Ed25519
+// seed sealed by the webhook capability (the store never sees it in
+// clear); Public is the raw 32-byte public key. A key signs and is
+// published from CreatedAt until RetireAt; a rotation sets the older keys'
+// RetireAt to when every delivery they signed is past its retry window.
+type WebhookKey struct {
+	ID        string
+	Private   []byte
+	Public    []byte
+	CreatedAt time.Time
+	RetireAt  time.Time
+}
 
 // Webhook delivery statuses.
 const (
@@ -105,4 +118,11 @@ type WebhookStore interface {
 	// no attempts, due at now, enqueued at now. NotFound if absent;
 	// Conflict "delivery_not_dead" if it is not dead.
 	RedriveWebhookDelivery(ctx context.Context, id string, now time.Time) error
+	// InsertWebhookKey stores k. Conflict "duplicate" if the ID exists.
+	InsertWebhookKey(ctx context.Context, k *WebhookKey) error
+	// WebhookKeys lists the signing keys not retired at t, newest first.
+	WebhookKeys(ctx context.Context, t time.Time) ([]*WebhookKey, error)
+	// RetireWebhookKeys sets RetireAt to at on every key but except whose
+	// RetireAt is later.
+	RetireWebhookKeys(ctx context.Context, except string, at time.Time) error
 }

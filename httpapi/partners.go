@@ -25,6 +25,22 @@ type partnerDeps struct {
 	svc    *partner.Service
 	tokens Tokens
 	cache  tokenCache
+	now    func() time.Time // the token issuer's clock; time.Now when nil
+}
+
+// WithTokenClock gives the clock of the token issuer (oidc.Config.Now):
+// a cached partner token is used only while it is unexpired by that clock,
+// the one that set its expiry, not the wall clock.
+func (a *API) WithTokenClock(now func() time.Time) *API {
+	a.verif.now = now
+	return a
+}
+
+func (v *partnerDeps) clock() time.Time {
+	if v.now != nil {
+		return v.now()
+	}
+	return time.Now()
 }
 
 // WithPartners gives the API the partners capability: the administrators'
@@ -147,7 +163,7 @@ func (a *API) partnerAuthed(h http.HandlerFunc) http.HandlerFunc {
 			a.fail(w, r, errNoPartners)
 			return
 		}
-		now := time.Now()
+		now := a.verif.clock()
 		info := a.verif.cache.get(tok, now)
 		if info == nil {
 			var err error

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,13 @@ type partnerEnv struct {
 // API before its routes are registered (reconciliation, the wallet).
 func newPartnerEnv(t *testing.T, with ...func(*httpapi.API, *sqlite.Store, *partner.Service)) *partnerEnv {
 	t.Helper()
+	return newPartnerEnvAt(t, nil, with...)
+}
+
+// newPartnerEnvAt is newPartnerEnv with the token issuer's clock now
+// (time.Now when nil), given to the provider and the API alike.
+func newPartnerEnvAt(t *testing.T, now func() time.Time, with ...func(*httpapi.API, *sqlite.Store, *partner.Service)) *partnerEnv {
+	t.Helper()
 	ctx := t.Context()
 	store, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
@@ -69,12 +77,15 @@ func newPartnerEnv(t *testing.T, with ...func(*httpapi.API, *sqlite.Store, *part
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(httpapi.Handler(mux, log, nil))
 	t.Cleanup(srv.Close)
-	prov, err := oidc.New(store, es, oidc.Config{Issuer: srv.URL + "/oidc", Secret: []byte(strings.Repeat("k", 32)), Insecure: true})
+	prov, err := oidc.New(store, es, oidc.Config{Issuer: srv.URL + "/oidc", Secret: []byte(strings.Repeat("k", 32)), Insecure: true, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ps := partner.New(store, w, partner.WithPolicyCache(0))
 	api := httpapi.New(reg, log).WithEID(es).WithPartners(ps).WithTokens(prov)
+	if now != nil {
+		api.WithTokenClock(now)
+	}
 	for _, f := range with {
 		f(api, store, ps)
 	}
@@ -384,4 +395,25 @@ func TestTokensKeepToTheirRoutes(t *testing.T) {
 		t.Errorf("account %+v", acc)
 	}
 	e.do("GET", "/v1/me/consents", "bearer:garbage", nil).problem(http.StatusUnauthorized, "token_invalid")
+}
+
+// TestPartnerTokenExpiresByIssuerClock: a partner's token cached by the API
+// stops at its expiry by the issuer's clock, not the wall clock: once the
+// provider's clock passes the expiry, the next call is refused at once,
+// although the cache entry is seconds old.
+func TestPartnerTokenExpiresByIssuerClock(t *testing.T) {
+	var mu sync.Mutex
+	at := time.Now()
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return at
+	}
+	e := newPartnerEnvAt(t, now)
+	tok := "bearer:" + e.addPartner("vcb", bankPolicy(cancuoc.Quota{PerMinute: 100}))
+	e.do("POST", "/v1/partner/match", tok, map[string]any{"pin": e.cit.PIN, "sex": "male"}).ok(http.StatusOK, nil)
+	mu.Lock()
+	at = at.Add(25 * time.Hour) // past any access token's lifetime
+	mu.Unlock()
+	e.do("POST", "/v1/partner/match", tok, map[string]any{"pin": e.cit.PIN, "sex": "male"}).problem(http.StatusUnauthorized, "token_invalid")
 }

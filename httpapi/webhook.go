@@ -21,6 +21,7 @@ func (a *API) webhookRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/webhooks", a.webhookOn(a.authed(a.createWebhook)))
 	mux.HandleFunc("GET /v1/webhooks", a.webhookOn(a.authed(a.listWebhooks)))
 	mux.HandleFunc("DELETE /v1/webhooks/{id}", a.webhookOn(a.authed(a.deleteWebhook)))
+	mux.HandleFunc("POST /v1/webhooks/{id}/enable", a.webhookOn(a.authed(a.enableWebhook)))
 	mux.HandleFunc("GET /v1/webhooks/dead-letters", a.webhookOn(a.authed(a.deadLetters)))
 	mux.HandleFunc("POST /v1/webhooks/dead-letters/{id}/retry", a.webhookOn(a.authed(a.retryDelivery)))
 	mux.HandleFunc("GET /.well-known/webhook-keys", a.webhookOn(a.webhookKeys))
@@ -77,6 +78,17 @@ func (a *API) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// enableWebhook makes a disabled subscription (after a 410, or by an
+// operator) active again; its pending deliveries follow.
+func (a *API) enableWebhook(w http.ResponseWriter, r *http.Request) {
+	sub, err := a.hooks.Enable(r.Context(), principal(r.Context()), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sub)
+}
+
 // deadLetterPage is the answer of GET /v1/webhooks/dead-letters; cursor,
 // when set, fetches the next (older) page.
 type deadLetterPage struct {
@@ -112,20 +124,18 @@ func (a *API) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, d)
 }
 
-// webhookKey is one published verification key.
-type webhookKey struct {
-	KeyID     string `json:"kid"`
-	Algorithm string `json:"alg"`
-	Scheme    string `json:"scheme"`
-	PublicKey string `json:"public_key"`
-}
-
-// webhookKeys publishes the public key of webhook signatures: no secret,
-// so no authentication.
+// webhookKeys publishes the public keys of webhook signatures: no secret,
+// so no authentication. During a key rotation there are two (or more),
+// each webhook signed by all of them; a partner trusts every key listed.
+// Caches keep them an hour: a rotation's overlap is days.
 func (a *API) webhookKeys(w http.ResponseWriter, r *http.Request) {
-	pub := a.hooks.Signer().PublicKey()
+	keys, err := a.hooks.PublishedKeys(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeJSON(w, http.StatusOK, struct {
-		Keys []webhookKey `json:"keys"`
-	}{[]webhookKey{{KeyID: webhook.KeyID(pub), Algorithm: "Ed25519", Scheme: "v1a", PublicKey: webhook.MarshalPublicKey(pub)}}})
+		Keys []webhook.PublishedKey `json:"keys"`
+	}{keys})
 }

@@ -21,6 +21,12 @@ import (
 // newWebhookEnv is the API with the webhook service over SQLite; bank and
 // other are two partners' API keys and IDs.
 func newWebhookEnv(t *testing.T) (e *env, svc *webhook.Service, bank, bankID, other string) {
+	e, svc, bank, bankID, other, _ = newWebhookEnvKey(t)
+	return
+}
+
+// newWebhookEnvKey is newWebhookEnv with the key the service signs with.
+func newWebhookEnvKey(t *testing.T) (e *env, svc *webhook.Service, bank, bankID, other string, signer *webhook.Signer) {
 	t.Helper()
 	ctx := t.Context()
 	store, err := sqlite.Open(ctx, ":memory:")
@@ -45,7 +51,7 @@ func newWebhookEnv(t *testing.T) (e *env, svc *webhook.Service, bank, bankID, ot
 		bankID:  {EventTypes: []string{cancuoc.EventCitizenDied}, Fields: []string{"pin"}},
 		otherID: {EventTypes: []string{cancuoc.EventCitizenDied}},
 	}
-	signer, _ := webhook.GenerateSigner()
+	signer, _ = webhook.GenerateSigner()
 	svc = webhook.New(store, policy, signer, webhook.Config{FirstRetry: time.Millisecond, MaxRetry: time.Millisecond,
 		MaxAttempts: 1, AllowHTTPDev: true}, nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -53,11 +59,11 @@ func newWebhookEnv(t *testing.T) (e *env, svc *webhook.Service, bank, bankID, ot
 	httpapi.New(reg, log).WithWebhook(svc).Routes(mux)
 	srv := httptest.NewServer(httpapi.Handler(mux, log, nil))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, reg: reg, admin: adminKey}, svc, bank, bankID, other
+	return &env{t: t, srv: srv, store: store, reg: reg, admin: adminKey}, svc, bank, bankID, other, signer
 }
 
 func TestWebhookRoutes(t *testing.T) {
-	e, svc, bank, bankID, other := newWebhookEnv(t)
+	e, svc, bank, bankID, other, signer := newWebhookEnvKey(t)
 	var sub cancuoc.WebhookSubscription
 	e.do("POST", "/v1/webhooks", bank, map[string]any{"url": "https://bank.example/hook", "event_types": []string{"citizen.died"}}).
 		ok(http.StatusCreated, &sub)
@@ -132,9 +138,69 @@ func TestWebhookRoutes(t *testing.T) {
 	}
 	e.do("GET", "/.well-known/webhook-keys", "", nil).ok(http.StatusOK, &keys)
 	pub, err := webhook.ParsePublicKey(keys.Keys[0].PublicKey)
-	if err != nil || keys.Keys[0].KeyID != webhook.KeyID(pub) || !pub.Equal(svc.Signer().PublicKey()) {
+	if err != nil || len(keys.Keys) != 1 || keys.Keys[0].KeyID != webhook.KeyID(pub) || !pub.Equal(signer.PublicKey()) {
 		t.Errorf("published key %+v: %v", keys, err)
 	}
+	// Keys stored and rotated: the first is the configured one; after a
+	// rotation both are published, the new one first.
+	if err := svc.UseStoredKeys(t.Context(), []byte("0123456789abcdef0123456789abcdef"), signer); err != nil {
+		t.Fatal(err)
+	}
+	nk, err := svc.RotateKey(t.Context(), &cancuoc.Principal{ID: "root", Role: cancuoc.RoleNationalAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rotated struct {
+		Keys []webhook.PublishedKey `json:"keys"`
+	}
+	e.do("GET", "/.well-known/webhook-keys", "", nil).ok(http.StatusOK, &rotated)
+	if len(rotated.Keys) != 2 || rotated.Keys[0].KeyID != nk.KeyID || rotated.Keys[1].KeyID != webhook.KeyID(signer.PublicKey()) ||
+		rotated.Keys[1].Retire == nil || rotated.Keys[0].Retire != nil {
+		t.Errorf("published after a rotation: %+v", rotated)
+	}
+}
+
+// TestWebhookEnableRoute: a subscription disabled by a 410 is enabled again
+// by its partner or an administrator, not by another partner.
+func TestWebhookEnableRoute(t *testing.T) {
+	e, svc, bank, bankID, other := newWebhookEnv(t)
+	var sub cancuoc.WebhookSubscription
+	e.do("POST", "/v1/webhooks", bank, map[string]any{"url": "https://bank.example/hook", "event_types": []string{"citizen.died"}}).
+		ok(http.StatusCreated, &sub)
+	if err := svc.HandleEvent(t.Context(), cancuoc.Event{Seq: 1, ID: "ev-1", Type: cancuoc.EventCitizenDied,
+		PIN: storetest.PIN(1), At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.NewWorker(&http.Client{Transport: answer(http.StatusGone)}).Once(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Subscriptions []cancuoc.WebhookSubscription `json:"subscriptions"`
+	}
+	e.do("GET", "/v1/webhooks?partner_id="+bankID, e.admin, nil).ok(http.StatusOK, &list)
+	if len(list.Subscriptions) != 1 || list.Subscriptions[0].Status != cancuoc.WebhookDisabled {
+		t.Fatalf("after a 410: %+v", list)
+	}
+	e.do("POST", "/v1/webhooks/"+sub.ID+"/enable", other, nil).problem(http.StatusForbidden, "webhook_not_yours")
+	e.do("POST", "/v1/webhooks/"+sub.ID+"/enable", "", nil).problem(http.StatusUnauthorized, "api_key_missing")
+	e.do("POST", "/v1/webhooks/nope/enable", e.admin, nil).problem(http.StatusNotFound, "not_found")
+	var got cancuoc.WebhookSubscription
+	e.do("POST", "/v1/webhooks/"+sub.ID+"/enable", bank, nil).ok(http.StatusOK, &got)
+	if got.Status != cancuoc.WebhookActive {
+		t.Errorf("enabled: %+v", got)
+	}
+	e.do("POST", "/v1/webhooks/"+sub.ID+"/enable", e.admin, nil).ok(http.StatusOK, &got)
+	// The delivery the 410 answered waits, pending, and goes now.
+	if n, err := svc.NewWorker(&http.Client{Transport: answer(http.StatusNoContent)}).Once(t.Context()); err != nil || n != 1 {
+		t.Errorf("after enabling, %d sent, %v", n, err)
+	}
+}
+
+// answer is a transport whose receiver always answers status.
+type answer int
+
+func (a answer) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: int(a), Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
 }
 
 // TestWebhookRoutesOff: without the service the routes answer 503.

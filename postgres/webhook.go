@@ -231,3 +231,49 @@ func prefixed(alias, cols string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// InsertWebhookKey stores k. Conflict "duplicate" if the ID exists.
+func (c *conn) InsertWebhookKey(ctx context.Context, k *cancuoc.WebhookKey) error {
+	const op = "postgres.InsertWebhookKey"
+	tag, err := c.q.Exec(ctx, `INSERT INTO webhook_keys (id, private, public, created_at, retire_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+		k.ID, k.Private, k.Public, ts(k.CreatedAt), ts(k.RetireAt))
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return duplicate(op)
+	}
+	return nil
+}
+
+// WebhookKeys lists keys not retired at t, newest first.
+func (c *conn) WebhookKeys(ctx context.Context, t time.Time) ([]*cancuoc.WebhookKey, error) {
+	const op = "postgres.WebhookKeys"
+	rows, err := c.q.Query(ctx, `SELECT id, private, public, created_at, retire_at
+		FROM webhook_keys WHERE retire_at > $1 ORDER BY created_at DESC, id`, ts(t))
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []*cancuoc.WebhookKey{}
+	for rows.Next() {
+		var (
+			k               cancuoc.WebhookKey
+			created, retire time.Time
+		)
+		if err := rows.Scan(&k.ID, &k.Private, &k.Public, &created, &retire); err != nil {
+			return nil, dbErr(op, err)
+		}
+		k.CreatedAt, k.RetireAt = ts(created), ts(retire)
+		out = append(out, &k)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
+// RetireWebhookKeys brings forward the retirement of every key but except.
+func (c *conn) RetireWebhookKeys(ctx context.Context, except string, at time.Time) error {
+	const op = "postgres.RetireWebhookKeys"
+	_, err := c.q.Exec(ctx, `UPDATE webhook_keys SET retire_at = $1 WHERE id <> $2 AND retire_at > $1`, ts(at), except)
+	return dbErr(op, err)
+}

@@ -244,3 +244,44 @@ func notDead(op string) error {
 	return conflict(op, "delivery_not_dead", "Chỉ gửi lại được webhook trong danh sách thất bại.",
 		"Only a delivery on the dead-letter list can be re-driven.")
 }
+
+// InsertWebhookKey stores k. Conflict "duplicate" if the ID exists.
+func (o *ops) InsertWebhookKey(ctx context.Context, k *cancuoc.WebhookKey) error {
+	const op = "sqlite.InsertWebhookKey"
+	res, err := o.w.ExecContext(ctx, `INSERT INTO webhook_keys (id, private, public, created_at, retire_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		k.ID, k.Private, k.Public, micros(k.CreatedAt), micros(k.RetireAt))
+	return inserted(op, res, err, "Mã khoá đã tồn tại.", "The key ID already exists.")
+}
+
+// WebhookKeys lists keys not retired at t, newest first.
+func (o *ops) WebhookKeys(ctx context.Context, t time.Time) ([]*cancuoc.WebhookKey, error) {
+	const op = "sqlite.WebhookKeys"
+	rows, err := o.r.QueryContext(ctx, `SELECT id, private, public, created_at, retire_at
+		FROM webhook_keys WHERE retire_at > ? ORDER BY created_at DESC, id`, micros(t))
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []*cancuoc.WebhookKey{}
+	for rows.Next() {
+		var (
+			k               cancuoc.WebhookKey
+			created, retire int64
+		)
+		if err := rows.Scan(&k.ID, &k.Private, &k.Public, &created, &retire); err != nil {
+			return nil, dbErr(op, err)
+		}
+		k.CreatedAt, k.RetireAt = fromMicros(created), fromMicros(retire)
+		out = append(out, &k)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
+// RetireWebhookKeys brings forward the retirement of every key but except.
+func (o *ops) RetireWebhookKeys(ctx context.Context, except string, at time.Time) error {
+	const op = "sqlite.RetireWebhookKeys"
+	_, err := o.w.ExecContext(ctx, `UPDATE webhook_keys SET retire_at = ? WHERE id <> ? AND retire_at > ?`,
+		micros(at), except, micros(at))
+	return dbErr(op, err)
+}

@@ -25,6 +25,7 @@ func RunWebhook(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"ClaimConcurrent", testWebhookClaimConcurrent},
 		{"DeadLetters", testWebhookDeadLetters},
 		{"DeleteCascades", testWebhookDeleteCascades},
+		{"Keys", testWebhookKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,6 +221,13 @@ func testWebhookClaimOrder(t *testing.T, s cancuoc.Store) {
 	if got := claim(t, s, whT0.Add(time.Hour), 10); len(got) != 0 {
 		t.Errorf("claim with the subscription disabled = %v", got)
 	}
+	// Enabled again, it resumes from what is pending.
+	if err := s.SetWebhookStatus(t.Context(), "wh-b", cancuoc.WebhookActive, whT0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, s, whT0.Add(time.Hour), 10); len(got) != 1 {
+		t.Errorf("claim with the subscription enabled again = %v", got)
+	}
 }
 
 // testWebhookClaimLease: a claimed delivery is hidden for the lease; after
@@ -368,4 +376,56 @@ func testWebhookDeleteCascades(t *testing.T, s cancuoc.Store) {
 	}
 	_, err := s.WebhookDelivery(ctx, "d-wh-a-000001")
 	wantErr(t, "delivery of a deleted subscription", err, cancuoc.NotFound, "")
+}
+
+// testWebhookKeys: keys are listed newest first until they retire; a
+// rotation retires the others at a time, never later than they would.
+func testWebhookKeys(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	far := whT0.AddDate(100, 0, 0)
+	old := &cancuoc.WebhookKey{ID: "k-old", Private: []byte{1, 2, 3}, Public: []byte{4, 5}, CreatedAt: whT0, RetireAt: far}
+	if err := s.InsertWebhookKey(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "InsertWebhookKey(again)", s.InsertWebhookKey(ctx, old), cancuoc.Conflict, "duplicate")
+	short := &cancuoc.WebhookKey{ID: "k-short", Private: []byte{9}, Public: []byte{8}, CreatedAt: whT0.Add(time.Minute), RetireAt: whT0.Add(time.Hour)}
+	cur := &cancuoc.WebhookKey{ID: "k-new", Private: []byte{7}, Public: []byte{6}, CreatedAt: whT0.Add(2 * time.Minute), RetireAt: far}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.InsertWebhookKey(ctx, short); err != nil {
+			return err
+		}
+		if err := tx.InsertWebhookKey(ctx, cur); err != nil {
+			return err
+		}
+		return tx.RetireWebhookKeys(ctx, "k-new", whT0.Add(72*time.Hour))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(at time.Time) []string {
+		ks, err := s.WebhookKeys(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range ks {
+			out = append(out, k.ID)
+		}
+		return out
+	}
+	if got := ids(whT0.Add(3 * time.Minute)); !slices.Equal(got, []string{"k-new", "k-short", "k-old"}) {
+		t.Errorf("keys during the overlap = %v", got)
+	}
+	if got := ids(whT0.Add(2 * time.Hour)); !slices.Equal(got, []string{"k-new", "k-old"}) {
+		t.Errorf("keys after the short one retired (a rotation never extends a key) = %v", got)
+	}
+	if got := ids(whT0.Add(72 * time.Hour)); !slices.Equal(got, []string{"k-new"}) {
+		t.Errorf("keys after the overlap = %v", got)
+	}
+	ks, _ := s.WebhookKeys(ctx, whT0)
+	k := ks[len(ks)-1]
+	if k.ID != "k-old" || string(k.Private) != string(old.Private) || string(k.Public) != string(old.Public) ||
+		!k.CreatedAt.Equal(whT0) || !k.RetireAt.Equal(whT0.Add(72*time.Hour)) {
+		t.Errorf("old key read back = %+v", k)
+	}
 }

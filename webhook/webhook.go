@@ -48,6 +48,9 @@ type Config struct {
 	// AllowNets are private networks webhooks may reach besides the public
 	// internet (see reach.go); none by default.
 	AllowNets []netip.Prefix
+	// Now is the clock (time.Now when nil): when deliveries are due, how
+	// old they are, and which signing keys are live.
+	Now func() time.Time
 }
 
 // DefaultConfig is the configuration of a production server.
@@ -60,14 +63,15 @@ func DefaultConfig() Config {
 type Service struct {
 	store  Store
 	policy Policy
-	signer *Signer
+	keys   keySource // a fixed key (New) or the stored, rotating ones (UseStoredKeys)
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
 	wake   chan struct{} // tells the worker new deliveries exist
 }
 
-// New returns the service. Start its worker with Run.
+// New returns the service, signing with signer until UseStoredKeys makes
+// it sign with the stored, rotating keys. Start its worker with Run.
 func New(st Store, policy Policy, signer *Signer, cfg Config, log *slog.Logger) *Service {
 	d := DefaultConfig()
 	if cfg.FirstRetry <= 0 {
@@ -94,12 +98,13 @@ func New(st Store, policy Policy, signer *Signer, cfg Config, log *slog.Logger) 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{store: st, policy: policy, signer: signer, cfg: cfg, log: log, now: time.Now,
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: st, policy: policy, keys: staticKey{signer}, cfg: cfg, log: log, now: now,
 		wake: make(chan struct{}, 1)}
 }
-
-// Signer is the key webhooks are signed with.
-func (s *Service) Signer() *Signer { return s.signer }
 
 // newID returns a time-ordered random ID: 12 hex digits of milliseconds,
 // then 16 of randomness, so listings "newest first" follow the ID.
@@ -280,6 +285,51 @@ func (s *Service) Retry(ctx context.Context, p *cancuoc.Principal, id string) (*
 	return s.store.WebhookDelivery(ctx, id)
 }
 
+// keeps tells whether the fan-out writes deliveries for sub: always while
+// it is active; while it is disabled (a 410, or an operator), for MaxAge
+// after it was disabled, so that enabling it again within that time loses
+// nothing (the deliveries wait, pending, and are sent in order once it is
+// enabled). A subscription disabled longer is taken as abandoned: events
+// after that are not kept for it, so a forgotten one does not grow
+// without end.
+func (s *Service) keeps(sub *cancuoc.WebhookSubscription, now time.Time) bool {
+	return sub.Status == cancuoc.WebhookActive || now.Sub(sub.UpdatedAt) < s.cfg.MaxAge
+}
+
+// Enable makes a disabled subscription active again, for a national
+// administrator or the partner itself (once its receiver is back): its
+// pending deliveries, the one the 410 answered included, are sent again,
+// in order; dead letters stay where they are until re-driven. The change
+// and its audit entry commit together. Enabling an active subscription
+// changes nothing.
+func (s *Service) Enable(ctx context.Context, p *cancuoc.Principal, id string) (*cancuoc.WebhookSubscription, error) {
+	const op = "webhook.Enable"
+	sub, err := s.store.WebhookSubscription(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayManage(p, sub.PartnerID); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if sub.Status == cancuoc.WebhookActive {
+		return sub, nil
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.SetWebhookStatus(ctx, id, cancuoc.WebhookActive, now); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: actor(p), Action: "webhook.enable",
+			Purpose: "subscription " + id + " of " + sub.PartnerID + ", disabled since " + sub.UpdatedAt.UTC().Format(time.RFC3339),
+			Outcome: "ok"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Notify()
+	return s.store.WebhookSubscription(ctx, id)
+}
+
 // Notify wakes the worker; it never blocks.
 func (s *Service) Notify() {
 	select {
@@ -349,7 +399,7 @@ func (s *Service) HandleEvent(ctx context.Context, e cancuoc.Event) error {
 	var ds []*cancuoc.WebhookDelivery
 	var audits []*cancuoc.AuditEntry
 	for _, sub := range subs {
-		if sub.Status != cancuoc.WebhookActive || !slices.Contains(sub.EventTypes, e.Type) {
+		if !slices.Contains(sub.EventTypes, e.Type) || !s.keeps(sub, now) {
 			continue
 		}
 		if s.policy.MayReceive(ctx, sub.PartnerID, e.Type) != nil {

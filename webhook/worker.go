@@ -214,9 +214,10 @@ func (w *Worker) attempt(ctx context.Context, sub *cancuoc.WebhookSubscription, 
 	case err == nil && status >= 200 && status < 300:
 		o.Status = cancuoc.DeliveryDelivered
 	case err == nil && status == http.StatusGone:
-		// The receiver says the endpoint is gone for good: stop sending to
-		// it, and keep this delivery where operators look.
-		o.Status, o.LastError = cancuoc.DeliveryDead, "410 Gone: subscription disabled"
+		// The receiver says the endpoint is gone: stop sending to it. The
+		// delivery stays pending, first in line when the partner enables
+		// the subscription again (Enable), so nothing is lost.
+		o.Status, o.NextAt, o.LastError = cancuoc.DeliveryPending, now, "410 Gone: subscription disabled"
 		if err := w.s.store.SetWebhookStatus(ctx, sub.ID, cancuoc.WebhookDisabled, now); err != nil {
 			w.s.log.Warn("webhook: disabling a gone subscription failed", "subscription", sub.ID, "err", err)
 		} else {
@@ -267,7 +268,9 @@ func (w *Worker) record(ctx context.Context, fs []finished) {
 		case cancuoc.DeliveryDelivered:
 			w.delivered.Inc()
 		case cancuoc.DeliveryPending:
-			w.retried.Inc()
+			if f.o.LastStatus != http.StatusGone { // counted as gone when disabled
+				w.retried.Inc()
+			}
 		case cancuoc.DeliveryDead:
 			w.dead.Inc()
 			w.s.log.Warn("webhook: delivery given up (dead letter)", "delivery", f.d.ID, "subscription", f.sub.ID,
@@ -304,7 +307,11 @@ func (w *Worker) send(ctx context.Context, url string, d *cancuoc.WebhookDeliver
 	// every subscription, so a receiver deduplicates on it.
 	req.Header.Set(HeaderID, d.EventID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(HeaderSignature, w.s.signer.Sign(d.EventID, ts, d.Payload))
+	sig, err := w.s.signature(ctx, d.EventID, ts, d.Payload)
+	if err != nil {
+		return 0, fmt.Errorf("signing: %w", err)
+	}
+	req.Header.Set(HeaderSignature, sig)
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("POST failed: %w", err)

@@ -15,6 +15,12 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) > 0 && args[0] == "create-webhook" {
 		return cmdCreateWebhook(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 && args[0] == "rotate-webhook-key" {
+		return cmdRotateWebhookKey(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "enable-webhook" {
+		return cmdEnableWebhook(ctx, args[1:], getenv, stdout)
+	}
 	if len(args) > 0 && args[0] == "create-client" {
 		return cmdCreateClient(ctx, args[1:], getenv, stdout)
 	}
@@ -22,7 +28,7 @@ func cmdAdmin(ctx context.Context, args []string, getenv func(string) string, st
 		return partnerCommands[args[0]](ctx, args[1:], getenv, stdout)
 	}
 	if len(args) == 0 || args[0] != "create-principal" {
-		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]\n%s", partnerUsage)
+		return fmt.Errorf("usage: cancuoc admin create-principal --name NAME --role ROLE [--province CODE] [--commune CODE] [--agency A] [--officer-pin PIN]\n%s\n%s", partnerUsage, webhookUsage)
 	}
 	fs := flag.NewFlagSet("admin create-principal", flag.ContinueOnError)
 	c, validate := bindConfig(fs, getenv)

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,7 +24,8 @@ import (
 
 // webhookConfig is the part of the configuration for partners' webhooks.
 type webhookConfig struct {
-	KeyFile     string // CANCUOC_WEBHOOK_KEY: whsk_ Ed25519 signing key, created on first start; default DATA_DIR/webhook.key
+	KeyFile     string // CANCUOC_WEBHOOK_KEY: whsk_ Ed25519 key of a deployment from before keys were stored; default DATA_DIR/webhook.key
+	Secret      string // CANCUOC_WEBHOOK_SECRET(_FILE): hex, ≥32 bytes, seals the stored keys; default DATA_DIR/webhook-secret
 	PolicyFile  string // CANCUOC_WEBHOOK_POLICY: JSON {"partner": {"event_types": [...], "fields": [...]}}
 	FirstRetry  time.Duration
 	MaxRetry    time.Duration
@@ -40,7 +46,15 @@ func bindWebhookConfig(fs *flag.FlagSet, getenv func(string) string) *webhookCon
 		return def
 	}
 	fs.StringVar(&wc.KeyFile, "webhook-key", getenv("CANCUOC_WEBHOOK_KEY"),
-		"file of the Ed25519 key webhooks are signed with (whsk_…), created on first start; the same on every node; default DATA_DIR/webhook.key (CANCUOC_WEBHOOK_KEY)")
+		"file of an Ed25519 webhook key (whsk_…) to carry over as the first stored signing key when the database has none (deployments from before keys were stored); default DATA_DIR/webhook.key if it exists (CANCUOC_WEBHOOK_KEY)")
+	secret := getenv("CANCUOC_WEBHOOK_SECRET")
+	if f := getenv("CANCUOC_WEBHOOK_SECRET_FILE"); secret == "" && f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			secret = strings.TrimSpace(string(b))
+		}
+	}
+	fs.StringVar(&wc.Secret, "webhook-secret", secret,
+		"hex secret the webhook signing keys are sealed under in the database (≥32 bytes), the same on every node; default DATA_DIR/webhook-secret, created on first start (CANCUOC_WEBHOOK_SECRET, CANCUOC_WEBHOOK_SECRET_FILE)")
 	fs.StringVar(&wc.PolicyFile, "webhook-policy", getenv("CANCUOC_WEBHOOK_POLICY"),
 		`JSON file of what each partner may receive: {"partner-id": {"event_types": ["citizen.died"], "fields": ["pin"]}}; none: no partner may subscribe (CANCUOC_WEBHOOK_POLICY)`)
 	fs.DurationVar(&wc.FirstRetry, "webhook-first-retry", dur("CANCUOC_WEBHOOK_FIRST_RETRY", d.FirstRetry), "delay before a failed webhook's first retry, doubling after (CANCUOC_WEBHOOK_FIRST_RETRY)")
@@ -68,20 +82,65 @@ func parseNets(list string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// openWebhooks builds the webhook service: key (created if needed) and
-// policy. http:// receivers are allowed only to localhost, and only when
-// the server itself listens on loopback (a laptop).
-func (a *app) openWebhooks(c *Config, wc *webhookConfig, log *slog.Logger) error {
-	if wc.KeyFile == "" {
-		wc.KeyFile = filepath.Join(c.DataDir, "webhook.key")
+// secret returns the sealing secret of the webhook keys: given, or kept in
+// the data directory so that the sealed keys open after a restart.
+func (wc *webhookConfig) secret(c *Config) ([]byte, error) {
+	if wc.Secret != "" {
+		b, err := hex.DecodeString(wc.Secret)
+		if err != nil || len(b) < 32 {
+			return nil, errors.New("-webhook-secret must be at least 32 bytes in hex")
+		}
+		return b, nil
 	}
-	signer, created, err := webhook.LoadOrCreateSigner(wc.KeyFile)
+	path := filepath.Join(c.DataDir, "webhook-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		return hex.DecodeString(strings.TrimSpace(string(b)))
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // another process made it first
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return hex.DecodeString(strings.TrimSpace(string(b)))
+	}
 	if err != nil {
-		return fmt.Errorf("webhook key %s: %w", wc.KeyFile, err)
+		return nil, fmt.Errorf("store the webhook secret: %w", err)
 	}
-	if created {
-		log.Info("created the webhook signing key", "file", wc.KeyFile, "key_id", webhook.KeyID(signer.PublicKey()),
-			"public_key", webhook.MarshalPublicKey(signer.PublicKey()))
+	if _, err := f.WriteString(hex.EncodeToString(b) + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store the webhook secret: %w", err)
+	}
+	return b, f.Close()
+}
+
+// openWebhooks builds the webhook service: its signing keys (stored,
+// sealed; the key file of an older deployment carried over as the first)
+// and policy. http:// receivers are allowed only to localhost, and only
+// when the server itself listens on loopback (a laptop).
+func (a *app) openWebhooks(ctx context.Context, c *Config, wc *webhookConfig, log *slog.Logger) error {
+	keyFile := wc.KeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(c.DataDir, "webhook.key")
+	}
+	var first *webhook.Signer
+	if b, err := os.ReadFile(keyFile); err == nil {
+		if first, err = webhook.ParseSecret(string(b)); err != nil {
+			return fmt.Errorf("webhook key %s: %w", keyFile, err)
+		}
+	} else if wc.KeyFile != "" {
+		return fmt.Errorf("webhook key: %w", err)
+	}
+	secret, err := wc.secret(c)
+	if err != nil {
+		return err
 	}
 	// The partners' policies decide, unless a policy file is given (for
 	// systems not registered as partners).
@@ -99,14 +158,17 @@ func (a *app) openWebhooks(c *Config, wc *webhookConfig, log *slog.Logger) error
 	ip := net.ParseIP(host)
 	cfg := webhook.Config{FirstRetry: wc.FirstRetry, MaxRetry: wc.MaxRetry, MaxAttempts: wc.MaxAttempts, MaxAge: wc.MaxAge,
 		AllowHTTPDev: host == "localhost" || (ip != nil && ip.IsLoopback()), AllowNets: nets}
-	a.hooks = webhook.New(a.store, policy, signer, cfg, log.With("component", "webhook"))
+	a.hooks = webhook.New(a.store, policy, first, cfg, log.With("component", "webhook"))
+	if err := a.hooks.UseStoredKeys(ctx, secret, first); err != nil {
+		return fmt.Errorf("webhook signing keys: %w", err)
+	}
 	return nil
 }
 
 // startWebhooks opens the service, subscribes its fan-out to the event
 // dispatcher and runs a delivery worker until ctx ends.
 func (a *app) startWebhooks(ctx context.Context, c *Config, wc *webhookConfig, log *slog.Logger) error {
-	if err := a.openWebhooks(c, wc, log); err != nil {
+	if err := a.openWebhooks(ctx, c, wc, log); err != nil {
 		return err
 	}
 	// Every event type: the subscriptions, not the dispatcher, choose.
@@ -143,11 +205,96 @@ func cmdCreateWebhook(ctx context.Context, args []string, getenv func(string) st
 		return err
 	}
 	defer a.Close()
-	if err := a.openWebhooks(c, wc, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := a.openWebhooks(ctx, c, wc, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		return err
 	}
 	operator := &cancuoc.Principal{ID: "cli", Role: cancuoc.RoleNationalAdmin}
 	sub, err := a.hooks.Subscribe(ctx, operator, ns)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sub)
+}
+
+// webhookUsage lists the webhook commands for the admin usage message.
+var webhookUsage = `webhooks:
+  ` + createWebhookUsage[len("usage: "):] + `
+  ` + enableWebhookUsage[len("usage: "):] + `
+  ` + rotateWebhookKeyUsage[len("usage: "):]
+
+const rotateWebhookKeyUsage = "usage: cancuoc admin rotate-webhook-key [--by NAME]"
+
+// cmdRotateWebhookKey runs "cancuoc admin rotate-webhook-key": a new
+// signing key becomes current on every node within a minute; the older
+// keys co-sign and stay published for the retry window (webhook-max-age
+// plus webhook-max-retry), then retire. The rotation is in the access log.
+func cmdRotateWebhookKey(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("admin rotate-webhook-key", flag.ContinueOnError)
+	c, validate := bindConfig(fs, getenv)
+	wc := bindWebhookConfig(fs, getenv)
+	by := fs.String("by", "cli", "who rotates, for the access log")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *by == "" {
+		return fmt.Errorf("%s", rotateWebhookKeyUsage)
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.openWebhooks(ctx, c, wc, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		return err
+	}
+	k, err := a.hooks.RotateKey(ctx, &cancuoc.Principal{ID: *by, Role: cancuoc.RoleNationalAdmin})
+	if err != nil {
+		return err
+	}
+	keys, err := a.hooks.PublishedKeys(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "new webhook signing key %s; older keys co-sign until they retire:\n", k.KeyID)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(keys)
+}
+
+const enableWebhookUsage = "usage: cancuoc admin enable-webhook --id SUBSCRIPTION [--by NAME]"
+
+// cmdEnableWebhook runs "cancuoc admin enable-webhook": a subscription
+// disabled by a 410 (or an operator) becomes active; its pending deliveries
+// go out from the next claim of any node. Audited.
+func cmdEnableWebhook(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("admin enable-webhook", flag.ContinueOnError)
+	c, validate := bindConfig(fs, getenv)
+	wc := bindWebhookConfig(fs, getenv)
+	id := fs.String("id", "", "subscription ID (wh_…)")
+	by := fs.String("by", "cli", "who enables it, for the access log")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	if *id == "" || *by == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%s", enableWebhookUsage)
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.openWebhooks(ctx, c, wc, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		return err
+	}
+	sub, err := a.hooks.Enable(ctx, &cancuoc.Principal{ID: *by, Role: cancuoc.RoleNationalAdmin}, *id)
 	if err != nil {
 		return err
 	}
