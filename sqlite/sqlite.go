@@ -267,3 +267,28 @@ func conflict(op, code, vi, en string) error {
 func notFound(op, vi, en string) error {
 	return cancuoc.E(cancuoc.NotFound, op, "not_found", vi, en)
 }
+
+// Savepoint runs fn in a SAVEPOINT of the transaction; an error rolls back
+// only fn's writes and leaves the transaction usable (cancuoc.Savepointer).
+// On the Store it runs in its own transaction.
+func (o *ops) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
+	const op = "sqlite.Savepoint"
+	return o.atomic(ctx, func(t *ops) error {
+		if _, err := t.w.ExecContext(ctx, `SAVEPOINT cancuoc_item`); err != nil {
+			return dbErr(op, err)
+		}
+		if err := fn(t); err != nil {
+			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO cancuoc_item`); rerr != nil {
+				return dbErr(op, rerr)
+			}
+			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `RELEASE cancuoc_item`); rerr != nil {
+				return dbErr(op, rerr)
+			}
+			return err
+		}
+		if _, err := t.w.ExecContext(ctx, `RELEASE cancuoc_item`); err != nil {
+			return dbErr(op, err)
+		}
+		return nil
+	})
+}
