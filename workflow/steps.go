@@ -142,6 +142,11 @@ func (s *Service) ClaimTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Pri
 	if err != nil {
 		return nil, err
 	}
+	return s.claim(ctx, tx, op, actor, p, st)
+}
+
+// claim is ClaimTx on a file and step already read in tx.
+func (s *Service) claim(ctx context.Context, tx cancuoc.Tx, op string, actor *cancuoc.Principal, p *cancuoc.Procedure, st *cancuoc.ProcedureStep) (*cancuoc.ProcedureStep, error) {
 	if err := canAct(op, actor, st); err != nil {
 		return nil, err
 	}
