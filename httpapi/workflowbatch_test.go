@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -26,6 +27,7 @@ func TestProcedureBatchAPI(t *testing.T) {
 		e.do("POST", "/v1/procedures", e.civil, e.submission(), "Idempotency-Key", "sub-"+string(rune('a'+i))).ok(201, &f)
 		ids = append(ids, f.ID)
 	}
+	slices.Sort(ids) // the queue's order: IDs of one millisecond sort by their random part
 	e.do("POST", "/v1/procedure-tasks/claim", e.civil, map[string]any{"max": 0}).problem(400, "max_invalid")
 	e.do("POST", "/v1/procedure-tasks/claim", e.civil, map[string]any{"max": 101}).problem(400, "max_invalid")
 	e.do("POST", "/v1/procedure-tasks/claim", e.civil, map[string]any{"max": 2, "extra": 1}).problem(400, "unknown_field")
