@@ -12,6 +12,10 @@
 # Full size:
 #   N=20000 CLIENTS=8 DURATION=60 bash bench/procedures.sh
 #
+# MODES="step" runs only the per-step mode; CANCUOC_BIN=path uses that
+# server binary instead of building one (to measure another commit);
+# NO_REPORT=1 prints the figures without writing the results.
+#
 # PROFILE=1 also takes a CPU profile of cancuoc (pprof, --debug-addr on
 # port 19053) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
@@ -29,7 +33,7 @@ NATS=${NATS:-$(command -v nats-server || echo /usr/sbin/nats-server)}
 OUT=bench/out/procedures
 rm -rf "$OUT"
 mkdir -p "$OUT"
-go build -o "$OUT/cancuoc" ./cmd/cancuoc
+if [ -n "${CANCUOC_BIN:-}" ]; then cp "$CANCUOC_BIN" "$OUT/cancuoc"; else go build -o "$OUT/cancuoc" ./cmd/cancuoc; fi
 go build -o "$OUT/procbench" ./bench/procbench
 SCHEMA=bench_proc_$(date +%s)
 psql_() { psql -q -v ON_ERROR_STOP=1 "$PG" "$@"; }
@@ -69,7 +73,7 @@ TCK=$(getconf CLK_TCK)
 ticks() { # ticks PID…: utime+stime of the processes, in clock ticks (0 for gone ones)
   local t=0 p
   for p in "$@"; do
-    [ -r "/proc/$p/stat" ] || continue
+    [ -n "$p" ] && [ -r "/proc/$p/stat" ] || continue
     t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
   done
   echo "$t"
@@ -127,8 +131,10 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
 }
 
 schemas=()
-for m in step batch; do run_sqlite "$m"; done
-for m in step batch; do run_pg "$m"; done
+MODES=${MODES:-step batch}
+for m in $MODES; do run_sqlite "$m"; done
+for m in $MODES; do run_pg "$m"; done
+[ -n "${NO_REPORT:-}" ] && { grep -H . "$OUT"/*.cpu "$OUT"/*-*.json; exit 0; }
 
 echo "== reference: pgbench, the raw transactions of one procedure, $CLIENTS clients for ${DURATION}s"
 psql_ <<SQL
