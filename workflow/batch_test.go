@@ -1,6 +1,7 @@
 package workflow_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -170,6 +171,65 @@ func TestSettleBatch(t *testing.T) {
 		res, err = w.wf.SettleBatch(ctx, w.police, []workflow.BatchItem{{ProcedureID: f1.ID, No: 2}})
 		if err != nil || res[0].Err != nil || res[0].Step.Status != cancuoc.StepCompleted {
 			t.Fatalf("settling again: %v %v", err, res)
+		}
+	})
+}
+
+// TestHandleEventsTogether: step events handled at the same time share
+// transactions; every file advances, and an event whose file is missing
+// fails alone, to be delivered again, without holding back the others.
+func TestHandleEventsTogether(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		var files []string
+		for range 12 {
+			f := w.submitBirth(t)
+			files = append(files, f.ID)
+		}
+		w.drain(t)
+		var items []workflow.BatchItem
+		for _, id := range files {
+			items = append(items, workflow.BatchItem{ProcedureID: id, No: 1})
+		}
+		if res, err := w.wf.SettleBatch(ctx, w.civil, items); err != nil || res[0].Err != nil {
+			t.Fatalf("settle: %v %v", err, res)
+		}
+		evs, err := w.store.EventsAfter(ctx, w.cursor, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done []cancuoc.Event
+		for _, e := range evs {
+			if e.Type == workflow.EventStepCompleted {
+				done = append(done, e)
+			}
+		}
+		if len(done) != len(files) {
+			t.Fatalf("%d completion events, want %d", len(done), len(files))
+		}
+		bad := done[0]
+		bad.ID, bad.Data = "bad", []byte(`{"procedure":"no-such-file","kind":"birth","step":1,"province":"01"}`)
+		done = append(done, bad)
+		errs := make([]error, len(done))
+		var wg sync.WaitGroup
+		for round := range 2 { // twice: delivery is at least once
+			for i, e := range done {
+				wg.Go(func() { errs[i] = w.wf.HandleEvent(ctx, e) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if i == len(done)-1 {
+					if cancuoc.KindOf(err) != cancuoc.NotFound {
+						t.Errorf("round %d: the event of a missing file: %v, want NotFound", round, err)
+					}
+				} else if err != nil {
+					t.Errorf("round %d: event %d: %v", round, i, err)
+				}
+			}
+		}
+		got, err := w.wf.ClaimNext(ctx, w.police, workflow.ClaimQuery{Max: 100})
+		if err != nil || len(got) != len(files) {
+			t.Fatalf("police tasks = %d, %v; want %d", len(got), err, len(files))
 		}
 	})
 }
