@@ -44,6 +44,7 @@ type Store struct {
 	ops
 	read  *sql.DB // many connections, query_only
 	write *sql.DB // exactly one connection: the single writer
+	group txGroup // write transactions waiting for the writer
 }
 
 var _ cancuoc.Store = (*Store)(nil)
@@ -191,7 +192,30 @@ func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	return s.inTx(ctx, func(o *ops) error { return fn(o) })
 }
 
+// inTx runs fn in a write transaction: alone when no other is waiting,
+// otherwise grouped with the transactions queued meanwhile (group commit).
 func (s *Store) inTx(ctx context.Context, fn func(*ops) error) error {
+	c := &txCall{ctx: ctx, fn: fn, done: make(chan txResult, 1)}
+	g := &s.group
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	lead := !g.leading
+	if lead {
+		g.leading = true
+	}
+	g.mu.Unlock()
+	if lead {
+		s.leadGroup()
+	}
+	r := <-c.done
+	if r.panicked {
+		panic(r.value)
+	}
+	return r.err
+}
+
+// soloTx runs fn alone in one IMMEDIATE transaction on the writer.
+func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 	const op = "sqlite.InTx"
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
