@@ -134,7 +134,7 @@ schemas=()
 MODES=${MODES:-step batch}
 for m in $MODES; do run_sqlite "$m"; done
 for m in $MODES; do run_pg "$m"; done
-[ -n "${NO_REPORT:-}" ] && { grep -H . "$OUT"/*.cpu "$OUT"/*-*.json; exit 0; }
+[ -n "${NO_REPORT:-}" ] && { for m in $MODES; do for b in sqlite pg; do echo "$b-$m: $(cat "$OUT/$b-$m.cpu") $(cat "$OUT/$b-$m.json")"; done; done; exit 0; }
 
 echo "== reference: pgbench, the raw transactions of one procedure, $CLIENTS clients for ${DURATION}s"
 psql_ <<SQL
