@@ -205,7 +205,15 @@ For scale, OpenCRVS reports about 4 birth declarations per second on three 4-vCP
 
 MD
 cat >>bench/results/60-procedures.md <<'MD'
-NOTES_PLACEHOLDER
+Where the CPU goes, and what changed (branch h4/proc, issue 5). Before, measured the same way on the code this branch started from (SQLite, per step, two runs at load 15–30): cancuoc **10.3 and 8.8 ms** per procedure, the load generator 2.4 and 1.8 ms. The same code on PostgreSQL + NATS stalled in both attempts on this day's machine (every first step completed, then the step handler created no second step while 6,000 events waited unsequenced) so it has no CPU figure; the profile of 18:54 (below) gave about 30 ms of cancuoc CPU per procedure then. What this branch did, in the order of the profile's costs:
+
+- **Batch APIs for agencies' systems** (\`POST /v1/procedure-tasks/claim\`, \`/settle\`): one HTTP request, one transaction and one idempotency record for up to 100 steps instead of two requests, two transactions and two records per step; each settled item in a savepoint, so a refused item fails alone. On SQLite this halves cancuoc's CPU per procedure against the per-step mode of the same run and cuts the load generator's by two thirds.
+- **The step handler groups its work**: handler calls made while a handler transaction runs advance their files together in the next one (a savepoint each), and on JetStream the workflow's subscription now fetches a batch and handles it in parallel by citizen instead of one message per round trip (it was 20 % of cancuoc's CPU at 18:54).
+- **SQLite group commit**: write transactions queued behind the single writer run in one BEGIN…COMMIT, a savepoint each; every caller learns its outcome after the shared commit. Commits were a fifth of cancuoc's CPU on SQLite.
+- **Webhook subscriptions** are kept for a second by the fan-out (cleared by this node's changes) instead of read for every event.
+- The SQLite statement cache already covers every path through database/sql (it lives on the driver connection); the bulk and reconcile paths prepare their statements once per batch.
+
+What is left. On PostgreSQL the database's own CPU (the backends serving cancuoc) is now the largest share, about half of the total, and cancuoc's is mostly round trips (a third of its CPU is write system calls, one per statement): a completed step is still about fifteen statements, each its own round trip. Batching shortens the HTTP and commit overhead but not those statements; the next steps are pipelining a step's statements (pgx batches) and the per-event work of other capabilities' handlers (the wallet's issuance on every procedure event is now the largest handler on SQLite). In batch mode an agency client that finds its queue empty waits 50 ms before asking again (per-step mode: 5 ms, as before); empty polls were most of the server's claim work in a first batch run. The goal of 500 procedures/s (4 ms of CPU per procedure in all) is not reached: the best figure here, SQLite in batch mode, is about 5 ms; on PostgreSQL the database's CPU alone is several times the budget.
 
 ### Before and after the log sequencer
 

@@ -126,7 +126,7 @@ type task struct {
 // workBatch runs one agency system until stop with the batch routes:
 // claim up to max tasks of its queue in one call, then complete them all
 // in one call.
-func workBatch(ctx context.Context, c *client, name string, max int, stop *atomic.Bool, finished func(id string, no int)) error {
+func workBatch(ctx context.Context, c *client, name string, max int, idle time.Duration, stop *atomic.Bool, finished func(id string, no int)) error {
 	for call := 0; !stop.Load(); call++ {
 		var claimed struct {
 			Items []task `json:"items"`
@@ -136,7 +136,7 @@ func workBatch(ctx context.Context, c *client, name string, max int, stop *atomi
 			return err
 		}
 		if len(claimed.Items) == 0 {
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(idle)
 			continue
 		}
 		items := make([]map[string]any, len(claimed.Items))
@@ -209,6 +209,7 @@ func run(args []string) error {
 	clients := fs.Int("clients", 4, "concurrent submitters, and clients per agency")
 	mode := fs.String("mode", "step", "step: agency clients claim and complete one step per call; batch: they use the batch routes")
 	batch := fs.Int("batch", 50, "tasks per claim in batch mode (at most 100)")
+	idle := fs.Duration("idle", 50*time.Millisecond, "batch mode: how long a client waits after finding its queue empty")
 	_ = fs.Parse(args)
 	raw, err := os.ReadFile(*seedFile)
 	if err != nil {
@@ -262,7 +263,7 @@ func run(args []string) error {
 			wg.Go(func() {
 				var err error
 				if *mode == "batch" {
-					err = workBatch(ctx, c, name, *batch, &stop, finished)
+					err = workBatch(ctx, c, name, *batch, *idle, &stop, finished)
 				} else {
 					err = work(ctx, c, &stop, finished)
 				}
