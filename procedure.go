@@ -149,6 +149,13 @@ type StepQuery struct {
 	AfterProcedure string
 	AfterNo        int
 	Limit          int
+	// ForClaim, inside a transaction, locks the steps returned until the
+	// transaction ends and passes over steps another transaction has
+	// locked (PostgreSQL's FOR UPDATE SKIP LOCKED), so that clients
+	// claiming from the same queue at once take different steps instead of
+	// waiting for each other and losing on the version. A store with one
+	// writer at a time (SQLite) needs nothing for it.
+	ForClaim bool
 }
 
 // ProcedureStore keeps interlinked procedures, their steps, the documents

@@ -148,6 +148,18 @@ type Tx interface {
 	StepCounter
 	ReconcileTotalsStore
 	TouchedStore
+	Savepointer
+}
+
+// Savepointer runs part of a transaction so that it can fail alone.
+type Savepointer interface {
+	// Savepoint runs fn inside a SAVEPOINT of the transaction: when fn
+	// returns an error, what fn wrote is rolled back, the error is returned
+	// as is and the transaction stays usable for the rest of its work; when
+	// fn returns nil, its writes stay and commit (or roll back) with the
+	// transaction. Called on a Store, it runs in its own transaction. fn
+	// must use only the Tx it is given.
+	Savepoint(ctx context.Context, fn func(Tx) error) error
 }
 
 // Store is a storage backend. Its Tx methods, called on the Store itself,

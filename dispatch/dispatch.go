@@ -159,8 +159,14 @@ type SubscribeOption func(*subscription)
 // same time (1 by default: strictly in Seq order). Events of one citizen
 // are still handled one after another, in order, and an event about no
 // citizen (a bulk import, a principal) waits for everything before it and
-// holds back everything after it. In JetStream mode events are handled one
-// at a time whatever n is, because the consumer may be shared by nodes.
+// holds back everything after it. In JetStream mode, with n > 1 the
+// durable consumer hands out a batch at a time (MaxAckPending is the batch
+// size) and the node handles it in parallel by citizen as above, before it
+// fetches the next; when several nodes share the consumer, each holds its
+// own batch, so two events of one citizen may then run at the same time on
+// two nodes: use n > 1 only for a handler that is correct in any order
+// (the workflow's, whose events of one file never overlap). With n = 1 the
+// consumer hands out one message at a time, in order across all nodes.
 func Concurrency(n int) SubscribeOption {
 	return func(s *subscription) { s.concurrency = max(n, 1) }
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -289,6 +290,10 @@ func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
 		MaxDeliver:    -1,
 		MaxAckPending: 1,
 	}
+	if s.concurrency > 1 {
+		// A fetched batch is handled in parallel by citizen (consumeMessages).
+		cfg.MaxAckPending = max(d.batch, s.concurrency)
+	}
 	switch len(s.typeList) {
 	case 0:
 	case 1:
@@ -338,8 +343,16 @@ func (d *Dispatcher) consumeMessages(ctx context.Context, s *subscription, cons 
 			}
 			return err
 		}
-		for msg := range batch.Messages() {
-			d.handleMsg(ctx, s, msg, log)
+		if s.concurrency <= 1 {
+			for msg := range batch.Messages() {
+				d.handleMsg(ctx, s, msg, log)
+			}
+		} else {
+			var msgs []jetstream.Msg
+			for msg := range batch.Messages() {
+				msgs = append(msgs, msg)
+			}
+			d.handleByCitizen(ctx, s, msgs, log)
 		}
 		err = batch.Error()
 		cancel()
@@ -348,6 +361,52 @@ func (d *Dispatcher) consumeMessages(ctx context.Context, s *subscription, cons 
 		}
 	}
 	return nil
+}
+
+// handleByCitizen handles a fetched batch with up to s.concurrency
+// citizens at a time, each citizen's events in the stream's order, and
+// returns when every message is acknowledged (or ctx ended). A message
+// about no citizen, or one that does not decode, is handled alone, after
+// everything before it and before everything after it.
+func (d *Dispatcher) handleByCitizen(ctx context.Context, s *subscription, msgs []jetstream.Msg, log *slog.Logger) {
+	pins := make([]cancuoc.PIN, len(msgs))
+	for i, m := range msgs {
+		var head struct {
+			PIN cancuoc.PIN `json:"pin"`
+		}
+		if json.Unmarshal(m.Data(), &head) == nil {
+			pins[i] = head.PIN
+		}
+	}
+	for start := 0; start < len(msgs) && ctx.Err() == nil; {
+		if pins[start] == "" {
+			d.handleMsg(ctx, s, msgs[start], log)
+			start++
+			continue
+		}
+		end := start
+		var order []cancuoc.PIN
+		byPIN := map[cancuoc.PIN][]jetstream.Msg{}
+		for ; end < len(msgs) && pins[end] != ""; end++ {
+			if _, ok := byPIN[pins[end]]; !ok {
+				order = append(order, pins[end])
+			}
+			byPIN[pins[end]] = append(byPIN[pins[end]], msgs[end])
+		}
+		sem := make(chan struct{}, s.concurrency)
+		var wg sync.WaitGroup
+		for _, p := range order {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				for _, m := range byPIN[p] {
+					d.handleMsg(ctx, s, m, log)
+				}
+			})
+		}
+		wg.Wait()
+		start = end
+	}
 }
 
 // handleMsg delivers one message to s's handler, retrying until it

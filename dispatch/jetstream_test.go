@@ -322,3 +322,53 @@ func TestJetStreamRestart(t *testing.T) {
 	checkOrder(t, "first run", got[:first])
 	checkOrder(t, "second run", got[first:])
 }
+
+// TestJetStreamConcurrency: a subscription with Concurrency > 1 takes
+// batches from its JetStream consumer and handles them in parallel by
+// citizen: every event once, each citizen's in order, an event about no
+// citizen after everything before it.
+func TestJetStreamConcurrency(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		stores(t, func(t *testing.T, st cancuoc.Store) {
+			nt.fresh(t)
+			want := appendEvents(t, st, 400, 30, 97, "c")
+			rec := newRecorder()
+			rec.slow = true
+			var loadedSeen []int // how many events were handled when each bulk event came
+			var mu sync.Mutex
+			h := func(ctx context.Context, e cancuoc.Event) error {
+				if e.PIN == "" {
+					mu.Lock()
+					loadedSeen = append(loadedSeen, rec.count())
+					mu.Unlock()
+				}
+				return rec.handle(ctx, e)
+			}
+			d := newDispatcher(st, WithJetStream(nt.connect(t), nt.cfg))
+			d.Subscribe("parallel", nil, h, Concurrency(8))
+			if err := d.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer d.Stop()
+			waitFor(t, "every event through JetStream in parallel", func() bool { return rec.count() == len(want) })
+			got := rec.events()
+			if len(got) != len(want) {
+				t.Errorf("handled %d events, want %d (no crash, so no repeats)", len(got), len(want))
+			}
+			checkOrder(t, "parallel JetStream", got)
+			// The bulk events are barriers: the one at index i (every 97th)
+			// runs after exactly the i events before it.
+			idx := 0
+			for i, e := range want {
+				if e.PIN != "" {
+					continue
+				}
+				if idx >= len(loadedSeen) || loadedSeen[idx] != i {
+					t.Errorf("bulk event %d (index %d) ran after %v events, want %d", idx, i, loadedSeen, i)
+					break
+				}
+				idx++
+			}
+		})
+	})
+}

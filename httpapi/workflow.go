@@ -27,6 +27,8 @@ func (a *API) workflowRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/procedures", a.wfOn(a.authed(a.submitAtCounter)))
 	mux.HandleFunc("GET /v1/procedures/{id}", a.wfOn(a.authed(a.getProcedure)))
 	mux.HandleFunc("GET /v1/procedure-tasks", a.wfOn(a.authed(a.taskQueue)))
+	mux.HandleFunc("POST /v1/procedure-tasks/claim", a.wfOn(a.authed(a.claimTasks)))
+	mux.HandleFunc("POST /v1/procedure-tasks/settle", a.wfOn(a.authed(a.settleTasks)))
 	mux.HandleFunc("POST /v1/procedures/{id}/steps/{no}/claim", a.wfOn(a.authed(a.claimStep)))
 	mux.HandleFunc("POST /v1/procedures/{id}/steps/{no}/complete", a.wfOn(a.authed(a.completeStep)))
 	mux.HandleFunc("POST /v1/procedures/{id}/steps/{no}/reject", a.wfOn(a.authed(a.rejectStep)))

@@ -266,3 +266,38 @@ func (c *conn) atomic(ctx context.Context, fn func(q querier) error) error {
 		return fn(tx)
 	})
 }
+
+// Savepoint runs fn in a SAVEPOINT of the transaction; an error rolls back
+// only fn's writes and leaves the transaction usable (cancuoc.Savepointer).
+func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
+	const op = "postgres.Savepoint"
+	if c.pool != nil {
+		return pgx.BeginTxFunc(ctx, c.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+			return (&conn{q: tx, outboxKey: c.outboxKey, seq: c.seq}).Savepoint(ctx, fn)
+		})
+	}
+	if _, err := c.q.Exec(ctx, `SAVEPOINT cancuoc_item`); err != nil {
+		return dbErr(op, err)
+	}
+	if err := fn(c); err != nil {
+		// Rolling back to the savepoint also leaves an aborted statement's
+		// error state, so the transaction goes on.
+		if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT cancuoc_item`); rerr != nil {
+			return dbErr(op, rerr)
+		}
+		if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `RELEASE SAVEPOINT cancuoc_item`); rerr != nil {
+			return dbErr(op, rerr)
+		}
+		return err
+	}
+	if _, err := c.q.Exec(ctx, `RELEASE SAVEPOINT cancuoc_item`); err != nil {
+		return dbErr(op, err)
+	}
+	return nil
+}
+
+// Savepoint on the Store runs fn in its own transaction, so that its log
+// entries wake the sequencer after commit as InTx's do.
+func (s *Store) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
+	return s.InTx(ctx, func(tx cancuoc.Tx) error { return tx.Savepoint(ctx, fn) })
+}

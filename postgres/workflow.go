@@ -236,6 +236,9 @@ func (c *conn) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proce
 		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
 	}
 	sql := `SELECT doc FROM procedure_steps` + w.sql() + ` ORDER BY procedure_id, no LIMIT ` + w.next()
+	if q.ForClaim && c.pool == nil {
+		sql += ` FOR UPDATE SKIP LOCKED`
+	}
 	rows, err := c.q.Query(ctx, sql, append(w.args, limitOf(q.Limit))...)
 	if err != nil {
 		return nil, dbErr(op, err)

@@ -44,6 +44,7 @@ type Store struct {
 	ops
 	read  *sql.DB // many connections, query_only
 	write *sql.DB // exactly one connection: the single writer
+	group txGroup // write transactions waiting for the writer
 }
 
 var _ cancuoc.Store = (*Store)(nil)
@@ -191,7 +192,30 @@ func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	return s.inTx(ctx, func(o *ops) error { return fn(o) })
 }
 
+// inTx runs fn in a write transaction: alone when no other is waiting,
+// otherwise grouped with the transactions queued meanwhile (group commit).
 func (s *Store) inTx(ctx context.Context, fn func(*ops) error) error {
+	c := &txCall{ctx: ctx, fn: fn, done: make(chan txResult, 1)}
+	g := &s.group
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	lead := !g.leading
+	if lead {
+		g.leading = true
+	}
+	g.mu.Unlock()
+	if lead {
+		s.leadGroup()
+	}
+	r := <-c.done
+	if r.panicked {
+		panic(r.value)
+	}
+	return r.err
+}
+
+// soloTx runs fn alone in one IMMEDIATE transaction on the writer.
+func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 	const op = "sqlite.InTx"
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -266,4 +290,29 @@ func conflict(op, code, vi, en string) error {
 
 func notFound(op, vi, en string) error {
 	return cancuoc.E(cancuoc.NotFound, op, "not_found", vi, en)
+}
+
+// Savepoint runs fn in a SAVEPOINT of the transaction; an error rolls back
+// only fn's writes and leaves the transaction usable (cancuoc.Savepointer).
+// On the Store it runs in its own transaction.
+func (o *ops) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
+	const op = "sqlite.Savepoint"
+	return o.atomic(ctx, func(t *ops) error {
+		if _, err := t.w.ExecContext(ctx, `SAVEPOINT cancuoc_item`); err != nil {
+			return dbErr(op, err)
+		}
+		if err := fn(t); err != nil {
+			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO cancuoc_item`); rerr != nil {
+				return dbErr(op, rerr)
+			}
+			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `RELEASE cancuoc_item`); rerr != nil {
+				return dbErr(op, rerr)
+			}
+			return err
+		}
+		if _, err := t.w.ExecContext(ctx, `RELEASE cancuoc_item`); err != nil {
+			return dbErr(op, err)
+		}
+		return nil
+	})
 }

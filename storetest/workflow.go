@@ -22,6 +22,8 @@ func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"StepRoundTrip", testStepRoundTrip},
 		{"StepQueue", testStepQueue},
 		{"StepExistsKeepsTx", testStepExistsKeepsTx},
+		{"SavepointFailsAlone", testSavepointFailsAlone},
+		{"StepsForClaim", testStepsForClaim},
 		{"Documents", testDocuments},
 		{"Requests", testRequests},
 	}
@@ -250,6 +252,117 @@ func testStepExistsKeepsTx(t *testing.T, s cancuoc.Store) {
 	}
 	if _, err := s.Step(ctx, "p1", 2); err != nil {
 		t.Errorf("step written after a conflict in the same tx: %v", err)
+	}
+}
+
+// testSavepointFailsAlone: a savepoint that fails takes back only its own
+// writes (including a statement the database refused, which on PostgreSQL
+// aborts the transaction up to the savepoint), and the transaction goes on
+// and commits the rest.
+func testSavepointFailsAlone(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	errItem := cancuoc.E(cancuoc.Conflict, "test", "item_failed", "x", "x")
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.InsertProcedure(ctx, Procedure("a", 0)); err != nil {
+			return err
+		}
+		// Fails after writing: its write goes.
+		err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.InsertProcedure(ctx, Procedure("b", 1)); err != nil {
+				return err
+			}
+			return errItem
+		})
+		if err != errItem {
+			t.Errorf("failed savepoint returned %v, want its own error", err)
+		}
+		// Fails in the database (a duplicate ID), after a write of its own.
+		err = tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.InsertProcedure(ctx, Procedure("c", 2)); err != nil {
+				return err
+			}
+			return tx.InsertProcedure(ctx, Procedure("a", 3))
+		})
+		if cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("savepoint with a duplicate: %v, want Conflict", err)
+		}
+		// Succeeds, nested in another one that succeeds.
+		return tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.InsertProcedure(ctx, Procedure("d", 4)); err != nil {
+				return err
+			}
+			return tx.Savepoint(ctx, func(tx cancuoc.Tx) error { return tx.InsertProcedure(ctx, Procedure("e", 5)) })
+		})
+	})
+	if err != nil {
+		t.Fatalf("transaction after failed savepoints: %v", err)
+	}
+	for id, want := range map[string]bool{"a": true, "b": false, "c": false, "d": true, "e": true} {
+		_, err := s.Procedure(ctx, id)
+		if got := err == nil; got != want {
+			t.Errorf("file %s stored = %v (%v), want %v", id, got, err, want)
+		}
+	}
+	// On the Store, a savepoint is a transaction of its own.
+	if err := s.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.InsertProcedure(ctx, Procedure("f", 6)); err != nil {
+			return err
+		}
+		return errItem
+	}); err != errItem {
+		t.Errorf("Store.Savepoint = %v, want its error", err)
+	}
+	if _, err := s.Procedure(ctx, "f"); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Errorf("file of a failed Store.Savepoint: %v, want NotFound", err)
+	}
+	if err := s.Savepoint(ctx, func(tx cancuoc.Tx) error { return tx.InsertProcedure(ctx, Procedure("g", 7)) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Procedure(ctx, "g"); err != nil {
+		t.Errorf("file of a Store.Savepoint: %v", err)
+	}
+}
+
+// testStepsForClaim: ForClaim selects the same steps as without it, in a
+// transaction and on the Store.
+func testStepsForClaim(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	for i, id := range []string{"p1", "p2", "p3"} {
+		p := Procedure(id, i)
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertStep(ctx, Step(p, 1, "police")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := cancuoc.StepQuery{Agency: "police", Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: 2, ForClaim: true}
+	ids := func(sts []*cancuoc.ProcedureStep) string {
+		out := ""
+		for _, st := range sts {
+			out += st.ProcedureID + " "
+		}
+		return out
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		got, err := tx.Steps(ctx, q)
+		if err != nil {
+			return err
+		}
+		if ids(got) != "p1 p2 " {
+			t.Errorf("ForClaim in a tx = %q, want p1 p2", ids(got))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Steps(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids(got) != "p1 p2 " {
+		t.Errorf("ForClaim on the store = %q, want p1 p2", ids(got))
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -68,6 +69,54 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	wake   chan struct{} // tells the worker new deliveries exist
+	subs   subsCache
+}
+
+// subsTTL is how long the fan-out keeps the list of subscriptions: every
+// event (ten per birth procedure) needs it, and it changes rarely. This
+// node's own changes clear it at once; another node's are seen within
+// subsTTL, and a delivery enqueued meanwhile for a subscription deleted
+// there goes with it (the deliveries of a subscription are deleted with
+// it; the worker reads the subscription again before sending).
+const subsTTL = time.Second
+
+// subsCache is the fan-out's copy of the subscriptions.
+type subsCache struct {
+	mu   sync.Mutex
+	list []*cancuoc.WebhookSubscription
+	at   time.Time // monotonic; zero: empty
+	gen  uint64    // bumped by each local change, so a read begun before it is not kept
+}
+
+// subscriptions returns every subscription, from the cache when fresh.
+func (s *Service) subscriptions(ctx context.Context) ([]*cancuoc.WebhookSubscription, error) {
+	c := &s.subs
+	c.mu.Lock()
+	if !c.at.IsZero() && time.Since(c.at) < subsTTL {
+		list := c.list
+		c.mu.Unlock()
+		return list, nil
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	list, err := s.store.WebhookSubscriptions(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.list, c.at = list, time.Now()
+	}
+	c.mu.Unlock()
+	return list, nil
+}
+
+// forgetSubscriptions clears the cache after a change of this node.
+func (s *Service) forgetSubscriptions() {
+	s.subs.mu.Lock()
+	s.subs.list, s.subs.at = nil, time.Time{}
+	s.subs.gen++
+	s.subs.mu.Unlock()
 }
 
 // New returns the service, signing with signer until UseStoredKeys makes
@@ -209,6 +258,7 @@ func (s *Service) Subscribe(ctx context.Context, p *cancuoc.Principal, ns NewSub
 	now := s.now().UTC()
 	sub := &cancuoc.WebhookSubscription{ID: newID("wh_", now), PartnerID: ns.PartnerID, URL: ns.URL, EventTypes: types,
 		Status: cancuoc.WebhookActive, CreatedBy: actor(p), CreatedAt: now, UpdatedAt: now}
+	defer s.forgetSubscriptions()
 	if err := s.store.InsertWebhookSubscription(ctx, sub); err != nil {
 		return nil, err
 	}
@@ -252,6 +302,7 @@ func (s *Service) Unsubscribe(ctx context.Context, p *cancuoc.Principal, id stri
 	if err := mayManage(p, sub.PartnerID); err != nil {
 		return err
 	}
+	defer s.forgetSubscriptions()
 	return s.store.DeleteWebhookSubscription(ctx, id)
 }
 
@@ -391,7 +442,7 @@ func payload(e cancuoc.Event, allowed []string) ([]byte, error) {
 // a citizen's PIN is a disclosure, so it is written to the access log in
 // the same transaction.
 func (s *Service) HandleEvent(ctx context.Context, e cancuoc.Event) error {
-	subs, err := s.store.WebhookSubscriptions(ctx, "")
+	subs, err := s.subscriptions(ctx)
 	if err != nil {
 		return err
 	}

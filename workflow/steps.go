@@ -142,6 +142,11 @@ func (s *Service) ClaimTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Pri
 	if err != nil {
 		return nil, err
 	}
+	return s.claim(ctx, tx, op, actor, p, st)
+}
+
+// claim is ClaimTx on a file and step already read in tx.
+func (s *Service) claim(ctx context.Context, tx cancuoc.Tx, op string, actor *cancuoc.Principal, p *cancuoc.Procedure, st *cancuoc.ProcedureStep) (*cancuoc.ProcedureStep, error) {
 	if err := canAct(op, actor, st); err != nil {
 		return nil, err
 	}
@@ -401,6 +406,8 @@ func (s *Service) advance(ctx context.Context, tx cancuoc.Tx, ref stepRef, now t
 
 // HandleEvent is the dispatcher handler (subscribe it to EventStepCompleted
 // as ConsumerName): it advances the file of a completed step. Idempotent.
+// Calls made at the same time share one transaction (advancer), so give
+// the subscription a Concurrency above 1.
 func (s *Service) HandleEvent(ctx context.Context, e cancuoc.Event) error {
 	if e.Type != EventStepCompleted {
 		return nil
@@ -409,11 +416,7 @@ func (s *Service) HandleEvent(ctx context.Context, e cancuoc.Event) error {
 	if err := json.Unmarshal(e.Data, &ref); err != nil || ref.Procedure == "" {
 		return nil // not ours to repair: a malformed event would block the consumer for ever
 	}
-	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error { return s.advance(ctx, tx, ref, s.clock()) })
-	if err == nil {
-		s.notify()
-	}
-	return err
+	return s.advanceGrouped(ctx, ref)
 }
 
 // Sweep refuses the open files whose deadline (7 working days from receipt)

@@ -81,6 +81,7 @@ type Service struct {
 	notify    func()
 	lease     time.Duration
 	fileDays  int
+	adv       advancer
 }
 
 // Option configures a Service.

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -122,6 +123,49 @@ type task struct {
 	No          int    `json:"no"`
 }
 
+// workBatch runs one agency system until stop with the batch routes:
+// claim up to max tasks of its queue in one call, then complete them all
+// in one call.
+func workBatch(ctx context.Context, c *client, name string, max int, idle time.Duration, stop *atomic.Bool, finished func(id string, no int)) error {
+	for call := 0; !stop.Load(); call++ {
+		var claimed struct {
+			Items []task `json:"items"`
+		}
+		key := fmt.Sprintf("%s-%d", name, call)
+		if _, err := c.call(ctx, "POST", "/v1/procedure-tasks/claim", "claim-"+key, map[string]int{"max": max}, &claimed); err != nil {
+			return err
+		}
+		if len(claimed.Items) == 0 {
+			time.Sleep(idle)
+			continue
+		}
+		items := make([]map[string]any, len(claimed.Items))
+		for i, t := range claimed.Items {
+			items[i] = map[string]any{"procedure_id": t.ProcedureID, "no": t.No}
+		}
+		var res struct {
+			Items []struct {
+				ProcedureID string `json:"procedure_id"`
+				No          int    `json:"no"`
+				Status      int    `json:"status"`
+			} `json:"items"`
+		}
+		st, err := c.call(ctx, "POST", "/v1/procedure-tasks/settle", "settle-"+key, map[string]any{"items": items}, &res)
+		if err != nil {
+			return err
+		}
+		if st != 200 {
+			return fmt.Errorf("settle: status %d", st)
+		}
+		for _, it := range res.Items {
+			if it.Status == 200 {
+				finished(it.ProcedureID, it.No)
+			}
+		}
+	}
+	return nil
+}
+
 // work runs one agency client until stop.
 func work(ctx context.Context, c *client, stop *atomic.Bool, finished func(id string, no int)) error {
 	for !stop.Load() {
@@ -163,6 +207,9 @@ func run(args []string) error {
 	seedFile := fs.String("seed", "seed.json", "written by procbench seed")
 	n := fs.Int("n", 1000, "birth files to run")
 	clients := fs.Int("clients", 4, "concurrent submitters, and clients per agency")
+	mode := fs.String("mode", "step", "step: agency clients claim and complete one step per call; batch: they use the batch routes")
+	batch := fs.Int("batch", 50, "tasks per claim in batch mode (at most 100)")
+	idle := fs.Duration("idle", 50*time.Millisecond, "batch mode: how long a client waits after finding its queue empty")
 	_ = fs.Parse(args)
 	raw, err := os.ReadFile(*seedFile)
 	if err != nil {
@@ -212,8 +259,15 @@ func run(args []string) error {
 	for _, ag := range []string{workflow.AgencyCivilStatus, workflow.AgencyPolice, workflow.AgencySocialInsurance} {
 		for i := range *clients {
 			c := &client{base: *base, key: s.Keys[ag][i%len(s.Keys[ag])], hc: hc}
+			name := fmt.Sprintf("%s-%d-%d", ag, i, time.Now().UnixNano())
 			wg.Go(func() {
-				if err := work(ctx, c, &stop, finished); err != nil {
+				var err error
+				if *mode == "batch" {
+					err = workBatch(ctx, c, name, *batch, *idle, &stop, finished)
+				} else {
+					err = work(ctx, c, &stop, finished)
+				}
+				if err != nil {
 					errc <- err
 					stop.Store(true)
 				}
@@ -268,6 +322,10 @@ func run(args []string) error {
 		}
 		return durations[min(int(p*float64(len(durations))), len(durations)-1)]
 	}
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{"files": done.Load(), "seconds": secs,
-		"per_second": float64(done.Load()) / secs, "p50_seconds": q(0.5), "p95_seconds": q(0.95), "clients": *clients})
+		"per_second": float64(done.Load()) / secs, "p50_seconds": q(0.5), "p95_seconds": q(0.95), "clients": *clients,
+		"mode": *mode, "client_cpu_seconds": cpu})
 }

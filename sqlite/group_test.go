@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/storetest"
+)
+
+// TestGroupCommit: write transactions queued while the writer is busy run
+// in one transaction, a savepoint each. Each caller gets its own outcome:
+// one that fails or panics leaves nothing, the others commit; a cancelled
+// caller's function does not run.
+func TestGroupCommit(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	errFail := cancuoc.E(cancuoc.Conflict, "test", "planned_failure", "x", "x")
+
+	// Hold the writer so that the calls below queue up behind it and run as
+	// one group.
+	release := make(chan struct{})
+	holding := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.InTx(ctx, func(tx cancuoc.Tx) error {
+			close(holding)
+			<-release
+			return tx.InsertProcedure(ctx, storetest.Procedure("holder", 0))
+		})
+	})
+	<-holding
+	const n = 20
+	errs := make([]error, n)
+	panics := make([]any, n)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			c := ctx
+			if i == 7 {
+				c = cancelled
+			}
+			errs[i] = s.InTx(c, func(tx cancuoc.Tx) error {
+				if err := tx.InsertProcedure(ctx, storetest.Procedure(fmt.Sprintf("f%02d", i), i)); err != nil {
+					return err
+				}
+				switch i {
+				case 3:
+					return errFail
+				case 5:
+					panic("planned panic")
+				case 9:
+					// A statement the database refuses, after a write.
+					return tx.InsertProcedure(ctx, storetest.Procedure("f00", 0))
+				}
+				return nil
+			})
+		})
+	}
+	// Let every call queue, then free the writer.
+	for {
+		s.group.mu.Lock()
+		queued := len(s.group.pending)
+		s.group.mu.Unlock()
+		if queued == n {
+			break
+		}
+		runtimeGosched()
+	}
+	close(release)
+	wg.Wait()
+	if s.group.groups.Load() == 0 {
+		t.Fatal("the queued calls did not run as a group")
+	}
+	for i := range n {
+		_, gerr := s.Procedure(ctx, fmt.Sprintf("f%02d", i))
+		stored := gerr == nil
+		switch i {
+		case 3:
+			if errs[i] != errFail || stored {
+				t.Errorf("failing call: %v, stored %v; want its error and nothing stored", errs[i], stored)
+			}
+		case 5:
+			if panics[i] != "planned panic" || stored {
+				t.Errorf("panicking call: panic %v, stored %v; want the panic again and nothing stored", panics[i], stored)
+			}
+		case 7:
+			if errs[i] != context.Canceled || stored {
+				t.Errorf("cancelled call: %v, stored %v", errs[i], stored)
+			}
+		case 9:
+			if cancuoc.KindOf(errs[i]) != cancuoc.Conflict || stored {
+				t.Errorf("call with a refused statement: %v, stored %v", errs[i], stored)
+			}
+		default:
+			if errs[i] != nil || panics[i] != nil || !stored {
+				t.Errorf("call %d: %v / %v, stored %v; want committed", i, errs[i], panics[i], stored)
+			}
+		}
+	}
+}
+
+func runtimeGosched() { runtime.Gosched() }

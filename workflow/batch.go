@@ -1,0 +1,196 @@
+package workflow
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// MaxBatch is the most tasks one batch call claims or settles: enough for
+// an agency's system to amortise its round trips and commits, small enough
+// that one transaction holds the writer (SQLite) or its row locks
+// (PostgreSQL) only briefly.
+const MaxBatch = 100
+
+// ClaimQuery says which tasks of the caller's queue to claim at once.
+type ClaimQuery struct {
+	Max  int                   // 1…MaxBatch
+	Kind cancuoc.ProcedureKind // optional: only files of this kind
+}
+
+// ClaimNextTx claims up to q.Max tasks of actor's queue (its agency, in
+// its jurisdiction), oldest files first, in tx: all of them or, if tx
+// fails, none. It takes pending tasks, then tasks whose claim's lease has
+// ended (a client that crashed) and those actor holds already, so a client
+// that restarts gets its work back. On PostgreSQL the selection passes
+// over tasks another claimer's transaction is taking at the same moment
+// (StepQuery.ForClaim), so concurrent clients of one agency get different
+// tasks. An empty queue is an empty answer, not an error.
+func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, q ClaimQuery) ([]*cancuoc.ProcedureStep, error) {
+	const op = "workflow.ClaimNext"
+	if err := queueRight(op, actor); err != nil {
+		return nil, err
+	}
+	if q.Max < 1 || q.Max > MaxBatch {
+		return nil, cancuoc.InvalidField(op, "max", "max_invalid",
+			"max phải từ 1 đến 100.", "max must be from 1 to 100.")
+	}
+	if q.Kind != "" && q.Kind != cancuoc.ProcedureBirth && q.Kind != cancuoc.ProcedureDeath {
+		return nil, cancuoc.InvalidField(op, "kind", "kind_unknown",
+			"Loại thủ tục phải là birth (khai sinh) hoặc death (khai tử).", "The kind must be birth or death.")
+	}
+	sq := cancuoc.StepQuery{Agency: actor.Agency, Kind: q.Kind, Province: actor.Jurisdiction.Province,
+		Commune: actor.Jurisdiction.Commune, Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: q.Max, ForClaim: true}
+	cands, err := tx.Steps(ctx, sq)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if len(cands) < q.Max {
+		// Claimed tasks whose lease ended, or that are actor's already.
+		sq.Statuses, sq.Limit = []cancuoc.StepStatus{cancuoc.StepClaimed}, MaxBatch
+		held, err := tx.Steps(ctx, sq)
+		if err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		now := s.clock()
+		for _, st := range held {
+			if len(cands) == q.Max {
+				break
+			}
+			if st.ClaimedBy == actor.ID || st.ClaimedAt == nil || now.Sub(*st.ClaimedAt) >= s.lease {
+				cands = append(cands, st)
+			}
+		}
+	}
+	out := make([]*cancuoc.ProcedureStep, 0, len(cands))
+	for _, st := range cands {
+		p, err := tx.Procedure(ctx, st.ProcedureID)
+		if err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		n, err := s.claim(ctx, tx, op, actor, p, st)
+		switch {
+		case err == nil:
+			out = append(out, n)
+		case cancuoc.KindOf(err) == cancuoc.Conflict || cancuoc.KindOf(err) == cancuoc.Forbidden:
+			// Taken meanwhile, or a file closed since it was listed: not
+			// claimable, and nothing was written for it.
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Batch actions.
+const (
+	ActionComplete = "complete"
+	ActionReject   = "reject"
+)
+
+// BatchItem is one step to settle in a batch: completed (with an optional
+// note) or rejected (with the reason, required).
+type BatchItem struct {
+	ProcedureID string `json:"procedure_id"`
+	No          int    `json:"no"`
+	Action      string `json:"action,omitempty"` // "complete" (the default) or "reject"
+	Note        string `json:"note,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// BatchResult is the outcome of one item: the step as it is now, or the
+// error that refused this item alone.
+type BatchResult struct {
+	Item BatchItem
+	Step *cancuoc.ProcedureStep
+	Err  error
+}
+
+// CheckBatch validates a batch's shape before any of it runs: 1 to
+// MaxBatch items, each naming a step (the file's ID and a step number
+// 1…20) and a known action. The field of an error is the item's path
+// ("items[3].no").
+func CheckBatch(items []BatchItem) error {
+	const op = "workflow.Batch"
+	if len(items) == 0 || len(items) > MaxBatch {
+		return cancuoc.InvalidField(op, "items", "batch_size",
+			"Lô phải có từ 1 đến 100 mục.", "A batch has from 1 to 100 items.")
+	}
+	for i, it := range items {
+		at := "items[" + strconv.Itoa(i) + "]"
+		if strings.TrimSpace(it.ProcedureID) == "" || len(it.ProcedureID) > 64 {
+			return cancuoc.InvalidField(op, at+".procedure_id", "procedure_id_invalid",
+				"Cần mã hồ sơ (procedure_id).", "The file's ID (procedure_id) is required.")
+		}
+		if it.No < 1 || it.No > 20 {
+			return cancuoc.InvalidField(op, at+".no", "step_number_invalid",
+				"Số thứ tự bước phải là số nguyên từ 1.", "The step number must be a whole number from 1.")
+		}
+		switch it.Action {
+		case "", ActionComplete, ActionReject:
+		default:
+			return cancuoc.InvalidField(op, at+".action", "action_invalid",
+				"action phải là complete hoặc reject.", "action must be complete or reject.")
+		}
+	}
+	return nil
+}
+
+// SettleBatchTx completes or rejects many steps in tx, each as
+// CompleteTx or RejectTx does alone (its effect, audit entries and outbox
+// event, the rights of actor on that step's agency and place), each in its
+// own savepoint: an item refused (another agency's step, outside actor's
+// jurisdiction, not claimed by actor, a missing reason…) is rolled back
+// alone and its result says why, while the others commit together. A
+// failure of the store itself (Internal, Unavailable) fails the whole
+// batch, since the transaction may not be sound.
+func (s *Service) SettleBatchTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, items []BatchItem) ([]BatchResult, error) {
+	if err := CheckBatch(items); err != nil {
+		return nil, err
+	}
+	out := make([]BatchResult, len(items))
+	for i, it := range items {
+		out[i].Item = it
+		err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			var err error
+			if it.Action == ActionReject {
+				out[i].Step, err = s.RejectTx(ctx, tx, actor, it.ProcedureID, it.No, Rejection{Reason: it.Reason})
+			} else {
+				out[i].Step, err = s.CompleteTx(ctx, tx, actor, it.ProcedureID, it.No, Completion{Note: it.Note})
+			}
+			return err
+		})
+		if err == nil {
+			continue
+		}
+		switch cancuoc.KindOf(err) {
+		case cancuoc.Invalid, cancuoc.NotFound, cancuoc.Conflict, cancuoc.Forbidden, cancuoc.Unauthenticated:
+			out[i].Step, out[i].Err = nil, err
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ClaimNext is ClaimNextTx in its own transaction.
+func (s *Service) ClaimNext(ctx context.Context, actor *cancuoc.Principal, q ClaimQuery) ([]*cancuoc.ProcedureStep, error) {
+	var out []*cancuoc.ProcedureStep
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) (err error) { out, err = s.ClaimNextTx(ctx, tx, actor, q); return err })
+	if err == nil && len(out) > 0 {
+		s.notify()
+	}
+	return out, err
+}
+
+// SettleBatch is SettleBatchTx in its own transaction.
+func (s *Service) SettleBatch(ctx context.Context, actor *cancuoc.Principal, items []BatchItem) ([]BatchResult, error) {
+	var out []BatchResult
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) (err error) { out, err = s.SettleBatchTx(ctx, tx, actor, items); return err })
+	if err == nil {
+		s.notify()
+	}
+	return out, err
+}

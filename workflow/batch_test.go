@@ -1,0 +1,235 @@
+package workflow_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/workflow"
+)
+
+func stepIDs(sts []*cancuoc.ProcedureStep) []string {
+	out := []string{}
+	for _, st := range sts {
+		out = append(out, st.ProcedureID)
+	}
+	return out
+}
+
+func sameIDs(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestClaimNext: an agency's clients claim tasks of their queue in
+// batches, oldest first, each task by one client; a client gets its own
+// claims back, and another takes over tasks whose lease ended.
+func TestClaimNext(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		var ids []string
+		for range 3 {
+			ids = append(ids, w.submitBirth(t).ID)
+			w.clock.set(w.clock.now().Add(time.Millisecond))
+		}
+		_, err := w.wf.ClaimNext(ctx, w.civil, workflow.ClaimQuery{Max: 0})
+		wantKind(t, err, cancuoc.Invalid, "max_invalid")
+		_, err = w.wf.ClaimNext(ctx, w.civil, workflow.ClaimQuery{Max: workflow.MaxBatch + 1})
+		wantKind(t, err, cancuoc.Invalid, "max_invalid")
+		_, err = w.wf.ClaimNext(ctx, w.admin, workflow.ClaimQuery{Max: 5})
+		wantKind(t, err, cancuoc.Forbidden, "no_agency")
+
+		got, err := w.wf.ClaimNext(ctx, w.civil, workflow.ClaimQuery{Max: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameIDs(stepIDs(got), ids[:2]) {
+			t.Fatalf("first claim = %v, want %v", stepIDs(got), ids[:2])
+		}
+		for _, st := range got {
+			if st.Status != cancuoc.StepClaimed || st.ClaimedBy != w.civil.ID {
+				t.Errorf("claimed step %s: %s by %s", st.ProcedureID, st.Status, st.ClaimedBy)
+			}
+		}
+		got, err = w.wf.ClaimNext(ctx, w.civil2, workflow.ClaimQuery{Max: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameIDs(stepIDs(got), ids[2:]) {
+			t.Fatalf("second client's claim = %v, want %v", stepIDs(got), ids[2:])
+		}
+		// Police has nothing yet; the social insurance of another
+		// jurisdiction never sees Ba Đình's tasks.
+		if got, err := w.wf.ClaimNext(ctx, w.police, workflow.ClaimQuery{Max: 5}); err != nil || len(got) != 0 {
+			t.Fatalf("police claim before its step = %v, %v; want none", stepIDs(got), err)
+		}
+		// The holder gets its claims back (a restarted client).
+		got, err = w.wf.ClaimNext(ctx, w.civil, workflow.ClaimQuery{Max: 5})
+		if err != nil || !sameIDs(stepIDs(got), ids[:2]) {
+			t.Fatalf("claim again by the holder = %v, %v; want %v", stepIDs(got), err, ids[:2])
+		}
+		// After the lease, civil2 takes over civil's tasks as well.
+		w.clock.set(w.clock.now().Add(16 * time.Minute))
+		got, err = w.wf.ClaimNext(ctx, w.civil2, workflow.ClaimQuery{Max: 5})
+		if err != nil || len(got) != 3 {
+			t.Fatalf("claim after the lease = %v, %v; want all three", stepIDs(got), err)
+		}
+		for _, st := range got {
+			if st.ClaimedBy != w.civil2.ID {
+				t.Errorf("step %s claimed by %s after the lease, want civil2", st.ProcedureID, st.ClaimedBy)
+			}
+		}
+	})
+}
+
+// TestSettleBatch: one batch completes and rejects steps; the items
+// refused (another client's claim, another agency's step, a rejection
+// without reason, a missing file) fail alone with their reason, the others
+// commit with their effects and events.
+func TestSettleBatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		f1, f2, f3, f4 := w.submitBirth(t), w.submitBirth(t), w.submitBirth(t), w.submitBirth(t)
+		if _, err := w.wf.Claim(ctx, w.civil2, f3.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.wf.Claim(ctx, w.civil, f1.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := workflow.CheckBatch(nil); cancuoc.KindOf(err) != cancuoc.Invalid {
+			t.Errorf("empty batch: %v, want Invalid", err)
+		}
+		_, err := w.wf.SettleBatch(ctx, w.civil, []workflow.BatchItem{{ProcedureID: f1.ID, No: 1, Action: "approve"}})
+		wantKind(t, err, cancuoc.Invalid, "action_invalid")
+
+		res, err := w.wf.SettleBatch(ctx, w.civil, []workflow.BatchItem{
+			{ProcedureID: f1.ID, No: 1, Note: "đủ giấy tờ"},            // claimed by civil: done
+			{ProcedureID: f3.ID, No: 1},                                // civil2's claim
+			{ProcedureID: f2.ID, No: 1, Action: workflow.ActionReject}, // no reason
+			{ProcedureID: f2.ID, No: 1, Action: workflow.ActionComplete},
+			{ProcedureID: f1.ID, No: 2}, // not created yet
+			{ProcedureID: f4.ID, No: 1, Action: workflow.ActionReject, Reason: "Thiếu giấy chứng sinh"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			ok   bool
+			kind cancuoc.Kind
+			code string
+		}{{ok: true}, {kind: cancuoc.Conflict, code: "claimed_by_other"}, {kind: cancuoc.Invalid, code: "reason_required"},
+			{ok: true}, {kind: cancuoc.NotFound}, {ok: true}}
+		for i, r := range res {
+			if want[i].ok {
+				if r.Err != nil || r.Step == nil {
+					t.Errorf("item %d: %v, want done", i, r.Err)
+				}
+				continue
+			}
+			var e *cancuoc.Error
+			if cancuoc.KindOf(r.Err) != want[i].kind || (want[i].code != "" && (!asErr(r.Err, &e) || e.Code != want[i].code)) || r.Step != nil {
+				t.Errorf("item %d: %v, want %v %s", i, r.Err, want[i].kind, want[i].code)
+			}
+		}
+		w.drain(t)
+		for id, status := range map[string]cancuoc.StepStatus{f1.ID: cancuoc.StepCompleted, f2.ID: cancuoc.StepCompleted,
+			f3.ID: cancuoc.StepClaimed, f4.ID: cancuoc.StepRejected} {
+			if got := w.file(t, id).Steps[0].Status; got != status {
+				t.Errorf("file %s step 1 = %s, want %s", id, got, status)
+			}
+		}
+		// The completions' effects committed (the child's PIN) and the
+		// handler created the police steps of f1 and f2 only.
+		if w.file(t, f1.ID).Subject == "" || w.file(t, f2.ID).Subject == "" || w.file(t, f3.ID).Subject != "" {
+			t.Errorf("subjects after the batch: %q %q %q", w.file(t, f1.ID).Subject, w.file(t, f2.ID).Subject, w.file(t, f3.ID).Subject)
+		}
+		got, err := w.wf.ClaimNext(ctx, w.police, workflow.ClaimQuery{Max: 10})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("police tasks after the batch = %v, %v; want f1 and f2", stepIDs(got), err)
+		}
+		// Authorization is per item: the social insurance may not settle a
+		// police step, and police of Cà Mau not one in Hà Nội.
+		for _, p := range []*cancuoc.Principal{w.insurance, w.policeCaMau} {
+			res, err := w.wf.SettleBatch(ctx, p, []workflow.BatchItem{{ProcedureID: f1.ID, No: 2}})
+			if err != nil || cancuoc.KindOf(res[0].Err) != cancuoc.Forbidden {
+				t.Errorf("%s settling a police step of Hà Nội: %v / %v, want Forbidden", p.Agency, err, res)
+			}
+		}
+		res, err = w.wf.SettleBatch(ctx, w.police, []workflow.BatchItem{{ProcedureID: f1.ID, No: 2}, {ProcedureID: f2.ID, No: 2}})
+		if err != nil || res[0].Err != nil || res[1].Err != nil {
+			t.Fatalf("police batch: %v %v", err, res)
+		}
+		// Settling a completed step again answers it without doing it again.
+		res, err = w.wf.SettleBatch(ctx, w.police, []workflow.BatchItem{{ProcedureID: f1.ID, No: 2}})
+		if err != nil || res[0].Err != nil || res[0].Step.Status != cancuoc.StepCompleted {
+			t.Fatalf("settling again: %v %v", err, res)
+		}
+	})
+}
+
+// TestHandleEventsTogether: step events handled at the same time share
+// transactions; every file advances, and an event whose file is missing
+// fails alone, to be delivered again, without holding back the others.
+func TestHandleEventsTogether(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		var files []string
+		for range 12 {
+			f := w.submitBirth(t)
+			files = append(files, f.ID)
+		}
+		w.drain(t)
+		var items []workflow.BatchItem
+		for _, id := range files {
+			items = append(items, workflow.BatchItem{ProcedureID: id, No: 1})
+		}
+		if res, err := w.wf.SettleBatch(ctx, w.civil, items); err != nil || res[0].Err != nil {
+			t.Fatalf("settle: %v %v", err, res)
+		}
+		evs, err := w.store.EventsAfter(ctx, w.cursor, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done []cancuoc.Event
+		for _, e := range evs {
+			if e.Type == workflow.EventStepCompleted {
+				done = append(done, e)
+			}
+		}
+		if len(done) != len(files) {
+			t.Fatalf("%d completion events, want %d", len(done), len(files))
+		}
+		bad := done[0]
+		bad.ID, bad.Data = "bad", []byte(`{"procedure":"no-such-file","kind":"birth","step":1,"province":"01"}`)
+		done = append(done, bad)
+		errs := make([]error, len(done))
+		var wg sync.WaitGroup
+		for round := range 2 { // twice: delivery is at least once
+			for i, e := range done {
+				wg.Go(func() { errs[i] = w.wf.HandleEvent(ctx, e) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if i == len(done)-1 {
+					if cancuoc.KindOf(err) != cancuoc.NotFound {
+						t.Errorf("round %d: the event of a missing file: %v, want NotFound", round, err)
+					}
+				} else if err != nil {
+					t.Errorf("round %d: event %d: %v", round, i, err)
+				}
+			}
+		}
+		got, err := w.wf.ClaimNext(ctx, w.police, workflow.ClaimQuery{Max: 100})
+		if err != nil || len(got) != len(files) {
+			t.Fatalf("police tasks = %d, %v; want %d", len(got), err, len(files))
+		}
+	})
+}
