@@ -262,12 +262,14 @@ func (p *Projection) entry(version int64, v *matchView) (projEntry, bool) {
 	if pl := v.CurrentResidence; pl != nil {
 		u := cancuoc.UnitRef{Province: pl.Province, Commune: pl.Commune}
 		if pl.Era == cancuoc.Era63 {
-			u = cancuoc.UnitRef{}
+			u = cancuoc.UnitRef{} // none, unless derived
 			if pl.Today != nil {
 				u = *pl.Today
 			}
 		}
-		if pl.Era != cancuoc.Era63 || pl.Today != nil {
+		// A check always names a province, so a unit without one (an
+		// address abroad) never matches: kept as none.
+		if u.Province != "" {
 			if e.unit, ok = packUnit(u.Province, u.Commune); !ok {
 				return e, false
 			}
