@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,32 +210,50 @@ func testProjectionAnswersAsStore(t *testing.T, st cancuoc.Store) {
 	}
 	unknown := storetest.PINFor("001", cancuoc.Female, 1985, 777)
 	checks := map[string][2]int{} // field: answers true, false
-	n := 0
+	var all []partner.MatchRequest
 	for _, c := range append(people, &cancuoc.Citizen{PIN: unknown, FullName: "Ai Đó", Sex: cancuoc.Female}) {
-		for _, q := range queries(c) {
-			want, werr := byStore.Match(ctx, "vcb", q)
-			got, err := byProj.Match(ctx, "vcb", q)
-			if werr != nil || err != nil {
-				if fmt.Sprint(werr) != fmt.Sprint(err) {
-					t.Errorf("check %+v: the projection says %v, the store %v", q, err, werr)
-				}
-				continue
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("check %+v (address %+v):\nprojection %+v\nstore      %+v", q, q.CurrentAddress, got, want)
-			}
-			for f, ok := range want.Fields {
-				x := checks[f]
-				if ok {
-					x[0]++
-				} else {
-					x[1]++
-				}
-				checks[f] = x
-			}
-			n++
-		}
+		all = append(all, queries(c)...)
 	}
+	// Many checks at once, so their access-log entries share commits.
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		next = make(chan partner.MatchRequest)
+	)
+	for range 16 {
+		wg.Go(func() {
+			for q := range next {
+				want, werr := byStore.Match(ctx, "vcb", q)
+				got, err := byProj.Match(ctx, "vcb", q)
+				mu.Lock()
+				switch {
+				case werr != nil || err != nil:
+					if fmt.Sprint(werr) != fmt.Sprint(err) {
+						t.Errorf("check %+v: the projection says %v, the store %v", q, err, werr)
+					}
+				case !reflect.DeepEqual(got, want):
+					t.Errorf("check %+v (address %+v):\nprojection %+v\nstore      %+v", q, q.CurrentAddress, got, want)
+				default:
+					for f, ok := range want.Fields {
+						x := checks[f]
+						if ok {
+							x[0]++
+						} else {
+							x[1]++
+						}
+						checks[f] = x
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, q := range all {
+		next <- q
+	}
+	close(next)
+	wg.Wait()
+	n := len(all)
 	for _, f := range []string{"name", "birth_date", "sex", "current_address", "card_number", "phone"} {
 		if x := checks[f]; x[0] == 0 || x[1] == 0 {
 			t.Errorf("field %s answered true %d and false %d times: the population does not test it", f, x[0], x[1])
