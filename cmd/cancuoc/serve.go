@@ -79,6 +79,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.stopEvents()
+	a.startMatchProjection(ctx, log)
 	a.startWorkflow(ctx, log)
 	a.startQuality(ctx, qualc, log)
 	a.subscribeWallet()
