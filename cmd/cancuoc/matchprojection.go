@@ -20,6 +20,7 @@ import (
 func (a *app) startMatchProjection(ctx context.Context, log *slog.Logger) {
 	proj := partner.NewProjection(a.store)
 	a.verify.UseProjection(proj)
+	a.matchProj = proj
 	a.events.Subscribe(matchConsumer(), nil, proj.Handle, dispatch.Concurrency(8))
 	log = log.With("component", "match-projection")
 	go proj.LoadLoop(ctx, a.store, func(err error, took time.Duration) {
