@@ -205,7 +205,7 @@ func testProjectionAnswersAsStore(t *testing.T, st cancuoc.Store) {
 	if proj.Len() != len(people)-2 {
 		t.Errorf("projection holds %d people, want %d", proj.Len(), len(people)-2)
 	}
-	if proj.Bytes() <= 0 || proj.Bytes() > int64(proj.Len())*200 {
+	if proj.Bytes() <= 0 || proj.Bytes() > int64(proj.Len())*160 {
 		t.Errorf("projection of %d people takes %d bytes", proj.Len(), proj.Bytes())
 	}
 	unknown := storetest.PINFor("001", cancuoc.Female, 1985, 777)
