@@ -21,8 +21,8 @@ func (a *app) startMatchProjection(ctx context.Context, log *slog.Logger) {
 	proj := partner.NewProjection(a.store)
 	a.verify.UseProjection(proj)
 	a.matchProj = proj
-	a.events.Subscribe(matchConsumer(), nil, proj.Handle, dispatch.Concurrency(8))
 	log = log.With("component", "match-projection")
+	name := matchConsumer()
 	go proj.LoadLoop(ctx, a.store, func(err error, took time.Duration) {
 		if err != nil {
 			log.Warn("loading the match projection failed; checks read the store meanwhile", "err", err, "took", took)
@@ -30,6 +30,14 @@ func (a *app) startMatchProjection(ctx context.Context, log *slog.Logger) {
 		}
 		log.Info("match projection loaded", "people", proj.Len(), "bytes", proj.Bytes(), "seq", proj.Seq(),
 			"took", took.Round(time.Millisecond))
+		// The consumer starts after the load's snapshot, which holds every
+		// earlier event's change (a node's first start would otherwise
+		// read the whole outbox). Its cursor cannot be past the snapshot:
+		// it only ever reached events sequenced before it.
+		if err := a.store.AdvanceCursor(ctx, name, proj.Seq()); err != nil {
+			log.Warn("moving the match projection's cursor failed; it reads the older events and skips them", "err", err)
+		}
+		a.events.Subscribe(name, nil, proj.Handle, dispatch.Concurrency(8))
 	})
 }
 
