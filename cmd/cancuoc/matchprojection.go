@@ -34,6 +34,9 @@ func (a *app) startMatchProjection(ctx context.Context, log *slog.Logger) {
 		// earlier event's change (a node's first start would otherwise
 		// read the whole outbox). Its cursor cannot be past the snapshot:
 		// it only ever reached events sequenced before it.
+		if ctx.Err() != nil {
+			return // stopping
+		}
 		if err := a.store.AdvanceCursor(ctx, name, proj.Seq()); err != nil {
 			log.Warn("moving the match projection's cursor failed; it reads the older events and skips them", "err", err)
 		}
