@@ -51,14 +51,13 @@ func newLogger(w io.Writer, c *Config) *slog.Logger {
 
 // app is a wired registry: store, audit writer and service.
 type app struct {
-	store     cancuoc.Store
-	matchProj *partner.Projection // set by serve (startMatchProjection)
-	audit     *audit.Writer
-	reg       *registry.Service
-	log       *auditlog.Log // set by serve and audit (openAuditLog): others need no signing key
-	eid       *eid.Service  // set by serve (startEID)
-	events    *events       // set by serve (startEvents)
-	oidc      *oidcWiring   // set by serve (startOIDC)
+	store  cancuoc.Store
+	audit  *audit.Writer
+	reg    *registry.Service
+	log    *auditlog.Log // set by serve and audit (openAuditLog): others need no signing key
+	eid    *eid.Service  // set by serve (startEID)
+	events *events       // set by serve (startEvents)
+	oidc   *oidcWiring   // set by serve (startOIDC)
 
 	wf   *workflow.Service // set by serve (startWorkflow)
 	chip *chipWiring       // set by serve (startChip)
@@ -77,6 +76,9 @@ type app struct {
 	apps *application.Service
 	// The officers' data-quality lists, set by serve (startQuality).
 	lists *quality.Service
+
+	// This node's match projection: set by serve (startMatchProjection).
+	matchProj *partner.Projection
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
