@@ -182,5 +182,6 @@ type Store interface {
 	// Close releases the database.
 	Close() error
 	MatchScanner
+	CitizenDocScanner
 	ReconcileRetentionStore
 }

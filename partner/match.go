@@ -189,6 +189,20 @@ func (s *Service) Match(ctx context.Context, partnerID string, q MatchRequest) (
 		res.NameRule = ""
 	}
 	outcome := "ok"
+	if proj := s.proj.Load(); proj != nil {
+		if e, ok := proj.lookup(m.pin); ok {
+			res.Found, res.LifeStatus, res.Match = true, projStatuses[e.status], true
+			for _, n := range m.names {
+				ok := m.compareEntry(proj, n, &e)
+				res.Fields[n] = ok
+				res.Match = res.Match && ok
+			}
+			if err := s.record(ctx, p, m, q.Purpose, outcome); err != nil {
+				return nil, err
+			}
+			return res, nil
+		}
+	}
 	doc, err := s.store.CitizenDoc(ctx, m.pin)
 	switch {
 	case errors.Is(err, cancuoc.ErrNotFound):
@@ -211,15 +225,23 @@ func (s *Service) Match(ctx context.Context, partnerID string, q MatchRequest) (
 			res.Match = res.Match && ok
 		}
 	}
-	purpose := q.Purpose
+	if err := s.record(ctx, p, m, q.Purpose, outcome); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// record writes a match check to the citizen's access log, durable before
+// it returns.
+func (s *Service) record(ctx context.Context, p *cancuoc.Partner, m *parsedMatch, purpose, outcome string) error {
 	if purpose == "" {
 		purpose = p.Policy.Purpose
 	}
 	if err := s.audit.Record(ctx, &cancuoc.AuditEntry{At: s.clock(), Actor: "partner:" + p.ID, Action: "partner.match",
 		PIN: m.pin, Fields: m.record, Purpose: cut(purpose), Outcome: outcome}); err != nil {
-		return nil, cancuoc.WithOp(op, err)
+		return cancuoc.WithOp("partner.Match", err)
 	}
-	return res, nil
+	return nil
 }
 
 // cut bounds a caller's purpose to 200 bytes at a character boundary, as

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
@@ -32,7 +33,13 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
+
+	proj atomic.Pointer[Projection]
 }
+
+// UseProjection makes match checks answer from p once it is loaded (and
+// from the store for the PINs it does not hold).
+func (s *Service) UseProjection(p *Projection) { s.proj.Store(p) }
 
 type cached struct {
 	p  *cancuoc.Partner

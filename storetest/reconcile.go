@@ -22,6 +22,7 @@ func RunReconcile(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"MarkSeen", testMarkSeen},
 		{"MarkSeenRollback", testMarkSeenRollback},
 		{"ScanMatchRecords", testScanMatchRecords},
+		{"ScanCitizenDocs", testScanCitizenDocs},
 		{"Retention", testReconcileRetention},
 	}
 	for _, tc := range tests {
@@ -290,6 +291,67 @@ func testScanMatchRecords(t *testing.T, s cancuoc.Store) {
 	stop := errors.New("stop")
 	n := 0
 	if _, err := s.ScanMatchRecords(ctx, 1, func([]cancuoc.MatchRecord) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("scan with a failing callback: %v after %d calls, want stop after 1", err, n)
+	}
+}
+
+// testScanCitizenDocs scans the fixture in batches smaller than it: every
+// document is the one CitizenDoc returns, and the snapshot's Seq lies
+// between the highest event seen before the scan and after it.
+func testScanCitizenDocs(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	all := matchFixture(t, s)
+	if err := s.AppendEvent(ctx, &cancuoc.Event{ID: "ev-scan", Type: cancuoc.EventCitizenUpdated, PIN: all[0].PIN,
+		Version: 1, Actor: "test", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	lastSeq := func() int64 {
+		evs, err := s.EventsAfter(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			return 0
+		}
+		return evs[len(evs)-1].Seq
+	}
+	lo := lastSeq()
+	got := map[cancuoc.PIN]cancuoc.CitizenDoc{}
+	calls := 0
+	seq, err := s.ScanCitizenDocs(ctx, 3, func(b []cancuoc.CitizenDoc) error {
+		calls++
+		if len(b) > 3 {
+			t.Errorf("batch of %d, want at most 3", len(b))
+		}
+		for _, d := range b {
+			d.JSON = slices.Clone(d.JSON)
+			got[d.PIN] = d
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanCitizenDocs: %v", err)
+	}
+	if hi := lastSeq(); seq < lo || seq > hi {
+		t.Errorf("snapshot Seq %d, want between %d and %d", seq, lo, hi)
+	}
+	if len(got) != len(all) || calls != 2 {
+		t.Fatalf("scan returned %d records in %d batches, want %d in 2", len(got), calls, len(all))
+	}
+	for _, c := range all {
+		want, err := s.CitizenDoc(ctx, c.PIN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got[c.PIN]
+		if g.Version != want.Version || g.Home != want.Home || string(g.JSON) != string(want.JSON) {
+			t.Errorf("scanned %s: version %d home %v doc %s; CitizenDoc says %d %v %s", c.PIN, g.Version, g.Home,
+				g.JSON, want.Version, want.Home, want.JSON)
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	if _, err := s.ScanCitizenDocs(ctx, 1, func([]cancuoc.CitizenDoc) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("scan with a failing callback: %v after %d calls, want stop after 1", err, n)
 	}
 }

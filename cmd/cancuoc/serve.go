@@ -79,6 +79,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.stopEvents()
+	a.startMatchProjection(ctx, log)
 	a.startWorkflow(ctx, log)
 	a.startQuality(ctx, qualc, log)
 	a.subscribeWallet()
@@ -166,6 +167,22 @@ func newHandler(ctx context.Context, a *app, c *Config, oc *oidcConfig, wc *webC
 			Help: "Read-access audit entries committed."}, func() float64 { _, e := a.audit.Stats(); return float64(e) }))
 	if a.events != nil {
 		reg.MustRegister(a.events.Dispatcher)
+	}
+	if a.matchProj != nil {
+		p := a.matchProj
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cancuoc_match_projection_people",
+				Help: "People in this node's match projection; 0 while it loads (checks then read the store)."},
+				func() float64 { return float64(p.Len()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cancuoc_match_projection_bytes",
+				Help: "Estimated memory of this node's match projection."}, func() float64 { return float64(p.Bytes()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cancuoc_match_projection_ready",
+				Help: "1 once this node's match projection is loaded."}, func() float64 {
+				if p.Ready() {
+					return 1
+				}
+				return 0
+			}))
 	}
 	if a.hookWorker != nil {
 		reg.MustRegister(a.hookWorker)

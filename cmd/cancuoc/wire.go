@@ -76,6 +76,9 @@ type app struct {
 	apps *application.Service
 	// The officers' data-quality lists, set by serve (startQuality).
 	lists *quality.Service
+
+	// This node's match projection: set by serve (startMatchProjection).
+	matchProj *partner.Projection
 }
 
 func openApp(ctx context.Context, c *Config) (*app, error) {
