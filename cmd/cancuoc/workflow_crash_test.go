@@ -441,9 +441,9 @@ func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string
 			t.Errorf("elder %d: %s, residence %+v", i, c.LifeStatus, c.PermanentResidence)
 		}
 		docs, _ := st.IssuedDocuments(ctx, e)
-		want := 1
+		want := 2 // the birth certificate of their registration, the funeral allowance
 		if i%2 == 0 {
-			want = 2
+			want = 3 // and the survivor benefit
 		}
 		if len(docs) != want {
 			t.Errorf("elder %d: %d documents, want %d", i, len(docs), want)
