@@ -67,7 +67,7 @@ func newDeathWatch(t *testing.T, st cancuoc.Store, dataDir string, pins []cancuo
 	}
 	dw := &deathWatch{t: t, pins: pins, keys: []ed25519.PublicKey{signer.PublicKey()}, byID: map[string]int{},
 		byPIN: map[cancuoc.PIN]map[string]bool{},
-		args: []string{"--webhook-policy", policyFile, "--webhook-first-retry", "100ms", "--webhook-max-retry", "1s"}}
+		args:  []string{"--webhook-policy", policyFile, "--webhook-first-retry", "100ms", "--webhook-max-retry", "1s"}}
 	dw.srv = httptest.NewServer(dw)
 	t.Cleanup(dw.srv.Close)
 	cfg := webhook.DefaultConfig()
