@@ -33,7 +33,7 @@ type wfEnv struct {
 	cursor                              int64
 }
 
-func newWFEnv(t testing.TB) *wfEnv {
+func newWFEnv(t testing.TB, opts ...workflow.Option) *wfEnv {
 	tt, _ := t.(*testing.T)
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, ":memory:")
@@ -44,7 +44,7 @@ func newWFEnv(t testing.TB) *wfEnv {
 	w := audit.NewWriter(store, 0)
 	t.Cleanup(func() { w.Close() })
 	reg := registry.New(store, w)
-	wf := workflow.New(store, reg, wftest.Residence{}, workday.Default(), workflow.WithAuditWriter(w))
+	wf := workflow.New(store, reg, wftest.Residence{}, workday.Default(), append(opts, workflow.WithAuditWriter(w))...)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	httpapi.New(reg, log).WithWorkflow(wf).Routes(mux)

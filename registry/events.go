@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -30,7 +31,22 @@ type Birth struct {
 	HouseholdID        string         `json:"household_id,omitempty"`
 	Relation           string         `json:"relation,omitempty"`
 	PermanentResidence *cancuoc.Place `json:"permanent_residence,omitempty"`
+	// ProcedureID is the interlinked procedure whose step registers the
+	// birth, recorded on the birth certificate; empty for a registration
+	// made directly (POST /v1/births). Never read from a request.
+	ProcedureID string `json:"-"`
 	Meta
+}
+
+// DocBirthCertificate is the kind of the electronic birth certificate
+// record every birth registration issues, in the same transaction as the
+// PIN: directly and as the first step of the birth procedure alike.
+const DocBirthCertificate = "birth_certificate"
+
+// BirthCertificateNumber is the number of a child's electronic birth
+// certificate: KS.<year of birth>.<PIN>, unique because the PIN is.
+func BirthCertificateNumber(c *cancuoc.Citizen) string {
+	return fmt.Sprintf("KS.%04d.%s", c.BirthDate.Year, c.PIN)
 }
 
 // maxPINAttempts bounds the retries on a taken serial. With a million
@@ -108,6 +124,12 @@ func (s *Service) RegisterBirthTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc
 			return err
 		}
 		if err := s.insertWithNewPIN(ctx, tx, op, c, reg.Province, ch); err != nil {
+			return err
+		}
+		// The electronic birth certificate record: one per citizen, issued
+		// with the PIN or not at all.
+		if err := tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: DocBirthCertificate, Number: BirthCertificateNumber(c),
+			PIN: c.PIN, ProcedureID: b.ProcedureID, IssuedAt: s.clock()}); err != nil {
 			return err
 		}
 		childRel := cancuoc.Relative{PIN: c.PIN, Name: c.FullName, Nationality: c.Nationality}

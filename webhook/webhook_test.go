@@ -100,8 +100,10 @@ func newReceiver(t *testing.T, keys ...ed25519.PublicKey) *receiver {
 }
 
 // serve runs rc on addr until the returned stop is called (the listener
-// closed, connections cut).
-func serve(t *testing.T, addr string, h http.Handler) (stop func()) {
+// closed, connections cut), and returns the address it listens on: give
+// "127.0.0.1:0" for a port of the kernel's choosing, and that address again
+// to restart a receiver where its subscription points.
+func serve(t *testing.T, addr string, h http.Handler) (bound string, stop func()) {
 	t.Helper()
 	var ln net.Listener
 	var err error
@@ -116,7 +118,7 @@ func serve(t *testing.T, addr string, h http.Handler) (stop func()) {
 	}
 	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
-	return func() { srv.Close() }
+	return ln.Addr().String(), func() { srv.Close() }
 }
 
 func appendEvents(t *testing.T, s cancuoc.Store, d *dispatch.Dispatcher, from, n, citizens int) []string {
@@ -144,7 +146,9 @@ func TestReceiverDownThenRecovers(t *testing.T) {
 	st := openStore(t)
 	signer, _ := webhook.GenerateSigner()
 	svc := webhook.New(st, bankPolicy, signer, fastConfig(), quiet)
-	const addr = "127.0.0.1:19431"
+	rc := newReceiver(t, signer.PublicKey())
+	rc.down = true
+	addr, stop := serve(t, "127.0.0.1:0", rc)
 	if _, err := svc.Subscribe(ctx, admin, webhook.NewSubscription{PartnerID: "bank1", URL: "http://" + addr + "/hook",
 		EventTypes: []string{cancuoc.EventCitizenUpdated}}); err != nil {
 		t.Fatal(err)
@@ -161,9 +165,6 @@ func TestReceiverDownThenRecovers(t *testing.T) {
 	defer wg.Wait()
 	defer cancel()
 
-	rc := newReceiver(t, signer.PublicKey())
-	rc.down = true
-	stop := serve(t, addr, rc)
 	var ids []string
 	ids = append(ids, appendEvents(t, st, d, 0, 40, 7)...)
 	time.Sleep(300 * time.Millisecond)
@@ -173,7 +174,7 @@ func TestReceiverDownThenRecovers(t *testing.T) {
 	rc.mu.Lock()
 	rc.down = false
 	rc.mu.Unlock()
-	stop = serve(t, addr, rc)
+	_, stop = serve(t, addr, rc)
 	defer stop()
 	ids = append(ids, appendEvents(t, st, d, 80, 40, 7)...)
 
@@ -219,10 +220,10 @@ func TestDuplicateEventOneWebhook(t *testing.T) {
 	signer, _ := webhook.GenerateSigner()
 	svc := webhook.New(st, bankPolicy, signer, fastConfig(), quiet)
 	rc := newReceiver(t, signer.PublicKey())
-	stop := serve(t, "127.0.0.1:19432", rc)
+	addr, stop := serve(t, "127.0.0.1:0", rc)
 	defer stop()
 	for _, p := range []string{"bank1", "stats"} {
-		if _, err := svc.Subscribe(ctx, admin, webhook.NewSubscription{PartnerID: p, URL: "http://127.0.0.1:19432/" + p,
+		if _, err := svc.Subscribe(ctx, admin, webhook.NewSubscription{PartnerID: p, URL: "http://" + addr + "/" + p,
 			EventTypes: []string{cancuoc.EventCitizenDied}}); err != nil {
 			t.Fatal(err)
 		}
@@ -277,9 +278,9 @@ func TestDeadLetterAndRetry(t *testing.T) {
 	svc := webhook.New(st, bankPolicy, signer, cfg, quiet)
 	rc := newReceiver(t, signer.PublicKey())
 	rc.status = http.StatusInternalServerError
-	stop := serve(t, "127.0.0.1:19433", rc)
+	addr, stop := serve(t, "127.0.0.1:0", rc)
 	defer stop()
-	if _, err := svc.Subscribe(ctx, admin, webhook.NewSubscription{PartnerID: "bank1", URL: "http://127.0.0.1:19433/",
+	if _, err := svc.Subscribe(ctx, admin, webhook.NewSubscription{PartnerID: "bank1", URL: "http://" + addr + "/",
 		EventTypes: []string{cancuoc.EventCitizenDied}}); err != nil {
 		t.Fatal(err)
 	}
@@ -326,9 +327,9 @@ func TestGoneDisables(t *testing.T) {
 	svc := webhook.New(st, bankPolicy, signer, fastConfig(), quiet)
 	rc := newReceiver(t, signer.PublicKey())
 	rc.status = http.StatusGone
-	stop := serve(t, "127.0.0.1:19434", rc)
+	addr, stop := serve(t, "127.0.0.1:0", rc)
 	defer stop()
-	sub, err := svc.Subscribe(ctx, admin, webhook.NewSubscription{PartnerID: "bank1", URL: "http://127.0.0.1:19434/",
+	sub, err := svc.Subscribe(ctx, admin, webhook.NewSubscription{PartnerID: "bank1", URL: "http://" + addr + "/",
 		EventTypes: []string{cancuoc.EventCitizenDied}})
 	if err != nil {
 		t.Fatal(err)

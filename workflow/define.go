@@ -24,7 +24,7 @@ const (
 
 // Document kinds issued by the procedures.
 const (
-	DocBirthCertificate = "birth_certificate"
+	DocBirthCertificate = registry.DocBirthCertificate // issued by the registry with the PIN
 	DocHealthCard       = "health_insurance_card"
 	DocFuneralAllowance = "funeral_allowance"
 	DocSurvivorBenefit  = "survivor_benefit"
@@ -181,13 +181,13 @@ func (s *Service) effect(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Prin
 		meta.Reason = "Đăng ký khai sinh (liên thông)"
 		c, err := s.reg.RegisterBirthTx(ctx, tx, actor, registry.Birth{FullName: a.FullName, BirthDate: a.BirthDate, Sex: a.Sex,
 			BirthPlace: a.BirthPlace, Registration: a.Registration, Father: a.Father, Mother: a.Mother, Ethnicity: a.Ethnicity,
-			Nationality: a.Nationality, Meta: meta})
+			Nationality: a.Nationality, ProcedureID: p.ID, Meta: meta})
 		if err != nil {
 			return nil, err
 		}
 		p.Subject = c.PIN
-		number := fmt.Sprintf("KS.%04d.%s", a.BirthDate.Year, c.PIN)
-		return s.issue(ctx, tx, DocBirthCertificate, number, c.PIN, p, now)
+		// The registry issued the birth certificate with the PIN.
+		return &result{PIN: c.PIN, Document: DocBirthCertificate, Number: registry.BirthCertificateNumber(c)}, nil
 	case StepNewbornResidence:
 		a := app.(*BirthApplication)
 		return &result{PIN: p.Subject}, s.residence.RegisterNewbornTx(ctx, tx, actor, p.Subject, residenceParent(a))

@@ -65,7 +65,7 @@ func TestBirthChain(t *testing.T) {
 		}
 		docs, err := w.store.IssuedDocuments(ctx, res.PIN)
 		if err != nil || len(docs) != 2 || docs[0].Kind != workflow.DocBirthCertificate || docs[1].Kind != workflow.DocHealthCard ||
-			docs[1].Number != "TE1"+string(res.PIN)[2:] {
+			docs[1].Number != "TE1"+string(res.PIN)[2:] || docs[0].ProcedureID != f.ID || docs[0].Number != res.Number {
 			t.Errorf("documents = %+v, %v", docs, err)
 		}
 		mine, err := w.wf.MyFiles(ctx, w.mother.PIN, "", 0)
@@ -134,7 +134,7 @@ func TestDeathChain(t *testing.T) {
 			t.Errorf("insured death file = %+v", f)
 		}
 		docs, _ := w.store.IssuedDocuments(ctx, young.PIN)
-		if len(docs) != 2 {
+		if len(docs) != 3 { // birth certificate (registration), funeral allowance, survivor benefit
 			t.Errorf("documents of the insured deceased = %+v", docs)
 		}
 		// Filing again for someone dead is a Conflict.

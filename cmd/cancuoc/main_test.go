@@ -42,15 +42,16 @@ var (
 	keyRe  = regexp.MustCompile(`cck_[a-z0-9]+_[a-z0-9]+`)
 )
 
-// startServe runs `cancuoc serve` on dir until the returned stop is called,
+// startServe runs `cancuoc serve` on dir (with extra flags) until the returned stop is called,
 // and returns its base URL and printed output.
-func startServe(t *testing.T, dir string, demo string) (base string, out *syncBuffer, stop func()) {
+func startServe(t *testing.T, dir string, demo string, extra ...string) (base string, out *syncBuffer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out = &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--demo-citizens", demo, "--log-level", "error"}, noEnv, out)
+		args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--demo-citizens", demo, "--log-level", "error"}
+		done <- run(ctx, append(args, extra...), noEnv, out)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {

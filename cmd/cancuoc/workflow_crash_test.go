@@ -55,19 +55,36 @@ func seedCrash(t *testing.T, st cancuoc.Store, n int) *wftest.Seeded {
 	return cw
 }
 
-// buildBinary builds cancuoc once per test binary.
-var buildOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "cancuoc-crash-bin")
-	if err != nil {
-		return "", err
-	}
+// buildBinary builds cancuoc once per test binary, into binDir, which
+// TestMain removes when the tests end.
+var (
+	binDir    atomic.Value // string
+	buildOnce = sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "cancuoc-crash-bin")
+		if err != nil {
+			return "", err
+		}
+		binDir.Store(dir)
+		return buildIn(dir)
+	})
+)
+
+func buildIn(dir string) (string, error) {
 	bin := filepath.Join(dir, "cancuoc")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
-})
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, ok := binDir.Load().(string); ok && dir != "" {
+		_ = os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
 
 // proc is a child process the test kills and restarts.
 type proc struct {
@@ -218,13 +235,17 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 		t.Fatal(err)
 	}
 	n := crashFiles(t)
+	dir := t.TempDir()
 	st := setup.store()
 	cw := seedCrash(t, st, n)
+	// The death chain's effects outside the registry: every elder has an
+	// eID account, and a partner listens for deaths.
+	deaths := newDeathWatch(t, st, dir, cw.Elders)
 	st.Close()
 
-	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dir, "--demo-citizens", "0", "--log-level", "warn"}, setup.args...)
+	args = append(args, deaths.args...)
 	if setup.natsURL != "" {
 		args = append(args, "--nats-url", setup.natsURL)
 	}
@@ -273,63 +294,92 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 	}
 
 	// Kill the server (and NATS) at random moments while files flow.
-	kills := 0
+	// At least three kills, whatever the pace; NATS goes down with the
+	// first, while the server is down too, so its restart meets a fresh
+	// JetStream.
+	kills, natsRestarts := 0, 0
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	wantSteps := int64(n*3 + n*3 + n/2) // birth 3; death 3, +1 survivor benefit for the insured half
-	for completed.Load() < wantSteps*9/10 && kills < 8 && ctx.Err() == nil {
+	for (completed.Load() < wantSteps*9/10 || kills < 3) && kills < 8 && ctx.Err() == nil {
 		time.Sleep(time.Duration(100+rng.IntN(900)) * time.Millisecond)
 		srv.kill()
 		kills++
-		if setup.nats != nil && kills == 3 {
+		if setup.nats != nil && natsRestarts == 0 {
 			setup.nats.kill()
 			time.Sleep(300 * time.Millisecond)
 			setup.nats.start()
+			natsRestarts++
 		}
 		srv.start()
 	}
 	// Let the rest finish, then check (ids is complete once the counter is done).
 	submitted.Wait()
 	c := mk(workflow.AgencyCivilStatus, 0)
-	for ctx.Err() == nil {
-		open := 0
-		for _, id := range ids {
+	var open []string
+	for {
+		// The scan has its own time limit, so that the last one before the
+		// deadline still says which files are missing.
+		sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
+		open = open[:0]
+		for i, id := range ids {
 			if id == "" {
-				open++
+				open = append(open, fmt.Sprintf("#%d never submitted", i))
 				continue
 			}
 			var f struct {
 				Status string `json:"status"`
 			}
-			if _, err := c.call(ctx, "GET", "/v1/procedures/"+id, "", nil, &f); err != nil || f.Status != "completed" {
-				open++
+			if _, err := c.call(sctx, "GET", "/v1/procedures/"+id, "", nil, &f); err != nil || f.Status != "completed" {
+				open = append(open, fmt.Sprintf("%s %s %v", id, f.Status, err))
 			}
 		}
-		if open == 0 {
+		scancel()
+		if len(open) == 0 || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	if len(open) == 0 {
+		deaths.wait(ctx)
+	}
+	timedOut := ctx.Err() != nil
 	stop.Store(true)
 	cancel()
 	wg.Wait()
 	srv.kill()
+	if timedOut {
+		t.Errorf("deadline passed with %d of %d files not completed (first: %v) and %d of %d deaths told to the partner",
+			len(open), len(ids), open[:min(len(open), 10)], deaths.notified(), n)
+	}
+	if kills < 3 {
+		t.Errorf("%d kills, want at least 3", kills)
+	}
+	if setup.nats != nil && natsRestarts != 1 {
+		t.Errorf("NATS restarted %d times, want 1 (on the first kill)", natsRestarts)
+	}
 	if t.Failed() {
 		t.Logf("server log:\n%s", tail(srv.log.String()))
 		return
 	}
-	t.Logf("%d files of each kind, %d kills, %d steps completed by clients, %d retried requests", n, kills, completed.Load(), retries.Load())
+	t.Logf("%d files of each kind, %d kills, %d NATS restarts, %d steps completed by clients, %d retried requests",
+		n, kills, natsRestarts, completed.Load(), retries.Load())
 	st = setup.store()
 	defer st.Close()
-	verifyCrash(t, st, cw, ids)
-	verifyLogAfterCrash(t, st)
+	vctx, vcancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer vcancel()
+	verifyCrash(vctx, t, st, cw, ids)
+	verifyLogAfterCrash(vctx, t, st)
+	deaths.verify(st)
+	if vctx.Err() != nil {
+		t.Errorf("verification did not finish within its 3 minutes: %v", vctx.Err())
+	}
 }
 
 // verifyLogAfterCrash checks that the kills left the access log one chain
 // 1…n and the outbox in strictly increasing seqs with no event twice: on
 // PostgreSQL the entries and events were queued by the killed nodes and
 // sequenced by whichever node led, and the leader was killed too.
-func verifyLogAfterCrash(t *testing.T, st cancuoc.Store) {
-	ctx := t.Context()
+func verifyLogAfterCrash(ctx context.Context, t *testing.T, st cancuoc.Store) {
 	if err := cancuoc.WaitSequenced(ctx, st); err != nil {
 		t.Fatal(err)
 	}
@@ -373,8 +423,7 @@ func verifyLogAfterCrash(t *testing.T, st cancuoc.Store) {
 // one child per mother (one PIN), in her household, with one birth
 // certificate and one health card; each elder dead, deregistered, with one
 // allowance (and one survivor benefit when insured); no extra files.
-func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string) {
-	ctx := context.Background()
+func verifyCrash(ctx context.Context, t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string) {
 	all, err := st.Procedures(ctx, cancuoc.ProcedureQuery{Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
@@ -441,9 +490,9 @@ func verifyCrash(t *testing.T, st cancuoc.Store, cw *wftest.Seeded, ids []string
 			t.Errorf("elder %d: %s, residence %+v", i, c.LifeStatus, c.PermanentResidence)
 		}
 		docs, _ := st.IssuedDocuments(ctx, e)
-		want := 1
+		want := 2 // the birth certificate of their registration, the funeral allowance
 		if i%2 == 0 {
-			want = 2
+			want = 3 // and the survivor benefit
 		}
 		if len(docs) != want {
 			t.Errorf("elder %d: %d documents, want %d", i, len(docs), want)
