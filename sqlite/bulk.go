@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
@@ -52,7 +53,10 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 		}
 	}()
 	return s.inTx(ctx, func(o *ops) error {
-		tx := o.w.(*sql.Tx)
+		tx, ok := sqlTx(o.w)
+		if !ok {
+			return errors.New("sqlite: bulk import outside a transaction")
+		}
 		var cit, ver *sql.Stmt // prepared for full chunks
 		defer func() {
 			if cit != nil {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -105,7 +106,8 @@ func (s *Store) runGroup(calls []*txCall) {
 		fail(dbErr(op, err))
 		return
 	}
-	o := &ops{r: tx, w: tx}
+	d := detached{tx}
+	o := &ops{r: d, w: d}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	for i, c := range calls {
 		if err := c.ctx.Err(); err != nil {
@@ -143,4 +145,36 @@ func (s *Store) runGroup(calls []*txCall) {
 	for i, c := range calls {
 		c.done <- res[i]
 	}
+}
+
+// detached runs a group's statements whatever becomes of the context of the
+// caller they serve. SQLite rolls back the whole transaction when it
+// interrupts an INSERT, UPDATE or DELETE inside one, so a caller that gives
+// up halfway (a dropped HTTP client) would otherwise take every other
+// caller's work in the group with it. A caller already gone before its
+// function starts is still skipped (runGroup checks its context first).
+type detached struct{ *sql.Tx }
+
+func (d detached) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return d.Tx.ExecContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (d detached) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.Tx.QueryContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (d detached) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.Tx.QueryRowContext(context.WithoutCancel(ctx), q, args...)
+}
+
+// sqlTx is the database/sql transaction behind a transaction's querier, for
+// code that prepares statements on it.
+func sqlTx(q querier) (*sql.Tx, bool) {
+	switch t := q.(type) {
+	case *sql.Tx:
+		return t, true
+	case detached:
+		return t.Tx, true
+	}
+	return nil, false
 }

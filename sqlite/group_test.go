@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/storetest"
@@ -43,6 +44,8 @@ func TestGroupCommit(t *testing.T) {
 	panics := make([]any, n)
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
+	midway, cancelMidway := context.WithCancel(ctx) // call 11's caller goes away while it runs
+	defer cancelMidway()
 	for i := range n {
 		wg.Go(func() {
 			defer func() { panics[i] = recover() }()
@@ -62,6 +65,17 @@ func TestGroupCommit(t *testing.T) {
 				case 9:
 					// A statement the database refuses, after a write.
 					return tx.InsertProcedure(ctx, storetest.Procedure("f00", 0))
+				case 11:
+					// Its caller gives up during a long write: SQLite rolls
+					// back the whole transaction when it interrupts an
+					// INSERT, which must not take the other callers' work.
+					w := tx.(*ops).w
+					if _, err := w.ExecContext(midway, `CREATE TEMP TABLE IF NOT EXISTS g (x)`); err != nil {
+						return err
+					}
+					go func() { time.Sleep(20 * time.Millisecond); cancelMidway() }()
+					_, err := w.ExecContext(midway, `INSERT INTO g WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 2000000) SELECT x FROM c`)
+					return err
 				}
 				return nil
 			})

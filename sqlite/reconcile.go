@@ -247,7 +247,7 @@ func (o *ops) MarkSeen(ctx context.Context, job string, keys []cancuoc.SeenKey) 
 	}
 	var dups []cancuoc.SeenKey
 	err := o.atomic(ctx, func(t *ops) error {
-		tx, ok := t.w.(*sql.Tx)
+		tx, ok := sqlTx(t.w)
 		if !ok {
 			return errors.New("MarkSeen outside a transaction")
 		}
