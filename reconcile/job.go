@@ -36,6 +36,10 @@ type Runner struct {
 	Policy Policy
 	// Chunk is the records per chunk (DefaultChunk when 0).
 	Chunk int
+	// SeenKeys bounds the duplicate keys a job keeps in memory
+	// (DefaultSeenKeys when 0): past it, new keys go to the store
+	// (MarkSeen), so a job's memory stays flat however large its input.
+	SeenKeys int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Progress, when set, is called after each chunk with the records and
@@ -69,6 +73,18 @@ type Runner struct {
 // DefaultIndexFrom: from about 100,000 records a scan of a national
 // registry costs less than the per-chunk queries it saves.
 const DefaultIndexFrom = 10 << 20
+
+// DefaultSeenKeys is the duplicate keys a job keeps in memory at most:
+// 16 million (two per record, so the first 8 million records; about
+// 400 MB), past which the rest go to the store.
+const DefaultSeenKeys = 16 << 20
+
+func (r *Runner) seenKeys() int {
+	if r.SeenKeys > 0 {
+		return r.SeenKeys
+	}
+	return DefaultSeenKeys
+}
 
 func (r *Runner) workers() int {
 	if r.Workers > 0 {
@@ -368,7 +384,7 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 	hasID := cols[ColRecordID]
 	// The duplicate keys live in memory for the job's run; a resumed job
 	// reads those before its checkpoint again from the input.
-	seen, err := r.rebuildSeen(ctx, job, hasID)
+	seen, err := r.rebuildSeen(ctx, job, hasID, r.seenKeys())
 	if err != nil {
 		return err
 	}
@@ -601,17 +617,48 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 	prev := *job
 	// The lines with a key seen before (maybe a duplicate): only they are
 	// looked up again, by dupOf, for the line they repeat.
-	var dups map[int64]bool
+	var (
+		dups  map[int64]bool
+		spill []cancuoc.SeenKey
+	)
+	seen.spilled = nil
 	for _, k := range p.keys {
 		first, err := seen.add(k.Hash, k.Line)
 		if err != nil {
 			return err
+		}
+		if first == 0 { // memory is full and the key is not in it
+			spill = append(spill, k)
+			continue
 		}
 		if first != k.Line {
 			if dups == nil {
 				dups = map[int64]bool{}
 			}
 			dups[k.Line] = true
+		}
+	}
+	if len(spill) > 0 {
+		// Keys past the memory bound are recorded in the store, in their
+		// own transaction: a chunk redone after a crash finds its own keys
+		// there at the same lines, which are not duplicates.
+		found, err := r.Store.MarkSeen(ctx, job.ID, spill)
+		if err != nil {
+			return cancuoc.WithOp("reconcile.Run", err)
+		}
+		seen.spilled = make(map[int64]int64, len(found))
+		for _, d := range found {
+			if l, ok := seen.spilled[d.Hash]; !ok || d.Line < l {
+				seen.spilled[d.Hash] = d.Line
+			}
+		}
+		for _, k := range spill {
+			if l, ok := seen.spilled[k.Hash]; ok && l != k.Line {
+				if dups == nil {
+					dups = map[int64]bool{}
+				}
+				dups[k.Line] = true
+			}
 		}
 	}
 	counts := make(map[string]int64, len(job.Counts)+2)

@@ -17,14 +17,20 @@ import (
 // 32 bits) at most 3/4 full: about 20 bytes a key, 400 MB for the 20
 // million keys of a 10-million-record job, where a Go map takes twice that
 // and the store's reconcile_seen rows cost the commit most of its time.
+//
+// Past limit keys the set is full: a key not in it is then the store's
+// (MarkSeen), and spilled holds what the store answered for the chunk in
+// hand, so that memory stays bounded however large the input.
 type seenSet struct {
+	limit   int
+	spilled map[int64]int64
 	hashes []uint64
 	lines  []uint32 // 0: empty slot (input lines start at 1)
 	n      int
 }
 
-func newSeenSet() *seenSet {
-	return &seenSet{hashes: make([]uint64, 1<<16), lines: make([]uint32, 1<<16)}
+func newSeenSet(limit int) *seenSet {
+	return &seenSet{limit: limit, hashes: make([]uint64, 1<<16), lines: make([]uint32, 1<<16)}
 }
 
 // slot is where h is or would go.
@@ -40,7 +46,8 @@ func (s *seenSet) slot(h uint64) int {
 }
 
 // add records that h was read at line and returns the line where it was
-// first seen (line itself when new).
+// first seen (line itself when new), or 0 when the set is full and h is
+// not in it.
 func (s *seenSet) add(h int64, line int64) (int64, error) {
 	if line <= 0 || line > math.MaxUint32 {
 		return 0, cancuoc.WithOp("reconcile.seen", errors.New("an input line number is out of the duplicate keys' range"))
@@ -48,6 +55,9 @@ func (s *seenSet) add(h int64, line int64) (int64, error) {
 	i := s.slot(uint64(h))
 	if s.lines[i] != 0 {
 		return int64(s.lines[i]), nil
+	}
+	if s.limit > 0 && s.n >= s.limit {
+		return 0, nil
 	}
 	s.hashes[i], s.lines[i] = uint64(h), uint32(line)
 	if s.n++; s.n*4 > len(s.hashes)*3 {
@@ -58,7 +68,10 @@ func (s *seenSet) add(h int64, line int64) (int64, error) {
 
 // first returns the line where h was first seen (0 if never).
 func (s *seenSet) first(h int64) int64 {
-	return int64(s.lines[s.slot(uint64(h))])
+	if l := s.lines[s.slot(uint64(h))]; l != 0 {
+		return int64(l)
+	}
+	return s.spilled[h]
 }
 
 func (s *seenSet) grow() {
@@ -88,8 +101,8 @@ func recordKeys(keys []cancuoc.SeenKey, rec *Record, in *Input, hasID bool) []ca
 // checkpoint again from its input (the input is unchanged: its hash was
 // checked), so that duplicates across the checkpoint are still flagged
 // with the line first seen, exactly as in an uninterrupted run.
-func (r *Runner) rebuildSeen(ctx context.Context, job *cancuoc.Reconciliation, hasID bool) (*seenSet, error) {
-	seen := newSeenSet()
+func (r *Runner) rebuildSeen(ctx context.Context, job *cancuoc.Reconciliation, hasID bool, limit int) (*seenSet, error) {
+	seen := newSeenSet(limit)
 	if job.Offset == 0 {
 		return seen, nil
 	}
