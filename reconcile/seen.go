@@ -24,9 +24,9 @@ import (
 type seenSet struct {
 	limit   int
 	spilled map[int64]int64
-	hashes []uint64
-	lines  []uint32 // 0: empty slot (input lines start at 1)
-	n      int
+	hashes  []uint64
+	lines   []uint32 // 0: empty slot (input lines start at 1)
+	n       int
 }
 
 func newSeenSet(limit int) *seenSet {
