@@ -35,7 +35,9 @@ func serveBinary(t *testing.T, bin, dir string, port int, extra ...string) (stri
 	log := &syncBuffer{}
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", dir, "--demo-citizens", "60",
 		"--log-level", "info"}, extra...)...)
-	cmd.Env = append(cmd.Environ(), "CANCUOC_EID_DEV_SMS=1")
+	// Cheaper argon2id than the default, which the test then finds in the
+	// stored hash: the variables reach the running server.
+	cmd.Env = append(cmd.Environ(), "CANCUOC_EID_DEV_SMS=1", "CANCUOC_ARGON2_MEMORY_KIB=9216", "CANCUOC_ARGON2_TIME=1")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -191,6 +193,10 @@ func TestPortalAgainstServe(t *testing.T) {
 		t.Fatalf("confirm registration: %d %s", code, body)
 	}
 
+	if h := passwordHash(t, filepath.Join(dir, "cancuoc.db"), c.PIN); !strings.HasPrefix(h, "$argon2id$v=19$m=9216,t=1,p=1$") {
+		t.Errorf("stored hash %.40q… does not carry CANCUOC_ARGON2_* (m=9216,t=1,p=1)", h)
+	}
+
 	// The portal, as its command runs it.
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -255,4 +261,23 @@ func TestPortalAgainstServe(t *testing.T) {
 	if strings.Contains(log.String(), string(c.PIN)) {
 		t.Error("the server log holds the citizen's PIN")
 	}
+}
+
+// passwordHash reads the citizen's stored password hash.
+func passwordHash(t *testing.T, db string, pin cancuoc.PIN) string {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acc, err := s.AccountByPIN(t.Context(), pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := s.Secrets(t.Context(), acc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sec.PasswordHash
 }
