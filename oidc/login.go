@@ -161,6 +161,8 @@ type page struct {
 	LevelNeeded  int
 	Consents     []consentRow
 	PINHint      string
+	AskOrg       bool // the org scope: choose among Orgs (org.go)
+	Orgs         []orgChoice
 }
 
 type consentRow struct {
@@ -569,6 +571,9 @@ func (p *Provider) writeSession(ctx context.Context, tx cancuoc.Tx, lw *loginWri
 
 // consented reports whether a consent in force covers every scope asked.
 func (p *Provider) consented(ctx context.Context, a *authRequest) bool {
+	if slices.Contains(a.d.Scopes, ScopeOrg) {
+		return false // which organisation is asked at every login (org.go)
+	}
 	cs, err := p.store.Consent(ctx, a.pin, a.d.ClientID)
 	if err != nil || cs.RevokedAt != nil {
 		return false
@@ -609,6 +614,13 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg.Fields = consentFields(a.d.Scopes)
+	if wantsOrg(pg.Client, a.d.Scopes) {
+		if pg.Orgs, err = p.orgChoices(r.Context(), a.d.AccountID); err != nil {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		pg.AskOrg = true
+	}
 	p.render(w, http.StatusOK, "consent.html", pg)
 }
 
@@ -627,6 +639,12 @@ func (p *Provider) consentSubmit(w http.ResponseWriter, r *http.Request) {
 		p.auditEntry(ctx, p.store, a.pin, "oidc.consent", a.d.ClientID, claimNames(a.d.Scopes), "denied")
 		p.redirectError(w, r, a, "access_denied", "the citizen declined")
 		return
+	}
+	if c, err := p.client(ctx, a.d.ClientID); err == nil && wantsOrg(c, a.d.Scopes) {
+		if err := p.chooseOrg(ctx, a, r.PostFormValue("org")); err != nil {
+			p.fail(w, r, http.StatusBadRequest, err)
+			return
+		}
 	}
 	scopes := slices.DeleteFunc(slices.Clone(a.d.Scopes), func(s string) bool { return s == "offline_access" })
 	err = p.store.InTx(ctx, func(tx cancuoc.Tx) error {
