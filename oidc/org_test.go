@@ -46,7 +46,9 @@ func TestOrgScope(t *testing.T) {
 		RedirectURIs: []string{"http://localhost/biz/callback"}, Scopes: []string{oidc.ScopeOrg}})
 
 	// login runs authorize → password → consent and returns the consent page.
-	login := func(p interface{ Start(http.ResponseWriter) string }) (*browser, resp) {
+	login := func(p interface {
+		Start(http.ResponseWriter) string
+	}) (*browser, resp) {
 		b := ee.browser()
 		r := b.get(p.Start(nil))
 		f := fields(r.body)
