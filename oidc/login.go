@@ -163,6 +163,7 @@ type page struct {
 	PINHint      string
 	AskOrg       bool // the org scope: choose among Orgs (org.go)
 	Orgs         []orgChoice
+	Release      *partnerRelease // a partner consent offered with this one (partnerconsent.go)
 }
 
 type consentRow struct {
@@ -621,6 +622,7 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
 		}
 		pg.AskOrg = true
 	}
+	pg.Release = p.releaseFor(r.Context(), pg.Client)
 	p.render(w, http.StatusOK, "consent.html", pg)
 }
 
@@ -646,10 +648,19 @@ func (p *Provider) consentSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var rel *partnerRelease
+	if c, err := p.client(ctx, a.d.ClientID); err == nil {
+		rel = p.releaseFor(ctx, c)
+	}
 	scopes := slices.DeleteFunc(slices.Clone(a.d.Scopes), func(s string) bool { return s == "offline_access" })
 	err = p.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		if err := tx.PutConsent(ctx, &cancuoc.Consent{PIN: a.pin, ClientID: a.d.ClientID, Scopes: scopes, GrantedAt: p.now()}); err != nil {
 			return err
+		}
+		if rel != nil {
+			if err := p.grantRelease(ctx, tx, a.pin, rel); err != nil {
+				return err
+			}
 		}
 		p.auditEntry(ctx, tx, a.pin, "oidc.consent", a.d.ClientID, claimNames(scopes), "ok")
 		return nil

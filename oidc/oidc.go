@@ -123,6 +123,7 @@ type Provider struct {
 	cfg      Config
 	store    cancuoc.Store
 	accounts Accounts
+	partners PartnerConsents // consent screen → partner consents (partnerconsent.go); nil: none
 	op       *op.Provider
 	storage  *storage
 	keys     *keyring

@@ -177,6 +177,9 @@ func (a *app) startOIDC(c *Config, oc *oidcConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if a.verify != nil {
+		p.UsePartnerConsents(partnerConsents{a.verify})
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	go p.RunCleanup(ctx, 10*time.Minute)
 	a.oidc = &oidcWiring{p: p, stop: stop}
