@@ -232,4 +232,7 @@ type AccountStore interface {
 	OrgMember(ctx context.Context, orgID, accountID string) (*OrgMembership, error)
 	// OrgMembers lists an organisation's members, oldest first.
 	OrgMembers(ctx context.Context, orgID string) ([]*OrgMembership, error)
+	// MembershipsOf lists the organisations an account is a member of,
+	// oldest first.
+	MembershipsOf(ctx context.Context, accountID string) ([]*OrgMembership, error)
 }

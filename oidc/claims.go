@@ -29,6 +29,7 @@ var scopeClaims = []struct {
 	{"address", []string{"address"}, "Nơi ở hiện tại", "Current residence"},
 	{"phone", []string{"phone_number", "phone_number_verified"}, "Số điện thoại đã xác thực", "Verified phone number"},
 	{ScopePID, []string{"pid"}, "Số định danh cá nhân (số căn cước)", "Personal identification number (ID card number)"},
+	{ScopeOrg, []string{"org"}, "Tổ chức mà bạn đại diện (tên, vai trò của bạn)", "The organisation you act for (its name, your role)"},
 	{ScopeAccount, nil, "Quản lý tài khoản định danh và các sự đồng ý chia sẻ dữ liệu của bạn",
 		"Manage your eID account and your consents to share data"},
 }
@@ -109,6 +110,9 @@ func (p *Provider) fillClaims(ctx context.Context, ui *oidc.UserInfo, pin cancuo
 	}
 	if slices.Contains(scopes, ScopePID) && c.AllowsScope(ScopePID) {
 		ui.AppendClaims("pid", string(pin))
+	}
+	if o := p.orgClaim(ctx, pin, "", d.Org); o != nil && wantsOrg(c, scopes) {
+		ui.AppendClaims(ScopeOrg, o)
 	}
 	// Recorded before the claims leave; without the record they do not.
 	return p.auditEntry(ctx, p.store, pin, "oidc.userinfo", c.ID, claimNames(scopes), "ok")

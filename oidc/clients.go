@@ -119,7 +119,7 @@ func (n *NewClient) build() (*cancuoc.Client, error) {
 		}
 	}
 	for _, s := range c.Scopes {
-		if s != ScopePID && s != ScopeAccount {
+		if s != ScopePID && s != ScopeAccount && s != ScopeOrg {
 			return nil, invalid("scopes", "scope_invalid", "Phạm vi bổ sung không được hỗ trợ.", "Unsupported extra scope.")
 		}
 	}

@@ -161,6 +161,9 @@ type page struct {
 	LevelNeeded  int
 	Consents     []consentRow
 	PINHint      string
+	AskOrg       bool // the org scope: choose among Orgs (org.go)
+	Orgs         []orgChoice
+	Release      *partnerRelease // a partner consent offered with this one (partnerconsent.go)
 }
 
 type consentRow struct {
@@ -569,6 +572,9 @@ func (p *Provider) writeSession(ctx context.Context, tx cancuoc.Tx, lw *loginWri
 
 // consented reports whether a consent in force covers every scope asked.
 func (p *Provider) consented(ctx context.Context, a *authRequest) bool {
+	if slices.Contains(a.d.Scopes, ScopeOrg) {
+		return false // which organisation is asked at every login (org.go)
+	}
 	cs, err := p.store.Consent(ctx, a.pin, a.d.ClientID)
 	if err != nil || cs.RevokedAt != nil {
 		return false
@@ -609,6 +615,14 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg.Fields = consentFields(a.d.Scopes)
+	if wantsOrg(pg.Client, a.d.Scopes) {
+		if pg.Orgs, err = p.orgChoices(r.Context(), a.d.AccountID); err != nil {
+			p.fail(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		pg.AskOrg = true
+	}
+	pg.Release = p.releaseFor(r.Context(), pg.Client)
 	p.render(w, http.StatusOK, "consent.html", pg)
 }
 
@@ -628,10 +642,25 @@ func (p *Provider) consentSubmit(w http.ResponseWriter, r *http.Request) {
 		p.redirectError(w, r, a, "access_denied", "the citizen declined")
 		return
 	}
+	if c, err := p.client(ctx, a.d.ClientID); err == nil && wantsOrg(c, a.d.Scopes) {
+		if err := p.chooseOrg(ctx, a, r.PostFormValue("org")); err != nil {
+			p.fail(w, r, http.StatusBadRequest, err)
+			return
+		}
+	}
+	var rel *partnerRelease
+	if c, err := p.client(ctx, a.d.ClientID); err == nil {
+		rel = p.releaseFor(ctx, c)
+	}
 	scopes := slices.DeleteFunc(slices.Clone(a.d.Scopes), func(s string) bool { return s == "offline_access" })
 	err = p.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		if err := tx.PutConsent(ctx, &cancuoc.Consent{PIN: a.pin, ClientID: a.d.ClientID, Scopes: scopes, GrantedAt: p.now()}); err != nil {
 			return err
+		}
+		if rel != nil {
+			if err := p.grantRelease(ctx, tx, a.pin, rel); err != nil {
+				return err
+			}
 		}
 		p.auditEntry(ctx, tx, a.pin, "oidc.consent", a.d.ClientID, claimNames(scopes), "ok")
 		return nil

@@ -108,6 +108,7 @@ type authDoc struct {
 	Step      string    `json:"step,omitempty"` // "", stepOTP, stepConsent, stepDone
 	AuthTime  time.Time `json:"auth_time,omitzero"`
 	CodeAt    time.Time `json:"code_at,omitzero"` // when the code was issued
+	Org       string    `json:"org,omitempty"`    // the organisation chosen for the org scope (org.go)
 	// Passkey is the pending passkey ceremony's state from
 	// Accounts.BeginPasskeyLogin. It lives here, server-side and bound to
 	// the browser with the request, because the client must not choose
@@ -175,6 +176,7 @@ type tokenDoc struct {
 	Level    int       `json:"level,omitempty"`
 	AuthTime time.Time `json:"auth_time,omitzero"`
 	Partner  string    `json:"partner,omitempty"` // client credentials tokens: the client's partner
+	Org      string    `json:"org,omitempty"`     // the organisation the citizen acts for (org scope)
 }
 
 // refreshRequest is a refresh token presented for exchange

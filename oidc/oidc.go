@@ -123,6 +123,7 @@ type Provider struct {
 	cfg      Config
 	store    cancuoc.Store
 	accounts Accounts
+	partners PartnerConsents // consent screen → partner consents (partnerconsent.go); nil: none
 	op       *op.Provider
 	storage  *storage
 	keys     *keyring
@@ -198,7 +199,7 @@ func New(store cancuoc.Store, accounts Accounts, cfg Config) (*Provider, error) 
 		AuthMethodPrivateKeyJWT: true,
 		GrantTypeRefreshToken:   true,
 		SupportedUILocales:      []language.Tag{language.Vietnamese, language.English},
-		SupportedScopes:         []string{"openid", "profile", "address", "phone", "offline_access", ScopePID, ScopeAccount},
+		SupportedScopes:         []string{"openid", "profile", "address", "phone", "offline_access", ScopePID, ScopeAccount, ScopeOrg},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash",
 			"name", "family_name", "given_name", "birthdate", "gender", "address", "phone_number", "phone_number_verified", "pid"},
 	}

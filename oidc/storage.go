@@ -212,10 +212,10 @@ func (s *storage) tokenFields(ctx context.Context, req op.TokenRequest) (pin can
 	switch r := req.(type) {
 	case *authRequest:
 		pin, clientID, authReqID = r.pin, r.d.ClientID, r.id
-		d.AMR, d.Level, d.AuthTime = r.d.AMR, r.d.Level, r.d.AuthTime
+		d.AMR, d.Level, d.AuthTime, d.Org = r.d.AMR, r.d.Level, r.d.AuthTime, r.d.Org
 	case *refreshRequest:
 		pin, clientID, authReqID = r.tok.PIN, r.tok.ClientID, r.tok.AuthRequestID
-		d.AMR, d.Level, d.AuthTime = r.d.AMR, r.d.Level, r.d.AuthTime
+		d.AMR, d.Level, d.AuthTime, d.Org = r.d.AMR, r.d.Level, r.d.AuthTime, r.d.Org
 	case *ccRequest:
 		clientID, d.Partner = r.clientID, r.partnerID
 	default:
@@ -453,6 +453,17 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 // IDTokenUserinfoClaimsAssertion); pid is never put in an ID token.
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
 	ui.Subject = req.GetSubject()
+	// The org claim (org.go), confirmed again now.
+	switch r := req.(type) {
+	case *authRequest:
+		if o := s.p.orgClaim(ctx, r.pin, r.d.AccountID, r.d.Org); o != nil {
+			ui.AppendClaims(ScopeOrg, o)
+		}
+	case *refreshRequest:
+		if o := s.p.orgClaim(ctx, r.tok.PIN, "", r.d.Org); o != nil {
+			ui.AppendClaims(ScopeOrg, o)
+		}
+	}
 	return nil
 }
 

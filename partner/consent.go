@@ -32,6 +32,22 @@ type ConsentRequest struct {
 // for data the partner may never receive would mislead the citizen. The
 // consent and its access-log entry commit together.
 func (s *Service) Grant(ctx context.Context, pin cancuoc.PIN, r ConsentRequest) (*cancuoc.PartnerConsent, error) {
+	var c *cancuoc.PartnerConsent
+	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		c, err = s.GrantTx(ctx, tx, pin, r)
+		return err
+	})
+	if err != nil {
+		return nil, cancuoc.WithOp("partner.Grant", err)
+	}
+	return c, nil
+}
+
+// GrantTx is Grant inside the caller's transaction, so that a consent
+// given on the OpenID consent screen commits with the screen's own
+// consent (oidc.PartnerConsents) or not at all.
+func (s *Service) GrantTx(ctx context.Context, tx cancuoc.Tx, pin cancuoc.PIN, r ConsentRequest) (*cancuoc.PartnerConsent, error) {
 	const op = "partner.Grant"
 	if len(r.Fields) == 0 {
 		return nil, invalid(op, "fields", "fields_required", "Cần liệt kê các trường đồng ý chia sẻ.", "List the fields you agree to share.")
@@ -42,7 +58,10 @@ func (s *Service) Grant(ctx context.Context, pin cancuoc.PIN, r ConsentRequest) 
 				fmt.Sprintf("The registry has no field %q.", f))
 		}
 	}
-	p, err := s.Check(ctx, r.PartnerID, cancuoc.OpRelease, r.Fields...)
+	// Read through tx: on SQLite a read beside the open write transaction
+	// would wait for it.
+	read, rerr := tx.Partner(ctx, r.PartnerID)
+	p, err := allowed(read, rerr, cancuoc.OpRelease, r.Fields)
 	if err != nil {
 		var e *cancuoc.Error
 		if errors.As(err, &e) && e.Code == "partner_unknown" {
@@ -68,17 +87,14 @@ func (s *Service) Grant(ctx context.Context, pin cancuoc.PIN, r ConsentRequest) 
 	fields = slices.Compact(fields)
 	c := &cancuoc.PartnerConsent{ID: newID(), PIN: pin, PartnerID: p.ID, Fields: fields, Purpose: purpose,
 		GrantedAt: now, ExpiresAt: exp}
-	err = s.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		if err := tx.InsertPartnerConsent(ctx, c); err != nil {
-			return err
-		}
-		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: "citizen", Action: "partner.consent.grant",
-			PIN: pin, Fields: fields, Purpose: "partner:" + p.ID + " " + purpose, Outcome: "ok"}); err != nil {
-			return err
-		}
-		return tx.AppendEvent(ctx, consentEvent(cancuoc.EventConsentGranted, c, now))
-	})
-	if err != nil {
+	if err := tx.InsertPartnerConsent(ctx, c); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Actor: "citizen", Action: "partner.consent.grant",
+		PIN: pin, Fields: fields, Purpose: "partner:" + p.ID + " " + purpose, Outcome: "ok"}); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	if err := tx.AppendEvent(ctx, consentEvent(cancuoc.EventConsentGranted, c, now)); err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
 	return c, nil

@@ -115,8 +115,13 @@ func (s *Service) forget(id string) {
 // Forbidden "partner_unknown", "partner_disabled", "operation_not_allowed"
 // or "field_not_allowed" (Field names the first field outside the policy).
 func (s *Service) Check(ctx context.Context, id string, op cancuoc.PartnerOp, fields ...string) (*cancuoc.Partner, error) {
-	const o = "partner.Authorize"
 	p, err := s.partner(ctx, id)
+	return allowed(p, err, op, fields)
+}
+
+// allowed applies Check's rules to a partner as read (with its read error).
+func allowed(p *cancuoc.Partner, err error, op cancuoc.PartnerOp, fields []string) (*cancuoc.Partner, error) {
+	const o = "partner.Authorize"
 	if errors.Is(err, cancuoc.ErrNotFound) {
 		return nil, cancuoc.E(cancuoc.Forbidden, o, "partner_unknown",
 			"Ứng dụng không gắn với đối tác nào đã đăng ký.", "The client is not linked to a registered partner.")

@@ -486,3 +486,27 @@ func (c *conn) OrgMembers(ctx context.Context, orgID string) ([]*cancuoc.OrgMemb
 	}
 	return out, dbErr(op, rows.Err())
 }
+
+// MembershipsOf lists the organisations an account is a member of.
+func (c *conn) MembershipsOf(ctx context.Context, accountID string) ([]*cancuoc.OrgMembership, error) {
+	const op = "postgres.MembershipsOf"
+	rows, err := c.q.Query(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members
+		WHERE account_id = $1 ORDER BY added_at, org_id`, accountID)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []*cancuoc.OrgMembership{}
+	for rows.Next() {
+		var (
+			m  cancuoc.OrgMembership
+			at time.Time
+		)
+		if err := rows.Scan(&m.OrgID, &m.AccountID, &m.Role, &m.AddedBy, &at); err != nil {
+			return nil, dbErr(op, err)
+		}
+		m.AddedAt = ts(at)
+		out = append(out, &m)
+	}
+	return out, dbErr(op, rows.Err())
+}

@@ -511,3 +511,27 @@ func (o *ops) OrgMembers(ctx context.Context, orgID string) ([]*cancuoc.OrgMembe
 	}
 	return out, dbErr(op, rows.Err())
 }
+
+// MembershipsOf lists the organisations an account is a member of.
+func (o *ops) MembershipsOf(ctx context.Context, accountID string) ([]*cancuoc.OrgMembership, error) {
+	const op = "sqlite.MembershipsOf"
+	rows, err := o.r.QueryContext(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members
+		WHERE account_id = ? ORDER BY added_at, org_id`, accountID)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []*cancuoc.OrgMembership{}
+	for rows.Next() {
+		var (
+			m  cancuoc.OrgMembership
+			at int64
+		)
+		if err := rows.Scan(&m.OrgID, &m.AccountID, &m.Role, &m.AddedBy, &at); err != nil {
+			return nil, dbErr(op, err)
+		}
+		m.AddedAt = fromMicros(at)
+		out = append(out, &m)
+	}
+	return out, dbErr(op, rows.Err())
+}

@@ -490,6 +490,22 @@ func testOrgMembers(t *testing.T, s cancuoc.Store) {
 	if err != nil || len(all) != 2 || all[0].AccountID != "a1" || all[1].AccountID != "a2" {
 		t.Errorf("OrgMembers = %v, %v", all, err)
 	}
+	org2 := &cancuoc.Account{ID: "o2", Kind: cancuoc.AccountOrganisation, Status: cancuoc.AccountActive, OrgName: "Bệnh viện B",
+		CreatedAt: T0, UpdatedAt: T0, Version: 1}
+	if err := s.InsertAccount(ctx, org2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutOrgMember(ctx, &cancuoc.OrgMembership{OrgID: "o2", AccountID: "a2", Role: cancuoc.OrgMember, AddedBy: "a2",
+		AddedAt: T0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := s.MembershipsOf(ctx, "a2")
+	if err != nil || len(mine) != 2 || mine[0].OrgID != "o1" || mine[0].Role != cancuoc.OrgAdmin || mine[1].OrgID != "o2" {
+		t.Errorf("MembershipsOf(a2) = %v, %v", mine, err)
+	}
+	if mine, err := s.MembershipsOf(ctx, "zz"); err != nil || len(mine) != 0 || mine == nil {
+		t.Errorf("MembershipsOf(none) = %#v, %v; want an empty list", mine, err)
+	}
 }
 
 // testAccountTxRollback: account writes roll back with the transaction.

@@ -19,6 +19,7 @@ import (
 //	CANCUOC_EID_DEV_SMS=1      write one-time codes to the log instead (development only)
 //	CANCUOC_SMS_PER_PHONE      codes per phone number (and PIN), e.g. 5/1h (default); 0 turns it off
 //	CANCUOC_SMS_PER_SOURCE     codes per client address, e.g. 20/1h (default)
+//	CANCUOC_ARGON2_*, CANCUOC_LOCKOUT_*  password cost and lockout (see eidSecurity)
 //
 // TOTP secrets are sealed under a key derived from the server secret (the
 // OpenID provider's, see oidcConfig.secret).
@@ -28,6 +29,9 @@ import (
 // production server never logs codes by accident.
 func (a *app) startEID(c *Config, oc *oidcConfig, getenv func(string) string, log *slog.Logger) error {
 	cfg := eid.DefaultConfig()
+	if err := eidSecurity(&cfg, getenv); err != nil {
+		return err
+	}
 	var err error
 	if cfg.Secret, err = oc.secret(c); err != nil {
 		return err

@@ -120,7 +120,7 @@ func cmdCreateClient(ctx context.Context, args []string, getenv func(string) str
 	fs.StringVar(&jwksFile, "jwks", "", "file with the client's public JWKS, for private_key_jwt")
 	fs.Var(&redirects, "redirect-uri", "redirect URI, matched exactly (repeatable)")
 	fs.Var(&logouts, "post-logout-redirect-uri", "post-logout redirect URI (repeatable)")
-	fs.Var(&scopes, "scope", "extra scope the client may ask for: pid (repeatable)")
+	fs.Var(&scopes, "scope", "extra scope the client may ask for: pid, org or eid_account (repeatable)")
 	fs.StringVar(&n.Sector, "sector", "", "sector identifier for pairwise subjects; default the redirect URI's host")
 	fs.IntVar(&n.MinLevel, "min-level", 1, "assurance level demanded of every citizen: 1 or 2")
 	fs.StringVar(&n.IDTokenAlg, "id-token-alg", "ES256", "ES256 or RS256")
@@ -176,6 +176,9 @@ func (a *app) startOIDC(c *Config, oc *oidcConfig, log *slog.Logger) error {
 	p, err := newOIDC(a, a.eid, c, oc, log)
 	if err != nil {
 		return err
+	}
+	if a.verify != nil {
+		p.UsePartnerConsents(partnerConsents{a.verify})
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	go p.RunCleanup(ctx, 10*time.Minute)
