@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/cancuoc/cancuoc"
@@ -100,6 +101,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if id != "" {
 		if c, err := p.client(r.Context(), id); err == nil && c.IDTokenAlg == AlgRS256 {
 			alg = AlgRS256
+		}
+	}
+	_ = r.ParseForm()
+	if r.PostForm.Get("client_assertion") != "" && r.PostForm.Get("grant_type") != string(oidc.GrantTypeClientCredentials) {
+		if err := p.storage.checkOtherAssertion(r.Context(), r.PostForm.Get("client_assertion")); err != nil {
+			op.RequestError(w, r, err, nil)
+			return
 		}
 	}
 	p.op.ServeHTTP(w, withClientAssertion(r.WithContext(withAlg(r.Context(), alg))))
