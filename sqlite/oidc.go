@@ -150,6 +150,35 @@ func (o *ops) UpdateAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) err
 	return nil
 }
 
+// SwapAuthRequest updates r while its stored document is still prev.
+func (o *ops) SwapAuthRequest(ctx context.Context, r *cancuoc.AuthRequest, prev json.RawMessage) error {
+	const op = "sqlite.SwapAuthRequest"
+	res, err := o.w.ExecContext(ctx, `UPDATE oidc_auth_requests SET pin = ?, code_hash = ?, doc = ? WHERE id = ? AND doc = ?`,
+		string(r.PIN), nullBytes(r.CodeHash), string(r.Doc), r.ID, string(prev))
+	if err != nil {
+		return dbErr(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var one int
+	if err := o.w.QueryRowContext(ctx, `SELECT 1 FROM oidc_auth_requests WHERE id = ?`, r.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return notFound(op, "Không tìm thấy yêu cầu đăng nhập.", "No such login request.")
+	} else if err != nil {
+		return dbErr(op, err)
+	}
+	return authRequestChanged(op)
+}
+
+func authRequestChanged(op string) error {
+	return conflict(op, "auth_request_changed", "Bước đăng nhập này vừa được thực hiện ở một yêu cầu khác; hãy tải lại trang.",
+		"This login step was just taken by another request; reload the page.")
+}
+
 // ClaimAuthCode marks the code used and returns its request, atomically.
 func (o *ops) ClaimAuthCode(ctx context.Context, codeHash []byte) (*cancuoc.AuthRequest, error) {
 	const op = "sqlite.ClaimAuthCode"
