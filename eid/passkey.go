@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -187,17 +188,34 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, pin cancuoc.PIN) (*prot
 // that is locked, suspended or closed.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, error) {
 	const op = "eid.FinishPasskeyLogin"
+	a, used, err := s.VerifyPasskeyLogin(ctx, session, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdatePasskey(ctx, used); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return a, nil
+}
+
+// VerifyPasskeyLogin is FinishPasskeyLogin without the write: it verifies
+// the assertion and returns the account and the passkey's record as it is
+// to be stored (signature counter, last use), for the caller to write
+// with UpdatePasskey in the transaction that also takes the login's other
+// records, so that a ceremony finished twice at once records one login.
+func (s *Service) VerifyPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, *cancuoc.Passkey, error) {
+	const op = "eid.FinishPasskeyLogin"
 	var ls loginSession
 	if err := json.Unmarshal(session, &ls); err != nil || ls.AccountID == "" {
-		return nil, cancuoc.E(cancuoc.Invalid, op, "session_invalid", "Phiên đăng nhập không hợp lệ.", "Invalid login session.")
+		return nil, nil, cancuoc.E(cancuoc.Invalid, op, "session_invalid", "Phiên đăng nhập không hợp lệ.", "Invalid login session.")
 	}
 	a, err := s.store.Account(ctx, ls.AccountID)
 	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
+		return nil, nil, cancuoc.WithOp(op, err)
 	}
 	u, pks, err := s.user(ctx, a)
 	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
+		return nil, nil, cancuoc.WithOp(op, err)
 	}
 	cred, err := s.wa.FinishLogin(u, ls.Session, r)
 	if err == nil && cred.Authenticator.CloneWarning {
@@ -206,24 +224,23 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, session []byte, r *htt
 	if err != nil {
 		e := passkeyRefused(op, err).(*cancuoc.Error)
 		e.Kind = cancuoc.Unauthenticated
-		return nil, e
+		return nil, nil, e
 	}
 	if err := statusError(op, a.Status); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, p := range pks {
 		if bytes.Equal(p.ID, cred.ID) {
 			raw, err := json.Marshal(cred)
 			if err != nil {
-				return nil, cancuoc.WithOp(op, err)
+				return nil, nil, cancuoc.WithOp(op, err)
 			}
 			p.Credential, p.LastUsedAt = raw, s.clock()
-			if err := s.store.UpdatePasskey(ctx, p); err != nil {
-				return nil, cancuoc.WithOp(op, err)
-			}
+			return a, p, nil
 		}
 	}
-	return a, nil
+	// FinishLogin only accepts the user's own credentials.
+	return nil, nil, cancuoc.WithOp(op, errors.New("verified credential not among the account's passkeys"))
 }
 
 var errClone = &cloneError{}

@@ -133,6 +133,9 @@ type authRequest struct {
 	// login, when set, is the fresh login's records, written in one
 	// transaction with the code (SaveAuthCode).
 	login *loginWrites
+	// passkey is the verified passkey's record to write with the login
+	// (PasskeyVerifier), set by passkeyFinish for finishLogin.
+	passkey *cancuoc.Passkey
 }
 
 func (a *authRequest) GetID() string          { return a.id }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -280,5 +282,107 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	}
 	if _, err := p.Finish(ctx, callback(t, b.get(p.Start(nil)))); err != nil {
 		t.Errorf("login through the session: %v", err)
+	}
+}
+
+// TestPasskeyCeremonyOnce finishes one passkey ceremony many times at once
+// with the same genuine assertion: at most one finish logs in (one
+// login recorded, one code), on both databases, whether
+// the login goes to the consent page or straight to the code.
+func TestPasskeyCeremonyOnce(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db.sqlite"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		testPasskeyCeremonyOnce(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) { testPasskeyCeremonyOnce(t, pgtest.Open(t, "cancuoc_oidc_pk_once")) })
+}
+
+func testPasskeyCeremonyOnce(t *testing.T, st cancuoc.Store) {
+	ee := newEIDEnv(t, st)
+	ctx := t.Context()
+	key := webauthntest.New(t, "localhost", ee.root)
+	ee.registerPasskey(t, key)
+	p := ee.portal("portal", "http://localhost/callback", "openid", "profile")
+
+	race := func(wantConsent bool) resp {
+		t.Helper()
+		b := ee.browser()
+		f := fields(b.get(p.Start(nil)).body)
+		status, ca, prob := b.passkeyBegin(f, ee.l2)
+		if status != http.StatusOK {
+			t.Fatalf("begin: %d %v", status, prob)
+		}
+		form := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")},
+			"credential": {string(key.Get(t, ca.Response.Challenge, []byte(ee.acc.ID)))}}.Encode()
+		const n = 8
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			mu    sync.Mutex
+			wins  []resp
+			errs  []error
+		)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				req, _ := http.NewRequest(http.MethodPost, ee.root+"/oidc/login/passkey", strings.NewReader(form))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				res, err := b.c.Do(req)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				r := resp{status: res.StatusCode, body: string(body), location: res.Header.Get("Location")}
+				consent := r.status == http.StatusOK && strings.Contains(r.body, `value="allow"`)
+				code := r.status/100 == 3 && strings.Contains(r.location, "code=")
+				if consent || code {
+					if consent != wantConsent {
+						errs = append(errs, fmt.Errorf("a finish gave consent=%v, want %v: %d %s", consent, wantConsent, r.status, r.location))
+					}
+					wins = append(wins, r)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		// A finish that comes after the winner's commit sees the request
+		// at its next step and shows it again (the consent page, as on a
+		// reload), without logging in: the login records below count
+		// logins. A code is issued once.
+		if len(wins) == 0 || (!wantConsent && len(wins) != 1) {
+			t.Fatalf("%d of %d finishes of one ceremony succeeded", len(wins), n)
+		}
+		return wins[0]
+	}
+
+	// Without a consent: one finish reaches the consent page.
+	race(true)
+	logins, err := ee.eid.Logins(ctx, ee.acc.ID, 10)
+	if err != nil || len(logins) != 1 {
+		t.Fatalf("logins after the first race: %d %v, want 1", len(logins), err)
+	}
+	// The consent, as the consent page would store it.
+	if err := st.PutConsent(ctx, &cancuoc.Consent{PIN: ee.l2, ClientID: "portal", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// With the consent in force: one finish gets the code, and the login,
+	// its session and the passkey's counter are written once.
+	race(false)
+	logins, err = ee.eid.Logins(ctx, ee.acc.ID, 10)
+	if err != nil || len(logins) != 2 {
+		t.Fatalf("logins after the second race: %d %v, want 2", len(logins), err)
 	}
 }

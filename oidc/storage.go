@@ -135,14 +135,42 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 	return decodeAuthRequest(row)
 }
 
-// saveAuthRequest writes back a request's progress.
+// saveAuthRequest writes back a request's progress, only if no other
+// write changed the request since it was read (SwapAuthRequest): of two
+// requests racing through the same step, such as finishing one passkey
+// ceremony twice, one takes effect and the other gets Conflict.
 func (s *storage) saveAuthRequest(ctx context.Context, tx cancuoc.Tx, a *authRequest) error {
 	doc, err := json.Marshal(a.d)
 	if err != nil {
 		return err
 	}
+	prev := a.row.Doc
 	a.row.PIN, a.row.Doc = a.pin, doc
-	return tx.UpdateAuthRequest(ctx, a.row)
+	if err := tx.SwapAuthRequest(ctx, a.row, prev); err != nil {
+		a.row.Doc = prev
+		return err
+	}
+	return nil
+}
+
+// commitAuthRequest saves a request's progress together with the fresh
+// login's records waiting in a.login, in one transaction: they commit
+// together or not at all, and a login that lost the race for its step
+// (saveAuthRequest) records nothing.
+func (s *storage) commitAuthRequest(ctx context.Context, a *authRequest) error {
+	if a.login == nil {
+		return s.saveAuthRequest(ctx, s.p.store, a)
+	}
+	err := s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := s.saveAuthRequest(ctx, tx, a); err != nil {
+			return err
+		}
+		return s.p.writeLoginTx(ctx, tx, a.login)
+	})
+	if err == nil {
+		a.login = nil
+	}
+	return err
 }
 
 // AuthRequestByID loads a request.
@@ -189,16 +217,13 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	}
 	a.d.CodeAt = s.p.now()
 	a.row.CodeHash = hashValue(code)
-	if a.login == nil {
-		return s.saveAuthRequest(ctx, s.p.store, a)
+	// A fresh login: its records (the login, the session, the passkey's
+	// counter) commit with the code, or nothing does.
+	if err := s.commitAuthRequest(ctx, a); err != nil {
+		a.row.CodeHash = nil
+		return err
 	}
-	// A fresh login: its records commit with the code, or neither does.
-	return s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		if err := s.saveAuthRequest(ctx, tx, a); err != nil {
-			return err
-		}
-		return s.p.writeLoginTx(ctx, tx, a.login)
-	})
+	return nil
 }
 
 // DeleteAuthRequest is called once tokens are issued for a request. The
