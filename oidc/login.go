@@ -169,6 +169,9 @@ type page struct {
 	LevelNeeded  int
 	Consents     []consentRow
 	PINHint      string
+	// PasskeyOptions: the discoverable passkey ceremony's options (JSON),
+	// for the login page's script.
+	PasskeyOptions string
 }
 
 type consentRow struct {
@@ -321,6 +324,9 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
 	pg.Client, _ = p.client(r.Context(), a.d.ClientID)
 	pg.PINHint = a.d.LoginHint
+	if len(a.d.Passkey) > 0 && a.d.PasskeyPIN == "" {
+		pg.PasskeyOptions = string(a.d.PasskeyOptions)
+	}
 	p.render(w, http.StatusOK, "login.html", pg)
 }
 

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"encoding/json"
 	"net/url"
 	"slices"
 	"time"
@@ -114,6 +115,10 @@ type authDoc struct {
 	// the challenge it answers; it is cleared when used.
 	Passkey    []byte      `json:"passkey,omitempty"`
 	PasskeyPIN cancuoc.PIN `json:"passkey_pin,omitempty"` // whose passkey: for the record of a failure
+	// PasskeyOptions are the browser's options for the discoverable
+	// ceremony started with the request (DiscoverablePasskeys), shown in
+	// the login page while Passkey holds that ceremony.
+	PasskeyOptions json.RawMessage `json:"passkey_options,omitempty"`
 }
 
 // Login steps.

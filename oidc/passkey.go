@@ -83,7 +83,7 @@ func (p *Provider) passkeyBegin(w http.ResponseWriter, r *http.Request) {
 			"Lỗi hệ thống; vui lòng thử lại sau.", "Internal error; please try again later."))
 		return
 	}
-	a.d.Passkey, a.d.PasskeyPIN = session, pin
+	a.d.Passkey, a.d.PasskeyPIN, a.d.PasskeyOptions = session, pin, nil
 	if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
 		p.log.Error("saving a passkey ceremony", "err", err)
 		p.passkeyError(w, r, http.StatusInternalServerError, cancuoc.E(cancuoc.Internal, "oidc.passkey", "internal",
@@ -115,7 +115,7 @@ func (p *Provider) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 		p.loginAgain(w, r, a, binding, http.StatusBadRequest, errPasskeyFailed)
 		return
 	}
-	a.d.Passkey, a.d.PasskeyPIN = nil, ""
+	a.d.Passkey, a.d.PasskeyPIN, a.d.PasskeyOptions = nil, "", nil
 	verifier, inTx := p.accounts.(PasskeyVerifier)
 	if _, ok := p.accounts.(TxLoginRecorder); !ok {
 		inTx = false
@@ -167,6 +167,13 @@ func (p *Provider) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	a.d.AuthTime = p.now()
 	p.finishLogin(w, r, a, acc, passkeyAMR(cred), true)
+}
+
+// DiscoverablePasskeys is implemented by Accounts that can start a passkey
+// ceremony naming no one (*eid.Service): the provider starts one with each
+// login request and puts its options in the login page.
+type DiscoverablePasskeys interface {
+	BeginDiscoverablePasskeyLogin() (*protocol.CredentialAssertion, []byte, error)
 }
 
 // PasskeyVerifier is implemented by Accounts that can verify a passkey

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"image"
 	"image/png"
 	"io"
@@ -166,6 +167,23 @@ func (b *browser) passkeyBegin(f url.Values, pin cancuoc.PIN) (int, *protocol.Cr
 	return res.StatusCode, &ca, nil
 }
 
+var optionsAttr = regexp.MustCompile(`data-options="([^"]*)"`)
+
+// pageOptions reads the discoverable ceremony's options from a login page
+// (nil if it has none).
+func pageOptions(t *testing.T, body string) *protocol.CredentialAssertion {
+	t.Helper()
+	m := optionsAttr.FindStringSubmatch(body)
+	if m == nil {
+		return nil
+	}
+	var ca protocol.CredentialAssertion
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &ca); err != nil {
+		t.Fatalf("options %s: %v", m[1], err)
+	}
+	return &ca
+}
+
 // passkeyFinish is the script posting the assertion as a form.
 func (b *browser) passkeyFinish(f url.Values, cred []byte) resp {
 	return b.post("/oidc/login/passkey", url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "credential": {string(cred)}})
@@ -199,8 +217,16 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	}
 	f := fields(r.body)
 
-	// Finishing without a started ceremony, or with a forged CSRF token,
-	// or from another browser, is refused.
+	// The page carries the discoverable ceremony started with the request.
+	// An answer to another challenge is refused and uses it up; then
+	// finishing without a started ceremony is refused, as are a forged
+	// CSRF token and another browser.
+	if dopts := pageOptions(t, r.body); dopts == nil || len(dopts.Response.AllowedCredentials) != 0 || len(dopts.Response.Challenge) < 16 {
+		t.Fatalf("login page without the discoverable ceremony's options: %+v", dopts)
+	}
+	if r := b.passkeyFinish(f, key.Get(t, []byte("not the ceremony's challenge 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusUnauthorized {
+		t.Errorf("finish with another challenge: %d", r.status)
+	}
 	if r := b.passkeyFinish(f, key.Get(t, []byte("no ceremony was started 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
 		t.Errorf("finish without begin: %d", r.status)
 	}
@@ -282,6 +308,27 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	}
 	if _, err := p.Finish(ctx, callback(t, b.get(p.Start(nil)))); err != nil {
 		t.Errorf("login through the session: %v", err)
+	}
+
+	// The discoverable ceremony of the page, without typing the PIN: the
+	// user handle names the account. An unknown handle is refused.
+	b = ee.browser()
+	r = b.get(p.Start(nil))
+	f, dopts := fields(r.body), pageOptions(t, r.body)
+	if r := b.passkeyFinish(f, key.Get(t, dopts.Response.Challenge, []byte("acc-unknown"))); r.status != http.StatusUnauthorized {
+		t.Errorf("discoverable login with an unknown user handle: %d", r.status)
+	}
+	r = b.get(p.Start(nil))
+	f, dopts = fields(r.body), pageOptions(t, r.body)
+	res, err = p.Finish(ctx, callback(t, b.passkeyFinish(f, key.Get(t, dopts.Response.Challenge, []byte(ee.acc.ID)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Claims["name"] != "Nguyễn Văn Đức" || !slices.Equal(res.AMR, []string{"swk"}) {
+		t.Errorf("discoverable login: claims %v amr %v", res.Claims, res.AMR)
+	}
+	if logins, _ := ee.eid.Logins(ctx, ee.acc.ID, 10); len(logins) != 3 {
+		t.Errorf("%d logins after the discoverable one, want 3", len(logins))
 	}
 }
 

@@ -101,6 +101,19 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hi
 	if b, ok := ctx.Value(keyBinding).([]byte); ok {
 		d.Browser = b
 	}
+	// A discoverable passkey ceremony starts with the request, stored in
+	// the same insert, so the login page carries its options and the
+	// browser need not ask for them (/login/passkey/begin).
+	if dp, ok := s.p.accounts.(DiscoverablePasskeys); ok && !slices.Contains(r.Prompt, "none") {
+		assertion, session, err := dp.BeginDiscoverablePasskeyLogin()
+		if err != nil {
+			return nil, err
+		}
+		if d.PasskeyOptions, err = json.Marshal(assertion); err != nil {
+			return nil, err
+		}
+		d.Passkey = session
+	}
 	doc, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
