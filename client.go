@@ -184,6 +184,10 @@ type OIDCStore interface {
 	// "auth_request_changed" if another write came first; NotFound if
 	// absent.
 	SwapAuthRequest(ctx context.Context, r *AuthRequest, prev json.RawMessage) error
+	// AuthRequestByCodeHash returns the request whose code has this hash,
+	// without claiming it (the token endpoint claims it with ClaimAuthCode
+	// in the transaction that stores the tokens). NotFound if none.
+	AuthRequestByCodeHash(ctx context.Context, codeHash []byte) (*AuthRequest, error)
 	// ClaimAuthCode marks the code with this hash used and returns its
 	// request, atomically, so that a code is exchanged at most once.
 	// NotFound if no request has the code; Conflict "code_used" (with the

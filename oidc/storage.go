@@ -191,20 +191,18 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	return s.authRequest(ctx, id)
 }
 
-// AuthRequestByCode claims the code: it is exchanged at most once. A code
+// AuthRequestByCode finds the request of a code, which is exchanged at most
+// once: the code is claimed (ClaimAuthCode) in the transaction that stores
+// the tokens (claimCode), so the claim costs no commit of its own. A code
 // presented again revokes what was issued for it (RFC 6749, section
 // 4.1.2), and an expired code is refused.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	row, err := s.p.store.ClaimAuthCode(ctx, hashValue(code))
+	row, err := s.p.store.AuthRequestByCodeHash(ctx, hashValue(code))
 	if err != nil {
-		if errorsAsKind(err, cancuoc.Conflict) && row != nil {
-			now := s.p.now()
-			if rerr := s.p.store.RevokeTokens(ctx, "", row.ID, now); rerr != nil {
-				return nil, rerr
-			}
-			s.p.auditEntry(ctx, s.p.store, row.PIN, "oidc.code_replay", row.ClientID, nil, "code_replayed")
-		}
 		return nil, err
+	}
+	if row.CodeUsed {
+		return nil, s.codeReplayed(ctx, row)
 	}
 	a, err := decodeAuthRequest(row)
 	if err != nil {
@@ -217,6 +215,31 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		return nil, errors.New("login not finished")
 	}
 	return a, nil
+}
+
+// codeReplayed revokes the tokens issued for a request whose code came
+// back, records it, and returns the refusal.
+func (s *storage) codeReplayed(ctx context.Context, row *cancuoc.AuthRequest) error {
+	if err := s.p.store.RevokeTokens(ctx, "", row.ID, s.p.now()); err != nil {
+		return err
+	}
+	s.p.auditEntry(ctx, s.p.store, row.PIN, "oidc.code_replay", row.ClientID, nil, "code_replayed")
+	return cancuoc.E(cancuoc.Conflict, "oidc.AuthRequestByCode", "code_used", "Mã xác thực đã được sử dụng.", "The authorization code was already used.")
+}
+
+// claimCode claims the code of the request a token is issued for, in the
+// token's transaction; a code claimed meanwhile by a racing exchange is a
+// replay (the caller revokes, after the transaction, with codeReplayed).
+func claimCode(ctx context.Context, tx cancuoc.Tx, req op.TokenRequest) (*cancuoc.AuthRequest, error) {
+	a, ok := req.(*authRequest)
+	if !ok {
+		return nil, nil
+	}
+	row, err := tx.ClaimAuthCode(ctx, a.row.CodeHash)
+	if err != nil && errorsAsKind(err, cancuoc.Conflict) && row != nil {
+		return row, err
+	}
+	return nil, err
 }
 
 // SaveAuthCode stores the hash of the code issued for a request; the code
@@ -268,14 +291,21 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	var replayed *cancuoc.AuthRequest
 	if s.p.cfg.Audit == nil {
 		var id string
 		var exp time.Time
 		err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
 			var err error
+			if replayed, err = claimCode(ctx, tx, req); err != nil {
+				return err
+			}
 			id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
 			return err
 		})
+		if replayed != nil {
+			return "", time.Time{}, s.codeReplayed(ctx, replayed)
+		}
 		return id, exp, err
 	}
 	// With group commit the entry is made durable first, shared with
@@ -289,7 +319,18 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := s.p.store.InsertToken(ctx, t); err != nil {
+	// The code's claim and the token: one transaction.
+	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		if replayed, err = claimCode(ctx, tx, req); err != nil {
+			return err
+		}
+		return tx.InsertToken(ctx, t)
+	})
+	if replayed != nil {
+		return "", time.Time{}, s.codeReplayed(ctx, replayed)
+	}
+	if err != nil {
 		return "", time.Time{}, err
 	}
 	return t.ID, t.ExpiresAt, nil
@@ -335,7 +376,12 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		exp               time.Time
 		reused            *cancuoc.Token
 	)
+	var replayed *cancuoc.AuthRequest
 	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		if replayed, err = claimCode(ctx, tx, req); err != nil {
+			return err
+		}
 		family := randomID(12)
 		if current != "" {
 			old, err := tx.TokenByHash(ctx, hashValue(current))
@@ -351,7 +397,6 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			}
 			family = old.Family
 		}
-		var err error
 		if accessID, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d); err != nil {
 			return err
 		}
@@ -365,6 +410,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			Family: family, AuthRequestID: authReqID, ClientID: clientID, PIN: pin, CreatedAt: now,
 			ExpiresAt: now.Add(s.p.cfg.RefreshTokenLifetime), Doc: doc})
 	})
+	if replayed != nil {
+		return "", "", time.Time{}, s.codeReplayed(ctx, replayed)
+	}
 	if reused != nil {
 		s.revokeFamily(ctx, reused)
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token reused; the login's tokens are revoked")

@@ -143,6 +143,22 @@ func (c *conn) AuthRequest(ctx context.Context, id string) (*cancuoc.AuthRequest
 	return r, nil
 }
 
+// AuthRequestByCodeHash returns the request of a code, unclaimed.
+func (c *conn) AuthRequestByCodeHash(ctx context.Context, codeHash []byte) (*cancuoc.AuthRequest, error) {
+	const op = "postgres.AuthRequestByCodeHash"
+	if len(codeHash) == 0 {
+		return nil, oidcNotFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	r, err := scanAuthRequest(c.q.QueryRow(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests WHERE code_hash = $1`, codeHash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, oidcNotFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return r, nil
+}
+
 // UpdateAuthRequest replaces the PIN, code hash and document of r.
 func (c *conn) UpdateAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) error {
 	const op = "postgres.UpdateAuthRequest"

@@ -133,6 +133,22 @@ func (o *ops) AuthRequest(ctx context.Context, id string) (*cancuoc.AuthRequest,
 	return r, nil
 }
 
+// AuthRequestByCodeHash returns the request of a code, unclaimed.
+func (o *ops) AuthRequestByCodeHash(ctx context.Context, codeHash []byte) (*cancuoc.AuthRequest, error) {
+	const op = "sqlite.AuthRequestByCodeHash"
+	if len(codeHash) == 0 {
+		return nil, notFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	r, err := scanAuthRequest(o.r.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests WHERE code_hash = ?`, codeHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return r, nil
+}
+
 // UpdateAuthRequest replaces the PIN, code hash and document of r.
 func (o *ops) UpdateAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) error {
 	const op = "sqlite.UpdateAuthRequest"

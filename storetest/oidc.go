@@ -122,6 +122,11 @@ func testAuthRequests(t *testing.T, s cancuoc.Store) {
 	wantErr(t, "SwapAuthRequest(unknown)", s.SwapAuthRequest(ctx, &cancuoc.AuthRequest{ID: "nope", Doc: json.RawMessage(`{}`)}, json.RawMessage(`{}`)),
 		cancuoc.NotFound, "")
 
+	_, err = s.AuthRequestByCodeHash(ctx, []byte("other"))
+	wantErr(t, "AuthRequestByCodeHash(unknown)", err, cancuoc.NotFound, "")
+	if byCode, err := s.AuthRequestByCodeHash(ctx, r.CodeHash); err != nil || byCode.ID != "req1" || byCode.CodeUsed {
+		t.Fatalf("AuthRequestByCodeHash = %+v, %v (it reads; it does not claim)", byCode, err)
+	}
 	_, err = s.ClaimAuthCode(ctx, []byte("other"))
 	wantErr(t, "ClaimAuthCode(unknown)", err, cancuoc.NotFound, "")
 	c, err := s.ClaimAuthCode(ctx, r.CodeHash)
