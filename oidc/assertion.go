@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,11 +63,9 @@ func (s *storage) verifyClientAssertion(ctx context.Context, assertion string) (
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, time.Time{}, errAssertion("not a signed JWT")
 	}
-	var c assertionClaims
-	dec := json.NewDecoder(strings.NewReader(string(jws.UnsafePayloadWithoutVerification())))
-	dec.UseNumber()
-	if err := dec.Decode(&c); err != nil || c.Issuer == "" {
-		return nil, time.Time{}, errAssertion("claims unreadable or no iss")
+	c, err := parseAssertionClaims(jws.UnsafePayloadWithoutVerification())
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	key, err := s.GetKeyByIDAndClientID(ctx, jws.Signatures[0].Header.KeyID, c.Issuer)
 	if err != nil {
@@ -75,11 +74,22 @@ func (s *storage) verifyClientAssertion(ctx context.Context, assertion string) (
 	if _, err := jws.Verify(key); err != nil {
 		return nil, time.Time{}, errAssertion("signature invalid")
 	}
-	if err := s.checkAssertionClaims(&c); err != nil {
+	if err := s.checkAssertionClaims(c); err != nil {
 		return nil, time.Time{}, err
 	}
 	exp, _ := numericDate(c.ExpiresAt)
-	return &c, exp, nil
+	return c, exp, nil
+}
+
+// parseAssertionClaims reads an assertion's claims (times kept as numbers).
+func parseAssertionClaims(payload []byte) (*assertionClaims, error) {
+	var c assertionClaims
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&c); err != nil || c.Issuer == "" {
+		return nil, errAssertion("claims unreadable or no iss")
+	}
+	return &c, nil
 }
 
 // checkAssertionClaims applies the rules above to verified claims.
