@@ -177,6 +177,17 @@ type OIDCStore interface {
 	// UpdateAuthRequest replaces the PIN, code hash and document of r.
 	// NotFound if absent.
 	UpdateAuthRequest(ctx context.Context, r *AuthRequest) error
+	// SwapAuthRequest replaces the PIN, code hash and document of r only
+	// while the stored document is still prev (as last written): a step
+	// of a login, such as the use of a passkey ceremony, takes effect at
+	// most once however many requests race for it. Conflict
+	// "auth_request_changed" if another write came first; NotFound if
+	// absent.
+	SwapAuthRequest(ctx context.Context, r *AuthRequest, prev json.RawMessage) error
+	// AuthRequestByCodeHash returns the request whose code has this hash,
+	// without claiming it (the token endpoint claims it with ClaimAuthCode
+	// in the transaction that stores the tokens). NotFound if none.
+	AuthRequestByCodeHash(ctx context.Context, codeHash []byte) (*AuthRequest, error)
 	// ClaimAuthCode marks the code with this hash used and returns its
 	// request, atomically, so that a code is exchanged at most once.
 	// NotFound if no request has the code; Conflict "code_used" (with the

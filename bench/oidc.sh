@@ -64,7 +64,8 @@ measure() {
     t1=$(cputicks "$pid")
     cut -d' ' -f1-3 /proc/loadavg >>"$OUT/$name-$mode-load.txt"
     if [ -n "$prof" ]; then wait "$prof"; fi
-    echo "{\"server_cpu_s\": $(echo "($t1 - $t0) / 100" | bc -l)}" >"$OUT/$name-$mode-cpu.json"
+    # bc prints ".80" for 0.80, which is not JSON: awk formats the number.
+    echo "{\"server_cpu_s\": $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 100 }')}" >"$OUT/$name-$mode-cpu.json"
     cat "$OUT/$name-$mode.json"
   done
   # Token introspection by the client, beside the plain handler.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -144,8 +145,11 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, a *cancuoc.Acco
 // loginSession is the opaque state between BeginPasskeyLogin and
 // FinishPasskeyLogin.
 type loginSession struct {
-	AccountID string               `json:"account_id"`
-	Session   webauthn.SessionData `json:"session"`
+	AccountID string `json:"account_id,omitempty"`
+	// Discoverable: the ceremony names no account; the authenticator's
+	// user handle (the account ID) does.
+	Discoverable bool                 `json:"discoverable,omitempty"`
+	Session      webauthn.SessionData `json:"session"`
 }
 
 // BeginPasskeyLogin starts a passkey login for the citizen with pin. The
@@ -180,6 +184,24 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, pin cancuoc.PIN) (*prot
 	return assertion, session, nil
 }
 
+// BeginDiscoverablePasskeyLogin starts a passkey login that names no one:
+// the browser offers the citizen's discoverable passkeys (registration asks
+// for one), and the assertion's user handle says whose account it is. It
+// reads nothing, so the provider can start it with every login request and
+// put the options in the login page (no round trip to ask for them).
+func (s *Service) BeginDiscoverablePasskeyLogin() (*protocol.CredentialAssertion, []byte, error) {
+	const op = "eid.BeginDiscoverablePasskeyLogin"
+	assertion, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationPreferred))
+	if err != nil {
+		return nil, nil, cancuoc.WithOp(op, err)
+	}
+	session, err := json.Marshal(loginSession{Discoverable: true, Session: *sd})
+	if err != nil {
+		return nil, nil, cancuoc.WithOp(op, err)
+	}
+	return assertion, session, nil
+}
+
 // FinishPasskeyLogin verifies the assertion in r's body against the session
 // from BeginPasskeyLogin and returns the account. Unauthenticated
 // "passkey_invalid" when the assertion does not verify, or when the
@@ -187,43 +209,92 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, pin cancuoc.PIN) (*prot
 // that is locked, suspended or closed.
 func (s *Service) FinishPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, error) {
 	const op = "eid.FinishPasskeyLogin"
+	a, used, err := s.VerifyPasskeyLogin(ctx, session, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdatePasskey(ctx, used); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return a, nil
+}
+
+// VerifyPasskeyLogin is FinishPasskeyLogin without the write: it verifies
+// the assertion and returns the account and the passkey's record as it is
+// to be stored (signature counter, last use), for the caller to write
+// with UpdatePasskey in the transaction that also takes the login's other
+// records, so that a ceremony finished twice at once records one login.
+func (s *Service) VerifyPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, *cancuoc.Passkey, error) {
+	const op = "eid.FinishPasskeyLogin"
 	var ls loginSession
-	if err := json.Unmarshal(session, &ls); err != nil || ls.AccountID == "" {
-		return nil, cancuoc.E(cancuoc.Invalid, op, "session_invalid", "Phiên đăng nhập không hợp lệ.", "Invalid login session.")
+	if err := json.Unmarshal(session, &ls); err != nil || (ls.AccountID == "") == !ls.Discoverable {
+		return nil, nil, cancuoc.E(cancuoc.Invalid, op, "session_invalid", "Phiên đăng nhập không hợp lệ.", "Invalid login session.")
 	}
-	a, err := s.store.Account(ctx, ls.AccountID)
-	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
+	var (
+		a    *cancuoc.Account
+		pks  []*cancuoc.Passkey
+		cred *webauthn.Credential
+		err  error
+	)
+	if ls.Discoverable {
+		// The user handle names the account; only a citizen's account
+		// logs in to services. A store failure is not the passkey's fault.
+		var storeErr error
+		cred, err = s.wa.FinishDiscoverableLogin(func(_, userHandle []byte) (webauthn.User, error) {
+			acc, err := s.store.Account(ctx, string(userHandle))
+			if err != nil {
+				if cancuoc.KindOf(err) != cancuoc.NotFound {
+					storeErr = err
+				}
+				return nil, err
+			}
+			if acc.PIN == "" {
+				return nil, errors.New("not a citizen's account")
+			}
+			u, p, err := s.user(ctx, acc)
+			if err != nil {
+				storeErr = err
+				return nil, err
+			}
+			a, pks = acc, p
+			return u, nil
+		}, ls.Session, r)
+		if storeErr != nil {
+			return nil, nil, cancuoc.WithOp(op, storeErr)
+		}
+	} else {
+		if a, err = s.store.Account(ctx, ls.AccountID); err != nil {
+			return nil, nil, cancuoc.WithOp(op, err)
+		}
+		var u *waUser
+		if u, pks, err = s.user(ctx, a); err != nil {
+			return nil, nil, cancuoc.WithOp(op, err)
+		}
+		cred, err = s.wa.FinishLogin(u, ls.Session, r)
 	}
-	u, pks, err := s.user(ctx, a)
-	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
-	}
-	cred, err := s.wa.FinishLogin(u, ls.Session, r)
 	if err == nil && cred.Authenticator.CloneWarning {
 		err = errClone
 	}
 	if err != nil {
 		e := passkeyRefused(op, err).(*cancuoc.Error)
 		e.Kind = cancuoc.Unauthenticated
-		return nil, e
+		return nil, nil, e
 	}
 	if err := statusError(op, a.Status); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, p := range pks {
 		if bytes.Equal(p.ID, cred.ID) {
 			raw, err := json.Marshal(cred)
 			if err != nil {
-				return nil, cancuoc.WithOp(op, err)
+				return nil, nil, cancuoc.WithOp(op, err)
 			}
 			p.Credential, p.LastUsedAt = raw, s.clock()
-			if err := s.store.UpdatePasskey(ctx, p); err != nil {
-				return nil, cancuoc.WithOp(op, err)
-			}
+			return a, p, nil
 		}
 	}
-	return a, nil
+	// FinishLogin only accepts the user's own credentials.
+	return nil, nil, cancuoc.WithOp(op, errors.New("verified credential not among the account's passkeys"))
 }
 
 var errClone = &cloneError{}

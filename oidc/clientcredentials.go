@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -63,20 +62,12 @@ func (s *storage) ClientCredentials(ctx context.Context, clientID, clientSecret 
 	if st == nil || st.assertion == "" || clientSecret != "" {
 		return nil, oidc.ErrInvalidClient().WithDescription("the client credentials grant needs private_key_jwt client authentication")
 	}
-	v := op.NewJWTProfileVerifier(s, strings.TrimSuffix(s.p.cfg.Issuer, "/"), assertionMaxAge, assertionSkew)
-	claims, err := op.VerifyJWTAssertion(ctx, st.assertion, v)
+	claims, exp, err := s.verifyClientAssertion(ctx, st.assertion)
 	if err != nil {
-		return nil, oidc.ErrInvalidClient().WithDescription("client assertion refused: %v", err)
+		return nil, err
 	}
 	if clientID != "" && clientID != claims.Issuer {
 		return nil, oidc.ErrInvalidClient().WithDescription("client_id differs from the assertion's issuer")
-	}
-	if claims.JWTID == "" {
-		return nil, oidc.ErrInvalidClient().WithDescription("the client assertion needs a jti")
-	}
-	exp := claims.ExpiresAt.AsTime()
-	if exp.Sub(time.Now()) > assertionMaxLife {
-		return nil, oidc.ErrInvalidClient().WithDescription("the client assertion may live at most %v", assertionMaxLife)
 	}
 	c, err := s.opClient(ctx, claims.Issuer)
 	if err != nil {
@@ -95,12 +86,8 @@ func (s *storage) ClientCredentials(ctx context.Context, clientID, clientSecret 
 	}
 	// Remembered only once everything else holds, so a refused attempt
 	// does not burn the jti of a genuine one.
-	if err := s.p.store.UseClientAssertion(ctx, c.c.ID, claims.JWTID, exp, s.p.now()); err != nil {
-		if errorsAsKind(err, cancuoc.Conflict) {
-			s.p.auditEntry(ctx, s.p.store, "", "oidc.assertion_replay", c.c.ID, nil, "assertion_replayed")
-			return nil, oidc.ErrInvalidClient().WithDescription("the client assertion was used before (jti)")
-		}
-		return nil, oidc.ErrServerError().WithParent(err)
+	if err := s.useAssertion(ctx, c.c.ID, claims.JWTID, exp); err != nil {
+		return nil, err
 	}
 	st.client = c.c.ID
 	return c, nil
@@ -132,6 +119,31 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, clientID st
 	}
 	kept := slices.DeleteFunc(slices.Clone(scopes), func(sc string) bool { return !c.AllowsScope(sc) })
 	return &ccRequest{clientID: clientID, partnerID: c.PartnerID, scopes: kept}, nil
+}
+
+// useAssertion remembers an accepted assertion's jti until it expires;
+// a jti seen before is refused (and the attempt recorded).
+func (s *storage) useAssertion(ctx context.Context, clientID, jti string, exp time.Time) error {
+	if err := s.p.store.UseClientAssertion(ctx, clientID, jti, exp, s.p.now()); err != nil {
+		if errorsAsKind(err, cancuoc.Conflict) {
+			s.p.auditEntry(ctx, s.p.store, "", "oidc.assertion_replay", clientID, nil, "assertion_replayed")
+			return oidc.ErrInvalidClient().WithDescription("the client assertion was used before (jti)")
+		}
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+// checkOtherAssertion judges the client assertion of a token request of
+// another grant (authorization code, refresh token) by the same rules as
+// the client credentials grant, jti included, before op verifies it again
+// (op's own check adds nothing the rules above do not already demand).
+func (s *storage) checkOtherAssertion(ctx context.Context, assertion string) error {
+	claims, exp, err := s.verifyClientAssertion(ctx, assertion)
+	if err != nil {
+		return err
+	}
+	return s.useAssertion(ctx, claims.Issuer, claims.JWTID, exp)
 }
 
 // SignClientAssertion makes a private_key_jwt client assertion as a

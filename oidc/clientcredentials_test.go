@@ -177,3 +177,86 @@ func TestResolveAccessToken(t *testing.T) {
 	}
 	refused("revoked", access)
 }
+
+// signClaims signs a client assertion with the claims given (times as Unix
+// seconds), for the clock and lifetime rules.
+func signClaims(t *testing.T, key crypto.Signer, kid string, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(claims)
+	jws, err := signer.Sign(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Client assertions are judged by the provider's clock (Config.Now), not
+// the machine's: nbf in the future is refused, iat in the future or too
+// old is refused, and the life (exp − iat) is bounded.
+func TestClientAssertionClock(t *testing.T) {
+	e := newEnv(t)
+	key := partnerEnv(t, e)
+	claims := func(now time.Time, iat, exp time.Duration, extra map[string]any) map[string]any {
+		m := map[string]any{"iss": "vcb-core", "sub": "vcb-core", "aud": e.issuer, "jti": strings.Repeat("j", 8) + now.Add(iat+exp).Format("150405.000000000"),
+			"iat": now.Add(iat).Unix(), "exp": now.Add(exp).Unix()}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	ok := func(what string, m map[string]any) {
+		t.Helper()
+		if status, body := e.ccToken(signClaims(t, key, "k1", m), nil); status != http.StatusOK {
+			t.Errorf("%s: refused %d %v", what, status, body)
+		}
+	}
+	refused := func(what string, m map[string]any) {
+		t.Helper()
+		if status, body := e.ccToken(signClaims(t, key, "k1", m), nil); status < 400 || status >= 500 || body["access_token"] != nil {
+			t.Errorf("%s: want a 4xx refusal, got %d %v", what, status, body)
+		}
+	}
+
+	// The provider's clock runs two hours behind the machine's: an
+	// assertion made by the machine's clock is not yet valid for it, one
+	// made by the provider's clock is accepted although by the machine's
+	// clock it expired long ago.
+	e.clock.add(-2 * time.Hour)
+	real, prov := time.Now(), e.clock.now()
+	refused("iat by the machine's clock, in the provider's future", claims(real, 0, time.Minute, nil))
+	ok("made by the provider's clock", claims(prov, 0, time.Minute, nil))
+	e.clock.add(4 * time.Hour) // now two hours ahead
+	real, prov = time.Now(), e.clock.now()
+	refused("expired by the provider's clock", claims(real, 0, time.Minute, nil))
+	ok("made by the provider's clock, ahead", claims(prov, 0, time.Minute, nil))
+	e.clock.add(-2 * time.Hour)
+	now := e.clock.now()
+
+	refused("nbf in the future", claims(now, 0, 5*time.Minute, map[string]any{"nbf": now.Add(2 * time.Minute).Unix()}))
+	ok("nbf passed", claims(now, 0, 5*time.Minute, map[string]any{"nbf": now.Add(-time.Second).Unix()}))
+	refused("nbf not a number", claims(now, 0, 5*time.Minute, map[string]any{"nbf": "soon"}))
+	refused("iat in the future", claims(now, 3*time.Minute, 5*time.Minute, nil))
+	refused("iat too old", claims(now, -6*time.Minute, time.Minute, nil))
+	refused("no iat", map[string]any{"iss": "vcb-core", "sub": "vcb-core", "aud": e.issuer, "jti": "no-iat", "exp": now.Add(time.Minute).Unix()})
+	refused("no exp", map[string]any{"iss": "vcb-core", "sub": "vcb-core", "aud": e.issuer, "jti": "no-exp", "iat": now.Unix()})
+	refused("no jti", map[string]any{"iss": "vcb-core", "sub": "vcb-core", "aud": e.issuer, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+	refused("sub differs from iss", claims(now, 0, time.Minute, map[string]any{"sub": "someone"}))
+	// Life: exp − iat above ten minutes is refused even when exp is near.
+	refused("life (exp − iat) too long", claims(now, -4*time.Minute, 7*time.Minute, nil))
+	refused("exp too far ahead", claims(now, 0, 11*time.Minute, nil))
+	ok("life of nine minutes", claims(now, -4*time.Minute, 5*time.Minute, nil))
+	// The same jti twice: the second is refused.
+	m := claims(now, 0, time.Minute, map[string]any{"jti": "once"})
+	ok("first use of a jti", m)
+	m["iat"] = now.Add(time.Second).Unix() // another signature, same jti
+	refused("jti replayed", m)
+}

@@ -809,3 +809,54 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 		t.Error("revoked token still active")
 	}
 }
+
+// TestCodeExchangeOnce exchanges one code many times at once: the code is
+// claimed in the token's transaction, and exactly one exchange gets
+// tokens, on both databases.
+func TestCodeExchangeOnce(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testCodeExchangeOnce(t, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) { testCodeExchangeOnce(t, newEnvOn(t, pgtest.Open(t, "cancuoc_oidc_code_once"))) })
+}
+
+func testCodeExchangeOnce(t *testing.T, e *env) {
+	p := e.portal("portal", "http://localhost/callback", "openid", "profile")
+	code, ver := e.codeFor(p, e.l2, "mật khẩu dài 2")
+	form := exchange(code, ver, "http://localhost/callback").Encode()
+	const n = 8
+	var (
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+		mu     sync.Mutex
+		ok     int
+		failed []error
+	)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest(http.MethodPost, e.issuer+"/oauth/token", strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("portal", e.secrets["portal"])
+			res, err := e.srv.Client().Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				ok++
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range failed {
+		t.Error(err)
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d exchanges of one code got tokens, want 1", ok, n)
+	}
+}

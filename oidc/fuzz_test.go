@@ -77,3 +77,27 @@ func FuzzNewClient(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAssertionClaims: any payload of a client assertion is read and judged
+// without panicking, and an accepted one satisfies the rules.
+func FuzzAssertionClaims(f *testing.F) {
+	now := time.Unix(1_800_000_000, 0)
+	f.Add([]byte(`{"iss":"c","sub":"c","aud":"https://id.example","jti":"j","iat":1800000000,"exp":1800000060}`))
+	f.Add([]byte(`{"iss":"c","sub":"c","aud":["https://id.example"],"jti":"j","iat":1.8e9,"exp":1800000060.5,"nbf":1799999999}`))
+	f.Add([]byte(`{"iss":"c","exp":-1,"iat":"x"}`))
+	s := &storage{p: &Provider{cfg: Config{Issuer: "https://id.example", Now: func() time.Time { return now }}}}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		c, err := parseAssertionClaims(payload)
+		if err != nil {
+			return
+		}
+		if s.checkAssertionClaims(c) != nil {
+			return
+		}
+		exp, ok1 := numericDate(c.ExpiresAt)
+		iat, ok2 := numericDate(c.IssuedAt)
+		if !ok1 || !ok2 || c.JWTID == "" || c.Subject != c.Issuer || exp.Sub(iat) > assertionMaxLife || iat.After(now.Add(assertionSkew)) {
+			t.Fatalf("accepted %s", payload)
+		}
+	})
+}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/cancuoc/cancuoc"
@@ -102,6 +103,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			alg = AlgRS256
 		}
 	}
+	_ = r.ParseForm()
+	if r.PostForm.Get("client_assertion") != "" && r.PostForm.Get("grant_type") != string(oidc.GrantTypeClientCredentials) {
+		if err := p.storage.checkOtherAssertion(r.Context(), r.PostForm.Get("client_assertion")); err != nil {
+			op.RequestError(w, r, err, nil)
+			return
+		}
+	}
 	p.op.ServeHTTP(w, withClientAssertion(r.WithContext(withAlg(r.Context(), alg))))
 }
 
@@ -164,6 +172,9 @@ type page struct {
 	AskOrg       bool // the org scope: choose among Orgs (org.go)
 	Orgs         []orgChoice
 	Release      *partnerRelease // a partner consent offered with this one (partnerconsent.go)
+	// PasskeyOptions: the discoverable passkey ceremony's options (JSON),
+	// for the login page's script.
+	PasskeyOptions string
 }
 
 type consentRow struct {
@@ -316,6 +327,9 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
 	pg.Client, _ = p.client(r.Context(), a.d.ClientID)
 	pg.PINHint = a.d.LoginHint
+	if len(a.d.Passkey) > 0 && a.d.PasskeyPIN == "" {
+		pg.PasskeyOptions = string(a.d.PasskeyOptions)
+	}
 	p.render(w, http.StatusOK, "login.html", pg)
 }
 
@@ -466,8 +480,10 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 	issue := int(acc.Level) >= need && !slices.Contains(a.d.Prompt, "consent") && p.consented(ctx, a)
 	if fresh {
 		lw := p.newLoginWrites(r, acc, c.ID, amr, a.d.AuthTime)
-		if _, ok := p.accounts.(TxLoginRecorder); ok && issue {
-			// Written with the code, in one transaction (SaveAuthCode).
+		lw.passkey, a.passkey = a.passkey, nil
+		if _, ok := p.accounts.(TxLoginRecorder); ok {
+			// Written with the request's next step, in one transaction:
+			// the code (SaveAuthCode), the consent step or the level page.
 			a.login = lw
 		} else if err := p.writeLogin(ctx, lw); err != nil {
 			p.fail(w, r, http.StatusInternalServerError, err)
@@ -482,7 +498,10 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 			return
 		}
 		a.d.Step = ""
-		_ = p.storage.saveAuthRequest(ctx, p.store, a)
+		if err := p.storage.commitAuthRequest(ctx, a); err != nil {
+			p.failStep(w, r, err)
+			return
+		}
 		pg := p.newPage(w, r)
 		pg.Client, pg.LevelNeeded, pg.ID = c, need, a.id
 		if b, err := r.Cookie(cookieBinding); err == nil {
@@ -500,11 +519,21 @@ func (p *Provider) finishLogin(w http.ResponseWriter, r *http.Request, a *authRe
 		return
 	}
 	a.d.Step = stepConsent
-	if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
-		p.fail(w, r, http.StatusInternalServerError, err)
+	if err := p.storage.commitAuthRequest(ctx, a); err != nil {
+		p.failStep(w, r, err)
 		return
 	}
 	http.Redirect(w, r, p.base+"/consent?id="+url.QueryEscape(a.id), http.StatusSeeOther)
+}
+
+// failStep answers a step that could not be saved: 409 when another
+// request took the step first (SwapAuthRequest), else the error page.
+func (p *Provider) failStep(w http.ResponseWriter, r *http.Request, err error) {
+	if errorsAsKind(err, cancuoc.Conflict) {
+		p.fail(w, r, http.StatusConflict, err)
+		return
+	}
+	p.fail(w, r, http.StatusInternalServerError, err)
 }
 
 // TxLoginRecorder is implemented by Accounts that can record a login
@@ -524,6 +553,7 @@ type loginWrites struct {
 	old                     []byte // the hash of the browser's previous session, if any
 	value                   string // the new session cookie's value
 	session                 *cancuoc.LoginSession
+	passkey                 *cancuoc.Passkey // the passkey's new counter and last use, if it was the factor
 }
 
 // newLoginWrites prepares a fresh login's records: a new session value at
@@ -556,6 +586,11 @@ func (p *Provider) writeLogin(ctx context.Context, lw *loginWrites) error {
 func (p *Provider) writeLoginTx(ctx context.Context, tx cancuoc.Tx, lw *loginWrites) error {
 	if err := p.accounts.(TxLoginRecorder).RecordLoginTx(ctx, tx, lw.account, lw.client, lw.amr, lw.source); err != nil {
 		return err
+	}
+	if lw.passkey != nil {
+		if err := tx.UpdatePasskey(ctx, lw.passkey); err != nil {
+			return err
+		}
 	}
 	return p.writeSession(ctx, tx, lw)
 }

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"encoding/json"
 	"net/url"
 	"slices"
 	"time"
@@ -115,6 +116,10 @@ type authDoc struct {
 	// the challenge it answers; it is cleared when used.
 	Passkey    []byte      `json:"passkey,omitempty"`
 	PasskeyPIN cancuoc.PIN `json:"passkey_pin,omitempty"` // whose passkey: for the record of a failure
+	// PasskeyOptions are the browser's options for the discoverable
+	// ceremony started with the request (DiscoverablePasskeys), shown in
+	// the login page while Passkey holds that ceremony.
+	PasskeyOptions json.RawMessage `json:"passkey_options,omitempty"`
 }
 
 // Login steps.
@@ -134,6 +139,9 @@ type authRequest struct {
 	// login, when set, is the fresh login's records, written in one
 	// transaction with the code (SaveAuthCode).
 	login *loginWrites
+	// passkey is the verified passkey's record to write with the login
+	// (PasskeyVerifier), set by passkeyFinish for finishLogin.
+	passkey *cancuoc.Passkey
 }
 
 func (a *authRequest) GetID() string          { return a.id }

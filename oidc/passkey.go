@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -82,7 +83,7 @@ func (p *Provider) passkeyBegin(w http.ResponseWriter, r *http.Request) {
 			"Lỗi hệ thống; vui lòng thử lại sau.", "Internal error; please try again later."))
 		return
 	}
-	a.d.Passkey, a.d.PasskeyPIN = session, pin
+	a.d.Passkey, a.d.PasskeyPIN, a.d.PasskeyOptions = session, pin, nil
 	if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
 		p.log.Error("saving a passkey ceremony", "err", err)
 		p.passkeyError(w, r, http.StatusInternalServerError, cancuoc.E(cancuoc.Internal, "oidc.passkey", "internal",
@@ -114,10 +115,17 @@ func (p *Provider) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 		p.loginAgain(w, r, a, binding, http.StatusBadRequest, errPasskeyFailed)
 		return
 	}
-	a.d.Passkey, a.d.PasskeyPIN = nil, ""
-	if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
-		p.fail(w, r, http.StatusInternalServerError, err)
-		return
+	a.d.Passkey, a.d.PasskeyPIN, a.d.PasskeyOptions = nil, "", nil
+	verifier, inTx := p.accounts.(PasskeyVerifier)
+	if _, ok := p.accounts.(TxLoginRecorder); !ok {
+		inTx = false
+	}
+	if !inTx {
+		// The ceremony is used up first, on its own.
+		if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
+			p.failStep(w, r, err)
+			return
+		}
 	}
 	cred := []byte(r.PostFormValue("credential"))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(cred))
@@ -126,12 +134,28 @@ func (p *Provider) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
-	acc, err := p.accounts.FinishPasskeyLogin(ctx, session, req)
+	var acc *cancuoc.Account
+	if inTx {
+		// Verified without writing; the ceremony's use (the request saved
+		// without it), the passkey's counter, the login's records and the
+		// code are then written in one transaction, which a second finish
+		// of the same ceremony, racing this one, cannot also commit.
+		acc, a.passkey, err = verifier.VerifyPasskeyLogin(ctx, session, req)
+	} else {
+		acc, err = p.accounts.FinishPasskeyLogin(ctx, session, req)
+	}
 	if err != nil {
 		var e *cancuoc.Error
 		if !errors.As(err, &e) || e.Kind == cancuoc.Internal {
 			p.fail(w, r, http.StatusInternalServerError, err)
 			return
+		}
+		if inTx {
+			// A failure uses the ceremony up as well.
+			if err := p.storage.saveAuthRequest(ctx, p.store, a); err != nil {
+				p.failStep(w, r, err)
+				return
+			}
 		}
 		p.auditEntry(ctx, p.store, pin, "eid.login", a.d.ClientID, nil, "failed_passkey")
 		shown := errPasskeyFailed
@@ -143,6 +167,21 @@ func (p *Provider) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	a.d.AuthTime = p.now()
 	p.finishLogin(w, r, a, acc, passkeyAMR(cred), true)
+}
+
+// DiscoverablePasskeys is implemented by Accounts that can start a passkey
+// ceremony naming no one (*eid.Service): the provider starts one with each
+// login request and puts its options in the login page.
+type DiscoverablePasskeys interface {
+	BeginDiscoverablePasskeyLogin() (*protocol.CredentialAssertion, []byte, error)
+}
+
+// PasskeyVerifier is implemented by Accounts that can verify a passkey
+// assertion without writing (*eid.Service): the passkey's new record is
+// then written in the transaction of the login's other records
+// (TxLoginRecorder), with the ceremony's single use.
+type PasskeyVerifier interface {
+	VerifyPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, *cancuoc.Passkey, error)
 }
 
 var errPasskeyFailed = cancuoc.E(cancuoc.Unauthenticated, "oidc.passkey", "passkey_failed",

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"image"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -164,6 +167,23 @@ func (b *browser) passkeyBegin(f url.Values, pin cancuoc.PIN) (int, *protocol.Cr
 	return res.StatusCode, &ca, nil
 }
 
+var optionsAttr = regexp.MustCompile(`data-options="([^"]*)"`)
+
+// pageOptions reads the discoverable ceremony's options from a login page
+// (nil if it has none).
+func pageOptions(t *testing.T, body string) *protocol.CredentialAssertion {
+	t.Helper()
+	m := optionsAttr.FindStringSubmatch(body)
+	if m == nil {
+		return nil
+	}
+	var ca protocol.CredentialAssertion
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &ca); err != nil {
+		t.Fatalf("options %s: %v", m[1], err)
+	}
+	return &ca
+}
+
 // passkeyFinish is the script posting the assertion as a form.
 func (b *browser) passkeyFinish(f url.Values, cred []byte) resp {
 	return b.post("/oidc/login/passkey", url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "credential": {string(cred)}})
@@ -197,8 +217,16 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	}
 	f := fields(r.body)
 
-	// Finishing without a started ceremony, or with a forged CSRF token,
-	// or from another browser, is refused.
+	// The page carries the discoverable ceremony started with the request.
+	// An answer to another challenge is refused and uses it up; then
+	// finishing without a started ceremony is refused, as are a forged
+	// CSRF token and another browser.
+	if dopts := pageOptions(t, r.body); dopts == nil || len(dopts.Response.AllowedCredentials) != 0 || len(dopts.Response.Challenge) < 16 {
+		t.Fatalf("login page without the discoverable ceremony's options: %+v", dopts)
+	}
+	if r := b.passkeyFinish(f, key.Get(t, []byte("not the ceremony's challenge 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusUnauthorized {
+		t.Errorf("finish with another challenge: %d", r.status)
+	}
 	if r := b.passkeyFinish(f, key.Get(t, []byte("no ceremony was started 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
 		t.Errorf("finish without begin: %d", r.status)
 	}
@@ -280,5 +308,128 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	}
 	if _, err := p.Finish(ctx, callback(t, b.get(p.Start(nil)))); err != nil {
 		t.Errorf("login through the session: %v", err)
+	}
+
+	// The discoverable ceremony of the page, without typing the PIN: the
+	// user handle names the account. An unknown handle is refused.
+	b = ee.browser()
+	r = b.get(p.Start(nil))
+	f, dopts := fields(r.body), pageOptions(t, r.body)
+	if r := b.passkeyFinish(f, key.Get(t, dopts.Response.Challenge, []byte("acc-unknown"))); r.status != http.StatusUnauthorized {
+		t.Errorf("discoverable login with an unknown user handle: %d", r.status)
+	}
+	r = b.get(p.Start(nil))
+	f, dopts = fields(r.body), pageOptions(t, r.body)
+	res, err = p.Finish(ctx, callback(t, b.passkeyFinish(f, key.Get(t, dopts.Response.Challenge, []byte(ee.acc.ID)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Claims["name"] != "Nguyễn Văn Đức" || !slices.Equal(res.AMR, []string{"swk"}) {
+		t.Errorf("discoverable login: claims %v amr %v", res.Claims, res.AMR)
+	}
+	if logins, _ := ee.eid.Logins(ctx, ee.acc.ID, 10); len(logins) != 3 {
+		t.Errorf("%d logins after the discoverable one, want 3", len(logins))
+	}
+}
+
+// TestPasskeyCeremonyOnce finishes one passkey ceremony many times at once
+// with the same genuine assertion: at most one finish logs in (one
+// login recorded, one code), on both databases, whether
+// the login goes to the consent page or straight to the code.
+func TestPasskeyCeremonyOnce(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db.sqlite"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		testPasskeyCeremonyOnce(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) { testPasskeyCeremonyOnce(t, pgtest.Open(t, "cancuoc_oidc_pk_once")) })
+}
+
+func testPasskeyCeremonyOnce(t *testing.T, st cancuoc.Store) {
+	ee := newEIDEnv(t, st)
+	ctx := t.Context()
+	key := webauthntest.New(t, "localhost", ee.root)
+	ee.registerPasskey(t, key)
+	p := ee.portal("portal", "http://localhost/callback", "openid", "profile")
+
+	race := func(wantConsent bool) resp {
+		t.Helper()
+		b := ee.browser()
+		f := fields(b.get(p.Start(nil)).body)
+		status, ca, prob := b.passkeyBegin(f, ee.l2)
+		if status != http.StatusOK {
+			t.Fatalf("begin: %d %v", status, prob)
+		}
+		form := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")},
+			"credential": {string(key.Get(t, ca.Response.Challenge, []byte(ee.acc.ID)))}}.Encode()
+		const n = 8
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+			mu    sync.Mutex
+			wins  []resp
+			errs  []error
+		)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				req, _ := http.NewRequest(http.MethodPost, ee.root+"/oidc/login/passkey", strings.NewReader(form))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				res, err := b.c.Do(req)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				r := resp{status: res.StatusCode, body: string(body), location: res.Header.Get("Location")}
+				consent := r.status == http.StatusOK && strings.Contains(r.body, `value="allow"`)
+				code := r.status/100 == 3 && strings.Contains(r.location, "code=")
+				if consent || code {
+					if consent != wantConsent {
+						errs = append(errs, fmt.Errorf("a finish gave consent=%v, want %v: %d %s", consent, wantConsent, r.status, r.location))
+					}
+					wins = append(wins, r)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			t.Error(err)
+		}
+		// A finish that comes after the winner's commit sees the request
+		// at its next step and shows it again (the consent page, as on a
+		// reload), without logging in: the login records below count
+		// logins. A code is issued once.
+		if len(wins) == 0 || (!wantConsent && len(wins) != 1) {
+			t.Fatalf("%d of %d finishes of one ceremony succeeded", len(wins), n)
+		}
+		return wins[0]
+	}
+
+	// Without a consent: one finish reaches the consent page.
+	race(true)
+	logins, err := ee.eid.Logins(ctx, ee.acc.ID, 10)
+	if err != nil || len(logins) != 1 {
+		t.Fatalf("logins after the first race: %d %v, want 1", len(logins), err)
+	}
+	// The consent, as the consent page would store it.
+	if err := st.PutConsent(ctx, &cancuoc.Consent{PIN: ee.l2, ClientID: "portal", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// With the consent in force: one finish gets the code, and the login,
+	// its session and the passkey's counter are written once.
+	race(false)
+	logins, err = ee.eid.Logins(ctx, ee.acc.ID, 10)
+	if err != nil || len(logins) != 2 {
+		t.Fatalf("logins after the second race: %d %v, want 2", len(logins), err)
 	}
 }

@@ -101,6 +101,19 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hi
 	if b, ok := ctx.Value(keyBinding).([]byte); ok {
 		d.Browser = b
 	}
+	// A discoverable passkey ceremony starts with the request, stored in
+	// the same insert, so the login page carries its options and the
+	// browser need not ask for them (/login/passkey/begin).
+	if dp, ok := s.p.accounts.(DiscoverablePasskeys); ok && !slices.Contains(r.Prompt, "none") {
+		assertion, session, err := dp.BeginDiscoverablePasskeyLogin()
+		if err != nil {
+			return nil, err
+		}
+		if d.PasskeyOptions, err = json.Marshal(assertion); err != nil {
+			return nil, err
+		}
+		d.Passkey = session
+	}
 	doc, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
@@ -135,14 +148,42 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 	return decodeAuthRequest(row)
 }
 
-// saveAuthRequest writes back a request's progress.
+// saveAuthRequest writes back a request's progress, only if no other
+// write changed the request since it was read (SwapAuthRequest): of two
+// requests racing through the same step, such as finishing one passkey
+// ceremony twice, one takes effect and the other gets Conflict.
 func (s *storage) saveAuthRequest(ctx context.Context, tx cancuoc.Tx, a *authRequest) error {
 	doc, err := json.Marshal(a.d)
 	if err != nil {
 		return err
 	}
+	prev := a.row.Doc
 	a.row.PIN, a.row.Doc = a.pin, doc
-	return tx.UpdateAuthRequest(ctx, a.row)
+	if err := tx.SwapAuthRequest(ctx, a.row, prev); err != nil {
+		a.row.Doc = prev
+		return err
+	}
+	return nil
+}
+
+// commitAuthRequest saves a request's progress together with the fresh
+// login's records waiting in a.login, in one transaction: they commit
+// together or not at all, and a login that lost the race for its step
+// (saveAuthRequest) records nothing.
+func (s *storage) commitAuthRequest(ctx context.Context, a *authRequest) error {
+	if a.login == nil {
+		return s.saveAuthRequest(ctx, s.p.store, a)
+	}
+	err := s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := s.saveAuthRequest(ctx, tx, a); err != nil {
+			return err
+		}
+		return s.p.writeLoginTx(ctx, tx, a.login)
+	})
+	if err == nil {
+		a.login = nil
+	}
+	return err
 }
 
 // AuthRequestByID loads a request.
@@ -150,20 +191,18 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	return s.authRequest(ctx, id)
 }
 
-// AuthRequestByCode claims the code: it is exchanged at most once. A code
+// AuthRequestByCode finds the request of a code, which is exchanged at most
+// once: the code is claimed (ClaimAuthCode) in the transaction that stores
+// the tokens (claimCode), so the claim costs no commit of its own. A code
 // presented again revokes what was issued for it (RFC 6749, section
 // 4.1.2), and an expired code is refused.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	row, err := s.p.store.ClaimAuthCode(ctx, hashValue(code))
+	row, err := s.p.store.AuthRequestByCodeHash(ctx, hashValue(code))
 	if err != nil {
-		if errorsAsKind(err, cancuoc.Conflict) && row != nil {
-			now := s.p.now()
-			if rerr := s.p.store.RevokeTokens(ctx, "", row.ID, now); rerr != nil {
-				return nil, rerr
-			}
-			s.p.auditEntry(ctx, s.p.store, row.PIN, "oidc.code_replay", row.ClientID, nil, "code_replayed")
-		}
 		return nil, err
+	}
+	if row.CodeUsed {
+		return nil, s.codeReplayed(ctx, row)
 	}
 	a, err := decodeAuthRequest(row)
 	if err != nil {
@@ -178,6 +217,31 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	return a, nil
 }
 
+// codeReplayed revokes the tokens issued for a request whose code came
+// back, records it, and returns the refusal.
+func (s *storage) codeReplayed(ctx context.Context, row *cancuoc.AuthRequest) error {
+	if err := s.p.store.RevokeTokens(ctx, "", row.ID, s.p.now()); err != nil {
+		return err
+	}
+	s.p.auditEntry(ctx, s.p.store, row.PIN, "oidc.code_replay", row.ClientID, nil, "code_replayed")
+	return cancuoc.E(cancuoc.Conflict, "oidc.AuthRequestByCode", "code_used", "Mã xác thực đã được sử dụng.", "The authorization code was already used.")
+}
+
+// claimCode claims the code of the request a token is issued for, in the
+// token's transaction; a code claimed meanwhile by a racing exchange is a
+// replay (the caller revokes, after the transaction, with codeReplayed).
+func claimCode(ctx context.Context, tx cancuoc.Tx, req op.TokenRequest) (*cancuoc.AuthRequest, error) {
+	a, ok := req.(*authRequest)
+	if !ok {
+		return nil, nil
+	}
+	row, err := tx.ClaimAuthCode(ctx, a.row.CodeHash)
+	if err != nil && errorsAsKind(err, cancuoc.Conflict) && row != nil {
+		return row, err
+	}
+	return nil, err
+}
+
 // SaveAuthCode stores the hash of the code issued for a request; the code
 // itself is never stored.
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
@@ -189,16 +253,13 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	}
 	a.d.CodeAt = s.p.now()
 	a.row.CodeHash = hashValue(code)
-	if a.login == nil {
-		return s.saveAuthRequest(ctx, s.p.store, a)
+	// A fresh login: its records (the login, the session, the passkey's
+	// counter) commit with the code, or nothing does.
+	if err := s.commitAuthRequest(ctx, a); err != nil {
+		a.row.CodeHash = nil
+		return err
 	}
-	// A fresh login: its records commit with the code, or neither does.
-	return s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		if err := s.saveAuthRequest(ctx, tx, a); err != nil {
-			return err
-		}
-		return s.p.writeLoginTx(ctx, tx, a.login)
-	})
+	return nil
 }
 
 // DeleteAuthRequest is called once tokens are issued for a request. The
@@ -230,14 +291,21 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	var replayed *cancuoc.AuthRequest
 	if s.p.cfg.Audit == nil {
 		var id string
 		var exp time.Time
 		err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
 			var err error
+			if replayed, err = claimCode(ctx, tx, req); err != nil {
+				return err
+			}
 			id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
 			return err
 		})
+		if replayed != nil {
+			return "", time.Time{}, s.codeReplayed(ctx, replayed)
+		}
 		return id, exp, err
 	}
 	// With group commit the entry is made durable first, shared with
@@ -251,7 +319,18 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := s.p.store.InsertToken(ctx, t); err != nil {
+	// The code's claim and the token: one transaction.
+	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		if replayed, err = claimCode(ctx, tx, req); err != nil {
+			return err
+		}
+		return tx.InsertToken(ctx, t)
+	})
+	if replayed != nil {
+		return "", time.Time{}, s.codeReplayed(ctx, replayed)
+	}
+	if err != nil {
 		return "", time.Time{}, err
 	}
 	return t.ID, t.ExpiresAt, nil
@@ -297,7 +376,12 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		exp               time.Time
 		reused            *cancuoc.Token
 	)
+	var replayed *cancuoc.AuthRequest
 	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
+		var err error
+		if replayed, err = claimCode(ctx, tx, req); err != nil {
+			return err
+		}
 		family := randomID(12)
 		if current != "" {
 			old, err := tx.TokenByHash(ctx, hashValue(current))
@@ -313,7 +397,6 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			}
 			family = old.Family
 		}
-		var err error
 		if accessID, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d); err != nil {
 			return err
 		}
@@ -327,6 +410,9 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			Family: family, AuthRequestID: authReqID, ClientID: clientID, PIN: pin, CreatedAt: now,
 			ExpiresAt: now.Add(s.p.cfg.RefreshTokenLifetime), Doc: doc})
 	})
+	if replayed != nil {
+		return "", "", time.Time{}, s.codeReplayed(ctx, replayed)
+	}
 	if reused != nil {
 		s.revokeFamily(ctx, reused)
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token reused; the login's tokens are revoked")

@@ -143,6 +143,22 @@ func (c *conn) AuthRequest(ctx context.Context, id string) (*cancuoc.AuthRequest
 	return r, nil
 }
 
+// AuthRequestByCodeHash returns the request of a code, unclaimed.
+func (c *conn) AuthRequestByCodeHash(ctx context.Context, codeHash []byte) (*cancuoc.AuthRequest, error) {
+	const op = "postgres.AuthRequestByCodeHash"
+	if len(codeHash) == 0 {
+		return nil, oidcNotFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	r, err := scanAuthRequest(c.q.QueryRow(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests WHERE code_hash = $1`, codeHash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, oidcNotFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return r, nil
+}
+
 // UpdateAuthRequest replaces the PIN, code hash and document of r.
 func (c *conn) UpdateAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) error {
 	const op = "postgres.UpdateAuthRequest"
@@ -155,6 +171,30 @@ func (c *conn) UpdateAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) er
 		return oidcNotFound(op, "Không tìm thấy yêu cầu đăng nhập.", "No such login request.")
 	}
 	return nil
+}
+
+// SwapAuthRequest updates r while its stored document is still prev; the
+// column is json, which keeps the text as written, so the text compares.
+// The row lock of UPDATE makes a racing second swap wait, then find the
+// document changed.
+func (c *conn) SwapAuthRequest(ctx context.Context, r *cancuoc.AuthRequest, prev json.RawMessage) error {
+	const op = "postgres.SwapAuthRequest"
+	tag, err := c.q.Exec(ctx, `UPDATE oidc_auth_requests SET pin = $1, code_hash = $2, doc = $3 WHERE id = $4 AND doc::text = $5`,
+		string(r.PIN), bytesOrNil(r.CodeHash), string(r.Doc), r.ID, string(prev))
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var one int
+	if err := c.q.QueryRow(ctx, `SELECT 1 FROM oidc_auth_requests WHERE id = $1`, r.ID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+		return oidcNotFound(op, "Không tìm thấy yêu cầu đăng nhập.", "No such login request.")
+	} else if err != nil {
+		return dbErr(op, err)
+	}
+	return cancuoc.E(cancuoc.Conflict, op, "auth_request_changed", "Bước đăng nhập này vừa được thực hiện ở một yêu cầu khác; hãy tải lại trang.",
+		"This login step was just taken by another request; reload the page.")
 }
 
 // ClaimAuthCode marks the code used and returns its request, atomically:

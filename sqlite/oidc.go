@@ -133,6 +133,22 @@ func (o *ops) AuthRequest(ctx context.Context, id string) (*cancuoc.AuthRequest,
 	return r, nil
 }
 
+// AuthRequestByCodeHash returns the request of a code, unclaimed.
+func (o *ops) AuthRequestByCodeHash(ctx context.Context, codeHash []byte) (*cancuoc.AuthRequest, error) {
+	const op = "sqlite.AuthRequestByCodeHash"
+	if len(codeHash) == 0 {
+		return nil, notFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	r, err := scanAuthRequest(o.r.QueryRowContext(ctx, `SELECT `+authRequestCols+` FROM oidc_auth_requests WHERE code_hash = ?`, codeHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(op, "Mã xác thực không hợp lệ.", "Unknown authorization code.")
+	}
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return r, nil
+}
+
 // UpdateAuthRequest replaces the PIN, code hash and document of r.
 func (o *ops) UpdateAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) error {
 	const op = "sqlite.UpdateAuthRequest"
@@ -148,6 +164,35 @@ func (o *ops) UpdateAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) err
 		return notFound(op, "Không tìm thấy yêu cầu đăng nhập.", "No such login request.")
 	}
 	return nil
+}
+
+// SwapAuthRequest updates r while its stored document is still prev.
+func (o *ops) SwapAuthRequest(ctx context.Context, r *cancuoc.AuthRequest, prev json.RawMessage) error {
+	const op = "sqlite.SwapAuthRequest"
+	res, err := o.w.ExecContext(ctx, `UPDATE oidc_auth_requests SET pin = ?, code_hash = ?, doc = ? WHERE id = ? AND doc = ?`,
+		string(r.PIN), nullBytes(r.CodeHash), string(r.Doc), r.ID, string(prev))
+	if err != nil {
+		return dbErr(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var one int
+	if err := o.w.QueryRowContext(ctx, `SELECT 1 FROM oidc_auth_requests WHERE id = ?`, r.ID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return notFound(op, "Không tìm thấy yêu cầu đăng nhập.", "No such login request.")
+	} else if err != nil {
+		return dbErr(op, err)
+	}
+	return authRequestChanged(op)
+}
+
+func authRequestChanged(op string) error {
+	return conflict(op, "auth_request_changed", "Bước đăng nhập này vừa được thực hiện ở một yêu cầu khác; hãy tải lại trang.",
+		"This login step was just taken by another request; reload the page.")
 }
 
 // ClaimAuthCode marks the code used and returns its request, atomically.

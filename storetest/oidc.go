@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ func RunOIDC(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"Clients", testClients},
 		{"AuthRequests", testAuthRequests},
 		{"ClaimAuthCodeOnce", testClaimAuthCodeOnce},
+		{"SwapAuthRequestOnce", testSwapAuthRequestOnce},
 		{"Tokens", testTokens},
 		{"UseTokenOnce", testUseTokenOnce},
 		{"Consents", testConsents},
@@ -104,7 +106,27 @@ func testAuthRequests(t *testing.T, s cancuoc.Store) {
 	}
 	wantErr(t, "UpdateAuthRequest(unknown)", s.UpdateAuthRequest(ctx, &cancuoc.AuthRequest{ID: "nope", Doc: json.RawMessage(`{}`)}),
 		cancuoc.NotFound, "")
+	// A swap from a document that is no longer stored changes nothing.
+	prev := r.Doc
+	stale := *r
+	stale.Doc = json.RawMessage(`{"state":"xyz","step":"stale"}`)
+	wantErr(t, "SwapAuthRequest(stale)", s.SwapAuthRequest(ctx, &stale, json.RawMessage(`{"state":"xyz"}`)), cancuoc.Conflict, "auth_request_changed")
+	r.Doc = json.RawMessage(`{"state":"xyz","done":true,"swapped":1}`)
+	if err := s.SwapAuthRequest(ctx, r, prev); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.AuthRequest(ctx, "req1")
+	if !sameJSON(got.Doc, r.Doc) {
+		t.Errorf("after swap: %s", got.Doc)
+	}
+	wantErr(t, "SwapAuthRequest(unknown)", s.SwapAuthRequest(ctx, &cancuoc.AuthRequest{ID: "nope", Doc: json.RawMessage(`{}`)}, json.RawMessage(`{}`)),
+		cancuoc.NotFound, "")
 
+	_, err = s.AuthRequestByCodeHash(ctx, []byte("other"))
+	wantErr(t, "AuthRequestByCodeHash(unknown)", err, cancuoc.NotFound, "")
+	if byCode, err := s.AuthRequestByCodeHash(ctx, r.CodeHash); err != nil || byCode.ID != "req1" || byCode.CodeUsed {
+		t.Fatalf("AuthRequestByCodeHash = %+v, %v (it reads; it does not claim)", byCode, err)
+	}
 	_, err = s.ClaimAuthCode(ctx, []byte("other"))
 	wantErr(t, "ClaimAuthCode(unknown)", err, cancuoc.NotFound, "")
 	c, err := s.ClaimAuthCode(ctx, r.CodeHash)
@@ -169,6 +191,51 @@ func testClaimAuthCodeOnce(t *testing.T, s cancuoc.Store) {
 	}
 	if wins != 1 {
 		t.Fatalf("%d claims of one code succeeded, want 1", wins)
+	}
+}
+
+// testSwapAuthRequestOnce races many swaps of a request from the same
+// document, each writing its own: exactly one wins, and its document is
+// the one stored (a passkey ceremony, say, is used at most once).
+func testSwapAuthRequestOnce(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	prev := json.RawMessage(`{"passkey":"ceremony"}`)
+	r := &cancuoc.AuthRequest{ID: "swap-race", ClientID: "portal", CreatedAt: at, ExpiresAt: at.Add(time.Minute), Doc: prev}
+	if err := s.InsertAuthRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		winner = -1
+		wins   int
+	)
+	errs := race(func(i int) error {
+		mine := *r
+		mine.Doc = json.RawMessage(fmt.Sprintf(`{"used_by":%d}`, i))
+		err := s.SwapAuthRequest(ctx, &mine, prev)
+		if err == nil {
+			mu.Lock()
+			wins++
+			winner = i
+			mu.Unlock()
+			return nil
+		}
+		if errors.Is(err, cancuoc.ErrConflict) {
+			return nil
+		}
+		return err
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d swaps from one document succeeded, want 1", wins)
+	}
+	got, err := s.AuthRequest(ctx, r.ID)
+	if err != nil || !sameJSON(got.Doc, json.RawMessage(fmt.Sprintf(`{"used_by":%d}`, winner))) {
+		t.Fatalf("stored %s (%v), want the winner's (%d)", got.Doc, err, winner)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/cancuoc/cancuoc/eid"
@@ -44,6 +46,9 @@ type flows struct {
 	next int // the account to try first
 	busy map[string]bool
 	keys map[string]*webauthntest.Authenticator
+	// jwks is the provider's published keys, fetched once as a relying
+	// party caches them, to check each ID token's signature.
+	jwks jose.JSONWebKeySet
 }
 
 func newFlows(s *state, conns int) (*flows, error) {
@@ -54,6 +59,9 @@ func newFlows(s *state, conns int) (*flows, error) {
 	f := &flows{s: s, origin: u.Scheme + "://" + u.Host, base: u.Path, busy: map[string]bool{}, keys: map[string]*webauthntest.Authenticator{},
 		tr: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, IdleConnTimeout: time.Minute,
 			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	if err := f.fetchKeys(); err != nil {
+		return nil, err
+	}
 	for _, p := range s.Passkeys {
 		k, err := x509.ParsePKCS8PrivateKey(p.Key)
 		if err != nil {
@@ -63,6 +71,72 @@ func newFlows(s *state, conns int) (*flows, error) {
 			Origin: f.origin, RPID: "localhost", UV: true}
 	}
 	return f, nil
+}
+
+// fetchKeys reads the provider's JWKS through its discovery document.
+func (f *flows) fetchKeys() error {
+	c := &http.Client{Transport: f.tr, Timeout: 30 * time.Second}
+	var disc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	for _, step := range []struct {
+		url string
+		v   any
+	}{{f.s.Issuer + "/.well-known/openid-configuration", &disc}, {"", &f.jwks}} {
+		u := step.url
+		if u == "" {
+			u = disc.JWKS
+		}
+		res, err := c.Get(u)
+		if err != nil {
+			return err
+		}
+		err = json.NewDecoder(res.Body).Decode(step.v)
+		res.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", u, err)
+		}
+	}
+	if len(f.jwks.Keys) == 0 {
+		return errors.New("the provider publishes no keys")
+	}
+	return nil
+}
+
+// checkIDToken is the relying party's check of an ID token: signature by
+// a published key, issuer, audience, nonce and expiry.
+func (f *flows) checkIDToken(raw, nonce string) error {
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
+	if err != nil || len(jws.Signatures) != 1 {
+		return fmt.Errorf("id token: %v", err)
+	}
+	keys := f.jwks.Key(jws.Signatures[0].Header.KeyID)
+	if len(keys) == 0 {
+		return errors.New("id token signed by an unknown key")
+	}
+	payload, err := jws.Verify(keys[0])
+	if err != nil {
+		return fmt.Errorf("id token signature: %w", err)
+	}
+	var c struct {
+		Iss   string          `json:"iss"`
+		Aud   json.RawMessage `json:"aud"`
+		Nonce string          `json:"nonce"`
+		Exp   int64           `json:"exp"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return err
+	}
+	var aud []string
+	if json.Unmarshal(c.Aud, &aud) != nil {
+		var one string
+		_ = json.Unmarshal(c.Aud, &one)
+		aud = []string{one}
+	}
+	if c.Iss != f.s.Issuer || !slices.Contains(aud, f.s.Client) || c.Nonce != nonce || time.Now().Unix() >= c.Exp {
+		return fmt.Errorf("id token claims: iss %q aud %v nonce ok %v exp %d", c.Iss, aud, c.Nonce == nonce, c.Exp)
+	}
+	return nil
 }
 
 // takeTOTP picks an account free now whose next TOTP step is acceptable:
@@ -146,6 +220,8 @@ func (b *browser) post(path string, form url.Values) (int, string, string, error
 	return b.do(req)
 }
 
+var optionsAttr = regexp.MustCompile(`data-options="([^"]*)"`)
+
 var hidden = regexp.MustCompile(`name="(id|csrf)" value="([^"]*)"`)
 
 func fields(body string) url.Values {
@@ -160,7 +236,7 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // start is the relying party's side: a PKCE verifier, state and nonce, and
 // the authorization URL; then the browser follows it to the login page.
-func (b *browser) start() (verifier, state string, page url.Values, err error) {
+func (b *browser) start() (verifier, state string, page url.Values, body string, err error) {
 	raw := make([]byte, 48)
 	_, _ = rand.Read(raw)
 	verifier, state = b64(raw[:32]), b64(raw[32:])
@@ -169,16 +245,16 @@ func (b *browser) start() (verifier, state string, page url.Values, err error) {
 		"scope": {"openid profile"}, "state": {state}, "nonce": {state}, "code_challenge": {b64(sum[:])}, "code_challenge_method": {"S256"}}
 	st, _, loc, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
 	if err != nil || st != http.StatusFound || loc == "" {
-		return "", "", nil, fmt.Errorf("authorize: %d %v", st, err)
+		return "", "", nil, "", fmt.Errorf("authorize: %d %v", st, err)
 	}
 	if !strings.HasPrefix(loc, "http") {
 		loc = b.f.origin + loc
 	}
-	st, body, _, err := b.get(loc)
+	st, body, _, err = b.get(loc)
 	if err != nil || st != http.StatusOK {
-		return "", "", nil, fmt.Errorf("login page: %d %v", st, err)
+		return "", "", nil, "", fmt.Errorf("login page: %d %v", st, err)
 	}
-	return verifier, state, fields(body), nil
+	return verifier, state, fields(body), body, nil
 }
 
 // finish exchanges the code at the token endpoint as the client and reads
@@ -204,8 +280,11 @@ func (b *browser) finish(st int, loc, verifier, state string) error {
 		Access  string `json:"access_token"`
 		IDToken string `json:"id_token"`
 	}
-	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Access == "" || strings.Count(tok.IDToken, ".") != 2 {
+	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Access == "" {
 		return fmt.Errorf("token response %.200s", body)
+	}
+	if err := b.f.checkIDToken(tok.IDToken, state); err != nil {
+		return err
 	}
 	req, _ = http.NewRequest(http.MethodGet, b.f.s.Issuer+"/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.Access)
@@ -225,7 +304,7 @@ func (f *flows) totpLogin() (string, error) {
 	}
 	defer f.release(a.ID)
 	b := f.browser()
-	verifier, state, pg, err := b.start()
+	verifier, state, pg, _, err := b.start()
 	if err != nil {
 		return "", err
 	}
@@ -256,17 +335,19 @@ func (f *flows) passkeyLogin() (string, error) {
 	defer f.release(p.ID)
 	key := f.keys[p.ID]
 	b := f.browser()
-	verifier, state, pg, err := b.start()
+	verifier, state, pg, page, err := b.start()
 	if err != nil {
 		return "", err
 	}
-	begin := url.Values{"id": {pg.Get("id")}, "csrf": {pg.Get("csrf")}, "pin": {string(p.PIN)}}
-	st, body, _, err := b.post(f.base+"/login/passkey/begin", begin)
-	if err != nil || st != http.StatusOK {
-		return "", fmt.Errorf("passkey begin: %d %v %.200s", st, err, body)
-	}
+	// The login page carries the options of a discoverable ceremony, as
+	// the page's script uses them when no PIN is typed: the authenticator
+	// answers with the account's user handle.
 	var ca protocol.CredentialAssertion
-	if err := json.Unmarshal([]byte(body), &ca); err != nil {
+	m := optionsAttr.FindStringSubmatch(page)
+	if m == nil {
+		return "", errors.New("the login page has no passkey options")
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &ca); err != nil {
 		return "", err
 	}
 	f.mu.Lock() // the counter is the authenticator's state

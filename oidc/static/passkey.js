@@ -1,5 +1,8 @@
-// Passkey login on the login page: ask the provider for the options of a
-// WebAuthn assertion for the PIN typed in, let the browser's authenticator
+// Passkey login on the login page: with no PIN typed, use the options of
+// the discoverable ceremony the page carries (data-options: the browser
+// offers the citizen's passkeys for this site); with a PIN, ask the
+// provider for the options of a WebAuthn assertion for that PIN. Let the
+// browser's authenticator
 // sign the challenge, and post the answer as an ordinary form so the
 // browser follows the provider's redirects to consent. Served as a file,
 // not inline, so the page's Content-Security-Policy can forbid inline script.
@@ -35,17 +38,24 @@
   button.addEventListener("click", function () {
     button.disabled = true;
     errorBox.hidden = true;
-    var body = new URLSearchParams();
-    body.set("id", form.elements.namedItem("id").value);
-    body.set("csrf", form.elements.namedItem("csrf").value);
-    body.set("pin", (document.getElementById("pin").value || "").trim());
-    fetch(box.dataset.begin, { method: "POST", body: body, credentials: "same-origin" })
-      .then(function (res) {
-        return res.json().then(function (j) {
-          if (!res.ok) throw new Error(j.message || box.dataset.failed);
-          return j;
+    var pin = (document.getElementById("pin").value || "").trim();
+    var options;
+    if (!pin && box.dataset.options) {
+      options = Promise.resolve(JSON.parse(box.dataset.options));
+    } else {
+      var body = new URLSearchParams();
+      body.set("id", form.elements.namedItem("id").value);
+      body.set("csrf", form.elements.namedItem("csrf").value);
+      body.set("pin", pin);
+      options = fetch(box.dataset.begin, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (res) {
+          return res.json().then(function (j) {
+            if (!res.ok) throw new Error(j.message || box.dataset.failed);
+            return j;
+          });
         });
-      })
+    }
+    options
       .then(function (opts) {
         var pk = opts.publicKey;
         pk.challenge = fromB64u(pk.challenge);
