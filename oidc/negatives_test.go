@@ -59,9 +59,11 @@ func TestPrivateKeyJWTAuthorizationCode(t *testing.T) {
 	}
 	good := func() string { return sign(t, key, "rp1", "jwtportal", e.issuer, time.Minute) }
 
-	// Each refusal gets a fresh code: op claims the code before it checks
-	// the client, so a code presented with a failed authentication is
-	// spent (the safe side: a stolen code is not tried twice).
+	// Each refusal gets a fresh code. The provider reads the code without
+	// claiming it and claims it only in the token's transaction, after the
+	// client is authenticated: a code presented with a failed
+	// authentication is not spent, so whoever stole it cannot burn it out
+	// from under the client it was issued to, and still gets nothing.
 	other, _ := partnerKey(t, "rp1")
 	for _, tc := range []struct{ name, assertion string }{
 		{"no assertion", ""},
@@ -78,8 +80,8 @@ func TestPrivateKeyJWTAuthorizationCode(t *testing.T) {
 			t.Errorf("%s: a token was issued", tc.name)
 		}
 		if tc.name == "another key" {
-			if st, body := e.negJWTToken(cloneForm(form), good()); st == http.StatusOK {
-				t.Errorf("a code presented with a forged assertion was redeemed afterwards: %v", body)
+			if st, body := e.negJWTToken(cloneForm(form), good()); st != http.StatusOK {
+				t.Errorf("the client could not redeem its code after a forged attempt: %d %v", st, body)
 			}
 		}
 	}
