@@ -44,6 +44,7 @@ type Option func(*options)
 type options struct {
 	schema        string
 	seqPoll       time.Duration
+	queueVacuum   int64
 	seqGather     time.Duration
 	seqGatherSet  bool
 	waitSequenced bool
@@ -77,6 +78,13 @@ func WithSequencerGather(d time.Duration) Option {
 	return func(o *options) { o.seqGather, o.seqGatherSet = max(d, 0), true }
 }
 
+// WithQueueVacuum sets how many rows the sequencer moves out of its queues
+// between its own vacuums of them (100,000 by default; 0 or less: never,
+// leaving them to autovacuum).
+func WithQueueVacuum(rows int64) Option {
+	return func(o *options) { o.queueVacuum = rows }
+}
+
 // WithWaitSequenced makes every write that appended access-log entries or
 // events return only once they have their places (the answer then waits
 // for the sequencer's next batch, but still holds no global lock). Tests
@@ -92,7 +100,7 @@ func WithWaitSequenced() Option {
 // reached.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	const op = "postgres.Open"
-	o := options{seqPoll: 10 * time.Millisecond}
+	o := options{seqPoll: 10 * time.Millisecond, queueVacuum: 100_000}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -203,3 +203,36 @@ func TestSequencerPerSchemaURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSequencerVacuumsQueues: the leader vacuums its queues itself after
+// moving WithQueueVacuum rows through them, since their every row dies
+// soon after its insert (the test server runs with autovacuum off).
+func TestSequencerVacuumsQueues(t *testing.T) {
+	a := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	schema := schemaOf(t, a)
+	s, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schema), postgres.WithQueueVacuum(50))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a.Close() // s must lead
+	waitFor(t, "the store to lead", s.IsSequencer)
+	for i := range 120 {
+		err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "t", Action: "citizen.read", Purpose: fmt.Sprint(i), Outcome: "ok"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cancuoc.WaitSequenced(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a vacuum of audit_pending", func() bool {
+		var n int
+		err := s.Pool().QueryRow(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'audit_pending'`, schema).Scan(&n)
+		return err == nil && n > 0
+	})
+}
