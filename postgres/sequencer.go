@@ -59,7 +59,7 @@ type sequencer struct {
 	standby   time.Duration // a standby's retry of the leadership
 	vacuumAt  int64         // rows sequenced between the leader's vacuums of the queues
 	sinceVac  int64
-	wait      bool          // writers wait until their rows are sequenced
+	wait      bool // writers wait until their rows are sequenced
 	log       *slog.Logger
 
 	kick    chan struct{}
