@@ -132,6 +132,8 @@ type csvReader struct {
 	cols   []string
 	rec    Record
 	fields []string
+	spans  []span
+	built  []string
 	sb     strings.Builder
 }
 
@@ -295,14 +297,45 @@ func (c *csvReader) skipLine(n int) error {
 }
 
 // scan parses the record at the start of b into c.fields and returns its
-// length with its line end, or a reason it is malformed.
+// length with its line end, or a reason it is malformed. The fields are
+// slices of one string holding the record's bytes (one allocation a
+// record); only a quoted field with a doubled quote or a CRLF inside is
+// built apart.
 func (c *csvReader) scan(b []byte, atEOF bool) (int, string) {
 	c.fields = c.fields[:0]
+	c.spans = c.spans[:0]
+	n, reason := c.scanSpans(b, atEOF)
+	if reason != "" {
+		return n, reason
+	}
+	line := string(b[:n])
+	for _, sp := range c.spans {
+		if sp.built >= 0 {
+			c.fields = append(c.fields, c.built[sp.built])
+		} else {
+			c.fields = append(c.fields, line[sp.start:sp.end])
+		}
+	}
+	c.built = c.built[:0]
+	return n, ""
+}
+
+// span is a field of the record being scanned: bytes start to end of the
+// record, or (built ≥ 0) a text built apart, in csvReader.built.
+type span struct{ start, end, built int }
+
+func (c *csvReader) field(start, end int) {
+	c.spans = append(c.spans, span{start, end, -1})
+}
+
+func (c *csvReader) scanSpans(b []byte, atEOF bool) (int, string) {
+	c.built = c.built[:0]
 	i := 0
 	for {
-		c.sb.Reset()
 		if i < len(b) && b[i] == '"' {
 			i++
+			start, plain := i, true
+			c.sb.Reset()
 			for {
 				j := bytes.IndexByte(b[i:], '"')
 				if j < 0 {
@@ -315,12 +348,21 @@ func (c *csvReader) scan(b []byte, atEOF bool) (int, string) {
 				i += j + 1
 				if i < len(b) && b[i] == '"' {
 					c.sb.WriteByte('"')
+					plain = false
 					i++
 					continue
 				}
 				break
 			}
-			c.fields = append(c.fields, strings.ReplaceAll(c.sb.String(), "\r\n", "\n"))
+			if plain && bytes.Contains(b[start:i-1], []byte("\r\n")) {
+				plain = false
+			}
+			if plain {
+				c.field(start, i-1)
+			} else {
+				c.spans = append(c.spans, span{0, 0, len(c.built)})
+				c.built = append(c.built, strings.ReplaceAll(c.sb.String(), "\r\n", "\n"))
+			}
 			switch {
 			case i >= len(b):
 				if !atEOF {
@@ -344,17 +386,25 @@ func (c *csvReader) scan(b []byte, atEOF bool) (int, string) {
 			if !atEOF {
 				return 0, fmt.Sprintf("record longer than %d bytes", maxRecordBytes)
 			}
-			c.fields = append(c.fields, string(bytes.TrimSuffix(b[i:], []byte{'\r'})))
+			end := len(b)
+			if end > i && b[end-1] == '\r' {
+				end--
+			}
+			c.field(i, end)
 			return len(b), ""
 		}
 		switch b[i+j] {
 		case '"':
 			return 0, "a quote (\") inside an unquoted field; quote the field and double the quote"
 		case ',':
-			c.fields = append(c.fields, string(b[i:i+j]))
+			c.field(i, i+j)
 			i += j + 1
 		case '\n':
-			c.fields = append(c.fields, string(bytes.TrimSuffix(b[i:i+j], []byte{'\r'})))
+			end := i + j
+			if end > i && b[end-1] == '\r' {
+				end--
+			}
+			c.field(i, end)
 			return i + j + 1, ""
 		}
 	}

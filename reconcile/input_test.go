@@ -3,7 +3,9 @@ package reconcile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -247,6 +249,94 @@ func FuzzParse(f *testing.F) {
 		}
 		if in != nil && in.PIN != "" && in.PINError != "" {
 			t.Fatalf("both a PIN and a PIN error: %+v", in)
+		}
+	})
+}
+
+// refScan is the CSV record scanner as it was before fields became slices
+// of one string per record: the reference the scanner is held to.
+func refScan(b []byte, atEOF bool) ([]string, int, string) {
+	var fields []string
+	var sb strings.Builder
+	i := 0
+	for {
+		sb.Reset()
+		if i < len(b) && b[i] == '"' {
+			i++
+			for {
+				j := bytes.IndexByte(b[i:], '"')
+				if j < 0 {
+					if atEOF {
+						return fields, 0, "a quoted field is not closed before the end of the file"
+					}
+					return fields, 0, fmt.Sprintf("a quoted field is not closed within %d bytes", maxRecordBytes)
+				}
+				sb.Write(b[i : i+j])
+				i += j + 1
+				if i < len(b) && b[i] == '"' {
+					sb.WriteByte('"')
+					i++
+					continue
+				}
+				break
+			}
+			fields = append(fields, strings.ReplaceAll(sb.String(), "\r\n", "\n"))
+			switch {
+			case i >= len(b):
+				if !atEOF {
+					return fields, 0, fmt.Sprintf("record longer than %d bytes", maxRecordBytes)
+				}
+				return fields, i, ""
+			case b[i] == ',':
+				i++
+				continue
+			case b[i] == '\n':
+				return fields, i + 1, ""
+			case b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n':
+				return fields, i + 2, ""
+			case b[i] == '\r' && i+1 == len(b) && atEOF:
+				return fields, i + 1, ""
+			}
+			return fields, 0, "text after a closing quote; a quote inside a quoted field must be doubled"
+		}
+		j := bytes.IndexAny(b[i:], ",\n\"")
+		if j < 0 {
+			if !atEOF {
+				return fields, 0, fmt.Sprintf("record longer than %d bytes", maxRecordBytes)
+			}
+			fields = append(fields, string(bytes.TrimSuffix(b[i:], []byte{'\r'})))
+			return fields, len(b), ""
+		}
+		switch b[i+j] {
+		case '"':
+			return fields, 0, "a quote (\") inside an unquoted field; quote the field and double the quote"
+		case ',':
+			fields = append(fields, string(b[i:i+j]))
+			i += j + 1
+		case '\n':
+			fields = append(fields, string(bytes.TrimSuffix(b[i:i+j], []byte{'\r'})))
+			return fields, i + j + 1, ""
+		}
+	}
+}
+
+func FuzzCSVScan(f *testing.F) {
+	f.Add([]byte("r1,001090000001,\"An, Bình\"\r\nr2"), true)
+	f.Add([]byte("\"a\"\"b\",\"x\r\ny\",\r\n"), false)
+	f.Add([]byte("a,b\r"), true)
+	f.Add([]byte("\"a\"x,\n"), true)
+	f.Fuzz(func(t *testing.T, b []byte, atEOF bool) {
+		c := &csvReader{}
+		n, reason := c.scan(b, atEOF)
+		fields, wn, wreason := refScan(b, atEOF)
+		if reason != "" || wreason != "" {
+			if reason != wreason {
+				t.Fatalf("scan(%q) reason %q, reference %q", b, reason, wreason)
+			}
+			return
+		}
+		if n != wn || !slices.Equal(c.fields, fields) {
+			t.Fatalf("scan(%q) = %d %q, reference %d %q", b, n, c.fields, wn, fields)
 		}
 	})
 }
