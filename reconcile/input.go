@@ -493,6 +493,11 @@ func (j *jsonlReader) Next() (*Record, error) {
 		if len(b) == 0 {
 			continue
 		}
+		if flatJSON(b, &j.rec.Fields) {
+			j.rec.Malformed = checkFields(&j.rec)
+			return &j.rec, nil
+		}
+		j.rec.Fields = [numCols]string{}
 		var jr jsonRecord
 		if err := json.Unmarshal(b, &jr); err != nil {
 			j.rec.Malformed = jsonReason(err)
@@ -518,4 +523,122 @@ func jsonReason(err error) string {
 		return fmt.Sprintf("not a JSON object: malformed JSON at byte %d", syn.Offset)
 	}
 	return "not a JSON object: " + err.Error()
+}
+
+// flatJSON reads the common JSON Lines object, flat with string (or null)
+// values without escapes and keys named exactly as the columns, into f,
+// slicing the values from one string (one allocation a record). It reports
+// false for anything else (escapes, numbers, nesting, keys in other case,
+// invalid UTF-8, syntax errors), which encoding/json then reads and
+// explains; FuzzFlatJSON holds the two to the same fields.
+func flatJSON(b []byte, f *[numCols]string) bool {
+	i := 0
+	ws := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	// str returns the bounds of a string without escapes or control
+	// characters at i, and whether it is ASCII.
+	str := func() (int, int, bool) {
+		if i >= len(b) || b[i] != '"' {
+			return -1, -1, false
+		}
+		start := i + 1
+		ascii := true
+		for k := start; k < len(b); k++ {
+			switch c := b[k]; {
+			case c == '"':
+				i = k + 1
+				return start, k, ascii
+			case c == '\\' || c < 0x20:
+				return -1, -1, false
+			case c >= utf8.RuneSelf:
+				ascii = false
+			}
+		}
+		return -1, -1, false
+	}
+	var set [numCols]struct{ start, end int }
+	for k := range set {
+		set[k].start = -1
+	}
+	ws()
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i++
+	ws()
+	if i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			ks, ke, kascii := str()
+			if ks < 0 || !kascii {
+				return false
+			}
+			col := -1
+			key := b[ks:ke]
+			for k, name := range Columns {
+				if string(key) == name {
+					col = k
+					break
+				}
+			}
+			if col < 0 {
+				// encoding/json matches keys ignoring case: only keys
+				// that cannot match a column that way are skipped here.
+				for _, c := range key {
+					if 'A' <= c && c <= 'Z' {
+						return false
+					}
+				}
+			}
+			ws()
+			if i >= len(b) || b[i] != ':' {
+				return false
+			}
+			i++
+			ws()
+			switch {
+			case i < len(b) && b[i] == '"':
+				vs, ve, ascii := str()
+				if vs < 0 || (!ascii && !utf8.Valid(b[vs:ve])) {
+					return false
+				}
+				if col >= 0 {
+					set[col].start, set[col].end = vs, ve
+				}
+			case bytes.HasPrefix(b[i:], []byte("null")):
+				i += 4
+				if col >= 0 {
+					set[col].start = -1
+				}
+			default:
+				return false
+			}
+			ws()
+			if i < len(b) && b[i] == ',' {
+				i++
+				ws()
+				continue
+			}
+			if i < len(b) && b[i] == '}' {
+				i++
+				break
+			}
+			return false
+		}
+	}
+	ws()
+	if i != len(b) {
+		return false
+	}
+	text := string(b)
+	for k, sp := range set {
+		if sp.start >= 0 {
+			f[k] = text[sp.start:sp.end]
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -337,6 +338,33 @@ func FuzzCSVScan(f *testing.F) {
 		}
 		if n != wn || !slices.Equal(c.fields, fields) {
 			t.Fatalf("scan(%q) = %d %q, reference %d %q", b, n, c.fields, wn, fields)
+		}
+	})
+}
+
+func FuzzFlatJSON(f *testing.F) {
+	f.Add([]byte(`{"record_id":"a","pin":"001090000001","full_name":"Nguyễn Văn Đức","other":"x","sex":null}`))
+	f.Add([]byte(`{ "PIN" : "1", "pin":"2" , "pin": null }`))
+	f.Add([]byte(`{"full_name":"a\"b","birth_date":1990}`))
+	f.Add([]byte("{\"address\":\"\xff\"}"))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got [numCols]string
+		if !flatJSON(b, &got) {
+			return
+		}
+		var jr jsonRecord
+		if err := json.Unmarshal(b, &jr); err != nil {
+			t.Fatalf("flatJSON read %q, encoding/json refuses it: %v", b, err)
+		}
+		var want [numCols]string
+		for i, p := range []*string{jr.RecordID, jr.PIN, jr.FullName, jr.BirthDate, jr.Sex, jr.Address, jr.CardNumber} {
+			if p != nil {
+				want[i] = *p
+			}
+		}
+		if got != want {
+			t.Fatalf("flatJSON(%q) = %q, encoding/json %q", b, got, want)
 		}
 	})
 }
