@@ -40,6 +40,10 @@ var aliases = map[string]string{
 	"so_the": ColCardNumber, "so_cccd": ColCardNumber, "so_cmnd": ColCardNumber,
 }
 
+// quickWindow is the first window a CSV record is scanned in (see
+// csvReader.next); a variable so that tests can make it small.
+var quickWindow = 4 << 10
+
 // Limits that keep memory bounded whatever the input: a record larger than
 // this is reported malformed and skipped, never buffered whole.
 const (
@@ -230,19 +234,36 @@ func (c *csvReader) Next() (*Record, error) {
 // next scans one record. It returns nil fields for a blank line, and sets
 // c.rec.Line and c.rec.Malformed; io.EOF at the end of the input.
 func (c *csvReader) next() ([]string, error) {
-	b, err := c.br.Peek(maxRecordBytes + 1)
-	if len(b) == 0 {
-		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
-			return nil, io.EOF
+	var (
+		b      []byte
+		err    error
+		atEOF  bool
+		n      int
+		reason string
+	)
+	// A record is scanned in a small window first: peeking the whole
+	// maximum each time would move up to 64 KiB in the buffer per record.
+	// Anything the small window does not settle (a record not complete in
+	// it, a malformed one) is scanned again in the whole window, so the
+	// result is the same as if only the whole one were used.
+	for _, size := range [2]int{quickWindow, maxRecordBytes + 1} {
+		b, err = c.br.Peek(size)
+		if len(b) == 0 {
+			if err == nil || errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
+				return nil, io.EOF
+			}
+			return nil, err
 		}
-		return nil, err
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, err
+		}
+		atEOF = errors.Is(err, io.EOF)
+		c.rec = Record{Line: c.line + 1}
+		n, reason = c.scan(b, atEOF)
+		if reason == "" || atEOF {
+			break
+		}
 	}
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, err
-	}
-	atEOF := errors.Is(err, io.EOF)
-	c.rec = Record{Line: c.line + 1}
-	n, reason := c.scan(b, atEOF)
 	if reason != "" {
 		// Skip the record's first line only: a stray quote must not hide
 		// the rows after it.

@@ -209,6 +209,15 @@ func FuzzCSVReader(f *testing.F) {
 			return
 		}
 		recs := readAll(t, r)
+		// A tiny first window reads the same records.
+		defer func(w int) { quickWindow = w }(quickWindow)
+		quickWindow = 3
+		if r, err := NewCSVReader(bytes.NewReader(b)); err != nil {
+			t.Fatalf("with a small window the header fails: %v", err)
+		} else if small := readAll(t, r); !slices.Equal(small, recs) {
+			t.Fatalf("with a small window %+v, with the default %+v", small, recs)
+		}
+		quickWindow = 4 << 10
 		var prevOff, prevLine int64
 		for _, rc := range recs {
 			if rc.offset <= prevOff || rc.offset > int64(len(b)) || rc.line <= prevLine || rc.last < rc.line {
