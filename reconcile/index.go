@@ -47,6 +47,9 @@ type person struct {
 	month, day  uint8
 	sex, status uint8  // in words
 	home        uint32 // in units
+	// firstEnd and lastStart bound the name key's first and last words
+	// (the blocking words), so checking a blocking hit reads no key.
+	firstEnd, lastStart uint16
 }
 
 const (
@@ -93,7 +96,8 @@ func (b *indexBuilder) add(recs []cancuoc.MatchRecord) error {
 		ix.people = append(ix.people, person{pin: pin, name: ref, nameLen: uint16(len(m.FullName)),
 			keyLen: uint16(len(m.NameKey)), year: uint16(m.BirthDate.Year), month: uint8(m.BirthDate.Month),
 			day: uint8(m.BirthDate.Day), sex: b.word(string(m.Sex)), status: b.word(string(m.LifeStatus)),
-			home: b.unit(m.Home)})
+			home: b.unit(m.Home), firstEnd: uint16(len(firstWordOf(m.NameKey))),
+			lastStart: uint16(len(m.NameKey) - len(lastWordOf(m.NameKey)))})
 	}
 	return nil
 }
@@ -220,6 +224,15 @@ func (ix *Index) key(e *person) string {
 	return unsafe.String(&blk[off], int(e.keyLen))
 }
 
+// blockWord is the first or the last word of a person's name key.
+func (ix *Index) blockWord(e *person, first bool) string {
+	k := ix.key(e)
+	if first {
+		return k[:e.firstEnd]
+	}
+	return k[e.lastStart:]
+}
+
 func (ix *Index) record(e *person) cancuoc.MatchRecord {
 	return cancuoc.MatchRecord{PIN: pinText(e.pin), FullName: ix.name(e), NameKey: ix.key(e),
 		BirthDate: cancuoc.Date{Year: int(e.year), Month: int(e.month), Day: int(e.day)},
@@ -284,18 +297,18 @@ func (ix *Index) MatchCandidates(_ context.Context, probes []cancuoc.MatchProbe,
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	var out []cancuoc.MatchCandidate
+	out := make([]cancuoc.MatchCandidate, 0, len(probes))
 	for _, p := range probes {
-		keys, word := ix.last, lastWordOf
+		keys := ix.last
 		if p.ByFirst {
-			keys, word = ix.first, firstWordOf
+			keys = ix.first
 		}
 		h := ix.blockKey(p.Date, p.Token)
 		n := 0
 		for i, _ := slices.BinarySearch(keys, h); i < len(keys) && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
 			e := &ix.people[keys[i]&(1<<personBits-1)]
 			if int(e.year) != p.Date.Year || int(e.month) != p.Date.Month || int(e.day) != p.Date.Day ||
-				word(ix.key(e)) != p.Token {
+				ix.blockWord(e, p.ByFirst) != p.Token {
 				continue // another key with the same hash
 			}
 			c := cancuoc.MatchCandidate{Ref: p.Ref, MatchRecord: ix.record(e)}
