@@ -96,6 +96,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	if o.schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{o.schema}.Sanitize()
+	} else if o.schema, err = currentSchema(ctx, cfg.ConnConfig); err != nil {
+		return nil, dbErr(op, err)
+	} else if o.schema == "public" {
+		o.schema = "" // the keys a store in the default schema has always used
 	}
 	if err := migrate(ctx, cfg.ConnConfig, o.schema); err != nil {
 		return nil, dbErr(op, err)
@@ -109,6 +113,23 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s.seq = newSequencer(s, o.schema, o)
 	s.seq.start()
 	return s, nil
+}
+
+// currentSchema names the schema a connection made with cc writes to, for
+// a URL that chooses it with search_path rather than WithSchema. The
+// advisory-lock keys and the sequencer's channel are derived from it:
+// without it, stores of different schemas in one database (a benchmark's
+// registry beside a test's) would share one sequencer lock, and the
+// store that did not hold it would never sequence its log.
+func currentSchema(ctx context.Context, cc *pgx.ConnConfig) (string, error) {
+	c, err := pgx.ConnectConfig(ctx, cc.Copy())
+	if err != nil {
+		return "", err
+	}
+	defer c.Close(ctx)
+	var name string
+	err = c.QueryRow(ctx, `SELECT coalesce(current_schema(), current_setting('search_path'))`).Scan(&name)
+	return name, err
 }
 
 // migrate applies the embedded migrations through goose, which needs a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -155,4 +156,50 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestSequencerPerSchemaURL opens two stores whose schemas are chosen by
+// the URL's search_path (as `cancuoc serve` and the bench scripts do), in
+// one database: each must lead its own schema's sequencing. They once
+// shared one advisory-lock key, and the second store never sequenced.
+func TestSequencerPerSchemaURL(t *testing.T) {
+	base := open(t) // makes sure the server is there; its schema is not used
+	_ = base
+	t.Parallel()
+	ctx := t.Context()
+	var stores []*postgres.Store
+	for i := range 2 {
+		name := fmt.Sprintf("seq_url_%d_%d", time.Now().UnixNano()%1e9, i)
+		if _, err := base.Pool().Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { base.Pool().Exec(context.Background(), "DROP SCHEMA "+name+" CASCADE") })
+		url, sep := serverURL(t), "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		s, err := postgres.Open(ctx, url+sep+"search_path="+name, postgres.WithSequencerPoll(5*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores = append(stores, s)
+	}
+	for i, s := range stores {
+		waitFor(t, fmt.Sprintf("store %d to lead its schema", i), s.IsSequencer)
+	}
+	for i, s := range stores {
+		err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return tx.AppendEvent(ctx, &cancuoc.Event{ID: fmt.Sprint("e", i), Type: "t", Actor: "test", At: time.Now()})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = cancuoc.WaitSequenced(wctx, s)
+		cancel()
+		if err != nil {
+			t.Fatalf("store %d: its event was not sequenced: %v", i, err)
+		}
+	}
 }
