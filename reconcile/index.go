@@ -35,7 +35,11 @@ type Index struct {
 	words  []string // interned sexes and life statuses
 	last   []uint64 // blocking keys: hash (high bits) and person (low personBits)
 	first  []uint64
-	seed   maphash.Seed
+	// lastDir and firstDir are directories of the blocking keys on the
+	// hash's top keyDirBits bits: keys with top bits t are at
+	// dir[t]..dir[t+1], so a probe searches a few keys, not all of them.
+	lastDir, firstDir []uint32
+	seed              maphash.Seed
 }
 
 type person struct {
@@ -181,7 +185,23 @@ func (b *indexBuilder) finish() error {
 	}
 	slices.Sort(ix.last)
 	slices.Sort(ix.first)
+	ix.lastDir, ix.firstDir = keyDir(ix.last), keyDir(ix.first)
 	return nil
+}
+
+const keyDirBits = 20
+
+// keyDir builds the directory of sorted blocking keys.
+func keyDir(keys []uint64) []uint32 {
+	dir := make([]uint32, 1<<keyDirBits+1)
+	k := 0
+	for t := range dir {
+		for k < len(keys) && keys[k]>>(64-keyDirBits) < uint64(t) {
+			k++
+		}
+		dir[t] = uint32(k)
+	}
+	return dir
 }
 
 // Len is the number of people in the index.
@@ -189,7 +209,7 @@ func (ix *Index) Len() int { return len(ix.people) }
 
 // Bytes is the memory the index holds (its arrays and name blocks).
 func (ix *Index) Bytes() int64 {
-	n := int64(len(ix.people))*int64(unsafe.Sizeof(person{})) + int64(len(ix.dir))*4 +
+	n := int64(len(ix.people))*int64(unsafe.Sizeof(person{})) + int64(len(ix.dir)+len(ix.lastDir)+len(ix.firstDir))*4 +
 		int64(len(ix.last)+len(ix.first))*8 + int64(len(ix.units))*32
 	for _, b := range ix.blocks {
 		n += int64(cap(b))
@@ -299,13 +319,16 @@ func (ix *Index) MatchCandidates(_ context.Context, probes []cancuoc.MatchProbe,
 	}
 	out := make([]cancuoc.MatchCandidate, 0, len(probes))
 	for _, p := range probes {
-		keys := ix.last
+		keys, dir := ix.last, ix.lastDir
 		if p.ByFirst {
-			keys = ix.first
+			keys, dir = ix.first, ix.firstDir
 		}
 		h := ix.blockKey(p.Date, p.Token)
+		top := h >> (64 - keyDirBits)
+		lo, hi := int(dir[top]), int(dir[top+1])
+		i, _ := slices.BinarySearch(keys[lo:hi], h)
 		n := 0
-		for i, _ := slices.BinarySearch(keys, h); i < len(keys) && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
+		for i += lo; i < hi && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
 			e := &ix.people[keys[i]&(1<<personBits-1)]
 			if int(e.year) != p.Date.Year || int(e.month) != p.Date.Month || int(e.day) != p.Date.Day ||
 				ix.blockWord(e, p.ByFirst) != p.Token {

@@ -63,6 +63,24 @@ func tokenSim(a, b string) float64 {
 	return s * s
 }
 
+// simBound is an upper bound of tokenSim(a, b): the distance is at least
+// the difference in length.
+func simBound(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	n := max(len(a), len(b))
+	d := max(n-min(len(a), len(b)), 1) // unequal tokens differ by one edit at least
+	if len(a) > 32 || len(b) > 32 {
+		return 1 // osa compares 32 bytes at most
+	}
+	if d >= n {
+		return 0
+	}
+	s := 1 - float64(d)/float64(n)
+	return s * s
+}
+
 // NameScore compares two diacritic-free name keys (vntext.Key), 0 to 1:
 // equal keys 1; the same words in another order 0.95 (Western order,
 // family name last); otherwise the words are paired greedily by
@@ -101,6 +119,11 @@ func NameScore(a, b string) float64 {
 			}
 			for j, y := range tb {
 				if usedB[j] {
+					continue
+				}
+				// tokenSim is at most simBound: a pair that cannot beat
+				// the best is not compared (the result is the same).
+				if simBound(x, y) <= best {
 					continue
 				}
 				if s := tokenSim(x, y); s > best {
