@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -28,7 +29,9 @@ const (
 	foldSep   = 2
 )
 
-var foldTable = func() *[foldRunes]byte {
+// foldTable is built on first use (some 8,000 calls of vntext.Key), not
+// when a program that never reconciles starts.
+var foldTable = sync.OnceValue(func() *[foldRunes]byte {
 	var t [foldRunes]byte
 	for r := rune(0); r < foldRunes; r++ {
 		if r >= 0xD800 && r < 0xE000 {
@@ -53,7 +56,7 @@ var foldTable = func() *[foldRunes]byte {
 		}
 	}
 	return &t
-}()
+})
 
 func isKeyByte(c byte) bool { return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') }
 
@@ -68,19 +71,20 @@ func keyOf(s string) string {
 	if len(s) > len(stack) {
 		b = make([]byte, 0, len(s))
 	}
+	table := foldTable()
 	space := false
 	for i := 0; i < len(s); {
 		c := s[i]
 		var f byte
 		if c < utf8.RuneSelf {
-			f = foldTable[c]
+			f = table[c]
 			i++
 		} else {
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r >= foldRunes || (r == utf8.RuneError && n == 1) {
 				return vntext.Key(s)
 			}
-			f = foldTable[r]
+			f = table[r]
 			i += n
 		}
 		switch f {
