@@ -3,10 +3,13 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -32,8 +35,7 @@ func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancu
 		// bytes (as bytes: no character counting) and reads the name from
 		// them; the rare document that does not start as the registry
 		// writes it (pin, version, full_name) is read properly afterwards.
-		rows, err := tx.Query(ctx, `SELECT pin, substr(textsend(doc::text), 1, $1), name_key, birth_year,
-			birth_month, birth_day, sex, life_status, home_province, home_commune FROM citizens`, docPrefix)
+		rows, err := tx.Query(ctx, matchScanSQL, docPrefix)
 		if err != nil {
 			return err
 		}
@@ -41,13 +43,24 @@ func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancu
 		buf := make([]cancuoc.MatchRecord, 0, batch)
 		var later []cancuoc.MatchRecord
 		var head []byte
+		// Rows are decoded from their wire bytes when the columns come in
+		// the binary formats expected (pgx asks for them): the few distinct
+		// sexes, statuses and units are then interned rather than
+		// allocated per row. Otherwise rows.Scan does it.
+		raw := rawMatchFormats(rows.FieldDescriptions())
+		in := interner{}
 		for rows.Next() {
 			var (
 				m              cancuoc.MatchRecord
 				pin, sex, life string
 				y, mo, d       int16
 			)
-			if err := rows.Scan(&pin, &head, &m.NameKey, &y, &mo, &d, &sex, &life, &m.Home.Province,
+			if vals := rows.RawValues(); raw && len(vals) == 10 && rawOK(vals) {
+				pin, head, m.NameKey = string(vals[0]), vals[1], string(vals[2])
+				y, mo, d = int16(binary.BigEndian.Uint16(vals[3])), int16(binary.BigEndian.Uint16(vals[4])),
+					int16(binary.BigEndian.Uint16(vals[5]))
+				sex, life, m.Home.Province, m.Home.Commune = in.str(vals[6]), in.str(vals[7]), in.str(vals[8]), in.str(vals[9])
+			} else if err := rows.Scan(&pin, &head, &m.NameKey, &y, &mo, &d, &sex, &life, &m.Home.Province,
 				&m.Home.Commune); err != nil {
 				return err
 			}
@@ -98,6 +111,10 @@ func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancu
 	}
 	return ts(at), nil
 }
+
+// matchScanSQL reads the match columns of every citizen ($1: docPrefix).
+const matchScanSQL = `SELECT pin, substr(textsend(doc::text), 1, $1), name_key, birth_year,
+	birth_month, birth_day, sex, life_status, home_province, home_commune FROM citizens`
 
 // callerErr carries an error of the caller's callback through a
 // transaction function, to be returned unwrapped.
@@ -171,4 +188,48 @@ func fullNames(ctx context.Context, tx pgx.Tx, recs []cancuoc.MatchRecord) error
 		recs[at[pin]].FullName = name
 	}
 	return rows.Err()
+}
+
+// rawMatchFormats reports whether the scan's columns come as its raw
+// decoding expects: bpchar and text (their bytes in either format), bytea
+// and the three smallints in binary.
+func rawMatchFormats(fds []pgconn.FieldDescription) bool {
+	want := []uint32{pgtype.BPCharOID, pgtype.ByteaOID, pgtype.TextOID, pgtype.Int2OID, pgtype.Int2OID,
+		pgtype.Int2OID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID}
+	if len(fds) != len(want) {
+		return false
+	}
+	for i, fd := range fds {
+		// Text and bpchar are their bytes in either format.
+		if fd.DataTypeOID != want[i] || (fd.Format != pgtype.BinaryFormatCode &&
+			want[i] != pgtype.TextOID && want[i] != pgtype.BPCharOID) {
+			return false
+		}
+	}
+	return true
+}
+
+// rawOK reports whether a row's raw values can be decoded: no NULLs (the
+// columns are NOT NULL, but the decoding does not rely on it) and
+// smallints of two bytes.
+func rawOK(vals [][]byte) bool {
+	for i, v := range vals {
+		if v == nil || (i >= 3 && i <= 5 && len(v) != 2) {
+			return false
+		}
+	}
+	return true
+}
+
+// interner hands out one string per distinct value of the scan's small
+// columns (sexes, statuses, province and commune codes).
+type interner map[string]string
+
+func (in interner) str(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
 }

@@ -276,3 +276,39 @@ func TestScanMatchRecordsOtherDocument(t *testing.T) {
 		t.Errorf("scanned names %v", names)
 	}
 }
+
+// TestScanMatchRecordsRawFormats: the registry scan's columns come in the
+// formats its raw decoding reads (else every row would go through
+// rows.Scan, correct but slower), and a scan gives the same records as
+// MatchRecords.
+func TestScanMatchRecordsRawFormats(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	a := storetest.Citizen(storetest.PIN(1))
+	if err := s.InsertCitizen(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Pool().Query(ctx, postgres.MatchScanSQL, postgres.DocPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := postgres.RawMatchFormats(rows.FieldDescriptions())
+	rows.Close()
+	if !ok {
+		t.Errorf("the scan's columns are not in the formats the raw decoding reads: %+v", rows.FieldDescriptions())
+	}
+	var got []cancuoc.MatchRecord
+	if _, err := s.ScanMatchRecords(ctx, 10, func(rs []cancuoc.MatchRecord) error {
+		got = append(got, rs...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.MatchRecords(ctx, []cancuoc.PIN{a.PIN}, false)
+	if err != nil || len(got) != 1 || len(want) != 1 {
+		t.Fatalf("scan %+v, MatchRecords %+v, %v", got, want, err)
+	}
+	if g, w := fmt.Sprintf("%+v", got[0]), fmt.Sprintf("%+v", want[0]); g != w {
+		t.Errorf("scan %s, MatchRecords %s", g, w)
+	}
+}

@@ -9,8 +9,6 @@ import (
 	"github.com/cancuoc/cancuoc/vntext"
 )
 
-func keyOf(s string) string { return vntext.Key(s) }
-
 // Input is a record read and interpreted: what matching works on.
 type Input struct {
 	Line     int64
@@ -44,11 +42,11 @@ func Parse(r *Record, nowYear int) (*Input, string) {
 			in.PIN = pin
 		}
 	}
-	if n := vntext.CleanName(r.Fields[2]); n != "" {
+	if n := cleanName(r.Fields[2]); n != "" {
 		if err := vntext.ValidName(n); err != nil {
 			return nil, "full_name: " + err.Error()
 		}
-		in.Name, in.NameKey = n, vntext.Key(n)
+		in.Name, in.NameKey = n, keyOf(n)
 	}
 	d, err := parseBirth(r.Fields[3], nowYear)
 	if err != nil {
@@ -59,7 +57,7 @@ func Parse(r *Record, nowYear int) (*Input, string) {
 		return nil, "sex: " + err.Error()
 	}
 	if a := strings.TrimSpace(r.Fields[5]); a != "" {
-		in.Address, in.AddrKey = a, vntext.Key(a)
+		in.Address, in.AddrKey = a, keyOf(a)
 	}
 	if c := strings.Join(strings.Fields(r.Fields[6]), ""); c != "" {
 		if (len(c) != 9 && len(c) != 12) || strings.Trim(c, "0123456789") != "" {
@@ -85,6 +83,15 @@ func parseBirth(s string, nowYear int) (cancuoc.Date, error) {
 	if s == "" {
 		return cancuoc.Date{}, nil
 	}
+	if d, ok := quickDate(s, nowYear); ok {
+		return d, nil
+	}
+	return parseBirthSlow(s, nowYear)
+}
+
+// parseBirthSlow is parseBirth for the forms quickDate does not read, and
+// the explanation of the dates that are not valid.
+func parseBirthSlow(s string, nowYear int) (cancuoc.Date, error) {
 	iso := s
 	isoLike := len(s) >= 4 && strings.Trim(s[:4], "0123456789") == "" && (len(s) == 4 || s[4] == '-')
 	if !isoLike {
@@ -115,7 +122,7 @@ func parseBirth(s string, nowYear int) (cancuoc.Date, error) {
 
 // parseSex reads Vietnamese and English forms.
 func parseSex(s string) (cancuoc.Sex, error) {
-	switch vntext.Key(s) {
+	switch keyOf(s) {
 	case "":
 		return cancuoc.SexUnknown, nil
 	case "nam", "male", "m", "trai":
@@ -124,4 +131,50 @@ func parseSex(s string) (cancuoc.Sex, error) {
 		return cancuoc.Female, nil
 	}
 	return "", fmt.Errorf("%q is not a sex: use nam/nữ or male/female", s)
+}
+
+// quickDate reads the two full forms partners send most, YYYY-MM-DD and
+// DD/MM/YYYY (with / - or .), without allocating. It reports false for
+// anything else and for any date that is not valid, which parseBirth then
+// reads (and explains) the long way.
+func quickDate(s string, nowYear int) (cancuoc.Date, bool) {
+	if len(s) != 10 {
+		return cancuoc.Date{}, false
+	}
+	num := func(t string) int {
+		n := 0
+		for i := 0; i < len(t); i++ {
+			if t[i] < '0' || t[i] > '9' {
+				return -1
+			}
+			n = n*10 + int(t[i]-'0')
+		}
+		return n
+	}
+	var y, m, d int
+	switch {
+	case s[4] == '-' && s[7] == '-':
+		y, m, d = num(s[:4]), num(s[5:7]), num(s[8:])
+	case s[2] == s[5] && (s[2] == '/' || s[2] == '-' || s[2] == '.'):
+		d, m, y = num(s[:2]), num(s[3:5]), num(s[6:])
+	default:
+		return cancuoc.Date{}, false
+	}
+	if y < 1800 || y > nowYear || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return cancuoc.Date{}, false
+	}
+	return cancuoc.Date{Year: y, Month: m, Day: d}, true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }

@@ -35,7 +35,11 @@ type Index struct {
 	words  []string // interned sexes and life statuses
 	last   []uint64 // blocking keys: hash (high bits) and person (low personBits)
 	first  []uint64
-	seed   maphash.Seed
+	// lastDir and firstDir are directories of the blocking keys on the
+	// hash's top keyDirBits bits: keys with top bits t are at
+	// dir[t]..dir[t+1], so a probe searches a few keys, not all of them.
+	lastDir, firstDir []uint32
+	seed              maphash.Seed
 }
 
 type person struct {
@@ -47,6 +51,9 @@ type person struct {
 	month, day  uint8
 	sex, status uint8  // in words
 	home        uint32 // in units
+	// firstEnd and lastStart bound the name key's first and last words
+	// (the blocking words), so checking a blocking hit reads no key.
+	firstEnd, lastStart uint16
 }
 
 const (
@@ -93,7 +100,8 @@ func (b *indexBuilder) add(recs []cancuoc.MatchRecord) error {
 		ix.people = append(ix.people, person{pin: pin, name: ref, nameLen: uint16(len(m.FullName)),
 			keyLen: uint16(len(m.NameKey)), year: uint16(m.BirthDate.Year), month: uint8(m.BirthDate.Month),
 			day: uint8(m.BirthDate.Day), sex: b.word(string(m.Sex)), status: b.word(string(m.LifeStatus)),
-			home: b.unit(m.Home)})
+			home: b.unit(m.Home), firstEnd: uint16(len(firstWordOf(m.NameKey))),
+			lastStart: uint16(len(m.NameKey) - len(lastWordOf(m.NameKey)))})
 	}
 	return nil
 }
@@ -177,7 +185,23 @@ func (b *indexBuilder) finish() error {
 	}
 	slices.Sort(ix.last)
 	slices.Sort(ix.first)
+	ix.lastDir, ix.firstDir = keyDir(ix.last), keyDir(ix.first)
 	return nil
+}
+
+const keyDirBits = 20
+
+// keyDir builds the directory of sorted blocking keys.
+func keyDir(keys []uint64) []uint32 {
+	dir := make([]uint32, 1<<keyDirBits+1)
+	k := 0
+	for t := range dir {
+		for k < len(keys) && keys[k]>>(64-keyDirBits) < uint64(t) {
+			k++
+		}
+		dir[t] = uint32(k)
+	}
+	return dir
 }
 
 // Len is the number of people in the index.
@@ -185,7 +209,7 @@ func (ix *Index) Len() int { return len(ix.people) }
 
 // Bytes is the memory the index holds (its arrays and name blocks).
 func (ix *Index) Bytes() int64 {
-	n := int64(len(ix.people))*int64(unsafe.Sizeof(person{})) + int64(len(ix.dir))*4 +
+	n := int64(len(ix.people))*int64(unsafe.Sizeof(person{})) + int64(len(ix.dir)+len(ix.lastDir)+len(ix.firstDir))*4 +
 		int64(len(ix.last)+len(ix.first))*8 + int64(len(ix.units))*32
 	for _, b := range ix.blocks {
 		n += int64(cap(b))
@@ -218,6 +242,15 @@ func (ix *Index) key(e *person) string {
 	blk := ix.blocks[e.name>>blockBits]
 	off := e.name&(1<<blockBits-1) + uint32(e.nameLen)
 	return unsafe.String(&blk[off], int(e.keyLen))
+}
+
+// blockWord is the first or the last word of a person's name key.
+func (ix *Index) blockWord(e *person, first bool) string {
+	k := ix.key(e)
+	if first {
+		return k[:e.firstEnd]
+	}
+	return k[e.lastStart:]
 }
 
 func (ix *Index) record(e *person) cancuoc.MatchRecord {
@@ -284,18 +317,21 @@ func (ix *Index) MatchCandidates(_ context.Context, probes []cancuoc.MatchProbe,
 	if limit <= 0 {
 		limit = 1 << 30
 	}
-	var out []cancuoc.MatchCandidate
+	out := make([]cancuoc.MatchCandidate, 0, len(probes))
 	for _, p := range probes {
-		keys, word := ix.last, lastWordOf
+		keys, dir := ix.last, ix.lastDir
 		if p.ByFirst {
-			keys, word = ix.first, firstWordOf
+			keys, dir = ix.first, ix.firstDir
 		}
 		h := ix.blockKey(p.Date, p.Token)
+		top := h >> (64 - keyDirBits)
+		lo, hi := int(dir[top]), int(dir[top+1])
+		i, _ := slices.BinarySearch(keys[lo:hi], h)
 		n := 0
-		for i, _ := slices.BinarySearch(keys, h); i < len(keys) && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
+		for i += lo; i < hi && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
 			e := &ix.people[keys[i]&(1<<personBits-1)]
 			if int(e.year) != p.Date.Year || int(e.month) != p.Date.Month || int(e.day) != p.Date.Day ||
-				word(ix.key(e)) != p.Token {
+				ix.blockWord(e, p.ByFirst) != p.Token {
 				continue // another key with the same hash
 			}
 			c := cancuoc.MatchCandidate{Ref: p.Ref, MatchRecord: ix.record(e)}

@@ -40,6 +40,10 @@ var aliases = map[string]string{
 	"so_the": ColCardNumber, "so_cccd": ColCardNumber, "so_cmnd": ColCardNumber,
 }
 
+// quickWindow is the first window a CSV record is scanned in (see
+// csvReader.next); a variable so that tests can make it small.
+var quickWindow = 4 << 10
+
 // Limits that keep memory bounded whatever the input: a record larger than
 // this is reported malformed and skipped, never buffered whole.
 const (
@@ -132,6 +136,8 @@ type csvReader struct {
 	cols   []string
 	rec    Record
 	fields []string
+	spans  []span
+	built  []string
 	sb     strings.Builder
 }
 
@@ -228,19 +234,36 @@ func (c *csvReader) Next() (*Record, error) {
 // next scans one record. It returns nil fields for a blank line, and sets
 // c.rec.Line and c.rec.Malformed; io.EOF at the end of the input.
 func (c *csvReader) next() ([]string, error) {
-	b, err := c.br.Peek(maxRecordBytes + 1)
-	if len(b) == 0 {
-		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
-			return nil, io.EOF
+	var (
+		b      []byte
+		err    error
+		atEOF  bool
+		n      int
+		reason string
+	)
+	// A record is scanned in a small window first: peeking the whole
+	// maximum each time would move up to 64 KiB in the buffer per record.
+	// Anything the small window does not settle (a record not complete in
+	// it, a malformed one) is scanned again in the whole window, so the
+	// result is the same as if only the whole one were used.
+	for _, size := range [2]int{quickWindow, maxRecordBytes + 1} {
+		b, err = c.br.Peek(size)
+		if len(b) == 0 {
+			if err == nil || errors.Is(err, io.EOF) || errors.Is(err, bufio.ErrBufferFull) {
+				return nil, io.EOF
+			}
+			return nil, err
 		}
-		return nil, err
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, err
+		}
+		atEOF = errors.Is(err, io.EOF)
+		c.rec = Record{Line: c.line + 1}
+		n, reason = c.scan(b, atEOF)
+		if reason == "" || atEOF {
+			break
+		}
 	}
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, err
-	}
-	atEOF := errors.Is(err, io.EOF)
-	c.rec = Record{Line: c.line + 1}
-	n, reason := c.scan(b, atEOF)
 	if reason != "" {
 		// Skip the record's first line only: a stray quote must not hide
 		// the rows after it.
@@ -295,14 +318,45 @@ func (c *csvReader) skipLine(n int) error {
 }
 
 // scan parses the record at the start of b into c.fields and returns its
-// length with its line end, or a reason it is malformed.
+// length with its line end, or a reason it is malformed. The fields are
+// slices of one string holding the record's bytes (one allocation a
+// record); only a quoted field with a doubled quote or a CRLF inside is
+// built apart.
 func (c *csvReader) scan(b []byte, atEOF bool) (int, string) {
 	c.fields = c.fields[:0]
+	c.spans = c.spans[:0]
+	n, reason := c.scanSpans(b, atEOF)
+	if reason != "" {
+		return n, reason
+	}
+	line := string(b[:n])
+	for _, sp := range c.spans {
+		if sp.built >= 0 {
+			c.fields = append(c.fields, c.built[sp.built])
+		} else {
+			c.fields = append(c.fields, line[sp.start:sp.end])
+		}
+	}
+	c.built = c.built[:0]
+	return n, ""
+}
+
+// span is a field of the record being scanned: bytes start to end of the
+// record, or (built ≥ 0) a text built apart, in csvReader.built.
+type span struct{ start, end, built int }
+
+func (c *csvReader) field(start, end int) {
+	c.spans = append(c.spans, span{start, end, -1})
+}
+
+func (c *csvReader) scanSpans(b []byte, atEOF bool) (int, string) {
+	c.built = c.built[:0]
 	i := 0
 	for {
-		c.sb.Reset()
 		if i < len(b) && b[i] == '"' {
 			i++
+			start, plain := i, true
+			c.sb.Reset()
 			for {
 				j := bytes.IndexByte(b[i:], '"')
 				if j < 0 {
@@ -315,12 +369,21 @@ func (c *csvReader) scan(b []byte, atEOF bool) (int, string) {
 				i += j + 1
 				if i < len(b) && b[i] == '"' {
 					c.sb.WriteByte('"')
+					plain = false
 					i++
 					continue
 				}
 				break
 			}
-			c.fields = append(c.fields, strings.ReplaceAll(c.sb.String(), "\r\n", "\n"))
+			if plain && bytes.Contains(b[start:i-1], []byte("\r\n")) {
+				plain = false
+			}
+			if plain {
+				c.field(start, i-1)
+			} else {
+				c.spans = append(c.spans, span{0, 0, len(c.built)})
+				c.built = append(c.built, strings.ReplaceAll(c.sb.String(), "\r\n", "\n"))
+			}
 			switch {
 			case i >= len(b):
 				if !atEOF {
@@ -344,17 +407,25 @@ func (c *csvReader) scan(b []byte, atEOF bool) (int, string) {
 			if !atEOF {
 				return 0, fmt.Sprintf("record longer than %d bytes", maxRecordBytes)
 			}
-			c.fields = append(c.fields, string(bytes.TrimSuffix(b[i:], []byte{'\r'})))
+			end := len(b)
+			if end > i && b[end-1] == '\r' {
+				end--
+			}
+			c.field(i, end)
 			return len(b), ""
 		}
 		switch b[i+j] {
 		case '"':
 			return 0, "a quote (\") inside an unquoted field; quote the field and double the quote"
 		case ',':
-			c.fields = append(c.fields, string(b[i:i+j]))
+			c.field(i, i+j)
 			i += j + 1
 		case '\n':
-			c.fields = append(c.fields, string(bytes.TrimSuffix(b[i:i+j], []byte{'\r'})))
+			end := i + j
+			if end > i && b[end-1] == '\r' {
+				end--
+			}
+			c.field(i, end)
 			return i + j + 1, ""
 		}
 	}
@@ -443,6 +514,11 @@ func (j *jsonlReader) Next() (*Record, error) {
 		if len(b) == 0 {
 			continue
 		}
+		if flatJSON(b, &j.rec.Fields) {
+			j.rec.Malformed = checkFields(&j.rec)
+			return &j.rec, nil
+		}
+		j.rec.Fields = [numCols]string{}
 		var jr jsonRecord
 		if err := json.Unmarshal(b, &jr); err != nil {
 			j.rec.Malformed = jsonReason(err)
@@ -468,4 +544,122 @@ func jsonReason(err error) string {
 		return fmt.Sprintf("not a JSON object: malformed JSON at byte %d", syn.Offset)
 	}
 	return "not a JSON object: " + err.Error()
+}
+
+// flatJSON reads the common JSON Lines object, flat with string (or null)
+// values without escapes and keys named exactly as the columns, into f,
+// slicing the values from one string (one allocation a record). It reports
+// false for anything else (escapes, numbers, nesting, keys in other case,
+// invalid UTF-8, syntax errors), which encoding/json then reads and
+// explains; FuzzFlatJSON holds the two to the same fields.
+func flatJSON(b []byte, f *[numCols]string) bool {
+	i := 0
+	ws := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	// str returns the bounds of a string without escapes or control
+	// characters at i, and whether it is ASCII.
+	str := func() (int, int, bool) {
+		if i >= len(b) || b[i] != '"' {
+			return -1, -1, false
+		}
+		start := i + 1
+		ascii := true
+		for k := start; k < len(b); k++ {
+			switch c := b[k]; {
+			case c == '"':
+				i = k + 1
+				return start, k, ascii
+			case c == '\\' || c < 0x20:
+				return -1, -1, false
+			case c >= utf8.RuneSelf:
+				ascii = false
+			}
+		}
+		return -1, -1, false
+	}
+	var set [numCols]struct{ start, end int }
+	for k := range set {
+		set[k].start = -1
+	}
+	ws()
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i++
+	ws()
+	if i < len(b) && b[i] == '}' {
+		i++
+	} else {
+		for {
+			ks, ke, kascii := str()
+			if ks < 0 || !kascii {
+				return false
+			}
+			col := -1
+			key := b[ks:ke]
+			for k, name := range Columns {
+				if string(key) == name {
+					col = k
+					break
+				}
+			}
+			if col < 0 {
+				// encoding/json matches keys ignoring case: only keys
+				// that cannot match a column that way are skipped here.
+				for _, c := range key {
+					if 'A' <= c && c <= 'Z' {
+						return false
+					}
+				}
+			}
+			ws()
+			if i >= len(b) || b[i] != ':' {
+				return false
+			}
+			i++
+			ws()
+			switch {
+			case i < len(b) && b[i] == '"':
+				vs, ve, ascii := str()
+				if vs < 0 || (!ascii && !utf8.Valid(b[vs:ve])) {
+					return false
+				}
+				if col >= 0 {
+					set[col].start, set[col].end = vs, ve
+				}
+			case bytes.HasPrefix(b[i:], []byte("null")):
+				i += 4
+				if col >= 0 {
+					set[col].start = -1
+				}
+			default:
+				return false
+			}
+			ws()
+			if i < len(b) && b[i] == ',' {
+				i++
+				ws()
+				continue
+			}
+			if i < len(b) && b[i] == '}' {
+				i++
+				break
+			}
+			return false
+		}
+	}
+	ws()
+	if i != len(b) {
+		return false
+	}
+	text := string(b)
+	for k, sp := range set {
+		if sp.start >= 0 {
+			f[k] = text[sp.start:sp.end]
+		}
+	}
+	return true
 }

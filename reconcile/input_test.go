@@ -2,8 +2,11 @@ package reconcile
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -206,6 +209,15 @@ func FuzzCSVReader(f *testing.F) {
 			return
 		}
 		recs := readAll(t, r)
+		// A tiny first window reads the same records.
+		defer func(w int) { quickWindow = w }(quickWindow)
+		quickWindow = 3
+		if r, err := NewCSVReader(bytes.NewReader(b)); err != nil {
+			t.Fatalf("with a small window the header fails: %v", err)
+		} else if small := readAll(t, r); !slices.Equal(small, recs) {
+			t.Fatalf("with a small window %+v, with the default %+v", small, recs)
+		}
+		quickWindow = 4 << 10
 		var prevOff, prevLine int64
 		for _, rc := range recs {
 			if rc.offset <= prevOff || rc.offset > int64(len(b)) || rc.line <= prevLine || rc.last < rc.line {
@@ -247,6 +259,121 @@ func FuzzParse(f *testing.F) {
 		}
 		if in != nil && in.PIN != "" && in.PINError != "" {
 			t.Fatalf("both a PIN and a PIN error: %+v", in)
+		}
+	})
+}
+
+// refScan is the CSV record scanner as it was before fields became slices
+// of one string per record: the reference the scanner is held to.
+func refScan(b []byte, atEOF bool) ([]string, int, string) {
+	var fields []string
+	var sb strings.Builder
+	i := 0
+	for {
+		sb.Reset()
+		if i < len(b) && b[i] == '"' {
+			i++
+			for {
+				j := bytes.IndexByte(b[i:], '"')
+				if j < 0 {
+					if atEOF {
+						return fields, 0, "a quoted field is not closed before the end of the file"
+					}
+					return fields, 0, fmt.Sprintf("a quoted field is not closed within %d bytes", maxRecordBytes)
+				}
+				sb.Write(b[i : i+j])
+				i += j + 1
+				if i < len(b) && b[i] == '"' {
+					sb.WriteByte('"')
+					i++
+					continue
+				}
+				break
+			}
+			fields = append(fields, strings.ReplaceAll(sb.String(), "\r\n", "\n"))
+			switch {
+			case i >= len(b):
+				if !atEOF {
+					return fields, 0, fmt.Sprintf("record longer than %d bytes", maxRecordBytes)
+				}
+				return fields, i, ""
+			case b[i] == ',':
+				i++
+				continue
+			case b[i] == '\n':
+				return fields, i + 1, ""
+			case b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n':
+				return fields, i + 2, ""
+			case b[i] == '\r' && i+1 == len(b) && atEOF:
+				return fields, i + 1, ""
+			}
+			return fields, 0, "text after a closing quote; a quote inside a quoted field must be doubled"
+		}
+		j := bytes.IndexAny(b[i:], ",\n\"")
+		if j < 0 {
+			if !atEOF {
+				return fields, 0, fmt.Sprintf("record longer than %d bytes", maxRecordBytes)
+			}
+			fields = append(fields, string(bytes.TrimSuffix(b[i:], []byte{'\r'})))
+			return fields, len(b), ""
+		}
+		switch b[i+j] {
+		case '"':
+			return fields, 0, "a quote (\") inside an unquoted field; quote the field and double the quote"
+		case ',':
+			fields = append(fields, string(b[i:i+j]))
+			i += j + 1
+		case '\n':
+			fields = append(fields, string(bytes.TrimSuffix(b[i:i+j], []byte{'\r'})))
+			return fields, i + j + 1, ""
+		}
+	}
+}
+
+func FuzzCSVScan(f *testing.F) {
+	f.Add([]byte("r1,001090000001,\"An, Bình\"\r\nr2"), true)
+	f.Add([]byte("\"a\"\"b\",\"x\r\ny\",\r\n"), false)
+	f.Add([]byte("a,b\r"), true)
+	f.Add([]byte("\"a\"x,\n"), true)
+	f.Fuzz(func(t *testing.T, b []byte, atEOF bool) {
+		c := &csvReader{}
+		n, reason := c.scan(b, atEOF)
+		fields, wn, wreason := refScan(b, atEOF)
+		if reason != "" || wreason != "" {
+			if reason != wreason {
+				t.Fatalf("scan(%q) reason %q, reference %q", b, reason, wreason)
+			}
+			return
+		}
+		if n != wn || !slices.Equal(c.fields, fields) {
+			t.Fatalf("scan(%q) = %d %q, reference %d %q", b, n, c.fields, wn, fields)
+		}
+	})
+}
+
+func FuzzFlatJSON(f *testing.F) {
+	f.Add([]byte(`{"record_id":"a","pin":"001090000001","full_name":"Nguyễn Văn Đức","other":"x","sex":null}`))
+	f.Add([]byte(`{ "PIN" : "1", "pin":"2" , "pin": null }`))
+	f.Add([]byte(`{"full_name":"a\"b","birth_date":1990}`))
+	f.Add([]byte("{\"address\":\"\xff\"}"))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got [numCols]string
+		if !flatJSON(b, &got) {
+			return
+		}
+		var jr jsonRecord
+		if err := json.Unmarshal(b, &jr); err != nil {
+			t.Fatalf("flatJSON read %q, encoding/json refuses it: %v", b, err)
+		}
+		var want [numCols]string
+		for i, p := range []*string{jr.RecordID, jr.PIN, jr.FullName, jr.BirthDate, jr.Sex, jr.Address, jr.CardNumber} {
+			if p != nil {
+				want[i] = *p
+			}
+		}
+		if got != want {
+			t.Fatalf("flatJSON(%q) = %q, encoding/json %q", b, got, want)
 		}
 	})
 }

@@ -368,19 +368,23 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 	if len(idx) == 0 {
 		return nil
 	}
-	cands := make(map[int]map[cancuoc.PIN]*cancuoc.MatchRecord, len(idx))
-	done := make(map[int]map[probeKey]bool, len(idx))
+	// Per record of the chunk: its candidates (a PIN found by several
+	// probes appears several times; decide keeps one) and the narrow
+	// pass's probes, which the wide pass does not repeat.
+	cands := make([][]*cancuoc.MatchRecord, len(ins))
+	narrow := make([][]probeKey, len(ins))
 	run := func(which []int, wide bool) error {
 		var ps []cancuoc.MatchProbe
 		for _, i := range which {
-			if done[i] == nil {
-				done[i] = map[probeKey]bool{}
+			list := probes(ins[i], wide)
+			if wide {
+				list = slices.DeleteFunc(list, func(p probeKey) bool { return slices.Contains(narrow[i], p) })
+				slices.SortFunc(list, compareProbe)
+				list = slices.Compact(list)
+			} else {
+				narrow[i] = list
 			}
-			for _, p := range probes(ins[i], wide) {
-				if done[i][p] {
-					continue
-				}
-				done[i][p] = true
+			for _, p := range list {
 				ps = append(ps, cancuoc.MatchProbe{Ref: i, Date: p.date, Token: p.token, ByFirst: p.byFirst})
 			}
 		}
@@ -393,10 +397,7 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 		}
 		for k := range found {
 			c := &found[k]
-			if cands[c.Ref] == nil {
-				cands[c.Ref] = map[cancuoc.PIN]*cancuoc.MatchRecord{}
-			}
-			cands[c.Ref][c.PIN] = &c.MatchRecord
+			cands[c.Ref] = append(cands[c.Ref], &c.MatchRecord)
 		}
 		return nil
 	}
@@ -405,6 +406,7 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 	}
 	var again []int
 	for _, i := range idx {
+		cands[i] = uniquePINs(cands[i])
 		if !m.decide(ins[i], cands[i], &out[i]) {
 			again = append(again, i)
 		}
@@ -416,15 +418,49 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 		return err
 	}
 	for _, i := range again {
+		cands[i] = uniquePINs(cands[i])
 		out[i].Candidates, out[i].Ambiguous, out[i].PIN, out[i].LifeStatus = nil, false, "", ""
 		m.decide(ins[i], cands[i], &out[i])
 	}
 	return nil
 }
 
+// compareProbe orders probes, to drop repeated ones.
+func compareProbe(a, b probeKey) int {
+	for _, d := range [3][2]int{{a.date.Year, b.date.Year}, {a.date.Month, b.date.Month}, {a.date.Day, b.date.Day}} {
+		if d[0] != d[1] {
+			return d[0] - d[1]
+		}
+	}
+	if c := compareStr(a.token, b.token); c != 0 {
+		return c
+	}
+	switch {
+	case a.byFirst == b.byFirst:
+		return 0
+	case b.byFirst:
+		return -1
+	}
+	return 1
+}
+
+// uniquePINs sorts candidates by PIN and keeps one of each PIN, the one
+// found last (a later pass's copy of a record).
+func uniquePINs(c []*cancuoc.MatchRecord) []*cancuoc.MatchRecord {
+	slices.SortStableFunc(c, func(a, b *cancuoc.MatchRecord) int { return compareStr(string(a.PIN), string(b.PIN)) })
+	out := c[:0]
+	for k, r := range c {
+		if k+1 < len(c) && c[k+1].PIN == r.PIN {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // decide scores the candidates of an input and fills its result. It
 // reports whether the result is settled: one clear candidate.
-func (m *Matcher) decide(in *Input, cands map[cancuoc.PIN]*cancuoc.MatchRecord, r *Result) bool {
+func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) bool {
 	type scored struct {
 		c     *cancuoc.MatchRecord
 		total float64

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // osa is the optimal-string-alignment (restricted Damerau–Levenshtein)
@@ -62,6 +63,24 @@ func tokenSim(a, b string) float64 {
 	return s * s
 }
 
+// simBound is an upper bound of tokenSim(a, b): the distance is at least
+// the difference in length.
+func simBound(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	n := max(len(a), len(b))
+	d := max(n-min(len(a), len(b)), 1) // unequal tokens differ by one edit at least
+	if len(a) > 32 || len(b) > 32 {
+		return 1 // osa compares 32 bytes at most
+	}
+	if d >= n {
+		return 0
+	}
+	s := 1 - float64(d)/float64(n)
+	return s * s
+}
+
 // NameScore compares two diacritic-free name keys (vntext.Key), 0 to 1:
 // equal keys 1; the same words in another order 0.95 (Western order,
 // family name last); otherwise the words are paired greedily by
@@ -75,7 +94,14 @@ func NameScore(a, b string) float64 {
 	if a == b {
 		return 1
 	}
-	ta, tb := strings.Fields(a), strings.Fields(b)
+	// The words of keys (ASCII, at most 8 words: nearly every name) are
+	// split into arrays on the stack; anything else as strings.Fields does.
+	var wa, wb [8]string
+	ta, oka := fields8(a, &wa)
+	tb, okb := fields8(b, &wb)
+	if !oka || !okb {
+		ta, tb = strings.Fields(a), strings.Fields(b)
+	}
 	if len(ta) == len(tb) && sameWords(ta, tb) {
 		return 0.95
 	}
@@ -93,6 +119,11 @@ func NameScore(a, b string) float64 {
 			}
 			for j, y := range tb {
 				if usedB[j] {
+					continue
+				}
+				// tokenSim is at most simBound: a pair that cannot beat
+				// the best is not compared (the result is the same).
+				if simBound(x, y) <= best {
 					continue
 				}
 				if s := tokenSim(x, y); s > best {
@@ -118,9 +149,57 @@ func NameScore(a, b string) float64 {
 	return max(score, 0)
 }
 
+// fields8 is strings.Fields(s) for an ASCII s of at most 8 words, in buf;
+// false for any other s.
+func fields8(s string, buf *[8]string) ([]string, bool) {
+	n, start := 0, -1
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= utf8.RuneSelf {
+			return nil, false
+		}
+		if i == len(s) || asciiSpace(s[i]) {
+			if start >= 0 {
+				if n == len(buf) {
+					return nil, false
+				}
+				buf[n] = s[start:i]
+				n++
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	return buf[:n], true
+}
+
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
 func sameWords(a, b []string) bool {
+	if len(a) <= 8 && len(b) <= 8 {
+		// Sorted copies on the stack.
+		var x, y [8]string
+		copy(x[:], a)
+		copy(y[:], b)
+		sort8(x[:len(a)])
+		sort8(y[:len(b)])
+		return slices.Equal(x[:len(a)], y[:len(b)])
+	}
 	x, y := slices.Clone(a), slices.Clone(b)
 	slices.Sort(x)
 	slices.Sort(y)
 	return slices.Equal(x, y)
+}
+
+// sort8 sorts a few strings in place (insertion sort).
+func sort8(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
 }

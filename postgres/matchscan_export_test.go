@@ -1,0 +1,8 @@
+package postgres
+
+// For TestScanMatchRecordsRawFormats (package postgres_test).
+var (
+	RawMatchFormats = rawMatchFormats
+	MatchScanSQL    = matchScanSQL
+	DocPrefix       = docPrefix
+)
