@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,28 +41,7 @@ func bindOIDC(fs *flag.FlagSet, getenv func(string) string) *oidcConfig {
 // secret returns the provider's secret: given, or kept in the data
 // directory so that pairwise subjects and sealed keys survive restarts.
 func (oc *oidcConfig) secret(c *Config) ([]byte, error) {
-	if oc.Secret != "" {
-		b, err := hex.DecodeString(oc.Secret)
-		if err != nil || len(b) < 32 {
-			return nil, errors.New("-oidc-secret must be at least 32 bytes in hex")
-		}
-		return b, nil
-	}
-	path := filepath.Join(c.DataDir, "oidc-secret")
-	if b, err := os.ReadFile(path); err == nil {
-		return hex.DecodeString(strings.TrimSpace(string(b)))
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("store the OpenID secret: %w", err)
-	}
-	return b, nil
+	return dataSecret(oc.Secret, "oidc-secret", c.DataDir, "oidc-secret", "OpenID secret")
 }
 
 // newOIDC builds the provider on the app's store with accounts checking

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
@@ -41,28 +36,7 @@ func bindWallet(fs *flag.FlagSet, getenv func(string) string) *walletConfig {
 // secret returns the sealing secret: given, or kept in the data directory
 // so that sealed issuer keys open after a restart.
 func (wc *walletConfig) secret(c *Config) ([]byte, error) {
-	if wc.Secret != "" {
-		b, err := hex.DecodeString(wc.Secret)
-		if err != nil || len(b) < 32 {
-			return nil, errors.New("-wallet-secret must be at least 32 bytes in hex")
-		}
-		return b, nil
-	}
-	path := filepath.Join(c.DataDir, "wallet-secret")
-	if b, err := os.ReadFile(path); err == nil {
-		return hex.DecodeString(strings.TrimSpace(string(b)))
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(b)+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("store the wallet secret: %w", err)
-	}
-	return b, nil
+	return dataSecret(wc.Secret, "wallet-secret", c.DataDir, "wallet-secret", "wallet secret")
 }
 
 // startWallet builds the wallet service. API keys issue as their agency

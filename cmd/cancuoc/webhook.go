@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -85,40 +81,7 @@ func parseNets(list string) ([]netip.Prefix, error) {
 // secret returns the sealing secret of the webhook keys: given, or kept in
 // the data directory so that the sealed keys open after a restart.
 func (wc *webhookConfig) secret(c *Config) ([]byte, error) {
-	if wc.Secret != "" {
-		b, err := hex.DecodeString(wc.Secret)
-		if err != nil || len(b) < 32 {
-			return nil, errors.New("-webhook-secret must be at least 32 bytes in hex")
-		}
-		return b, nil
-	}
-	path := filepath.Join(c.DataDir, "webhook-secret")
-	if b, err := os.ReadFile(path); err == nil {
-		return hex.DecodeString(strings.TrimSpace(string(b)))
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another process made it first
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return hex.DecodeString(strings.TrimSpace(string(b)))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store the webhook secret: %w", err)
-	}
-	if _, err := f.WriteString(hex.EncodeToString(b) + "\n"); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("store the webhook secret: %w", err)
-	}
-	return b, f.Close()
+	return dataSecret(wc.Secret, "webhook-secret", c.DataDir, "webhook-secret", "webhook secret")
 }
 
 // openWebhooks builds the webhook service: its signing keys (stored,
