@@ -465,33 +465,18 @@ func (c *conn) OrgMember(ctx context.Context, orgID, accountID string) (*cancuoc
 
 // OrgMembers lists an organisation's members, oldest first.
 func (c *conn) OrgMembers(ctx context.Context, orgID string) ([]*cancuoc.OrgMembership, error) {
-	const op = "postgres.OrgMembers"
-	rows, err := c.q.Query(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members
-		WHERE org_id = $1 ORDER BY added_at, account_id`, orgID)
-	if err != nil {
-		return nil, dbErr(op, err)
-	}
-	defer rows.Close()
-	out := []*cancuoc.OrgMembership{}
-	for rows.Next() {
-		var (
-			m  cancuoc.OrgMembership
-			at time.Time
-		)
-		if err := rows.Scan(&m.OrgID, &m.AccountID, &m.Role, &m.AddedBy, &at); err != nil {
-			return nil, dbErr(op, err)
-		}
-		m.AddedAt = ts(at)
-		out = append(out, &m)
-	}
-	return out, dbErr(op, rows.Err())
+	return c.memberships(ctx, "postgres.OrgMembers", `WHERE org_id = $1 ORDER BY added_at, account_id`, orgID)
 }
 
 // MembershipsOf lists the organisations an account is a member of.
 func (c *conn) MembershipsOf(ctx context.Context, accountID string) ([]*cancuoc.OrgMembership, error) {
-	const op = "postgres.MembershipsOf"
-	rows, err := c.q.Query(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members
-		WHERE account_id = $1 ORDER BY added_at, org_id`, accountID)
+	return c.memberships(ctx, "postgres.MembershipsOf", `WHERE account_id = $1 ORDER BY added_at, org_id`, accountID)
+}
+
+// memberships lists the org_members rows that where (a constant WHERE and
+// ORDER BY with one parameter) selects.
+func (c *conn) memberships(ctx context.Context, op, where string, arg string) ([]*cancuoc.OrgMembership, error) {
+	rows, err := c.q.Query(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members `+where, arg)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

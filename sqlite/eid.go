@@ -490,33 +490,18 @@ func (o *ops) OrgMember(ctx context.Context, orgID, accountID string) (*cancuoc.
 
 // OrgMembers lists an organisation's members, oldest first.
 func (o *ops) OrgMembers(ctx context.Context, orgID string) ([]*cancuoc.OrgMembership, error) {
-	const op = "sqlite.OrgMembers"
-	rows, err := o.r.QueryContext(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members
-		WHERE org_id = ? ORDER BY added_at, account_id`, orgID)
-	if err != nil {
-		return nil, dbErr(op, err)
-	}
-	defer rows.Close()
-	out := []*cancuoc.OrgMembership{}
-	for rows.Next() {
-		var (
-			m  cancuoc.OrgMembership
-			at int64
-		)
-		if err := rows.Scan(&m.OrgID, &m.AccountID, &m.Role, &m.AddedBy, &at); err != nil {
-			return nil, dbErr(op, err)
-		}
-		m.AddedAt = fromMicros(at)
-		out = append(out, &m)
-	}
-	return out, dbErr(op, rows.Err())
+	return o.memberships(ctx, "sqlite.OrgMembers", `WHERE org_id = ? ORDER BY added_at, account_id`, orgID)
 }
 
 // MembershipsOf lists the organisations an account is a member of.
 func (o *ops) MembershipsOf(ctx context.Context, accountID string) ([]*cancuoc.OrgMembership, error) {
-	const op = "sqlite.MembershipsOf"
-	rows, err := o.r.QueryContext(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members
-		WHERE account_id = ? ORDER BY added_at, org_id`, accountID)
+	return o.memberships(ctx, "sqlite.MembershipsOf", `WHERE account_id = ? ORDER BY added_at, org_id`, accountID)
+}
+
+// memberships lists the org_members rows that where (a constant WHERE and
+// ORDER BY with one parameter) selects.
+func (o *ops) memberships(ctx context.Context, op, where string, arg string) ([]*cancuoc.OrgMembership, error) {
+	rows, err := o.r.QueryContext(ctx, `SELECT org_id, account_id, role, added_by, added_at FROM org_members `+where, arg)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
