@@ -65,6 +65,10 @@ func Evaluate(report io.Reader, reportFmt string, dataset, truth io.Reader) (Qua
 	if _, err := tr.Read(); err != nil {
 		return q, fmt.Errorf("truth: %w", err)
 	}
+	// At national sizes (ten million records and more) the truth and the
+	// data set are held as two maps: fields are copied out of each CSV
+	// line, which would otherwise stay pinned in memory whole.
+	tr.ReuseRecord = true
 	known := map[string]truthRow{}
 	for {
 		row, err := tr.Read()
@@ -74,10 +78,11 @@ func Evaluate(report io.Reader, reportFmt string, dataset, truth io.Reader) (Qua
 		if err != nil {
 			return q, fmt.Errorf("truth: %w", err)
 		}
-		known[row[0]] = truthRow{pin: row[1], inRegistry: row[2] == "true", noise: row[3]}
+		known[strings.Clone(row[0])] = truthRow{pin: strings.Clone(row[1]), inRegistry: row[2] == "true", noise: strings.Clone(row[3])}
 	}
 	sent := map[string]string{} // record ID → PIN sent
 	dr := csv.NewReader(dataset)
+	dr.ReuseRecord = true
 	if _, err := dr.Read(); err != nil {
 		return q, fmt.Errorf("data set: %w", err)
 	}
@@ -89,7 +94,7 @@ func Evaluate(report io.Reader, reportFmt string, dataset, truth io.Reader) (Qua
 		if err != nil {
 			return q, fmt.Errorf("data set: %w", err)
 		}
-		sent[row[0]] = row[1]
+		sent[strings.Clone(row[0])] = strings.Clone(row[1])
 	}
 	err := eachResult(report, reportFmt, func(r *Result) {
 		t, ok := known[r.RecordID]
