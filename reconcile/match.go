@@ -63,6 +63,7 @@ const (
 	listScore       = 0.75
 	maxCandidates   = 3
 	probeLimit      = 200
+	wideSlice       = 256 // records whose wide-pass candidates are held at once
 )
 
 // Matcher matches interpreted records against the registry.
@@ -414,13 +415,23 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 	if len(again) == 0 {
 		return nil
 	}
-	if err := run(again, true); err != nil {
-		return err
-	}
-	for _, i := range again {
-		cands[i] = uniquePINs(cands[i])
-		out[i].Candidates, out[i].Ambiguous, out[i].PIN, out[i].LifeStatus = nil, false, "", ""
-		m.decide(ins[i], cands[i], &out[i])
+	// The wide pass in slices of the chunk, each decided and its candidates
+	// let go before the next: a record none of the narrow probes settles
+	// (above all someone who is not in the registry) can draw thousands of
+	// candidates at national size, and a whole chunk's of them held at once
+	// took gigabytes per worker.
+	for len(again) > 0 {
+		part := again[:min(len(again), wideSlice)]
+		again = again[len(part):]
+		if err := run(part, true); err != nil {
+			return err
+		}
+		for _, i := range part {
+			cands[i] = uniquePINs(cands[i])
+			out[i].Candidates, out[i].Ambiguous, out[i].PIN, out[i].LifeStatus = nil, false, "", ""
+			m.decide(ins[i], cands[i], &out[i])
+			cands[i], narrow[i] = nil, nil
+		}
 	}
 	return nil
 }
