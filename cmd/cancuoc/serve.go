@@ -79,7 +79,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.stopEvents()
-	a.startMatchProjection(ctx, log)
 	a.startWorkflow(ctx, log)
 	a.startQuality(ctx, qualc, log)
 	a.subscribeWallet()
@@ -100,6 +99,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := seedDemo(ctx, a, c, log); err != nil {
 		return err
 	}
+	// After the demo seed, whose bulk import writes no event per person:
+	// loaded before it, a first start's projection held nobody and every
+	// check read the store.
+	a.startMatchProjection(ctx, log)
 	a.runFigures(ctx, qualc, log)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
