@@ -144,6 +144,36 @@ func (s *Site) Routes(mux *http.ServeMux) {
 	if s.console != nil {
 		s.consoleRoutes(mux)
 	}
+	for _, area := range s.areas() {
+		mux.HandleFunc("GET "+area+"/{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, area, http.StatusMovedPermanently)
+		})
+		// An unknown page of a mounted area is a person who followed a
+		// stale link or mistyped one: they get the site's page, in their
+		// language, with a way back, not the API's JSON problem.
+		mux.HandleFunc(area+"/", func(w http.ResponseWriter, r *http.Request) {
+			s.failBack(w, r, errNoPage, area)
+		})
+	}
+}
+
+var errNoPage = cancuoc.E(cancuoc.NotFound, "web", "page_unknown",
+	"Không có trang này; có thể đường dẫn đã cũ hoặc gõ nhầm.",
+	"There is no such page; the link may be old or mistyped.")
+
+// areas are the path prefixes of the mounted page areas.
+func (s *Site) areas() []string {
+	var out []string
+	if s.stats != nil {
+		out = append(out, "/dashboard")
+	}
+	if s.portal != nil {
+		out = append(out, "/portal")
+	}
+	if s.console != nil {
+		out = append(out, "/console")
+	}
+	return out
 }
 
 // view is what every page template gets.

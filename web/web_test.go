@@ -249,3 +249,23 @@ func TestSessionCookie(t *testing.T) {
 		t.Errorf("portal cookie as console cookie: %d", res.StatusCode)
 	}
 }
+
+// TestUnknownPages: a trailing slash leads to the area's page and an unknown
+// page of an area is the site's own page in Vietnamese (a person followed a
+// link), not the API's JSON.
+func TestUnknownPages(t *testing.T) {
+	e := newEnv(t)
+	u := e.user()
+	for _, area := range []string{"/portal", "/console", "/dashboard"} {
+		if p := u.get(area + "/"); p.status != 200 || strings.HasSuffix(p.url, "/") {
+			t.Errorf("%s/: %d at %s", area, p.status, p.url)
+		}
+		p := u.get(area + "/no-such/page")
+		if p.status != http.StatusNotFound || !strings.Contains(p.body, "Không có trang này") || !strings.Contains(p.body, "<html") {
+			t.Errorf("%s/no-such/page: %d\n%.300s", area, p.status, p.body)
+		}
+	}
+	if p := u.get("/dashboard/79"); p.status != 200 {
+		t.Errorf("a province's dashboard: %d", p.status)
+	}
+}
