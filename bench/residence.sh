@@ -3,7 +3,7 @@
 # key) per second, on SQLite and on PostgreSQL, beside the reference in the
 # same run: pgbench running the same three INSERTs (notification, audit row,
 # outbox event) as one plain transaction (bench/stay_ref.sql). Writes
-# bench/results/50-residence.md and rebuilds bench/RESULTS.md.
+# bench/results/52-residence.md and rebuilds bench/RESULTS.md.
 #
 # Every notification is checked (place, guests, deadline in Vietnam time),
 # stored with an audit entry per guest known by PIN (appended to the access
@@ -90,7 +90,7 @@ pg=$(median pg rps)
 sq=$(median sqlite rps)
 ratio() { awk -v a="$1" -v b="$ref" 'BEGIN {printf "%.2f", a/b}'; }
 machine="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs | cut -d' ' -f1-2)), $(free -h | awk '/Mem:/{print $2}') memory; $(uname -sr); $(psql --version); $(go version | awk '{print $3}')"
-cat > bench/results/50-residence.md <<MD
+cat > bench/results/52-residence.md <<MD
 ## Residence: stay notifications (\`bench/residence.sh\`)
 
 Written by \`bench/residence.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') with CLIENTS=$CLIENTS DURATION=$DURATION ROUNDS=$ROUNDS.
