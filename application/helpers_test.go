@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,10 +13,10 @@ import (
 	"github.com/cancuoc/cancuoc/application"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/eid"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/residence"
-	"github.com/cancuoc/cancuoc/sqlite"
 )
 
 const (
@@ -38,21 +37,13 @@ func TestMain(m *testing.M) {
 // now0 is Tuesday 10 March 2026, 10:00 in Hà Nội (a working day).
 var now0 = time.Date(2026, 3, 10, 10, 0, 0, 0, residence.Zone)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 type world struct {
 	store                   cancuoc.Store
 	reg                     *registry.Service
 	res                     *residence.Service
 	eid                     *eid.Service
 	svc                     *application.Service
-	clock                   *clock
+	clock                   *testkit.Clock
 	admin                   *cancuoc.Principal
 	baDinh, ngocHa, hcmProv *cancuoc.Principal
 	auditor                 *cancuoc.Principal
@@ -60,17 +51,7 @@ type world struct {
 
 func forEachBackend(t *testing.T, fn func(t *testing.T, w *world)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, newWorld(t, s))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, newWorld(t, pgtest.Open(t, "cancuoc_apptest")))
-	})
+	testkit.Stores(t, "cancuoc_apptest", func(t *testing.T, s cancuoc.Store) { fn(t, newWorld(t, s)) })
 }
 
 type noSMS struct{}
@@ -79,7 +60,7 @@ func (noSMS) Send(context.Context, string, string) error { return nil }
 
 func newWorld(t testing.TB, s cancuoc.Store) *world {
 	t.Helper()
-	c := &clock{t: now0}
+	c := testkit.NewClock(now0)
 	aw := audit.NewWriter(s, 0)
 	t.Cleanup(func() { aw.Close() })
 	reg := registry.New(s, aw, registry.WithClock(c.Now))

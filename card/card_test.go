@@ -7,23 +7,10 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/card"
-	"github.com/cancuoc/cancuoc/postgres/pgtest"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/registry"
-	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/storetest"
 )
-
-func backends(t *testing.T, fn func(t *testing.T, s cancuoc.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) { fn(t, pgtest.Open(t, "card_test")) })
-}
 
 var (
 	officer  = &cancuoc.Principal{ID: "ba-dinh", Role: cancuoc.RoleCommuneOfficer, Agency: "Công an phường Ba Đình", Jurisdiction: cancuoc.Jurisdiction{Province: "01", Commune: "00004"}}
@@ -52,7 +39,7 @@ func wantCode(t *testing.T, err error, kind cancuoc.Kind, code string) {
 }
 
 func TestIssue(t *testing.T) {
-	backends(t, func(t *testing.T, s cancuoc.Store) {
+	testkit.Stores(t, "card_test", func(t *testing.T, s cancuoc.Store) {
 		ctx := t.Context()
 		// 23:30 UTC is already the next day in Vietnam.
 		now := time.Date(2026, 11, 23, 23, 30, 0, 0, time.UTC)
@@ -110,7 +97,7 @@ func TestIssue(t *testing.T) {
 }
 
 func TestIssueRefusesDead(t *testing.T) {
-	backends(t, func(t *testing.T, s cancuoc.Store) {
+	testkit.Stores(t, "card_test", func(t *testing.T, s cancuoc.Store) {
 		now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 		svc, c := setup(t, s, now)
 		c.LifeStatus, c.DeathDate, c.Version = cancuoc.Dead, cancuoc.Date{Year: 2026, Month: 1, Day: 2}, 2
@@ -123,7 +110,7 @@ func TestIssueRefusesDead(t *testing.T) {
 }
 
 func TestReportLost(t *testing.T) {
-	backends(t, func(t *testing.T, s cancuoc.Store) {
+	testkit.Stores(t, "card_test", func(t *testing.T, s cancuoc.Store) {
 		ctx := t.Context()
 		svc, c := setup(t, s, time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))
 		_, err := svc.ReportLost(ctx, officer, c.PIN, card.Lost{Version: 1, IssuedOn: cancuoc.Date{Year: 2016, Month: 4, Day: 1}, Meta: meta})
@@ -141,7 +128,7 @@ func TestReportLost(t *testing.T) {
 }
 
 func TestExpireCards(t *testing.T) {
-	backends(t, func(t *testing.T, s cancuoc.Store) {
+	testkit.Stores(t, "card_test", func(t *testing.T, s cancuoc.Store) {
 		ctx := t.Context()
 		// The fixture's valid card expires on 2030-05-17: still valid on
 		// that day, expired the next.

@@ -8,23 +8,10 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/chipcheck"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/mrtd"
-	"github.com/cancuoc/cancuoc/postgres/pgtest"
-	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/storetest"
 )
-
-func backends(t *testing.T, fn func(t *testing.T, s cancuoc.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) { fn(t, pgtest.Open(t, "chipcheck_test")) })
-}
 
 type fixture struct {
 	s     cancuoc.Store
@@ -75,7 +62,7 @@ func codes(v *chipcheck.Verdict) []string {
 }
 
 func TestVerify(t *testing.T) {
-	backends(t, func(t *testing.T, s cancuoc.Store) {
+	testkit.Stores(t, "chipcheck_test", func(t *testing.T, s cancuoc.Store) {
 		f := setup(t, s)
 		ctx := t.Context()
 		k, err := f.ca.Personalize(f.c, mrtd.CardOptions{Now: *f.now})
@@ -133,7 +120,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestCallers(t *testing.T) {
-	backends(t, func(t *testing.T, s cancuoc.Store) {
+	testkit.Stores(t, "chipcheck_test", func(t *testing.T, s cancuoc.Store) {
 		f := setup(t, s)
 		ctx := t.Context()
 		if _, err := f.check.NewChallenge(ctx, chipcheck.Caller{}); cancuoc.KindOf(err) != cancuoc.Unauthenticated {
@@ -155,7 +142,7 @@ func TestCallers(t *testing.T) {
 // TestChallengesArePurged checks that issuing a challenge a lifetime after
 // the last purge removes expired ones from the store.
 func TestChallengesArePurged(t *testing.T) {
-	backends(t, func(t *testing.T, s cancuoc.Store) {
+	testkit.Stores(t, "chipcheck_test", func(t *testing.T, s cancuoc.Store) {
 		f := setup(t, s)
 		ctx := t.Context()
 		old, err := f.check.NewChallenge(ctx, bank)

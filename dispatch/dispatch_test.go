@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/sqlite"
 )
@@ -29,21 +30,6 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "*** dispatch: tests against a real NATS server SKIPPED ("+envNATS+" not set); only the embedded server was tested. ***")
 	}
 	os.Exit(m.Run())
-}
-
-// stores runs fn on SQLite, and on PostgreSQL when the test server is set.
-func stores(t *testing.T, fn func(t *testing.T, st cancuoc.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, pgtest.Open(t, "dispatch_test"))
-	})
 }
 
 // pin returns a made-up PIN for citizen i; the dispatcher only groups by it.
@@ -190,7 +176,7 @@ func newDispatcher(st Store, opts ...Option) *Dispatcher {
 }
 
 func TestOrderPerCitizen(t *testing.T) {
-	stores(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
 		want := appendEvents(t, st, 600, 25, 97, "a")
 		strict, par := newRecorder(), newRecorder()
 		par.slow = true
@@ -240,7 +226,7 @@ func TestOrderPerCitizen(t *testing.T) {
 // more events, and starts a new one: every event is handled, none lost,
 // and only a few twice.
 func TestRestart(t *testing.T) {
-	stores(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
 		want := appendEvents(t, st, 400, 30, 0, "b")
 		r := newRecorder()
 		d1 := newDispatcher(st)
@@ -290,7 +276,7 @@ func TestRestart(t *testing.T) {
 // TestFailingHandler checks retries and that a stuck consumer holds back
 // no other.
 func TestFailingHandler(t *testing.T) {
-	stores(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
 		want := appendEvents(t, st, 120, 10, 0, "d")
 		poison := want[40]
 		release := make(chan struct{})

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/sqlite"
 )
 
@@ -116,7 +117,7 @@ func (nt *natsTarget) streamInfo(t *testing.T, js jetstream.JetStream) *jetstrea
 // subject, and the shared handler sees every event in order.
 func TestJetStream(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		stores(t, func(t *testing.T, st cancuoc.Store) {
+		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
 			nt.fresh(t)
 			want := appendEvents(t, st, 300, 20, 41, "j")
 			shared, deaths := newRecorder(), newRecorder()
@@ -329,7 +330,7 @@ func TestJetStreamRestart(t *testing.T) {
 // citizen after everything before it.
 func TestJetStreamConcurrency(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		stores(t, func(t *testing.T, st cancuoc.Store) {
+		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
 			nt.fresh(t)
 			want := appendEvents(t, st, 400, 30, 97, "c")
 			rec := newRecorder()

@@ -13,44 +13,9 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
-	"github.com/cancuoc/cancuoc/postgres/pgtest"
-	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/storetest"
 )
-
-// backends runs fn on SQLite in memory and, when CANCUOC_TEST_POSTGRES is
-// set, on PostgreSQL (skipped loudly otherwise).
-func backends(t *testing.T, fn func(t *testing.T, s cancuoc.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, pgtest.Open(t, "eid_test"))
-	})
-}
-
-// clock is a settable clock for lockout and expiry tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // smsBox is the one test double: it stands for the SMS gateway, at the edge
 // of the system, and keeps the messages for the test to read.
@@ -93,7 +58,7 @@ type env struct {
 	s     *Service
 	store cancuoc.Store
 	sms   *smsBox
-	clock *clock
+	clock *testkit.Clock
 	// Registry fixtures: an adult (guardian) in Hà Nội 01/00004 and his
 	// daughter aged 7.
 	adult, child *cancuoc.Citizen
@@ -109,8 +74,8 @@ func newEnv(t *testing.T, st cancuoc.Store, mod ...func(*Config)) *env {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	e := &env{store: st, sms: &smsBox{}, clock: &clock{t: testNow}}
-	s, err := New(st, e.sms, cfg, WithClock(e.clock.now))
+	e := &env{store: st, sms: &smsBox{}, clock: testkit.NewClock(testNow)}
+	s, err := New(st, e.sms, cfg, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

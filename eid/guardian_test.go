@@ -4,13 +4,14 @@ import (
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 )
 
 // TestGuardianshipEndsAt14: the guardian who opened a child's account
 // locks it and reads its logins while the child is under 14; from the
 // fourteenth birthday they do neither (review finding 2).
 func TestGuardianshipEndsAt14(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		g := e.register(t, e.adult, "0912345678")
@@ -25,7 +26,7 @@ func TestGuardianshipEndsAt14(t *testing.T) {
 			t.Fatalf("logins of a child of seven: %v", err)
 		}
 		// Born 2018-03-01: fourteen on 2032-03-01.
-		e.clock.add(testNow.AddDate(6, 1, 15).Sub(testNow))
+		e.clock.Add(testNow.AddDate(6, 1, 15).Sub(testNow))
 		_, err = e.s.ChildLogins(ctx, g, e.child.PIN, 10)
 		wantKind(t, "logins at 14", err, cancuoc.NotFound, "not_found")
 		_, err = e.s.Lock(ctx, g, e.child.PIN)

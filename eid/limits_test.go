@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 )
 
 // TestSMSRateLimits: the codes sent per phone, per PIN (password resets)
 // and per source address are limited, with the time to wait, and the
 // counters do not hold the phone number or PIN in clear.
 func TestSMSRateLimits(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st, func(c *Config) {
 			c.SMSPerPhone = RateLimit{Max: 3, Window: time.Hour}
 			c.SMSPerSource = RateLimit{Max: 5, Window: time.Hour}
@@ -71,7 +72,7 @@ func TestSMSRateLimits(t *testing.T) {
 		wantKind(t, "fourth reset of one PIN", err, cancuoc.TooManyRequests, "sms_rate_limited")
 
 		// The window ends: codes go out again.
-		e.clock.add(time.Hour)
+		e.clock.Add(time.Hour)
 		if _, err := e.s.StartRegistration(ctx, reg, "192.0.2.1"); err != nil {
 			t.Errorf("after the window: %v", err)
 		}

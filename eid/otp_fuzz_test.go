@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/sqlite"
 )
 
@@ -23,8 +24,8 @@ func FuzzVerifyTOTP(f *testing.F) {
 	f.Cleanup(func() { st.Close() })
 	cfg := DefaultConfig()
 	cfg.Password = FastTestPasswordParams()
-	c := &clock{t: testNow}
-	s, err := New(st, &smsBox{}, cfg, WithClock(c.now))
+	c := testkit.NewClock(testNow)
+	s, err := New(st, &smsBox{}, cfg, WithClock(c.Now))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func FuzzVerifyTOTP(f *testing.F) {
 		if err == nil {
 			ok := false
 			for _, d := range []int64{-30, 0, 30} {
-				want, _ := TOTPCode(secret, c.now().Add(timeSeconds(d)), 6)
+				want, _ := TOTPCode(secret, c.Now().Add(timeSeconds(d)), 6)
 				ok = ok || strings.TrimSpace(code) == want
 			}
 			if !ok {

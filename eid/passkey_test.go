@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/internal/webauthntest"
 )
 
@@ -18,7 +19,7 @@ func post(body []byte) *http.Request {
 }
 
 func TestPasskeyCeremonies(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")

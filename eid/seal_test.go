@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 )
 
 // TestTOTPSealed: the stored TOTP secret (and the pending one of an
@@ -14,7 +15,7 @@ import (
 // earlier version is sealed at its next use, and after a change of server
 // secret the old rows still open and are sealed again under the new one.
 func TestTOTPSealed(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		old := bytes.Repeat([]byte{7}, 32)
 		e := newEnv(t, st, func(c *Config) { c.Secret, c.SecretID = old, "2025" })
 		ctx := t.Context()
@@ -31,7 +32,7 @@ func TestTOTPSealed(t *testing.T) {
 		if strings.Contains(string(ch.Data), en.Secret) || !strings.HasPrefix(string(ch.Data), "sealed:2025:") {
 			t.Errorf("pending enrolment stores %q", ch.Data)
 		}
-		code, _ := TOTPCode(en.Secret, e.clock.now(), 6)
+		code, _ := TOTPCode(en.Secret, e.clock.Now(), 6)
 		if err := e.s.ConfirmTOTP(ctx, a, en.ChallengeID, code); err != nil {
 			t.Fatal(err)
 		}
@@ -48,8 +49,8 @@ func TestTOTPSealed(t *testing.T) {
 		}
 		verify := func(what string) {
 			t.Helper()
-			e.clock.add(30 * time.Second)
-			code, _ := TOTPCode(en.Secret, e.clock.now(), 6)
+			e.clock.Add(30 * time.Second)
+			code, _ := TOTPCode(en.Secret, e.clock.Now(), 6)
 			if err := e.s.VerifyTOTP(ctx, a.ID, code, ""); err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
@@ -61,7 +62,7 @@ func TestTOTPSealed(t *testing.T) {
 		if err := st.PutSecrets(ctx, &cancuoc.AccountSecrets{AccountID: other.ID, PasswordHash: "x", TOTPSecret: s1}); err != nil {
 			t.Fatal(err)
 		}
-		code, _ = TOTPCode(en.Secret, e.clock.now().Add(30*time.Second), 6)
+		code, _ = TOTPCode(en.Secret, e.clock.Now().Add(30*time.Second), 6)
 		if err := e.s.VerifyTOTP(ctx, other.ID, code, ""); cancuoc.KindOf(err) != cancuoc.Internal {
 			t.Errorf("a secret moved to another row: %v, want an internal error", err)
 		}
@@ -80,7 +81,7 @@ func TestTOTPSealed(t *testing.T) {
 		// The server secret changes; the old one is kept for opening.
 		cfg := e.s.Config()
 		cfg.Secret, cfg.SecretID, cfg.OldSecrets = bytes.Repeat([]byte{9}, 32), "2026", map[string][]byte{"2025": old}
-		s2, err := New(st, e.sms, cfg, WithClock(e.clock.now))
+		s2, err := New(st, e.sms, cfg, WithClock(e.clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,9 +96,9 @@ func TestTOTPSealed(t *testing.T) {
 		sec.TOTPSecret = s1
 		_ = st.PutSecrets(ctx, sec)
 		cfg.OldSecrets = nil
-		s3, _ := New(st, e.sms, cfg, WithClock(e.clock.now))
-		e.clock.add(30 * time.Second)
-		code, _ = TOTPCode(en.Secret, e.clock.now(), 6)
+		s3, _ := New(st, e.sms, cfg, WithClock(e.clock.Now))
+		e.clock.Add(30 * time.Second)
+		code, _ = TOTPCode(en.Secret, e.clock.Now(), 6)
 		if err := s3.VerifyTOTP(ctx, a.ID, code, ""); err == nil || !strings.Contains(err.Error(), `"2025"`) {
 			t.Errorf("missing old secret: %v", err)
 		}

@@ -6,10 +6,11 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 )
 
 func TestRegistrationRules(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		dead := e.citizen(t, 20, "Trần Văn Mất", cancuoc.Date{Year: 1950, Month: 1, Day: 2}, e.adult.Home)
@@ -51,7 +52,7 @@ func TestRegistrationRules(t *testing.T) {
 }
 
 func TestRegistrationFlow(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		r := Registration{PIN: e.adult.PIN, FullName: e.adult.FullName, BirthDate: e.adult.BirthDate, Phone: "0912 345 678", Email: "duc@example.vn"}
@@ -105,7 +106,7 @@ func TestRegistrationFlow(t *testing.T) {
 }
 
 func TestOTPLimits(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		r := Registration{PIN: e.adult.PIN, FullName: e.adult.FullName, BirthDate: e.adult.BirthDate, Phone: "0912345678"}
@@ -120,10 +121,10 @@ func TestOTPLimits(t *testing.T) {
 		// Short-lived: the code expires.
 		p, _ = e.s.StartRegistration(ctx, r, "192.0.2.1")
 		code = e.sms.last(t, "+84912345678")
-		e.clock.add(5*time.Minute + time.Second)
+		e.clock.Add(5*time.Minute + time.Second)
 		_, err = e.s.ConfirmRegistration(ctx, p.ChallengeID, code, testPassword, photo(t))
 		wantKind(t, "expired code", err, cancuoc.Invalid, "challenge_expired")
-		if n, err := st.DeleteChallenges(ctx, e.clock.now()); err != nil || n != 2 {
+		if n, err := st.DeleteChallenges(ctx, e.clock.Now()); err != nil || n != 2 {
 			t.Errorf("DeleteChallenges = %d, %v", n, err)
 		}
 	})
@@ -132,7 +133,7 @@ func TestOTPLimits(t *testing.T) {
 // TestLockout checks the growing delay per account and per source with an
 // injected clock, and that a correct password during the delay is refused.
 func TestLockout(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st, func(c *Config) {
 			c.AccountLockout = LockoutPolicy{Free: 3, Base: 30 * time.Second, Max: 10 * time.Minute, Window: 24 * time.Hour}
 			c.SourceLockout = LockoutPolicy{Free: 10, Base: 10 * time.Second, Max: time.Minute, Window: time.Hour}
@@ -152,13 +153,13 @@ func TestLockout(t *testing.T) {
 		if err != nil && !strings.Contains(err.(*cancuoc.Error).MessageEN, "30 seconds") {
 			t.Errorf("message %q does not give the delay", err.(*cancuoc.Error).MessageEN)
 		}
-		e.clock.add(31 * time.Second)
+		e.clock.Add(31 * time.Second)
 		_, err = e.s.VerifyPassword(ctx, pin, "sai", "198.51.100.6")
 		wantKind(t, "5th", err, cancuoc.Unauthenticated, "invalid_credentials")
-		e.clock.add(31 * time.Second)
+		e.clock.Add(31 * time.Second)
 		_, err = e.s.VerifyPassword(ctx, pin, testPassword, "198.51.100.7")
 		wantKind(t, "30 s into a 60 s delay", err, cancuoc.Unavailable, "locked_out")
-		e.clock.add(30 * time.Second)
+		e.clock.Add(30 * time.Second)
 		if _, err := e.s.VerifyPassword(ctx, pin, testPassword, "198.51.100.7"); err != nil {
 			t.Fatalf("after the delay: %v", err)
 		}
@@ -179,7 +180,7 @@ func TestLockout(t *testing.T) {
 		if _, err := e.s.VerifyPassword(ctx, pin, testPassword, "203.0.113.51"); err != nil {
 			t.Errorf("another source: %v", err)
 		}
-		e.clock.add(11 * time.Second)
+		e.clock.Add(11 * time.Second)
 		if _, err := e.s.VerifyPassword(ctx, pin, testPassword, src); err != nil {
 			t.Errorf("source after its delay: %v", err)
 		}
@@ -199,7 +200,7 @@ func TestLevelDelays(t *testing.T) {
 }
 
 func TestStatusAfterPassword(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")
@@ -236,7 +237,7 @@ func TestStatusAfterPassword(t *testing.T) {
 }
 
 func TestLevel2(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")
@@ -275,12 +276,12 @@ func TestLevel2(t *testing.T) {
 }
 
 func TestLevel2ByChip(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")
 		good := ChipEvidence{PIN: a.PIN, DocumentNumber: string(a.PIN[3:]), Access: "pace", PassiveAuth: true, ChipAuth: true,
-			FaceMatch: true, Verifier: "mrtd", VerifiedAt: e.clock.now().Add(-time.Minute)}
+			FaceMatch: true, Verifier: "mrtd", VerifiedAt: e.clock.Now().Add(-time.Minute)}
 		for _, tc := range []struct {
 			name string
 			mod  func(*ChipEvidence)
@@ -290,7 +291,7 @@ func TestLevel2ByChip(t *testing.T) {
 			{"no PA", func(c *ChipEvidence) { c.PassiveAuth = false }, "chip_not_genuine"},
 			{"no AA/CA", func(c *ChipEvidence) { c.ChipAuth = false }, "chip_clone_check"},
 			{"no face", func(c *ChipEvidence) { c.FaceMatch = false }, "face_mismatch"},
-			{"stale", func(c *ChipEvidence) { c.VerifiedAt = e.clock.now().Add(-time.Hour) }, "chip_evidence_stale"},
+			{"stale", func(c *ChipEvidence) { c.VerifiedAt = e.clock.Now().Add(-time.Hour) }, "chip_evidence_stale"},
 		} {
 			ev := good
 			tc.mod(&ev)
@@ -307,7 +308,7 @@ func TestLevel2ByChip(t *testing.T) {
 }
 
 func TestChildren(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		g := e.register(t, e.adult, "0912345678")
@@ -367,7 +368,7 @@ func TestChildren(t *testing.T) {
 }
 
 func TestOrganisations(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		boss := e.register(t, e.adult, "0912345678")
@@ -407,7 +408,7 @@ func TestOrganisations(t *testing.T) {
 }
 
 func TestPasswordReset(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")
@@ -440,7 +441,7 @@ func TestPasswordReset(t *testing.T) {
 }
 
 func TestPasswordRehash(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")
@@ -448,7 +449,7 @@ func TestPasswordRehash(t *testing.T) {
 		// The deployment raises the cost: the next login upgrades the hash.
 		cfg := e.s.Config()
 		cfg.Password = PasswordParams{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-		s2, err := New(st, e.sms, cfg, WithClock(e.clock.now))
+		s2, err := New(st, e.sms, cfg, WithClock(e.clock.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -466,7 +467,7 @@ func TestPasswordRehash(t *testing.T) {
 }
 
 func TestTOTP(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")
@@ -482,7 +483,7 @@ func TestTOTP(t *testing.T) {
 		if !strings.Contains(en.URI, "otpauth://totp/") || !strings.Contains(en.URI, "secret="+en.Secret) || strings.Contains(en.URI, string(a.PIN)) {
 			t.Errorf("URI %q", en.URI)
 		}
-		code, _ := TOTPCode(en.Secret, e.clock.now(), 6)
+		code, _ := TOTPCode(en.Secret, e.clock.Now(), 6)
 		wantKind(t, "wrong first code", e.s.ConfirmTOTP(ctx, a, en.ChallengeID, flip(code)), cancuoc.Invalid, "invalid_code")
 		if err := e.s.ConfirmTOTP(ctx, a, en.ChallengeID, code); err != nil {
 			t.Fatal(err)
@@ -492,8 +493,8 @@ func TestTOTP(t *testing.T) {
 		}
 		// The enrolment code's step is used: the same code is a replay.
 		wantKind(t, "replay of enrolment code", e.s.VerifyTOTP(ctx, a.ID, code, ""), cancuoc.Unauthenticated, "invalid_otp")
-		e.clock.add(30 * time.Second)
-		code, _ = TOTPCode(en.Secret, e.clock.now(), 6)
+		e.clock.Add(30 * time.Second)
+		code, _ = TOTPCode(en.Secret, e.clock.Now(), 6)
 		if err := e.s.VerifyTOTP(ctx, a.ID, code, "192.0.2.1"); err != nil {
 			t.Fatalf("VerifyTOTP: %v", err)
 		}
@@ -503,13 +504,13 @@ func TestTOTP(t *testing.T) {
 			_ = e.s.VerifyTOTP(ctx, a.ID, "000000", "")
 		}
 		// The next step's code (accepted for clock drift) is refused now.
-		code, _ = TOTPCode(en.Secret, e.clock.now().Add(30*time.Second), 6)
+		code, _ = TOTPCode(en.Secret, e.clock.Now().Add(30*time.Second), 6)
 		wantKind(t, "locked out", e.s.VerifyTOTP(ctx, a.ID, code, ""), cancuoc.Unavailable, "locked_out")
 	})
 }
 
 func TestRegistryEvents(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")
@@ -525,7 +526,7 @@ func TestRegistryEvents(t *testing.T) {
 				if err := tx.UpdateCitizen(ctx, n, c.Version); err != nil {
 					return err
 				}
-				return tx.AppendEvent(ctx, &cancuoc.Event{ID: "ev-" + typ + string(c.PIN), Type: typ, PIN: c.PIN, Version: n.Version, Actor: "p_x", At: e.clock.now()})
+				return tx.AppendEvent(ctx, &cancuoc.Event{ID: "ev-" + typ + string(c.PIN), Type: typ, PIN: c.PIN, Version: n.Version, Actor: "p_x", At: e.clock.Now()})
 			}); err != nil {
 				t.Fatal(err)
 			}

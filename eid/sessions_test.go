@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 )
 
 // openSession stores a login session for a, as the provider or the portal
 // does at login, and returns its hash.
 func (e *env) openSession(t *testing.T, a *cancuoc.Account, tag string) []byte {
 	t.Helper()
-	now := e.clock.now()
+	now := e.clock.Now()
 	h := []byte("session-" + tag + "-" + string(a.PIN))
 	if err := e.store.InsertLoginSession(t.Context(), &cancuoc.LoginSession{Hash: h, PIN: a.PIN, AccountID: a.ID,
 		AMR: []string{"pwd"}, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
@@ -36,7 +37,7 @@ func (e *env) wantEnded(t *testing.T, what string, h []byte, ended bool) {
 // so a stolen session cookie stops working; an unrelated holder's
 // sessions stay.
 func TestChangesEndSessions(t *testing.T) {
-	backends(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
 		e := newEnv(t, st)
 		ctx := t.Context()
 		a := e.register(t, e.adult, "0912345678")

@@ -16,10 +16,9 @@ import (
 	"github.com/cancuoc/cancuoc/chipcheck"
 	"github.com/cancuoc/cancuoc/eid"
 	"github.com/cancuoc/cancuoc/httpapi"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/mrtd"
-	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/registry"
-	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/storetest"
 )
 
@@ -167,15 +166,7 @@ func wantRefused(t *testing.T, v chipcheck.Verdict, codes ...string) {
 }
 
 func TestChipVerification(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		testChipVerification(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) { testChipVerification(t, pgtest.Open(t, "httpapi_chip")) })
+	testkit.Stores(t, "httpapi_chip", testChipVerification)
 }
 
 func testChipVerification(t *testing.T, store cancuoc.Store) {

@@ -11,26 +11,16 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/quality"
-	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/storetest"
 )
 
-// backends runs fn on SQLite and on PostgreSQL.
+// backends runs fn on SQLite, in a file, and on PostgreSQL.
 func backends(t *testing.T, fn func(t *testing.T, st cancuoc.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		st := pgtest.Open(t, "quality")
-		fn(t, st)
-	})
+	t.Run("sqlite", func(t *testing.T) { fn(t, testkit.SQLite(t, filepath.Join(t.TempDir(), "q.db"))) })
+	t.Run("postgres", func(t *testing.T) { fn(t, pgtest.Open(t, "quality")) })
 }
 
 const (

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/admin"
@@ -222,27 +221,6 @@ func wantErr(t *testing.T, what string, err error, kind cancuoc.Kind, code, fiel
 	if e.Kind != kind || (code != "" && e.Code != code) || (field != "" && e.Field != field) {
 		t.Fatalf("%s: got %v/%q field %q (%v), want %v/%q field %q", what, e.Kind, e.Code, e.Field, err, kind, code, field)
 	}
-}
-
-// clock is a controllable clock for registry.WithClock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
 }
 
 // cyclingSerials is a PIN serial source that yields only n distinct

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/registry"
 )
 
@@ -16,12 +17,12 @@ func TestHistory(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		t0 := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
-		clk := newClock(t0)
+		clk := testkit.NewClock(t0)
 		w := newWorld(t, b, registry.WithClock(clk.Now))
 		officer := w.principal(t, cancuoc.RoleCommuneOfficer, cancuoc.Jurisdiction{Province: hanoi, Commune: baDinh})
 		c := w.person(t, "Đặng Thị Hồng", cancuoc.Female, hanoi, baDinh) // version 1 at t0
 
-		t1 := clk.Advance(24 * time.Hour)
+		t1 := clk.Add(24 * time.Hour)
 		m1 := registry.Meta{Reason: "Công dân bổ sung số điện thoại", LegalBasis: "Đơn đề nghị ngày 02/9/2025", Agency: "Công an phường Ba Đình"}
 		c2, err := w.svc.Update(ctx, officer, c.PIN, 1, m1, func(c *cancuoc.Citizen) error {
 			c.Phone = "0912000111"
@@ -30,7 +31,7 @@ func TestHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t2 := clk.Advance(24 * time.Hour)
+		t2 := clk.Add(24 * time.Hour)
 		m2 := registry.Meta{Reason: "Đăng ký kết hôn", LegalBasis: "GCNKH 45/2025"}
 		c3, err := w.svc.Update(ctx, officer, c.PIN, 2, m2, func(c *cancuoc.Citizen) error {
 			c.MaritalStatus = cancuoc.Married

@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/residence"
-	"github.com/cancuoc/cancuoc/sqlite"
 )
 
 const (
@@ -35,42 +34,24 @@ func TestMain(m *testing.M) {
 // now is the tests' fixed instant: 10:00 in Hà Nội on 10 March 2026.
 var now0 = time.Date(2026, 3, 10, 10, 0, 0, 0, residence.Zone)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // world is a residence service over a real store, with principals.
 type world struct {
 	store                     cancuoc.Store
 	reg                       *registry.Service
 	svc                       *residence.Service
-	clock                     *clock
+	clock                     *testkit.Clock
 	admin                     *cancuoc.Principal
 	baDinh, ngocHa, hanoiProv *cancuoc.Principal
 }
 
 func forEachBackend(t *testing.T, fn func(t *testing.T, w *world)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		fn(t, newWorld(t, s))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, newWorld(t, pgtest.Open(t, "cancuoc_restest")))
-	})
+	testkit.Stores(t, "cancuoc_restest", func(t *testing.T, s cancuoc.Store) { fn(t, newWorld(t, s)) })
 }
 
 func newWorld(t *testing.T, s cancuoc.Store) *world {
 	t.Helper()
-	c := &clock{t: now0}
+	c := testkit.NewClock(now0)
 	aw := audit.NewWriter(s, 0)
 	t.Cleanup(func() { aw.Close() })
 	reg := registry.New(s, aw, registry.WithClock(c.Now))

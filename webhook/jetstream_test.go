@@ -21,6 +21,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/dispatch"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/webhook"
 )
@@ -114,7 +115,7 @@ func (p *perSub) count(path string) int {
 // per (subscription, event ID), one accepted webhook per event.
 func TestJetStreamFanOut(t *testing.T) {
 	natsURLs(t, func(t *testing.T, url string) {
-		stores(t, func(t *testing.T, st cancuoc.Store) {
+		testkit.Stores(t, "webhook_test", func(t *testing.T, st cancuoc.Store) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			rc := &perSub{rng: mrand.New(mrand.NewPCG(1, 2)), got: map[string]map[string]int{}}

@@ -12,44 +12,9 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
-	"github.com/cancuoc/cancuoc/postgres/pgtest"
-	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/webhook"
 )
-
-// stores runs fn on SQLite, and on PostgreSQL (skipped loudly, or failed
-// under CANCUOC_REQUIRE_POSTGRES, when the test server is not set).
-func stores(t *testing.T, fn func(t *testing.T, st cancuoc.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, pgtest.Open(t, "webhook_test"))
-	})
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // recorder keeps every request as received, to verify later against
 // different sets of trusted keys; it answers status (204 when 0).
@@ -117,11 +82,11 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 // the overlap (so partners trusting either verify), is audited, is seen by
 // another node; after the overlap only the new key signs and is published.
 func TestKeyRotation(t *testing.T) {
-	stores(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "webhook_test", func(t *testing.T, st cancuoc.Store) {
 		ctx := t.Context()
-		clk := &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+		clk := testkit.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 		cfg := fastConfig()
-		cfg.MaxAge, cfg.MaxRetry, cfg.Now = 72*time.Hour, time.Hour, clk.now
+		cfg.MaxAge, cfg.MaxRetry, cfg.Now = 72*time.Hour, time.Hour, clk.Now
 		fileKey, _ := webhook.GenerateSigner()
 		svc := webhook.New(st, bankPolicy, nil, cfg, quiet)
 		if err := svc.UseStoredKeys(ctx, secret, fileKey); err != nil {
@@ -141,7 +106,7 @@ func TestKeyRotation(t *testing.T) {
 		w := svc.NewWorker(nil)
 		send := func(n int) recorded {
 			t.Helper()
-			if err := svc.HandleEvent(ctx, cancuoc.Event{Seq: int64(n), ID: fmt.Sprint("ev-", n), Type: cancuoc.EventCitizenDied, At: clk.now()}); err != nil {
+			if err := svc.HandleEvent(ctx, cancuoc.Event{Seq: int64(n), ID: fmt.Sprint("ev-", n), Type: cancuoc.EventCitizenDied, At: clk.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			if got, err := w.Once(ctx); err != nil || got != 1 {
@@ -150,7 +115,7 @@ func TestKeyRotation(t *testing.T) {
 			return rc.last(t)
 		}
 		verifies := func(r recorded, keys ...ed25519.PublicKey) bool {
-			return webhook.Verify(keys, r.id, r.ts, r.sig, r.body, clk.now(), webhook.DefaultTolerance) == nil
+			return webhook.Verify(keys, r.id, r.ts, r.sig, r.body, clk.Now(), webhook.DefaultTolerance) == nil
 		}
 		if r := send(1); !verifies(r, fileKey.PublicKey()) || strings.Count(r.sig, "v1a,") != 1 {
 			t.Fatalf("before rotation: signature %q", r.sig)
@@ -160,14 +125,14 @@ func TestKeyRotation(t *testing.T) {
 		if _, err := svc.RotateKey(ctx, bank); !isKind(err, cancuoc.Forbidden) {
 			t.Fatalf("a partner rotates the key: %v", err)
 		}
-		clk.add(time.Minute)
+		clk.Add(time.Minute)
 		nk, err := svc.RotateKey(ctx, admin)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pub, _ = svc.PublishedKeys(ctx)
 		if len(pub) != 2 || pub[0].KeyID != nk.KeyID || pub[1].KeyID != webhook.KeyID(fileKey.PublicKey()) ||
-			pub[1].Retire == nil || !pub[1].Retire.Equal(clk.now().Add(73*time.Hour)) || pub[0].Retire != nil {
+			pub[1].Retire == nil || !pub[1].Retire.Equal(clk.Now().Add(73*time.Hour)) || pub[0].Retire != nil {
 			t.Fatalf("published after rotation = %+v", pub)
 		}
 		newKey := pubKeys(t, pub[:1])[0]
@@ -195,7 +160,7 @@ func TestKeyRotation(t *testing.T) {
 		}
 
 		// After the overlap (and the key cache), the old key is gone.
-		clk.add(73*time.Hour + time.Minute)
+		clk.Add(73*time.Hour + time.Minute)
 		pub, _ = svc.PublishedKeys(ctx)
 		if len(pub) != 1 || pub[0].KeyID != nk.KeyID {
 			t.Fatalf("published after the overlap = %+v", pub)
@@ -212,7 +177,7 @@ func TestKeyRotation(t *testing.T) {
 // itself or an administrator enables it again (audited), and then every
 // event arrives once, nothing lost; a dead letter is re-driven as before.
 func TestEnableAfterGone(t *testing.T) {
-	stores(t, func(t *testing.T, st cancuoc.Store) {
+	testkit.Stores(t, "webhook_test", func(t *testing.T, st cancuoc.Store) {
 		ctx := t.Context()
 		signer, _ := webhook.GenerateSigner()
 		cfg := fastConfig()
