@@ -34,8 +34,8 @@ func TestGuardianshipEnds(t *testing.T) {
 	}
 
 	// Seven years and a day after her seventh birthday this year: 14.
-	birthday := time.Date(e.now.Year(), 3, 1, 12, 0, 0, 0, time.UTC)
-	e.advance(birthday.AddDate(7, 0, 1).Sub(e.now))
+	birthday := time.Date(e.clock.Now().Year(), 3, 1, 12, 0, 0, 0, time.UTC)
+	e.clock.Add(birthday.AddDate(7, 0, 1).Sub(e.clock.Now()))
 	refused := func(what string, err error) {
 		t.Helper()
 		if err == nil || cancuoc.KindOf(err) == cancuoc.Internal {
@@ -68,12 +68,12 @@ func TestGuardianshipFollowsRegistry(t *testing.T) {
 	ctx := t.Context()
 	dad := e.citizen(1, cancuoc.Level2, "")
 	// The account names dad, the registry names nobody (custody moved).
-	c := e.child(5, "", e.now.Year()-5)
+	c := e.child(5, "", e.clock.Now().Year()-5)
 	if err := e.store.InsertCitizen(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.InsertAccount(ctx, &cancuoc.Account{ID: "acc-kid", Kind: cancuoc.AccountCitizen, PIN: c.PIN, Level: cancuoc.Level1,
-		Status: cancuoc.AccountActive, GuardianPIN: dad.pin, CreatedAt: e.now, UpdatedAt: e.now, Version: 1}); err != nil {
+		Status: cancuoc.AccountActive, GuardianPIN: dad.pin, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now(), Version: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.w.MyDocuments(ctx, dad.acc, c.PIN); cancuoc.KindOf(err) != cancuoc.Forbidden {

@@ -18,7 +18,7 @@ func TestProcedureDocumentsLandInWallet(t *testing.T) {
 	child := e.citizen(1, cancuoc.Level1, "")
 	e.registerKey(child, "")
 	nokey := e.citizen(2, cancuoc.Level1, "")
-	at := e.now
+	at := e.clock.Now()
 	for _, pr := range []struct {
 		id  string
 		pin cancuoc.PIN

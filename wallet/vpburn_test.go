@@ -81,7 +81,7 @@ func TestVPRequestNotBurnedByStrangers(t *testing.T) {
 		if v, err := e.w.RespondVP(ctx, fourth.ID, "junk", "192.0.2.2"); err != nil || v.Code != sdjwt.CodeMalformed {
 			t.Errorf("another address: %+v %v", v, err)
 		}
-		e.advance(time.Minute)
+		e.clock.Add(time.Minute)
 		if _, err := e.w.RespondVP(ctx, fourth.ID, "junk", "192.0.2.1"); err != nil {
 			t.Errorf("a minute later: %v", err)
 		}

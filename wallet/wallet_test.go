@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"image/png"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/testkit"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
 	"github.com/cancuoc/cancuoc/sdjwt"
 	"github.com/cancuoc/cancuoc/sqlite"
@@ -34,20 +34,7 @@ type env struct {
 	t     *testing.T
 	store cancuoc.Store
 	w     *wallet.Service
-	mu    sync.Mutex
-	now   time.Time
-}
-
-func (e *env) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	e.now = e.now.Add(d)
-	e.mu.Unlock()
+	clock *testkit.Clock
 }
 
 func newEnv(t *testing.T) *env {
@@ -71,8 +58,8 @@ func onBothStores(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnvOn(t *testing.T, st cancuoc.Store) *env {
 	t.Helper()
 	var err error
-	e := &env{t: t, store: st, now: time.Now().UTC()}
-	e.w, err = wallet.New(st, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock))
+	e := &env{t: t, store: st, clock: testkit.NewClock(time.Now().UTC())}
+	e.w, err = wallet.New(st, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +79,13 @@ func (e *env) citizen(n int, level cancuoc.AccountLevel, guardian cancuoc.PIN) *
 	c := storetest.Citizen(storetest.PIN(n))
 	if guardian != "" {
 		// A child of seven whom the registry gives this guardian.
-		c = e.child(n, guardian, e.now.Year()-7)
+		c = e.child(n, guardian, e.clock.Now().Year()-7)
 	}
 	if err := e.store.InsertCitizen(ctx, c); err != nil {
 		e.t.Fatal(err)
 	}
 	acc := &cancuoc.Account{ID: "acc-" + c.PIN.String(), Kind: cancuoc.AccountCitizen, PIN: c.PIN, Level: level,
-		Status: cancuoc.AccountActive, GuardianPIN: guardian, CreatedAt: e.now, UpdatedAt: e.now, Version: 1}
+		Status: cancuoc.AccountActive, GuardianPIN: guardian, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now(), Version: 1}
 	if err := e.store.InsertAccount(ctx, acc); err != nil {
 		e.t.Fatal(err)
 	}
@@ -436,13 +423,13 @@ func TestExpiredDocument(t *testing.T) {
 	an := e.citizen(1, cancuoc.Level1, "")
 	key, _ := e.registerKey(an, "")
 	req := licence(an.pin)
-	exp := e.now.Add(time.Hour)
+	exp := e.clock.Now().Add(time.Hour)
 	req.ExpiresAt = &exp
 	doc, err := e.w.Issue(ctx, transport, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.advance(2 * time.Hour)
+	e.clock.Add(2 * time.Hour)
 	pres := e.present(an, key, doc.ID, "nonce-late-123", "aud", "given_name")
 	if v := e.check(pres, "nonce-late-123", "aud"); v.Code != sdjwt.CodeExpired {
 		t.Errorf("verdict %+v", v)
@@ -467,7 +454,7 @@ func TestStatusListPublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := func(iss, kid string) (*jose.JSONWebKey, error) { return &md.JWKS.Key(kid)[0], nil }
-	c, l, err := statuslist.Verify(tok, e.w.StatusURI("transport", doc.StatusList), base+"/issuers/transport", keys, e.now)
+	c, l, err := statuslist.Verify(tok, e.w.StatusURI("transport", doc.StatusList), base+"/issuers/transport", keys, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
