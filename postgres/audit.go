@@ -32,17 +32,19 @@ func (c *conn) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) 
 	if err := c.q.SendBatch(ctx, b).Close(); err != nil {
 		return dbErr(op, err)
 	}
-	return cancuoc.WithOp(op, c.appended(ctx))
+	return cancuoc.WithOp(op, c.appended(ctx, false))
 }
 
-// appended records that c wrote to a log queue: inside a transaction the
-// commit wakes the sequencer; on the pool the write has committed already.
-func (c *conn) appended(ctx context.Context) error {
+// appended records that c wrote to a log queue (events: the events queue):
+// inside a transaction the commit wakes the sequencer; on the pool the
+// write has committed already.
+func (c *conn) appended(ctx context.Context, events bool) error {
 	if c.pool == nil {
 		c.appendedRows = true
+		c.appendedEvents = c.appendedEvents || events
 		return nil
 	}
-	return c.seq.committed(ctx)
+	return c.seq.committed(ctx, events)
 }
 
 const auditHeadSQL = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
@@ -101,33 +103,7 @@ func sealLegacy(ctx context.Context, q querier) ([]byte, error) {
 	}
 }
 
-const auditChunk = 1000 // 9 parameters a row, under PostgreSQL's 65,535
-
-// queueInserts queues multi-row INSERTs of entries: the audit writer hands
-// over many concurrent requests' entries at once, and one statement costs
-// the server far less than one per entry.
-func queueInserts(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
-	for start := 0; start < len(entries); start += auditChunk {
-		chunk := entries[start:min(start+auditChunk, len(entries))]
-		var sql strings.Builder
-		sql.WriteString(`INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash) VALUES `)
-		args := make([]any, 0, 9*len(chunk))
-		for i, e := range chunk {
-			if i > 0 {
-				sql.WriteByte(',')
-			}
-			n := len(args)
-			fmt.Fprintf(&sql, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-			var pin *string
-			if e.PIN != "" {
-				p := string(e.PIN)
-				pin = &p
-			}
-			args = append(args, e.ID, e.At, e.Actor, e.Action, pin, e.Fields, e.Purpose, e.Outcome, e.Hash)
-		}
-		b.Queue(sql.String(), args...)
-	}
-}
+const auditChunk = 1000 // 7 parameters a row, under PostgreSQL's 65,535
 
 // queuePending queues multi-row INSERTs of entries into the sequencer's
 // queue (one statement for a whole chunk: a chunk of the audit writer's

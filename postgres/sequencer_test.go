@@ -236,3 +236,60 @@ func TestSequencerVacuumsQueues(t *testing.T) {
 		return err == nil && n > 0
 	})
 }
+
+// TestSequencerLogGather: while only access-log entries wait, passes are
+// spaced by the log gather time (here far longer than the test could
+// wait), but an event committed meanwhile, or a WaitSequenced caller,
+// ends that wait: dispatch and readers who need the places do not pay for
+// the batching of read audits.
+func TestSequencerLogGather(t *testing.T) {
+	a := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, a)), postgres.WithLogGather(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a.Close() // s must lead
+	waitFor(t, "the store to lead", s.IsSequencer)
+	read := func(i int) {
+		t.Helper()
+		if err := s.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "t", Action: "citizen.read",
+			Purpose: fmt.Sprint(i), Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func() int64 {
+		n, err := s.AuditSize(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// The leader's first pass ran when it took the lead, so a read audit
+	// now is held for the log gather time.
+	read(1)
+	time.Sleep(300 * time.Millisecond)
+	if n := size(); n != 0 {
+		t.Fatalf("a read audit alone was sequenced within the log gather time (size %d)", n)
+	}
+	// An event ends the wait: it and the held entry get their places.
+	if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		return tx.AppendEvent(ctx, &cancuoc.Event{ID: "e-1", Type: "t", Actor: "t", At: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event's seq and the held entry's place", func() bool {
+		evs, err := s.EventsAfter(ctx, 0, 10)
+		return err == nil && len(evs) == 1 && size() == 1
+	})
+	// So does a caller waiting for the places.
+	read(2)
+	if err := s.WaitSequenced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := size(); n != 2 {
+		t.Fatalf("WaitSequenced returned with %d entries sequenced, want 2", n)
+	}
+}
