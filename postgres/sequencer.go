@@ -322,6 +322,12 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
+	// Events committed before this point are in the pass's snapshot, so
+	// their hurry is spent; one committed later sets it again.
+	select {
+	case <-s.hurry:
+	default:
+	}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	// The transaction-scoped locks that writers took before the sequencer:

@@ -267,23 +267,33 @@ func TestSequencerLogGather(t *testing.T) {
 		}
 		return n
 	}
-	// The leader's first pass ran when it took the lead, so a read audit
-	// now is held for the log gather time.
+	// An event is sequenced at once (its pass starts the log gather
+	// time); a read audit after it is held.
+	event := func(id string) {
+		t.Helper()
+		if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return tx.AppendEvent(ctx, &cancuoc.Event{ID: id, Type: "t", Actor: "t", At: time.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := func() int {
+		evs, err := s.EventsAfter(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	event("e-1")
+	waitFor(t, "the first event's seq", func() bool { return events() == 1 })
 	read(1)
 	time.Sleep(300 * time.Millisecond)
 	if n := size(); n != 0 {
 		t.Fatalf("a read audit alone was sequenced within the log gather time (size %d)", n)
 	}
 	// An event ends the wait: it and the held entry get their places.
-	if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
-		return tx.AppendEvent(ctx, &cancuoc.Event{ID: "e-1", Type: "t", Actor: "t", At: time.Now()})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the event's seq and the held entry's place", func() bool {
-		evs, err := s.EventsAfter(ctx, 0, 10)
-		return err == nil && len(evs) == 1 && size() == 1
-	})
+	event("e-2")
+	waitFor(t, "the event's seq and the held entry's place", func() bool { return events() == 2 && size() == 1 })
 	// So does a caller waiting for the places.
 	read(2)
 	if err := s.WaitSequenced(ctx); err != nil {
