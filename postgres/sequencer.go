@@ -63,6 +63,12 @@ type sequencer struct {
 	wait      bool // writers wait until their rows are sequenced
 	log       *slog.Logger
 
+	// floor: the pending ids at or below it need not be looked at by a
+	// pass, but for a full pass (fullEvery, or asked by WaitSequenced).
+	floor    int64
+	lastFull time.Time
+	full     atomic.Bool
+
 	kick    chan struct{}
 	hurry   chan struct{} // events or a WaitSequenced wait: end a logGather early
 	mu      sync.Mutex
@@ -201,11 +207,16 @@ func (s *sequencer) lead(ctx context.Context) error {
 	}
 	s.leader.Store(true)
 	defer s.leader.Store(false)
+	s.floor, s.lastFull = 0, time.Time{}
 	idle := time.NewTimer(s.idle)
 	defer idle.Stop()
 	for {
 		start := time.Now()
-		n, events, err := s.pass(ctx, c)
+		full := s.full.Swap(false) || start.Sub(s.lastFull) >= fullEvery
+		if full {
+			s.lastFull = start
+		}
+		n, events, err := s.pass(ctx, c, full)
 		s.endPass(events)
 		if err != nil {
 			return err
@@ -316,7 +327,7 @@ const pendingAuditCols = `id, at, actor, action, coalesce(pin, ''), fields, purp
 
 // pass sequences one batch of each queue in one transaction and returns
 // the larger of the two counts and the number of events.
-func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err error) {
+func (s *sequencer) pass(ctx context.Context, c *pgx.Conn, full bool) (n, events int64, err error) {
 	defer func() {
 		if err != nil {
 			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
@@ -336,7 +347,11 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 	b.Queue(`SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)`, s.st.auditKey(), s.st.outboxKey)
 	b.Queue(moveEventsSQL, s.batch)
 	b.Queue(auditHeadSQL)
-	b.Queue(`SELECT `+pendingAuditCols+` FROM audit_pending ORDER BY id LIMIT $1`, s.batch)
+	floor := s.floor
+	if full {
+		floor = 0
+	}
+	b.Queue(`SELECT `+pendingAuditCols+` FROM audit_pending WHERE id > $2 ORDER BY id LIMIT $1`, s.batch, floor)
 	br := c.SendBatch(ctx, b)
 	var (
 		last    int64
@@ -406,8 +421,28 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 	if err != nil {
 		return 0, 0, err
 	}
+	if len(ids) > 0 {
+		s.floor = max(s.floor, ids[len(ids)-1]-floorLag)
+	}
 	return max(int64(len(entries)), events), events, nil
 }
+
+// A pass reads the queue in id order from the floor: the highest id it
+// moved less floorLag. Every row of the queue dies right after its insert,
+// and while any transaction on the server is older than those deaths (a
+// long report, a node loading its match projection from one snapshot for
+// minutes) PostgreSQL can neither vacuum nor skip the dead rows: a scan from
+// the queue's start then visited every row moved since, each pass, and the
+// sequencer's CPU per entry grew with the length of that transaction. An id
+// is drawn at insert, so a row committed late may sit below the highest id
+// moved: within floorLag of it (a commit in flight during the pass) it is
+// taken by the next pass; further below (a transaction that stayed open
+// while hundreds of entries passed it), by the next full pass, at most
+// fullEvery later, or at once for a WaitSequenced caller.
+const (
+	floorLag  = 512
+	fullEvery = time.Second
+)
 
 // moveAuditSQL moves the pass's pending entries ($1, their ids in the order
 // read) into audit with their places ($3 + their position) and the chain
@@ -415,15 +450,17 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 // queue to log inside the server instead of back through the sequencer as
 // nine parameters per entry, which cost the node about as much CPU as the
 // whole read of the rows. The rows are the ones hashed: a pending row is
-// never changed, and only the sequencer (under its lock) deletes one.
+// never changed, and only the sequencer (under its lock) deletes one. The
+// DELETE takes its rows by id = ANY (an index probe each); joined to the
+// unnest inside the DELETE, the planner scanned the whole queue, dead rows
+// and all, for every pass.
 const moveAuditSQL = `WITH moved AS (
-	DELETE FROM audit_pending p
-	USING unnest($1::bigint[], $2::bytea[]) WITH ORDINALITY AS u(id, hash, n)
-	WHERE p.id = u.id
-	RETURNING u.n, p.at, p.actor, p.action, p.pin, p.fields, p.purpose, p.outcome, u.hash
+	DELETE FROM audit_pending WHERE id = ANY($1)
+	RETURNING id, at, actor, action, pin, fields, purpose, outcome
 )
 INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash)
-SELECT $3::bigint + n, at, actor, action, pin, fields, purpose, outcome, hash FROM moved`
+SELECT $3::bigint + u.n, m.at, m.actor, m.action, m.pin, m.fields, m.purpose, m.outcome, u.hash
+FROM moved m JOIN unnest($1::bigint[], $2::bytea[]) WITH ORDINALITY AS u(id, hash, n) ON u.id = m.id`
 
 func scanPending(rows pgx.Rows) ([]int64, []*cancuoc.AuditEntry, error) {
 	defer rows.Close()
@@ -461,6 +498,7 @@ func (s *Store) WaitSequenced(ctx context.Context) error {
 	}
 	for a > 0 || e > 0 {
 		end := s.seq.passEnd()
+		s.seq.full.Store(true)
 		s.seq.hasten()
 		s.seq.poke()
 		t := time.NewTimer(5 * time.Millisecond)

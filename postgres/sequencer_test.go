@@ -303,3 +303,63 @@ func TestSequencerLogGather(t *testing.T) {
 		t.Fatalf("WaitSequenced returned with %d entries sequenced, want 2", n)
 	}
 }
+
+// TestSequencerStraggler: a pass reads the queue from a floor below the
+// highest id it moved, so an entry whose transaction stayed open while
+// more than that many later entries were sequenced sits below the floor;
+// the periodic full pass still gives it its place, without anyone calling
+// WaitSequenced.
+func TestSequencerStraggler(t *testing.T) {
+	a := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	s, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a.Close() // s must lead
+	waitFor(t, "the store to lead", s.IsSequencer)
+	entry := func(tag string) *cancuoc.AuditEntry {
+		return &cancuoc.AuditEntry{At: time.Now(), Actor: "t", Action: "citizen.read", Purpose: tag, Outcome: "ok"}
+	}
+	appended, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.AppendAudit(ctx, entry("straggler")); err != nil {
+				return err
+			}
+			close(appended)
+			<-release // commit only after many later entries were sequenced
+			return nil
+		})
+	}()
+	<-appended
+	const later = 2000 // well past the floor's lag
+	for lo := 0; lo < later; lo += 100 {
+		es := make([]*cancuoc.AuditEntry, 100)
+		for i := range es {
+			es[i] = entry(fmt.Sprint(lo + i))
+		}
+		if err := s.AppendAudit(ctx, es...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func() int64 {
+		n, err := s.AuditSize(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor(t, "the later entries' places", func() bool { return size() == later })
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the straggler's place", func() bool { return size() == later+1 })
+	es, err := s.AuditRange(ctx, later+1, later+1)
+	if err != nil || len(es) != 1 || es[0].Purpose != "straggler" {
+		t.Fatalf("place %d: %+v, %v", later+1, es, err)
+	}
+}
