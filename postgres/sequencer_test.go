@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -235,6 +236,17 @@ func TestSequencerVacuumsQueues(t *testing.T) {
 		err := s.Pool().QueryRow(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'audit_pending'`, schema).Scan(&n)
 		return err == nil && n > 0
 	})
+	// No vacuum truncates a queue: truncating locks out every writer's
+	// insert (migration 00032).
+	for _, q := range []string{"audit_pending", "events_pending"} {
+		var opts []string
+		if err := s.Pool().QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass`, schema+"."+q).Scan(&opts); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(opts, "vacuum_truncate=false") {
+			t.Errorf("%s: reloptions %v, want vacuum_truncate=false", q, opts)
+		}
+	}
 }
 
 // TestSequencerLogGather: while only access-log entries wait, passes are
