@@ -54,16 +54,8 @@ else
   echo "$SCHEMA $N" >"$OUT/loaded"
 fi
 
-ticks() {
-  local t=0 p
-  for p in "$@"; do
-    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo "$t"
-}
-pg_backends() {
-  psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = '$APP'" | tr '\n' ' '
-}
+# shellcheck source=bench/proccpu.sh
+. bench/proccpu.sh
 
 ISSUER="http://127.0.0.1:$PORT/oidc"
 # run BUILD LABEL: one server start, warm-up and measured wrk run.
@@ -81,7 +73,7 @@ run() {
   psql -h 127.0.0.1 -U postgres -d test -qc "VACUUM $SCHEMA.audit_pending, $SCHEMA.events_pending" 2>/dev/null || true
   TOKEN="$token" PINS="$OUT/pins.txt" CLIENTS="$CLIENTS" wrk -t2 -c"$CLIENTS" -d2s -s bench/match.lua "http://127.0.0.1:$PORT" >/dev/null
   local hz; hz=$(getconf CLK_TCK)
-  local pgs; pgs=$(pg_backends)
+  local pgs; pgs=$(pg_backends "$APP")
   local c0 p0 w0 c1 p1
   c0=$(ticks "$pid"); p0=$(ticks $pgs)
   local load; load=$(cut -d' ' -f1 /proc/loadavg)

@@ -255,16 +255,8 @@ func TestSequencerVacuumsQueues(t *testing.T) {
 // ends that wait: dispatch and readers who need the places do not pay for
 // the batching of read audits.
 func TestSequencerLogGather(t *testing.T) {
-	a := open(t)
-	t.Parallel()
+	s := leadingStore(t, postgres.WithLogGather(time.Minute))
 	ctx := t.Context()
-	s, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, a)), postgres.WithLogGather(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	a.Close() // s must lead
-	waitFor(t, "the store to lead", s.IsSequencer)
 	read := func(i int) {
 		t.Helper()
 		if err := s.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "t", Action: "citizen.read",
@@ -272,13 +264,7 @@ func TestSequencerLogGather(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	size := func() int64 {
-		n, err := s.AuditSize(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	size := func() int64 { return auditSize(t, s) }
 	// An event is sequenced at once (its pass starts the log gather
 	// time); a read audit after it is held.
 	event := func(id string) {
@@ -322,16 +308,8 @@ func TestSequencerLogGather(t *testing.T) {
 // the periodic full pass still gives it its place, without anyone calling
 // WaitSequenced.
 func TestSequencerStraggler(t *testing.T) {
-	a := open(t)
-	t.Parallel()
+	s := leadingStore(t)
 	ctx := t.Context()
-	s, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, a)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	a.Close() // s must lead
-	waitFor(t, "the store to lead", s.IsSequencer)
 	entry := func(tag string) *cancuoc.AuditEntry {
 		return &cancuoc.AuditEntry{At: time.Now(), Actor: "t", Action: "citizen.read", Purpose: tag, Outcome: "ok"}
 	}
@@ -357,13 +335,7 @@ func TestSequencerStraggler(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	size := func() int64 {
-		n, err := s.AuditSize(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	size := func() int64 { return auditSize(t, s) }
 	waitFor(t, "the later entries' places", func() bool { return size() == later })
 	close(release)
 	if err := <-done; err != nil {
@@ -374,4 +346,29 @@ func TestSequencerStraggler(t *testing.T) {
 	if err != nil || len(es) != 1 || es[0].Purpose != "straggler" {
 		t.Fatalf("place %d: %+v, %v", later+1, es, err)
 	}
+}
+
+// leadingStore opens a store with opts on a fresh schema and waits until
+// it leads the schema's sequencing (the test's own store closed first).
+func leadingStore(t *testing.T, opts ...postgres.Option) *postgres.Store {
+	a := open(t)
+	t.Parallel()
+	s, err := postgres.Open(t.Context(), serverURL(t), append([]postgres.Option{postgres.WithSchema(schemaOf(t, a))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	a.Close()
+	waitFor(t, "the store to lead", s.IsSequencer)
+	return s
+}
+
+// auditSize is the number of sequenced access-log entries.
+func auditSize(t *testing.T, s *postgres.Store) int64 {
+	t.Helper()
+	n, err := s.AuditSize(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
