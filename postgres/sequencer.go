@@ -63,12 +63,6 @@ type sequencer struct {
 	wait      bool // writers wait until their rows are sequenced
 	log       *slog.Logger
 
-	// floor: the pending ids at or below it need not be looked at by a
-	// pass, but for a full pass (fullEvery, or asked by WaitSequenced).
-	floor    int64
-	lastFull time.Time
-	full     atomic.Bool
-
 	kick    chan struct{}
 	hurry   chan struct{} // events or a WaitSequenced wait: end a logGather early
 	mu      sync.Mutex
@@ -207,16 +201,11 @@ func (s *sequencer) lead(ctx context.Context) error {
 	}
 	s.leader.Store(true)
 	defer s.leader.Store(false)
-	s.floor, s.lastFull = 0, time.Time{}
 	idle := time.NewTimer(s.idle)
 	defer idle.Stop()
 	for {
 		start := time.Now()
-		full := s.full.Swap(false) || start.Sub(s.lastFull) >= fullEvery
-		if full {
-			s.lastFull = start
-		}
-		n, events, err := s.pass(ctx, c, full)
+		n, events, err := s.pass(ctx, c)
 		s.endPass(events)
 		if err != nil {
 			return err
@@ -327,7 +316,7 @@ const pendingAuditCols = `id, at, actor, action, coalesce(pin, ''), fields, purp
 
 // pass sequences one batch of each queue in one transaction and returns
 // the larger of the two counts and the number of events.
-func (s *sequencer) pass(ctx context.Context, c *pgx.Conn, full bool) (n, events int64, err error) {
+func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err error) {
 	defer func() {
 		if err != nil {
 			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
@@ -347,11 +336,7 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn, full bool) (n, events
 	b.Queue(`SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)`, s.st.auditKey(), s.st.outboxKey)
 	b.Queue(moveEventsSQL, s.batch)
 	b.Queue(auditHeadSQL)
-	floor := s.floor
-	if full {
-		floor = 0
-	}
-	b.Queue(`SELECT `+pendingAuditCols+` FROM audit_pending WHERE id > $2 ORDER BY id LIMIT $1`, s.batch, floor)
+	b.Queue(`SELECT `+pendingAuditCols+` FROM audit_pending ORDER BY id LIMIT $1`, s.batch)
 	br := c.SendBatch(ctx, b)
 	var (
 		last    int64
@@ -421,28 +406,8 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn, full bool) (n, events
 	if err != nil {
 		return 0, 0, err
 	}
-	if len(ids) > 0 {
-		s.floor = max(s.floor, ids[len(ids)-1]-floorLag)
-	}
 	return max(int64(len(entries)), events), events, nil
 }
-
-// A pass reads the queue in id order from the floor: the highest id it
-// moved less floorLag. Every row of the queue dies right after its insert,
-// and while any transaction on the server is older than those deaths (a
-// long report, a node loading its match projection from one snapshot for
-// minutes) PostgreSQL can neither vacuum nor skip the dead rows: a scan from
-// the queue's start then visited every row moved since, each pass, and the
-// sequencer's CPU per entry grew with the length of that transaction. An id
-// is drawn at insert, so a row committed late may sit below the highest id
-// moved: within floorLag of it (a commit in flight during the pass) it is
-// taken by the next pass; further below (a transaction that stayed open
-// while hundreds of entries passed it), by the next full pass, at most
-// fullEvery later, or at once for a WaitSequenced caller.
-const (
-	floorLag  = 512
-	fullEvery = time.Second
-)
 
 // moveAuditSQL moves the pass's pending entries ($1, their ids in the order
 // read) into audit with their places ($3 + their position) and the chain
@@ -498,7 +463,6 @@ func (s *Store) WaitSequenced(ctx context.Context) error {
 	}
 	for a > 0 || e > 0 {
 		end := s.seq.passEnd()
-		s.seq.full.Store(true)
 		s.seq.hasten()
 		s.seq.poke()
 		t := time.NewTimer(5 * time.Millisecond)

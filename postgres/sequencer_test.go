@@ -302,11 +302,10 @@ func TestSequencerLogGather(t *testing.T) {
 	}
 }
 
-// TestSequencerStraggler: a pass reads the queue from a floor below the
-// highest id it moved, so an entry whose transaction stayed open while
-// more than that many later entries were sequenced sits below the floor;
-// the periodic full pass still gives it its place, without anyone calling
-// WaitSequenced.
+// TestSequencerStraggler: an entry whose transaction stayed open while
+// thousands of later entries were sequenced still gets its place once it
+// commits, without anyone calling WaitSequenced (a guard for any pass that
+// would not read the queue from its start).
 func TestSequencerStraggler(t *testing.T) {
 	s := leadingStore(t)
 	ctx := t.Context()
