@@ -53,7 +53,11 @@ type Option func(*Writer)
 // WithLinger makes the writer wait up to d for more entries when a batch is
 // smaller than fill, the way PostgreSQL's commit_delay does: under load a
 // commit then carries many requests' entries instead of a few, which costs
-// the database far less per read, for at most d more latency.
+// the database far less per read, for at most d more latency. The wait is
+// adaptive: only after a commit that carried more than one request (a lone
+// reader is never delayed), and only while entries keep coming, each within
+// a quarter of d of the one before (a batch of all the clients there are
+// then commits as soon as they are in, not after the whole of d).
 func WithLinger(d time.Duration, fill int) Option {
 	return func(w *Writer) { w.linger, w.fill = d, fill }
 }
@@ -110,6 +114,7 @@ func (w *Writer) Record(ctx context.Context, entries ...*cancuoc.AuditEntry) err
 
 func (w *Writer) run() {
 	defer w.wg.Done()
+	prev := 0 // requests in this committer's previous batch
 	for first := range w.reqs {
 		batch := []request{first}
 		n := len(first.entries)
@@ -126,9 +131,10 @@ func (w *Writer) run() {
 				break drain
 			}
 		}
-		if w.linger > 0 && n < w.fill {
+		if w.linger > 0 && n < w.fill && prev > 1 {
 			batch, n = w.gather(batch, n)
 		}
+		prev = len(batch)
 		all := make([]*cancuoc.AuditEntry, 0, n)
 		for _, r := range batch {
 			all = append(all, r.entries...)
@@ -145,10 +151,12 @@ func (w *Writer) run() {
 }
 
 // gather waits up to the linger time for more requests, until the batch
-// holds fill entries.
+// holds fill entries or none came for a quarter of the linger time.
 func (w *Writer) gather(batch []request, n int) ([]request, int) {
 	t := time.NewTimer(w.linger)
 	defer t.Stop()
+	quiet := time.NewTimer(w.linger / 4)
+	defer quiet.Stop()
 	for n < w.fill {
 		select {
 		case r, ok := <-w.reqs:
@@ -157,6 +165,9 @@ func (w *Writer) gather(batch []request, n int) ([]request, int) {
 			}
 			batch = append(batch, r)
 			n += len(r.entries)
+			quiet.Reset(w.linger / 4)
+		case <-quiet.C:
+			return batch, n
 		case <-t.C:
 			return batch, n
 		}

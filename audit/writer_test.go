@@ -124,12 +124,8 @@ func TestCommittersAndLinger(t *testing.T) {
 	st := open(t)
 	c := &counting{log: st}
 	w := audit.NewWriter(c, 0, audit.WithCommitters(3), audit.WithLinger(5*time.Millisecond, 1000))
-	start := time.Now()
 	if err := w.Record(context.Background(), entry(0)); err != nil {
 		t.Fatal(err)
-	}
-	if d := time.Since(start); d < 5*time.Millisecond || d > time.Second {
-		t.Errorf("a lone entry took %s with a 5ms linger", d)
 	}
 	var wg sync.WaitGroup
 	for i := 1; i <= 100; i++ {
@@ -151,5 +147,37 @@ func TestCommittersAndLinger(t *testing.T) {
 	}
 	if b, e := w.Stats(); e != 101 || b < 1 || b > 101 {
 		t.Errorf("Stats = %d commits, %d entries", b, e)
+	}
+}
+
+// TestLingerAdapts: a lone reader is not delayed by the linger, however
+// long; after a commit shared by several requests the writer lingers, but
+// only until a quarter of the linger time passes without an entry, not for
+// the whole of it.
+func TestLingerAdapts(t *testing.T) {
+	st := open(t)
+	c := &counting{log: st, delay: 50 * time.Millisecond}
+	const linger = 4 * time.Second
+	w := audit.NewWriter(c, 0, audit.WithLinger(linger, 1000))
+	defer w.Close()
+	record := func(i int) time.Duration {
+		start := time.Now()
+		if err := w.Record(context.Background(), entry(i)); err != nil {
+			t.Error(err)
+		}
+		return time.Since(start)
+	}
+	if d := record(0); d >= linger/2 {
+		t.Fatalf("a lone entry waited %s (linger %s)", d, linger)
+	}
+	// 2 and 3 arrive while 1's commit (50 ms) runs, so they share the next.
+	var wg sync.WaitGroup
+	wg.Go(func() { record(1) })
+	time.Sleep(10 * time.Millisecond)
+	wg.Go(func() { record(2) })
+	wg.Go(func() { record(3) })
+	wg.Wait()
+	if d := record(4); d < linger/8 || d >= linger*3/4 {
+		t.Fatalf("an entry after a shared commit waited %s; want about a quarter of the linger (%s)", d, linger/4)
 	}
 }

@@ -94,17 +94,8 @@ lookup() {
     wrk -t2 -c"$CLIENTS" -d"$DURATION" -s bench/lookup.lua "http://127.0.0.1:$PORT" | tail -1
 }
 
-# ticks PID...: the CPU time (user + system, in clock ticks) of processes.
-ticks() {
-  local t=0 p
-  for p in "$@"; do
-    [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-  done
-  echo "$t"
-}
-pg_backends() {
-  psql -h 127.0.0.1 -U postgres -d test -Atc "SELECT pid FROM pg_stat_activity WHERE application_name = '$APP'" | tr '\n' ' '
-}
+# shellcheck source=bench/proccpu.sh
+. bench/proccpu.sh
 
 # match: one wrk run; adds the CPU time per check of the cancuoc process
 # and of its PostgreSQL backends (microseconds), read from /proc before and
@@ -112,7 +103,7 @@ pg_backends() {
 # machine runs, unlike requests per second.
 match() {
   local hz; hz=$(getconf CLK_TCK)
-  local pgs; pgs=$(pg_backends)
+  local pgs; pgs=$(pg_backends "$APP")
   local c0; c0=$(ticks "$pid")
   local p0; p0=$(ticks $pgs)
   local line

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,17 +30,19 @@ func (c *conn) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) 
 	if err := c.q.SendBatch(ctx, b).Close(); err != nil {
 		return dbErr(op, err)
 	}
-	return cancuoc.WithOp(op, c.appended(ctx))
+	return cancuoc.WithOp(op, c.appended(ctx, false))
 }
 
-// appended records that c wrote to a log queue: inside a transaction the
-// commit wakes the sequencer; on the pool the write has committed already.
-func (c *conn) appended(ctx context.Context) error {
+// appended records that c wrote to a log queue (events: the events queue):
+// inside a transaction the commit wakes the sequencer; on the pool the
+// write has committed already.
+func (c *conn) appended(ctx context.Context, events bool) error {
 	if c.pool == nil {
 		c.appendedRows = true
+		c.appendedEvents = c.appendedEvents || events
 		return nil
 	}
-	return c.seq.committed(ctx)
+	return c.seq.committed(ctx, events)
 }
 
 const auditHeadSQL = `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`
@@ -101,53 +101,41 @@ func sealLegacy(ctx context.Context, q querier) ([]byte, error) {
 	}
 }
 
-const auditChunk = 1000 // 9 parameters a row, under PostgreSQL's 65,535
+// insertPendingSQL inserts entries into the sequencer's queue from one
+// array per column, so a batch of any size is one statement with one text,
+// prepared once per connection: a multi-row VALUES list was a new statement
+// for every batch size and seven parameters per entry for the node to
+// encode. Each entry's fields are the slice [lo:hi] of one flat array
+// (hi < 0: none, NULL), since PostgreSQL arrays of arrays must be
+// rectangular. unnest yields the rows in array order, so the entries of a
+// batch draw their ids in the order given.
+const insertPendingSQL = `INSERT INTO audit_pending (at, actor, action, pin, fields, purpose, outcome)
+SELECT at, actor, action, pin, CASE WHEN hi < 0 THEN NULL ELSE ($5::text[])[lo:hi] END, purpose, outcome
+FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $6::int[], $7::int[], $8::text[], $9::text[])
+	AS u(at, actor, action, pin, lo, hi, purpose, outcome)`
 
-// queueInserts queues multi-row INSERTs of entries: the audit writer hands
-// over many concurrent requests' entries at once, and one statement costs
-// the server far less than one per entry.
-func queueInserts(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
-	for start := 0; start < len(entries); start += auditChunk {
-		chunk := entries[start:min(start+auditChunk, len(entries))]
-		var sql strings.Builder
-		sql.WriteString(`INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash) VALUES `)
-		args := make([]any, 0, 9*len(chunk))
-		for i, e := range chunk {
-			if i > 0 {
-				sql.WriteByte(',')
-			}
-			n := len(args)
-			fmt.Fprintf(&sql, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
-			var pin *string
-			if e.PIN != "" {
-				p := string(e.PIN)
-				pin = &p
-			}
-			args = append(args, e.ID, e.At, e.Actor, e.Action, pin, e.Fields, e.Purpose, e.Outcome, e.Hash)
-		}
-		b.Queue(sql.String(), args...)
-	}
-}
-
-// queuePending queues multi-row INSERTs of entries into the sequencer's
-// queue (one statement for a whole chunk: a chunk of the audit writer's
-// group commit or of a reconciliation is thousands of entries).
+// queuePending queues the insert of entries into the sequencer's queue.
 func queuePending(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
-	for start := 0; start < len(entries); start += auditChunk {
-		chunk := entries[start:min(start+auditChunk, len(entries))]
-		var sql strings.Builder
-		sql.WriteString(`INSERT INTO audit_pending (at, actor, action, pin, fields, purpose, outcome) VALUES `)
-		args := make([]any, 0, 7*len(chunk))
-		for i, e := range chunk {
-			if i > 0 {
-				sql.WriteByte(',')
-			}
-			n := len(args)
-			fmt.Fprintf(&sql, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-			args = append(args, e.At, e.Actor, e.Action, pinArg(e.PIN), e.Fields, e.Purpose, e.Outcome)
+	n := len(entries)
+	var (
+		at                              = make([]time.Time, n)
+		actor, action, purpose, outcome = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		pin                             = make([]*string, n)
+		lo, hi                          = make([]int32, n), make([]int32, n)
+		fields                          []string
+	)
+	for i, e := range entries {
+		at[i], actor[i], action[i], pin[i], purpose[i], outcome[i] = e.At, e.Actor, e.Action, pinArg(e.PIN), e.Purpose, e.Outcome
+		lo[i], hi[i] = int32(len(fields)+1), -1
+		if e.Fields != nil {
+			fields = append(fields, e.Fields...)
+			hi[i] = int32(len(fields))
 		}
-		b.Queue(sql.String(), args...)
 	}
+	if fields == nil {
+		fields = []string{}
+	}
+	b.Queue(insertPendingSQL, at, actor, action, pin, fields, lo, hi, purpose, outcome)
 }
 
 // pinArg is a PIN as a nullable column value.

@@ -22,7 +22,7 @@ func (c *conn) AppendEvent(ctx context.Context, e *cancuoc.Event) error {
 	if err != nil {
 		return dbErr(op, err)
 	}
-	return cancuoc.WithOp(op, c.appended(ctx))
+	return cancuoc.WithOp(op, c.appended(ctx, true))
 }
 
 // EventsAfter returns up to limit events with Seq > after, by Seq (100 when

@@ -56,6 +56,7 @@ type sequencer struct {
 	batch     int
 	idle      time.Duration // the leader's poll for other nodes' rows
 	gather    time.Duration // the least time from one pass's start to the next under load
+	logGather time.Duration // the same while only access-log entries wait (no event, no WaitSequenced)
 	standby   time.Duration // a standby's retry of the leadership
 	vacuumAt  int64         // rows sequenced between the leader's vacuums of the queues
 	sinceVac  int64
@@ -63,6 +64,7 @@ type sequencer struct {
 	log       *slog.Logger
 
 	kick    chan struct{}
+	hurry   chan struct{} // events or a WaitSequenced wait: end a logGather early
 	mu      sync.Mutex
 	done    chan struct{} // closed when the current pass ends
 	hooks   []func()
@@ -74,8 +76,8 @@ type sequencer struct {
 
 func newSequencer(st *Store, schema string, o options) *sequencer {
 	return &sequencer{st: st, leaderKey: lockKey("cancuoc.sequencer:" + schema), batch: 5000,
-		idle: o.seqPoll, gather: o.seqGather, vacuumAt: o.queueVacuum, standby: time.Second, wait: o.waitSequenced, log: slog.Default(),
-		kick: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+		idle: o.seqPoll, gather: o.seqGather, logGather: max(o.logGather, o.seqGather), vacuumAt: o.queueVacuum, standby: time.Second, wait: o.waitSequenced, log: slog.Default(),
+		kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 func (s *sequencer) start() {
@@ -97,8 +99,21 @@ func (s *sequencer) poke() {
 	}
 }
 
-// committed is called after a transaction that appended rows committed.
-func (s *sequencer) committed(ctx context.Context) error {
+// hasten cuts the current logGather wait short (to gather): events wait,
+// or a caller waits for its rows' places.
+func (s *sequencer) hasten() {
+	select {
+	case s.hurry <- struct{}{}:
+	default:
+	}
+}
+
+// committed is called after a transaction that appended rows committed;
+// events says whether they include events (not only access-log entries).
+func (s *sequencer) committed(ctx context.Context, events bool) error {
+	if events {
+		s.hasten()
+	}
 	s.poke()
 	if !s.wait {
 		return nil
@@ -207,15 +222,36 @@ func (s *sequencer) lead(ctx context.Context) error {
 			}
 			return err
 		}
-		// Under a steady stream of commits (work back within gather of
-		// the last pass's start), wait out the rest of it: the next pass
-		// then takes several commits' rows at once. A pass costs the
-		// database about ten statements whatever it carries, so this
-		// divides the sequencer's cost per entry; answers do not wait for
-		// it (only the chain's places and the events' dispatch do).
-		if wait := s.gather - time.Since(start); wait > 0 {
-			sleepCtx(ctx, wait)
-		}
+		s.pause(ctx, start)
+	}
+}
+
+// pause waits, under a steady stream of commits (work back within the
+// gather time of the last pass's start), for the rest of it: the next pass
+// then takes several commits' rows at once. A pass costs the database about
+// ten statements and a commit, and the node two round trips, whatever it
+// carries, so this divides the sequencer's cost per entry. Answers do not
+// wait for it (they return at their own commit); only the chain's places
+// and the events' dispatch do. While only access-log entries wait (read
+// audits, the stream of match checks), nothing but their places in the
+// chain waits, so the pause is the longer logGather; events (dispatch
+// waits for them) or a WaitSequenced caller cut it to gather.
+func (s *sequencer) pause(ctx context.Context, start time.Time) {
+	wait := s.logGather - time.Since(start)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+		return
+	case <-s.hurry:
+	}
+	if wait := s.gather - time.Since(start); wait > 0 {
+		sleepCtx(ctx, wait)
 	}
 }
 
@@ -286,6 +322,12 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
+	// Events committed before this point are in the pass's snapshot, so
+	// their hurry is spent; one committed later sets it again.
+	select {
+	case <-s.hurry:
+	default:
+	}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	// The transaction-scoped locks that writers took before the sequencer:
@@ -335,8 +377,11 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 	cancuoc.AuditStamp(last, hash, entries)
 	b = &pgx.Batch{}
 	if len(entries) > 0 {
-		queueInserts(b, entries)
-		b.Queue(`DELETE FROM audit_pending WHERE id = ANY($1)`, ids)
+		hashes := make([][]byte, len(entries))
+		for i, e := range entries {
+			hashes[i] = e.Hash
+		}
+		b.Queue(moveAuditSQL, ids, hashes, last)
 	}
 	if events > 0 {
 		// Nodes of the previous version (a rolling upgrade) draw seqs from
@@ -345,11 +390,42 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 		b.Queue(`SELECT pg_notify($1, '')`, s.channel())
 	}
 	b.Queue(`COMMIT`)
-	if err = c.SendBatch(ctx, b).Close(); err != nil {
+	br = c.SendBatch(ctx, b)
+	if len(entries) > 0 {
+		var tag pgconn.CommandTag
+		if tag, err = br.Exec(); err == nil && tag.RowsAffected() != int64(len(entries)) {
+			// Only the sequencer deletes pending rows, under its lock: a
+			// row gone between the read and the move means another writer
+			// is at the queue, and the chain must not skip an entry.
+			err = fmt.Errorf("log sequencer: moved %d of %d access-log entries", tag.RowsAffected(), len(entries))
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return 0, 0, err
 	}
 	return max(int64(len(entries)), events), events, nil
 }
+
+// moveAuditSQL moves the pass's pending entries ($1, their ids in the order
+// read) into audit with their places ($3 + their position) and the chain
+// hashes computed from them ($2), in one statement: the columns go from
+// queue to log inside the server instead of back through the sequencer as
+// nine parameters per entry, which cost the node about as much CPU as the
+// whole read of the rows. The rows are the ones hashed: a pending row is
+// never changed, and only the sequencer (under its lock) deletes one. The
+// DELETE takes its rows by id = ANY (an index probe each); joined to the
+// unnest inside the DELETE, the planner scanned the whole queue, dead rows
+// and all, for every pass.
+const moveAuditSQL = `WITH moved AS (
+	DELETE FROM audit_pending WHERE id = ANY($1)
+	RETURNING id, at, actor, action, pin, fields, purpose, outcome
+)
+INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash)
+SELECT $3::bigint + u.n, m.at, m.actor, m.action, m.pin, m.fields, m.purpose, m.outcome, u.hash
+FROM moved m JOIN unnest($1::bigint[], $2::bytea[]) WITH ORDINALITY AS u(id, hash, n) ON u.id = m.id`
 
 func scanPending(rows pgx.Rows) ([]int64, []*cancuoc.AuditEntry, error) {
 	defer rows.Close()
@@ -387,6 +463,7 @@ func (s *Store) WaitSequenced(ctx context.Context) error {
 	}
 	for a > 0 || e > 0 {
 		end := s.seq.passEnd()
+		s.seq.hasten()
 		s.seq.poke()
 		t := time.NewTimer(5 * time.Millisecond)
 		select {

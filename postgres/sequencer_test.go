@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -235,4 +236,138 @@ func TestSequencerVacuumsQueues(t *testing.T) {
 		err := s.Pool().QueryRow(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'audit_pending'`, schema).Scan(&n)
 		return err == nil && n > 0
 	})
+	// No vacuum truncates a queue: truncating locks out every writer's
+	// insert (migration 00032).
+	for _, q := range []string{"audit_pending", "events_pending"} {
+		var opts []string
+		if err := s.Pool().QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass`, schema+"."+q).Scan(&opts); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(opts, "vacuum_truncate=false") {
+			t.Errorf("%s: reloptions %v, want vacuum_truncate=false", q, opts)
+		}
+	}
+}
+
+// TestSequencerLogGather: while only access-log entries wait, passes are
+// spaced by the log gather time (here far longer than the test could
+// wait), but an event committed meanwhile, or a WaitSequenced caller,
+// ends that wait: dispatch and readers who need the places do not pay for
+// the batching of read audits.
+func TestSequencerLogGather(t *testing.T) {
+	s := leadingStore(t, postgres.WithLogGather(time.Minute))
+	ctx := t.Context()
+	read := func(i int) {
+		t.Helper()
+		if err := s.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "t", Action: "citizen.read",
+			Purpose: fmt.Sprint(i), Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func() int64 { return auditSize(t, s) }
+	// An event is sequenced at once (its pass starts the log gather
+	// time); a read audit after it is held.
+	event := func(id string) {
+		t.Helper()
+		if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return tx.AppendEvent(ctx, &cancuoc.Event{ID: id, Type: "t", Actor: "t", At: time.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := func() int {
+		evs, err := s.EventsAfter(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	event("e-1")
+	waitFor(t, "the first event's seq", func() bool { return events() == 1 })
+	read(1)
+	time.Sleep(300 * time.Millisecond)
+	if n := size(); n != 0 {
+		t.Fatalf("a read audit alone was sequenced within the log gather time (size %d)", n)
+	}
+	// An event ends the wait: it and the held entry get their places.
+	event("e-2")
+	waitFor(t, "the event's seq and the held entry's place", func() bool { return events() == 2 && size() == 1 })
+	// So does a caller waiting for the places.
+	read(2)
+	if err := s.WaitSequenced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := size(); n != 2 {
+		t.Fatalf("WaitSequenced returned with %d entries sequenced, want 2", n)
+	}
+}
+
+// TestSequencerStraggler: an entry whose transaction stayed open while
+// thousands of later entries were sequenced still gets its place once it
+// commits, without anyone calling WaitSequenced (a guard for any pass that
+// would not read the queue from its start).
+func TestSequencerStraggler(t *testing.T) {
+	s := leadingStore(t)
+	ctx := t.Context()
+	entry := func(tag string) *cancuoc.AuditEntry {
+		return &cancuoc.AuditEntry{At: time.Now(), Actor: "t", Action: "citizen.read", Purpose: tag, Outcome: "ok"}
+	}
+	appended, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.InTx(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.AppendAudit(ctx, entry("straggler")); err != nil {
+				return err
+			}
+			close(appended)
+			<-release // commit only after many later entries were sequenced
+			return nil
+		})
+	}()
+	<-appended
+	const later = 2000 // well past the floor's lag
+	for lo := 0; lo < later; lo += 100 {
+		es := make([]*cancuoc.AuditEntry, 100)
+		for i := range es {
+			es[i] = entry(fmt.Sprint(lo + i))
+		}
+		if err := s.AppendAudit(ctx, es...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func() int64 { return auditSize(t, s) }
+	waitFor(t, "the later entries' places", func() bool { return size() == later })
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the straggler's place", func() bool { return size() == later+1 })
+	es, err := s.AuditRange(ctx, later+1, later+1)
+	if err != nil || len(es) != 1 || es[0].Purpose != "straggler" {
+		t.Fatalf("place %d: %+v, %v", later+1, es, err)
+	}
+}
+
+// leadingStore opens a store with opts on a fresh schema and waits until
+// it leads the schema's sequencing (the test's own store closed first).
+func leadingStore(t *testing.T, opts ...postgres.Option) *postgres.Store {
+	a := open(t)
+	t.Parallel()
+	s, err := postgres.Open(t.Context(), serverURL(t), append([]postgres.Option{postgres.WithSchema(schemaOf(t, a))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	a.Close()
+	waitFor(t, "the store to lead", s.IsSequencer)
+	return s
+}
+
+// auditSize is the number of sequenced access-log entries.
+func auditSize(t *testing.T, s *postgres.Store) int64 {
+	t.Helper()
+	n, err := s.AuditSize(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
