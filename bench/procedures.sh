@@ -14,14 +14,16 @@
 #
 # MODES="step" runs only the per-step mode; CANCUOC_BIN=path uses that
 # server binary instead of building one (to measure another commit);
-# NO_REPORT=1 prints the figures without writing the results.
+# NO_REPORT=1 prints the figures without writing the results;
+# BACKENDS="sqlite" (or "pg") runs only that backend (with NO_REPORT=1).
 #
 # PROFILE=1 also takes a CPU profile of cancuoc (pprof, --debug-addr on
-# port 19053) for 15 s of each run and writes its top functions beside the
+# port PORT+3) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
 #
 # Needs PostgreSQL on 127.0.0.1:5432, pgbench and nats-server
-# (/usr/sbin/nats-server). Ports 19050-19053.
+# (/usr/sbin/nats-server). Ports PORT..PORT+3 (PORT=19050 unless set), so
+# that two runs on one machine do not collide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
@@ -29,13 +31,15 @@ N=${N:-2000}
 CLIENTS=${CLIENTS:-4}
 DURATION=${DURATION:-20}
 BATCH=${BATCH:-50}
+PORT=${PORT:-19050}
+P_SQLITE=$PORT P_PG=$((PORT + 1)) P_NATS=$((PORT + 2)) P_DEBUG=$((PORT + 3))
 NATS=${NATS:-$(command -v nats-server || echo /usr/sbin/nats-server)}
-OUT=bench/out/procedures
+OUT=${OUT:-bench/out/procedures}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 if [ -n "${CANCUOC_BIN:-}" ]; then cp "$CANCUOC_BIN" "$OUT/cancuoc"; else go build -o "$OUT/cancuoc" ./cmd/cancuoc; fi
 go build -o "$OUT/procbench" ./bench/procbench
-SCHEMA=bench_proc_$(date +%s)
+SCHEMA=${SCHEMA_PREFIX:-bench_proc}_$(date +%s)
 psql_() { psql -q -v ON_ERROR_STOP=1 "$PG" "$@"; }
 
 pids=()
@@ -50,12 +54,12 @@ trap cleanup EXIT
 PROFILE=${PROFILE:-}
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 debug=()
-if [ -n "$PROFILE" ]; then debug=(--debug-addr 127.0.0.1:19053); fi
+if [ -n "$PROFILE" ]; then debug=(--debug-addr 127.0.0.1:$P_DEBUG); fi
 prof_pids=()
 profile() { # profile NAME: PROFILE_SECONDS (8) of CPU profile of the running cancuoc, in the background
   [ -n "$PROFILE" ] || return 0
   prof_pids=()
-  ( sleep 1; curl -sf "http://127.0.0.1:19053/debug/pprof/profile?seconds=${PROFILE_SECONDS:-8}" -o "$OUT/$1.cpu.pprof" &&
+  ( sleep 1; curl -sf "http://127.0.0.1:$P_DEBUG/debug/pprof/profile?seconds=${PROFILE_SECONDS:-8}" -o "$OUT/$1.cpu.pprof" &&
     go tool pprof -top -nodecount=30 "$OUT/cancuoc" "$OUT/$1.cpu.pprof" >"$OUT/$1.top.txt" 2>/dev/null || true ) &
   prof_pids+=($!)
 }
@@ -98,11 +102,11 @@ run_sqlite() { # run_sqlite MODE
   echo "== cancuoc on SQLite, $1 mode: $N birth files"
   mkdir -p "$OUT/$name"
   "$OUT/procbench" seed -database "$OUT/$name/cancuoc.db" -n "$N" -out "$OUT/$name.seed.json"
-  serve "$name" 19050 --database "$OUT/$name/cancuoc.db" "${debug[@]}"
+  serve "$name" $P_SQLITE --database "$OUT/$name/cancuoc.db" "${debug[@]}"
   local pid=${pids[-1]}
   profile "$name"
   measure_start "$pid"
-  "$OUT/procbench" run -base http://127.0.0.1:19050 -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" | tee "$OUT/$name.json"
+  "$OUT/procbench" run -base http://127.0.0.1:$P_SQLITE -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" | tee "$OUT/$name.json"
   measure_end "$name" "$pid"
   for p in "${prof_pids[@]}"; do wait "$p" || true; done
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -115,15 +119,15 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   schemas+=("$schema")
   local db="$PG&search_path=$schema&application_name=cancuoc_procbench"
   mkdir -p "$OUT/nats-$1"
-  "$NATS" -a 127.0.0.1 -p 19052 -js -sd "$OUT/nats-$1" >"$OUT/nats-$1.log" 2>&1 &
+  "$NATS" -a 127.0.0.1 -p $P_NATS -js -sd "$OUT/nats-$1" >"$OUT/nats-$1.log" 2>&1 &
   local npid=$!
   pids+=($npid)
   "$OUT/procbench" seed -database "$PG&search_path=$schema" -n "$N" -out "$OUT/$name.seed.json"
-  serve "$name" 19051 --database "$db" --nats-url nats://127.0.0.1:19052 "${debug[@]}"
+  serve "$name" $P_PG --database "$db" --nats-url nats://127.0.0.1:$P_NATS "${debug[@]}"
   local pid=${pids[-1]}
   profile "$name"
   measure_start "$pid" "$npid"
-  "$OUT/procbench" run -base http://127.0.0.1:19051 -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" | tee "$OUT/$name.json"
+  "$OUT/procbench" run -base http://127.0.0.1:$P_PG -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" | tee "$OUT/$name.json"
   measure_end "$name" "$pid" "$npid"
   for p in "${prof_pids[@]}"; do wait "$p" || true; done
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -132,9 +136,9 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
 
 schemas=()
 MODES=${MODES:-step batch}
-for m in $MODES; do run_sqlite "$m"; done
-for m in $MODES; do run_pg "$m"; done
-[ -n "${NO_REPORT:-}" ] && { for m in $MODES; do for b in sqlite pg; do echo "$b-$m: $(cat "$OUT/$b-$m.cpu") $(cat "$OUT/$b-$m.json")"; done; done; exit 0; }
+BACKENDS=${BACKENDS:-sqlite pg}
+for b in $BACKENDS; do for m in $MODES; do "run_$b" "$m"; done; done
+[ -n "${NO_REPORT:-}" ] && { for m in $MODES; do for b in $BACKENDS; do echo "$b-$m: $(cat "$OUT/$b-$m.cpu") $(cat "$OUT/$b-$m.json")"; done; done; exit 0; }
 
 echo "== reference: pgbench, the raw transactions of one procedure, $CLIENTS clients for ${DURATION}s"
 psql_ <<SQL
