@@ -1,7 +1,9 @@
 package wallet_test
 
 import (
+	"context"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
@@ -91,4 +93,55 @@ func TestProcedureDocumentsLandInWallet(t *testing.T) {
 	if err != nil || len(docs) != 4 || valid != 2 {
 		t.Errorf("after a second key: %d documents, %d valid, %v", len(docs), valid, err)
 	}
+}
+
+// txCounter counts the write transactions a wallet opens.
+type txCounter struct {
+	cancuoc.Store
+	n atomic.Int64
+}
+
+func (c *txCounter) InTx(ctx context.Context, fn func(cancuoc.Tx) error) error {
+	c.n.Add(1)
+	return c.Store.InTx(ctx, fn)
+}
+
+// TestProcedureEventWithoutKeyWritesNothing: the subject of nearly every
+// procedure event is a newborn without a wallet key; the handler settles
+// it without a write transaction (on SQLite each one waited for the single
+// writer), on both stores.
+func TestProcedureEventWithoutKeyWritesNothing(t *testing.T) {
+	onBothStores(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		nokey := e.citizen(3, cancuoc.Level1, "")
+		at := e.now
+		err := e.store.InTx(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.InsertProcedure(ctx, &cancuoc.Procedure{ID: "HS3", Kind: cancuoc.ProcedureKind("birth"), Status: cancuoc.ProcedureOpen,
+				Applicant: nokey.pin, Subject: nokey.pin, Province: "01", Commune: "00004", SubmittedBy: "x", Application: json.RawMessage(`{}`),
+				SubmittedAt: at, Deadline: at.AddDate(0, 0, 9), Version: 1}); err != nil {
+				return err
+			}
+			return tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: "birth_certificate", Number: "KS." + string(nokey.pin),
+				PIN: nokey.pin, ProcedureID: "HS3", IssuedAt: at})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := &txCounter{Store: e.store}
+		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := counted.n.Load()
+		data, _ := json.Marshal(map[string]any{"procedure": "HS3", "name": "birth_registration"})
+		if err := w.HandleProcedureEvent(ctx, cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		if n := counted.n.Load() - before; n != 0 {
+			t.Errorf("%d write transactions for a subject without a wallet key, want 0", n)
+		}
+		if docs, err := e.store.DocumentsByHolder(ctx, nokey.pin); err != nil || len(docs) != 0 {
+			t.Errorf("subject without a key: %d documents, %v", len(docs), err)
+		}
+	})
 }
