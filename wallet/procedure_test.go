@@ -1,12 +1,11 @@
 package wallet_test
 
 import (
-	"context"
 	"encoding/json"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/wallet"
 )
 
@@ -95,17 +94,6 @@ func TestProcedureDocumentsLandInWallet(t *testing.T) {
 	}
 }
 
-// txCounter counts the write transactions a wallet opens.
-type txCounter struct {
-	cancuoc.Store
-	n atomic.Int64
-}
-
-func (c *txCounter) InTx(ctx context.Context, fn func(cancuoc.Tx) error) error {
-	c.n.Add(1)
-	return c.Store.InTx(ctx, fn)
-}
-
 // TestProcedureEventWithoutKeyWritesNothing: the subject of nearly every
 // procedure event is a newborn without a wallet key; the handler settles
 // it without a write transaction (on SQLite each one waited for the single
@@ -127,21 +115,44 @@ func TestProcedureEventWithoutKeyWritesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		counted := &txCounter{Store: e.store}
+		counted := &storetest.TxCounter{Store: e.store}
 		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock))
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := counted.n.Load()
+		before := counted.Count()
 		data, _ := json.Marshal(map[string]any{"procedure": "HS3", "name": "birth_registration"})
 		if err := w.HandleProcedureEvent(ctx, cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}); err != nil {
 			t.Fatal(err)
 		}
-		if n := counted.n.Load() - before; n != 0 {
+		if n := counted.Count() - before; n != 0 {
 			t.Errorf("%d write transactions for a subject without a wallet key, want 0", n)
 		}
 		if docs, err := e.store.DocumentsByHolder(ctx, nokey.pin); err != nil || len(docs) != 0 {
 			t.Errorf("subject without a key: %d documents, %v", len(docs), err)
+		}
+	})
+}
+
+// TestRegistryEventWithoutDocumentsWritesNothing: a registry event about a
+// person holding no wallet document (most of them) is settled on a read.
+func TestRegistryEventWithoutDocumentsWritesNothing(t *testing.T) {
+	onBothStores(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		none := e.citizen(4, cancuoc.Level1, "")
+		counted := &storetest.TxCounter{Store: e.store}
+		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := counted.Count()
+		for _, typ := range []string{cancuoc.EventCitizenUpdated, cancuoc.EventCitizenMissing, cancuoc.EventCitizenDied} {
+			if err := w.HandleRegistryEvent(ctx, cancuoc.Event{Type: typ, PIN: none.pin}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := counted.Count() - before; n != 0 {
+			t.Errorf("%d write transactions for a person without documents, want 0", n)
 		}
 	})
 }
