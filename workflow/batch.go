@@ -30,39 +30,12 @@ type ClaimQuery struct {
 // tasks. An empty queue is an empty answer, not an error.
 func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, q ClaimQuery) ([]*cancuoc.ProcedureStep, error) {
 	const op = "workflow.ClaimNext"
-	if err := queueRight(op, actor); err != nil {
+	if err := checkClaim(op, actor, q); err != nil {
 		return nil, err
 	}
-	if q.Max < 1 || q.Max > MaxBatch {
-		return nil, cancuoc.InvalidField(op, "max", "max_invalid",
-			"max phải từ 1 đến 100.", "max must be from 1 to 100.")
-	}
-	if q.Kind != "" && q.Kind != cancuoc.ProcedureBirth && q.Kind != cancuoc.ProcedureDeath {
-		return nil, cancuoc.InvalidField(op, "kind", "kind_unknown",
-			"Loại thủ tục phải là birth (khai sinh) hoặc death (khai tử).", "The kind must be birth or death.")
-	}
-	sq := cancuoc.StepQuery{Agency: actor.Agency, Kind: q.Kind, Province: actor.Jurisdiction.Province,
-		Commune: actor.Jurisdiction.Commune, Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: q.Max, ForClaim: true}
-	cands, err := tx.Steps(ctx, sq)
+	cands, err := s.candidates(ctx, tx, actor, q, true)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
-	}
-	if len(cands) < q.Max {
-		// Claimed tasks whose lease ended, or that are actor's already.
-		sq.Statuses, sq.Limit = []cancuoc.StepStatus{cancuoc.StepClaimed}, MaxBatch
-		held, err := tx.Steps(ctx, sq)
-		if err != nil {
-			return nil, cancuoc.WithOp(op, err)
-		}
-		now := s.clock()
-		for _, st := range held {
-			if len(cands) == q.Max {
-				break
-			}
-			if st.ClaimedBy == actor.ID || st.ClaimedAt == nil || now.Sub(*st.ClaimedAt) >= s.lease {
-				cands = append(cands, st)
-			}
-		}
 	}
 	out := make([]*cancuoc.ProcedureStep, 0, len(cands))
 	for _, st := range cands {
@@ -82,6 +55,81 @@ func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc
 		}
 	}
 	return out, nil
+}
+
+// checkClaim checks a claim's caller and shape.
+func checkClaim(op string, actor *cancuoc.Principal, q ClaimQuery) error {
+	if err := queueRight(op, actor); err != nil {
+		return err
+	}
+	if q.Max < 1 || q.Max > MaxBatch {
+		return cancuoc.InvalidField(op, "max", "max_invalid",
+			"max phải từ 1 đến 100.", "max must be from 1 to 100.")
+	}
+	if q.Kind != "" && q.Kind != cancuoc.ProcedureBirth && q.Kind != cancuoc.ProcedureDeath {
+		return cancuoc.InvalidField(op, "kind", "kind_unknown",
+			"Loại thủ tục phải là birth (khai sinh) hoặc death (khai tử).", "The kind must be birth or death.")
+	}
+	return nil
+}
+
+// stepLister is where candidates reads: a transaction, or the store.
+type stepLister interface {
+	Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.ProcedureStep, error)
+}
+
+// candidates lists the tasks a claim by actor would take: pending tasks of
+// its queue, then tasks whose claim's lease has ended and those actor
+// holds already. forClaim locks them (inside a transaction, see
+// cancuoc.StepQuery.ForClaim).
+func (s *Service) candidates(ctx context.Context, r stepLister, actor *cancuoc.Principal, q ClaimQuery, forClaim bool) ([]*cancuoc.ProcedureStep, error) {
+	sq := cancuoc.StepQuery{Agency: actor.Agency, Kind: q.Kind, Province: actor.Jurisdiction.Province,
+		Commune: actor.Jurisdiction.Commune, Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: q.Max, ForClaim: forClaim}
+	cands, err := r.Steps(ctx, sq)
+	if err != nil || len(cands) >= q.Max {
+		return cands, err
+	}
+	// Claimed tasks whose lease ended, or that are actor's already.
+	sq.Statuses, sq.Limit = []cancuoc.StepStatus{cancuoc.StepClaimed}, MaxBatch
+	held, err := r.Steps(ctx, sq)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	for _, st := range held {
+		if len(cands) == q.Max {
+			break
+		}
+		if st.ClaimedBy == actor.ID || st.ClaimedAt == nil || now.Sub(*st.ClaimedAt) >= s.lease {
+			cands = append(cands, st)
+		}
+	}
+	return cands, nil
+}
+
+// IdleClaim reports, from reads outside any transaction, that a claim by
+// actor with q would take nothing now and that no answer is stored under
+// the Idempotency-Key (principal, key): the caller may then answer an
+// empty claim without a transaction. An agency's system polls its queue,
+// and each empty poll was a write transaction (on SQLite queued behind the
+// single writer) that stored an empty answer and woke every event
+// consumer. An empty claim has no effect, so a retry under the same key
+// that finds tasks later claims them without repeating anything. A key
+// whose answer is being stored concurrently is seen by the second read:
+// the tasks it claimed are actor's, so the claim is not idle and the
+// caller's transaction replays the stored answer. Any doubt (an invalid
+// claim, a failed read) answers false, and the caller takes the usual way.
+func (s *Service) IdleClaim(ctx context.Context, actor *cancuoc.Principal, q ClaimQuery, principal, key string) bool {
+	if checkClaim("workflow.ClaimNext", actor, q) != nil {
+		return false
+	}
+	if key != "" {
+		if _, err := s.store.Request(ctx, principal, key); cancuoc.KindOf(err) != cancuoc.NotFound {
+			return false
+		}
+	}
+	cands, err := s.candidates(ctx, s.store, actor, q, false)
+	return err == nil && len(cands) == 0
 }
 
 // Batch actions.

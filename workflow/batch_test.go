@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/storetest"
+	"github.com/cancuoc/cancuoc/workday"
 	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/workflow/wftest"
 )
 
 func stepIDs(sts []*cancuoc.ProcedureStep) []string {
@@ -230,6 +233,57 @@ func TestHandleEventsTogether(t *testing.T) {
 		got, err := w.wf.ClaimNext(ctx, w.police, workflow.ClaimQuery{Max: 100})
 		if err != nil || len(got) != len(files) {
 			t.Fatalf("police tasks = %d, %v; want %d", len(got), err, len(files))
+		}
+	})
+}
+
+// TestIdleClaim: a claim that would take nothing is told from reads alone,
+// without a transaction; pending tasks, tasks the caller holds or whose
+// lease ended, a key whose answer is stored, and an invalid claim (whose
+// error the claim itself reports) are not idle.
+func TestIdleClaim(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		counted := &storetest.TxCounter{Store: w.store}
+		wf := workflow.New(counted, w.reg, wftest.Residence{}, workday.Default(), workflow.WithClock(w.clock.now))
+		q := workflow.ClaimQuery{Max: 5}
+		if !wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-police") {
+			t.Error("police without a task: not idle")
+		}
+		if wf.IdleClaim(ctx, w.admin, q, w.admin.ID, "") || wf.IdleClaim(ctx, w.police, workflow.ClaimQuery{Max: 0}, w.police.ID, "") {
+			t.Error("an invalid claim is idle; its error must come from the claim")
+		}
+		if n := counted.Count(); n != 0 {
+			t.Errorf("%d transactions to find nothing to claim, want 0", n)
+		}
+		w.submitBirth(t)
+		if wf.IdleClaim(ctx, w.civil, q, w.civil.ID, "k1") {
+			t.Error("a pending task: idle")
+		}
+		claim := func(p *cancuoc.Principal, key string) []byte {
+			t.Helper()
+			ans, err := wf.Do(ctx, p.ID, key, []byte("claim"), 200, func(tx cancuoc.Tx) (any, error) { return wf.ClaimNextTx(ctx, tx, p, q) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ans.Body
+		}
+		claim(w.civil, "k1")
+		if wf.IdleClaim(ctx, w.civil, q, w.civil.ID, "k-new") {
+			t.Error("the holder of a claimed task: idle (a restarted client gets its work back)")
+		}
+		if !wf.IdleClaim(ctx, w.civil2, q, w.civil2.ID, "k2") {
+			t.Error("another client, within the holder's lease: not idle")
+		}
+		if body := claim(w.civil2, "k2"); string(body) != `[]` {
+			t.Fatalf("civil2's claim answered %s", body)
+		}
+		if wf.IdleClaim(ctx, w.civil2, q, w.civil2.ID, "k2") {
+			t.Error("a key whose answer is stored: idle (the retry must replay it)")
+		}
+		w.clock.set(w.clock.now().Add(16 * time.Minute))
+		if wf.IdleClaim(ctx, w.civil2, q, w.civil2.ID, "k3") {
+			t.Error("a task whose lease ended: idle")
 		}
 	})
 }
