@@ -11,10 +11,13 @@
 //     transaction as the step's completion, guarded by the step's version,
 //     so it happens once even if the request is retried or the server dies;
 //     requests with an Idempotency-Key also get the same answer again;
-//   - the next step is created by an event handler (HandleEvent) that the
-//     dispatcher calls at least once for each completed step; creating a
-//     step that exists is a no-op, so the handler is idempotent and any
-//     node (or a NATS consumer) may run it.
+//   - the next step (or the file's completion) is created in the same
+//     transaction as the completion that leads to it; the event handler
+//     (HandleEvent), which the dispatcher calls at least once for each
+//     completed step, finds it done on a read and does the same for a
+//     file left behind (an event written before, or by another version):
+//     creating a step that exists is a no-op, so the handler is idempotent
+//     and any node (or a NATS consumer) may run it.
 package workflow
 
 import (
