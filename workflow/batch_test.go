@@ -1,11 +1,13 @@
 package workflow_test
 
 import (
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/workday"
 	"github.com/cancuoc/cancuoc/workflow"
@@ -261,6 +263,7 @@ func TestIdleClaim(t *testing.T) {
 		if n := counted.Count(); n != 0 {
 			t.Errorf("%d transactions to find nothing to claim, want 0", n)
 		}
+
 		w.submitBirth(t)
 		if wf.IdleClaim(ctx, w.civil, q, w.civil.ID, "k1") {
 			t.Error("a pending task: idle")
@@ -291,4 +294,53 @@ func TestIdleClaim(t *testing.T) {
 			t.Error("a task whose lease ended: idle")
 		}
 	})
+}
+
+// TestIdleClaimWhileKeyRuns: a request under the same key running
+// meanwhile (its answer not stored yet) makes the claim not idle, so that
+// the caller waits for the stored answer. On a SQLite file (WAL: reads do
+// not wait for the writer; the in-memory store's do) and on PostgreSQL.
+func TestIdleClaimWhileKeyRuns(t *testing.T) {
+	file := func(t *testing.T) cancuoc.Store {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "wf.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	for _, b := range []backend{{"sqlite-file", file}, backends[1]} {
+		t.Run(b.name, func(t *testing.T) {
+			w := newWorld(t, b.open(t))
+			ctx := t.Context()
+			wf := w.wf
+			q := workflow.ClaimQuery{Max: 5}
+			// A request under the same key running meanwhile (its answer not
+			// stored yet) makes the claim not idle: the caller must wait for
+			// the stored answer.
+			started, release, finished := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				_, err := wf.Do(ctx, w.police.ID, "k-police", []byte("claim"), 200, func(tx cancuoc.Tx) (any, error) {
+					close(started)
+					<-release
+					return wf.ClaimNextTx(ctx, tx, w.police, q)
+				})
+				finished <- err
+			}()
+			<-started
+			if wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-police") {
+				t.Error("a key whose request is running: idle")
+			}
+			if !wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-other") {
+				t.Error("another key, while one runs: not idle")
+			}
+			close(release)
+			if err := <-finished; err != nil {
+				t.Fatal(err)
+			}
+			if wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-police") {
+				t.Error("a key whose (empty) answer is stored: idle")
+			}
+		})
+	}
 }

@@ -85,6 +85,7 @@ type Service struct {
 	lease     time.Duration
 	fileDays  int
 	adv       advancer
+	keys      runningKeys
 }
 
 // Option configures a Service.
