@@ -227,14 +227,16 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 			return nil, err
 		}
 	}
-	if err := record(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted); err != nil {
-		return nil, err
-	}
 	// The next task (or the file's completion) commits with the step that
 	// leads to it, rather than in a transaction of its own made by the
 	// event's handler: one transaction less per step, and no wait for the
-	// dispatcher between two agencies. The handler stays for events whose
+	// dispatcher between two agencies. The event says so (it is written in
+	// the same transaction, and first, so that events keep the chain's
+	// order), and the handler skips it; the handler stays for events whose
 	// file this did not advance (written before, or by another version).
+	if err := recordRef(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted, true); err != nil {
+		return nil, err
+	}
 	return &n, s.advanceFile(ctx, tx, p, n.No, now)
 }
 
@@ -428,6 +430,9 @@ func (s *Service) HandleEvent(ctx context.Context, e cancuoc.Event) error {
 	var ref stepRef
 	if err := json.Unmarshal(e.Data, &ref); err != nil || ref.Procedure == "" {
 		return nil // not ours to repair: a malformed event would block the consumer for ever
+	}
+	if ref.Advanced {
+		return nil
 	}
 	if done, err := s.advanced(ctx, ref); done || err != nil {
 		return err
