@@ -22,6 +22,8 @@ type sharedReads struct {
 	mu    sync.Mutex
 	gen   uint64 // Notify calls so far
 	valid bool
+	reads uint64          // reads begun so far
+	no    uint64          // the kept read's number among them
 	at    uint64          // gen when the kept read began
 	after int64           // the kept read's cursor
 	evs   []cancuoc.Event // what it returned, in Seq order
@@ -33,6 +35,7 @@ type sharedReads struct {
 }
 
 type flight struct {
+	no    uint64
 	at    uint64
 	after int64
 	done  chan struct{}
@@ -87,13 +90,16 @@ func (d *Dispatcher) read(ctx context.Context, cursor int64, fresh bool) ([]canc
 		}
 	}
 	r.mu.Lock()
-	f := &flight{at: r.gen, after: cursor, done: make(chan struct{})}
+	r.reads++
+	f := &flight{no: r.reads, at: r.gen, after: cursor, done: make(chan struct{})}
 	r.flight = f
 	r.mu.Unlock()
 	evs, err := d.store.EventsAfter(ctx, cursor, d.batch)
 	r.mu.Lock()
-	if err == nil && (!r.valid || f.at >= r.at) {
-		r.valid, r.at, r.after, r.evs, r.full = true, f.at, cursor, evs, len(evs) >= d.batch
+	// Only a read begun after the kept one replaces it: it saw at least as
+	// much of the outbox.
+	if err == nil && (!r.valid || f.no > r.no) {
+		r.valid, r.no, r.at, r.after, r.evs, r.full = true, f.no, f.at, cursor, evs, len(evs) >= d.batch
 	}
 	if r.flight == f {
 		r.flight = nil
