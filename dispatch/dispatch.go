@@ -76,6 +76,7 @@ type Dispatcher struct {
 	wg      sync.WaitGroup
 	head    atomic.Int64 // the highest Seq seen in the outbox
 	stopped bool
+	reads   sharedReads // in-process consumers' outbox reads
 }
 
 // subscription is one durable consumer.
@@ -277,6 +278,9 @@ func (d *Dispatcher) Stop() {
 // need not wait for their next poll. It never blocks; call it after a
 // commit that appended events.
 func (d *Dispatcher) Notify() {
+	// Before the wake-ups: a consumer woken must not take a read begun
+	// before this commit for the latest.
+	d.reads.notified()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, s := range d.subs {
@@ -343,8 +347,9 @@ func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
 	}
 	s.cursor.Store(cursor)
 	failedReads := 0
+	fresh := true
 	for ctx.Err() == nil {
-		evs, err := d.store.EventsAfter(ctx, cursor, d.batch)
+		evs, err := d.read(ctx, cursor, fresh)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -362,10 +367,13 @@ func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
 			case <-ctx.Done():
 				return
 			case <-s.wake:
+				fresh = false
 			case <-time.After(d.poll):
+				fresh = true // events committed without a Notify (another node)
 			}
 			continue
 		}
+		fresh = false
 		d.seen(evs[len(evs)-1].Seq)
 		done := d.deliverBatch(ctx, s, evs, log)
 		if done > cursor {

@@ -493,3 +493,67 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.DiscardHandler)
 }
+
+// readCounter counts the outbox reads of a dispatcher.
+type readCounter struct {
+	Store
+	n atomic.Int64
+}
+
+func (r *readCounter) EventsAfter(ctx context.Context, after int64, limit int) ([]cancuoc.Event, error) {
+	r.n.Add(1)
+	return r.Store.EventsAfter(ctx, after, limit)
+}
+
+// TestConsumersShareReads: after a commit's Notify, the in-process
+// consumers take the new events from one read instead of one read each (and
+// another each to find nothing more); every consumer still gets every
+// event once.
+func TestConsumersShareReads(t *testing.T) {
+	testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
+		ctx := t.Context()
+		rc := &readCounter{Store: st}
+		// A slow poll: the reads counted are those the Notify calls cause.
+		d := New(rc, WithLogger(testLogger()), WithPoll(time.Hour))
+		const consumers, rounds = 6, 20
+		var got [consumers]atomic.Int64
+		for i := range consumers {
+			d.Subscribe(fmt.Sprintf("share-%d", i), nil, func(context.Context, cancuoc.Event) error { got[i].Add(1); return nil })
+		}
+		if err := d.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer d.Stop()
+		time.Sleep(50 * time.Millisecond) // the first (fresh) reads
+		before := rc.n.Load()
+		for round := 1; round <= rounds; round++ {
+			if err := st.AppendEvent(ctx, &cancuoc.Event{ID: fmt.Sprintf("share-ev-%d", round), Type: cancuoc.EventCitizenUpdated,
+				PIN: pin(round), Version: 1, Actor: "test", At: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			d.Notify()
+			deadline := time.Now().Add(5 * time.Second)
+			for i := range consumers {
+				for got[i].Load() < int64(round) {
+					if time.Now().After(deadline) {
+						t.Fatalf("round %d: consumer %d has %d events", round, i, got[i].Load())
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		for i := range consumers {
+			if n := got[i].Load(); n != rounds {
+				t.Errorf("consumer %d handled %d events, want %d", i, n, rounds)
+			}
+		}
+		// One read each for the event and one each to find nothing more
+		// would be 2 × 6 × 20 = 240.
+		if reads := rc.n.Load() - before; reads > consumers*rounds/2 {
+			t.Errorf("%d outbox reads for %d notified commits and %d consumers, want at most %d", reads, rounds, consumers, consumers*rounds/2)
+		} else {
+			t.Logf("%d outbox reads for %d notified commits and %d consumers", reads, rounds, consumers)
+		}
+	})
+}

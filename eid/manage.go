@@ -498,6 +498,13 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 	if e.PIN == "" {
 		return nil
 	}
+	// Most registry events are about people without an account (a
+	// newborn's residence, a record corrected): settle those on a read
+	// rather than a write transaction each (on SQLite, queued behind the
+	// single writer). The transaction reads the account again.
+	if _, err := s.store.AccountByPIN(ctx, e.PIN); cancuoc.KindOf(err) == cancuoc.NotFound {
+		return nil
+	}
 	return cancuoc.WithOp(op, s.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		a, err := tx.AccountByPIN(ctx, e.PIN)
 		if cancuoc.KindOf(err) == cancuoc.NotFound {

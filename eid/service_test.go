@@ -7,6 +7,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/internal/testkit"
+	"github.com/cancuoc/cancuoc/storetest"
 )
 
 func TestRegistrationRules(t *testing.T) {
@@ -598,4 +599,24 @@ func flip(code string) string {
 	b := []byte(code)
 	b[len(b)-1] = '0' + (b[len(b)-1]-'0'+1)%10
 	return string(b)
+}
+
+// TestRegistryEventWithoutAccountWritesNothing: a registry event about a
+// person without an account (most of them: newborns) is settled on a read,
+// not a write transaction each.
+func TestRegistryEventWithoutAccountWritesNothing(t *testing.T) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
+		counted := &storetest.TxCounter{Store: st}
+		e := newEnv(t, counted)
+		ctx := t.Context()
+		before := counted.Count()
+		for _, typ := range []string{cancuoc.EventCitizenUpdated, cancuoc.EventCitizenMissing, cancuoc.EventCitizenDied} {
+			if err := e.s.HandleRegistryEvent(ctx, cancuoc.Event{ID: "ev-" + typ, Type: typ, PIN: e.child.PIN}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := counted.Count() - before; n != 0 {
+			t.Errorf("%d write transactions for a person without an account, want 0", n)
+		}
+	})
 }

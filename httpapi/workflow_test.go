@@ -155,7 +155,18 @@ func TestProcedureAPI(t *testing.T) {
 	if string(retry.body) != string(done.body) {
 		t.Errorf("retried completion answered %s, first %s", retry.body, done.body)
 	}
-	e.do("POST", step+"2/claim", e.police, nil).problem(404, "not_found") // not created until the event is handled
+	// The police's task was created with the completion, before any event
+	// is handled.
+	var police struct {
+		Items []struct {
+			ProcedureID string `json:"procedure_id"`
+			No          int    `json:"no"`
+		} `json:"items"`
+	}
+	e.do("GET", "/v1/procedure-tasks", e.police, nil).ok(200, &police)
+	if len(police.Items) != 1 || police.Items[0].ProcedureID != f.ID || police.Items[0].No != 2 {
+		t.Fatalf("police queue right after the completion = %+v, want step 2", police)
+	}
 	e.drain(t)
 	e.do("POST", step+"2/claim", e.hcmPolice, nil).problem(403, "outside_jurisdiction")
 	e.do("POST", step+"2/reject", e.police, map[string]any{}).problem(400, "reason_required")

@@ -32,8 +32,14 @@ func (a *API) claimTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r.Context())
+	q := workflow.ClaimQuery{Max: req.Max, Kind: req.Kind}
+	if a.wf.IdleClaim(r.Context(), p, q, p.ID, r.Header.Get("Idempotency-Key")) {
+		// Nothing to take: answered from reads, without a transaction.
+		writeJSON(w, http.StatusOK, claimAnswer{Items: []*cancuoc.ProcedureStep{}})
+		return
+	}
 	a.idempotent(w, r, p.ID, raw, http.StatusOK, func(tx cancuoc.Tx) (any, error) {
-		sts, err := a.wf.ClaimNextTx(r.Context(), tx, p, workflow.ClaimQuery{Max: req.Max, Kind: req.Kind})
+		sts, err := a.wf.ClaimNextTx(r.Context(), tx, p, q)
 		if err != nil {
 			return nil, err
 		}

@@ -57,7 +57,7 @@ func TestProcedureBatchAPI(t *testing.T) {
 		map[string]any{"procedure_id": ids[0], "no": 1, "note": "đủ giấy tờ"},
 		map[string]any{"procedure_id": ids[1], "no": 1, "action": "reject"}, // no reason
 		map[string]any{"procedure_id": ids[2], "no": 1, "action": "complete"},
-		map[string]any{"procedure_id": ids[0], "no": 2}, // police's, not created yet
+		map[string]any{"procedure_id": ids[1], "no": 2}, // not created: its first step is not done
 	}}
 	var ans struct {
 		Items []struct {
@@ -101,8 +101,9 @@ func TestProcedureBatchAPI(t *testing.T) {
 	e.do("POST", "/v1/procedure-tasks/settle", e.civil, map[string]any{"items": []any{map[string]any{"procedure_id": ids[1], "no": 1}}},
 		"Idempotency-Key", "b-1").problem(409, "idempotency_key_reused")
 
-	// The handler creates the police steps of the two completed files;
-	// Hồ Chí Minh City's police may not settle them, Hà Nội's may.
+	// The completions created the police steps of the two completed files
+	// (the handler, run after, changes nothing); Hồ Chí Minh City's police
+	// may not settle them, Hà Nội's may.
 	e.drain(t)
 	police := map[string]any{"items": []any{map[string]any{"procedure_id": ids[0], "no": 2}, map[string]any{"procedure_id": ids[2], "no": 2}}}
 	e.do("POST", "/v1/procedure-tasks/settle", e.hcmPolice, police).ok(200, &ans)

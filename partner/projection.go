@@ -142,13 +142,21 @@ func (p *Projection) Bytes() int64 {
 }
 
 // Handle is the projection's event handler (dispatch.Handler): an event
-// about a citizen re-reads that citizen and replaces the entry. It waits
+// about a citizen re-reads that citizen and replaces the entry (the
+// interlinked procedures' events excepted: they change no record). It waits
 // for the load, so nothing is applied to a half-built projection, and
 // skips the events the load's snapshot already holds. Idempotent: a
 // second delivery reads the same record again.
 func (p *Projection) Handle(ctx context.Context, e cancuoc.Event) error {
 	if e.PIN == "" {
 		return nil // a bulk import: its new citizens are read from the store until their first event
+	}
+	if strings.HasPrefix(e.Type, workflowEvents) {
+		// About a citizen (the applicant) but no change of a record: a
+		// procedure changes records only through the registry, whose own
+		// event follows in the same transaction. A birth file has a dozen
+		// of these, and each was a read and a decode of the record.
+		return nil
 	}
 	select {
 	case <-p.ready:
@@ -160,6 +168,11 @@ func (p *Projection) Handle(ctx context.Context, e cancuoc.Event) error {
 	}
 	return p.Refresh(ctx, e.PIN)
 }
+
+// workflowEvents is the type prefix of the interlinked procedures' events
+// (workflow.Event*; named here so that partner does not depend on the
+// workflow).
+const workflowEvents = "procedure."
 
 // Refresh re-reads one citizen from the store and replaces its entry (or
 // removes it if the record is gone).

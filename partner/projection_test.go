@@ -433,3 +433,33 @@ func TestProjectionFallsBack(t *testing.T) {
 		t.Errorf("projection holds %d, want 1", proj.Len())
 	}
 }
+
+// TestProjectionSkipsProcedureEvents: a procedure's events name the
+// applicant but change no record (the registry's own event does), so the
+// projection does not re-read the citizen for them; a registry event does.
+func TestProjectionSkipsProcedureEvents(t *testing.T) {
+	st := openSQLite(t)
+	ctx := t.Context()
+	proj := partner.NewProjection(st)
+	if err := proj.Load(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	c := storetest.Citizen(storetest.PIN(3)) // written without an event, as a bulk import does
+	if err := st.InsertCitizen(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"procedure.submitted", "procedure.step_completed", "procedure.completed"} {
+		if err := proj.Handle(ctx, cancuoc.Event{PIN: c.PIN, Type: typ, Seq: proj.Seq() + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if proj.Len() != 0 {
+		t.Fatalf("after procedure events the projection holds %d, want 0 (they change no record)", proj.Len())
+	}
+	if err := proj.Handle(ctx, cancuoc.Event{PIN: c.PIN, Type: cancuoc.EventCitizenUpdated, Seq: proj.Seq() + 2}); err != nil {
+		t.Fatal(err)
+	}
+	if proj.Len() != 1 {
+		t.Fatalf("after a registry event the projection holds %d, want 1", proj.Len())
+	}
+}

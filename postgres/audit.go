@@ -25,6 +25,10 @@ func (c *conn) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) 
 	for _, e := range entries {
 		e.At = e.At.UTC().Truncate(time.Microsecond)
 	}
+	if c.pool == nil {
+		c.queueLog(false, func(b *pgx.Batch) { queuePending(b, entries) }) // deferlog.go
+		return nil
+	}
 	b := &pgx.Batch{}
 	queuePending(b, entries)
 	if err := c.q.SendBatch(ctx, b).Close(); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cancuoc/cancuoc"
 )
 
@@ -15,10 +17,15 @@ import (
 // taken here, so writers no longer commit one at a time.
 func (c *conn) AppendEvent(ctx context.Context, e *cancuoc.Event) error {
 	const op = "postgres.AppendEvent"
-	_, err := c.q.Exec(ctx, `
+	const insert = `
 		INSERT INTO events_pending (event_id, type, pin, version, actor, at, data)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		e.ID, e.Type, pinArg(e.PIN), e.Version, e.Actor, ts(e.At), e.Data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	args := []any{e.ID, e.Type, pinArg(e.PIN), e.Version, e.Actor, ts(e.At), e.Data}
+	if c.pool == nil {
+		c.queueLog(true, func(b *pgx.Batch) { b.Queue(insert, args...) }) // deferlog.go
+		return nil
+	}
+	_, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}

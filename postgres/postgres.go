@@ -258,6 +258,10 @@ func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error)
 		rollback()
 		return err
 	}
+	if err := tc.execWithLog(ctx, ""); err != nil {
+		rollback()
+		return dbErr(op, err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		if errors.Is(err, pgx.ErrTxCommitRollback) {
 			// fn swallowed a statement error, so PostgreSQL aborted the
@@ -295,6 +299,9 @@ type conn struct {
 	// appendedEvents: some of them were events, whose dispatch should not
 	// wait the access log's longer gather (sequencer.pause).
 	appendedEvents bool
+	// logBatch holds a transaction's log writes until its next savepoint
+	// statement or its commit (deferlog.go).
+	logBatch *pgx.Batch
 }
 
 var _ cancuoc.Tx = (*conn)(nil)
@@ -319,24 +326,29 @@ func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 			return (&conn{q: tx, outboxKey: c.outboxKey, seq: c.seq}).Savepoint(ctx, fn)
 		})
 	}
-	if _, err := c.q.Exec(ctx, `SAVEPOINT cancuoc_item`); err != nil {
+	// The log writes queued before belong to the transaction, not to the
+	// savepoint: they go first.
+	if err := c.execWithLog(ctx, `SAVEPOINT cancuoc_item`); err != nil {
 		return dbErr(op, err)
 	}
-	if err := fn(c); err != nil {
-		// Rolling back to the savepoint also leaves an aborted statement's
-		// error state, so the transaction goes on.
-		if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT cancuoc_item`); rerr != nil {
-			return dbErr(op, rerr)
+	err := fn(c)
+	if err == nil {
+		// fn's log writes, then the release; a failing write fails fn.
+		if err = c.execWithLog(ctx, `RELEASE SAVEPOINT cancuoc_item`); err == nil {
+			return nil
 		}
-		if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `RELEASE SAVEPOINT cancuoc_item`); rerr != nil {
-			return dbErr(op, rerr)
-		}
-		return err
+		err = dbErr(op, err)
 	}
-	if _, err := c.q.Exec(ctx, `RELEASE SAVEPOINT cancuoc_item`); err != nil {
-		return dbErr(op, err)
+	c.dropLog()
+	// Rolling back to the savepoint also leaves an aborted statement's
+	// error state, so the transaction goes on.
+	if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT cancuoc_item`); rerr != nil {
+		return dbErr(op, rerr)
 	}
-	return nil
+	if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `RELEASE SAVEPOINT cancuoc_item`); rerr != nil {
+		return dbErr(op, rerr)
+	}
+	return err
 }
 
 // Savepoint on the Store runs fn in its own transaction, so that its log

@@ -45,6 +45,7 @@ type Store struct {
 	read  *sql.DB // many connections, query_only
 	write *sql.DB // exactly one connection: the single writer
 	group txGroup // write transactions waiting for the writer
+	ckpt  *checkpointer
 }
 
 var _ cancuoc.Store = (*Store)(nil)
@@ -59,7 +60,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, cancuoc.InvalidField(op, "path", "path_required",
 			"Cần đường dẫn tệp cơ sở dữ liệu.", "A database file path is required.")
 	}
-	writeDSN, readDSN, err := dsns(path)
+	writeDSN, readDSN, ckptDSN, err := dsns(path)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -97,12 +98,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, cancuoc.WithOp(op, err)
 	}
+	if path != ":memory:" {
+		if s.ckpt, err = startCheckpointer(ckptDSN); err != nil {
+			s.Close()
+			return nil, dbErr(op, err)
+		}
+	}
 	return s, nil
 }
 
-// dsns builds the writer's and the readers' connection strings. Pragmas go
-// in the DSN so that every connection the pools open gets them.
-func dsns(path string) (write, read string, err error) {
+// dsns builds the writer's, the readers' and the checkpointer's connection
+// strings. Pragmas go in the DSN so that every connection the pools open
+// gets them.
+func dsns(path string) (write, read, checkpoint string, err error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	q.Add("_pragma", "foreign_keys(1)")
@@ -114,14 +122,14 @@ func dsns(path string) (write, read string, err error) {
 		// with SQLITE_LOCKED instead of waiting. It has no WAL.
 		var b [8]byte
 		if _, err := rand.Read(b[:]); err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
 		name = "file:/cancuoc-" + hex.EncodeToString(b[:])
 		q.Set("vfs", "memdb")
 	} else {
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
 		// A file: URI, escaped, so that any character may appear in the path.
 		name = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), OmitHost: true}).String()
@@ -135,9 +143,13 @@ func dsns(path string) (write, read string, err error) {
 	wq.Add("_pragma", "cache_size(-65536)")
 	// Statement journals of multi-row INSERTs (and sorts) stay in memory.
 	wq.Add("_pragma", "temp_store(MEMORY)")
+	if path != ":memory:" {
+		// The checkpointer's connection copies the WAL back (checkpoint.go).
+		wq.Add("_pragma", "wal_autocheckpoint(0)")
+	}
 	rq := cloneValues(q)
 	rq.Set("_query_only", "1")
-	return name + "?" + wq.Encode(), name + "?" + rq.Encode(), nil
+	return name + "?" + wq.Encode(), name + "?" + rq.Encode(), name + "?" + q.Encode(), nil
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -171,7 +183,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 func (s *Store) Close() error {
 	// Readers first: for an in-memory database the writer's connection is
 	// the last handle, and closing it frees the memory.
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.ckpt.close(), s.read.Close(), s.write.Close())
 }
 
 // Ping checks that the database answers.

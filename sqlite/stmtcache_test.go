@@ -17,7 +17,7 @@ import (
 // connection so that every statement meets the same cache.
 func openCached(t *testing.T) (*sql.DB, *stmtConn) {
 	t.Helper()
-	w, _, err := dsns(filepath.Join(t.TempDir(), "c.db"))
+	w, _, _, err := dsns(filepath.Join(t.TempDir(), "c.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

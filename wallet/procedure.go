@@ -43,6 +43,17 @@ func (s *Service) HandleProcedureEvent(ctx context.Context, e cancuoc.Event) err
 	if err != nil || p.Subject == "" {
 		return cancuoc.WithOp(op, err)
 	}
+	// A procedure's subject is nearly always a newborn, who has no wallet
+	// key until a parent registers one: settle that on a read instead of a
+	// write transaction per document and event (which on SQLite queued
+	// behind the single writer for nothing). A key registered after this
+	// read is served by RegisterHolderKey, which reads the documents after
+	// the key is stored, and the documents were stored before this event.
+	if _, err := s.store.HolderKey(ctx, p.Subject); cancuoc.KindOf(err) == cancuoc.NotFound {
+		return nil
+	} else if err != nil {
+		return cancuoc.WithOp(op, err)
+	}
 	docs, err := s.store.IssuedDocuments(ctx, p.Subject)
 	if err != nil {
 		return cancuoc.WithOp(op, err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/wallet"
 )
 
@@ -91,4 +92,67 @@ func TestProcedureDocumentsLandInWallet(t *testing.T) {
 	if err != nil || len(docs) != 4 || valid != 2 {
 		t.Errorf("after a second key: %d documents, %d valid, %v", len(docs), valid, err)
 	}
+}
+
+// TestProcedureEventWithoutKeyWritesNothing: the subject of nearly every
+// procedure event is a newborn without a wallet key; the handler settles
+// it without a write transaction (on SQLite each one waited for the single
+// writer), on both stores.
+func TestProcedureEventWithoutKeyWritesNothing(t *testing.T) {
+	onBothStores(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		nokey := e.citizen(3, cancuoc.Level1, "")
+		at := e.clock.Now()
+		err := e.store.InTx(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.InsertProcedure(ctx, &cancuoc.Procedure{ID: "HS3", Kind: cancuoc.ProcedureKind("birth"), Status: cancuoc.ProcedureOpen,
+				Applicant: nokey.pin, Subject: nokey.pin, Province: "01", Commune: "00004", SubmittedBy: "x", Application: json.RawMessage(`{}`),
+				SubmittedAt: at, Deadline: at.AddDate(0, 0, 9), Version: 1}); err != nil {
+				return err
+			}
+			return tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: "birth_certificate", Number: "KS." + string(nokey.pin),
+				PIN: nokey.pin, ProcedureID: "HS3", IssuedAt: at})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := &storetest.TxCounter{Store: e.store}
+		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := counted.Count()
+		data, _ := json.Marshal(map[string]any{"procedure": "HS3", "name": "birth_registration"})
+		if err := w.HandleProcedureEvent(ctx, cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		if n := counted.Count() - before; n != 0 {
+			t.Errorf("%d write transactions for a subject without a wallet key, want 0", n)
+		}
+		if docs, err := e.store.DocumentsByHolder(ctx, nokey.pin); err != nil || len(docs) != 0 {
+			t.Errorf("subject without a key: %d documents, %v", len(docs), err)
+		}
+	})
+}
+
+// TestRegistryEventWithoutDocumentsWritesNothing: a registry event about a
+// person holding no wallet document (most of them) is settled on a read.
+func TestRegistryEventWithoutDocumentsWritesNothing(t *testing.T) {
+	onBothStores(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		none := e.citizen(4, cancuoc.Level1, "")
+		counted := &storetest.TxCounter{Store: e.store}
+		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := counted.Count()
+		for _, typ := range []string{cancuoc.EventCitizenUpdated, cancuoc.EventCitizenMissing, cancuoc.EventCitizenDied} {
+			if err := w.HandleRegistryEvent(ctx, cancuoc.Event{Type: typ, PIN: none.pin}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := counted.Count() - before; n != 0 {
+			t.Errorf("%d write transactions for a person without documents, want 0", n)
+		}
+	})
 }

@@ -476,6 +476,13 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 	default:
 		return nil
 	}
+	// Most people hold no wallet document (a newborn whose residence was
+	// registered, a record corrected): settle those on a read rather than
+	// a write transaction each (on SQLite, queued behind the single
+	// writer). The transaction reads the documents again.
+	if docs, err := s.store.DocumentsByHolder(ctx, e.PIN); err == nil && len(docs) == 0 {
+		return nil
+	}
 	defer s.lists.forget()
 	return cancuoc.WithOp(op, s.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		docs, err := tx.DocumentsByHolder(ctx, e.PIN)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -30,39 +31,12 @@ type ClaimQuery struct {
 // tasks. An empty queue is an empty answer, not an error.
 func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, q ClaimQuery) ([]*cancuoc.ProcedureStep, error) {
 	const op = "workflow.ClaimNext"
-	if err := queueRight(op, actor); err != nil {
+	if err := checkClaim(op, actor, q); err != nil {
 		return nil, err
 	}
-	if q.Max < 1 || q.Max > MaxBatch {
-		return nil, cancuoc.InvalidField(op, "max", "max_invalid",
-			"max phải từ 1 đến 100.", "max must be from 1 to 100.")
-	}
-	if q.Kind != "" && q.Kind != cancuoc.ProcedureBirth && q.Kind != cancuoc.ProcedureDeath {
-		return nil, cancuoc.InvalidField(op, "kind", "kind_unknown",
-			"Loại thủ tục phải là birth (khai sinh) hoặc death (khai tử).", "The kind must be birth or death.")
-	}
-	sq := cancuoc.StepQuery{Agency: actor.Agency, Kind: q.Kind, Province: actor.Jurisdiction.Province,
-		Commune: actor.Jurisdiction.Commune, Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: q.Max, ForClaim: true}
-	cands, err := tx.Steps(ctx, sq)
+	cands, err := s.candidates(ctx, tx, actor, q, true)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
-	}
-	if len(cands) < q.Max {
-		// Claimed tasks whose lease ended, or that are actor's already.
-		sq.Statuses, sq.Limit = []cancuoc.StepStatus{cancuoc.StepClaimed}, MaxBatch
-		held, err := tx.Steps(ctx, sq)
-		if err != nil {
-			return nil, cancuoc.WithOp(op, err)
-		}
-		now := s.clock()
-		for _, st := range held {
-			if len(cands) == q.Max {
-				break
-			}
-			if st.ClaimedBy == actor.ID || st.ClaimedAt == nil || now.Sub(*st.ClaimedAt) >= s.lease {
-				cands = append(cands, st)
-			}
-		}
 	}
 	out := make([]*cancuoc.ProcedureStep, 0, len(cands))
 	for _, st := range cands {
@@ -82,6 +56,139 @@ func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc
 		}
 	}
 	return out, nil
+}
+
+// checkClaim checks a claim's caller and shape.
+func checkClaim(op string, actor *cancuoc.Principal, q ClaimQuery) error {
+	if err := queueRight(op, actor); err != nil {
+		return err
+	}
+	if q.Max < 1 || q.Max > MaxBatch {
+		return cancuoc.InvalidField(op, "max", "max_invalid",
+			"max phải từ 1 đến 100.", "max must be from 1 to 100.")
+	}
+	if q.Kind != "" && q.Kind != cancuoc.ProcedureBirth && q.Kind != cancuoc.ProcedureDeath {
+		return cancuoc.InvalidField(op, "kind", "kind_unknown",
+			"Loại thủ tục phải là birth (khai sinh) hoặc death (khai tử).", "The kind must be birth or death.")
+	}
+	return nil
+}
+
+// stepLister is where candidates reads: a transaction, or the store.
+type stepLister interface {
+	Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.ProcedureStep, error)
+}
+
+// queueQuery selects actor's queue (pending tasks), up to q.Max.
+func queueQuery(actor *cancuoc.Principal, q ClaimQuery, forClaim bool) cancuoc.StepQuery {
+	return cancuoc.StepQuery{Agency: actor.Agency, Kind: q.Kind, Province: actor.Jurisdiction.Province,
+		Commune: actor.Jurisdiction.Commune, Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: q.Max, ForClaim: forClaim}
+}
+
+// candidates lists the tasks a claim by actor would take: pending tasks of
+// its queue, then tasks whose claim's lease has ended and those actor
+// holds already. forClaim locks them (inside a transaction, see
+// cancuoc.StepQuery.ForClaim).
+func (s *Service) candidates(ctx context.Context, r stepLister, actor *cancuoc.Principal, q ClaimQuery, forClaim bool) ([]*cancuoc.ProcedureStep, error) {
+	sq := queueQuery(actor, q, forClaim)
+	cands, err := r.Steps(ctx, sq)
+	if err != nil || len(cands) >= q.Max {
+		return cands, err
+	}
+	held, err := s.reclaimable(ctx, r, actor, sq, q.Max-len(cands))
+	return append(cands, held...), err
+}
+
+// reclaimable lists up to n claimed tasks of the queue sq selects that
+// actor may take: its own (a client that restarted), and those whose
+// claim's lease has ended (a client that crashed).
+func (s *Service) reclaimable(ctx context.Context, r stepLister, actor *cancuoc.Principal, sq cancuoc.StepQuery, n int) ([]*cancuoc.ProcedureStep, error) {
+	sq.Statuses, sq.Limit = []cancuoc.StepStatus{cancuoc.StepClaimed}, MaxBatch
+	held, err := r.Steps(ctx, sq)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	var out []*cancuoc.ProcedureStep
+	for _, st := range held {
+		if len(out) == n {
+			break
+		}
+		if st.ClaimedBy == actor.ID || st.ClaimedAt == nil || now.Sub(*st.ClaimedAt) >= s.lease {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// IdleClaim reports, from reads outside any transaction, that a claim by
+// actor with q would take nothing now and that no answer is stored under
+// the Idempotency-Key (principal, key): the caller may then answer an
+// empty claim without a transaction. An agency's system polls its queue,
+// and each empty poll was a write transaction (on SQLite queued behind the
+// single writer) that stored an empty answer and woke every event
+// consumer. An empty claim has no effect, so a retry under the same key
+// that finds tasks later claims them without repeating anything. A key
+// whose transaction runs in this process at the same time, or has stored
+// its answer, makes the claim not idle, and the caller's transaction then
+// replays the stored answer. (Across nodes on PostgreSQL, a duplicate
+// that arrives on another node while the first is claiming may be
+// answered empty; the tasks claimed stay the caller's and come back with
+// its next claim.) Any doubt (an
+// invalid claim, a failed read) answers false, and the caller takes the
+// usual way. The reads are as small as the answer needs: one pending task
+// is enough to say no.
+func (s *Service) IdleClaim(ctx context.Context, actor *cancuoc.Principal, q ClaimQuery, principal, key string) bool {
+	if checkClaim("workflow.ClaimNext", actor, q) != nil {
+		return false
+	}
+	sq := queueQuery(actor, q, false)
+	sq.Limit = 1
+	if pending, err := s.store.Steps(ctx, sq); err != nil || len(pending) > 0 {
+		return false
+	}
+	if held, err := s.reclaimable(ctx, s.store, actor, sq, 1); err != nil || len(held) > 0 {
+		return false
+	}
+	if key != "" {
+		// In this order: a request under the same key that overlapped the
+		// reads above is either still running here (its transaction is
+		// counted until it has committed) or has stored its answer.
+		if s.keys.running(principal, key) {
+			return false
+		}
+		if _, err := s.store.Request(ctx, principal, key); cancuoc.KindOf(err) != cancuoc.NotFound {
+			return false
+		}
+	}
+	return true
+}
+
+// runningKeys counts the idempotent transactions (Do) running in this
+// process per Idempotency-Key, for IdleClaim.
+type runningKeys struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func keyOf(principal, key string) string { return principal + "\x00" + key }
+
+func (k *runningKeys) add(principal, key string, d int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.n == nil {
+		k.n = map[string]int{}
+	}
+	id := keyOf(principal, key)
+	if k.n[id] += d; k.n[id] <= 0 {
+		delete(k.n, id)
+	}
+}
+
+func (k *runningKeys) running(principal, key string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.n[keyOf(principal, key)] > 0
 }
 
 // Batch actions.

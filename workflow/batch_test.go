@@ -1,12 +1,19 @@
 package workflow_test
 
 import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/sqlite"
+	"github.com/cancuoc/cancuoc/storetest"
+	"github.com/cancuoc/cancuoc/workday"
 	"github.com/cancuoc/cancuoc/workflow"
+	"github.com/cancuoc/cancuoc/workflow/wftest"
 )
 
 func stepIDs(sts []*cancuoc.ProcedureStep) []string {
@@ -115,7 +122,7 @@ func TestSettleBatch(t *testing.T) {
 			{ProcedureID: f3.ID, No: 1},                                // civil2's claim
 			{ProcedureID: f2.ID, No: 1, Action: workflow.ActionReject}, // no reason
 			{ProcedureID: f2.ID, No: 1, Action: workflow.ActionComplete},
-			{ProcedureID: f1.ID, No: 2}, // not created yet
+			{ProcedureID: f3.ID, No: 2}, // not created: f3's first step is not done
 			{ProcedureID: f4.ID, No: 1, Action: workflow.ActionReject, Reason: "Thiếu giấy chứng sinh"},
 		})
 		if err != nil {
@@ -139,21 +146,42 @@ func TestSettleBatch(t *testing.T) {
 				t.Errorf("item %d: %v, want %v %s", i, r.Err, want[i].kind, want[i].code)
 			}
 		}
-		w.drain(t)
+		evs, err := w.store.EventsAfter(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		completions := 0
+		for _, e := range evs {
+			if e.Type == workflow.EventStepCompleted {
+				completions++
+				if !strings.Contains(string(e.Data), `"advanced":true`) {
+					t.Errorf("completion event %s does not say its file was advanced", e.Data)
+				}
+			}
+		}
+		if completions != 2 {
+			t.Errorf("%d completion events, want 2", completions)
+		}
 		for id, status := range map[string]cancuoc.StepStatus{f1.ID: cancuoc.StepCompleted, f2.ID: cancuoc.StepCompleted,
 			f3.ID: cancuoc.StepClaimed, f4.ID: cancuoc.StepRejected} {
 			if got := w.file(t, id).Steps[0].Status; got != status {
 				t.Errorf("file %s step 1 = %s, want %s", id, got, status)
 			}
 		}
-		// The completions' effects committed (the child's PIN) and the
-		// handler created the police steps of f1 and f2 only.
+		// The completions' effects committed (the child's PIN) and, in
+		// the same transaction, the police steps of f1 and f2 only: no
+		// event handler has run yet. Running it afterwards (twice each)
+		// changes nothing.
 		if w.file(t, f1.ID).Subject == "" || w.file(t, f2.ID).Subject == "" || w.file(t, f3.ID).Subject != "" {
 			t.Errorf("subjects after the batch: %q %q %q", w.file(t, f1.ID).Subject, w.file(t, f2.ID).Subject, w.file(t, f3.ID).Subject)
 		}
 		got, err := w.wf.ClaimNext(ctx, w.police, workflow.ClaimQuery{Max: 10})
 		if err != nil || len(got) != 2 {
 			t.Fatalf("police tasks after the batch = %v, %v; want f1 and f2", stepIDs(got), err)
+		}
+		w.drain(t)
+		if got, err := w.wf.ClaimNext(ctx, w.police, workflow.ClaimQuery{Max: 10}); err != nil || len(got) != 2 {
+			t.Fatalf("police tasks after the handler = %v, %v; want f1 and f2", stepIDs(got), err)
 		}
 		// Authorization is per item: the social insurance may not settle a
 		// police step, and police of Cà Mau not one in Hà Nội.
@@ -187,25 +215,21 @@ func TestHandleEventsTogether(t *testing.T) {
 			files = append(files, f.ID)
 		}
 		w.drain(t)
-		var items []workflow.BatchItem
-		for _, id := range files {
-			items = append(items, workflow.BatchItem{ProcedureID: id, No: 1})
-		}
-		if res, err := w.wf.SettleBatch(ctx, w.civil, items); err != nil || res[0].Err != nil {
-			t.Fatalf("settle: %v %v", err, res)
-		}
-		evs, err := w.store.EventsAfter(ctx, w.cursor, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Files left behind: their first step completed, as by a version
+		// that left the next step to the handler, without the second.
 		var done []cancuoc.Event
-		for _, e := range evs {
-			if e.Type == workflow.EventStepCompleted {
-				done = append(done, e)
+		for _, id := range files {
+			st, err := w.store.Step(ctx, id, 1)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if len(done) != len(files) {
-			t.Fatalf("%d completion events, want %d", len(done), len(files))
+			n := *st
+			n.Status, n.Version = cancuoc.StepCompleted, st.Version+1
+			if err := w.store.UpdateStep(ctx, &n, st.Version); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(map[string]any{"procedure": id, "kind": "birth", "step": 1, "province": hanoi})
+			done = append(done, cancuoc.Event{ID: "legacy-" + id, Type: workflow.EventStepCompleted, PIN: w.mother.PIN, Data: data})
 		}
 		bad := done[0]
 		bad.ID, bad.Data = "bad", []byte(`{"procedure":"no-such-file","kind":"birth","step":1,"province":"01"}`)
@@ -231,5 +255,113 @@ func TestHandleEventsTogether(t *testing.T) {
 		if err != nil || len(got) != len(files) {
 			t.Fatalf("police tasks = %d, %v; want %d", len(got), err, len(files))
 		}
+		// A completion that advanced its file in its own transaction says
+		// so, and the handler then does nothing, not even a read.
+		gone := bad
+		gone.Data = []byte(`{"procedure":"no-such-file","kind":"birth","step":1,"province":"01","advanced":true}`)
+		if err := w.wf.HandleEvent(ctx, gone); err != nil {
+			t.Errorf("an advanced completion's event: %v, want nil without a read", err)
+		}
 	})
+}
+
+// TestIdleClaim: a claim that would take nothing is told from reads alone,
+// without a transaction; pending tasks, tasks the caller holds or whose
+// lease ended, a key whose answer is stored, and an invalid claim (whose
+// error the claim itself reports) are not idle.
+func TestIdleClaim(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		counted := &storetest.TxCounter{Store: w.store}
+		wf := workflow.New(counted, w.reg, wftest.Residence{}, workday.Default(), workflow.WithClock(w.clock.now))
+		q := workflow.ClaimQuery{Max: 5}
+		if !wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-police") {
+			t.Error("police without a task: not idle")
+		}
+		if wf.IdleClaim(ctx, w.admin, q, w.admin.ID, "") || wf.IdleClaim(ctx, w.police, workflow.ClaimQuery{Max: 0}, w.police.ID, "") {
+			t.Error("an invalid claim is idle; its error must come from the claim")
+		}
+		if n := counted.Count(); n != 0 {
+			t.Errorf("%d transactions to find nothing to claim, want 0", n)
+		}
+
+		w.submitBirth(t)
+		if wf.IdleClaim(ctx, w.civil, q, w.civil.ID, "k1") {
+			t.Error("a pending task: idle")
+		}
+		claim := func(p *cancuoc.Principal, key string) []byte {
+			t.Helper()
+			ans, err := wf.Do(ctx, p.ID, key, []byte("claim"), 200, func(tx cancuoc.Tx) (any, error) { return wf.ClaimNextTx(ctx, tx, p, q) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ans.Body
+		}
+		claim(w.civil, "k1")
+		if wf.IdleClaim(ctx, w.civil, q, w.civil.ID, "k-new") {
+			t.Error("the holder of a claimed task: idle (a restarted client gets its work back)")
+		}
+		if !wf.IdleClaim(ctx, w.civil2, q, w.civil2.ID, "k2") {
+			t.Error("another client, within the holder's lease: not idle")
+		}
+		if body := claim(w.civil2, "k2"); string(body) != `[]` {
+			t.Fatalf("civil2's claim answered %s", body)
+		}
+		if wf.IdleClaim(ctx, w.civil2, q, w.civil2.ID, "k2") {
+			t.Error("a key whose answer is stored: idle (the retry must replay it)")
+		}
+		w.clock.set(w.clock.now().Add(16 * time.Minute))
+		if wf.IdleClaim(ctx, w.civil2, q, w.civil2.ID, "k3") {
+			t.Error("a task whose lease ended: idle")
+		}
+	})
+}
+
+// TestIdleClaimWhileKeyRuns: a request under the same key running
+// meanwhile (its answer not stored yet) makes the claim not idle, so that
+// the caller waits for the stored answer. On a SQLite file (WAL: reads do
+// not wait for the writer; the in-memory store's do) and on PostgreSQL.
+func TestIdleClaimWhileKeyRuns(t *testing.T) {
+	file := func(t *testing.T) cancuoc.Store {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "wf.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	for _, b := range []backend{{"sqlite-file", file}, backends[1]} {
+		t.Run(b.name, func(t *testing.T) {
+			w := newWorld(t, b.open(t))
+			ctx := t.Context()
+			wf := w.wf
+			q := workflow.ClaimQuery{Max: 5}
+			// A request under the same key running meanwhile (its answer not
+			// stored yet) makes the claim not idle: the caller must wait for
+			// the stored answer.
+			started, release, finished := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			go func() {
+				_, err := wf.Do(ctx, w.police.ID, "k-police", []byte("claim"), 200, func(tx cancuoc.Tx) (any, error) {
+					close(started)
+					<-release
+					return wf.ClaimNextTx(ctx, tx, w.police, q)
+				})
+				finished <- err
+			}()
+			<-started
+			if wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-police") {
+				t.Error("a key whose request is running: idle")
+			}
+			if !wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-other") {
+				t.Error("another key, while one runs: not idle")
+			}
+			close(release)
+			if err := <-finished; err != nil {
+				t.Fatal(err)
+			}
+			if wf.IdleClaim(ctx, w.police, q, w.police.ID, "k-police") {
+				t.Error("a key whose (empty) answer is stored: idle")
+			}
+		})
+	}
 }

@@ -227,7 +227,17 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 			return nil, err
 		}
 	}
-	return &n, record(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted)
+	// The next task (or the file's completion) commits with the step that
+	// leads to it, rather than in a transaction of its own made by the
+	// event's handler: one transaction less per step, and no wait for the
+	// dispatcher between two agencies. The event says so (it is written in
+	// the same transaction, and first, so that events keep the chain's
+	// order), and the handler skips it; the handler stays for events whose
+	// file this did not advance (written before, or by another version).
+	if err := recordRef(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted, true); err != nil {
+		return nil, err
+	}
+	return &n, s.advanceFile(ctx, tx, p, n.No, now)
 }
 
 // Rejection sends a step back to the applicant: what is missing or wrong,
@@ -373,6 +383,11 @@ func (s *Service) advance(ctx context.Context, tx cancuoc.Tx, ref stepRef, now t
 	if err != nil {
 		return err
 	}
+	return s.advanceFile(ctx, tx, p, ref.Step, now)
+}
+
+// advanceFile is advance on file p, read in tx, after its step no.
+func (s *Service) advanceFile(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, no int, now time.Time) error {
 	if p.Status != cancuoc.ProcedureOpen {
 		return nil
 	}
@@ -380,8 +395,8 @@ func (s *Service) advance(ctx context.Context, tx cancuoc.Tx, ref stepRef, now t
 	if err != nil {
 		return err
 	}
-	if ref.Step < len(chain) {
-		_, err := s.createStep(ctx, tx, p, ref.Step+1, chain[ref.Step], now)
+	if no < len(chain) {
+		_, err := s.createStep(ctx, tx, p, no+1, chain[no], now)
 		if cancuoc.KindOf(err) == cancuoc.Conflict {
 			return nil // created by an earlier delivery
 		}
@@ -416,7 +431,33 @@ func (s *Service) HandleEvent(ctx context.Context, e cancuoc.Event) error {
 	if err := json.Unmarshal(e.Data, &ref); err != nil || ref.Procedure == "" {
 		return nil // not ours to repair: a malformed event would block the consumer for ever
 	}
+	if ref.Advanced {
+		return nil
+	}
+	if done, err := s.advanced(ctx, ref); done || err != nil {
+		return err
+	}
 	return s.advanceGrouped(ctx, ref)
+}
+
+// advanced reports, from reads outside any transaction, that the file of
+// ref needs nothing more: it is closed, or the step after ref exists. The
+// completion itself advances the file (CompleteTx), so this is the usual
+// case, and the handler then takes no write transaction.
+func (s *Service) advanced(ctx context.Context, ref stepRef) (bool, error) {
+	p, err := s.store.Procedure(ctx, ref.Procedure)
+	if err != nil || p.Status != cancuoc.ProcedureOpen {
+		return err == nil, err
+	}
+	chain, err := steps(p)
+	if err != nil || ref.Step >= len(chain) {
+		return false, err // the last step: its file closes in a transaction
+	}
+	_, err = s.store.Step(ctx, p.ID, ref.Step+1)
+	if cancuoc.KindOf(err) == cancuoc.NotFound {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Sweep refuses the open files whose deadline (7 working days from receipt)

@@ -242,6 +242,10 @@ func (s *Service) Do(ctx context.Context, principal, key string, request []byte,
 			"Khoá Idempotency-Key dài tối đa 200 ký tự.", "The Idempotency-Key is at most 200 characters.")
 	}
 	hash := sha256.Sum256(request)
+	if key != "" {
+		s.keys.add(principal, key, 1)
+		defer s.keys.add(principal, key, -1)
+	}
 	var ans *Answer
 	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		if key != "" {

@@ -11,10 +11,13 @@
 //     transaction as the step's completion, guarded by the step's version,
 //     so it happens once even if the request is retried or the server dies;
 //     requests with an Idempotency-Key also get the same answer again;
-//   - the next step is created by an event handler (HandleEvent) that the
-//     dispatcher calls at least once for each completed step; creating a
-//     step that exists is a no-op, so the handler is idempotent and any
-//     node (or a NATS consumer) may run it.
+//   - the next step (or the file's completion) is created in the same
+//     transaction as the completion that leads to it; the event handler
+//     (HandleEvent), which the dispatcher calls at least once for each
+//     completed step, finds it done on a read and does the same for a
+//     file left behind (an event written before, or by another version):
+//     creating a step that exists is a no-op, so the handler is idempotent
+//     and any node (or a NATS consumer) may run it.
 package workflow
 
 import (
@@ -82,6 +85,7 @@ type Service struct {
 	lease     time.Duration
 	fileDays  int
 	adv       advancer
+	keys      runningKeys
 }
 
 // Option configures a Service.
@@ -147,17 +151,27 @@ type stepRef struct {
 	Name      string                `json:"name,omitempty"`
 	Agency    string                `json:"agency,omitempty"`
 	Province  string                `json:"province"`
+	// Advanced, on a completion, says that its transaction also advanced
+	// the file (created the next step or closed the file): the handler
+	// has nothing to do, not even a read.
+	Advanced bool `json:"advanced,omitempty"`
 }
 
 // record writes the audit entry and the outbox event of a state change.
 // The event carries the file and step, never personal data; its PIN (the
 // file's applicant) keeps one family's events in order.
 func record(ctx context.Context, tx cancuoc.Tx, actor, action string, now time.Time, p *cancuoc.Procedure, st *cancuoc.ProcedureStep, event string) error {
+	return recordRef(ctx, tx, actor, action, now, p, st, event, false)
+}
+
+// recordRef is record, saying in the event whether the file was advanced
+// in the same transaction (stepRef.Advanced).
+func recordRef(ctx context.Context, tx cancuoc.Tx, actor, action string, now time.Time, p *cancuoc.Procedure, st *cancuoc.ProcedureStep, event string, advanced bool) error {
 	pin := p.Subject
 	if pin == "" {
 		pin = p.Applicant
 	}
-	ref := stepRef{Procedure: p.ID, Kind: p.Kind, Province: p.Province}
+	ref := stepRef{Procedure: p.ID, Kind: p.Kind, Province: p.Province, Advanced: advanced}
 	fields := []string{"procedure"}
 	if st != nil {
 		ref.Step, ref.Name, ref.Agency = st.No, st.Name, st.Agency

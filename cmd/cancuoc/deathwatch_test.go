@@ -128,6 +128,21 @@ func (dw *deathWatch) wait(ctx context.Context) {
 	}
 }
 
+// waitClosed blocks until every watched account is closed in st or ctx
+// ends. The accounts follow the deaths through their own consumer, which
+// may still be working through its events when the files and the
+// webhooks are done.
+func (dw *deathWatch) waitClosed(ctx context.Context, st cancuoc.Store) {
+	for _, pin := range dw.pins {
+		for ctx.Err() == nil {
+			if a, err := st.AccountByPIN(ctx, pin); err == nil && a.Status == cancuoc.AccountClosed {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 // verify checks, on the store after the server stopped, that every
 // watched account is closed and each death reached the partner exactly
 // once per event id (a redelivery of the same id is de-duplicated by the

@@ -341,6 +341,9 @@ func runCrash(t *testing.T, port int, setup crashSetup) {
 	}
 	if len(open) == 0 {
 		deaths.wait(ctx)
+		live := setup.store()
+		deaths.waitClosed(ctx, live)
+		live.Close()
 	}
 	timedOut := ctx.Err() != nil
 	stop.Store(true)
