@@ -243,16 +243,17 @@ func (b *browser) start() (verifier, state string, page url.Values, body string,
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{"response_type": {"code"}, "client_id": {b.f.s.Client}, "redirect_uri": {b.f.s.Redirect},
 		"scope": {"openid profile"}, "state": {state}, "nonce": {state}, "code_challenge": {b64(sum[:])}, "code_challenge_method": {"S256"}}
-	st, _, loc, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
-	if err != nil || st != http.StatusFound || loc == "" {
-		return "", "", nil, "", fmt.Errorf("authorize: %d %v", st, err)
+	st, body, loc, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
+	if err == nil && st == http.StatusFound && loc != "" {
+		// A provider that redirects to its login page (as before the
+		// page was the answer of /authorize): the browser follows.
+		if !strings.HasPrefix(loc, "http") {
+			loc = b.f.origin + loc
+		}
+		st, body, _, err = b.get(loc)
 	}
-	if !strings.HasPrefix(loc, "http") {
-		loc = b.f.origin + loc
-	}
-	st, body, _, err = b.get(loc)
 	if err != nil || st != http.StatusOK {
-		return "", "", nil, "", fmt.Errorf("login page: %d %v", st, err)
+		return "", "", nil, "", fmt.Errorf("authorize and login page: %d %v", st, err)
 	}
 	return verifier, state, fields(body), body, nil
 }
@@ -395,6 +396,7 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 	mode := fs.String("mode", "totp", "totp (password + TOTP) or passkey")
 	conc := fs.Int("c", 16, "concurrent logins (closed loop)")
 	dur := fs.Duration("d", 20*time.Second, "duration")
+	limit := fs.Int64("n", 0, "stop after this many logins (0: no limit), e.g. to count a server's instructions per login under callgrind")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile here")
 	_ = fs.Parse(args)
 	if *cpuProfile != "" {
@@ -422,6 +424,7 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 	}
 	var (
 		ok, failed, starved atomic.Int64
+		started             atomic.Int64 // logins begun, for -n
 		mu                  sync.Mutex
 		lat                 []time.Duration
 		firstErr            string
@@ -434,7 +437,7 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
-			for time.Now().Before(deadline) {
+			for time.Now().Before(deadline) && (*limit <= 0 || started.Add(1) <= *limit) {
 				t := time.Now()
 				_, err := login()
 				switch {
