@@ -79,3 +79,27 @@ func TestAuthorizeErrorsPassThrough(t *testing.T) {
 		t.Fatalf("refused request: %d %s %.200s", r.status, r.location, r.body)
 	}
 }
+
+// TestAuthorizeAnswersFromSession: with a live session and a consent in
+// force, /authorize itself answers with the redirect to the client
+// carrying the code (no step through /login), and prompt=none without a
+// session gets login_required from /authorize itself.
+func TestAuthorizeAnswersFromSession(t *testing.T) {
+	e := newEnv(t)
+	p := e.portal("portal", "http://localhost/callback", "openid")
+	b := e.browser()
+	// Redirects are not followed, so the answer seen is /authorize's own.
+	stay := &browser{t: t, e: e, c: &http.Client{Jar: b.c.Jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	errorAt(t, stay.get(withParams(p.Start(nil), "prompt", "none")), "http://localhost/callback", "login_required")
+	if _, err := p.Finish(t.Context(), callback(t, b.login(p.Start(nil), e.l1, "mật khẩu dài 1"))); err != nil {
+		t.Fatal(err)
+	}
+	r := stay.get(p.Start(nil))
+	if !strings.HasPrefix(r.location, "http://localhost/callback?") {
+		t.Fatalf("authorize with a session: %d to %q, want the redirect to the client", r.status, r.location)
+	}
+	if _, err := p.Finish(t.Context(), callback(t, r)); err != nil {
+		t.Fatal(err)
+	}
+}
