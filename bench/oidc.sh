@@ -27,6 +27,11 @@ ACCOUNTS=${ACCOUNTS:-1500}
 PASSKEYS=${PASSKEYS:-200}
 CLIENTS=${CLIENTS:-16}
 DURATION=${DURATION:-15s}
+# PORT: the SQLite server's port; PostgreSQL's is PORT+1, their debug
+# ports +10 and +11, the plain handler's +20. SCHEMA: PostgreSQL schema.
+PORT=${PORT:-18850}
+SCHEMA=${SCHEMA:-bench_oidc}
+PLAIN=127.0.0.1:$((PORT + 20))
 OUT=bench/out/oidc
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -74,17 +79,17 @@ measure() {
   TOKEN=$(echo "$tok" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') \
   BASIC=$(echo "$tok" | python3 -c 'import json,sys; print(json.load(sys.stdin)["basic"])') \
     wrk -t2 -c"$CLIENTS" -d"$DURATION" -s bench/introspect.lua "http://127.0.0.1:$port/oidc/oauth/introspect" | tail -1 >"$OUT/$name-introspect.json"
-  TOKEN=x BASIC=eDp4 wrk -t2 -c"$CLIENTS" -d"$DURATION" -s bench/introspect.lua "http://127.0.0.1:18861/introspect" | tail -1 >"$OUT/$name-plain.json"
+  TOKEN=x BASIC=eDp4 wrk -t2 -c"$CLIENTS" -d"$DURATION" -s bench/introspect.lua "http://$PLAIN/introspect" | tail -1 >"$OUT/$name-plain.json"
   cat "$OUT/$name-introspect.json" "$OUT/$name-plain.json"
   kill "$pid"
 }
 
-"$OUT/oidcbench" plain -addr 127.0.0.1:18861 &
+"$OUT/oidcbench" plain -addr "$PLAIN" &
 pids+=($!)
 "$OUT/oidcbench" hash -d 10s -threads "$(nproc)" | tee "$OUT/hash.json"
-measure sqlite 18850 "$OUT/sqlite.db"
-psql -q "$PG" -c "DROP SCHEMA IF EXISTS bench_oidc CASCADE; CREATE SCHEMA bench_oidc" 
-measure pg 18851 "$PG&search_path=bench_oidc"
+measure sqlite "$PORT" "$OUT/sqlite.db"
+psql -q "$PG" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE; CREATE SCHEMA $SCHEMA" 
+measure pg $((PORT + 1)) "$PG&search_path=$SCHEMA"
 
 python3 bench/oidc_report.py "$OUT" "$ACCOUNTS" "$PASSKEYS" "$CLIENTS" "$DURATION" >bench/results/20-oidc.md
 bash bench/assemble.sh

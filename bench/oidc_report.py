@@ -44,13 +44,16 @@ p(f"Scale of this run: {accounts} accounts with password and TOTP ({passkeys} al
   "`ACCOUNTS=30000 PASSKEYS=2000 CLIENTS=64 DURATION=60s bash bench/oidc.sh`.")
 p()
 p("A complete login is what a citizen's browser and the relying party do together: `GET /authorize` "
-  "(PKCE S256, state, nonce) → the login page → password then TOTP code (or the passkey ceremony: "
+  "(PKCE S256, state, nonce), answered with the login page itself → password then TOTP code (or the passkey ceremony: "
   "the discoverable ceremony's options carried by the login page, an ECDSA P-256 assertion from the "
   "software authenticator of `internal/webauthntest`, `/login/passkey`) → consent already given → "
   "redirect with the code → `POST /oauth/token` (client_secret_basic; the relying party checks the ID "
   "token's signature, issuer, audience, nonce and expiry) → `GET /userinfo` (profile claims from the registry). "
   "Every login writes its records: the login on the account, the access-log entries of the token and "
-  "of the userinfo release (hash-chained), the code's single use, the TOTP step or passkey counter.")
+  "of the userinfo release (hash-chained), the code's single use, the TOTP step or passkey counter. "
+  "A passkey login is four HTTP requests: two by the browser (`/authorize`, `/login/passkey`), two by the "
+  "relying party (token, userinfo). Each load-generator worker keeps one keep-alive connection and each "
+  "login a fresh browser (its own cookies).")
 p()
 p("### Complete logins per second")
 p()

@@ -6,10 +6,10 @@
 // acr, and an access record on the citizen for every login, consent and
 // token.
 //
-// Flow: /authorize stores the request and redirects to /login; the citizen
-// proves who they are (password, then TOTP when enrolled; or a passkey); a client that
-// demands level 2 gets an explanation page for a level-1 holder instead of a
-// token; the consent page lists exactly the fields the scopes release and
+// Flow: /authorize stores the request and answers with its login page
+// (/login?id= shows it again); the citizen proves who they are (password,
+// then TOTP when enrolled; or a passkey); a client that demands level 2
+// gets an explanation page for a level-1 holder instead of a token; the consent page lists exactly the fields the scopes release and
 // the client's stated purpose; then the code goes to the registered
 // redirect URI. The browser that started a request is bound to it by a
 // cookie, and every form carries a CSRF token derived from that cookie.

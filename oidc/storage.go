@@ -31,6 +31,7 @@ const (
 	keyAlg      ctxKey = iota
 	keyFinished        // the *authRequest that issue is finishing
 	keyBinding         // the hash of the browser's binding cookie, at authorize
+	keyCreated         // **authRequest: where CreateAuthRequest leaves the request it stored, at authorize
 )
 
 // withAlg records, for SigningKey, the algorithm the client of the current
@@ -124,7 +125,11 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hi
 	if err := s.p.store.InsertAuthRequest(ctx, row); err != nil {
 		return nil, err
 	}
-	return &authRequest{id: row.ID, d: d, row: row}, nil
+	a := &authRequest{id: row.ID, d: d, row: row}
+	if slot, ok := ctx.Value(keyCreated).(**authRequest); ok {
+		*slot = a // authorize answers with its login page (login.go)
+	}
+	return a, nil
 }
 
 func decodeAuthRequest(row *cancuoc.AuthRequest) (*authRequest, error) {

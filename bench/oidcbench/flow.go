@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -15,10 +16,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -35,12 +36,13 @@ import (
 )
 
 // flows is the load generator: workers each run complete logins, one
-// fresh browser (cookie jar) per login, over one shared connection pool.
+// fresh browser (its own cookies) per login, each worker over its own
+// keep-alive connection (wire).
 type flows struct {
 	s      *state
 	origin string // scheme://host:port of the issuer
+	host   string // host:port of the issuer, to dial
 	base   string // the issuer's path
-	tr     *http.Transport
 
 	mu   sync.Mutex
 	next int // the account to try first
@@ -51,14 +53,15 @@ type flows struct {
 	jwks jose.JSONWebKeySet
 }
 
-func newFlows(s *state, conns int) (*flows, error) {
+func newFlows(s *state) (*flows, error) {
 	u, err := url.Parse(s.Issuer)
 	if err != nil {
 		return nil, err
 	}
-	f := &flows{s: s, origin: u.Scheme + "://" + u.Host, base: u.Path, busy: map[string]bool{}, keys: map[string]*webauthntest.Authenticator{},
-		tr: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, IdleConnTimeout: time.Minute,
-			DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}}
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("issuer %s: the load generator speaks plain HTTP/1.1 only", s.Issuer)
+	}
+	f := &flows{s: s, origin: u.Scheme + "://" + u.Host, host: u.Host, base: u.Path, busy: map[string]bool{}, keys: map[string]*webauthntest.Authenticator{}}
 	if err := f.fetchKeys(); err != nil {
 		return nil, err
 	}
@@ -75,7 +78,7 @@ func newFlows(s *state, conns int) (*flows, error) {
 
 // fetchKeys reads the provider's JWKS through its discovery document.
 func (f *flows) fetchKeys() error {
-	c := &http.Client{Transport: f.tr, Timeout: 30 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second}
 	var disc struct {
 		JWKS string `json:"jwks_uri"`
 	}
@@ -186,38 +189,107 @@ func (f *flows) release(id string) {
 	f.mu.Unlock()
 }
 
-// browser is one citizen's browser during one login.
+// wire is one worker's keep-alive HTTP/1.1 connection to the provider,
+// for its browsers' and its relying party's requests, one at a time,
+// written and read in the worker's own goroutine. net/http's Transport
+// hands every request to two goroutines of its own (its read and write
+// loops); on two shared cores those hand-offs cost the generator about as
+// much CPU as the requests themselves, and it is the server's CPU that is
+// measured, not the client library's.
+type wire struct {
+	addr string
+	c    net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+}
+
+// roundTrip writes req and reads its whole answer. Any failure drops the
+// connection (the next request dials anew) and fails this request: no
+// request is sent twice.
+func (w *wire) roundTrip(req *http.Request) (*http.Response, []byte, error) {
+	if w.c == nil {
+		c, err := net.DialTimeout("tcp", w.addr, 5*time.Second)
+		if err != nil {
+			return nil, nil, err
+		}
+		w.c, w.br, w.bw = c, bufio.NewReaderSize(c, 16<<10), bufio.NewWriterSize(c, 4<<10)
+	}
+	_ = w.c.SetDeadline(time.Now().Add(30 * time.Second))
+	res, body, err := w.exchange(req)
+	if err != nil || res.Close {
+		w.c.Close()
+		w.c = nil
+	}
+	return res, body, err
+}
+
+func (w *wire) exchange(req *http.Request) (*http.Response, []byte, error) {
+	if err := req.Write(w.bw); err != nil {
+		return nil, nil, err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	res, err := http.ReadResponse(w.br, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, body, err
+}
+
+// browser is one citizen's browser during one login: its cookies (all
+// the provider's, whose paths cover every page the login visits) and the
+// worker's connection, which the relying party's requests share without
+// the browser's cookies.
 type browser struct {
 	f          *flows
-	c          *http.Client
+	w          *wire
+	cookies    map[string]string
 	lastAccess string // the access token of the finished login
 }
 
-func (f *flows) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	return &browser{f: f, c: &http.Client{Transport: f.tr, Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+func (f *flows) browser(w *wire) *browser {
+	return &browser{f: f, w: w, cookies: map[string]string{}}
 }
 
-func (b *browser) do(req *http.Request) (int, string, string, error) {
-	res, err := b.c.Do(req)
+// do sends a request, with the browser's cookies when it is the browser's
+// (not the relying party's), and keeps the cookies the answer sets.
+func (b *browser) do(req *http.Request, browser bool) (int, string, string, error) {
+	if browser {
+		for name, value := range b.cookies {
+			req.AddCookie(&http.Cookie{Name: name, Value: value})
+		}
+	}
+	res, body, err := b.w.roundTrip(req)
 	if err != nil {
 		return 0, "", "", err
 	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	return res.StatusCode, string(body), res.Header.Get("Location"), err
+	if browser {
+		for _, c := range res.Cookies() {
+			if c.MaxAge < 0 || c.Value == "" {
+				delete(b.cookies, c.Name)
+			} else {
+				b.cookies[c.Name] = c.Value
+			}
+		}
+	}
+	return res.StatusCode, string(body), res.Header.Get("Location"), nil
 }
 
 func (b *browser) get(u string) (int, string, string, error) {
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	return b.do(req)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return 0, "", "", err
+	}
+	return b.do(req, true)
 }
 
 func (b *browser) post(path string, form url.Values) (int, string, string, error) {
 	req, _ := http.NewRequest(http.MethodPost, b.f.origin+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req)
+	return b.do(req, true)
 }
 
 var optionsAttr = regexp.MustCompile(`data-options="([^"]*)"`)
@@ -243,16 +315,17 @@ func (b *browser) start() (verifier, state string, page url.Values, body string,
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{"response_type": {"code"}, "client_id": {b.f.s.Client}, "redirect_uri": {b.f.s.Redirect},
 		"scope": {"openid profile"}, "state": {state}, "nonce": {state}, "code_challenge": {b64(sum[:])}, "code_challenge_method": {"S256"}}
-	st, _, loc, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
-	if err != nil || st != http.StatusFound || loc == "" {
-		return "", "", nil, "", fmt.Errorf("authorize: %d %v", st, err)
+	st, body, loc, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
+	if err == nil && st == http.StatusFound && loc != "" {
+		// A provider that redirects to its login page (as before the
+		// page was the answer of /authorize): the browser follows.
+		if !strings.HasPrefix(loc, "http") {
+			loc = b.f.origin + loc
+		}
+		st, body, _, err = b.get(loc)
 	}
-	if !strings.HasPrefix(loc, "http") {
-		loc = b.f.origin + loc
-	}
-	st, body, _, err = b.get(loc)
 	if err != nil || st != http.StatusOK {
-		return "", "", nil, "", fmt.Errorf("login page: %d %v", st, err)
+		return "", "", nil, "", fmt.Errorf("authorize and login page: %d %v", st, err)
 	}
 	return verifier, state, fields(body), body, nil
 }
@@ -272,7 +345,7 @@ func (b *browser) finish(st int, loc, verifier, state string) error {
 	req, _ := http.NewRequest(http.MethodPost, b.f.s.Issuer+"/oauth/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(b.f.s.Client, b.f.s.Secret)
-	code, body, _, err := b.do(req)
+	code, body, _, err := b.do(req, false)
 	if err != nil || code != http.StatusOK {
 		return fmt.Errorf("token: %d %v %.200s", code, err, body)
 	}
@@ -288,7 +361,7 @@ func (b *browser) finish(st int, loc, verifier, state string) error {
 	}
 	req, _ = http.NewRequest(http.MethodGet, b.f.s.Issuer+"/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.Access)
-	code, body, _, err = b.do(req)
+	code, body, _, err = b.do(req, false)
 	if err != nil || code != http.StatusOK || !strings.Contains(body, `"name"`) {
 		return fmt.Errorf("userinfo: %d %v %.200s", code, err, body)
 	}
@@ -297,13 +370,13 @@ func (b *browser) finish(st int, loc, verifier, state string) error {
 }
 
 // totpLogin is one complete login with password and TOTP.
-func (f *flows) totpLogin() (string, error) {
+func (f *flows) totpLogin(w *wire) (string, error) {
 	a, step, ok := f.takeTOTP()
 	if !ok {
 		return "", errNoAccount
 	}
 	defer f.release(a.ID)
-	b := f.browser()
+	b := f.browser(w)
 	verifier, state, pg, _, err := b.start()
 	if err != nil {
 		return "", err
@@ -327,14 +400,14 @@ func (f *flows) totpLogin() (string, error) {
 
 // passkeyLogin is one complete login with a passkey, as the login page's
 // script makes it.
-func (f *flows) passkeyLogin() (string, error) {
+func (f *flows) passkeyLogin(w *wire) (string, error) {
 	p, ok := f.takePasskey()
 	if !ok {
 		return "", errNoAccount
 	}
 	defer f.release(p.ID)
 	key := f.keys[p.ID]
-	b := f.browser()
+	b := f.browser(w)
 	verifier, state, pg, page, err := b.start()
 	if err != nil {
 		return "", err
@@ -395,7 +468,9 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 	mode := fs.String("mode", "totp", "totp (password + TOTP) or passkey")
 	conc := fs.Int("c", 16, "concurrent logins (closed loop)")
 	dur := fs.Duration("d", 20*time.Second, "duration")
+	limit := fs.Int64("n", 0, "stop after this many logins (0: no limit), e.g. to count a server's instructions per login under callgrind")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile here")
+	gcPercent := fs.Int("gc", 400, "the generator's GOGC")
 	_ = fs.Parse(args)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -408,11 +483,14 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 		}
 		defer pprof.StopCPUProfile()
 	}
+	// The generator's garbage is short-lived and its heap small: collecting
+	// less often spends less of the shared cores on its own bookkeeping.
+	debug.SetGCPercent(*gcPercent)
 	s, err := load(*path)
 	if err != nil {
 		return nil, err
 	}
-	f, err := newFlows(s, *conc)
+	f, err := newFlows(s)
 	if err != nil {
 		return nil, err
 	}
@@ -422,6 +500,7 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 	}
 	var (
 		ok, failed, starved atomic.Int64
+		started             atomic.Int64 // logins begun, for -n
 		mu                  sync.Mutex
 		lat                 []time.Duration
 		firstErr            string
@@ -434,9 +513,10 @@ func runFlows(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
-			for time.Now().Before(deadline) {
+			w := &wire{addr: f.host}
+			for time.Now().Before(deadline) && (*limit <= 0 || started.Add(1) <= *limit) {
 				t := time.Now()
-				_, err := login()
+				_, err := login(w)
 				switch {
 				case errors.Is(err, errNoAccount):
 					starved.Add(1)
@@ -483,15 +563,15 @@ func runToken(ctx context.Context, fs *flag.FlagSet, args []string) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := newFlows(s, 1)
+	f, err := newFlows(s)
 	if err != nil {
 		return nil, err
 	}
 	var access string
 	if len(s.Passkeys) > 0 {
-		access, err = f.passkeyLogin()
+		access, err = f.passkeyLogin(&wire{addr: f.host})
 	} else {
-		access, err = f.totpLogin()
+		access, err = f.totpLogin(&wire{addr: f.host})
 	}
 	if err != nil {
 		return nil, err
