@@ -52,7 +52,7 @@ var synthPool = sync.OnceValue(func() []cancuoc.MatchRecord {
 		pool[i] = cancuoc.MatchRecord{PIN: pin, FullName: name, NameKey: vntext.Key(name),
 			BirthDate: cancuoc.Date{Year: 1900 + year, Month: 1 + r.IntN(12), Day: 1 + r.IntN(28)},
 			Sex:       cancuoc.Male, LifeStatus: cancuoc.Alive,
-			Home:      cancuoc.UnitRef{Province: fmt.Sprintf("%02d", 1+i%34), Commune: fmt.Sprintf("%05d", i%3321)}}
+			Home: cancuoc.UnitRef{Province: fmt.Sprintf("%02d", 1+i%34), Commune: fmt.Sprintf("%05d", i%3321)}}
 	}
 	return pool
 })
