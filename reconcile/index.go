@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -71,10 +73,54 @@ type indexBuilder struct {
 }
 
 // BuildIndex scans the registry once and returns its index.
+//
+// The store's decoding of the rows and the copying of them into the index
+// run on two goroutines: the scan hands each batch over and reads the
+// next while the builder takes the last one in (at most two batches wait).
+// A store that does not hand batches over as fast gains nothing and loses
+// nothing.
 func BuildIndex(ctx context.Context, s cancuoc.MatchScanner) (*Index, error) {
+	const batch = 20000
 	b := &indexBuilder{ix: &Index{seed: maphash.MakeSeed()}, units: map[cancuoc.UnitRef]uint32{},
 		words: map[string]uint8{}}
-	at, err := s.ScanMatchRecords(ctx, 20000, b.add)
+	full := make(chan []cancuoc.MatchRecord, 2)
+	free := make(chan []cancuoc.MatchRecord, 3)
+	var failed atomic.Pointer[error]
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for recs := range full {
+			if failed.Load() == nil {
+				if err := b.add(recs); err != nil {
+					failed.Store(&err)
+				}
+			}
+			select {
+			case free <- recs[:0]:
+			default: // the scan has enough buffers (or has ended)
+			}
+		}
+	}()
+	at, err := s.ScanMatchRecords(ctx, batch, func(recs []cancuoc.MatchRecord) error {
+		if e := failed.Load(); e != nil {
+			return *e
+		}
+		var buf []cancuoc.MatchRecord
+		select {
+		case buf = <-free:
+		default:
+			buf = make([]cancuoc.MatchRecord, 0, batch)
+		}
+		// The store reuses its batch after this returns: the builder
+		// gets a copy (the records' strings are the store's to give).
+		full <- append(buf, recs...)
+		return nil
+	})
+	close(full)
+	<-done
+	if e := failed.Load(); e != nil && err == nil {
+		err = *e
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -171,22 +217,29 @@ func (b *indexBuilder) finish() error {
 		}
 		ix.dir[d] = uint32(p)
 	}
-	ix.last = make([]uint64, 0, len(ix.people))
-	ix.first = make([]uint64, 0, len(ix.people))
+	// The two arrays of blocking keys are independent: built and sorted
+	// side by side.
+	var wg sync.WaitGroup
+	wg.Go(func() { ix.last, ix.lastDir = ix.blockKeys(false) })
+	wg.Go(func() { ix.first, ix.firstDir = ix.blockKeys(true) })
+	wg.Wait()
+	return nil
+}
+
+// blockKeys builds the sorted blocking keys on the first or the last word
+// of every person's name key, and their directory.
+func (ix *Index) blockKeys(first bool) ([]uint64, []uint32) {
+	keys := make([]uint64, 0, len(ix.people))
 	for i := range ix.people {
 		e := &ix.people[i]
-		key := ix.key(e)
-		if key == "" {
+		if e.keyLen == 0 {
 			continue
 		}
 		d := cancuoc.Date{Year: int(e.year), Month: int(e.month), Day: int(e.day)}
-		ix.last = append(ix.last, ix.blockKey(d, lastWordOf(key))|uint64(i))
-		ix.first = append(ix.first, ix.blockKey(d, firstWordOf(key))|uint64(i))
+		keys = append(keys, ix.blockKey(d, ix.blockWord(e, first))|uint64(i))
 	}
-	slices.Sort(ix.last)
-	slices.Sort(ix.first)
-	ix.lastDir, ix.firstDir = keyDir(ix.last), keyDir(ix.first)
-	return nil
+	slices.Sort(keys)
+	return keys, keyDir(keys)
 }
 
 const keyDirBits = 20

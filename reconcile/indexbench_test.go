@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,4 +162,39 @@ func BenchmarkIndexFind(b *testing.B) {
 		done += len(pins)
 	}
 	reportCPU(b, cpu, done)
+}
+
+// badScanner streams synthetic people with one malformed PIN in its third
+// batch, and counts the batches it got to hand over.
+type badScanner struct{ batches *int }
+
+func (s badScanner) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (time.Time, error) {
+	buf := make([]cancuoc.MatchRecord, batch)
+	for b := range 50 {
+		for i := range buf {
+			buf[i] = synthPerson(b*batch + i)
+		}
+		if b == 2 {
+			buf[7].PIN = "12345"
+		}
+		*s.batches++
+		if err := fn(buf); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return time.Now(), nil
+}
+
+// TestBuildIndexStopsOnBadRecord: a record the builder refuses (taken in
+// on another goroutine than the scan's) fails the build and stops the
+// scan, instead of being lost or leaving the scan blocked.
+func TestBuildIndexStopsOnBadRecord(t *testing.T) {
+	n := 0
+	ix, err := reconcile.BuildIndex(t.Context(), badScanner{&n})
+	if err == nil || !strings.Contains(err.Error(), "malformed PIN") || ix != nil {
+		t.Fatalf("BuildIndex = %v, %v; want the malformed PIN", ix, err)
+	}
+	if n == 50 {
+		t.Errorf("the scan was not stopped by the builder's error")
+	}
 }
