@@ -200,15 +200,7 @@ func (b *indexBuilder) finish() error {
 	if len(b.ix.words) > 255 {
 		return fmt.Errorf("reconcile: too many distinct sexes and life statuses in the registry")
 	}
-	slices.SortFunc(ix.people, func(a, b person) int {
-		switch {
-		case a.pin < b.pin:
-			return -1
-		case a.pin > b.pin:
-			return 1
-		}
-		return 0
-	})
+	sortPeople(ix.people)
 	ix.dir = make([]uint32, dirSize+1)
 	p := 0
 	for d := range dirSize + 1 {
@@ -225,6 +217,47 @@ func (b *indexBuilder) finish() error {
 	wg.Wait()
 	return nil
 }
+
+// sortPeople sorts people by PIN on two goroutines: one pass splits them
+// around the median of a sample, then each side is sorted on its own. The
+// sort is in the job's way (no record is matched before the index is
+// built), about 3 s on one core for 10 million people.
+func sortPeople(ps []person) {
+	byPIN := func(a, b person) int {
+		switch {
+		case a.pin < b.pin:
+			return -1
+		case a.pin > b.pin:
+			return 1
+		}
+		return 0
+	}
+	if len(ps) < parallelSortFrom {
+		slices.SortFunc(ps, byPIN)
+		return
+	}
+	var sample [255]uint64
+	for i := range sample {
+		sample[i] = ps[i*(len(ps)-1)/(len(sample)-1)].pin
+	}
+	slices.Sort(sample[:])
+	pivot := sample[len(sample)/2]
+	low := 0 // ps[:low] are below the pivot
+	for j := range ps {
+		if ps[j].pin < pivot {
+			ps[low], ps[j] = ps[j], ps[low]
+			low++
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(ps[:low], byPIN) })
+	slices.SortFunc(ps[low:], byPIN)
+	wg.Wait()
+}
+
+// parallelSortFrom is the number of people from which sortPeople uses two
+// goroutines (a variable for tests).
+var parallelSortFrom = 1 << 16
 
 // blockKeys builds the sorted blocking keys on the first or the last word
 // of every person's name key, and their directory.

@@ -58,3 +58,39 @@ func cmpPIN(a, b uint64) int {
 	}
 	return 0
 }
+
+// TestSortPeople holds the two-goroutine sort to a plain sort, on PINs
+// random, already sorted, reversed, all equal and all but one equal (the
+// pivot then splits nothing off), around the size it starts at.
+func TestSortPeople(t *testing.T) {
+	defer func(n int) { parallelSortFrom = n }(parallelSortFrom)
+	parallelSortFrom = 1000
+	r := rand.New(rand.NewPCG(8, 9))
+	shapes := map[string]func(i, n int) uint64{
+		"random":   func(int, int) uint64 { return r.Uint64N(1e12) },
+		"sorted":   func(i, _ int) uint64 { return uint64(i) },
+		"reversed": func(i, n int) uint64 { return uint64(n - i) },
+		"equal":    func(int, int) uint64 { return 42 },
+		"one":      func(i, _ int) uint64 { return uint64(min(i, 1)) },
+	}
+	for name, pin := range shapes {
+		for _, n := range []int{999, 1000, 1001, 5000} {
+			ps := make([]person, n)
+			for i := range ps {
+				ps[i] = person{pin: pin(i, n), year: uint16(i)}
+			}
+			sortPeople(ps)
+			if !slices.IsSortedFunc(ps, func(a, b person) int { return cmpPIN(a.pin, b.pin) }) {
+				t.Fatalf("%s, %d: not sorted", name, n)
+			}
+			// The same people, each once (year numbers them).
+			seen := make([]bool, n)
+			for _, e := range ps {
+				if seen[e.year] {
+					t.Fatalf("%s, %d: person %d twice", name, n, e.year)
+				}
+				seen[e.year] = true
+			}
+		}
+	}
+}
