@@ -1,8 +1,10 @@
 package postgres
 
-// For TestScanMatchRecordsRawFormats (package postgres_test).
+// For TestScanMatchRecordsRawFormats and TestScanMatchRecordsParallel
+// (package postgres_test).
 var (
 	RawMatchFormats = rawMatchFormats
 	MatchScanSQL    = matchScanSQL
 	DocPrefix       = docPrefix
+	ParallelScanSQL = parallelScanSQL
 )

@@ -2,8 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,5 +312,95 @@ func TestScanMatchRecordsRawFormats(t *testing.T) {
 	}
 	if g, w := fmt.Sprintf("%+v", got[0]), fmt.Sprintf("%+v", want[0]); g != w {
 		t.Errorf("scan %s, MatchRecords %s", g, w)
+	}
+}
+
+// TestScanMatchRecordsParallel: the registry scan lets PostgreSQL use
+// parallel workers (without parallelScanSQL the planner never does for a
+// query returning every row), and the workers read the scan's snapshot: a
+// change committed while the scan runs is not seen, a record is neither
+// lost nor repeated. The server is told that parallel workers cost nothing
+// to start and that every table is large enough, so that a small table
+// gets them too.
+func TestScanMatchRecordsParallel(t *testing.T) {
+	serverURL(t)
+	ctx := t.Context()
+	admin := open(t).Pool()
+	schema := "cancuoc_par_" + strings.ToLower(crand.Text()[:10])
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	dsn := pgtest.URL(t) + "&options=" + strings.NewReplacer(" ", "%20", "=", "%3D").Replace("-c min_parallel_table_scan_size=0 -c parallel_setup_cost=0")
+	s, err := postgres.Open(ctx, dsn, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 400
+	for i := range n {
+		if err := s.InsertCitizen(ctx, storetest.Citizen(storetest.PIN(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Pool().Exec(ctx, "ANALYZE citizens"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan strings.Builder
+	if _, err := tx.Exec(ctx, postgres.ParallelScanSQL); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN "+postgres.MatchScanSQL, postgres.DocPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	rows.Close()
+	_ = tx.Rollback(ctx)
+	if !strings.Contains(plan.String(), "Gather") || !strings.Contains(plan.String(), "Parallel Seq Scan") {
+		t.Fatalf("the scan's plan has no parallel workers:\n%s", plan.String())
+	}
+
+	seen := map[cancuoc.PIN]string{}
+	changed := false
+	_, err = s.ScanMatchRecords(ctx, 50, func(b []cancuoc.MatchRecord) error {
+		if !changed {
+			// Committed while the scan runs, by another connection.
+			changed = true
+			if _, err := s.Pool().Exec(ctx, `UPDATE citizens SET name_key = 'changed' WHERE pin <> $1`, string(b[0].PIN)); err != nil {
+				return err
+			}
+			if err := s.InsertCitizen(ctx, storetest.Citizen(storetest.PIN(n+1))); err != nil {
+				return err
+			}
+		}
+		for _, m := range b {
+			if _, dup := seen[m.PIN]; dup {
+				t.Errorf("%s scanned twice", m.PIN)
+			}
+			seen[m.PIN] = m.NameKey
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n {
+		t.Errorf("scanned %d records, want the %d of the snapshot", len(seen), n)
+	}
+	for pin, key := range seen {
+		if key == "changed" {
+			t.Fatalf("%s: a change committed after the snapshot was seen", pin)
+		}
 	}
 }

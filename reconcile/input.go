@@ -435,17 +435,43 @@ func (c *csvReader) scanSpans(b []byte, atEOF bool) (int, string) {
 // characters, overlong fields.
 func checkFields(r *Record) string {
 	for i, v := range r.Fields {
-		if !utf8.ValidString(v) {
-			return Columns[i] + " is not valid UTF-8 (save the file as UTF-8)"
+		if why := checkField(i, v); why != "" {
+			return why
 		}
-		if utf8.RuneCountInString(v) > maxFieldRunes {
-			return fmt.Sprintf("%s is longer than %d characters", Columns[i], maxFieldRunes)
+	}
+	return ""
+}
+
+// checkField checks one field in one pass over its bytes (every record's
+// every field goes through it): invalid UTF-8 is reported first, then the
+// length, then a control character, whichever comes first in the text.
+func checkField(col int, v string) string {
+	// A tab is allowed anywhere, a line break in an address only.
+	ctrl := func(c rune) bool { return c < 0x20 && c != '\t' && !(c == '\n' && col == 5) }
+	var (
+		runes   int
+		control bool
+	)
+	for k := 0; k < len(v); {
+		c := v[k]
+		if c < utf8.RuneSelf {
+			control = control || ctrl(rune(c))
+			runes++
+			k++
+			continue
 		}
-		for _, ch := range v {
-			if ch < 0x20 && ch != '\t' && !(ch == '\n' && i == 5) { // an address may span lines
-				return Columns[i] + " contains a control character"
-			}
+		r, size := utf8.DecodeRuneInString(v[k:])
+		if r == utf8.RuneError && size == 1 {
+			return Columns[col] + " is not valid UTF-8 (save the file as UTF-8)"
 		}
+		runes++
+		k += size
+	}
+	if runes > maxFieldRunes {
+		return fmt.Sprintf("%s is longer than %d characters", Columns[col], maxFieldRunes)
+	}
+	if control {
+		return Columns[col] + " contains a control character"
 	}
 	return ""
 }

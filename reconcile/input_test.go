@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 type readRec struct {
@@ -374,6 +375,44 @@ func FuzzFlatJSON(f *testing.F) {
 		}
 		if got != want {
 			t.Fatalf("flatJSON(%q) = %q, encoding/json %q", b, got, want)
+		}
+	})
+}
+
+// checkFieldsBefore is checkFields as it was before its one-pass version:
+// the reference FuzzCheckFields holds the new one to.
+func checkFieldsBefore(r *Record) string {
+	for i, v := range r.Fields {
+		if !utf8.ValidString(v) {
+			return Columns[i] + " is not valid UTF-8 (save the file as UTF-8)"
+		}
+		if utf8.RuneCountInString(v) > maxFieldRunes {
+			return fmt.Sprintf("%s is longer than %d characters", Columns[i], maxFieldRunes)
+		}
+		for _, ch := range v {
+			if ch < 0x20 && ch != '\t' && !(ch == '\n' && i == 5) {
+				return Columns[i] + " contains a control character"
+			}
+		}
+	}
+	return ""
+}
+
+// FuzzCheckFields: the one-pass check gives the same verdict as the
+// three-pass one on any text in any column.
+func FuzzCheckFields(f *testing.F) {
+	f.Add("Nguyễn Văn Đức", 2)
+	f.Add("Ấp 10\nXã Đại Điền", 5)
+	f.Add("a\x01\xff", 2)
+	f.Add("\x01\xed\xa0\x80", 0)
+	f.Add(strings.Repeat("ễ", 501), 5)
+	f.Add(strings.Repeat("a", 500)+"\x02", 1)
+	f.Add("\ufffd\t", 3)
+	f.Fuzz(func(t *testing.T, v string, col int) {
+		var r Record
+		r.Fields[((col%numCols)+numCols)%numCols] = v
+		if got, want := checkFields(&r), checkFieldsBefore(&r); got != want {
+			t.Fatalf("checkFields(%q) = %q, want %q", v, got, want)
 		}
 	})
 }
