@@ -18,13 +18,16 @@ func TestNameScore(t *testing.T) {
 		a, b     string
 		min, max float64
 	}{
-		{"Nguyễn Văn Đức", "Nguyen Van Duc", 1, 1},       // marks, đ/d
-		{"Nguyễn Văn Đức", "Đức Nguyễn Văn", 0.95, 0.95}, // word order
-		{"Nguyễn Văn Đức", "Nguyễn Văn Đứcc", 0.8, 0.95}, // a typo
-		{"Nguyễn Văn Đức", "Ngyuễn Văn Đức", 0.8, 0.95},  // a transposition
-		{"Nguyễn Văn Anh", "Nguyễn Văn An", 0.75, 0.85},  // another name, not a typo
-		{"Nguyễn Văn Đức", "Trần Thị Lan", 0, 0.2},       // someone else
-		{"Nguyễn Văn Đức", "Nguyễn Đức", 0.6, 0.7},       // middle name dropped
+		{"Nguyễn Văn Đức", "Nguyen Van Duc", 1, 1},        // marks, đ/d
+		{"Nguyễn Văn Đức", "Đức Nguyễn Văn", 0.95, 0.95},  // word order
+		{"Nguyễn Văn Đức", "Nguyễn Văn Đứcc", 0.94, 0.96}, // a typo: "ducc" is no syllable
+		{"Nguyễn Văn Đức", "Ngyuễn Văn Đức", 0.94, 0.96},  // a transposition: "ngyuen" neither
+		{"Lê Văn Tân", "Lê Vcn Tân", 0.94, 0.96},          // either side may hold the slip
+		{"Nguyễn Văn Anh", "Nguyễn Văn An", 0.75, 0.85},   // another name, not a typo
+		{"Nguyễn Văn An", "Nguyễn Văn Na", 0.7, 0.8},      // a swap that leaves a syllable
+		{"Trần Thị Trà", "Trần Thị Jra", 0.94, 0.96},
+		{"Nguyễn Văn Đức", "Trần Thị Lan", 0, 0.2}, // someone else
+		{"Nguyễn Văn Đức", "Nguyễn Đức", 0.6, 0.7}, // middle name dropped
 		{"Lê Thị Hồng Nhung", "Nhung Lê Thị Hồng", 0.95, 0.95},
 		{"", "Nguyễn", 0, 0},
 	}
@@ -66,6 +69,21 @@ func TestPlaceMatch(t *testing.T) {
 	}
 	if got := PlaceMatch(k("Ho Chi Minh"), cancuoc.UnitRef{}); got != PlaceUnknown {
 		t.Errorf("no Home: %d", got)
+	}
+}
+
+func TestSyllable(t *testing.T) {
+	for _, w := range []string{"nguyen", "van", "duc", "anh", "an", "a", "y", "quynh", "quoc", "gi", "gia",
+		"nghia", "khuong", "truong", "uyen", "huong", "oanh", "thuy", "khoa", "hoang", "yen", "tuyet", "phuong"} {
+		if !syllable(w) {
+			t.Errorf("%q is a syllable", w)
+		}
+	}
+	for _, w := range []string{"vcn", "jra", "houng", "triuh", "kkim", "ngyuen", "nguyn", "ah", "d", "v", "tine",
+		"ducc", "phhan", "trna", "ksor", ""} {
+		if syllable(w) {
+			t.Errorf("%q is no syllable", w)
+		}
 	}
 }
 

@@ -47,9 +47,15 @@ func osa(a, b string) int {
 	return prev[len(b)]
 }
 
+// typoSim is the similarity of two words one slip apart of which one is a
+// Vietnamese syllable and the other is not: a typing slip, scored close to
+// the same word (see syllable).
+const typoSim = 0.85
+
 // tokenSim is how alike two tokens are, 0 to 1, squared so that one slip in
 // a short Vietnamese syllable ("an" / "anh") counts for much: such pairs are
-// usually different names, not typos.
+// usually different names, not typos. A slip that leaves a non-syllable
+// ("vcn" / "van") is a typo and scores typoSim.
 func tokenSim(a, b string) float64 {
 	if a == b {
 		return 1
@@ -60,7 +66,11 @@ func tokenSim(a, b string) float64 {
 		return 0
 	}
 	s := 1 - float64(d)/float64(n)
-	return s * s
+	s *= s
+	if d == 1 && s < typoSim && syllable(a) != syllable(b) {
+		return typoSim
+	}
+	return s
 }
 
 // simBound is an upper bound of tokenSim(a, b): the distance is at least
@@ -78,7 +88,11 @@ func simBound(a, b string) float64 {
 		return 0
 	}
 	s := 1 - float64(d)/float64(n)
-	return s * s
+	s *= s
+	if d == 1 && s < typoSim {
+		return typoSim // one slip may leave a non-syllable
+	}
+	return s
 }
 
 // NameScore compares two diacritic-free name keys (vntext.Key), 0 to 1:
