@@ -236,15 +236,32 @@ func (m *Matcher) compare(in *Input, c *cancuoc.MatchRecord, r *Result) {
 // place scores half). It returns the name
 // score too, which the decision also bounds.
 func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
-	name = NameScore(in.NameKey, c.NameKey)
-	var date float64
+	f := fit(in, c)
+	return f.total, f.name
+}
+
+// fitness is Score with the parts the decision looks at besides the sums.
+type fitness struct {
+	total, name float64
+	date        float64 // 1 equal, 0.85 day and month swapped, datePartial
+	place       int     // PlaceMatch
+}
+
+// datePartial is the date score of a birth date that agrees only partly:
+// one side holds only the year, or the year and month.
+const datePartial = 0.8
+
+func fit(in *Input, c *cancuoc.MatchRecord) fitness {
+	f := fitness{name: NameScore(in.NameKey, c.NameKey), place: PlaceMatch(in.AddrKey, c.Home)}
 	switch {
 	case in.Birth == c.BirthDate:
-		date = 1
+		f.date = 1
 	case in.Birth.Complete() && swapped(in.Birth) == c.BirthDate:
-		date = 0.85
+		f.date = 0.85
 	case in.Birth.Compatible(c.BirthDate):
-		date = 0.8
+		f.date = datePartial
+	default:
+		return f
 	}
 	sex := 0.5
 	if in.Sex != "" && c.Sex != "" {
@@ -254,7 +271,7 @@ func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
 		}
 	}
 	place := 0.5
-	switch PlaceMatch(in.AddrKey, c.Home) {
+	switch f.place {
 	case PlaceNone:
 		// Weak evidence against: people move, and a registry Home may
 		// come from a birth registration when no residence is coded.
@@ -264,10 +281,32 @@ func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
 	case PlaceCommune:
 		place = 1
 	}
-	if date == 0 {
-		return 0, name
+	f.total = 0.55*f.name + 0.25*f.date + 0.05*sex + 0.15*place
+	return f
+}
+
+// accepted says whether a candidate may be named as the person a record
+// describes. Besides the score bounds, two kinds of agreement are too weak
+// at national size, where a common name has namesakes born the same day
+// (or year) in every province; people who are not in the registry then
+// found one of them (3% of such records at 3.5 million people):
+//   - an address that names neither the province nor the commune of the
+//     person's coded residence (a Home with a commune; a province-only
+//     Home comes from a birth registration and says little): the name and
+//     birth date then point to a namesake elsewhere more often than to the
+//     same person with an address the registry does not know;
+//   - a birth date that agrees only partly (one side holds only the year
+//     or the month): accepted only when the commune agrees too.
+func (f fitness) accepted(c *cancuoc.MatchRecord) bool {
+	switch {
+	case f.total < acceptScore || f.name < acceptName:
+		return false
+	case f.place == PlaceNone && c.Home.Commune != "":
+		return false
+	case f.date == datePartial && f.place != PlaceCommune:
+		return false
 	}
-	return 0.55*name + 0.25*date + 0.05*sex + 0.15*place, name
+	return true
 }
 
 // swapped is d with day and month exchanged, or the zero Date when that
@@ -479,9 +518,9 @@ func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) boo
 	}
 	var list []scored
 	for _, c := range cands {
-		t, name := Score(in, c)
-		if t >= listScore {
-			list = append(list, scored{c, t, t >= acceptScore && name >= acceptName})
+		f := fit(in, c)
+		if f.total >= listScore {
+			list = append(list, scored{c, f.total, f.accepted(c)})
 		}
 	}
 	slices.SortFunc(list, func(a, b scored) int {

@@ -243,3 +243,53 @@ func TestMatchWithoutPIN(t *testing.T) {
 		t.Errorf("swapped day/month and word order: %+v", res[0])
 	}
 }
+
+// TestMatchWeakAgreement holds the two agreements that do not name a
+// person without a PIN: a namesake born the same day whose coded residence
+// is in another province than the address, and a birth date that agrees
+// only partly without the commune.
+func TestMatchWeakAgreement(t *testing.T) {
+	st, all := pinFixture(t) // Nguyễn Văn Đức 1990-05-17, residence coded in Ba Đình, Hà Nội
+	born := storetest.Minimal(storetest.PIN(12), "Lê Thị Hoa", "le thi hoa")
+	born.BirthDate, born.Sex = cancuoc.Date{Year: 1985, Month: 3, Day: 4}, cancuoc.Female
+	born.Home = cancuoc.UnitRef{Province: "48"} // from a birth registration: no commune
+	if err := st.InsertCitizen(t.Context(), born); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		rec  []string
+		want string
+	}{
+		{[]string{"a", "", "Nguyễn Văn Đức", "17/05/1990", "Nam", "Phường Bến Nghé, TP Hồ Chí Minh"}, NoCandidate},
+		{[]string{"b", "", "Nguyễn Văn Đức", "17/05/1990", "Nam", "Phường Ba Đình, Hà Nội"}, CandidateFound},
+		{[]string{"c", "", "Nguyễn Văn Đức", "17/05/1990", "Nam", ""}, CandidateFound},
+		{[]string{"d", "", "Nguyễn Văn Đức", "1990", "Nam", "Hà Nội"}, NoCandidate},
+		{[]string{"e", "", "Nguyễn Văn Đức", "05/1990", "Nam", "Phường Ba Đình, Hà Nội"}, CandidateFound},
+		{[]string{"f", "", "Lê Thị Hoa", "04/03/1985", "Nữ", "Phường Bến Nghé, TP Hồ Chí Minh"}, CandidateFound},
+	}
+	ins := make([]*Input, len(cases))
+	for i, c := range cases {
+		r := &Record{Line: int64(i + 2)}
+		copy(r.Fields[:], c.rec)
+		in, bad := Parse(r, 2026)
+		if bad != "" {
+			t.Fatalf("%s: %s", c.rec[0], bad)
+		}
+		ins[i] = in
+	}
+	out := make([]Result, len(ins))
+	if err := (&Matcher{Store: st}).Match(t.Context(), ins, out); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		if out[i].Outcome != c.want {
+			t.Errorf("%s: %s %+v, want %s", c.rec[0], out[i].Outcome, out[i].Candidates, c.want)
+		}
+		if c.want == NoCandidate && len(out[i].Candidates) != 0 {
+			t.Errorf("%s: a weak candidate is named: %+v", c.rec[0], out[i].Candidates)
+		}
+	}
+	if out[1].PIN != all[0].PIN || out[5].PIN != born.PIN {
+		t.Errorf("found %s and %s", out[1].PIN, out[5].PIN)
+	}
+}
