@@ -357,10 +357,11 @@ type probeKey struct {
 // probes lists the blocking probes of an input. The narrow pass looks up
 // the exact birth date (and its day/month swap) with the name's last word,
 // which is the given name in Vietnamese order. The wide pass, for records
-// the narrow pass did not settle, adds the partial stored forms of the
-// date, every word of the name as a last word (Western order, typos in the
-// given name's neighbours) and the first and last words as a family name
-// (typos in the given name).
+// the narrow pass found no clear or ambiguous fit for, adds the partial
+// stored forms of the date, every word of the name as a last word (Western
+// order, typos in the given name's neighbours) and, on the input's own
+// date form only, the first and last words as a family name (typos in the
+// given name).
 func probes(in *Input, wide bool) []probeKey {
 	words := splitWords(in.NameKey)
 	dates := []cancuoc.Date{in.Birth}
@@ -380,6 +381,14 @@ func probes(in *Input, wide bool) []probeKey {
 			}
 			for _, w := range words {
 				out = append(out, probeKey{f, w, false})
+			}
+			if f != d {
+				// The family-name blocks of a coarser stored form (every
+				// person born that year with that family name, hundreds
+				// at national size) are not searched: a record whose
+				// given name is mistyped and whose registry date is only
+				// partly known has too little left to be named anyway.
+				continue
 			}
 			out = append(out, probeKey{f, words[0], true})
 			if len(words) > 1 {
@@ -447,7 +456,10 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 	var again []int
 	for _, i := range idx {
 		cands[i] = uniquePINs(cands[i])
-		if !m.decide(ins[i], cands[i], &out[i]) {
+		// A record left ambiguous already has two close fits on its exact
+		// date and given name; the wide pass's blocks would only add people
+		// who fit less well, at the cost of a record with no candidate.
+		if !m.decide(ins[i], cands[i], &out[i]) && out[i].Outcome != Ambiguous {
 			again = append(again, i)
 		}
 	}

@@ -293,3 +293,52 @@ func TestMatchWeakAgreement(t *testing.T) {
 		t.Errorf("found %s and %s", out[1].PIN, out[5].PIN)
 	}
 }
+
+// probeLog records the probes a Matcher sends.
+type probeLog struct {
+	Source
+	calls [][]cancuoc.MatchProbe
+}
+
+func (p *probeLog) MatchCandidates(ctx context.Context, probes []cancuoc.MatchProbe, limit int) ([]cancuoc.MatchCandidate, error) {
+	p.calls = append(p.calls, probes)
+	return p.Source.MatchCandidates(ctx, probes, limit)
+}
+
+// TestWideProbes holds the bounds of the wide pass: family-name blocks only
+// on the record's own date (and its swap), never on the coarser stored
+// forms, and no wide pass for a record the narrow pass left ambiguous.
+func TestWideProbes(t *testing.T) {
+	r := &Record{Line: 2}
+	copy(r.Fields[:], []string{"x", "", "Nguyễn Văn Đức", "05/11/1990"})
+	in, _ := Parse(r, 2026)
+	byFirst := 0
+	for _, p := range probes(in, true) {
+		if p.byFirst {
+			byFirst++
+			if p.date != in.Birth && p.date != swapped(in.Birth) {
+				t.Errorf("family-name probe on %v", p.date)
+			}
+		}
+	}
+	if byFirst != 4 {
+		t.Errorf("%d family-name probes, want 4 (first and last word, date and its swap)", byFirst)
+	}
+
+	st, _ := pinFixture(t)
+	other := storetest.Minimal(storetest.PIN(10), "Nguyễn Văn Đức", "nguyen van duc")
+	other.BirthDate = cancuoc.Date{Year: 1990, Month: 5, Day: 17}
+	if err := st.InsertCitizen(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	log := &probeLog{Source: st}
+	copy(r.Fields[:], []string{"c", "", "Nguyễn Văn Đức", "1990-05-17"})
+	in, _ = Parse(r, 2026)
+	out := make([]Result, 1)
+	if err := (&Matcher{Store: st, Source: log}).Match(t.Context(), []*Input{in}, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Outcome != Ambiguous || len(log.calls) != 1 {
+		t.Errorf("%s after %d lookups, want ambiguous after the narrow one", out[0].Outcome, len(log.calls))
+	}
+}
