@@ -252,7 +252,12 @@ type fitness struct {
 const datePartial = 0.8
 
 func fit(in *Input, c *cancuoc.MatchRecord) fitness {
-	f := fitness{name: NameScore(in.NameKey, c.NameKey), place: PlaceMatch(in.AddrKey, c.Home)}
+	return fitNamed(in, c, NameScore(in.NameKey, c.NameKey))
+}
+
+// fitNamed is fit with the name score already known.
+func fitNamed(in *Input, c *cancuoc.MatchRecord, name float64) fitness {
+	f := fitness{name: name, place: PlaceMatch(in.AddrKey, c.Home)}
 	switch {
 	case in.Birth == c.BirthDate:
 		f.date = 1
@@ -529,8 +534,16 @@ func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) boo
 		ok    bool
 	}
 	var list []scored
+	var buf [8]string
+	words := splitKey(in.NameKey, &buf)
 	for _, c := range cands {
-		f := fit(in, c)
+		name := nameScore(in.NameKey, words, c.NameKey)
+		if 0.55*name+0.45 < listScore-1e-9 {
+			// Date, sex and place weigh 0.45 at most: this candidate
+			// cannot be listed, and its place need not be looked up.
+			continue
+		}
+		f := fitNamed(in, c, name)
 		if f.total >= listScore {
 			list = append(list, scored{c, f.total, f.accepted(c)})
 		}

@@ -102,20 +102,31 @@ func simBound(a, b string) float64 {
 // 0.03 if the pairing is out of order. Missing diacritics and đ/d are
 // already gone from keys, so they cost nothing.
 func NameScore(a, b string) float64 {
+	var wa [8]string
+	return nameScore(a, splitKey(a, &wa), b)
+}
+
+// splitKey is strings.Fields(key): the words of a key (ASCII, at most 8
+// words: nearly every name) are split into buf, on the caller's stack;
+// anything else as strings.Fields does.
+func splitKey(key string, buf *[8]string) []string {
+	if w, ok := fields8(key, buf); ok {
+		return w
+	}
+	return strings.Fields(key)
+}
+
+// nameScore is NameScore(a, b) with a's words already split (splitKey),
+// for one input scored against many candidates.
+func nameScore(a string, ta []string, b string) float64 {
 	if a == "" || b == "" {
 		return 0
 	}
 	if a == b {
 		return 1
 	}
-	// The words of keys (ASCII, at most 8 words: nearly every name) are
-	// split into arrays on the stack; anything else as strings.Fields does.
-	var wa, wb [8]string
-	ta, oka := fields8(a, &wa)
-	tb, okb := fields8(b, &wb)
-	if !oka || !okb {
-		ta, tb = strings.Fields(a), strings.Fields(b)
-	}
+	var wb [8]string
+	tb := splitKey(b, &wb)
 	if len(ta) == len(tb) && sameWords(ta, tb) {
 		return 0.95
 	}
