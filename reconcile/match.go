@@ -525,14 +525,30 @@ func uniquePINs(c []*cancuoc.MatchRecord) []*cancuoc.MatchRecord {
 	return out
 }
 
+// scored is a candidate with its fit.
+type scored struct {
+	c *cancuoc.MatchRecord
+	fitness
+	ok bool
+}
+
+// rival says whether another candidate fits about as well as the best
+// one, s, which makes the record ambiguous: a total within
+// ambiguityMargin, unless s agrees on the exact birth date and the other
+// only on its day/month swap or on part of it, with a name no better. Such
+// a namesake is far less likely to be the person: a swap is a rare slip
+// (a few in a hundred records), and someone whose registry date is only a
+// year was born on this very day about once in 365.
+func (s scored) rival(o scored) bool {
+	if o.total < s.total-ambiguityMargin {
+		return false
+	}
+	return !(s.date == 1 && o.date < 1 && s.name >= o.name)
+}
+
 // decide scores the candidates of an input and fills its result. It
 // reports whether the result is settled: one clear candidate.
 func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) bool {
-	type scored struct {
-		c     *cancuoc.MatchRecord
-		total float64
-		ok    bool
-	}
 	var list []scored
 	var buf [8]string
 	words := splitKey(in.NameKey, &buf)
@@ -545,7 +561,7 @@ func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) boo
 		}
 		f := fitNamed(in, c, name)
 		if f.total >= listScore {
-			list = append(list, scored{c, f.total, f.accepted(c)})
+			list = append(list, scored{c, f, f.accepted(c)})
 		}
 	}
 	slices.SortFunc(list, func(a, b scored) int {
@@ -566,10 +582,10 @@ func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) boo
 		// Weak candidates are not named: they are most likely other people.
 		r.Outcome = NoCandidate
 		return false
-	case len(list) > 1 && list[1].total >= list[0].total-ambiguityMargin:
+	case slices.ContainsFunc(list[1:], list[0].rival):
 		r.Outcome, r.Ambiguous = Ambiguous, true
-		for _, s := range list {
-			if s.total >= list[0].total-ambiguityMargin {
+		for k, s := range list {
+			if k == 0 || list[0].rival(s) {
 				r.Candidates = append(r.Candidates, Candidate{PIN: s.c.PIN, Score: round3(s.total)})
 			}
 		}

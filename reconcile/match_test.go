@@ -342,3 +342,41 @@ func TestWideProbes(t *testing.T) {
 		t.Errorf("%s after %d lookups, want ambiguous after the narrow one", out[0].Outcome, len(log.calls))
 	}
 }
+
+// TestMatchDateRivals holds that namesakes agreeing only on the swapped or
+// a partial birth date do not make an exact-date fit ambiguous, while two
+// exact-date namesakes still do.
+func TestMatchDateRivals(t *testing.T) {
+	st, _ := pinFixture(t)
+	lan := func(n int, d cancuoc.Date, home cancuoc.UnitRef) *cancuoc.Citizen {
+		c := storetest.Minimal(storetest.PIN(n), "Trần Thị Lan", "tran thi lan")
+		c.BirthDate, c.Sex, c.Home = d, cancuoc.Female, home
+		if err := st.InsertCitizen(t.Context(), c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	exact := lan(20, cancuoc.Date{Year: 1985, Month: 3, Day: 4}, cancuoc.UnitRef{Province: "01", Commune: "00004"})
+	lan(21, cancuoc.Date{Year: 1985, Month: 4, Day: 3}, cancuoc.UnitRef{Province: "79", Commune: "26734"})
+	lan(22, cancuoc.Date{Year: 1985}, cancuoc.UnitRef{Province: "79", Commune: "26734"})
+	match := func(date string) Result {
+		r := &Record{Line: 2}
+		copy(r.Fields[:], []string{"x", "", "Tran Thi Lan", date, "Nữ"})
+		in, bad := Parse(r, 2026)
+		if bad != "" {
+			t.Fatal(bad)
+		}
+		out := make([]Result, 1)
+		if err := (&Matcher{Store: st}).Match(t.Context(), []*Input{in}, out); err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	if got := match("04/03/1985"); got.Outcome != CandidateFound || got.PIN != exact.PIN {
+		t.Errorf("exact date beside a swapped and a year-only namesake: %s %+v", got.Outcome, got.Candidates)
+	}
+	lan(23, cancuoc.Date{Year: 1985, Month: 3, Day: 4}, cancuoc.UnitRef{Province: "48", Commune: "20194"})
+	if got := match("04/03/1985"); got.Outcome != Ambiguous || len(got.Candidates) != 2 {
+		t.Errorf("two exact-date namesakes: %s %+v", got.Outcome, got.Candidates)
+	}
+}
