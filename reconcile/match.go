@@ -245,6 +245,7 @@ type fitness struct {
 	total, name float64
 	date        float64 // 1 equal, 0.85 day and month swapped, datePartial
 	place       int     // PlaceMatch
+	sex         float64 // 1 the same, 0 another, 0.5 unknown on either side
 }
 
 // datePartial is the date score of a birth date that agrees only partly:
@@ -268,11 +269,11 @@ func fitNamed(in *Input, c *cancuoc.MatchRecord, name float64) fitness {
 	default:
 		return f
 	}
-	sex := 0.5
+	f.sex = 0.5
 	if in.Sex != "" && c.Sex != "" {
-		sex = 0
+		f.sex = 0
 		if in.Sex == c.Sex {
-			sex = 1
+			f.sex = 1
 		}
 	}
 	place := 0.5
@@ -286,12 +287,14 @@ func fitNamed(in *Input, c *cancuoc.MatchRecord, name float64) fitness {
 	case PlaceCommune:
 		place = 1
 	}
-	f.total = 0.55*f.name + 0.25*f.date + 0.05*sex + 0.15*place
+	f.total = 0.55*f.name + 0.25*f.date + 0.05*f.sex + 0.15*place
 	return f
 }
 
 // accepted says whether a candidate may be named as the person a record
-// describes. Besides the score bounds, two kinds of agreement are too weak
+// describes. Not when the sexes differ (names are gendered, so a namesake
+// of the other sex is someone else far more often than a mistyped sex).
+// Besides the score bounds, two kinds of agreement are too weak
 // at national size, where a common name has namesakes born the same day
 // (or year) in every province; people who are not in the registry then
 // found one of them (3% of such records at 3.5 million people):
@@ -309,6 +312,8 @@ func (f fitness) accepted(c *cancuoc.MatchRecord) bool {
 	case f.place == PlaceNone && c.Home.Commune != "":
 		return false
 	case f.date == datePartial && f.place != PlaceCommune:
+		return false
+	case f.sex == 0:
 		return false
 	}
 	return true

@@ -244,10 +244,10 @@ func TestMatchWithoutPIN(t *testing.T) {
 	}
 }
 
-// TestMatchWeakAgreement holds the two agreements that do not name a
-// person without a PIN: a namesake born the same day whose coded residence
-// is in another province than the address, and a birth date that agrees
-// only partly without the commune.
+// TestMatchWeakAgreement holds the agreements that do not name a person
+// without a PIN: a namesake born the same day whose coded residence is in
+// another province than the address, a birth date that agrees only partly
+// without the commune, and another sex.
 func TestMatchWeakAgreement(t *testing.T) {
 	st, all := pinFixture(t) // Nguyễn Văn Đức 1990-05-17, residence coded in Ba Đình, Hà Nội
 	born := storetest.Minimal(storetest.PIN(12), "Lê Thị Hoa", "le thi hoa")
@@ -266,6 +266,7 @@ func TestMatchWeakAgreement(t *testing.T) {
 		{[]string{"d", "", "Nguyễn Văn Đức", "1990", "Nam", "Hà Nội"}, NoCandidate},
 		{[]string{"e", "", "Nguyễn Văn Đức", "05/1990", "Nam", "Phường Ba Đình, Hà Nội"}, CandidateFound},
 		{[]string{"f", "", "Lê Thị Hoa", "04/03/1985", "Nữ", "Phường Bến Nghé, TP Hồ Chí Minh"}, CandidateFound},
+		{[]string{"g", "", "Nguyễn Văn Đức", "17/05/1990", "Nữ", "Hà Nội"}, NoCandidate},
 	}
 	ins := make([]*Input, len(cases))
 	for i, c := range cases {
