@@ -392,12 +392,16 @@ func probes(in *Input, wide bool) []probeKey {
 			for _, w := range words {
 				out = append(out, probeKey{f, w, false})
 			}
-			if f != d {
+			if f != d || (d != in.Birth && allSyllables(words)) {
 				// The family-name blocks of a coarser stored form (every
 				// person born that year with that family name, hundreds
 				// at national size) are not searched: a record whose
 				// given name is mistyped and whose registry date is only
 				// partly known has too little left to be named anyway.
+				// On the swapped date they are searched only for a name
+				// with a word that is no syllable (a sure typo): a swap
+				// and a slip together are rare, and each such block holds
+				// about a hundred people at national size.
 				continue
 			}
 			out = append(out, probeKey{f, words[0], true})
@@ -615,4 +619,14 @@ func compareStr(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// allSyllables reports whether every word has the shape of a syllable.
+func allSyllables(words []string) bool {
+	for _, w := range words {
+		if !syllable(w) {
+			return false
+		}
+	}
+	return true
 }
