@@ -138,8 +138,15 @@ func nameScore(a string, ta []string, b string) float64 {
 	total := 0.0
 	for range min(len(ta), len(tb)) {
 		bi, bj, best := -1, -1, -1.0
+		// Equal words first: only they score 1, the most a pair can, and
+		// the scan below would take the first such pair too; most
+		// candidates share words with the record, and this spares them
+		// the edit distances.
+		if i, j := firstEqual(ta, tb, &usedA, &usedB); i >= 0 {
+			bi, bj, best = i, j, 1
+		}
 		for i, x := range ta {
-			if usedA[i] {
+			if usedA[i] || best == 1 {
 				continue
 			}
 			for j, y := range tb {
@@ -172,6 +179,22 @@ func nameScore(a string, ta []string, b string) float64 {
 		}
 	}
 	return max(score, 0)
+}
+
+// firstEqual is the first unused pair of equal words, in the order the
+// pairing scans them, or -1, -1.
+func firstEqual(ta, tb []string, usedA, usedB *[8]bool) (int, int) {
+	for i, x := range ta {
+		if usedA[i] {
+			continue
+		}
+		for j, y := range tb {
+			if !usedB[j] && x == y {
+				return i, j
+			}
+		}
+	}
+	return -1, -1
 }
 
 // fields8 is strings.Fields(s) for an ASCII s of at most 8 words, in buf;
