@@ -236,25 +236,48 @@ func (m *Matcher) compare(in *Input, c *cancuoc.MatchRecord, r *Result) {
 // place scores half). It returns the name
 // score too, which the decision also bounds.
 func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
-	name = NameScore(in.NameKey, c.NameKey)
-	var date float64
+	f := fit(in, c)
+	return f.total, f.name
+}
+
+// fitness is Score with the parts the decision looks at besides the sums.
+type fitness struct {
+	total, name float64
+	date        float64 // 1 equal, 0.85 day and month swapped, datePartial
+	place       int     // PlaceMatch
+	sex         float64 // 1 the same, 0 another, 0.5 unknown on either side
+}
+
+// datePartial is the date score of a birth date that agrees only partly:
+// one side holds only the year, or the year and month.
+const datePartial = 0.8
+
+func fit(in *Input, c *cancuoc.MatchRecord) fitness {
+	return fitNamed(in, c, NameScore(in.NameKey, c.NameKey))
+}
+
+// fitNamed is fit with the name score already known.
+func fitNamed(in *Input, c *cancuoc.MatchRecord, name float64) fitness {
+	f := fitness{name: name, place: PlaceMatch(in.AddrKey, c.Home)}
 	switch {
 	case in.Birth == c.BirthDate:
-		date = 1
+		f.date = 1
 	case in.Birth.Complete() && swapped(in.Birth) == c.BirthDate:
-		date = 0.85
+		f.date = 0.85
 	case in.Birth.Compatible(c.BirthDate):
-		date = 0.8
+		f.date = datePartial
+	default:
+		return f
 	}
-	sex := 0.5
+	f.sex = 0.5
 	if in.Sex != "" && c.Sex != "" {
-		sex = 0
+		f.sex = 0
 		if in.Sex == c.Sex {
-			sex = 1
+			f.sex = 1
 		}
 	}
 	place := 0.5
-	switch PlaceMatch(in.AddrKey, c.Home) {
+	switch f.place {
 	case PlaceNone:
 		// Weak evidence against: people move, and a registry Home may
 		// come from a birth registration when no residence is coded.
@@ -264,10 +287,36 @@ func Score(in *Input, c *cancuoc.MatchRecord) (total, name float64) {
 	case PlaceCommune:
 		place = 1
 	}
-	if date == 0 {
-		return 0, name
+	f.total = 0.55*f.name + 0.25*f.date + 0.05*f.sex + 0.15*place
+	return f
+}
+
+// accepted says whether a candidate may be named as the person a record
+// describes. Not when the sexes differ (names are gendered, so a namesake
+// of the other sex is someone else far more often than a mistyped sex).
+// Besides the score bounds, two kinds of agreement are too weak
+// at national size, where a common name has namesakes born the same day
+// (or year) in every province; people who are not in the registry then
+// found one of them (3% of such records at 3.5 million people):
+//   - an address that names neither the province nor the commune of the
+//     person's coded residence (a Home with a commune; a province-only
+//     Home comes from a birth registration and says little): the name and
+//     birth date then point to a namesake elsewhere more often than to the
+//     same person with an address the registry does not know;
+//   - a birth date that agrees only partly (one side holds only the year
+//     or the month): accepted only when the commune agrees too.
+func (f fitness) accepted(c *cancuoc.MatchRecord) bool {
+	switch {
+	case f.total < acceptScore || f.name < acceptName:
+		return false
+	case f.place == PlaceNone && c.Home.Commune != "":
+		return false
+	case f.date == datePartial && f.place != PlaceCommune:
+		return false
+	case f.sex == 0:
+		return false
 	}
-	return 0.55*name + 0.25*date + 0.05*sex + 0.15*place, name
+	return true
 }
 
 // swapped is d with day and month exchanged, or the zero Date when that
@@ -318,10 +367,11 @@ type probeKey struct {
 // probes lists the blocking probes of an input. The narrow pass looks up
 // the exact birth date (and its day/month swap) with the name's last word,
 // which is the given name in Vietnamese order. The wide pass, for records
-// the narrow pass did not settle, adds the partial stored forms of the
-// date, every word of the name as a last word (Western order, typos in the
-// given name's neighbours) and the first and last words as a family name
-// (typos in the given name).
+// the narrow pass found no clear or ambiguous fit for, adds the partial
+// stored forms of the date, every word of the name as a last word (Western
+// order, typos in the given name's neighbours) and, on the input's own
+// date form only, the first and last words as a family name (typos in the
+// given name).
 func probes(in *Input, wide bool) []probeKey {
 	words := splitWords(in.NameKey)
 	dates := []cancuoc.Date{in.Birth}
@@ -341,6 +391,18 @@ func probes(in *Input, wide bool) []probeKey {
 			}
 			for _, w := range words {
 				out = append(out, probeKey{f, w, false})
+			}
+			if f != d || (d != in.Birth && allSyllables(words)) {
+				// The family-name blocks of a coarser stored form (every
+				// person born that year with that family name, hundreds
+				// at national size) are not searched: a record whose
+				// given name is mistyped and whose registry date is only
+				// partly known has too little left to be named anyway.
+				// On the swapped date they are searched only for a name
+				// with a word that is no syllable (a sure typo): a swap
+				// and a slip together are rare, and each such block holds
+				// about a hundred people at national size.
+				continue
 			}
 			out = append(out, probeKey{f, words[0], true})
 			if len(words) > 1 {
@@ -408,7 +470,10 @@ func (m *Matcher) matchNoPIN(ctx context.Context, ins []*Input, out []Result, id
 	var again []int
 	for _, i := range idx {
 		cands[i] = uniquePINs(cands[i])
-		if !m.decide(ins[i], cands[i], &out[i]) {
+		// A record left ambiguous already has two close fits on its exact
+		// date and given name; the wide pass's blocks would only add people
+		// who fit less well, at the cost of a record with no candidate.
+		if !m.decide(ins[i], cands[i], &out[i]) && out[i].Outcome != Ambiguous {
 			again = append(again, i)
 		}
 	}
@@ -469,19 +534,43 @@ func uniquePINs(c []*cancuoc.MatchRecord) []*cancuoc.MatchRecord {
 	return out
 }
 
+// scored is a candidate with its fit.
+type scored struct {
+	c *cancuoc.MatchRecord
+	fitness
+	ok bool
+}
+
+// rival says whether another candidate fits about as well as the best
+// one, s, which makes the record ambiguous: a total within
+// ambiguityMargin, unless s agrees on the exact birth date and the other
+// only on its day/month swap or on part of it, with a name no better. Such
+// a namesake is far less likely to be the person: a swap is a rare slip
+// (a few in a hundred records), and someone whose registry date is only a
+// year was born on this very day about once in 365.
+func (s scored) rival(o scored) bool {
+	if o.total < s.total-ambiguityMargin {
+		return false
+	}
+	return !(s.date == 1 && o.date < 1 && s.name >= o.name)
+}
+
 // decide scores the candidates of an input and fills its result. It
 // reports whether the result is settled: one clear candidate.
 func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) bool {
-	type scored struct {
-		c     *cancuoc.MatchRecord
-		total float64
-		ok    bool
-	}
 	var list []scored
+	var buf [8]string
+	words := splitKey(in.NameKey, &buf)
 	for _, c := range cands {
-		t, name := Score(in, c)
-		if t >= listScore {
-			list = append(list, scored{c, t, t >= acceptScore && name >= acceptName})
+		name := nameScore(in.NameKey, words, c.NameKey)
+		if 0.55*name+0.45 < listScore-1e-9 {
+			// Date, sex and place weigh 0.45 at most: this candidate
+			// cannot be listed, and its place need not be looked up.
+			continue
+		}
+		f := fitNamed(in, c, name)
+		if f.total >= listScore {
+			list = append(list, scored{c, f, f.accepted(c)})
 		}
 	}
 	slices.SortFunc(list, func(a, b scored) int {
@@ -502,10 +591,10 @@ func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) boo
 		// Weak candidates are not named: they are most likely other people.
 		r.Outcome = NoCandidate
 		return false
-	case len(list) > 1 && list[1].total >= list[0].total-ambiguityMargin:
+	case slices.ContainsFunc(list[1:], list[0].rival):
 		r.Outcome, r.Ambiguous = Ambiguous, true
-		for _, s := range list {
-			if s.total >= list[0].total-ambiguityMargin {
+		for k, s := range list {
+			if k == 0 || list[0].rival(s) {
 				r.Candidates = append(r.Candidates, Candidate{PIN: s.c.PIN, Score: round3(s.total)})
 			}
 		}
@@ -530,4 +619,14 @@ func compareStr(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// allSyllables reports whether every word has the shape of a syllable.
+func allSyllables(words []string) bool {
+	for _, w := range words {
+		if !syllable(w) {
+			return false
+		}
+	}
+	return true
 }

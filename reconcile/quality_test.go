@@ -9,7 +9,7 @@ import (
 
 // TestPrecisionRecall measures the no-PIN mode on a synthetic partner data
 // set with known truth and realistic noise, against the goals:
-// precision ≥ 99.5%, recall ≥ 99%.
+// precision ≥ 99.5%, recall ≥ 99% (held at 99.5% here).
 func TestPrecisionRecall(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("loads a population: run without -short and -race (the race detector makes it ten times slower and the code is the same)")
@@ -35,7 +35,9 @@ func TestPrecisionRecall(t *testing.T) {
 	if q.Precision() < 0.995 {
 		t.Errorf("precision %.4f < 0.995", q.Precision())
 	}
-	if q.Recall() < 0.99 {
-		t.Errorf("recall %.4f < 0.99", q.Recall())
+	// Tighter than the goal's 99%: with typos that leave no syllable scored
+	// as typos this set gives 99.87% (99.47% before).
+	if q.Recall() < 0.995 {
+		t.Errorf("recall %.4f < 0.995", q.Recall())
 	}
 }

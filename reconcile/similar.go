@@ -47,9 +47,15 @@ func osa(a, b string) int {
 	return prev[len(b)]
 }
 
+// typoSim is the similarity of two words one slip apart of which one is a
+// Vietnamese syllable and the other is not: a typing slip, scored close to
+// the same word (see syllable).
+const typoSim = 0.85
+
 // tokenSim is how alike two tokens are, 0 to 1, squared so that one slip in
 // a short Vietnamese syllable ("an" / "anh") counts for much: such pairs are
-// usually different names, not typos.
+// usually different names, not typos. A slip that leaves a non-syllable
+// ("vcn" / "van") is a typo and scores typoSim.
 func tokenSim(a, b string) float64 {
 	if a == b {
 		return 1
@@ -60,7 +66,11 @@ func tokenSim(a, b string) float64 {
 		return 0
 	}
 	s := 1 - float64(d)/float64(n)
-	return s * s
+	s *= s
+	if d == 1 && s < typoSim && syllable(a) != syllable(b) {
+		return typoSim
+	}
+	return s
 }
 
 // simBound is an upper bound of tokenSim(a, b): the distance is at least
@@ -78,7 +88,11 @@ func simBound(a, b string) float64 {
 		return 0
 	}
 	s := 1 - float64(d)/float64(n)
-	return s * s
+	s *= s
+	if d == 1 && s < typoSim {
+		return typoSim // one slip may leave a non-syllable
+	}
+	return s
 }
 
 // NameScore compares two diacritic-free name keys (vntext.Key), 0 to 1:
@@ -88,20 +102,31 @@ func simBound(a, b string) float64 {
 // 0.03 if the pairing is out of order. Missing diacritics and đ/d are
 // already gone from keys, so they cost nothing.
 func NameScore(a, b string) float64 {
+	var wa [8]string
+	return nameScore(a, splitKey(a, &wa), b)
+}
+
+// splitKey is strings.Fields(key): the words of a key (ASCII, at most 8
+// words: nearly every name) are split into buf, on the caller's stack;
+// anything else as strings.Fields does.
+func splitKey(key string, buf *[8]string) []string {
+	if w, ok := fields8(key, buf); ok {
+		return w
+	}
+	return strings.Fields(key)
+}
+
+// nameScore is NameScore(a, b) with a's words already split (splitKey),
+// for one input scored against many candidates.
+func nameScore(a string, ta []string, b string) float64 {
 	if a == "" || b == "" {
 		return 0
 	}
 	if a == b {
 		return 1
 	}
-	// The words of keys (ASCII, at most 8 words: nearly every name) are
-	// split into arrays on the stack; anything else as strings.Fields does.
-	var wa, wb [8]string
-	ta, oka := fields8(a, &wa)
-	tb, okb := fields8(b, &wb)
-	if !oka || !okb {
-		ta, tb = strings.Fields(a), strings.Fields(b)
-	}
+	var wb [8]string
+	tb := splitKey(b, &wb)
 	if len(ta) == len(tb) && sameWords(ta, tb) {
 		return 0.95
 	}
@@ -113,8 +138,15 @@ func NameScore(a, b string) float64 {
 	total := 0.0
 	for range min(len(ta), len(tb)) {
 		bi, bj, best := -1, -1, -1.0
+		// Equal words first: only they score 1, the most a pair can, and
+		// the scan below would take the first such pair too; most
+		// candidates share words with the record, and this spares them
+		// the edit distances.
+		if i, j := firstEqual(ta, tb, &usedA, &usedB); i >= 0 {
+			bi, bj, best = i, j, 1
+		}
 		for i, x := range ta {
-			if usedA[i] {
+			if usedA[i] || best == 1 {
 				continue
 			}
 			for j, y := range tb {
@@ -147,6 +179,22 @@ func NameScore(a, b string) float64 {
 		}
 	}
 	return max(score, 0)
+}
+
+// firstEqual is the first unused pair of equal words, in the order the
+// pairing scans them, or -1, -1.
+func firstEqual(ta, tb []string, usedA, usedB *[8]bool) (int, int) {
+	for i, x := range ta {
+		if usedA[i] {
+			continue
+		}
+		for j, y := range tb {
+			if !usedB[j] && x == y {
+				return i, j
+			}
+		}
+	}
+	return -1, -1
 }
 
 // fields8 is strings.Fields(s) for an ASCII s of at most 8 words, in buf;
