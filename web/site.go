@@ -151,10 +151,35 @@ func (s *Site) Routes(mux *http.ServeMux) {
 		// An unknown page of a mounted area is a person who followed a
 		// stale link or mistyped one: they get the site's page, in their
 		// language, with a way back, not the API's JSON problem.
-		mux.HandleFunc(area+"/", func(w http.ResponseWriter, r *http.Request) {
+		catchAll := area + "/"
+		mux.HandleFunc(catchAll, func(w http.ResponseWriter, r *http.Request) {
+			if allow := otherMethods(mux, r, catchAll); len(allow) > 0 {
+				// A page that exists for another method (an action
+				// reached by GET) keeps the mux's own answer.
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+				return
+			}
 			s.failBack(w, r, errNoPage, area)
 		})
 	}
+}
+
+// otherMethods lists the methods for which mux has a route of r's path
+// other than the catch-all pattern.
+func otherMethods(mux *http.ServeMux, r *http.Request, catchAll string) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != catchAll {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 var errNoPage = cancuoc.E(cancuoc.NotFound, "web", "page_unknown",
