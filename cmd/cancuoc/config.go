@@ -55,7 +55,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string) (*Config, func() e
 	st, _ := time.ParseDuration(env("CANCUOC_SHUTDOWN_TIMEOUT", "15s"))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", st, "time allowed to finish requests on shutdown (CANCUOC_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("CANCUOC_DEBUG_ADDR", ""), "address for Go's pprof profiler, e.g. 127.0.0.1:6060; off when empty (CANCUOC_DEBUG_ADDR)")
-	al, _ := time.ParseDuration(env("CANCUOC_AUDIT_LINGER", "1ms"))
+	al, _ := time.ParseDuration(env("CANCUOC_AUDIT_LINGER", "0"))
 	fs.DurationVar(&c.AuditLinger, "audit-linger", al, "how long a read-audit commit may wait to gather more entries while they keep coming (only after a commit shared by several requests); 0 commits at once (CANCUOC_AUDIT_LINGER)")
 	fs.StringVar(&c.AuditKey, "audit-key", env("CANCUOC_AUDIT_KEY", ""), "PEM file of the access log's Ed25519 signing key, created on first start; default DATA_DIR/audit-log.key (CANCUOC_AUDIT_KEY)")
 	ac, _ := time.ParseDuration(env("CANCUOC_AUDIT_CHECKPOINT", "1m"))
