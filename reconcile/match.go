@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -508,7 +509,7 @@ func compareProbe(a, b probeKey) int {
 			return d[0] - d[1]
 		}
 	}
-	if c := compareStr(a.token, b.token); c != 0 {
+	if c := cmp.Compare(a.token, b.token); c != 0 {
 		return c
 	}
 	switch {
@@ -523,7 +524,7 @@ func compareProbe(a, b probeKey) int {
 // uniquePINs sorts candidates by PIN and keeps one of each PIN, the one
 // found last (a later pass's copy of a record).
 func uniquePINs(c []*cancuoc.MatchRecord) []*cancuoc.MatchRecord {
-	slices.SortStableFunc(c, func(a, b *cancuoc.MatchRecord) int { return compareStr(string(a.PIN), string(b.PIN)) })
+	slices.SortStableFunc(c, func(a, b *cancuoc.MatchRecord) int { return cmp.Compare(string(a.PIN), string(b.PIN)) })
 	out := c[:0]
 	for k, r := range c {
 		if k+1 < len(c) && c[k+1].PIN == r.PIN {
@@ -580,7 +581,7 @@ func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) boo
 		case a.total < b.total:
 			return 1
 		}
-		return compareStr(string(a.c.PIN), string(b.c.PIN))
+		return cmp.Compare(string(a.c.PIN), string(b.c.PIN))
 	})
 	if len(list) > maxCandidates {
 		list = list[:maxCandidates]
@@ -610,16 +611,6 @@ func (m *Matcher) decide(in *Input, cands []*cancuoc.MatchRecord, r *Result) boo
 }
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
-
-func compareStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 // allSyllables reports whether every word has the shape of a syllable.
 func allSyllables(words []string) bool {

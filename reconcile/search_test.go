@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -26,9 +27,9 @@ func TestSearchSerial(t *testing.T) {
 			for i := range ps {
 				ps[i].pin = prefix + serial(i, n)
 			}
-			slices.SortFunc(ps, func(a, b person) int { return cmpPIN(a.pin, b.pin) })
+			slices.SortFunc(ps, func(a, b person) int { return cmp.Compare(a.pin, b.pin) })
 			probe := func(pin uint64) {
-				want, wantOK := slices.BinarySearchFunc(ps, pin, func(e person, t uint64) int { return cmpPIN(e.pin, t) })
+				want, wantOK := slices.BinarySearchFunc(ps, pin, func(e person, t uint64) int { return cmp.Compare(e.pin, t) })
 				got, ok := searchSerial(ps, pin)
 				if ok != wantOK || (ok && ps[got].pin != pin) || (!ok && got != want) {
 					t.Fatalf("%s, %d people: searchSerial(%d) = %d, %v; want %d, %v", name, n, pin, got, ok, want, wantOK)
@@ -47,16 +48,6 @@ func TestSearchSerial(t *testing.T) {
 			}
 		}
 	}
-}
-
-func cmpPIN(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestSortPeople holds the two-goroutine sort to a plain sort, on PINs
@@ -80,7 +71,7 @@ func TestSortPeople(t *testing.T) {
 				ps[i] = person{pin: pin(i, n), year: uint16(i)}
 			}
 			sortPeople(ps)
-			if !slices.IsSortedFunc(ps, func(a, b person) int { return cmpPIN(a.pin, b.pin) }) {
+			if !slices.IsSortedFunc(ps, func(a, b person) int { return cmp.Compare(a.pin, b.pin) }) {
 				t.Fatalf("%s, %d: not sorted", name, n)
 			}
 			// The same people, each once (year numbers them).

@@ -63,8 +63,10 @@ func TestGroupCommit(t *testing.T) {
 				case 5:
 					panic("planned panic")
 				case 9:
-					// A statement the database refuses, after a write.
-					return tx.InsertProcedure(ctx, storetest.Procedure("f00", 0))
+					// A statement the database refuses, after a write: this
+					// call's own file again (another call's file would
+					// depend on which call queued first).
+					return tx.InsertProcedure(ctx, storetest.Procedure("f09", 0))
 				case 11:
 					// Its caller gives up during a long write: SQLite rolls
 					// back the whole transaction when it interrupts an

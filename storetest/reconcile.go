@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"testing"
@@ -61,7 +62,7 @@ func testMatchRecords(t *testing.T, s cancuoc.Store) {
 	if err != nil {
 		t.Fatalf("MatchRecords: %v", err)
 	}
-	slices.SortFunc(got, func(a, b cancuoc.MatchRecord) int { return compareStr(string(a.PIN), string(b.PIN)) })
+	slices.SortFunc(got, func(a, b cancuoc.MatchRecord) int { return cmp.Compare(string(a.PIN), string(b.PIN)) })
 	if len(got) != 2 {
 		t.Fatalf("MatchRecords returned %d records, want 2 (the unknown PIN is absent): %+v", len(got), got)
 	}
@@ -96,16 +97,6 @@ func testMatchRecords(t *testing.T, s cancuoc.Store) {
 func equalMatch(a, b cancuoc.MatchRecord) bool {
 	return a.PIN == b.PIN && a.FullName == b.FullName && a.NameKey == b.NameKey && a.BirthDate == b.BirthDate &&
 		a.Sex == b.Sex && a.LifeStatus == b.LifeStatus && a.Home == b.Home
-}
-
-func compareStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func testMatchCandidates(t *testing.T, s cancuoc.Store) {
@@ -279,7 +270,7 @@ func testScanMatchRecords(t *testing.T, s cancuoc.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byPIN := func(a, b cancuoc.MatchRecord) int { return compareStr(string(a.PIN), string(b.PIN)) }
+	byPIN := func(a, b cancuoc.MatchRecord) int { return cmp.Compare(string(a.PIN), string(b.PIN)) }
 	slices.SortFunc(got, byPIN)
 	slices.SortFunc(want, byPIN)
 	for i := range want {

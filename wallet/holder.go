@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -46,7 +47,7 @@ func Label(typeID string, claims map[string]any) []LabelledClaim {
 		for n, v := range claims {
 			out = append(out, LabelledClaim{Name: n, LabelVI: n, LabelEN: n, Value: v})
 		}
-		slices.SortFunc(out, func(a, b LabelledClaim) int { return cmpString(a.Name, b.Name) })
+		slices.SortFunc(out, func(a, b LabelledClaim) int { return cmp.Compare(a.Name, b.Name) })
 		return out
 	}
 	for _, c := range t.Claims {
@@ -55,16 +56,6 @@ func Label(typeID string, claims map[string]any) []LabelledClaim {
 		}
 	}
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (s *Service) view(d *cancuoc.Document, full bool) *DocumentView {

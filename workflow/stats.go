@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -205,9 +206,9 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 	}
 	slices.SortFunc(out.Groups, func(a, b *GroupStats) int {
 		if a.Province != b.Province {
-			return compare(a.Province, b.Province)
+			return cmp.Compare(a.Province, b.Province)
 		}
-		return compare(string(a.Kind), string(b.Kind))
+		return cmp.Compare(string(a.Kind), string(b.Kind))
 	})
 	for _, g := range out.Groups {
 		g.finish()
@@ -216,14 +217,4 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 		}
 	}
 	return out, nil
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
