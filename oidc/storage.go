@@ -179,11 +179,14 @@ func (s *storage) commitAuthRequest(ctx context.Context, a *authRequest) error {
 	if a.login == nil {
 		return s.saveAuthRequest(ctx, s.p.store, a)
 	}
+	// The records first, the compare-and-swap last: the records need no
+	// answer, so on PostgreSQL they wait and go with the swap in one round
+	// trip (postgres/pipetx.go). A swap that loses rolls them back with it.
 	err := s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		if err := s.saveAuthRequest(ctx, tx, a); err != nil {
+		if err := s.p.writeLoginTx(ctx, tx, a.login); err != nil {
 			return err
 		}
-		return s.p.writeLoginTx(ctx, tx, a.login)
+		return s.saveAuthRequest(ctx, tx, a)
 	})
 	if err == nil {
 		a.login = nil
@@ -296,41 +299,24 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	var replayed *cancuoc.AuthRequest
-	if s.p.cfg.Audit == nil {
-		var id string
-		var exp time.Time
-		err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-			var err error
-			if replayed, err = claimCode(ctx, tx, req); err != nil {
-				return err
-			}
-			id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
-			return err
-		})
-		if replayed != nil {
-			return "", time.Time{}, s.codeReplayed(ctx, replayed)
-		}
-		return id, exp, err
-	}
-	// With group commit the entry is made durable first, shared with
-	// other requests' entries, and the token written after it: should the
-	// token's write fail, the log over-reports an issue that never
-	// happened, rather than a token existing without its record.
-	if err := s.p.auditEntry(ctx, s.p.store, pin, "oidc.token", clientID, claimNames(d.Scopes), "ok"); err != nil {
-		return "", time.Time{}, err
-	}
-	t, err := s.accessToken(pin, clientID, authReqID, d)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	// The code's claim and the token: one transaction.
+	// The code's claim, the token and its access-log entry: one
+	// transaction, so the entry is durable when the token is and neither
+	// exists without the other. (The entry used to go through the group
+	// commit first, a commit of its own; on PostgreSQL the token's
+	// transaction now carries it and the token to the server with its
+	// COMMIT, postgres/pipetx.go.)
+	var (
+		replayed *cancuoc.AuthRequest
+		id       string
+		exp      time.Time
+	)
 	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		var err error
 		if replayed, err = claimCode(ctx, tx, req); err != nil {
 			return err
 		}
-		return tx.InsertToken(ctx, t)
+		id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
+		return err
 	})
 	if replayed != nil {
 		return "", time.Time{}, s.codeReplayed(ctx, replayed)
@@ -338,7 +324,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return t.ID, t.ExpiresAt, nil
+	return id, exp, nil
 }
 
 // accessToken builds an access token's row.

@@ -21,6 +21,13 @@ import (
 // queueLog adds a log write to the transaction's batch (events: a write to
 // the events queue, whose dispatch the commit must not keep waiting).
 func (c *conn) queueLog(events bool, add func(b *pgx.Batch)) {
+	if p, ok := c.q.(*pipeTx); ok {
+		// InTx's transaction queues every such statement (pipetx.go).
+		add(p.batch())
+		c.appendedRows = true
+		c.appendedEvents = c.appendedEvents || events
+		return
+	}
 	if c.logBatch == nil {
 		c.logBatch = &pgx.Batch{}
 	}
@@ -48,4 +55,9 @@ func (c *conn) execWithLog(ctx context.Context, sql string) error {
 }
 
 // dropLog forgets the queued log writes of a savepoint rolled back.
-func (c *conn) dropLog() { c.logBatch = nil }
+func (c *conn) dropLog() {
+	c.logBatch = nil
+	if p, ok := c.q.(*pipeTx); ok {
+		p.reset()
+	}
+}

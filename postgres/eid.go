@@ -241,15 +241,15 @@ func (c *conn) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passk
 // UpdatePasskey replaces a credential's record and last use.
 func (c *conn) UpdatePasskey(ctx context.Context, p *cancuoc.Passkey) error {
 	const op = "postgres.UpdatePasskey"
-	tag, err := c.q.Exec(ctx, `UPDATE passkeys SET name = $2, credential = $3, last_used_at = $4 WHERE id = $1`,
-		p.ID, p.Name, p.Credential, optTime(p.LastUsedAt))
-	if err != nil {
-		return dbErr(op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound(op)
-	}
-	return nil
+	// A login's counter update goes with its transaction's next round trip
+	// (pipetx.go).
+	return c.later(ctx, op, `UPDATE passkeys SET name = $2, credential = $3, last_used_at = $4 WHERE id = $1`,
+		[]any{p.ID, p.Name, p.Credential, optTime(p.LastUsedAt)}, func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return notFound(op)
+			}
+			return nil
+		})
 }
 
 // InsertChallenge stores a challenge. Conflict "duplicate" if the ID exists.
@@ -405,9 +405,11 @@ func (c *conn) AppendLogin(ctx context.Context, l *cancuoc.LoginRecord) error {
 	if amr == nil {
 		amr = []string{}
 	}
-	err := c.q.QueryRow(ctx, `INSERT INTO logins (account_id, at, client_id, amr, source) VALUES ($1, $2, $3, $4, $5)
-		RETURNING id`, l.AccountID, ts(l.At), l.ClientID, amr, l.Source).Scan(&l.ID)
-	return dbErr("postgres.AppendLogin", err)
+	// In a transaction the ID is set once the next round trip is answered
+	// (pipetx.go), at the latest when the transaction commits.
+	return c.laterRow(ctx, "postgres.AppendLogin", `INSERT INTO logins (account_id, at, client_id, amr, source)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, []any{l.AccountID, ts(l.At), l.ClientID, amr, l.Source},
+		func(row pgx.Row) error { return row.Scan(&l.ID) })
 }
 
 // Logins lists an account's logins, newest first.

@@ -17,16 +17,12 @@ func (c *conn) InsertLoginSession(ctx context.Context, s *cancuoc.LoginSession) 
 	if amr == nil {
 		amr = []string{}
 	}
-	tag, err := c.q.Exec(ctx, `INSERT INTO oidc_sessions (hash, pin, account_id, amr, auth_time, created_at, expires_at, ended_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING`,
-		s.Hash, string(s.PIN), s.AccountID, amr, ts(s.AuthTime), ts(s.CreatedAt), ts(s.ExpiresAt), tsPtr(s.EndedAt))
-	if err != nil {
-		return dbErr(op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return duplicate(op)
-	}
-	return nil
+	// No ON CONFLICT: a taken hash raises unique_violation (dbErr: Conflict
+	// "duplicate"), which a transaction's queue can carry up to its COMMIT
+	// (pipetx.go), where a count of rows could not.
+	return c.later(ctx, op, `INSERT INTO oidc_sessions (hash, pin, account_id, amr, auth_time, created_at, expires_at, ended_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		[]any{s.Hash, string(s.PIN), s.AccountID, amr, ts(s.AuthTime), ts(s.CreatedAt), ts(s.ExpiresAt), tsPtr(s.EndedAt)}, nil)
 }
 
 // LoginSession returns a session by its hash. NotFound if absent.

@@ -241,18 +241,14 @@ func (c *conn) DeleteExpiredAuthRequests(ctx context.Context, t time.Time) error
 // InsertToken stores t. Conflict "duplicate" if the ID exists.
 func (c *conn) InsertToken(ctx context.Context, t *cancuoc.Token) error {
 	const op = "postgres.InsertToken"
-	tag, err := c.q.Exec(ctx, `INSERT INTO oidc_tokens
+	// No ON CONFLICT: a taken ID raises unique_violation (dbErr: Conflict
+	// "duplicate"), so the insert can wait in a transaction's queue and go
+	// with its COMMIT (pipetx.go).
+	return c.later(ctx, op, `INSERT INTO oidc_tokens
 		(id, kind, hash, family, auth_request_id, client_id, pin, created_at, expires_at, used_at, revoked_at, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
-		t.ID, string(t.Kind), bytesOrNil(t.Hash), t.Family, t.AuthRequestID, t.ClientID, string(t.PIN),
-		ts(t.CreatedAt), ts(t.ExpiresAt), tsPtr(t.UsedAt), tsPtr(t.RevokedAt), string(t.Doc))
-	if err != nil {
-		return dbErr(op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return duplicate(op)
-	}
-	return nil
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		[]any{t.ID, string(t.Kind), bytesOrNil(t.Hash), t.Family, t.AuthRequestID, t.ClientID, string(t.PIN),
+			ts(t.CreatedAt), ts(t.ExpiresAt), tsPtr(t.UsedAt), tsPtr(t.RevokedAt), string(t.Doc)}, nil)
 }
 
 const tokenCols = `id, kind, hash, family, auth_request_id, client_id, pin, created_at, expires_at, used_at, revoked_at, doc::text`

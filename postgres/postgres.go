@@ -240,33 +240,34 @@ func (s *Store) Close() error {
 // never fails a transaction for a serialization conflict.
 func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) {
 	const op = "postgres.InTx"
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return dbErr(op, err)
 	}
+	// Release after the transaction has ended: a connection still in one
+	// (a failed ROLLBACK) is closed by the pool rather than reused.
+	defer pc.Release()
+	p := newPipeTx(pc.Conn()) // pipetx.go
 	// Roll back even when ctx is already cancelled, so the connection goes
 	// back to the pool clean rather than being closed.
-	rollback := func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }
+	rollback := func() { p.rollback(context.WithoutCancel(ctx)) }
 	defer func() {
 		if p := recover(); p != nil {
 			rollback()
 			panic(p)
 		}
 	}()
-	tc := &conn{q: tx, outboxKey: s.outboxKey, seq: s.seq}
+	tc := &conn{q: p, outboxKey: s.outboxKey, seq: s.seq}
 	if err := fn(tc); err != nil {
 		rollback()
 		return err
 	}
-	if err := tc.execWithLog(ctx, ""); err != nil {
+	if err := p.commit(ctx); err != nil {
 		rollback()
-		return dbErr(op, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		if errors.Is(err, pgx.ErrTxCommitRollback) {
+		if errors.Is(err, errTxRolledBack) {
 			// fn swallowed a statement error, so PostgreSQL aborted the
 			// transaction and nothing was written.
-			return cancuoc.WithOp(op, errors.New("transaction aborted by an earlier failed statement"))
+			return cancuoc.WithOp(op, err)
 		}
 		return dbErr(op, err)
 	}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Passkey logins on PostgreSQL, two builds of cancuoc interleaved (A, B, A,
+# B, …), each against its own schema and its own server, in the same
+# minutes: on a shared machine the load moves, so only runs taken side by
+# side compare. Reports per login the CPU time (utime + stime from
+# /proc/PID/stat) of the server, of its PostgreSQL backends (found by
+# application_name) and of the load generator (its own getrusage).
+#
+#   OLD=/path/cancuoc-old NEW=/path/cancuoc-new PAIRS=3 bash bench/oidc-pg-ab.sh
+#
+# PORT (the A server; B is PORT+1), SCHEMA (prefix: _a and _b are created
+# and dropped), CLIENTS, DURATION, PASSKEYS as in bench/oidc.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+OLD=${OLD:?build of the baseline}
+NEW=${NEW:?build to compare}
+PAIRS=${PAIRS:-3}
+CLIENTS=${CLIENTS:-16}
+DURATION=${DURATION:-10s}
+PASSKEYS=${PASSKEYS:-200}
+PORT=${PORT:-18870}
+SCHEMA=${SCHEMA:-bench_oidc_ab}
+OUT=bench/out/oidc-ab
+rm -rf "$OUT"
+mkdir -p "$OUT"
+go build -o "$OUT/oidcbench" ./bench/oidcbench
+SECRET=$(openssl rand -hex 32)
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  for v in a b; do psql -q "$PG" -c "DROP SCHEMA IF EXISTS ${SCHEMA}_$v CASCADE" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+ticks() { awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null || echo 0; }
+backends() { psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'"; }
+
+declare -A srv
+start() { # start VARIANT BINARY PORT
+  local v=$1 bin=$2 port=$3 db="$PG&search_path=${SCHEMA}_$1"
+  psql -q "$PG" -c "DROP SCHEMA IF EXISTS ${SCHEMA}_$v CASCADE; CREATE SCHEMA ${SCHEMA}_$v" 2>/dev/null
+  "$bin" serve --addr "127.0.0.1:$port" --database "$db&application_name=${SCHEMA}_$v" --data-dir "$OUT/$v-data" \
+    --demo-citizens 0 --log-level warn --oidc-secret "$SECRET" >"$OUT/$v.out" 2>"$OUT/$v.err" &
+  srv[$v]=$!
+  pids+=("$!")
+  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  "$OUT/oidcbench" prepare -database "$db" -secret "$SECRET" -issuer "http://127.0.0.1:$port/oidc" \
+    -origin "http://127.0.0.1:$port" -accounts "$PASSKEYS" -passkeys "$PASSKEYS" -state "$OUT/$v.state" >/dev/null
+  # Warm up: statement caches, pool connections.
+  "$OUT/oidcbench" run -state "$OUT/$v.state" -mode passkey -c "$CLIENTS" -d 2s >/dev/null
+}
+
+run() { # run VARIANT LABEL
+  local v=$1 label=$2 be s0 s1 b0 b1 load0 load1 res
+  be=$(backends "${SCHEMA}_$v" | sed 's|^|/proc/|; s|$|/stat|')
+  load0=$(cut -d' ' -f1 /proc/loadavg)
+  s0=$(ticks "/proc/${srv[$v]}/stat")
+  # shellcheck disable=SC2086
+  b0=$(ticks $be)
+  res=$("$OUT/oidcbench" run -state "$OUT/$v.state" -mode passkey -c "$CLIENTS" -d "$DURATION")
+  s1=$(ticks "/proc/${srv[$v]}/stat")
+  # Backends that appeared during the run started from zero.
+  be=$(backends "${SCHEMA}_$v" | sed 's|^|/proc/|; s|$|/stat|')
+  # shellcheck disable=SC2086
+  b1=$(ticks $be)
+  load1=$(cut -d' ' -f1 /proc/loadavg)
+  echo "$res" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+label, s, b, l0, l1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+n = r["flows"]
+srv, pg, gen = s * 10 / n, b * 10 / n, r["client_cpu_s"] * 1000 / n
+rate, errs = r["flows_per_s"], r["errors"]
+print(f"{label:4} flows/s {rate:7.0f} errors {errs}  server {srv:.3f}  pg {pg:.3f}  generator {gen:.3f}  all {srv + pg + gen:.3f} ms/login  load {l0}->{l1}")
+' "$label" $((s1 - s0)) $((b1 - b0)) "$load0" "$load1" | tee -a "$OUT/runs.txt"
+}
+
+start a "$OLD" "$PORT"
+start b "$NEW" $((PORT + 1))
+for _ in $(seq 1 "$PAIRS"); do
+  run a old
+  run b new
+done
