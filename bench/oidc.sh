@@ -16,7 +16,9 @@
 # accepted once per account and 30-second step, so the TOTP load needs
 # about 30 accounts per login/s); PASSKEYS: how many of them also have a
 # passkey; CLIENTS: concurrent logins (closed loop) and wrk connections;
-# DURATION: each run. PROFILE=1 also writes CPU profiles of the server
+# DURATION: each run. DATABASES: which halves run ("sqlite pg", the
+# default; "pg" alone for the PostgreSQL half); MODES: which logins ("totp
+# passkey"; "passkey" alone skips the TOTP enrolment's 31 s wait). PROFILE=1 also writes CPU profiles of the server
 # during each run (pprof, --debug-addr) to bench/out/oidc/. The load
 # generator reports its own CPU time, and the load average is kept before
 # and after each run: the machine is shared.
@@ -31,6 +33,8 @@ DURATION=${DURATION:-15s}
 # ports +10 and +11, the plain handler's +20. SCHEMA: PostgreSQL schema.
 PORT=${PORT:-18850}
 SCHEMA=${SCHEMA:-bench_oidc}
+DATABASES=${DATABASES:-sqlite pg}
+MODES=${MODES:-totp passkey}
 PLAIN=127.0.0.1:$((PORT + 20))
 OUT=bench/out/oidc
 rm -rf "$OUT"
@@ -44,22 +48,36 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 cputicks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+# dbticks NAME: CPU ticks of the PostgreSQL backends serving the server of
+# NAME (its application_name); 0 for SQLite, whose work is in the server.
+dbticks() {
+  [ "$1" = pg ] || { echo 0; return; }
+  local f
+  f=$(psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$SCHEMA'" | sed 's|^|/proc/|; s|$|/stat|')
+  # shellcheck disable=SC2086
+  [ -n "$f" ] && awk '{s += $14 + $15} END {print s + 0}' $f 2>/dev/null || echo 0
+}
 
 # measure NAME PORT DB: serves DB, prepares accounts, runs the logins and
 # the introspection load; results in $OUT/NAME-*.json.
 measure() {
   local name=$1 port=$2 db=$3 dbg=$(($2 + 10))
-  "$OUT/cancuoc" serve --addr "127.0.0.1:$port" --database "$db" --data-dir "$OUT/$name-data" --demo-citizens 0 \
+  local app=""
+  [ "$name" = pg ] && app="&application_name=$SCHEMA"
+  "$OUT/cancuoc" serve --addr "127.0.0.1:$port" --database "$db$app" --data-dir "$OUT/$name-data" --demo-citizens 0 \
     --log-level warn --oidc-secret "$SECRET" --debug-addr "127.0.0.1:$dbg" >"$OUT/$name.out" 2>"$OUT/$name.err" &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
   "$OUT/oidcbench" prepare -database "$db" -secret "$SECRET" -issuer "http://127.0.0.1:$port/oidc" \
     -origin "http://127.0.0.1:$port" -accounts "$ACCOUNTS" -passkeys "$PASSKEYS" -state "$OUT/$name.state" | tee "$OUT/$name-prepare.json"
-  sleep 31 # the TOTP step of the enrolments passes
-  for mode in totp passkey; do
-    local t0 t1 prof=""
+  case " $MODES " in *" totp "*) sleep 31 ;; esac # the TOTP step of the enrolments passes
+  for mode in $MODES; do
+    local t0 t1 d0 d1 prof=""
     cut -d' ' -f1-3 /proc/loadavg >"$OUT/$name-$mode-load.txt"
+    # Backends that start during the run count from zero; ones that end
+    # during it are lost (the pool keeps its connections, so few do).
+    d0=$(dbticks "$name")
     t0=$(cputicks "$pid")
     if [ "${PROFILE:-}" = 1 ]; then
       curl -s "http://127.0.0.1:$dbg/debug/pprof/profile?seconds=10" -o "$OUT/$name-$mode.prof" &
@@ -67,10 +85,12 @@ measure() {
     fi
     "$OUT/oidcbench" run -state "$OUT/$name.state" -mode "$mode" -c "$CLIENTS" -d "$DURATION" >"$OUT/$name-$mode.json"
     t1=$(cputicks "$pid")
+    d1=$(dbticks "$name")
     cut -d' ' -f1-3 /proc/loadavg >>"$OUT/$name-$mode-load.txt"
     if [ -n "$prof" ]; then wait "$prof"; fi
     # bc prints ".80" for 0.80, which is not JSON: awk formats the number.
-    echo "{\"server_cpu_s\": $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 100 }')}" >"$OUT/$name-$mode-cpu.json"
+    echo "{\"server_cpu_s\": $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 100 }'),"\
+      "\"db_cpu_s\": $(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.2f", (b - a) / 100 }')}" >"$OUT/$name-$mode-cpu.json"
     cat "$OUT/$name-$mode.json"
   done
   # Token introspection by the client, beside the plain handler.
@@ -87,9 +107,13 @@ measure() {
 "$OUT/oidcbench" plain -addr "$PLAIN" &
 pids+=($!)
 "$OUT/oidcbench" hash -d 10s -threads "$(nproc)" | tee "$OUT/hash.json"
-measure sqlite "$PORT" "$OUT/sqlite.db"
-psql -q "$PG" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE; CREATE SCHEMA $SCHEMA" 
-measure pg $((PORT + 1)) "$PG&search_path=$SCHEMA"
+case " $DATABASES " in *" sqlite "*) measure sqlite "$PORT" "$OUT/sqlite.db" ;; esac
+case " $DATABASES " in *" pg "*)
+  psql -q "$PG" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE; CREATE SCHEMA $SCHEMA"
+  measure pg $((PORT + 1)) "$PG&search_path=$SCHEMA"
+  psql -q "$PG" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE"
+  ;;
+esac
 
 python3 bench/oidc_report.py "$OUT" "$ACCOUNTS" "$PASSKEYS" "$CLIENTS" "$DURATION" >bench/results/20-oidc.md
 bash bench/assemble.sh

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Passkey logins on PostgreSQL, two builds of cancuoc interleaved (A, B, A,
+# Passkey logins, two builds of cancuoc interleaved (A, B, A,
 # B, …), each against its own schema and its own server, in the same
 # minutes: on a shared machine the load moves, so only runs taken side by
 # side compare. Reports per login the CPU time (utime + stime from
 # /proc/PID/stat) of the server, of its PostgreSQL backends (found by
 # application_name) and of the load generator (its own getrusage).
 #
-#   OLD=/path/cancuoc-old NEW=/path/cancuoc-new PAIRS=3 bash bench/oidc-pg-ab.sh
+#   OLD=/path/cancuoc-old NEW=/path/cancuoc-new PAIRS=3 bash bench/oidc-ab.sh
 #
 # PORT (the A server; B is PORT+1), SCHEMA (prefix: _a and _b are created
-# and dropped), CLIENTS, DURATION, PASSKEYS as in bench/oidc.sh.
+# and dropped), CLIENTS, DURATION, PASSKEYS as in bench/oidc.sh. DB=sqlite
+# runs the same on SQLite files instead (no backends to count).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
@@ -19,6 +20,7 @@ PAIRS=${PAIRS:-3}
 CLIENTS=${CLIENTS:-16}
 DURATION=${DURATION:-10s}
 PASSKEYS=${PASSKEYS:-200}
+DB=${DB:-pg}
 PORT=${PORT:-18870}
 SCHEMA=${SCHEMA:-bench_oidc_ab}
 OUT=bench/out/oidc-ab
@@ -31,17 +33,29 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  for v in a b; do psql -q "$PG" -c "DROP SCHEMA IF EXISTS ${SCHEMA}_$v CASCADE" 2>/dev/null || true; done
+  if [ "$DB" = pg ]; then
+    for v in a b; do psql -q "$PG" -c "DROP SCHEMA IF EXISTS ${SCHEMA}_$v CASCADE" 2>/dev/null || true; done
+  fi
 }
 trap cleanup EXIT
-ticks() { awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null || echo 0; }
-backends() { psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'"; }
+ticks() {
+  [ $# -gt 0 ] || { echo 0; return; }
+  awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null || echo 0
+}
+backends() {
+  [ "$DB" = pg ] || return 0
+  psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'"
+}
 
 declare -A srv
 start() { # start VARIANT BINARY PORT
-  local v=$1 bin=$2 port=$3 db="$PG&search_path=${SCHEMA}_$1"
-  psql -q "$PG" -c "DROP SCHEMA IF EXISTS ${SCHEMA}_$v CASCADE; CREATE SCHEMA ${SCHEMA}_$v" 2>/dev/null
-  "$bin" serve --addr "127.0.0.1:$port" --database "$db&application_name=${SCHEMA}_$v" --data-dir "$OUT/$v-data" \
+  local v=$1 bin=$2 port=$3 db="$PG&search_path=${SCHEMA}_$1" app="&application_name=${SCHEMA}_$1"
+  if [ "$DB" = sqlite ]; then
+    db="$OUT/$v.db" app=""
+  else
+    psql -q "$PG" -c "DROP SCHEMA IF EXISTS ${SCHEMA}_$v CASCADE; CREATE SCHEMA ${SCHEMA}_$v" 2>/dev/null
+  fi
+  "$bin" serve --addr "127.0.0.1:$port" --database "$db$app" --data-dir "$OUT/$v-data" \
     --demo-citizens 0 --log-level warn --oidc-secret "$SECRET" >"$OUT/$v.out" 2>"$OUT/$v.err" &
   srv[$v]=$!
   pids+=("$!")
