@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
 )
 
 // In InTx's transaction, writes whose answer is not needed at once wait
@@ -170,4 +173,33 @@ func TestPipelinedTx(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A transaction gives its connection back before it waits for the
+// sequencer (WithWaitSequenced): were it held, more concurrent
+// transactions than the pool has connections would each wait for a
+// connection none of them gives back.
+func TestInTxReleasesBeforeWaitingForSequencer(t *testing.T) {
+	s := pgtest.Open(t, "cancuoc_pipetx") // waits for the sequencer
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	const writers = 80 // the pool has 32 connections
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			errs <- s.InTx(ctx, func(tx cancuoc.Tx) error {
+				return tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "t",
+					Action: "test.write", Outcome: fmt.Sprint(i)})
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -244,16 +244,27 @@ func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error)
 	if err != nil {
 		return dbErr(op, err)
 	}
-	// Release after the transaction has ended: a connection still in one
-	// (a failed ROLLBACK) is closed by the pool rather than reused.
-	defer pc.Release()
 	p := newPipeTx(pc.Conn()) // pipetx.go
-	// Roll back even when ctx is already cancelled, so the connection goes
-	// back to the pool clean rather than being closed.
-	rollback := func() { p.rollback(context.WithoutCancel(ctx)) }
+	// The connection goes back to the pool as soon as the transaction has
+	// ended, before anything else waits (the sequencer's wake-up may need
+	// a connection of its own: holding this one meanwhile would let
+	// concurrent transactions exhaust the pool). Rolled back even when ctx
+	// is already cancelled, so it goes back clean; one still in a
+	// transaction (a failed ROLLBACK) is closed by the pool, not reused.
+	released := false
+	release := func() {
+		released = true
+		pc.Release()
+	}
+	rollback := func() {
+		p.rollback(context.WithoutCancel(ctx))
+		release()
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			rollback()
+			if !released {
+				rollback()
+			}
 			panic(p)
 		}
 	}()
@@ -271,6 +282,7 @@ func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error)
 		}
 		return dbErr(op, err)
 	}
+	release()
 	if tc.appendedRows {
 		return cancuoc.WithOp(op, s.seq.committed(ctx, tc.appendedEvents))
 	}
