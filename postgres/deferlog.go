@@ -17,6 +17,11 @@ import (
 // changes to one record (whose row lock the second transaction waits for)
 // is kept. A queued insert that fails fails the savepoint's work or the
 // transaction, as it would have failed it at once.
+//
+// In InTx's own transaction the queue is the pipelined transaction's
+// (pipetx.go), which sends it with any next statement, not only a
+// savepoint's, and with COMMIT itself; the batch below serves the
+// transactions opened elsewhere (a Savepoint called on the Store).
 
 // queueLog adds a log write to the transaction's batch (events: a write to
 // the events queue, whose dispatch the commit must not keep waiting).
