@@ -10,7 +10,9 @@
 #
 # PORT (the A server; B is PORT+1), SCHEMA (prefix: _a and _b are created
 # and dropped), CLIENTS, DURATION, PASSKEYS as in bench/oidc.sh. DB=sqlite
-# runs the same on SQLite files instead (no backends to count).
+# runs the same on SQLite files instead (no backends to count). TOGETHER=1
+# runs each pair's two builds at the same time instead of one after the
+# other, so that both see the same load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
@@ -94,6 +96,15 @@ print(f"{label:4} flows/s {rate:7.0f} errors {errs}  server {srv:.3f}  pg {pg:.3
 start a "$OLD" "$PORT"
 start b "$NEW" $((PORT + 1))
 for _ in $(seq 1 "$PAIRS"); do
-  run a old
-  run b new
+  if [ "${TOGETHER:-}" = 1 ]; then
+    # Both builds at once: each under the other's load and the same
+    # outside load, at the cost of absolute figures above a quiet run's.
+    run a old >"$OUT/a.run" &
+    run b new >"$OUT/b.run"
+    wait $!
+    cat "$OUT/a.run" "$OUT/b.run"
+  else
+    run a old
+    run b new
+  fi
 done
