@@ -84,10 +84,13 @@ func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) e
 		stamped[i] = &c
 	}
 	err := o.atomic(ctx, func(t *ops) error {
-		last, hash, err := t.auditHead(ctx)
+		last, hash, err := t.tip.head(ctx, t)
 		if err != nil {
 			return err
 		}
+		// Until the rows are in, the tip is unknown: a failed INSERT below
+		// leaves the log as it was, and the next append reads it again.
+		t.tip.forget()
 		cancuoc.AuditStamp(last, hash, stamped)
 		// Multi-row INSERTs: a bulk reconciliation appends tens of
 		// thousands of entries at once, and one statement per row costs
@@ -116,6 +119,8 @@ func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) e
 				return dbErr(op, err)
 			}
 		}
+		newest := stamped[len(stamped)-1]
+		t.tip.set(newest.ID, newest.Hash)
 		return nil
 	})
 	if err != nil {

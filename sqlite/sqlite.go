@@ -240,7 +240,7 @@ func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 			_ = tx.Rollback()
 		}
 	}()
-	o := &ops{r: tx, w: tx}
+	o := &ops{r: tx, w: tx, tip: &auditTip{}}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	if err := fn(o); err != nil {
 		return err
@@ -265,6 +265,7 @@ type querier interface {
 type ops struct {
 	r, w   querier
 	atomic func(ctx context.Context, fn func(*ops) error) error
+	tip    *auditTip // inside a transaction: the audit chain's head as it stands there
 }
 
 var _ cancuoc.Tx = (*ops)(nil)
@@ -313,11 +314,15 @@ func (o *ops) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 		if _, err := t.w.ExecContext(ctx, `SAVEPOINT cancuoc_item`); err != nil {
 			return dbErr(op, err)
 		}
+		tip := t.tip.mark()
 		if err := fn(t); err != nil {
 			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO cancuoc_item`); rerr != nil {
+				t.tip.forget()
 				return dbErr(op, rerr)
 			}
+			t.tip.restore(tip)
 			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `RELEASE cancuoc_item`); rerr != nil {
+				t.tip.forget()
 				return dbErr(op, rerr)
 			}
 			return err
