@@ -131,7 +131,8 @@ func TestGroupCommit(t *testing.T) {
 
 func runtimeGosched() { runtime.Gosched() }
 
-// TestGroupAuditChain: members of one group append audit entries, some in
+// TestGroupAuditChain: members of one group append audit entries and
+// events, some in
 // savepoints, and some members fail or panic after appending. The log
 // keeps exactly the entries of what committed, as one chain without a
 // gap: the head the group remembers between members (auditTip) goes back
@@ -165,8 +166,14 @@ func TestGroupAuditChain(t *testing.T) {
 				if err := tx.AppendAudit(ctx, entry(fmt.Sprintf("m%02d", i))); err != nil {
 					return err
 				}
+				if err := tx.AppendEvent(ctx, logEvent(fmt.Sprintf("m%02d", i))); err != nil {
+					return err
+				}
 				_ = tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
 					if err := tx.AppendAudit(ctx, entry(fmt.Sprintf("m%02d-rolled-back", i))); err != nil {
+						return err
+					}
+					if err := tx.AppendEvent(ctx, logEvent(fmt.Sprintf("m%02d-rolled-back", i))); err != nil {
 						return err
 					}
 					return errAuditRollback
@@ -227,6 +234,28 @@ func TestGroupAuditChain(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("log holds %v, want %v", got, want)
+	}
+	// The outbox likewise: the committed members' events, Seq 1… without
+	// a gap.
+	evs, err := s.EventsAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want = nil, nil
+	for i := range n {
+		if i%4 == 0 || i%4 == 3 {
+			want = append(want, fmt.Sprintf("m%02d", i))
+		}
+	}
+	for k, e := range evs {
+		got = append(got, e.ID)
+		if e.Seq != int64(k+1) {
+			t.Errorf("event %s has Seq %d, want %d", e.ID, e.Seq, k+1)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("outbox holds %v, want %v", got, want)
 	}
 }
 

@@ -240,10 +240,13 @@ func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 			_ = tx.Rollback()
 		}
 	}()
-	o := &ops{r: tx, w: tx, tip: &auditTip{}}
+	o := &ops{r: tx, w: tx, log: &txLog{}}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	if err := fn(o); err != nil {
 		return err
+	}
+	if err := o.flushLog(ctx); err != nil {
+		return dbErr(op, err)
 	}
 	done = true
 	if err := tx.Commit(); err != nil {
@@ -265,7 +268,7 @@ type querier interface {
 type ops struct {
 	r, w   querier
 	atomic func(ctx context.Context, fn func(*ops) error) error
-	tip    *auditTip // inside a transaction: the audit chain's head as it stands there
+	log    *txLog // inside a transaction: its audit entries and events, held until the commit
 }
 
 var _ cancuoc.Tx = (*ops)(nil)
@@ -314,15 +317,14 @@ func (o *ops) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 		if _, err := t.w.ExecContext(ctx, `SAVEPOINT cancuoc_item`); err != nil {
 			return dbErr(op, err)
 		}
-		tip := t.tip.mark()
+		mark := t.log.mark()
 		if err := fn(t); err != nil {
 			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO cancuoc_item`); rerr != nil {
-				t.tip.forget()
+				t.log.fail()
 				return dbErr(op, rerr)
 			}
-			t.tip.restore(tip)
+			t.log.restore(mark)
 			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `RELEASE cancuoc_item`); rerr != nil {
-				t.tip.forget()
 				return dbErr(op, rerr)
 			}
 			return err
