@@ -23,7 +23,9 @@ func TestUpdateCitizenColumns(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	changes := []func(c *cancuoc.Citizen, i int){
-		func(c *cancuoc.Citizen, i int) { c.FullName, c.NameKey = fmt.Sprintf("Tên %d", i), fmt.Sprintf("ten %d", i) },
+		func(c *cancuoc.Citizen, i int) {
+			c.FullName, c.NameKey = fmt.Sprintf("Tên %d", i), fmt.Sprintf("ten %d", i)
+		},
 		func(c *cancuoc.Citizen, i int) { c.BirthDate.Day = 1 + i%28 },
 		func(c *cancuoc.Citizen, i int) { c.BirthDate.Month = i % 13 },
 		func(c *cancuoc.Citizen, i int) { c.BirthDate.Year = 1950 + i%70 },
@@ -37,7 +39,7 @@ func TestUpdateCitizenColumns(t *testing.T) {
 			}
 		},
 		func(c *cancuoc.Citizen, i int) { c.Ethnicity = []string{"", "01"}[i%2] }, // a quality flag
-		func(c *cancuoc.Citizen, i int) { c.Origin = nil },                         // the document only
+		func(c *cancuoc.Citizen, i int) { c.Origin = nil },                        // the document only
 	}
 	for i := range 200 {
 		n := c.Clone()
