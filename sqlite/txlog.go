@@ -12,9 +12,9 @@ import (
 // chain and the outbox, until it commits. A birth procedure appends some
 // fourteen audit entries and fifteen events, each a statement of its own
 // on the single writer; held here, a group's rows go in with a few
-// multi-row INSERTs just before its COMMIT (flush). Nothing else in the
-// transaction reads the logs' tables but through the methods below, which
-// flush first, so the transaction still reads its own writes.
+// multi-row INSERTs just before its COMMIT (flush). The store reads the
+// logs' tables only in EventsAfter, AuditSize, AuditRange and AuditSearch,
+// which flush first, so a transaction still reads its own writes.
 //
 // The places are given at append time, as before: the audit chain's head
 // and the outbox's last Seq are read once per transaction and then carried
@@ -28,7 +28,8 @@ import (
 // is rolled back.
 //
 // A nil *txLog (the Store's own methods, outside any transaction) holds
-// nothing: appends on the Store open a transaction.
+// nothing: AppendAudit on the Store opens a transaction, AppendEvent
+// writes its row at once.
 type txLog struct {
 	logMark
 	// Every row appended in the transaction, written or not (a savepoint
@@ -104,7 +105,9 @@ func (l *txLog) appendEvent(ctx context.Context, o *ops, e *cancuoc.Event) error
 	}
 	l.lastSeq++
 	e.Seq = l.lastSeq
-	l.events = append(l.events, e)
+	// A copy: the caller may reuse its Event before the commit.
+	c := *e
+	l.events = append(l.events, &c)
 	l.eventN = len(l.events)
 	return nil
 }
