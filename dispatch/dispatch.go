@@ -63,6 +63,7 @@ type Dispatcher struct {
 	log        *slog.Logger
 	batch      int
 	poll       time.Duration
+	saveEvery  time.Duration // in-process: how often a busy consumer stores its cursor
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	js         *jsConfig
@@ -102,8 +103,10 @@ type Option func(*Dispatcher)
 // ID, type and Seq, never by PIN.
 func WithLogger(l *slog.Logger) Option { return func(d *Dispatcher) { d.log = l } }
 
-// WithBatch sets how many events a consumer reads at once, and so how many
-// at most are delivered again after a crash (256 by default).
+// WithBatch sets how many events a consumer reads at once (256 by
+// default). After a crash an in-process consumer gets again the events it
+// handled since it last stored its cursor: at most those of one
+// WithCursorSave interval and one batch.
 func WithBatch(n int) Option {
 	return func(d *Dispatcher) {
 		if n > 0 {
@@ -118,6 +121,22 @@ func WithPoll(p time.Duration) Option {
 	return func(d *Dispatcher) {
 		if p > 0 {
 			d.poll = p
+		}
+	}
+}
+
+// WithCursorSave sets how often at most an in-process consumer that keeps
+// busy stores its cursor (100 ms by default); one that catches up stores it
+// then, within the interval, and one that stops stores it before it ends.
+// Each store is a write transaction: on SQLite, where every write waits
+// for the single writer, storing after every batch cost six consumers a
+// commit each for every few birth procedures. The handlers are idempotent,
+// so the only cost of a longer interval is more events delivered again
+// after a crash.
+func WithCursorSave(every time.Duration) Option {
+	return func(d *Dispatcher) {
+		if every >= 0 {
+			d.saveEvery = every
 		}
 	}
 }
@@ -144,7 +163,7 @@ func WithRegisterer(r prometheus.Registerer) Option {
 
 // New returns a dispatcher over st with no subscriptions.
 func New(st Store, opts ...Option) *Dispatcher {
-	d := &Dispatcher{store: st, log: slog.Default(), batch: 256, poll: 200 * time.Millisecond,
+	d := &Dispatcher{store: st, log: slog.Default(), batch: 256, poll: 200 * time.Millisecond, saveEvery: 100 * time.Millisecond,
 		minBackoff: 100 * time.Millisecond, maxBackoff: time.Minute, names: map[string]bool{}}
 	d.metrics = newMetrics(d)
 	for _, o := range opts {
@@ -346,6 +365,10 @@ func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
 		}
 	}
 	s.cursor.Store(cursor)
+	saver := cursorSaver{d: d, s: s, log: log, saved: cursor}
+	// Recorded even when stopping, so a restart repeats as little as
+	// possible.
+	defer func() { saver.save(context.WithoutCancel(ctx), cursor) }()
 	failedReads := 0
 	fresh := true
 	for ctx.Err() == nil {
@@ -363,11 +386,15 @@ func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
 		}
 		failedReads = 0
 		if len(evs) == 0 {
+			// Caught up: the cursor is stored now, or when its interval
+			// ends if the consumer is still idle then.
 			select {
 			case <-ctx.Done():
 				return
 			case <-s.wake:
 				fresh = false
+			case <-saver.due(cursor):
+				saver.save(ctx, cursor)
 			case <-time.After(d.poll):
 				fresh = true // events committed without a Notify (another node)
 			}
@@ -377,15 +404,48 @@ func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
 		d.seen(evs[len(evs)-1].Seq)
 		done := d.deliverBatch(ctx, s, evs, log)
 		if done > cursor {
-			// Recorded even when stopping, so a restart repeats as little as
-			// possible; a failure here only means some events come again.
-			if err := d.store.AdvanceCursor(context.WithoutCancel(ctx), s.name, done); err != nil {
-				log.Warn("saving the consumer's cursor failed; events after it will be delivered again", "seq", done, "err", err)
-			}
 			cursor = done
 			s.cursor.Store(cursor)
+			if saver.dueNow() {
+				saver.save(ctx, cursor)
+			}
 		}
 	}
+}
+
+// cursorSaver stores an in-process consumer's cursor at most once per
+// saveEvery (WithCursorSave). A failure to store only means some events
+// come again.
+type cursorSaver struct {
+	d     *Dispatcher
+	s     *subscription
+	log   *slog.Logger
+	saved int64     // the cursor last stored
+	at    time.Time // when
+}
+
+func (c *cursorSaver) dueNow() bool { return time.Since(c.at) >= c.d.saveEvery }
+
+// due fires when cursor, not yet stored, may be: at once when the interval
+// has passed. Never (nil) when there is nothing to store.
+func (c *cursorSaver) due(cursor int64) <-chan time.Time {
+	if cursor <= c.saved {
+		return nil
+	}
+	return time.After(max(c.d.saveEvery-time.Since(c.at), 0))
+}
+
+func (c *cursorSaver) save(ctx context.Context, cursor int64) {
+	if cursor <= c.saved {
+		return
+	}
+	// A failure waits for the next interval too, rather than retry at once.
+	c.at = time.Now()
+	if err := c.d.store.AdvanceCursor(context.WithoutCancel(ctx), c.s.name, cursor); err != nil {
+		c.log.Warn("saving the consumer's cursor failed; events after it will be delivered again", "seq", cursor, "err", err)
+		return
+	}
+	c.saved = cursor
 }
 
 // seen raises the highest Seq known to exist.

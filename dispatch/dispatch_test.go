@@ -557,3 +557,54 @@ func TestConsumersShareReads(t *testing.T) {
 		}
 	})
 }
+
+// savesCounted counts the cursor stores of a store.
+type savesCounted struct {
+	cancuoc.Store
+	saves atomic.Int64
+}
+
+func (s *savesCounted) AdvanceCursor(ctx context.Context, name string, seq int64) error {
+	s.saves.Add(1)
+	return s.Store.AdvanceCursor(ctx, name, seq)
+}
+
+// TestCursorSaveInterval: a busy in-process consumer stores its cursor at
+// most once per interval (here the first batch's, then nothing for an
+// hour), yet every event is handled, and stopping stores where it got to,
+// so that a restart starts after the last event handled.
+func TestCursorSaveInterval(t *testing.T) {
+	testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
+		want := appendEvents(t, st, 300, 20, 0, "s")
+		cs := &savesCounted{Store: st}
+		r := newRecorder()
+		d := newDispatcher(cs, WithBatch(10), WithCursorSave(time.Hour))
+		d.Subscribe("interval", nil, r.handle)
+		if err := d.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "every event", func() bool { return r.count() == len(want) })
+		if c, err := st.Cursor(t.Context(), "interval"); err != nil || c != want[9].Seq || cs.saves.Load() != 1 {
+			t.Errorf("cursor stored while busy = %d (%v) after %d stores; want only the first batch's, %d",
+				c, err, cs.saves.Load(), want[9].Seq)
+		}
+		d.Stop()
+		if c, err := st.Cursor(t.Context(), "interval"); err != nil || c != want[len(want)-1].Seq {
+			t.Errorf("cursor after stop = %d, %v; want %d", c, err, want[len(want)-1].Seq)
+		}
+
+		// With a short interval an idle consumer stores its cursor without
+		// being stopped.
+		more := appendEvents(t, st, 30, 5, 0, "t")
+		d2 := newDispatcher(st, WithCursorSave(20*time.Millisecond))
+		d2.Subscribe("interval", nil, r.handle)
+		if err := d2.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer d2.Stop()
+		waitFor(t, "the idle consumer's cursor", func() bool {
+			c, _ := st.Cursor(t.Context(), "interval")
+			return c == more[len(more)-1].Seq
+		})
+	})
+}

@@ -133,6 +133,9 @@ func fields(c *cancuoc.Citizen) (map[string]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fast, ok := members(b); ok {
+		return fast, nil
+	}
 	return m, json.Unmarshal(b, &m)
 }
 

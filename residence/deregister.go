@@ -245,7 +245,10 @@ func isParent(c *cancuoc.Citizen, pin cancuoc.PIN) bool {
 // A household known only from the records (households registered on paper
 // before the register existed, and the demo population) is opened in the
 // register from them first: its head and the parent as members, at the
-// parent's permanent residence, so the newborn can join it.
+// parent's permanent residence, so the newborn can join it. Such a
+// household is returned unsaved (version 0): admit stores it once, with
+// the newborn, instead of an insert and then an update in the same
+// transaction.
 func (s *Service) householdOf(ctx context.Context, tx cancuoc.Tx, par *cancuoc.Citizen) (*cancuoc.Household, error) {
 	link := par.Household
 	h, err := tx.Household(ctx, link.ID)
@@ -253,7 +256,7 @@ func (s *Service) householdOf(ctx context.Context, tx cancuoc.Tx, par *cancuoc.C
 		return h, err
 	}
 	now := s.clock()
-	h = &cancuoc.Household{ID: link.ID, Version: 1, Address: *par.PermanentResidence, HeadPIN: link.HeadPIN, CreatedAt: now, UpdatedAt: now}
+	h = &cancuoc.Household{ID: link.ID, Address: *par.PermanentResidence, HeadPIN: link.HeadPIN}
 	if h.HeadPIN == "" || link.Relation == cancuoc.RelationHead {
 		h.HeadPIN = par.PIN
 	}
@@ -265,8 +268,5 @@ func (s *Service) householdOf(ctx context.Context, tx cancuoc.Tx, par *cancuoc.C
 		rel = cancuoc.RelationHead
 	}
 	h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: par.PIN, Name: par.FullName, Relation: rel, Since: now})
-	if err := tx.InsertHousehold(ctx, h); err != nil {
-		return nil, err
-	}
 	return h, nil
 }

@@ -172,6 +172,45 @@ func TestNewbornTx(t *testing.T) {
 	})
 }
 
+// TestNewbornRecordsHousehold: a parent whose household is known only
+// from the records (a link, no household in the register) gets it opened
+// with the newborn, in one write: the head and the parent first, then the
+// child, at version 1, with the child's record and entry as usual.
+func TestNewbornRecordsHousehold(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		mother := w.adult(t, "Trần Thị Hoa", cancuoc.Female, baDinh)
+		mother, err := w.reg.Update(ctx, w.admin, mother.PIN, mother.Version, why, func(c *cancuoc.Citizen) error {
+			p := home(baDinh)
+			c.PermanentResidence = &p
+			c.Household = &cancuoc.HouseholdLink{ID: "HH-RECORDS-1", HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		baby := w.person(t, "Nguyễn Minh Khang", cancuoc.Male, cancuoc.Date{Year: 2026, Month: 3, Day: 1}, hanoi, baDinh, mother)
+		if err := w.store.InTx(ctx, func(tx cancuoc.Tx) error {
+			return w.svc.RegisterNewbornTx(ctx, tx, w.baDinh, baby.PIN, mother.PIN)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h, err := w.store.Household(ctx, "HH-RECORDS-1")
+		if err != nil || h.Version != 1 || h.HeadPIN != mother.PIN || len(h.Members) != 2 ||
+			h.Members[0].PIN != mother.PIN || h.Members[0].Relation != cancuoc.RelationHead ||
+			h.Members[1].PIN != baby.PIN || h.Members[1].Relation != "con" || h.Members[1].EntryID == "" {
+			t.Fatalf("household opened from the records = %+v, %v", h, err)
+		}
+		c := w.current(t, baby.PIN)
+		if c.Household == nil || c.Household.ID != h.ID || c.Household.HeadPIN != mother.PIN || c.PermanentResidence == nil {
+			t.Errorf("baby after registration: household %+v, residence %+v", c.Household, c.PermanentResidence)
+		}
+		if hist, err := w.store.ResidenceHistory(ctx, baby.PIN); err != nil || len(hist) != 1 || hist[0].ID != h.Members[1].EntryID {
+			t.Errorf("baby's residence history = %+v, %v", hist, err)
+		}
+	})
+}
+
 func TestDeregisterTx(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *world) {
 		ctx := context.Background()

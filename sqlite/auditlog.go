@@ -101,6 +101,9 @@ func scanAudit(rows *sql.Rows) ([]*cancuoc.AuditEntry, error) {
 // AuditSize returns the number of entries, the newest one's place.
 func (o *ops) AuditSize(ctx context.Context) (int64, error) {
 	var n int64
+	if err := o.flushLog(ctx); err != nil {
+		return 0, dbErr("sqlite.AuditSize", err)
+	}
 	err := o.r.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM audit`).Scan(&n)
 	return n, dbErr("sqlite.AuditSize", err)
 }
@@ -108,6 +111,9 @@ func (o *ops) AuditSize(ctx context.Context) (int64, error) {
 // AuditRange returns the entries with from ≤ ID ≤ to, in order.
 func (o *ops) AuditRange(ctx context.Context, from, to int64) ([]*cancuoc.AuditEntry, error) {
 	const op = "sqlite.AuditRange"
+	if err := o.flushLog(ctx); err != nil {
+		return nil, dbErr(op, err)
+	}
 	rows, err := o.r.QueryContext(ctx, `SELECT `+auditCols+` FROM audit WHERE seq BETWEEN ? AND ? ORDER BY seq`, from, to)
 	if err != nil {
 		return nil, dbErr(op, err)
@@ -121,6 +127,9 @@ func (o *ops) AuditSearch(ctx context.Context, q cancuoc.AuditQuery) ([]*cancuoc
 	const op = "sqlite.AuditSearch"
 	if q.Limit <= 0 {
 		q.Limit = defaultLimit
+	}
+	if err := o.flushLog(ctx); err != nil {
+		return nil, dbErr(op, err)
 	}
 	var args []any
 	// branch selects the newest entries matching q's criteria besides the

@@ -107,7 +107,7 @@ func (s *Store) runGroup(calls []*txCall) {
 		return
 	}
 	d := detached{tx}
-	o := &ops{r: d, w: d}
+	o := &ops{r: d, w: d, log: &txLog{}}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	for i, c := range calls {
 		if err := c.ctx.Err(); err != nil {
@@ -119,6 +119,7 @@ func (s *Store) runGroup(calls []*txCall) {
 			fail(dbErr(op, err))
 			return
 		}
+		mark := o.log.mark()
 		res[i] = runCall(func() error { return c.fn(o) })
 		if res[i].err == nil && !res[i].panicked {
 			if _, err := tx.ExecContext(ctx, `RELEASE cancuoc_group`); err != nil {
@@ -137,6 +138,12 @@ func (s *Store) runGroup(calls []*txCall) {
 			fail(dbErr(op, errors.Join(errGroupAborted, err)))
 			return
 		}
+		o.log.restore(mark)
+	}
+	if err := o.flushLog(ctx); err != nil {
+		_ = tx.Rollback()
+		fail(dbErr(op, err))
+		return
 	}
 	if err := tx.Commit(); err != nil {
 		fail(dbErr(op, err))

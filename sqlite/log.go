@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strings"
 
 	"github.com/cancuoc/cancuoc"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -13,8 +12,13 @@ import (
 
 // AppendEvent stores e and sets e.Seq. AUTOINCREMENT keeps Seq growing even
 // after the newest events are pruned, so consumers never see a Seq twice.
+// In a transaction the row is written with the transaction's other log
+// rows before its commit (txLog).
 func (o *ops) AppendEvent(ctx context.Context, e *cancuoc.Event) error {
 	const op = "sqlite.AppendEvent"
+	if o.log != nil {
+		return dbErr(op, o.log.appendEvent(ctx, o, e))
+	}
 	var data any
 	if len(e.Data) > 0 {
 		data = string(e.Data)
@@ -37,6 +41,9 @@ func (o *ops) EventsAfter(ctx context.Context, after int64, limit int) ([]cancuo
 	const op = "sqlite.EventsAfter"
 	if limit <= 0 {
 		limit = defaultLimit
+	}
+	if err := o.flushLog(ctx); err != nil {
+		return nil, dbErr(op, err)
 	}
 	rows, err := o.r.QueryContext(ctx, `SELECT seq, id, type, pin, version, actor, at, data FROM events
 		WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
@@ -83,41 +90,21 @@ func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) e
 		c := *e
 		stamped[i] = &c
 	}
-	err := o.atomic(ctx, func(t *ops) error {
-		last, hash, err := t.auditHead(ctx)
-		if err != nil {
-			return err
-		}
-		cancuoc.AuditStamp(last, hash, stamped)
-		// Multi-row INSERTs: a bulk reconciliation appends tens of
-		// thousands of entries at once, and one statement per row costs
-		// several times more.
-		for start := 0; start < len(stamped); start += auditRows {
-			chunk := stamped[start:min(start+auditRows, len(stamped))]
-			var sql strings.Builder
-			sql.WriteString(`INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash) VALUES `)
-			args := make([]any, 0, 9*len(chunk))
-			for i, e := range chunk {
-				if i > 0 {
-					sql.WriteByte(',')
-				}
-				sql.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-				var fields any
-				if e.Fields != nil {
-					b, err := json.Marshal(e.Fields)
-					if err != nil {
-						return cancuoc.WithOp(op, err)
-					}
-					fields = string(b)
-				}
-				args = append(args, e.ID, micros(e.At), e.Actor, e.Action, string(e.PIN), fields, e.Purpose, e.Outcome, e.Hash)
+	fields := make([]any, len(stamped))
+	for i, e := range stamped {
+		if e.Fields != nil {
+			b, err := json.Marshal(e.Fields)
+			if err != nil {
+				return cancuoc.WithOp(op, err)
 			}
-			if _, err := t.w.ExecContext(ctx, sql.String(), args...); err != nil {
-				return dbErr(op, err)
-			}
+			fields[i] = string(b)
 		}
-		return nil
-	})
+	}
+	// The rows go in with the transaction's other log rows, in multi-row
+	// INSERTs, before its commit (txLog): a bulk reconciliation appends
+	// tens of thousands of entries at once, and a birth procedure a dozen
+	// one by one.
+	err := o.atomic(ctx, func(t *ops) error { return dbErr(op, t.log.appendAudit(ctx, t, stamped, fields)) })
 	if err != nil {
 		return err
 	}
@@ -126,10 +113,6 @@ func (o *ops) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) e
 	}
 	return nil
 }
-
-// auditRows is the rows per INSERT of AppendAudit: 9 parameters each,
-// far under SQLite's limit of 32,766.
-const auditRows = 200
 
 // AuditFor lists entries about one citizen, newest first.
 func (o *ops) AuditFor(ctx context.Context, pin cancuoc.PIN, limit int) ([]*cancuoc.AuditEntry, error) {

@@ -240,10 +240,13 @@ func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 			_ = tx.Rollback()
 		}
 	}()
-	o := &ops{r: tx, w: tx}
+	o := &ops{r: tx, w: tx, log: &txLog{}}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	if err := fn(o); err != nil {
 		return err
+	}
+	if err := o.flushLog(ctx); err != nil {
+		return dbErr(op, err)
 	}
 	done = true
 	if err := tx.Commit(); err != nil {
@@ -265,6 +268,7 @@ type querier interface {
 type ops struct {
 	r, w   querier
 	atomic func(ctx context.Context, fn func(*ops) error) error
+	log    *txLog // inside a transaction: its audit entries and events, held until the commit
 }
 
 var _ cancuoc.Tx = (*ops)(nil)
@@ -313,10 +317,13 @@ func (o *ops) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 		if _, err := t.w.ExecContext(ctx, `SAVEPOINT cancuoc_item`); err != nil {
 			return dbErr(op, err)
 		}
+		mark := t.log.mark()
 		if err := fn(t); err != nil {
 			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO cancuoc_item`); rerr != nil {
+				t.log.fail()
 				return dbErr(op, rerr)
 			}
+			t.log.restore(mark)
 			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `RELEASE cancuoc_item`); rerr != nil {
 				return dbErr(op, rerr)
 			}

@@ -37,6 +37,7 @@ func RunAuditLog(t *testing.T, open func(t *testing.T) (cancuoc.Store, Exec)) {
 		{"TamperRemoved", testAuditTamperRemoved},
 		{"TamperReordered", testAuditTamperReordered},
 		{"BulkAppend", testAuditBulkAppend},
+		{"ChainAcrossSavepoints", testAuditSavepoints},
 		{"TouchedBlocks", testTouchedBlocks},
 		{"TouchedTamperChanged", testTouchedTamperChanged},
 		{"TouchedTamperRemoved", testTouchedTamperRemoved},
@@ -232,6 +233,64 @@ func testAuditConcurrent(t *testing.T, s cancuoc.Store, _ Exec) {
 }
 
 var errRollback = errors.New("roll back")
+
+// testAuditSavepoints appends inside one transaction around savepoints
+// that roll back (alone, nested, after several entries): the log keeps
+// only the entries that stay, as one chain without a gap, so no entry
+// chains to one that was rolled back (a store that remembers the chain's
+// head within a transaction must forget what a savepoint takes back).
+func testAuditSavepoints(t *testing.T, s cancuoc.Store, _ Exec) {
+	ctx := t.Context()
+	entry := func(i int) *cancuoc.AuditEntry {
+		e := auditEntry(i)
+		e.Purpose = fmt.Sprintf("e%d", i)
+		return e
+	}
+	failing := func(tx cancuoc.Tx, is ...int) error {
+		return tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			for _, i := range is {
+				if err := tx.AppendAudit(ctx, entry(i)); err != nil {
+					return err
+				}
+			}
+			return errRollback
+		})
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.AppendAudit(ctx, entry(0)); err != nil {
+			return err
+		}
+		if err := failing(tx, 1); !errors.Is(err, errRollback) {
+			return fmt.Errorf("failing savepoint: %v", err)
+		}
+		if err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.AppendAudit(ctx, entry(2)); err != nil {
+				return err
+			}
+			if err := failing(tx, 3); !errors.Is(err, errRollback) {
+				return fmt.Errorf("nested failing savepoint: %v", err)
+			}
+			return tx.AppendAudit(ctx, entry(4))
+		}); err != nil {
+			return err
+		}
+		if err := failing(tx, 5, 6); !errors.Is(err, errRollback) {
+			return fmt.Errorf("failing savepoint of two entries: %v", err)
+		}
+		return tx.AppendAudit(ctx, entry(7), entry(8))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := checkChain(t, s)
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Purpose)
+	}
+	if want := []string{"e0", "e2", "e4", "e7", "e8"}; !slices.Equal(got, want) {
+		t.Fatalf("log holds %v, want %v", got, want)
+	}
+}
 
 func newLog(t *testing.T, s cancuoc.Store) (*auditlog.Log, ed25519.PublicKey) {
 	t.Helper()
