@@ -86,16 +86,7 @@ func TestGroupCommit(t *testing.T) {
 			})
 		})
 	}
-	// Let every call queue, then free the writer.
-	for {
-		s.group.mu.Lock()
-		queued := len(s.group.pending)
-		s.group.mu.Unlock()
-		if queued == n {
-			break
-		}
-		runtimeGosched()
-	}
+	waitQueued(s, n) // then free the writer
 	close(release)
 	wg.Wait()
 	if s.group.groups.Load() == 0 {
@@ -129,7 +120,18 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
-func runtimeGosched() { runtime.Gosched() }
+// waitQueued returns once n calls wait behind the single writer.
+func waitQueued(s *Store, n int) {
+	for {
+		s.group.mu.Lock()
+		queued := len(s.group.pending)
+		s.group.mu.Unlock()
+		if queued == n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
 
 // TestGroupAuditChain: members of one group append audit entries and
 // events, some in
@@ -190,15 +192,7 @@ func TestGroupAuditChain(t *testing.T) {
 			})
 		})
 	}
-	for {
-		s.group.mu.Lock()
-		queued := len(s.group.pending)
-		s.group.mu.Unlock()
-		if queued == n {
-			break
-		}
-		runtimeGosched()
-	}
+	waitQueued(s, n)
 	close(release)
 	wg.Wait()
 	if s.group.groups.Load() == 0 {
