@@ -302,6 +302,9 @@ type conn struct {
 	// logBatch holds a transaction's log writes until its next savepoint
 	// statement or its commit (deferlog.go).
 	logBatch *pgx.Batch
+	// ahead holds rows a transaction read before it asked for them
+	// (readahead.go); empty outside transactions.
+	ahead readAhead
 }
 
 var _ cancuoc.Tx = (*conn)(nil)
@@ -331,7 +334,9 @@ func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	if err := c.execWithLog(ctx, `SAVEPOINT cancuoc_item`); err != nil {
 		return dbErr(op, err)
 	}
+	c.forgetAhead()
 	err := fn(c)
+	c.forgetAhead()
 	if err == nil {
 		// fn's log writes, then the release; a failing write fails fn.
 		if err = c.execWithLog(ctx, `RELEASE SAVEPOINT cancuoc_item`); err == nil {
