@@ -4,48 +4,194 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Log writes go with the next round trip. Inside a transaction every state
-// change appends its audit entry and its event to the log queues
-// (audit_pending, events_pending): two inserts whose results nobody reads,
-// each its own round trip, a quarter of a procedure's. So a transaction's
-// conn queues them in a batch, sent with the next savepoint statement or
-// before the commit: in one round trip with it, in their order. Nothing in
-// the transaction reads the queues (the sequencer reads them after the
-// commit), and they still commit with the transaction, so the order of two
-// changes to one record (whose row lock the second transaction waits for)
-// is kept. A queued insert that fails fails the savepoint's work or the
-// transaction, as it would have failed it at once.
+// Statements nobody waits for go with the next round trip. A transaction
+// used to cost a round trip for its BEGIN, one per savepoint's start and
+// one per log write, each waited for although nothing reads its answer:
+// every state change appends its audit entry and its event to the log
+// queues (audit_pending, events_pending), and nothing in the transaction
+// reads them (the sequencer does, after the commit). So a transaction's
+// statements go through a pipe that holds those statements and sends them,
+// in their order, in one batch with the next statement whose answer is
+// waited for: the BEGIN with the first query, a savepoint's SAVEPOINT with
+// its first statement, the log writes with whatever follows, the last ones
+// with the COMMIT. They still run before it and commit with the
+// transaction, so the order of two changes to one record (whose row lock
+// the second transaction waits for) is kept. A held statement that fails
+// fails the statement it went with, and so the savepoint's work or the
+// transaction, as it would have failed it at once: a savepoint's end sends
+// its held writes with the RELEASE, so no savepoint reports success for
+// work that did not happen.
 
-// queueLog adds a log write to the transaction's batch (events: a write to
-// the events queue, whose dispatch the commit must not keep waiting).
-func (c *conn) queueLog(events bool, add func(b *pgx.Batch)) {
-	if c.logBatch == nil {
-		c.logBatch = &pgx.Batch{}
+// pipe is a transaction's querier (see above).
+type pipe struct {
+	q       querier   // the pooled connection the transaction runs on
+	pending pgx.Batch // held statements, in order
+	sent    int       // round trips that carried held statements
+}
+
+var _ querier = (*pipe)(nil)
+
+// hold adds a statement whose answer nobody waits for.
+func (p *pipe) hold(sql string, args ...any) { p.pending.Queue(sql, args...) }
+
+// held is how many statements are held.
+func (p *pipe) held() int { return p.pending.Len() }
+
+// drop forgets the statements held after the first n.
+func (p *pipe) drop(n int) { p.pending.QueuedQueries = p.pending.QueuedQueries[:n] }
+
+// send sends the held statements followed by sql, and reads their
+// answers; the caller reads sql's from the results and closes them.
+func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	b := p.pending
+	p.pending = pgx.Batch{}
+	p.sent++
+	n := b.Len()
+	b.Queue(sql, args...)
+	br := p.q.SendBatch(ctx, &b)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, err
+		}
 	}
-	add(c.logBatch)
+	return br, nil
+}
+
+// flush sends the held statements on their own.
+func (p *pipe) flush(ctx context.Context) error {
+	if p.held() == 0 {
+		return nil
+	}
+	b := p.pending
+	p.pending = pgx.Batch{}
+	p.sent++
+	return p.q.SendBatch(ctx, &b).Close()
+}
+
+func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if p.held() == 0 {
+		return p.q.Exec(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if p.held() == 0 {
+		return p.q.Query(ctx, sql, args...)
+	}
+	br, err := p.send(ctx, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		if rows != nil {
+			rows.Close()
+		}
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if p.held() == 0 {
+		return p.q.QueryRow(ctx, sql, args...)
+	}
+	rows, err := p.Query(ctx, sql, args...)
+	return &batchRow{rows: rows, err: err}
+}
+
+// SendBatch and CopyFrom, rare in a transaction, send the held statements
+// first, in a round trip of their own.
+func (p *pipe) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if err := p.flush(ctx); err != nil {
+		return failedBatch{err}
+	}
+	return p.q.SendBatch(ctx, b)
+}
+
+func (p *pipe) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error) {
+	if err := p.flush(ctx); err != nil {
+		return 0, err
+	}
+	return p.q.CopyFrom(ctx, table, columns, rows)
+}
+
+// batchRows are the rows of a query sent behind held statements: closing
+// them closes the batch, which frees the connection.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		r.err = r.br.Close()
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// batchRow is QueryRow's answer over batchRows, with pgx.Row's rules: the
+// first row or pgx.ErrNoRows, and the rows closed after Scan.
+type batchRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r *batchRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+// failedBatch answers every result of a batch that was not sent.
+type failedBatch struct{ err error }
+
+func (f failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, f.err }
+func (f failedBatch) Query() (pgx.Rows, error)         { return nil, f.err }
+func (f failedBatch) QueryRow() pgx.Row                { return &batchRow{err: f.err} }
+func (f failedBatch) Close() error                     { return f.err }
+func (failedBatch) Tx() pgx.Tx                         { return nil }
+
+// queueLog holds a log write in the transaction's pipe (events: a write
+// to the events queue, whose dispatch the commit must not keep waiting).
+func (c *conn) queueLog(events bool, add func(b *pgx.Batch)) {
+	add(&c.pipe.pending)
 	c.appendedRows = true
 	c.appendedEvents = c.appendedEvents || events
 }
-
-// execWithLog runs sql after the queued log writes, in one round trip
-// (sql may be empty: the queued writes alone).
-func (c *conn) execWithLog(ctx context.Context, sql string) error {
-	b := c.logBatch
-	c.logBatch = nil
-	if b == nil || b.Len() == 0 {
-		if sql == "" {
-			return nil
-		}
-		_, err := c.q.Exec(ctx, sql)
-		return err
-	}
-	if sql != "" {
-		b.Queue(sql)
-	}
-	return c.q.SendBatch(ctx, b).Close()
-}
-
-// dropLog forgets the queued log writes of a savepoint rolled back.
-func (c *conn) dropLog() { c.logBatch = nil }

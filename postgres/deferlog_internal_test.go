@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,15 +13,23 @@ import (
 	"github.com/cancuoc/cancuoc"
 )
 
-// roundTrips is a querier that counts what would reach the server.
+// roundTrips is a querier that records what would reach the server: one
+// line per round trip, its statements' first words joined by " + ".
 type roundTrips struct {
-	execs   []string
-	batches []int // statements per batch
-	fail    bool
+	trips []string
+	fail  bool // every statement fails
+}
+
+func firstWords(sql string) string {
+	f := strings.Fields(sql)
+	return strings.Join(f[:min(len(f), 3)], " ")
 }
 
 func (r *roundTrips) Exec(_ context.Context, sql string, _ ...any) (pgconn.CommandTag, error) {
-	r.execs = append(r.execs, sql)
+	r.trips = append(r.trips, firstWords(sql))
+	if r.fail {
+		return pgconn.CommandTag{}, errors.New("statement failed")
+	}
 	return pgconn.CommandTag{}, nil
 }
 func (r *roundTrips) Query(context.Context, string, ...any) (pgx.Rows, error) {
@@ -28,39 +37,51 @@ func (r *roundTrips) Query(context.Context, string, ...any) (pgx.Rows, error) {
 }
 func (r *roundTrips) QueryRow(context.Context, string, ...any) pgx.Row { return nil }
 func (r *roundTrips) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
-	r.batches = append(r.batches, b.Len())
-	return closedBatch{fail: r.fail}
+	var words []string
+	for _, q := range b.QueuedQueries {
+		words = append(words, firstWords(q.SQL))
+	}
+	r.trips = append(r.trips, strings.Join(words, " + "))
+	if r.fail {
+		return failedBatch{errors.New("statement failed")}
+	}
+	return okBatch{}
 }
 func (r *roundTrips) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
 	return 0, errors.New("not used")
 }
 
-type closedBatch struct{ fail bool }
+type okBatch struct{}
 
-func (closedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, nil }
-func (closedBatch) Query() (pgx.Rows, error)         { return nil, errors.New("not used") }
-func (closedBatch) QueryRow() pgx.Row                { return nil }
-func (closedBatch) Tx() pgx.Tx                       { return nil }
-func (b closedBatch) Close() error {
-	if b.fail {
-		return errors.New("insert failed")
-	}
-	return nil
-}
+func (okBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, nil }
+func (okBatch) Query() (pgx.Rows, error)         { return nil, errors.New("not used") }
+func (okBatch) QueryRow() pgx.Row                { return nil }
+func (okBatch) Tx() pgx.Tx                       { return nil }
+func (okBatch) Close() error                     { return nil }
 
-// TestLogWritesRideTheNextRoundTrip: in a transaction, a state change's
-// audit entry and event are not sent on their own but with the next
-// savepoint statement, in one batch; a savepoint rolled back drops its
-// own; a failing batch fails the savepoint's work.
-func TestLogWritesRideTheNextRoundTrip(t *testing.T) {
+// TestHeldStatementsRideTheNextRoundTrip: in a transaction, the BEGIN,
+// a savepoint's start and the log writes are not sent on their own but
+// with the next statement waited for, in order; a savepoint's held writes
+// go with its RELEASE; a savepoint that fails before anything was sent
+// costs no round trip, and one that fails after rolls back to its own
+// name; a failing held write fails the savepoint's work.
+func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 	ctx := t.Context()
 	q := &roundTrips{}
-	c := &conn{q: q}
+	p := &pipe{q: q}
+	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	c := &conn{q: p, pipe: p}
 	entry := func() *cancuoc.AuditEntry {
 		return &cancuoc.AuditEntry{At: time.Now(), Actor: "a", Action: "procedure.step_complete", Outcome: "ok"}
 	}
 	event := func() *cancuoc.Event {
 		return &cancuoc.Event{ID: "ev", Type: "procedure.step_completed", At: time.Now()}
+	}
+	want := func(trips ...string) {
+		t.Helper()
+		if strings.Join(q.trips, "\n") != strings.Join(trips, "\n") {
+			t.Fatalf("round trips:\n%s\nwant:\n%s", strings.Join(q.trips, "\n"), strings.Join(trips, "\n"))
+		}
 	}
 	if err := c.AppendAudit(ctx, entry()); err != nil {
 		t.Fatal(err)
@@ -68,10 +89,11 @@ func TestLogWritesRideTheNextRoundTrip(t *testing.T) {
 	if err := c.AppendEvent(ctx, event()); err != nil {
 		t.Fatal(err)
 	}
-	if len(q.execs)+len(q.batches) != 0 {
-		t.Fatalf("log writes sent at once: %v %v", q.execs, q.batches)
-	}
+	want()
 	err := c.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		if _, err := c.q.Exec(ctx, `UPDATE procedure_steps SET x`); err != nil {
+			return err
+		}
 		if err := tx.AppendAudit(ctx, entry()); err != nil {
 			return err
 		}
@@ -80,21 +102,45 @@ func TestLogWritesRideTheNextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two batches: the writes before with SAVEPOINT, the savepoint's with
-	// RELEASE.
-	if len(q.execs) != 0 || len(q.batches) != 2 || q.batches[0] != 3 || q.batches[1] != 3 {
-		t.Fatalf("execs %v, batches %v; want two batches of 3", q.execs, q.batches)
-	}
+	want("BEGIN ISOLATION LEVEL + INSERT INTO audit_pending + INSERT INTO events_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"INSERT INTO audit_pending + INSERT INTO events_pending + RELEASE SAVEPOINT cancuoc_item1")
+
+	// Refused before any statement: nothing sent, its writes forgotten.
+	refused := errors.New("item refused")
 	err = c.Savepoint(ctx, func(tx cancuoc.Tx) error {
 		_ = tx.AppendEvent(ctx, event())
-		return errors.New("item refused")
+		return refused
 	})
-	if err == nil || c.logBatch != nil {
-		t.Fatalf("refused savepoint: %v, queued %v", err, c.logBatch)
+	if err != refused || p.held() != 0 {
+		t.Fatalf("refused savepoint: %v, %d held", err, p.held())
 	}
-	if err := c.execWithLog(ctx, ""); err != nil || len(q.batches) != 2 {
-		t.Fatalf("the refused savepoint's event was sent: %v %v", err, q.batches)
+	want(q.trips...)
+	// Refused after a statement, nested in one that succeeds: rolled back
+	// to its own name, its held write dropped.
+	err = c.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.AppendEvent(ctx, event()); err != nil {
+			return err
+		}
+		if err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if _, err := c.q.Exec(ctx, `UPDATE procedures SET x`); err != nil {
+				return err
+			}
+			_ = tx.AppendEvent(ctx, event())
+			return refused
+		}); err != refused {
+			t.Errorf("inner savepoint: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	want("BEGIN ISOLATION LEVEL + INSERT INTO audit_pending + INSERT INTO events_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"INSERT INTO audit_pending + INSERT INTO events_pending + RELEASE SAVEPOINT cancuoc_item1",
+		"SAVEPOINT cancuoc_item1 + INSERT INTO events_pending + SAVEPOINT cancuoc_item2 + UPDATE procedures SET",
+		"ROLLBACK TO SAVEPOINT + RELEASE SAVEPOINT cancuoc_item2",
+		"RELEASE SAVEPOINT cancuoc_item1")
+
 	q.fail = true
 	err = c.Savepoint(ctx, func(tx cancuoc.Tx) error { return tx.AppendEvent(ctx, event()) })
 	if err == nil || !c.appendedRows {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,40 +239,59 @@ func (s *Store) Close() error {
 // nil, rolled back otherwise (fn's error is returned as is). Optimistic
 // versions, not isolation, protect records, so READ COMMITTED suffices and
 // never fails a transaction for a serialization conflict.
-func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) error {
+	return s.conn.inTx(ctx, fn)
+}
+
+// inTx is InTx on the pool's conn c. The transaction runs on a pooled
+// connection through a pipe (deferlog.go): its BEGIN goes with its first
+// statement, and its held log writes with its COMMIT.
+func (c *conn) inTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) {
 	const op = "postgres.InTx"
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	pc, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return dbErr(op, err)
 	}
+	// A connection left inside the transaction (a failed rollback, a
+	// cancelled query) is closed by the pool rather than handed out again.
+	defer pc.Release()
+	p := &pipe{q: pc}
+	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	// Roll back even when ctx is already cancelled, so the connection goes
-	// back to the pool clean rather than being closed.
-	rollback := func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }
+	// back to the pool clean rather than being closed. A transaction whose
+	// BEGIN was never sent has nothing to roll back.
+	rollback := func() {
+		if p.sent > 0 {
+			p.drop(0)
+			_, _ = pc.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}
 	defer func() {
-		if p := recover(); p != nil {
+		if r := recover(); r != nil {
 			rollback()
-			panic(p)
+			panic(r)
 		}
 	}()
-	tc := &conn{q: tx, outboxKey: s.outboxKey, seq: s.seq}
+	tc := &conn{q: p, pipe: p, outboxKey: c.outboxKey, seq: c.seq}
 	if err := fn(tc); err != nil {
 		rollback()
 		return err
 	}
-	if err := tc.execWithLog(ctx, ""); err != nil {
+	if p.sent == 0 && p.held() == 1 {
+		return nil // nothing but the BEGIN: nothing to send
+	}
+	tag, err := p.Exec(ctx, `COMMIT`)
+	if err != nil {
 		rollback()
 		return dbErr(op, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		if errors.Is(err, pgx.ErrTxCommitRollback) {
-			// fn swallowed a statement error, so PostgreSQL aborted the
-			// transaction and nothing was written.
-			return cancuoc.WithOp(op, errors.New("transaction aborted by an earlier failed statement"))
-		}
-		return dbErr(op, err)
+	if tag.String() == "ROLLBACK" {
+		// fn swallowed a statement error, so PostgreSQL aborted the
+		// transaction and nothing was written.
+		return cancuoc.WithOp(op, errors.New("transaction aborted by an earlier failed statement"))
 	}
 	if tc.appendedRows {
-		return cancuoc.WithOp(op, s.seq.committed(ctx, tc.appendedEvents))
+		return cancuoc.WithOp(op, c.seq.committed(ctx, tc.appendedEvents))
 	}
 	return nil
 }
@@ -299,9 +319,11 @@ type conn struct {
 	// appendedEvents: some of them were events, whose dispatch should not
 	// wait the access log's longer gather (sequencer.pause).
 	appendedEvents bool
-	// logBatch holds a transaction's log writes until its next savepoint
-	// statement or its commit (deferlog.go).
-	logBatch *pgx.Batch
+	// pipe is a transaction's querier (q), which holds the statements
+	// nobody waits for (deferlog.go); nil outside transactions.
+	pipe *pipe
+	// depth is how many savepoints are open, which names the next one.
+	depth int
 	// ahead holds rows a transaction read before it asked for them
 	// (readahead.go); empty outside transactions.
 	ahead readAhead
@@ -322,35 +344,41 @@ func (c *conn) atomic(ctx context.Context, fn func(q querier) error) error {
 
 // Savepoint runs fn in a SAVEPOINT of the transaction; an error rolls back
 // only fn's writes and leaves the transaction usable (cancuoc.Savepointer).
+// The SAVEPOINT goes with fn's first statement, and fn's held writes with
+// the RELEASE (deferlog.go). Each depth has its own name, so that rolling
+// back to a savepoint that never began fails rather than rolling back an
+// outer one.
 func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	const op = "postgres.Savepoint"
 	if c.pool != nil {
-		return pgx.BeginTxFunc(ctx, c.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-			return (&conn{q: tx, outboxKey: c.outboxKey, seq: c.seq}).Savepoint(ctx, fn)
-		})
+		return c.inTx(ctx, func(tx cancuoc.Tx) error { return tx.Savepoint(ctx, fn) })
 	}
-	// The log writes queued before belong to the transaction, not to the
-	// savepoint: they go first.
-	if err := c.execWithLog(ctx, `SAVEPOINT cancuoc_item`); err != nil {
-		return dbErr(op, err)
-	}
+	c.depth++
+	defer func() { c.depth-- }()
+	name := "cancuoc_item" + strconv.Itoa(c.depth)
+	mark, sent := c.pipe.held(), c.pipe.sent
+	c.pipe.hold(`SAVEPOINT ` + name)
 	c.forgetAhead()
 	err := fn(c)
 	c.forgetAhead()
 	if err == nil {
-		// fn's log writes, then the release; a failing write fails fn.
-		if err = c.execWithLog(ctx, `RELEASE SAVEPOINT cancuoc_item`); err == nil {
+		if _, err = c.pipe.Exec(ctx, `RELEASE SAVEPOINT `+name); err == nil {
 			return nil
 		}
 		err = dbErr(op, err)
 	}
-	c.dropLog()
+	if c.pipe.sent == sent {
+		// Nothing since the SAVEPOINT reached the database: forget it and
+		// what fn held.
+		c.pipe.drop(mark)
+		return err
+	}
+	// Everything held now was held after the SAVEPOINT was sent: fn's.
 	// Rolling back to the savepoint also leaves an aborted statement's
 	// error state, so the transaction goes on.
-	if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT cancuoc_item`); rerr != nil {
-		return dbErr(op, rerr)
-	}
-	if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `RELEASE SAVEPOINT cancuoc_item`); rerr != nil {
+	c.pipe.drop(0)
+	c.pipe.hold(`ROLLBACK TO SAVEPOINT ` + name)
+	if _, rerr := c.pipe.Exec(context.WithoutCancel(ctx), `RELEASE SAVEPOINT `+name); rerr != nil {
 		return dbErr(op, rerr)
 	}
 	return err
