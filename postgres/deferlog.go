@@ -5,6 +5,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cancuoc/cancuoc"
 )
 
 // Statements nobody waits for go with the next round trip. A transaction
@@ -16,8 +18,8 @@ import (
 // statements go through a pipe that holds those statements and sends them,
 // in their order, in one batch with the next statement whose answer is
 // waited for: the BEGIN with the first query, a savepoint's SAVEPOINT with
-// its first statement, the log writes with whatever follows, the last ones
-// with the COMMIT. They still run before it and commit with the
+// its first statement, and the log writes, gathered into one insert per
+// queue, with the savepoint's RELEASE or the COMMIT. They commit with the
 // transaction, so the order of two changes to one record (whose row lock
 // the second transaction waits for) is kept. A held statement that fails
 // fails the statement it went with, and so the savepoint's work or the
@@ -30,21 +32,72 @@ type pipe struct {
 	q       querier   // the pooled connection the transaction runs on
 	pending pgx.Batch // held statements, in order
 	sent    int       // round trips that carried held statements
+	// The log writes held since the last savepoint statement (or the
+	// BEGIN): a run, which becomes one insert per queue at the next
+	// savepoint statement or the COMMIT (seal). A settled step appends
+	// four or five entries and as many events, between its other
+	// statements, and each single-row insert cost the database a
+	// statement. Nothing in the transaction reads the queues, so a run may
+	// pass the statements that follow it; nothing orders the two queues
+	// against each other, and each keeps its own order; and no run crosses
+	// a savepoint's start or end, so a savepoint rolled back takes its own.
+	audit  []*cancuoc.AuditEntry
+	events []cancuoc.Event
 }
 
 var _ querier = (*pipe)(nil)
 
 // hold adds a statement whose answer nobody waits for.
-func (p *pipe) hold(sql string, args ...any) { p.pending.Queue(sql, args...) }
+func (p *pipe) hold(sql string, args ...any) {
+	p.seal()
+	p.pending.Queue(sql, args...)
+}
+
+// execSealed runs sql after everything held, the current run included:
+// a savepoint's end or the COMMIT, which must not report success for a
+// log write that failed.
+func (p *pipe) execSealed(ctx context.Context, sql string) (pgconn.CommandTag, error) {
+	p.seal()
+	return p.Exec(ctx, sql)
+}
+
+// holdAudit and holdEvent add log writes to the current run.
+func (p *pipe) holdAudit(entries []*cancuoc.AuditEntry) {
+	for _, e := range entries {
+		cp := *e
+		p.audit = append(p.audit, &cp)
+	}
+}
+
+func (p *pipe) holdEvent(e *cancuoc.Event) { p.events = append(p.events, *e) }
+
+// seal turns the run of log writes into statements.
+func (p *pipe) seal() {
+	if len(p.audit) > 0 {
+		queuePending(&p.pending, p.audit)
+		p.audit = nil
+	}
+	if len(p.events) > 0 {
+		queueEvents(&p.pending, p.events)
+		p.events = nil
+	}
+}
 
 // held is how many statements are held.
-func (p *pipe) held() int { return p.pending.Len() }
+func (p *pipe) held() int {
+	p.seal()
+	return p.pending.Len()
+}
 
 // drop forgets the statements held after the first n.
-func (p *pipe) drop(n int) { p.pending.QueuedQueries = p.pending.QueuedQueries[:n] }
+func (p *pipe) drop(n int) {
+	p.audit, p.events = nil, nil
+	p.pending.QueuedQueries = p.pending.QueuedQueries[:n]
+}
 
 // send sends the held statements followed by sql, and reads their
-// answers; the caller reads sql's from the results and closes them.
+// answers; the caller reads sql's from the results and closes them. The
+// current run of log writes stays held.
 func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	b := p.pending
 	p.pending = pgx.Batch{}
@@ -63,7 +116,7 @@ func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResul
 
 // flush sends the held statements on their own.
 func (p *pipe) flush(ctx context.Context) error {
-	if p.held() == 0 {
+	if p.pending.Len() == 0 {
 		return nil
 	}
 	b := p.pending
@@ -73,7 +126,7 @@ func (p *pipe) flush(ctx context.Context) error {
 }
 
 func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if p.held() == 0 {
+	if p.pending.Len() == 0 {
 		return p.q.Exec(ctx, sql, args...)
 	}
 	br, err := p.send(ctx, sql, args)
@@ -88,7 +141,7 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 }
 
 func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if p.held() == 0 {
+	if p.pending.Len() == 0 {
 		return p.q.Query(ctx, sql, args...)
 	}
 	br, err := p.send(ctx, sql, args)
@@ -107,7 +160,7 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 }
 
 func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if p.held() == 0 {
+	if p.pending.Len() == 0 {
 		return p.q.QueryRow(ctx, sql, args...)
 	}
 	rows, err := p.Query(ctx, sql, args...)
@@ -188,10 +241,9 @@ func (f failedBatch) QueryRow() pgx.Row                { return &batchRow{err: f
 func (f failedBatch) Close() error                     { return f.err }
 func (failedBatch) Tx() pgx.Tx                         { return nil }
 
-// queueLog holds a log write in the transaction's pipe (events: a write
-// to the events queue, whose dispatch the commit must not keep waiting).
-func (c *conn) queueLog(events bool, add func(b *pgx.Batch)) {
-	add(&c.pipe.pending)
+// holdLog notes that the transaction wrote to the log queues (events:
+// the events queue, whose dispatch the commit must not keep waiting).
+func (c *conn) holdLog(events bool) {
 	c.appendedRows = true
 	c.appendedEvents = c.appendedEvents || events
 }

@@ -59,10 +59,10 @@ func (okBatch) QueryRow() pgx.Row                { return nil }
 func (okBatch) Tx() pgx.Tx                       { return nil }
 func (okBatch) Close() error                     { return nil }
 
-// TestHeldStatementsRideTheNextRoundTrip: in a transaction, the BEGIN,
-// a savepoint's start and the log writes are not sent on their own but
-// with the next statement waited for, in order; a savepoint's held writes
-// go with its RELEASE; a savepoint that fails before anything was sent
+// TestHeldStatementsRideTheNextRoundTrip: in a transaction, the BEGIN
+// and a savepoint's start are not sent on their own but with the next
+// statement waited for, in order; the log writes, one insert per queue,
+// go with the next savepoint statement or the COMMIT; a savepoint that fails before anything was sent
 // costs no round trip, and one that fails after rolls back to its own
 // name; a failing held write fails the savepoint's work.
 func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
@@ -83,14 +83,22 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 			t.Fatalf("round trips:\n%s\nwant:\n%s", strings.Join(q.trips, "\n"), strings.Join(trips, "\n"))
 		}
 	}
-	if err := c.AppendAudit(ctx, entry()); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AppendEvent(ctx, event()); err != nil {
-		t.Fatal(err)
+	// A run of log writes becomes one insert per queue.
+	for range 3 {
+		if err := c.AppendAudit(ctx, entry(), entry()); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AppendEvent(ctx, event()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	want()
+	// The savepoint's log writes, before and after its statement, go with
+	// its RELEASE, one insert per queue.
 	err := c.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.AppendEvent(ctx, event()); err != nil {
+			return err
+		}
 		if _, err := c.q.Exec(ctx, `UPDATE procedure_steps SET x`); err != nil {
 			return err
 		}

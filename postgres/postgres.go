@@ -280,7 +280,7 @@ func (c *conn) inTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) 
 	if p.sent == 0 && p.held() == 1 {
 		return nil // nothing but the BEGIN: nothing to send
 	}
-	tag, err := p.Exec(ctx, `COMMIT`)
+	tag, err := p.execSealed(ctx, `COMMIT`)
 	if err != nil {
 		rollback()
 		return dbErr(op, err)
@@ -344,7 +344,7 @@ func (c *conn) atomic(ctx context.Context, fn func(q querier) error) error {
 
 // Savepoint runs fn in a SAVEPOINT of the transaction; an error rolls back
 // only fn's writes and leaves the transaction usable (cancuoc.Savepointer).
-// The SAVEPOINT goes with fn's first statement, and fn's held writes with
+// The SAVEPOINT goes with fn's first statement, and fn's log writes with
 // the RELEASE (deferlog.go). Each depth has its own name, so that rolling
 // back to a savepoint that never began fails rather than rolling back an
 // outer one.
@@ -362,7 +362,7 @@ func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	err := fn(c)
 	c.forgetAhead()
 	if err == nil {
-		if _, err = c.pipe.Exec(ctx, `RELEASE SAVEPOINT `+name); err == nil {
+		if _, err = c.pipe.execSealed(ctx, `RELEASE SAVEPOINT `+name); err == nil {
 			return nil
 		}
 		err = dbErr(op, err)
