@@ -258,11 +258,12 @@ func (c *conn) inTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) 
 	p := &pipe{q: pc}
 	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	// Roll back even when ctx is already cancelled, so the connection goes
-	// back to the pool clean rather than being closed. A transaction whose
-	// BEGIN was never sent has nothing to roll back.
+	// back to the pool clean rather than being closed. A connection the
+	// server says is outside a transaction (its BEGIN never sent) has
+	// nothing to roll back.
 	rollback := func() {
-		if p.sent > 0 {
-			p.drop(0)
+		p.drop(0)
+		if pc.Conn().PgConn().TxStatus() != 'I' {
 			_, _ = pc.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
 	}
