@@ -291,6 +291,8 @@ func (c *conn) inTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) 
 		// transaction and nothing was written.
 		return cancuoc.WithOp(op, errors.New("transaction aborted by an earlier failed statement"))
 	}
+	// Back to the pool before waiting for the sequencer (WithWaitSequenced).
+	pc.Release()
 	if tc.appendedRows {
 		return cancuoc.WithOp(op, c.seq.committed(ctx, tc.appendedEvents))
 	}
