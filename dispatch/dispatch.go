@@ -33,6 +33,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,7 +85,8 @@ type Dispatcher struct {
 type subscription struct {
 	name        string
 	types       map[string]bool // nil: every type
-	typeList    []string
+	prefixes    []string        // the types given as "prefix.>": each with its dot
+	typeList    []string        // types as given, patterns included, sorted
 	h           Handler
 	concurrency int
 	wake        chan struct{}
@@ -94,7 +96,17 @@ type subscription struct {
 	failures    atomic.Int64
 }
 
-func (s *subscription) wants(typ string) bool { return s.types == nil || s.types[typ] }
+func (s *subscription) wants(typ string) bool {
+	if s.types == nil || s.types[typ] {
+		return true
+	}
+	for _, p := range s.prefixes {
+		if strings.HasPrefix(typ, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // Option configures New.
 type Option func(*Dispatcher)
@@ -198,9 +210,15 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // typePattern is what an event type may be, as it becomes subject tokens.
 var typePattern = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
 
+// wantPattern is what Subscribe takes: an event type, or a type prefix
+// followed by ".>" for every type under it (NATS's wildcard, which the
+// JetStream consumer's filter then uses as is).
+var wantPattern = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.>)?$`)
+
 // Subscribe adds a durable consumer: h receives every event whose type is
 // in types (every event if types is empty), in order per citizen, at least
-// once. name identifies the consumer's cursor across restarts, so it must
+// once. A type written "citizen.>" stands for every type that begins with
+// "citizen." (those of today and of later releases). name identifies the consumer's cursor across restarts, so it must
 // stay the same from one release to the next; a new name starts from the
 // first event in the outbox. Subscribe panics on an invalid or repeated
 // name or type, mistakes of wiring that no input can cause. A subscription
@@ -216,8 +234,11 @@ func (d *Dispatcher) Subscribe(name string, types []string, h Handler, opts ...S
 	if len(types) > 0 {
 		s.types = map[string]bool{}
 		for _, t := range types {
-			if !typePattern.MatchString(t) {
-				panic(fmt.Sprintf("dispatch: event type %q must match %s", t, typePattern))
+			if !wantPattern.MatchString(t) {
+				panic(fmt.Sprintf("dispatch: event type %q must match %s", t, wantPattern))
+			}
+			if p, ok := strings.CutSuffix(t, ">"); ok {
+				s.prefixes = append(s.prefixes, p)
 			}
 			s.types[t] = true
 		}

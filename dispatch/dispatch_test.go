@@ -404,7 +404,9 @@ func TestSubscribeMistakes(t *testing.T) {
 		{"Has.Dot", nil, h},             // not a durable name
 		{"", nil, h},                    // empty
 		{"x", []string{"bad type"}, h},  // not subject tokens
-		{"y", []string{"citizen.>"}, h}, // a wildcard
+		{"y", []string{"citizen.*"}, h}, // a wildcard other than a trailing ">"
+		{"w", []string{">"}, h},         // every type: types empty says so
+		{"v", []string{"citizen.>.x"}, h},
 		{"z", []string{"citizen.born"}, nil},
 	} {
 		func() {
@@ -607,4 +609,18 @@ func TestCursorSaveInterval(t *testing.T) {
 			return c == more[len(more)-1].Seq
 		})
 	})
+}
+
+// TestWantsPrefix: a type written "prefix.>" takes every type under the
+// prefix and no other, however alike.
+func TestWantsPrefix(t *testing.T) {
+	d := newDispatcher(nil)
+	d.Subscribe("p", []string{"citizen.>", "procedure.completed"}, func(context.Context, cancuoc.Event) error { return nil })
+	s := d.subs[0]
+	for typ, want := range map[string]bool{"citizen.born": true, "citizen.a.b": true, "procedure.completed": true,
+		"citizens.loaded": false, "citizen": false, "procedure.submitted": false} {
+		if got := s.wants(typ); got != want {
+			t.Errorf("wants(%q) = %v, want %v", typ, got, want)
+		}
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,6 +107,49 @@ func WithJetStream(js jetstream.JetStream, cfg JetStreamConfig) Option {
 // subject is Subject with the configured prefix.
 func (j *jsConfig) subject(t string) string {
 	return j.cfg.Prefix + strings.TrimPrefix(Subject(t), SubjectPrefix)
+}
+
+// filter is the subject filter of a type Subscribe took: its subject, or
+// for "prefix.>" the same wildcard under the configured prefix.
+func (j *jsConfig) filter(t string) string {
+	if p, ok := strings.CutSuffix(t, ".>"); ok && typePattern.MatchString(p) {
+		return j.cfg.Prefix + p + ".>"
+	}
+	return j.subject(t)
+}
+
+// oneFilter is the narrowest single subject filter (without the prefix)
+// that covers every type in types (as Subscribe takes them, "prefix.>"
+// included): their common leading tokens, then "*" when each type has
+// just one token more, else ">". "" when there is no such filter (no
+// common token, or a type that is the common part itself).
+func oneFilter(types []string) string {
+	if len(types) == 0 {
+		return ""
+	}
+	toks := make([][]string, len(types))
+	common := strings.Split(types[0], ".")
+	for i, t := range types {
+		toks[i] = strings.Split(t, ".")
+		n := 0
+		for n < len(common) && n < len(toks[i]) && common[n] == toks[i][n] && common[n] != ">" {
+			n++
+		}
+		common = common[:n]
+	}
+	if len(common) == 0 {
+		return ""
+	}
+	last := "*"
+	for _, t := range toks {
+		switch {
+		case len(t) == len(common):
+			return "" // "citizen" beside "citizen.born": no wildcard takes both
+		case len(t) > len(common)+1 || t[len(t)-1] == ">":
+			last = ">"
+		}
+	}
+	return strings.Join(common, ".") + "." + last
 }
 
 // ensureStream creates the stream or brings its settings up to date.
@@ -297,20 +342,25 @@ func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
 	switch len(s.typeList) {
 	case 0:
 	case 1:
-		cfg.FilterSubject = d.js.subject(s.typeList[0])
+		cfg.FilterSubject = d.js.filter(s.typeList[0])
 	default:
 		for _, t := range s.typeList {
-			cfg.FilterSubjects = append(cfg.FilterSubjects, d.js.subject(t))
+			cfg.FilterSubjects = append(cfg.FilterSubjects, d.js.filter(t))
 		}
 	}
+	// A server before 2.10 takes one filter only: the narrowest that
+	// covers every type (citizen.died and citizen.updated: citizen.*),
+	// and handleMsg skips the other types it lets through. Every message
+	// delivered costs the server a delivery and an acknowledgement, and a
+	// consumer of three registry types received each procedure's dozen
+	// events too.
+	narrow := cfg
+	narrow.FilterSubjects = nil
+	if f := oneFilter(s.typeList); f != "" && len(s.typeList) > 1 {
+		narrow.FilterSubject = d.js.cfg.Prefix + f
+	}
 	for failures := 0; ctx.Err() == nil; failures++ {
-		cons, err := d.js.js.CreateOrUpdateConsumer(ctx, d.js.cfg.Stream, cfg)
-		if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
-			// A server before 2.10 takes one filter only: take every event
-			// and let handleMsg skip the unwanted ones.
-			cfg.FilterSubjects = nil
-			cons, err = d.js.js.CreateOrUpdateConsumer(ctx, d.js.cfg.Stream, cfg)
-		}
+		cons, err := d.js.ensureConsumer(ctx, cfg, narrow)
 		if err == nil {
 			err = d.consumeMessages(ctx, s, cons, log)
 			if err == nil {
@@ -325,6 +375,72 @@ func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
 			return
 		}
 	}
+}
+
+// ensureConsumer creates the durable consumer cfg describes (narrow on a
+// server that takes one filter only), or brings the existing one up to
+// date. One whose filters are neither cfg's nor narrow's is deleted and
+// created again from the first message it has not acknowledged: changing
+// a consumer's filter in place makes NATS 2.9 skip every message not yet
+// delivered (the consumer jumps to the end of the stream), which would
+// lose events. Messages it had delivered but that were not acknowledged
+// are delivered again, as after a crash (and, should the creation fail
+// after the deletion, everything in the stream: at least once still).
+func (j *jsConfig) ensureConsumer(ctx context.Context, cfg, narrow jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	old, err := j.js.Consumer(ctx, j.cfg.Stream, cfg.Durable)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		info := old.CachedInfo()
+		have := filters(info.Config)
+		if slices.Equal(have, filters(cfg)) || slices.Equal(have, filters(narrow)) {
+			// Keep what it has; where it started is fixed at creation.
+			cfg.FilterSubject, cfg.FilterSubjects = info.Config.FilterSubject, info.Config.FilterSubjects
+			cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
+			return j.js.CreateOrUpdateConsumer(ctx, j.cfg.Stream, cfg)
+		}
+		if err := j.js.DeleteConsumer(ctx, j.cfg.Stream, cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, err
+		}
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, info.AckFloor.Stream+1
+		narrow.DeliverPolicy, narrow.OptStartSeq = cfg.DeliverPolicy, cfg.OptStartSeq
+	}
+	if len(cfg.FilterSubjects) > 0 && !multiFilter(j.js.Conn().ConnectedServerVersion()) {
+		cfg = narrow
+	}
+	cons, err := j.js.CreateOrUpdateConsumer(ctx, j.cfg.Stream, cfg)
+	if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
+		// The server ignored the filters and created the consumer without
+		// any; its filter cannot be set in place (above): create it again.
+		if err := j.js.DeleteConsumer(ctx, j.cfg.Stream, cfg.Durable); err != nil {
+			return nil, err
+		}
+		cons, err = j.js.CreateOrUpdateConsumer(ctx, j.cfg.Stream, narrow)
+	}
+	return cons, err
+}
+
+// multiFilter tells whether a NATS server of version v ("2.10.3") takes
+// several filters per consumer (2.10 and later).
+func multiFilter(v string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return true // unknown: try, and fall back on the server's answer
+	}
+	return major > 2 || major == 2 && minor >= 10
+}
+
+// filters lists a consumer's subject filters, however they are given.
+func filters(c jetstream.ConsumerConfig) []string {
+	switch {
+	case len(c.FilterSubjects) > 0:
+		return slices.Sorted(slices.Values(c.FilterSubjects))
+	case c.FilterSubject != "":
+		return []string{c.FilterSubject}
+	}
+	return nil
 }
 
 // consumeMessages handles cons's messages one by one; nil when ctx ended.
@@ -416,6 +532,12 @@ func (d *Dispatcher) handleByCitizen(ctx context.Context, s *subscription, msgs 
 func (d *Dispatcher) handleMsg(ctx context.Context, s *subscription, msg jetstream.Msg, log *slog.Logger) {
 	if meta, err := msg.Metadata(); err == nil {
 		s.pending.Store(int64(meta.NumPending))
+	}
+	if t := msg.Headers().Get(HeaderType); t != "" && !s.wants(t) {
+		// A type the filter let through (one filter on an older server):
+		// skipped without decoding the event.
+		_ = msg.Ack()
+		return
 	}
 	var e cancuoc.Event
 	if err := json.Unmarshal(msg.Data(), &e); err != nil || e.ID == "" {

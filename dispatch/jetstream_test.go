@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -372,4 +373,118 @@ func TestJetStreamConcurrency(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestJetStreamFilters: a subscription to some types is fed by a consumer
+// whose filter lets only those through, on a server that takes several
+// filters (the embedded one) and on one that takes a single filter (NATS
+// before 2.10, the real server here: the narrowest wildcard that covers
+// them). The server delivers the other events to no one, which its
+// delivered count shows. A consumer created by an older release without a
+// filter takes the new one and goes on from where it was.
+func TestJetStreamFilters(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
+			nt.fresh(t)
+			js := nt.connect(t)
+			// An older release's consumer, with no filter, has handled the
+			// first events.
+			first := appendEvents(t, st, 60, 10, 0, "f")
+			old := newRecorder()
+			d0 := newDispatcher(st, WithJetStream(js, nt.cfg))
+			d0.Subscribe("registry", nil, old.handle)
+			if err := d0.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the older consumer", func() bool { return old.count() == len(first) })
+			d0.Stop()
+
+			// Then procedure events (about citizens, of another type)
+			// between the registry's.
+			var want []cancuoc.Event
+			for i := range 4 {
+				for j := range 15 {
+					e := &cancuoc.Event{ID: fmt.Sprintf("p-%d-%02d", i, j), Type: "procedure.step_claimed", PIN: pin(j), Actor: "test", At: time.Now()}
+					if err := st.AppendEvent(t.Context(), e); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want = append(want, appendEvents(t, st, 20, 10, 0, fmt.Sprintf("r%d", i))...)
+			}
+			registry, prefixed := newRecorder(), newRecorder()
+			d := newDispatcher(st, WithJetStream(js, nt.cfg))
+			d.Subscribe("registry", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenUpdated}, registry.handle)
+			d.Subscribe("citizens", []string{"citizen.>"}, prefixed.handle)
+			if err := d.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer d.Stop()
+			deadline := time.Now().Add(20 * time.Second)
+			for registry.count() < len(want) || prefixed.count() < len(want)+len(first) {
+				if time.Now().After(deadline) {
+					var ci *jetstream.ConsumerInfo
+					if c, err := js.Consumer(t.Context(), nt.cfg.Stream, "registry"); err == nil {
+						ci, _ = c.Info(t.Context())
+					}
+					t.Fatalf("handled %d and %d events, want %d and %d; status %+v; registry consumer %+v",
+						registry.count(), prefixed.count(), len(want), len(want)+len(first), d.Status(), ci)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if n := registry.count(); n != len(want) {
+				t.Errorf("the registry's consumer handled %d events, want the %d after the older one's", n, len(want))
+			}
+			checkAll(t, "registry", registry, want)
+			checkOrder(t, "registry", registry.events())
+			checkOrder(t, "citizens", prefixed.events())
+			for _, name := range []string{"registry", "citizens"} {
+				c, err := js.Consumer(t.Context(), nt.cfg.Stream, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				info, err := c.Info(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The registry's consumer counts the older one's deliveries
+				// too if the server changed its filter in place.
+				delivered, n := int(info.Delivered.Consumer), len(want)+len(first)
+				if name == "registry" && delivered < n {
+					n = len(want)
+				}
+				if delivered != n || info.NumPending != 0 {
+					t.Errorf("consumer %s: %d messages delivered (%d pending) for %d wanted events: the filter let others through (%q %q)",
+						name, delivered, info.NumPending, n, info.Config.FilterSubject, info.Config.FilterSubjects)
+				}
+			}
+		})
+	})
+}
+
+func TestOneFilter(t *testing.T) {
+	for _, c := range []struct {
+		types []string
+		want  string
+	}{
+		{[]string{"citizen.died", "citizen.missing", "citizen.updated"}, "citizen.*"},
+		{[]string{"citizen.>"}, "citizen.>"},
+		{[]string{"citizen.>", "citizen.born"}, "citizen.>"},
+		{[]string{"procedure.step_completed", "procedure.task.created"}, "procedure.>"},
+		{[]string{"citizen.born", "procedure.submitted"}, ""},
+		{[]string{"citizen", "citizen.born"}, ""},
+		{[]string{"a.b.c", "a.b.d"}, "a.b.*"},
+		{nil, ""},
+	} {
+		if got := oneFilter(c.types); got != c.want {
+			t.Errorf("oneFilter(%q) = %q, want %q", c.types, got, c.want)
+		}
+	}
+}
+
+func TestMultiFilter(t *testing.T) {
+	for v, want := range map[string]bool{"2.9.10": false, "2.10.0": true, "2.15.2": true, "3.0.1": true, "1.4.0": false, "": true} {
+		if got := multiFilter(v); got != want {
+			t.Errorf("multiFilter(%q) = %v, want %v", v, got, want)
+		}
+	}
 }

@@ -26,7 +26,8 @@ func (c *conn) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) 
 		e.At = e.At.UTC().Truncate(time.Microsecond)
 	}
 	if c.pool == nil {
-		c.queueLog(false, func(b *pgx.Batch) { queuePending(b, entries) }) // deferlog.go
+		c.pipe.holdAudit(entries) // pipetx.go
+		c.holdLog(false)
 		return nil
 	}
 	b := &pgx.Batch{}

@@ -20,16 +20,44 @@ func (c *conn) AppendEvent(ctx context.Context, e *cancuoc.Event) error {
 	const insert = `
 		INSERT INTO events_pending (event_id, type, pin, version, actor, at, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`
-	args := []any{e.ID, e.Type, pinArg(e.PIN), e.Version, e.Actor, ts(e.At), e.Data}
 	if c.pool == nil {
-		c.queueLog(true, func(b *pgx.Batch) { b.Queue(insert, args...) }) // deferlog.go
+		c.pipe.holdEvent(e) // pipetx.go
+		c.holdLog(true)
 		return nil
 	}
-	_, err := c.q.Exec(ctx, insert, args...)
+	_, err := c.q.Exec(ctx, insert, e.ID, e.Type, pinArg(e.PIN), e.Version, e.Actor, ts(e.At), e.Data)
 	if err != nil {
 		return dbErr(op, err)
 	}
 	return cancuoc.WithOp(op, c.appended(ctx, true))
+}
+
+// insertEventsSQL inserts events into the sequencer's queue from one
+// array per column, as insertPendingSQL does for audit entries: unnest
+// yields the rows in array order, so the events draw their ids in the
+// order given.
+const insertEventsSQL = `INSERT INTO events_pending (event_id, type, pin, version, actor, at, data)
+SELECT id, type, pin, version, actor, at, data::json
+FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::text[])
+	AS u(id, type, pin, version, actor, at, data)`
+
+// queueEvents queues the insert of evs into the sequencer's queue.
+func queueEvents(b *pgx.Batch, evs []cancuoc.Event) {
+	n := len(evs)
+	var (
+		id, typ, actor = make([]string, n), make([]string, n), make([]string, n)
+		pin, data      = make([]*string, n), make([]*string, n)
+		version        = make([]int64, n)
+		at             = make([]time.Time, n)
+	)
+	for i, e := range evs {
+		id[i], typ[i], pin[i], version[i], actor[i], at[i] = e.ID, e.Type, pinArg(e.PIN), e.Version, e.Actor, ts(e.At)
+		if len(e.Data) > 0 {
+			d := string(e.Data)
+			data[i] = &d
+		}
+	}
+	b.Queue(insertEventsSQL, id, typ, pin, version, actor, at, data)
 }
 
 // EventsAfter returns up to limit events with Seq > after, by Seq (100 when

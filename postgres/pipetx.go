@@ -3,58 +3,91 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cancuoc/cancuoc"
 )
 
-// A transaction of InTx is pipelined: a statement whose result the caller
-// does not need at once — BEGIN itself, a log write (deferlog.go), an
-// insert whose only answer is success — waits in a queue and goes to the
-// server with the next statement that needs an answer, in one round trip
-// and in the order written, and the last of them goes with COMMIT. An
-// OpenID login's transactions shrink from six and five round trips to two
-// each this way; each round trip saved is a wake-up of a backend, two
-// system calls on each side and a turn of the scheduler.
+// Statements nobody waits for go with the next round trip. A transaction
+// used to cost a round trip for its BEGIN, one per savepoint's start and
+// one per log write, each waited for although nothing reads its answer:
+// every state change appends its audit entry and its event to the log
+// queues (audit_pending, events_pending), and nothing in the transaction
+// reads them (the sequencer does, after the commit). So a transaction's
+// statements go through a pipe that holds those statements and sends them,
+// in their order, in one batch with the next statement whose answer is
+// waited for: the BEGIN with the first query, a savepoint's SAVEPOINT with
+// its first statement, and the log writes, gathered into one insert per
+// queue, with the savepoint's RELEASE or the COMMIT. They commit with the
+// transaction, so the order of two changes to one record (whose row lock
+// the second transaction waits for) is kept. A held statement that fails
+// fails the statement it went with, and so the savepoint's work or the
+// transaction, as it would have failed it at once: a savepoint's end sends
+// its held writes with the RELEASE, so no savepoint reports success for
+// work that did not happen.
 //
-// What keeps this as safe as one statement at a time:
-//   - order: the queue is sent before any later statement, so every read
-//     in the transaction sees the writes before it, and row locks are
-//     taken in the order written;
-//   - failure: a queued statement that fails (or whose check of the rows
-//     it touched fails) fails the call that sent it, every later call of
-//     the transaction, and the commit: a transaction with a failed write
-//     never commits, even if the caller ignored the error it was handed;
-//   - COMMIT rides with the queue only when every queued statement fails
-//     by raising an error, which makes the server skip the rest of the
-//     round trip, COMMIT included; a queued check of rows (a Go callback,
-//     known only once the answer is read) sends the queue first and the
-//     COMMIT after it.
-type pipeTx struct {
-	conn    *pgx.Conn
-	pending *pgx.Batch
-	// checked: some queued statement has a callback that may refuse it
-	// after the server has run it, so COMMIT must wait for the answer.
-	checked bool
-	begun   bool // BEGIN has been sent
-	err     error
+// Other writes whose callers need no answer at once (a login's record, a
+// token, a session: later) are held too. What keeps that as safe as one
+// statement at a time: answers are read in the order sent, so no result is
+// taken for another's; a held write that fails, raised by the server or
+// refused by its own check of the rows it touched, fails every later call
+// and the COMMIT (the pipe's err), so a transaction with a failed write
+// never commits even when the caller dropped the error; a write with such
+// a check is judged in a round trip of its own before a COMMIT, SAVEPOINT
+// or RELEASE may follow it, since the server would have run them before
+// the refusal was known; and the COMMIT's round trip is read to its end
+// even when ctx ends (commit), since the server, holding it, would still
+// commit while the caller is told it failed.
+
+// pipe is a transaction's querier (see above).
+type pipe struct {
+	q       querier   // the pooled connection the transaction runs on
+	pending pgx.Batch // held statements, in order
+	sent    int       // round trips that carried held statements
+	// The log writes held since the last savepoint statement (or the
+	// BEGIN): a run, which becomes one insert per queue at the next
+	// savepoint statement or the COMMIT (seal). A settled step appends
+	// four or five entries and as many events, between its other
+	// statements, and each single-row insert cost the database a
+	// statement. Nothing in the transaction reads the queues, so a run may
+	// pass the statements that follow it; nothing orders the two queues
+	// against each other, and each keeps its own order; and no run crosses
+	// a savepoint's start or end, so a savepoint rolled back takes its own.
+	audit  []*cancuoc.AuditEntry
+	events []cancuoc.Event
+	// err is the first failure of a held statement (raised by the server
+	// or refused by its check): every later call and the COMMIT fail with
+	// it, so a transaction with a failed write never commits even when the
+	// caller dropped the error it was handed. A savepoint rolled back
+	// clears it (Savepoint), having undone the failed write.
+	err error
+	// cancel asks the server to cancel the statement the connection runs
+	// (commit); nil where there is no server.
+	cancel func(context.Context) error
+	// judges are the held statements with a check of their own (judged).
+	judges map[*pgx.QueuedQuery]bool
 }
 
-const beginSQL = `BEGIN ISOLATION LEVEL READ COMMITTED`
+var _ querier = (*pipe)(nil)
 
-// newPipeTx starts a transaction on conn; BEGIN waits for the first
-// statement.
-func newPipeTx(conn *pgx.Conn) *pipeTx {
-	p := &pipeTx{conn: conn, pending: &pgx.Batch{}}
-	p.pending.Queue(beginSQL)
-	return p
+// hold adds a statement whose answer nobody waits for.
+func (p *pipe) hold(sql string, args ...any) {
+	p.seal()
+	p.pending.Queue(sql, args...)
 }
 
-// queue adds a statement to be sent with the next round trip. check, if not
-// nil, judges its command tag once the answer is read (before COMMIT);
-// errors of the statement itself are turned into store errors by wrap.
-func (p *pipeTx) queue(sql string, args []any, wrap func(error) error, check func(pgconn.CommandTag) error) {
+// holdChecked adds a write whose caller needs no answer at once (later):
+// wrap turns its error into a store error, and check, if not nil, judges
+// the rows it touched when the answer comes.
+func (p *pipe) holdChecked(sql string, args []any, wrap func(error) error, check func(pgconn.CommandTag) error) {
+	p.seal()
 	qq := p.pending.Queue(sql, args...)
+	if check != nil {
+		p.judge(qq)
+	}
 	qq.Fn = func(br pgx.BatchResults) error {
 		tag, err := br.Exec()
 		if err != nil {
@@ -65,42 +98,113 @@ func (p *pipeTx) queue(sql string, args []any, wrap func(error) error, check fun
 		}
 		return nil
 	}
-	p.checked = p.checked || check != nil
 }
 
-// queueRow adds a statement returning one row, scanned by scan when the
-// answer is read.
-func (p *pipeTx) queueRow(sql string, args []any, wrap func(error) error, scan func(pgx.Row) error) {
+// holdRow adds a write returning one row (laterRow), scanned by scan when
+// the answer comes.
+func (p *pipe) holdRow(sql string, args []any, wrap func(error) error, scan func(pgx.Row) error) {
+	p.seal()
 	qq := p.pending.Queue(sql, args...)
+	p.judge(qq) // a row that does not come is an error the server does not raise
 	qq.Fn = func(br pgx.BatchResults) error {
 		if err := scan(br.QueryRow()); err != nil {
 			return wrap(err)
 		}
 		return nil
 	}
-	// A row that does not come is an error the server does not raise.
-	p.checked = true
 }
 
-// batch is the queue itself, for the log writes (deferlog.go).
-func (p *pipeTx) batch() *pgx.Batch { return p.pending }
-
-// waiting reports whether statements wait to be sent.
-func (p *pipeTx) waiting() bool { return p.pending.Len() > 0 }
-
-// send sends the queue with the statements of extra (which may be empty)
-// and reads the queue's answers; the BatchResults are left open on the
-// first of extra's answers, which the caller must read and Close.
-func (p *pipeTx) send(ctx context.Context, extra ...*pgx.QueuedQuery) (pgx.BatchResults, error) {
-	b := p.pending
-	n := b.Len()
-	b.QueuedQueries = append(b.QueuedQueries, extra...)
-	p.pending, p.checked = &pgx.Batch{}, false
-	if n > 0 && b.QueuedQueries[0].SQL == beginSQL {
-		p.begun = true
+// judged reports whether a held statement has a check of its own (a Go
+// callback that may refuse it once its answer is read, where the server
+// raised nothing): a savepoint's start or end,
+// or the COMMIT, must not ride in its round trip, or the server would have
+// acted before the check could refuse.
+func (p *pipe) judged() bool {
+	for _, qq := range p.pending.QueuedQueries {
+		if p.judges[qq] {
+			return true
+		}
 	}
-	br := p.conn.SendBatch(ctx, b)
-	for _, qq := range b.QueuedQueries[:n] {
+	return false
+}
+
+// judge marks qq as judged by a check of its own.
+func (p *pipe) judge(qq *pgx.QueuedQuery) {
+	if p.judges == nil {
+		p.judges = map[*pgx.QueuedQuery]bool{}
+	}
+	p.judges[qq] = true
+}
+
+// execSealed runs sql after everything held, the current run included:
+// a savepoint's end or the COMMIT, which must not report success for a
+// write that failed. Held statements with checks of their own go first,
+// in a round trip of their own.
+func (p *pipe) execSealed(ctx context.Context, sql string) (pgconn.CommandTag, error) {
+	p.seal()
+	if p.judged() {
+		if err := p.flush(ctx); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+	}
+	return p.Exec(ctx, sql)
+}
+
+// holdAudit and holdEvent add log writes to the current run.
+func (p *pipe) holdAudit(entries []*cancuoc.AuditEntry) {
+	for _, e := range entries {
+		cp := *e
+		p.audit = append(p.audit, &cp)
+	}
+}
+
+func (p *pipe) holdEvent(e *cancuoc.Event) { p.events = append(p.events, *e) }
+
+// seal turns the run of log writes into statements.
+func (p *pipe) seal() {
+	if len(p.audit) > 0 {
+		queuePending(&p.pending, p.audit)
+		p.audit = nil
+	}
+	if len(p.events) > 0 {
+		queueEvents(&p.pending, p.events)
+		p.events = nil
+	}
+}
+
+// held is how many statements are held.
+func (p *pipe) held() int {
+	p.seal()
+	return p.pending.Len()
+}
+
+// drop forgets the statements held after the first n.
+func (p *pipe) drop(n int) {
+	p.audit, p.events = nil, nil
+	p.pending.QueuedQueries = p.pending.QueuedQueries[:n]
+}
+
+// send sends the held statements followed by sql, and reads their
+// answers; the caller reads sql's from the results and closes them. The
+// current run of log writes stays held.
+func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	b := p.pending
+	p.pending = pgx.Batch{}
+	p.sent++
+	n := b.Len()
+	b.Queue(sql, args...)
+	br := p.q.SendBatch(ctx, &b)
+	if err := p.answers(br, b.QueuedQueries[:n]); err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return br, nil
+}
+
+// answers reads the answers of the held statements qs, in order, running
+// their checks; the first failure is the pipe's from then on.
+func (p *pipe) answers(br pgx.BatchResults, qs []*pgx.QueuedQuery) error {
+	for _, qq := range qs {
 		var err error
 		if qq.Fn != nil {
 			err = qq.Fn(br)
@@ -108,186 +212,114 @@ func (p *pipeTx) send(ctx context.Context, extra ...*pgx.QueuedQuery) (pgx.Batch
 			_, err = br.Exec()
 		}
 		if err != nil {
-			_ = br.Close()
 			p.err = err
-			return nil, err
+			return err
 		}
-	}
-	return br, nil
-}
-
-// flush sends whatever waits, alone.
-func (p *pipeTx) flush(ctx context.Context) error {
-	if p.err != nil {
-		return p.err
-	}
-	if !p.waiting() {
-		return nil
-	}
-	br, err := p.send(ctx)
-	if err != nil {
-		return err
-	}
-	if err := br.Close(); err != nil {
-		p.err = err
-		return err
 	}
 	return nil
 }
 
-// Exec runs sql after the queue, in one round trip.
-func (p *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+// flush sends the held statements on their own.
+func (p *pipe) flush(ctx context.Context) error {
+	if p.err != nil {
+		return p.err
+	}
+	if p.pending.Len() == 0 {
+		return nil
+	}
+	b := p.pending
+	p.pending = pgx.Batch{}
+	p.sent++
+	br := p.q.SendBatch(ctx, &b)
+	err := p.answers(br, b.QueuedQueries)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		p.err, err = cerr, cerr
+	}
+	return err
+}
+
+func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if p.err != nil {
 		return pgconn.CommandTag{}, p.err
 	}
-	if !p.waiting() {
-		return p.conn.Exec(ctx, sql, args...)
+	if p.pending.Len() == 0 {
+		return p.q.Exec(ctx, sql, args...)
 	}
-	var tag pgconn.CommandTag
-	qq := &pgx.QueuedQuery{SQL: sql, Arguments: args}
-	br, err := p.send(ctx, qq)
+	br, err := p.send(ctx, sql, args)
 	if err != nil {
-		return tag, err
+		return pgconn.CommandTag{}, err
 	}
-	tag, err = br.Exec()
+	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	return tag, err
 }
 
-// QueryRow runs sql after the queue, in one round trip.
-func (p *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if p.err != nil {
-		return errRow{p.err}
-	}
-	if !p.waiting() {
-		return p.conn.QueryRow(ctx, sql, args...)
-	}
-	br, err := p.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
-	if err != nil {
-		return errRow{err}
-	}
-	return batchRow{row: br.QueryRow(), br: br}
-}
-
-// Query runs sql after the queue, in one round trip.
-func (p *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	if !p.waiting() {
-		return p.conn.Query(ctx, sql, args...)
+	if p.pending.Len() == 0 {
+		return p.q.Query(ctx, sql, args...)
 	}
-	br, err := p.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
+	br, err := p.send(ctx, sql, args)
 	if err != nil {
 		return nil, err
 	}
 	rows, err := br.Query()
 	if err != nil {
+		if rows != nil {
+			rows.Close()
+		}
 		_ = br.Close()
 		return nil, err
 	}
 	return &batchRows{Rows: rows, br: br}, nil
 }
 
-// SendBatch sends the queue first, then b.
-func (p *pipeTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if err := p.flush(ctx); err != nil {
-		return errBatch{err}
+func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if p.err != nil {
+		return &batchRow{err: p.err}
 	}
-	return p.conn.SendBatch(ctx, b)
+	if p.pending.Len() == 0 {
+		return p.q.QueryRow(ctx, sql, args...)
+	}
+	rows, err := p.Query(ctx, sql, args...)
+	return &batchRow{rows: rows, err: err}
 }
 
-// CopyFrom sends the queue first, then the rows.
-func (p *pipeTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error) {
+// SendBatch and CopyFrom, rare in a transaction, send the held statements
+// first, in a round trip of their own.
+func (p *pipe) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if err := p.flush(ctx); err != nil {
+		return failedBatch{err}
+	}
+	return p.q.SendBatch(ctx, b)
+}
+
+func (p *pipe) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error) {
 	if err := p.flush(ctx); err != nil {
 		return 0, err
 	}
-	return p.conn.CopyFrom(ctx, table, columns, rows)
+	return p.q.CopyFrom(ctx, table, columns, rows)
 }
 
-// errTxRolledBack is COMMIT answered ROLLBACK: the server had aborted the
-// transaction because of a statement error the caller did not return.
-var errTxRolledBack = errors.New("transaction aborted by an earlier failed statement")
-
-// commit sends what waits and COMMIT: together when no queued statement
-// needs its answer judged first.
-func (p *pipeTx) commit(ctx context.Context) error {
-	if p.err != nil {
-		return p.err
-	}
-	if !p.begun && p.pending.Len() == 1 {
-		p.pending = &pgx.Batch{} // nothing was written: no BEGIN, no COMMIT
-		return nil
-	}
-	if p.checked {
-		if err := p.flush(ctx); err != nil {
-			return err
-		}
-	}
-	tag, err := p.Exec(ctx, `COMMIT`)
-	if err != nil {
-		return err
-	}
-	if tag.String() == "ROLLBACK" {
-		return errTxRolledBack
-	}
-	return nil
-}
-
-// rollback ends the transaction if the server has one open, whatever was
-// queued.
-func (p *pipeTx) rollback(ctx context.Context) {
-	p.pending, p.checked = &pgx.Batch{}, false
-	if p.conn.PgConn().TxStatus() != 'I' {
-		_, _ = p.conn.Exec(ctx, `ROLLBACK`)
-	}
-}
-
-// reset forgets the queue and a failure, after ROLLBACK TO SAVEPOINT has
-// undone both (Savepoint).
-func (p *pipeTx) reset() {
-	p.pending, p.checked, p.err = &pgx.Batch{}, false, nil
-}
-
-// batchRow is a row of a round trip that carried queued statements: the
-// round trip is finished once the row is scanned.
-type batchRow struct {
-	row pgx.Row
-	br  pgx.BatchResults
-}
-
-func (r batchRow) Scan(dest ...any) error {
-	err := r.row.Scan(dest...)
-	if cerr := r.br.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// batchRows: the round trip is finished when the rows are.
+// batchRows are the rows of a query sent behind held statements: closing
+// them closes the batch, which frees the connection.
 type batchRows struct {
 	pgx.Rows
-	br  pgx.BatchResults
-	err error
-}
-
-func (r *batchRows) Next() bool {
-	if r.Rows.Next() {
-		return true
-	}
-	r.Close()
-	return false
+	br     pgx.BatchResults
+	closed bool
+	err    error
 }
 
 func (r *batchRows) Close() {
-	if r.br == nil {
-		return
-	}
 	r.Rows.Close()
-	r.err = r.br.Close()
-	r.br = nil
+	if !r.closed {
+		r.closed = true
+		r.err = r.br.Close()
+	}
 }
 
 func (r *batchRows) Err() error {
@@ -297,27 +329,58 @@ func (r *batchRows) Err() error {
 	return r.err
 }
 
-type errRow struct{ err error }
+// batchRow is QueryRow's answer over batchRows, with pgx.Row's rules: the
+// first row or pgx.ErrNoRows, and the rows closed after Scan.
+type batchRow struct {
+	rows pgx.Rows
+	err  error
+}
 
-func (r errRow) Scan(...any) error { return r.err }
+func (r *batchRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
 
-type errBatch struct{ err error }
+// failedBatch answers every result of a batch that was not sent.
+type failedBatch struct{ err error }
 
-func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
-func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
-func (b errBatch) QueryRow() pgx.Row                { return errRow(b) }
-func (b errBatch) Close() error                     { return b.err }
-func (b errBatch) Tx() pgx.Tx                       { return nil }
+func (f failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, f.err }
+func (f failedBatch) Query() (pgx.Rows, error)         { return nil, f.err }
+func (f failedBatch) QueryRow() pgx.Row                { return &batchRow{err: f.err} }
+func (f failedBatch) Close() error                     { return f.err }
+func (failedBatch) Tx() pgx.Tx                         { return nil }
+
+// holdLog notes that the transaction wrote to the log queues (events:
+// the events queue, whose dispatch the commit must not keep waiting).
+func (c *conn) holdLog(events bool) {
+	c.appendedRows = true
+	c.appendedEvents = c.appendedEvents || events
+}
 
 // later runs a write whose answer its caller does not need before the
-// transaction's next round trip: in InTx's transaction it is queued
-// (check, if not nil, judges the rows it touched when the answer comes);
-// elsewhere it runs at once. Only writes whose caller returns any error it
-// gets may go this way: the error may come from a later call.
+// transaction's next round trip: in InTx's transaction it is held by the
+// pipe and goes with the next statement (check, if not nil,
+// judges the rows it touched when the answer comes); elsewhere it runs at
+// once. Only writes whose caller returns any error it gets may go this
+// way: the error may come from a later call, and until then the pipe keeps
+// it, so the transaction cannot commit.
 func (c *conn) later(ctx context.Context, op, sql string, args []any, check func(pgconn.CommandTag) error) error {
 	wrap := func(err error) error { return dbErr(op, err) }
-	if p, ok := c.q.(*pipeTx); ok && p.err == nil {
-		p.queue(sql, args, wrap, check)
+	if c.pipe != nil && c.pipe.err == nil {
+		c.pipe.holdChecked(sql, args, wrap, check)
 		return nil
 	}
 	tag, err := c.q.Exec(ctx, sql, args...)
@@ -334,9 +397,76 @@ func (c *conn) later(ctx context.Context, op, sql string, args []any, check func
 // RETURNING id), scanned when the answer comes.
 func (c *conn) laterRow(ctx context.Context, op, sql string, args []any, scan func(pgx.Row) error) error {
 	wrap := func(err error) error { return dbErr(op, err) }
-	if p, ok := c.q.(*pipeTx); ok && p.err == nil {
-		p.queueRow(sql, args, wrap, scan)
+	if c.pipe != nil && c.pipe.err == nil {
+		c.pipe.holdRow(sql, args, wrap, scan)
 		return nil
 	}
 	return wrap(scan(c.q.QueryRow(ctx, sql, args...)))
+}
+
+// After ctx has ended, the server is asked again and again to cancel the
+// statement the COMMIT's round trip runs (cancelEvery), for commitGrace at
+// most: a server that answers nothing (the network gone) is then given up
+// on, the outcome unknown as for any COMMIT whose answer is lost.
+const (
+	cancelEvery = 100 * time.Millisecond
+	commitGrace = 10 * time.Second
+)
+
+// commit sends what is held and COMMIT, and reads the true answer. The
+// round trip is not abandoned when ctx ends, as pgx would (closing the
+// connection): the server has received COMMIT behind the held writes
+// already and, once a lock they wait for is free, would run them and
+// COMMIT, the caller having been told the transaction failed (and to try
+// again). The server is asked instead to cancel the statement it runs,
+// which fails it and so skips COMMIT, and its answer, whichever, is read.
+func (p *pipe) commit(ctx context.Context) (pgconn.CommandTag, error) {
+	if err := ctx.Err(); err != nil {
+		return pgconn.CommandTag{}, err // nothing sent: nothing commits
+	}
+	if p.cancel == nil { // no server to ask (tests of the pipe alone)
+		return p.execSealed(ctx, `COMMIT`)
+	}
+	sendCtx, giveUp := context.WithCancel(context.WithoutCancel(ctx))
+	defer giveUp()
+	answered, cancelled := make(chan struct{}), make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(cancelled)
+		p.cancelUntil(answered, giveUp)
+	})
+	tag, err := p.execSealed(sendCtx, `COMMIT`)
+	close(answered)
+	if !stop() {
+		// No cancel request may reach the backend once the connection
+		// is given back to the pool.
+		<-cancelled
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "57014" && ctx.Err() != nil { // query_canceled: by cancelUntil
+		return tag, ctx.Err()
+	}
+	return tag, err
+}
+
+// cancelUntil asks the server to cancel the statement the connection runs
+// until answered is closed; a request that reaches the backend between two
+// statements is ignored, hence the repeats. After commitGrace it gives up.
+func (p *pipe) cancelUntil(answered <-chan struct{}, giveUp func()) {
+	grace := time.NewTimer(commitGrace)
+	defer grace.Stop()
+	every := time.NewTicker(cancelEvery)
+	defer every.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(context.Background(), cancelEvery)
+		_ = p.cancel(cctx) // a failed request: the next one, or the grace, follows
+		cancel()
+		select {
+		case <-answered:
+			return
+		case <-grace.C:
+			giveUp()
+			return
+		case <-every.C:
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,53 +239,67 @@ func (s *Store) Close() error {
 // nil, rolled back otherwise (fn's error is returned as is). Optimistic
 // versions, not isolation, protect records, so READ COMMITTED suffices and
 // never fails a transaction for a serialization conflict.
-func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) {
+func (s *Store) InTx(ctx context.Context, fn func(cancuoc.Tx) error) error {
+	return s.conn.inTx(ctx, fn)
+}
+
+// inTx is InTx on the pool's conn c. The transaction runs on a pooled
+// connection through a pipe (pipetx.go): its BEGIN goes with its first
+// statement, and its held log writes with its COMMIT.
+func (c *conn) inTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) {
 	const op = "postgres.InTx"
-	pc, err := s.pool.Acquire(ctx)
+	pc, err := c.pool.Acquire(ctx)
 	if err != nil {
 		return dbErr(op, err)
 	}
-	p := newPipeTx(pc.Conn()) // pipetx.go
-	// The connection goes back to the pool as soon as the transaction has
-	// ended, before anything else waits (the sequencer's wake-up may need
-	// a connection of its own: holding this one meanwhile would let
-	// concurrent transactions exhaust the pool). Rolled back even when ctx
-	// is already cancelled, so it goes back clean; one still in a
-	// transaction (a failed ROLLBACK) is closed by the pool, not reused.
-	released := false
-	release := func() {
-		released = true
-		pc.Release()
-	}
+	// A connection left inside the transaction (a failed rollback, a
+	// cancelled query) is closed by the pool rather than handed out again.
+	defer pc.Release()
+	p := &pipe{q: pc, cancel: pc.Conn().PgConn().CancelRequest}
+	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	// Roll back even when ctx is already cancelled, so the connection goes
+	// back to the pool clean rather than being closed. A connection the
+	// server says is outside a transaction (its BEGIN never sent) has
+	// nothing to roll back.
 	rollback := func() {
-		p.rollback(context.WithoutCancel(ctx))
-		release()
+		p.drop(0)
+		if pc.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = pc.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
 	}
 	defer func() {
-		if p := recover(); p != nil {
-			if !released {
-				rollback()
-			}
-			panic(p)
+		if r := recover(); r != nil {
+			rollback()
+			panic(r)
 		}
 	}()
-	tc := &conn{q: p, outboxKey: s.outboxKey, seq: s.seq}
+	tc := &conn{q: p, pipe: p, outboxKey: c.outboxKey, seq: c.seq}
 	if err := fn(tc); err != nil {
 		rollback()
 		return err
 	}
-	if err := p.commit(ctx); err != nil {
+	if p.sent == 0 && p.held() == 1 {
+		return nil // nothing but the BEGIN: nothing to send
+	}
+	if p.err != nil {
+		// fn dropped the error of a held write (later): nothing commits.
 		rollback()
-		if errors.Is(err, errTxRolledBack) {
-			// fn swallowed a statement error, so PostgreSQL aborted the
-			// transaction and nothing was written.
-			return cancuoc.WithOp(op, err)
-		}
+		return p.err
+	}
+	tag, err := p.commit(ctx)
+	if err != nil {
+		rollback()
 		return dbErr(op, err)
 	}
-	release()
+	if tag.String() == "ROLLBACK" {
+		// fn swallowed a statement error, so PostgreSQL aborted the
+		// transaction and nothing was written.
+		return cancuoc.WithOp(op, errors.New("transaction aborted by an earlier failed statement"))
+	}
+	// Back to the pool before waiting for the sequencer (WithWaitSequenced).
+	pc.Release()
 	if tc.appendedRows {
-		return cancuoc.WithOp(op, s.seq.committed(ctx, tc.appendedEvents))
+		return cancuoc.WithOp(op, c.seq.committed(ctx, tc.appendedEvents))
 	}
 	return nil
 }
@@ -312,9 +327,14 @@ type conn struct {
 	// appendedEvents: some of them were events, whose dispatch should not
 	// wait the access log's longer gather (sequencer.pause).
 	appendedEvents bool
-	// logBatch holds a transaction's log writes until its next savepoint
-	// statement or its commit (deferlog.go).
-	logBatch *pgx.Batch
+	// pipe is a transaction's querier (q), which holds the statements
+	// nobody waits for (pipetx.go); nil outside transactions.
+	pipe *pipe
+	// depth is how many savepoints are open, which names the next one.
+	depth int
+	// ahead holds rows a transaction read before it asked for them
+	// (readahead.go); empty outside transactions.
+	ahead readAhead
 }
 
 var _ cancuoc.Tx = (*conn)(nil)
@@ -332,35 +352,56 @@ func (c *conn) atomic(ctx context.Context, fn func(q querier) error) error {
 
 // Savepoint runs fn in a SAVEPOINT of the transaction; an error rolls back
 // only fn's writes and leaves the transaction usable (cancuoc.Savepointer).
+// The SAVEPOINT goes with fn's first statement, and fn's log writes with
+// the RELEASE (pipetx.go). Each depth has its own name, so that rolling
+// back to a savepoint that never began fails rather than rolling back an
+// outer one.
 func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	const op = "postgres.Savepoint"
 	if c.pool != nil {
-		return pgx.BeginTxFunc(ctx, c.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-			return (&conn{q: tx, outboxKey: c.outboxKey, seq: c.seq}).Savepoint(ctx, fn)
-		})
+		return c.inTx(ctx, func(tx cancuoc.Tx) error { return tx.Savepoint(ctx, fn) })
 	}
-	// The log writes queued before belong to the transaction, not to the
-	// savepoint: they go first.
-	if err := c.execWithLog(ctx, `SAVEPOINT cancuoc_item`); err != nil {
-		return dbErr(op, err)
+	c.depth++
+	defer func() { c.depth-- }()
+	name := "cancuoc_item" + strconv.Itoa(c.depth)
+	// Held writes with checks of their own are judged before the savepoint
+	// starts: a refusal found inside it must not be forgiven by its rollback.
+	if c.pipe.judged() {
+		if err := c.pipe.flush(ctx); err != nil {
+			return err
+		}
 	}
+	mark, sent := c.pipe.held(), c.pipe.sent
+	c.pipe.hold(`SAVEPOINT ` + name)
+	c.forgetAhead()
 	err := fn(c)
+	c.forgetAhead()
 	if err == nil {
-		// fn's log writes, then the release; a failing write fails fn.
-		if err = c.execWithLog(ctx, `RELEASE SAVEPOINT cancuoc_item`); err == nil {
+		if _, err = c.pipe.execSealed(ctx, `RELEASE SAVEPOINT `+name); err == nil {
 			return nil
 		}
 		err = dbErr(op, err)
 	}
-	c.dropLog()
+	if c.pipe.sent == sent {
+		// Nothing since the SAVEPOINT reached the database: forget it and
+		// what fn held.
+		c.pipe.drop(mark)
+		return err
+	}
+	// Everything held now was held after the SAVEPOINT was sent: fn's.
 	// Rolling back to the savepoint also leaves an aborted statement's
 	// error state, so the transaction goes on.
-	if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT cancuoc_item`); rerr != nil {
+	// The rollback undoes a held write that failed in it, too. It goes
+	// alone, by the simple protocol (no arguments): in a transaction a
+	// failed statement aborted, the server refuses to prepare anything but
+	// a transaction's exit, and a batch prepares all its statements before
+	// running the first. The RELEASE goes with the next statement.
+	c.pipe.drop(0)
+	c.pipe.err = nil
+	if _, rerr := c.pipe.Exec(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT `+name); rerr != nil {
 		return dbErr(op, rerr)
 	}
-	if _, rerr := c.q.Exec(context.WithoutCancel(ctx), `RELEASE SAVEPOINT cancuoc_item`); rerr != nil {
-		return dbErr(op, rerr)
-	}
+	c.pipe.hold(`RELEASE SAVEPOINT ` + name)
 	return err
 }
 

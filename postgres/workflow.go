@@ -23,6 +23,7 @@ func procNotFound(op string) error {
 // InsertProcedure stores a new file.
 func (c *conn) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error {
 	const op = "postgres.InsertProcedure"
+	c.forgetProc(p.ID)
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -39,11 +40,19 @@ func (c *conn) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error 
 	return nil
 }
 
-// Procedure returns one file.
+// Procedure returns one file. In a transaction it reads the file's steps
+// with it, kept for the Step that nearly always follows (readahead.go).
 func (c *conn) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, error) {
 	const op = "postgres.Procedure"
-	var doc []byte
-	err := c.q.QueryRow(ctx, `SELECT doc FROM procedures WHERE id = $1`, id).Scan(&doc)
+	doc, ok := c.takeProc(id)
+	var err error
+	switch {
+	case ok:
+	case c.pool != nil:
+		err = c.q.QueryRow(ctx, `SELECT doc FROM procedures WHERE id = $1`, id).Scan(&doc)
+	default:
+		doc, err = c.procedureWithSteps(ctx, id)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, procNotFound(op)
 	}
@@ -54,9 +63,41 @@ func (c *conn) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, er
 	return p, cancuoc.WithOp(op, json.Unmarshal(doc, p))
 }
 
+// procedureWithSteps reads file id and keeps its steps (pgx.ErrNoRows if
+// there is no such file).
+func (c *conn) procedureWithSteps(ctx context.Context, id string) ([]byte, error) {
+	rows, err := c.q.Query(ctx, `SELECT p.doc, s.no, s.doc FROM procedures p
+		LEFT JOIN procedure_steps s ON s.procedure_id = p.id WHERE p.id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var doc []byte
+	for rows.Next() {
+		var (
+			no      *int
+			stepDoc []byte
+		)
+		if err := rows.Scan(&doc, &no, &stepDoc); err != nil {
+			return nil, err
+		}
+		if no != nil {
+			c.keepStep(id, *no, stepDoc)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, pgx.ErrNoRows
+	}
+	return doc, nil
+}
+
 // UpdateProcedure replaces the file at version prev.
 func (c *conn) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev int64) error {
 	const op = "postgres.UpdateProcedure"
+	c.forgetProc(p.ID)
 	doc, err := json.Marshal(p)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -182,6 +223,7 @@ func scanDocs[T any](op string, rows pgx.Rows) ([]*T, error) {
 // transaction usable when the number is taken.
 func (c *conn) InsertStep(ctx context.Context, s *cancuoc.ProcedureStep) error {
 	const op = "postgres.InsertStep"
+	c.forgetProc(s.ProcedureID)
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -201,8 +243,11 @@ func (c *conn) InsertStep(ctx context.Context, s *cancuoc.ProcedureStep) error {
 // Step returns one step.
 func (c *conn) Step(ctx context.Context, procedureID string, no int) (*cancuoc.ProcedureStep, error) {
 	const op = "postgres.Step"
-	var doc []byte
-	err := c.q.QueryRow(ctx, `SELECT doc FROM procedure_steps WHERE procedure_id = $1 AND no = $2`, procedureID, no).Scan(&doc)
+	doc, ok := c.takeStep(procedureID, no)
+	var err error
+	if !ok {
+		err = c.q.QueryRow(ctx, `SELECT doc FROM procedure_steps WHERE procedure_id = $1 AND no = $2`, procedureID, no).Scan(&doc)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, procNotFound(op)
 	}
@@ -216,6 +261,7 @@ func (c *conn) Step(ctx context.Context, procedureID string, no int) (*cancuoc.P
 // UpdateStep replaces the step at version prev.
 func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev int64) error {
 	const op = "postgres.UpdateStep"
+	c.forgetProc(s.ProcedureID)
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -235,15 +281,50 @@ func (c *conn) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proce
 	if q.AfterProcedure != "" {
 		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
 	}
-	sql := `SELECT doc FROM procedure_steps` + w.sql() + ` ORDER BY procedure_id, no LIMIT ` + w.next()
+	sql := w.sql() + ` ORDER BY procedure_id, no LIMIT ` + w.next()
 	if q.ForClaim && c.pool == nil {
-		sql += ` FOR UPDATE SKIP LOCKED`
+		return c.stepsForClaim(ctx, `SELECT procedure_id, no, doc FROM procedure_steps`+sql+` FOR UPDATE SKIP LOCKED`,
+			append(w.args, limitOf(q.Limit)))
 	}
+	sql = `SELECT doc FROM procedure_steps` + sql
 	rows, err := c.q.Query(ctx, sql, append(w.args, limitOf(q.Limit))...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
 	return scanDocs[cancuoc.ProcedureStep](op, rows)
+}
+
+// stepsForClaim runs a claim's selection (locking the steps) and reads
+// their files with them, kept for the claim's Procedure of each task
+// (readahead.go).
+func (c *conn) stepsForClaim(ctx context.Context, sel string, args []any) ([]*cancuoc.ProcedureStep, error) {
+	const op = "postgres.Steps"
+	rows, err := c.q.Query(ctx, `WITH s AS MATERIALIZED (`+sel+`)
+		SELECT s.doc, s.procedure_id, p.doc FROM s LEFT JOIN procedures p ON p.id = s.procedure_id
+		ORDER BY s.procedure_id, s.no`, args...)
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	out := []*cancuoc.ProcedureStep{}
+	for rows.Next() {
+		var (
+			doc, procDoc []byte
+			id           string
+		)
+		if err := rows.Scan(&doc, &id, &procDoc); err != nil {
+			return nil, dbErr(op, err)
+		}
+		st := new(cancuoc.ProcedureStep)
+		if err := json.Unmarshal(doc, st); err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		if procDoc != nil {
+			c.keepProc(id, procDoc)
+		}
+		out = append(out, st)
+	}
+	return out, dbErr(op, rows.Err())
 }
 
 // stepFilter is the WHERE clause of q's selection, without its paging.

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"CountPopulation", testCountPopulation},
 		{"History", testHistory},
 		{"Outbox", testOutbox},
+		{"OutboxInTx", testOutboxInTx},
 		{"Principals", testPrincipals},
 		{"APIKeys", testAPIKeys},
 		{"Audit", testAudit},
@@ -792,6 +793,92 @@ func testOutbox(t *testing.T, s cancuoc.Store) {
 	check("rest", rest, want[5:])
 	if end, err := s.EventsAfter(ctx, last, 10); err != nil || len(end) != 0 {
 		t.Errorf("after last: %d, %v", len(end), err)
+	}
+}
+
+// testOutboxInTx: events appended in a transaction, among audit entries,
+// other writes and savepoints, come out whole and in the order appended,
+// without those of a savepoint rolled back (a store may hold them and
+// write each run of them at once).
+func testOutboxInTx(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	var want []cancuoc.Event
+	n := 0
+	appendOne := func(tx cancuoc.Tx, keep bool) error {
+		e := &cancuoc.Event{ID: fmt.Sprintf("tx-%02d", n), Type: cancuoc.EventCitizenUpdated, PIN: PIN(n % 3),
+			Version: int64(n + 1), Actor: "officer-01", At: T0.Add(time.Duration(n) * time.Second),
+			Data: json.RawMessage(`{"n":` + fmt.Sprint(n) + `}`)}
+		if n%4 == 3 {
+			e.PIN, e.Version, e.Data, e.Type = "", 0, nil, cancuoc.EventCitizensLoaded
+		}
+		n++
+		if err := tx.AppendAudit(ctx, &cancuoc.AuditEntry{At: e.At, Actor: "officer-01", Action: "test.append", Outcome: "ok"}); err != nil {
+			return err
+		}
+		if keep {
+			want = append(want, *e)
+		}
+		return tx.AppendEvent(ctx, e)
+	}
+	refused := errors.New("refused")
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		for range 3 {
+			if err := appendOne(tx, true); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertProcedure(ctx, Procedure("outbox-tx", 0)); err != nil {
+			return err
+		}
+		if err := appendOne(tx, true); err != nil {
+			return err
+		}
+		if err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			for range 2 {
+				if err := appendOne(tx, true); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if err := appendOne(tx, false); err != nil {
+				return err
+			}
+			if _, err := tx.Procedure(ctx, "outbox-tx"); err != nil {
+				return err
+			}
+			if err := appendOne(tx, false); err != nil {
+				return err
+			}
+			return refused
+		}); err != refused {
+			t.Errorf("refused savepoint: %v", err)
+		}
+		return appendOne(tx, true)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	got, err := s.EventsAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d: %+v", len(got), len(want), got)
+	}
+	for i, g := range got {
+		w := want[i]
+		if g.ID != w.ID || g.Type != w.Type || g.PIN != w.PIN || g.Version != w.Version ||
+			g.Actor != w.Actor || !g.At.Equal(w.At) || !sameJSON(g.Data, w.Data) {
+			t.Errorf("event %d = %+v, want %+v", i, g, w)
+		}
+		if i > 0 && g.Seq <= got[i-1].Seq {
+			t.Errorf("event %d: Seq %d not after %d", i, g.Seq, got[i-1].Seq)
+		}
 	}
 }
 

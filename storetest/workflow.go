@@ -24,6 +24,7 @@ func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"StepExistsKeepsTx", testStepExistsKeepsTx},
 		{"SavepointFailsAlone", testSavepointFailsAlone},
 		{"StepsForClaim", testStepsForClaim},
+		{"TxReadsItsWrites", testTxReadsItsWrites},
 		{"Documents", testDocuments},
 		{"Requests", testRequests},
 	}
@@ -363,6 +364,98 @@ func testStepsForClaim(t *testing.T, s cancuoc.Store) {
 	}
 	if ids(got) != "p1 p2 " {
 		t.Errorf("ForClaim on the store = %q, want p1 p2", ids(got))
+	}
+}
+
+// testTxReadsItsWrites: inside a transaction a file and its steps read
+// again after a write give the written version, after a savepoint rolled
+// back the version before it, and every read gives the stored document
+// (a store may read rows ahead of being asked: PostgreSQL reads a file's
+// steps with it, and the files of a claim's tasks with them).
+func testTxReadsItsWrites(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	for i, id := range []string{"p1", "p2"} {
+		p := Procedure(id, i)
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		for no := 1; no <= 2; no++ {
+			if err := s.InsertStep(ctx, Step(p, no, "police")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	errItem := cancuoc.E(cancuoc.Conflict, "test", "item_failed", "x", "x")
+	check := func(tx cancuoc.Tx, id string, no int, procVersion, stepVersion int64, when string) {
+		t.Helper()
+		// The step first: a file read before may have read it ahead.
+		st, err := tx.Step(ctx, id, no)
+		if err != nil || st.Version != stepVersion {
+			t.Errorf("%s: step %s/%d = %+v, %v; want version %d", when, id, no, st, err, stepVersion)
+		}
+		p, err := tx.Procedure(ctx, id)
+		if err != nil || p.Version != procVersion {
+			t.Errorf("%s: file %s = %+v, %v; want version %d", when, id, p, err, procVersion)
+		}
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		// A claim's selection, then a write to its first file before the
+		// file is read.
+		q := cancuoc.StepQuery{Agency: "police", Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: 10, ForClaim: true}
+		if got, err := tx.Steps(ctx, q); err != nil || len(got) != 4 {
+			t.Fatalf("claim selection: %d steps, %v", len(got), err)
+		}
+		p1 := Procedure("p1", 0)
+		p1.Version = 2
+		if err := tx.UpdateProcedure(ctx, p1, 1); err != nil {
+			return err
+		}
+		check(tx, "p1", 1, 2, 1, "after the file's update")
+		// The file read, then its step written, then the step read.
+		if _, err := tx.Procedure(ctx, "p2"); err != nil {
+			return err
+		}
+		st := Step(Procedure("p2", 1), 2, "police")
+		st.Version, st.Status = 2, cancuoc.StepClaimed
+		if err := tx.UpdateStep(ctx, st, 1); err != nil {
+			return err
+		}
+		check(tx, "p2", 2, 1, 2, "after the step's update")
+		// A savepoint writes step 2, reads the file (and so may read the
+		// step ahead) and step 1, then fails.
+		err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			st := Step(Procedure("p2", 1), 2, "police")
+			st.Version = 3
+			if err := tx.UpdateStep(ctx, st, 2); err != nil {
+				return err
+			}
+			if _, err := tx.Procedure(ctx, "p2"); err != nil {
+				return err
+			}
+			check(tx, "p2", 1, 1, 1, "inside the savepoint")
+			return errItem
+		})
+		if err != errItem {
+			t.Errorf("savepoint = %v, want its error", err)
+		}
+		check(tx, "p2", 2, 1, 2, "after the savepoint's rollback")
+		check(tx, "p2", 2, 1, 2, "read twice")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Step(ctx, "p3", 1); cancuoc.KindOf(err) != cancuoc.NotFound {
+		t.Errorf("step of no file: %v, want NotFound", err)
+	}
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if _, err := tx.Procedure(ctx, "p3"); cancuoc.KindOf(err) != cancuoc.NotFound {
+			t.Errorf("no file in a tx: %v, want NotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

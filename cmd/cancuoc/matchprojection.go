@@ -14,7 +14,7 @@ import (
 // startMatchProjection gives the node its live in-memory match projection
 // (partner.Projection): loaded in the background by one scan of the
 // registry (checks read the store until it is ready) and kept current by
-// every event about a citizen. The consumer is the node's own (named after
+// the registry's events about citizens. The consumer is the node's own (named after
 // its host), so in JetStream mode each node receives every event rather
 // than sharing them with the other nodes.
 func (a *app) startMatchProjection(ctx context.Context, log *slog.Logger) {
@@ -40,7 +40,12 @@ func (a *app) startMatchProjection(ctx context.Context, log *slog.Logger) {
 		if err := a.store.AdvanceCursor(ctx, name, proj.Seq()); err != nil {
 			log.Warn("moving the match projection's cursor failed; it reads the older events and skips them", "err", err)
 		}
-		a.events.Subscribe(name, nil, proj.Handle, dispatch.Concurrency(8))
+		// Only the registry's events: every change to a citizen's record
+		// is one (citizen.born, .updated, .married…), and the projection
+		// has nothing to do with the others. In JetStream mode the
+		// consumer's filter keeps them from being delivered at all (a
+		// birth file makes a dozen procedure events).
+		a.events.Subscribe(name, []string{"citizen.>"}, proj.Handle, dispatch.Concurrency(8))
 	})
 }
 

@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// roundTrips is a querier that records what would reach the server: one
+// line per round trip, its statements' first words joined by " + ".
+type roundTrips struct {
+	trips []string
+	fail  bool // every statement fails
+}
+
+func firstWords(sql string) string {
+	f := strings.Fields(sql)
+	return strings.Join(f[:min(len(f), 3)], " ")
+}
+
+func (r *roundTrips) Exec(_ context.Context, sql string, _ ...any) (pgconn.CommandTag, error) {
+	r.trips = append(r.trips, firstWords(sql))
+	if r.fail {
+		return pgconn.CommandTag{}, errors.New("statement failed")
+	}
+	return pgconn.CommandTag{}, nil
+}
+func (r *roundTrips) Query(context.Context, string, ...any) (pgx.Rows, error) {
+	return nil, errors.New("not used")
+}
+func (r *roundTrips) QueryRow(context.Context, string, ...any) pgx.Row { return nil }
+func (r *roundTrips) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
+	var words []string
+	for _, q := range b.QueuedQueries {
+		words = append(words, firstWords(q.SQL))
+	}
+	r.trips = append(r.trips, strings.Join(words, " + "))
+	if r.fail {
+		return failedBatch{errors.New("statement failed")}
+	}
+	return okBatch{}
+}
+func (r *roundTrips) CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error) {
+	return 0, errors.New("not used")
+}
+
+type okBatch struct{}
+
+func (okBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, nil }
+func (okBatch) Query() (pgx.Rows, error)         { return nil, errors.New("not used") }
+func (okBatch) QueryRow() pgx.Row                { return nil }
+func (okBatch) Tx() pgx.Tx                       { return nil }
+func (okBatch) Close() error                     { return nil }
+
+// TestHeldStatementsRideTheNextRoundTrip: in a transaction, the BEGIN
+// and a savepoint's start are not sent on their own but with the next
+// statement waited for, in order; the log writes, one insert per queue,
+// go with the next savepoint statement or the COMMIT; a savepoint that fails before anything was sent
+// costs no round trip, and one that fails after rolls back to its own
+// name; a failing held write fails the savepoint's work.
+func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	q := &roundTrips{}
+	p := &pipe{q: q}
+	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	c := &conn{q: p, pipe: p}
+	entry := func() *cancuoc.AuditEntry {
+		return &cancuoc.AuditEntry{At: time.Now(), Actor: "a", Action: "procedure.step_complete", Outcome: "ok"}
+	}
+	event := func() *cancuoc.Event {
+		return &cancuoc.Event{ID: "ev", Type: "procedure.step_completed", At: time.Now()}
+	}
+	want := func(trips ...string) {
+		t.Helper()
+		if strings.Join(q.trips, "\n") != strings.Join(trips, "\n") {
+			t.Fatalf("round trips:\n%s\nwant:\n%s", strings.Join(q.trips, "\n"), strings.Join(trips, "\n"))
+		}
+	}
+	// A run of log writes becomes one insert per queue.
+	for range 3 {
+		if err := c.AppendAudit(ctx, entry(), entry()); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AppendEvent(ctx, event()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want()
+	// The savepoint's log writes, before and after its statement, go with
+	// its RELEASE, one insert per queue.
+	err := c.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.AppendEvent(ctx, event()); err != nil {
+			return err
+		}
+		if _, err := c.q.Exec(ctx, `UPDATE procedure_steps SET x`); err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(ctx, entry()); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, event())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want("BEGIN ISOLATION LEVEL + INSERT INTO audit_pending + INSERT INTO events_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"INSERT INTO audit_pending + INSERT INTO events_pending + RELEASE SAVEPOINT cancuoc_item1")
+
+	// Refused before any statement: nothing sent, its writes forgotten.
+	refused := errors.New("item refused")
+	err = c.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		_ = tx.AppendEvent(ctx, event())
+		return refused
+	})
+	if err != refused || p.held() != 0 {
+		t.Fatalf("refused savepoint: %v, %d held", err, p.held())
+	}
+	want(q.trips...)
+	// Refused after a statement, nested in one that succeeds: rolled back
+	// to its own name, its held write dropped.
+	err = c.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.AppendEvent(ctx, event()); err != nil {
+			return err
+		}
+		if err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if _, err := c.q.Exec(ctx, `UPDATE procedures SET x`); err != nil {
+				return err
+			}
+			_ = tx.AppendEvent(ctx, event())
+			return refused
+		}); err != refused {
+			t.Errorf("inner savepoint: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want("BEGIN ISOLATION LEVEL + INSERT INTO audit_pending + INSERT INTO events_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"INSERT INTO audit_pending + INSERT INTO events_pending + RELEASE SAVEPOINT cancuoc_item1",
+		"SAVEPOINT cancuoc_item1 + INSERT INTO events_pending + SAVEPOINT cancuoc_item2 + UPDATE procedures SET",
+		// The rollback alone (Savepoint says why), its RELEASE with the next.
+		"ROLLBACK TO SAVEPOINT",
+		"RELEASE SAVEPOINT cancuoc_item2 + RELEASE SAVEPOINT cancuoc_item1")
+
+	q.fail = true
+	err = c.Savepoint(ctx, func(tx cancuoc.Tx) error { return tx.AppendEvent(ctx, event()) })
+	if err == nil || !c.appendedRows {
+		t.Fatalf("a failing log write: %v", err)
+	}
+}
