@@ -68,6 +68,11 @@ type Runner struct {
 	// Index, when set, is used by every job instead of a fresh one (a
 	// shared index; its snapshot time is the jobs' view of the registry).
 	Index *Index
+	// IndexFile, when set, keeps the index of a job that uses one between
+	// jobs: a job loads it and applies the registry's changes since,
+	// instead of scanning the registry (when the store can tell the
+	// changes: cancuoc.MatchChangeReader).
+	IndexFile *IndexFile
 }
 
 // DefaultIndexFrom: from about 100,000 records a scan of a national
@@ -108,7 +113,13 @@ func (r *Runner) source(ctx context.Context, job *cancuoc.Reconciliation) (Sourc
 		return nil, nil
 	}
 	t0 := time.Now()
-	ix, err := BuildIndex(ctx, scanner)
+	var ix *Index
+	var err error
+	if is, ok := scanner.(indexStore); ok && r.IndexFile != nil {
+		ix, err = r.IndexFile.Open(ctx, is)
+	} else {
+		ix, err = BuildIndex(ctx, scanner)
+	}
 	if err != nil {
 		return nil, err
 	}
