@@ -500,6 +500,19 @@ func (ix *Index) MatchRecords(_ context.Context, pins []cancuoc.PIN, cards bool)
 	return out, nil
 }
 
+// recordsInOrder returns the record of each PIN at its place (a zero
+// record, PIN "", for an unknown PIN), where MatchRecords leaves unknown
+// PINs out.
+func (ix *Index) recordsInOrder(pins []cancuoc.PIN) []cancuoc.MatchRecord {
+	out := make([]cancuoc.MatchRecord, len(pins))
+	for k, p := range pins {
+		if at, e := ix.lookup(p); e != nil {
+			out[k] = at.record(e, p)
+		}
+	}
+	return out
+}
+
 // MatchCandidates answers as cancuoc.ReconcileStore.MatchCandidates, from
 // the snapshot (FullName empty, as the stores leave it). Each probe's
 // candidates come in PIN order, the changes on top merged in, as an index
