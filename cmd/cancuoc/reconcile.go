@@ -335,6 +335,12 @@ const maxUpload = 4 << 30
 // their policies name; ministries' API keys see none.
 func (a *app) startReconcile(ctx context.Context, c *Config, log *slog.Logger) error {
 	r := &reconcile.Runner{Store: a.store, Policy: reconcile.PartnerPolicy{Partners: a.verify, Fallback: reconcile.RevealList(nil)}}
+	// Large jobs share the console's index file (DATA_DIR), brought up to
+	// date from the registry's events when each starts.
+	var err error
+	if r.IndexFile, err = indexFileOf("auto", c); err != nil {
+		return fmt.Errorf("reconciliation index file: %w", err)
+	}
 	svc, err := reconcile.NewService(ctx, r, filepath.Join(c.DataDir, "reconciliations"), maxUpload, 2, log)
 	if err != nil {
 		return fmt.Errorf("reconciliation directory: %w", err)
