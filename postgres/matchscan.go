@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,16 +16,17 @@ import (
 // ScanMatchRecords reads every citizen's match columns in one sequential
 // scan inside a REPEATABLE READ, read-only transaction, so all rows come
 // from one snapshot. The snapshot is taken by the transaction's first
-// statement, which also reads the clock: every change committed after the
-// returned time is invisible to the scan.
-func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (time.Time, error) {
+// statement, which also reads the clock and the highest sequenced event:
+// every change committed after the returned time is invisible to the scan,
+// and gets its Seq (from the sequencer, in commit order) after it.
+func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (cancuoc.MatchSnapshot, error) {
 	const op = "postgres.ScanMatchRecords"
 	if batch <= 0 {
 		batch = 10000
 	}
-	var at time.Time
+	var snap cancuoc.MatchSnapshot
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&at); err != nil {
+		if err := tx.QueryRow(ctx, snapshotSQL).Scan(&snap.At, &snap.Seq); err != nil {
 			return err
 		}
 		// Let PostgreSQL scan in parallel workers (the heap is the
@@ -113,13 +113,18 @@ func (s *Store) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancu
 		return nil
 	})
 	if ce, ok := err.(callerErr); ok {
-		return time.Time{}, ce.err
+		return cancuoc.MatchSnapshot{}, ce.err
 	}
 	if err != nil {
-		return time.Time{}, dbErr(op, err)
+		return cancuoc.MatchSnapshot{}, dbErr(op, err)
 	}
-	return ts(at), nil
+	snap.At = ts(snap.At)
+	return snap, nil
 }
+
+// snapshotSQL reads, as a transaction's first statement (which takes its
+// snapshot), the clock and the highest sequenced event.
+const snapshotSQL = `SELECT clock_timestamp(), coalesce((SELECT max(seq) FROM events), 0)`
 
 // parallelScanSQL lets the scan's transaction use parallel workers.
 const parallelScanSQL = `SET LOCAL parallel_tuple_cost = 0`

@@ -1,9 +1,9 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"strconv"
 	"sync"
@@ -29,7 +29,13 @@ import (
 // first word, hashed, with the person's place), whose hits are checked
 // against the person's own columns.
 type Index struct {
-	At     time.Time
+	// At is the registry's snapshot time and Seq the highest outbox Seq
+	// in it (cancuoc.MatchSnapshot).
+	At  time.Time
+	Seq int64
+	// Origin says where the index came from (a scan, a file), for the
+	// operator; empty for BuildIndex's.
+	Origin string
 	people []person
 	dir    []uint32 // dir[p] is the first person whose PIN starts with the 6 digits p; dir[1e6] = len
 	blocks [][]byte // the names: full name then name key, per person
@@ -41,7 +47,11 @@ type Index struct {
 	// hash's top keyDirBits bits: keys with top bits t are at
 	// dir[t]..dir[t+1], so a probe searches a few keys, not all of them.
 	lastDir, firstDir []uint32
-	seed              maphash.Seed
+	// top holds the people changed since the snapshot the rest was built
+	// from (ApplyChanges), and gone marks (one bit per person) the ones
+	// of the rest it replaces or that are no longer in the registry.
+	top  *Index
+	gone []uint64
 }
 
 type person struct {
@@ -81,8 +91,7 @@ type indexBuilder struct {
 // nothing.
 func BuildIndex(ctx context.Context, s cancuoc.MatchScanner) (*Index, error) {
 	const batch = 20000
-	b := &indexBuilder{ix: &Index{seed: maphash.MakeSeed()}, units: map[cancuoc.UnitRef]uint32{},
-		words: map[string]uint8{}}
+	b := newBuilder()
 	full := make(chan []cancuoc.MatchRecord, 2)
 	free := make(chan []cancuoc.MatchRecord, 3)
 	var failed atomic.Pointer[error]
@@ -101,7 +110,7 @@ func BuildIndex(ctx context.Context, s cancuoc.MatchScanner) (*Index, error) {
 			}
 		}
 	}()
-	at, err := s.ScanMatchRecords(ctx, batch, func(recs []cancuoc.MatchRecord) error {
+	snap, err := s.ScanMatchRecords(ctx, batch, func(recs []cancuoc.MatchRecord) error {
 		if e := failed.Load(); e != nil {
 			return *e
 		}
@@ -124,8 +133,12 @@ func BuildIndex(ctx context.Context, s cancuoc.MatchScanner) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.ix.At = at
+	b.ix.At, b.ix.Seq = snap.At, snap.Seq
 	return b.ix, b.finish()
+}
+
+func newBuilder() *indexBuilder {
+	return &indexBuilder{ix: &Index{}, units: map[cancuoc.UnitRef]uint32{}, words: map[string]uint8{}}
 }
 
 func (b *indexBuilder) add(recs []cancuoc.MatchRecord) error {
@@ -201,14 +214,7 @@ func (b *indexBuilder) finish() error {
 		return fmt.Errorf("reconcile: too many distinct sexes and life statuses in the registry")
 	}
 	sortPeople(ix.people)
-	ix.dir = make([]uint32, dirSize+1)
-	p := 0
-	for d := range dirSize + 1 {
-		for p < len(ix.people) && ix.people[p].pin/1_000_000 < uint64(d) {
-			p++
-		}
-		ix.dir[d] = uint32(p)
-	}
+	ix.dir = peopleDir(ix.people)
 	// The two arrays of blocking keys are independent: built and sorted
 	// side by side.
 	var wg sync.WaitGroup
@@ -216,6 +222,20 @@ func (b *indexBuilder) finish() error {
 	wg.Go(func() { ix.first, ix.firstDir = ix.blockKeys(true) })
 	wg.Wait()
 	return nil
+}
+
+// peopleDir builds the directory of people sorted by PIN on the PIN's
+// first six digits.
+func peopleDir(ps []person) []uint32 {
+	dir := make([]uint32, dirSize+1)
+	p := 0
+	for d := range dirSize + 1 {
+		for p < len(ps) && ps[p].pin/1_000_000 < uint64(d) {
+			p++
+		}
+		dir[d] = uint32(p)
+	}
+	return dir
 }
 
 // sortPeople sorts people by PIN on two goroutines: one pass splits them
@@ -269,7 +289,7 @@ func (ix *Index) blockKeys(first bool) ([]uint64, []uint32) {
 			continue
 		}
 		d := cancuoc.Date{Year: int(e.year), Month: int(e.month), Day: int(e.day)}
-		keys = append(keys, ix.blockKey(d, ix.blockWord(e, first))|uint64(i))
+		keys = append(keys, blockKey(d, ix.blockWord(e, first))|uint64(i))
 	}
 	slices.Sort(keys)
 	return keys, keyDir(keys)
@@ -291,7 +311,12 @@ func keyDir(keys []uint64) []uint32 {
 }
 
 // Len is the number of people in the index.
-func (ix *Index) Len() int { return len(ix.people) }
+func (ix *Index) Len() int {
+	if ix.top == nil {
+		return len(ix.people)
+	}
+	return len(ix.people) - ix.goneCount() + ix.top.Len()
+}
 
 // Bytes is the memory the index holds (its arrays and name blocks).
 func (ix *Index) Bytes() int64 {
@@ -300,12 +325,25 @@ func (ix *Index) Bytes() int64 {
 	for _, b := range ix.blocks {
 		n += int64(cap(b))
 	}
+	if ix.top != nil {
+		n += ix.top.Bytes() + int64(len(ix.gone))*8
+	}
 	return n
 }
 
 // blockKey hashes a birth date and a word into the high bits of a key.
-func (ix *Index) blockKey(d cancuoc.Date, word string) uint64 {
-	h := maphash.String(ix.seed, word) ^ (uint64(d.Year)<<16|uint64(d.Month)<<8|uint64(d.Day))*0x9e3779b97f4a7c15
+// The hash is the same in every process (FNV-1a of the word, then mixed
+// with the date), so that an index saved to a file (SaveIndex) is probed
+// by the process that loads it. Registry names are not chosen by the
+// partner whose records probe them, and a collision only costs a check of
+// the person's own columns.
+func blockKey(d cancuoc.Date, word string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(word); i++ {
+		h ^= uint64(word[i])
+		h *= 1099511628211
+	}
+	h ^= (uint64(d.Year)<<16 | uint64(d.Month)<<8 | uint64(d.Day)) * 0x9e3779b97f4a7c15
 	h ^= h >> 29
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 32
@@ -357,21 +395,44 @@ func pinText(p uint64) cancuoc.PIN {
 	return cancuoc.PIN(b[:])
 }
 
-// find returns the person with the PIN, or nil.
-func (ix *Index) find(pin cancuoc.PIN) *person {
+// lookup returns the person with the PIN and the index that holds them
+// (this one, or the changes on top of it), or nil.
+func (ix *Index) lookup(pin cancuoc.PIN) (*Index, *person) {
 	if len(pin) != 12 {
-		return nil
+		return nil, nil
 	}
 	n, err := strconv.ParseUint(string(pin), 10, 64)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
+	if ix.top != nil {
+		if i := ix.top.find(n); i >= 0 {
+			return ix.top, &ix.top.people[i]
+		}
+	}
+	if i := ix.find(n); i >= 0 && !ix.isGone(i) {
+		return ix, &ix.people[i]
+	}
+	return nil, nil
+}
+
+// find returns the place of the person with the PIN n, or -1.
+func (ix *Index) find(n uint64) int {
 	d := n / 1_000_000
+	if d >= dirSize {
+		return -1
+	}
 	lo, hi := int(ix.dir[d]), int(ix.dir[d+1])
 	if i, ok := searchSerial(ix.people[lo:hi], n); ok {
-		return &ix.people[lo+i]
+		return lo + i
 	}
-	return nil
+	return -1
+}
+
+// isGone reports whether the person at i was replaced or removed by the
+// changes on top.
+func (ix *Index) isGone(i int) bool {
+	return ix.gone != nil && ix.gone[i>>6]&(1<<(i&63)) != 0
 }
 
 // searchSerial finds the PIN n among ps, sorted people who share its first
@@ -432,43 +493,80 @@ func (ix *Index) MatchRecords(_ context.Context, pins []cancuoc.PIN, cards bool)
 	}
 	out := make([]cancuoc.MatchRecord, 0, len(pins))
 	for _, p := range pins {
-		if e := ix.find(p); e != nil {
-			out = append(out, ix.record(e, p))
+		if at, e := ix.lookup(p); e != nil {
+			out = append(out, at.record(e, p))
 		}
 	}
 	return out, nil
 }
 
+// recordsInOrder returns the record of each PIN at its place (a zero
+// record, PIN "", for an unknown PIN), where MatchRecords leaves unknown
+// PINs out.
+func (ix *Index) recordsInOrder(pins []cancuoc.PIN) []cancuoc.MatchRecord {
+	out := make([]cancuoc.MatchRecord, len(pins))
+	for k, p := range pins {
+		if at, e := ix.lookup(p); e != nil {
+			out[k] = at.record(e, p)
+		}
+	}
+	return out
+}
+
 // MatchCandidates answers as cancuoc.ReconcileStore.MatchCandidates, from
-// the snapshot (FullName empty, as the stores leave it).
+// the snapshot (FullName empty, as the stores leave it). Each probe's
+// candidates come in PIN order, the changes on top merged in, as an index
+// built afresh gives them.
 func (ix *Index) MatchCandidates(_ context.Context, probes []cancuoc.MatchProbe, limit int) ([]cancuoc.MatchCandidate, error) {
 	if limit <= 0 {
 		limit = 1 << 30
 	}
 	out := make([]cancuoc.MatchCandidate, 0, len(probes))
 	for _, p := range probes {
-		keys, dir := ix.last, ix.lastDir
-		if p.ByFirst {
-			keys, dir = ix.first, ix.firstDir
-		}
-		h := ix.blockKey(p.Date, p.Token)
-		top := h >> (64 - keyDirBits)
-		lo, hi := int(dir[top]), int(dir[top+1])
-		i, _ := slices.BinarySearch(keys[lo:hi], h)
-		n := 0
-		for i += lo; i < hi && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
-			e := &ix.people[keys[i]&(1<<personBits-1)]
-			if int(e.year) != p.Date.Year || int(e.month) != p.Date.Month || int(e.day) != p.Date.Day ||
-				ix.blockWord(e, p.ByFirst) != p.Token {
-				continue // another key with the same hash
+		from := len(out)
+		out = ix.candidates(out, p, limit)
+		if ix.top != nil {
+			mid := len(out)
+			out = ix.top.candidates(out, p, limit)
+			if len(out) > mid && mid > from {
+				slices.SortStableFunc(out[from:], func(a, b cancuoc.MatchCandidate) int {
+					return cmp.Compare(a.PIN, b.PIN)
+				})
 			}
-			c := cancuoc.MatchCandidate{Ref: p.Ref, MatchRecord: ix.record(e, pinText(e.pin))}
-			c.FullName = ""
-			out = append(out, c)
-			n++
+			out = out[:min(len(out), from+limit)]
 		}
 	}
 	return out, nil
+}
+
+// candidates appends the people of one probe's block, up to limit, in PIN
+// order (skipping those the changes on top replace).
+func (ix *Index) candidates(out []cancuoc.MatchCandidate, p cancuoc.MatchProbe, limit int) []cancuoc.MatchCandidate {
+	keys, dir := ix.last, ix.lastDir
+	if p.ByFirst {
+		keys, dir = ix.first, ix.firstDir
+	}
+	if len(dir) == 0 {
+		return out
+	}
+	h := blockKey(p.Date, p.Token)
+	top := h >> (64 - keyDirBits)
+	lo, hi := int(dir[top]), int(dir[top+1])
+	i, _ := slices.BinarySearch(keys[lo:hi], h)
+	n := 0
+	for i += lo; i < hi && keys[i]&^(1<<personBits-1) == h && n < limit; i++ {
+		k := int(keys[i] & (1<<personBits - 1))
+		e := &ix.people[k]
+		if int(e.year) != p.Date.Year || int(e.month) != p.Date.Month || int(e.day) != p.Date.Day ||
+			ix.blockWord(e, p.ByFirst) != p.Token || ix.isGone(k) {
+			continue // another key with the same hash, or replaced
+		}
+		c := cancuoc.MatchCandidate{Ref: p.Ref, MatchRecord: ix.record(e, pinText(e.pin))}
+		c.FullName = ""
+		out = append(out, c)
+		n++
+	}
+	return out
 }
 
 // lastWordOf and firstWordOf are the words of a name key the stores'

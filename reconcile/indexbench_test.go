@@ -73,22 +73,22 @@ func synthPerson(i int) cancuoc.MatchRecord {
 	return m
 }
 
-func (s synthScanner) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (time.Time, error) {
+func (s synthScanner) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (cancuoc.MatchSnapshot, error) {
 	buf := make([]cancuoc.MatchRecord, 0, batch)
 	for i := range s.n {
 		if buf = append(buf, synthPerson(i)); len(buf) == batch {
 			if err := fn(buf); err != nil {
-				return time.Time{}, err
+				return cancuoc.MatchSnapshot{}, err
 			}
 			buf = buf[:0]
 		}
 	}
 	if len(buf) > 0 {
 		if err := fn(buf); err != nil {
-			return time.Time{}, err
+			return cancuoc.MatchSnapshot{}, err
 		}
 	}
-	return time.Now(), nil
+	return cancuoc.MatchSnapshot{At: time.Now()}, nil
 }
 
 // indexPeople is the registry size of the index benchmarks
@@ -168,7 +168,7 @@ func BenchmarkIndexFind(b *testing.B) {
 // batch, and counts the batches it got to hand over.
 type badScanner struct{ batches *int }
 
-func (s badScanner) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (time.Time, error) {
+func (s badScanner) ScanMatchRecords(ctx context.Context, batch int, fn func([]cancuoc.MatchRecord) error) (cancuoc.MatchSnapshot, error) {
 	buf := make([]cancuoc.MatchRecord, batch)
 	for b := range 50 {
 		for i := range buf {
@@ -179,10 +179,10 @@ func (s badScanner) ScanMatchRecords(ctx context.Context, batch int, fn func([]c
 		}
 		*s.batches++
 		if err := fn(buf); err != nil {
-			return time.Time{}, err
+			return cancuoc.MatchSnapshot{}, err
 		}
 	}
-	return time.Now(), nil
+	return cancuoc.MatchSnapshot{At: time.Now()}, nil
 }
 
 // TestBuildIndexStopsOnBadRecord: a record the builder refuses (taken in

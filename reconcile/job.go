@@ -68,6 +68,15 @@ type Runner struct {
 	// Index, when set, is used by every job instead of a fresh one (a
 	// shared index; its snapshot time is the jobs' view of the registry).
 	Index *Index
+	// hashed remembers the inputs Create hashed (path → hashedInput), so
+	// that Run, right after in the same process, does not read a large
+	// input a second time only to find it unchanged.
+	hashed sync.Map
+	// IndexFile, when set, keeps the index of a job that uses one between
+	// jobs: a job loads it and applies the registry's changes since,
+	// instead of scanning the registry (when the store can tell the
+	// changes: cancuoc.MatchChangeReader).
+	IndexFile *IndexFile
 }
 
 // DefaultIndexFrom: from about 100,000 records a scan of a national
@@ -75,9 +84,13 @@ type Runner struct {
 const DefaultIndexFrom = 10 << 20
 
 // DefaultSeenKeys is the duplicate keys a job keeps in memory at most:
-// 16 million (two per record, so the first 8 million records; about
-// 400 MB), past which the rest go to the store.
-const DefaultSeenKeys = 16 << 20
+// 24 million (two per record, so the first 12 million records), past
+// which the rest go to the store. It is the most a table of 2^25 slots
+// holds at 3/4 full (seenSet), 384 MiB: the table 16 million keys already
+// took, which the bound of 16 million left a third empty while a
+// 10-million-record job's last 4 million keys went to the store
+// (reconcile_seen rows: tens of seconds of PostgreSQL CPU a job).
+const DefaultSeenKeys = 24 << 20
 
 func (r *Runner) seenKeys() int {
 	if r.SeenKeys > 0 {
@@ -108,7 +121,13 @@ func (r *Runner) source(ctx context.Context, job *cancuoc.Reconciliation) (Sourc
 		return nil, nil
 	}
 	t0 := time.Now()
-	ix, err := BuildIndex(ctx, scanner)
+	var ix *Index
+	var err error
+	if is, ok := scanner.(indexStore); ok && r.IndexFile != nil {
+		ix, err = r.IndexFile.Open(ctx, is)
+	} else {
+		ix, err = BuildIndex(ctx, scanner)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +259,7 @@ func (r *Runner) Create(ctx context.Context, s Spec) (*cancuoc.Reconciliation, e
 				"Định dạng phải là csv hoặc jsonl.", "The format must be csv or jsonl.")
 		}
 	}
-	sum, size, err := hashFile(s.Input)
+	sum, size, err := r.hashInput(s.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -274,19 +293,68 @@ func (r *Runner) Create(ctx context.Context, s Spec) (*cancuoc.Reconciliation, e
 	return job, nil
 }
 
-func hashFile(path string) (string, int64, error) {
+// hashedInput is an input as Create hashed it: its SHA-256 and the file's
+// identity, size and modification time, the same before and after.
+type hashedInput struct {
+	sum  string
+	info os.FileInfo
+}
+
+// hashInput hashes an input and remembers it (hashed).
+func (r *Runner) hashInput(path string) (string, int64, error) {
+	sum, n, info, err := hashFile(path)
+	if err == nil && info != nil {
+		r.hashed.Store(path, hashedInput{sum: sum, info: info})
+	}
+	return sum, n, err
+}
+
+// inputUnchanged reports whether an input's hash is known to be sum: this
+// Runner hashed it, and it is still the same file with the same size and
+// modification time. Anything else (another process, a file written
+// since) is hashed again.
+func (r *Runner) inputUnchanged(path, sum string) (bool, error) {
+	v, ok := r.hashed.Load(path)
+	if !ok || v.(hashedInput).sum != sum {
+		_, _, err := r.hashInput(path)
+		if err != nil {
+			return false, err
+		}
+		v, _ = r.hashed.Load(path)
+		return v != nil && v.(hashedInput).sum == sum, nil
+	}
+	h := v.(hashedInput)
+	st, err := os.Stat(path)
+	if err == nil && os.SameFile(st, h.info) && st.Size() == h.info.Size() && st.ModTime().Equal(h.info.ModTime()) {
+		return true, nil
+	}
+	r.hashed.Delete(path)
+	return r.inputUnchanged(path, sum)
+}
+
+// hashFile returns a file's SHA-256 and size, and its FileInfo when the
+// file did not change while it was read (nil otherwise).
+func hashFile(path string) (string, int64, os.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, cancuoc.InvalidField("reconcile.input", "input", "reconcile_input_unreadable",
+		return "", 0, nil, cancuoc.InvalidField("reconcile.input", "input", "reconcile_input_unreadable",
 			"Không đọc được tệp dữ liệu đầu vào.", "The input file cannot be read: "+err.Error())
 	}
 	defer f.Close()
+	before, err := f.Stat()
+	if err != nil {
+		return "", 0, nil, cancuoc.WithOp("reconcile.hash", err)
+	}
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return "", 0, cancuoc.WithOp("reconcile.hash", err)
+		return "", 0, nil, cancuoc.WithOp("reconcile.hash", err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	after, err := f.Stat()
+	if err != nil || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		after = nil
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, after, nil
 }
 
 // Run processes a job from its checkpoint to the end of its input: a new
@@ -323,9 +391,9 @@ func (r *Runner) Run(ctx context.Context, id string) (*cancuoc.Reconciliation, e
 			_ = r.Store.CheckpointLeased(context.WithoutCancel(ctx), job, r.runner(), job.Offset, job.ReportSize, time.Time{})
 		}
 	}()
-	if sum, _, err := hashFile(job.Input); err != nil {
+	if same, err := r.inputUnchanged(job.Input, job.InputHash); err != nil {
 		return nil, err
-	} else if sum != job.InputHash {
+	} else if !same {
 		return nil, cancuoc.E(cancuoc.Conflict, op, "reconcile_input_changed",
 			"Tệp đầu vào đã thay đổi từ khi bắt đầu đối soát; hãy tạo phiên mới.",
 			"The input file changed since the job started; start a new job.")

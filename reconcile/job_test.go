@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -317,4 +318,49 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// TestInputChangedRefused: a job whose input changed after Create is
+// refused by Run, also by the Runner that hashed it (which skips hashing
+// again only for the same file, size and modification time), whether the
+// change altered the size or only the content.
+func TestInputChangedRefused(t *testing.T) {
+	st := openSQLite(t)
+	dir := t.TempDir()
+	data, _ := seeded(t, st, 200, 100, 1, dir)
+	orig, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &reconcile.Runner{Store: st, Policy: reconcile.RevealList{}, Chunk: 10}
+	for i, change := range []func([]byte) []byte{
+		func(b []byte) []byte { return append(b, "x,001090000001,,,,,\n"...) },
+		func(b []byte) []byte { b[len(b)-2] ^= 1; return b }, // same size
+	} {
+		if err := os.WriteFile(data, orig, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		job, err := r.Create(t.Context(), reconcile.Spec{Owner: "console", Input: data, Report: filepath.Join(dir, "r.csv")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // a modification time of its own, on coarse clocks too
+		if err := os.WriteFile(data, change(bytes.Clone(orig)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Run(t.Context(), job.ID); cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("change %d: Run = %v, want the input-changed conflict", i, err)
+		}
+	}
+	// Unchanged, the same Runner runs it.
+	if err := os.WriteFile(data, orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job, err := r.Create(t.Context(), reconcile.Spec{Owner: "console", Input: data, Report: filepath.Join(dir, "ok.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job, err = r.Run(t.Context(), job.ID); err != nil || job.Status != cancuoc.ReconDone {
+		t.Errorf("unchanged input: %v, %s", err, job.Status)
+	}
 }

@@ -136,13 +136,23 @@ func (m *Matcher) matchPINs(ctx context.Context, ins []*Input, out []Result, idx
 			cardPINs = append(cardPINs, ins[i].PIN)
 		}
 	}
-	recs, err := m.source().MatchRecords(ctx, pins, false)
-	if err != nil {
-		return err
-	}
-	byPIN := make(map[cancuoc.PIN]*cancuoc.MatchRecord, len(recs))
-	for i := range recs {
-		byPIN[recs[i].PIN] = &recs[i]
+	// The in-memory index answers PIN by PIN, in the chunk's order: no map
+	// of the chunk's records is needed unless cards are merged in.
+	var (
+		byPIN   map[cancuoc.PIN]*cancuoc.MatchRecord
+		inOrder []cancuoc.MatchRecord
+	)
+	if ix, ok := m.source().(*Index); ok && len(cardPINs) == 0 {
+		inOrder = ix.recordsInOrder(pins)
+	} else {
+		recs, err := m.source().MatchRecords(ctx, pins, false)
+		if err != nil {
+			return err
+		}
+		byPIN = make(map[cancuoc.PIN]*cancuoc.MatchRecord, len(recs))
+		for i := range recs {
+			byPIN[recs[i].PIN] = &recs[i]
+		}
 	}
 	if len(cardPINs) > 0 {
 		withCards, err := m.Store.MatchRecords(ctx, cardPINs, true)
@@ -155,10 +165,17 @@ func (m *Matcher) matchPINs(ctx context.Context, ins []*Input, out []Result, idx
 			}
 		}
 	}
-	for _, i := range idx {
+	for k, i := range idx {
 		in, r := ins[i], &out[i]
 		r.PIN = in.PIN
-		c := byPIN[in.PIN]
+		var c *cancuoc.MatchRecord
+		if inOrder != nil {
+			if inOrder[k].PIN != "" {
+				c = &inOrder[k]
+			}
+		} else {
+			c = byPIN[in.PIN]
+		}
 		if c == nil {
 			r.Outcome = PINUnknown
 			continue
@@ -169,26 +186,32 @@ func (m *Matcher) matchPINs(ctx context.Context, ins []*Input, out []Result, idx
 	return nil
 }
 
-// compared lists the fields of a record that were compared.
+// compared lists the fields of a record that were compared: one of the
+// 32 lists of comparedSets, shared and never changed (a list per record
+// was an allocation or more per record).
 func compared(in *Input) []string {
-	var f []string
-	if in.Name != "" {
-		f = append(f, "full_name")
+	set := 0
+	for bit, ok := range []bool{in.Name != "", !in.Birth.IsZero(), in.Sex != "", in.AddrKey != "", in.Card != ""} {
+		if ok {
+			set |= 1 << bit
+		}
 	}
-	if !in.Birth.IsZero() {
-		f = append(f, "birth_date")
-	}
-	if in.Sex != "" {
-		f = append(f, "sex")
-	}
-	if in.AddrKey != "" {
-		f = append(f, "address")
-	}
-	if in.Card != "" {
-		f = append(f, "card_number")
-	}
-	return f
+	return comparedSets[set]
 }
+
+// comparedSets[s] lists the fields of comparedFields whose bits are in s.
+var comparedSets = func() (sets [32][]string) {
+	for s := range sets {
+		for bit, f := range comparedFields {
+			if s&(1<<bit) != 0 {
+				sets[s] = append(sets[s], f)
+			}
+		}
+	}
+	return sets
+}()
+
+var comparedFields = [...]string{"full_name", "birth_date", "sex", "address", "card_number"}
 
 // compare fills the outcome of a record whose PIN is known.
 func (m *Matcher) compare(in *Input, c *cancuoc.MatchRecord, r *Result) {

@@ -23,6 +23,7 @@ func RunReconcile(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"MarkSeen", testMarkSeen},
 		{"MarkSeenRollback", testMarkSeenRollback},
 		{"ScanMatchRecords", testScanMatchRecords},
+		{"MatchChanges", testMatchChanges},
 		{"ScanCitizenDocs", testScanCitizenDocs},
 		{"Retention", testReconcileRetention},
 	}
@@ -245,7 +246,7 @@ func testScanMatchRecords(t *testing.T, s cancuoc.Store) {
 	before := time.Now()
 	var got []cancuoc.MatchRecord
 	calls := 0
-	at, err := s.ScanMatchRecords(ctx, 3, func(b []cancuoc.MatchRecord) error {
+	snap, err := s.ScanMatchRecords(ctx, 3, func(b []cancuoc.MatchRecord) error {
 		calls++
 		if len(b) > 3 {
 			t.Errorf("batch of %d, want at most 3", len(b))
@@ -256,7 +257,7 @@ func testScanMatchRecords(t *testing.T, s cancuoc.Store) {
 	if err != nil {
 		t.Fatalf("ScanMatchRecords: %v", err)
 	}
-	if at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
+	if at := snap.At; at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
 		t.Errorf("snapshot time %v, want about %v", at, before)
 	}
 	if len(got) != len(all) || calls != 2 {
@@ -283,6 +284,91 @@ func testScanMatchRecords(t *testing.T, s cancuoc.Store) {
 	n := 0
 	if _, err := s.ScanMatchRecords(ctx, 1, func([]cancuoc.MatchRecord) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("scan with a failing callback: %v after %d calls, want stop after 1", err, n)
+	}
+}
+
+// testMatchChanges: after a scan, the citizens changed in the same
+// transaction as their event (sequenced or not yet) come back with their
+// new columns, a new citizen too, and nothing else; a bulk import's event
+// or more citizens than the limit ask for a rescan; the snapshot's Seq
+// moves past the events read.
+func testMatchChanges(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	all := matchFixture(t, s)
+	cr, ok := s.(cancuoc.MatchChangeReader)
+	if !ok {
+		t.Fatal("the store does not read match changes (cancuoc.MatchChangeReader)")
+	}
+	snap, err := s.ScanMatchRecords(ctx, 100, func([]cancuoc.MatchRecord) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := cr.MatchChanges(ctx, snap.Seq, 10)
+	if err != nil || ch.Rescan || len(ch.Records)+len(ch.Gone) != 0 || ch.Seq != snap.Seq {
+		t.Fatalf("no change: %+v, %v; want nothing at Seq %d", ch, err, snap.Seq)
+	}
+	// A rename and a new citizen, each committed with its event, as the
+	// registry writes them.
+	renamed := all[1].Clone()
+	renamed.Version++
+	renamed.FullName, renamed.NameKey = "Trần Văn Được", "tran van duoc"
+	born := Minimal(PIN(77), "Vũ Thị Hoa", "vu thi hoa")
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.UpdateCitizen(ctx, renamed, all[1].Version); err != nil {
+			return err
+		}
+		if err := tx.InsertCitizen(ctx, born); err != nil {
+			return err
+		}
+		for i, c := range []*cancuoc.Citizen{renamed, born} {
+			if err := tx.AppendEvent(ctx, &cancuoc.Event{ID: "ev-change-" + string(rune('a'+i)), Type: cancuoc.EventCitizenUpdated,
+				PIN: c.PIN, Version: c.Version, Actor: "test", At: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err = cr.MatchChanges(ctx, snap.Seq, 10)
+	if err != nil || ch.Rescan || len(ch.Gone) != 0 {
+		t.Fatalf("after a change: %+v, %v", ch, err)
+	}
+	want, err := s.MatchRecords(ctx, []cancuoc.PIN{renamed.PIN, born.PIN}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPIN := func(a, b cancuoc.MatchRecord) int { return cmp.Compare(a.PIN, b.PIN) }
+	slices.SortFunc(want, byPIN)
+	slices.SortFunc(ch.Records, byPIN)
+	if len(ch.Records) != 2 || !equalMatch(ch.Records[0], want[0]) || !equalMatch(ch.Records[1], want[1]) ||
+		ch.Records[0].FullName != "Trần Văn Được" {
+		t.Errorf("changed records %+v, want %+v", ch.Records, want)
+	}
+	if ch.At.Before(snap.At) || ch.Seq < snap.Seq {
+		t.Errorf("changes read at %v Seq %d, before the scan's %v Seq %d", ch.At, ch.Seq, snap.At, snap.Seq)
+	}
+	// An event naming a PIN without a record says it is gone.
+	if err := s.AppendEvent(ctx, &cancuoc.Event{ID: "ev-gone", Type: cancuoc.EventCitizenUpdated, PIN: PIN(78),
+		Actor: "test", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err = cr.MatchChanges(ctx, snap.Seq, 10); err != nil || ch.Rescan || len(ch.Records) != 2 ||
+		!slices.Equal(ch.Gone, []cancuoc.PIN{PIN(78)}) {
+		t.Errorf("with a PIN without a record: %+v, %v", ch, err)
+	}
+	// More citizens than the limit: rescan.
+	if ch, err = cr.MatchChanges(ctx, snap.Seq, 2); err != nil || !ch.Rescan || len(ch.Records) != 0 {
+		t.Errorf("over the limit: %+v, %v; want a rescan", ch, err)
+	}
+	// A bulk import names nobody: rescan.
+	if err := s.AppendEvent(ctx, &cancuoc.Event{ID: "ev-bulk", Type: cancuoc.EventCitizensLoaded, Actor: "test",
+		At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err = cr.MatchChanges(ctx, snap.Seq, 10); err != nil || !ch.Rescan {
+		t.Errorf("after a bulk import: %+v, %v; want a rescan", ch, err)
 	}
 }
 

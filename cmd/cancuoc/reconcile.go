@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +48,8 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	truth := fs.String("truth", "", "truth file of a synthetic data set (cancuoc seed --partner-dataset): print precision and recall")
 	chunk := fs.Int("chunk", reconcile.DefaultChunk, "records matched and checkpointed together")
 	index := fs.String("index", "auto", "match against an in-memory index of the registry built by one scan: auto (for inputs of 10 MB or more), on or off")
+	indexFile := fs.String("index-file", "auto", "keep the in-memory index between jobs in this file (it copies personal data: keep it as safe as the database), brought up to date from the registry's events when a job starts; auto: DATA_DIR/reconcile-index-….idx, off: scan the registry for every job")
+	indexMaxAge := fs.Duration("index-max-age", reconcile.DefaultIndexMaxAge, "rebuild the index file by a scan when it is older than this")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -89,9 +94,18 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	default:
 		return fmt.Errorf("--index must be auto, on or off, not %q", *index)
 	}
+	if r.IndexFile, err = indexFileOf(*indexFile, c); err != nil {
+		return err
+	}
+	if r.IndexFile != nil {
+		r.IndexFile.MaxAge = *indexMaxAge
+	}
 	r.OnIndex = func(ix *reconcile.Index) {
 		fmt.Fprintf(stdout, "registry as of %s (%d people): changes committed later are not seen by this run\n",
 			ix.At.UTC().Format(time.RFC3339Nano), ix.Len())
+		if ix.Origin != "" {
+			fmt.Fprintln(stdout, "index:", ix.Origin)
+		}
 	}
 	if *cpuprofile != "" {
 		stop, err := startCPUProfile(*cpuprofile)
@@ -152,6 +166,45 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintln(stdout, q)
 	}
 	return nil
+}
+
+// indexFileOf is the --index-file flag's file: its path (auto: in the
+// data directory, named by the registry) and the key naming the registry.
+func indexFileOf(flag string, c *Config) (*reconcile.IndexFile, error) {
+	key := registryKey(c.Database)
+	switch flag {
+	case "off":
+		return nil, nil
+	case "auto":
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256([]byte(key))
+		flag = filepath.Join(c.DataDir, "reconcile-index-"+hex.EncodeToString(sum[:6])+".idx")
+	}
+	return &reconcile.IndexFile{Path: flag, Key: key}, nil
+}
+
+// registryKey names the registry a database setting points at: for
+// PostgreSQL its user, host, database and search_path (not the password,
+// nor settings like application_name that do not change which tables are
+// read); for SQLite the file's absolute path.
+func registryKey(database string) string {
+	u, err := url.Parse(database)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		if abs, err := filepath.Abs(database); err == nil {
+			return "sqlite:" + abs
+		}
+		return "sqlite:" + database
+	}
+	k := url.URL{Scheme: "postgres", Host: u.Host, Path: u.Path}
+	if u.User != nil {
+		k.User = url.User(u.User.Username())
+	}
+	if sp := u.Query().Get("search_path"); sp != "" {
+		k.RawQuery = url.Values{"search_path": {sp}}.Encode()
+	}
+	return k.String()
 }
 
 // countRecords counts the lines of the input for the progress bar (less the
@@ -282,6 +335,12 @@ const maxUpload = 4 << 30
 // their policies name; ministries' API keys see none.
 func (a *app) startReconcile(ctx context.Context, c *Config, log *slog.Logger) error {
 	r := &reconcile.Runner{Store: a.store, Policy: reconcile.PartnerPolicy{Partners: a.verify, Fallback: reconcile.RevealList(nil)}}
+	// Large jobs share the console's index file (DATA_DIR), brought up to
+	// date from the registry's events when each starts.
+	var err error
+	if r.IndexFile, err = indexFileOf("auto", c); err != nil {
+		return fmt.Errorf("reconciliation index file: %w", err)
+	}
 	svc, err := reconcile.NewService(ctx, r, filepath.Join(c.DataDir, "reconciliations"), maxUpload, 2, log)
 	if err != nil {
 		return fmt.Errorf("reconciliation directory: %w", err)
