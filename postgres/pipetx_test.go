@@ -23,19 +23,7 @@ func TestPipelinedTx(t *testing.T) {
 	s := open(t)
 	t.Parallel()
 	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	tok := func(id string) *cancuoc.Token {
-		return &cancuoc.Token{ID: id, Kind: cancuoc.TokenAccess, ClientID: "c", CreatedAt: now,
-			ExpiresAt: now.Add(time.Hour), Doc: json.RawMessage(`{}`)}
-	}
-	exists := func(t *testing.T, id string) bool {
-		t.Helper()
-		_, err := s.Token(ctx, id)
-		if err != nil && cancuoc.KindOf(err) != cancuoc.NotFound {
-			t.Fatal(err)
-		}
-		return err == nil
-	}
+	now, tok, exists := tokens(s)
 	if err := s.InsertToken(ctx, tok("taken")); err != nil {
 		t.Fatal(err)
 	}
@@ -211,22 +199,10 @@ func TestInTxReleasesBeforeWaitingForSequencer(t *testing.T) {
 // rollback would then undo the wrong savepoint (or none), committing
 // writes whose savepoint reported failure.
 func TestPipelinedSavepointAfterRefusedCheck(t *testing.T) {
-	s := pgtest.OpenAsync(t, "h6rv_pipetx")
+	s := pgtest.OpenAsync(t, "cancuoc_pipetx")
 	t.Parallel()
 	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	tok := func(id string) *cancuoc.Token {
-		return &cancuoc.Token{ID: id, Kind: cancuoc.TokenAccess, ClientID: "c", CreatedAt: now,
-			ExpiresAt: now.Add(time.Hour), Doc: json.RawMessage(`{}`)}
-	}
-	exists := func(t *testing.T, id string) bool {
-		t.Helper()
-		_, err := s.Token(ctx, id)
-		if err != nil && cancuoc.KindOf(err) != cancuoc.NotFound {
-			t.Fatal(err)
-		}
-		return err == nil
-	}
+	_, tok, exists := tokens(s)
 	noSuchPasskey := &cancuoc.Passkey{ID: []byte("no such passkey"), Credential: []byte(`{}`)}
 
 	t.Run("refused at RELEASE", func(t *testing.T) {
@@ -299,22 +275,10 @@ func TestPipelinedSavepointAfterRefusedCheck(t *testing.T) {
 // answer must be true (an error means nothing committed), and the pool
 // must go on with clean connections.
 func TestPipelinedTxLastRoundTripFails(t *testing.T) {
-	s := pgtest.OpenAsync(t, "h6rv_pipetx")
+	s := pgtest.OpenAsync(t, "cancuoc_pipetx")
 	t.Parallel()
 	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	tok := func(id string) *cancuoc.Token {
-		return &cancuoc.Token{ID: id, Kind: cancuoc.TokenAccess, ClientID: "c", CreatedAt: now,
-			ExpiresAt: now.Add(time.Hour), Doc: json.RawMessage(`{}`)}
-	}
-	exists := func(t *testing.T, id string) bool {
-		t.Helper()
-		_, err := s.Token(ctx, id)
-		if err != nil && cancuoc.KindOf(err) != cancuoc.NotFound {
-			t.Fatal(err)
-		}
-		return err == nil
-	}
+	_, tok, exists := tokens(s)
 	// poolWorks runs more transactions than the pool has connections, so
 	// that one left in a transaction or busy would be met.
 	poolWorks := func(t *testing.T, prefix string) {
@@ -472,4 +436,24 @@ func TestPipelinedTxLastRoundTripFails(t *testing.T) {
 		}
 		poolWorks(t, "k")
 	})
+}
+
+// tokens gives the pipelined-transaction tests their writes: tok makes an
+// access token (its insert is held by the pipe), exists tells whether one
+// committed.
+func tokens(s cancuoc.Store) (now time.Time, tok func(id string) *cancuoc.Token, exists func(t *testing.T, id string) bool) {
+	now = time.Now().UTC().Truncate(time.Microsecond)
+	tok = func(id string) *cancuoc.Token {
+		return &cancuoc.Token{ID: id, Kind: cancuoc.TokenAccess, ClientID: "c", CreatedAt: now,
+			ExpiresAt: now.Add(time.Hour), Doc: json.RawMessage(`{}`)}
+	}
+	exists = func(t *testing.T, id string) bool {
+		t.Helper()
+		_, err := s.Token(t.Context(), id)
+		if err != nil && cancuoc.KindOf(err) != cancuoc.NotFound {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	return now, tok, exists
 }
