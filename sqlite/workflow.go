@@ -274,6 +274,14 @@ func stepFilter(q cancuoc.StepQuery) *where {
 	if !q.SubmittedTo.IsZero() {
 		w.add("submitted_at < ?", micros(q.SubmittedTo))
 	}
+	if q.ReclaimableBy != "" {
+		// julianday parses the RFC 3339 claim time to about a millisecond:
+		// the bound is moved a millisecond later so that no step whose
+		// lease has ended is left out (StepQuery.ClaimedBefore).
+		w.add(`(json_extract(doc, '$.claimed_by') = ? OR json_extract(doc, '$.claimed_at') IS NULL
+			OR julianday(json_extract(doc, '$.claimed_at')) <= julianday(?))`,
+			q.ReclaimableBy, q.ClaimedBefore.Add(time.Millisecond).UTC().Format(time.RFC3339Nano))
+	}
 	return &w
 }
 
