@@ -149,6 +149,15 @@ type StepQuery struct {
 	AfterProcedure string
 	AfterNo        int
 	Limit          int
+	// ReclaimableBy keeps, of the steps selected, those a claim by this
+	// principal may take although claimed: claimed by it, without a claim
+	// time, or claimed at or before ClaimedBefore (the lease has ended).
+	// The store may keep some claimed up to a millisecond after
+	// ClaimedBefore (it compares times as SQL sees them); the caller checks
+	// the lease again. A claim filtered them after reading every claimed
+	// task of the queue, decoding each.
+	ReclaimableBy string
+	ClaimedBefore time.Time
 	// ForClaim, inside a transaction, locks the steps returned until the
 	// transaction ends and passes over steps another transaction has
 	// locked (PostgreSQL's FOR UPDATE SKIP LOCKED), so that clients

@@ -354,6 +354,15 @@ func stepFilter(q cancuoc.StepQuery) *where {
 	if !q.SubmittedTo.IsZero() {
 		w.add("submitted_at < ?", ts(q.SubmittedTo))
 	}
+	if q.ReclaimableBy != "" {
+		// The claim time is text in the document (RFC 3339, to the
+		// nanosecond); timestamptz keeps microseconds, so the bound is
+		// moved a millisecond later, as on SQLite (StepQuery.ClaimedBefore).
+		// A claim's FOR UPDATE SKIP LOCKED then locks only these steps,
+		// not every claimed task of the queue.
+		w.add(`(doc->>'claimed_by' = ? OR doc->>'claimed_at' IS NULL OR (doc->>'claimed_at')::timestamptz <= ?)`,
+			q.ReclaimableBy, ts(q.ClaimedBefore.Add(time.Millisecond)))
+	}
 	return &w
 }
 

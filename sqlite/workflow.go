@@ -128,6 +128,15 @@ func strs[T ~string](vals []T) []string {
 	return out
 }
 
+// limitParam is a LIMIT whose value is bound. Not "LIMIT ?": SQLite
+// (3.4x) plans a bound LIMIT for the value bound when it prepares, and
+// prepares the statement again whenever a later bind changes the value.
+// The steps' queue is read with LIMIT 1 (an idle poll), 50 (a claim) and
+// the few a claim still needs, in turn on the same connections, so its
+// cached statement was parsed and planned again on most runs (half the
+// CPU of the query). An expression is not planned for its value.
+const limitParam = "LIMIT (? + 0)"
+
 func limitOf(n int) int {
 	if n <= 0 {
 		return 100
@@ -161,7 +170,7 @@ func (o *ops) Procedures(ctx context.Context, q cancuoc.ProcedureQuery) ([]*canc
 	if q.AfterID != "" {
 		w.add("id > ?", q.AfterID)
 	}
-	rows, err := o.r.QueryContext(ctx, `SELECT doc FROM procedures`+w.sql()+` ORDER BY id LIMIT ?`, append(w.args, limitOf(q.Limit))...)
+	rows, err := o.r.QueryContext(ctx, `SELECT doc FROM procedures`+w.sql()+` ORDER BY id `+limitParam, append(w.args, limitOf(q.Limit))...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
@@ -242,7 +251,7 @@ func (o *ops) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proced
 	if q.AfterProcedure != "" {
 		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
 	}
-	rows, err := o.r.QueryContext(ctx, `SELECT doc FROM procedure_steps`+w.sql()+` ORDER BY procedure_id, no LIMIT ?`, append(w.args, limitOf(q.Limit))...)
+	rows, err := o.r.QueryContext(ctx, `SELECT doc FROM procedure_steps`+w.sql()+` ORDER BY procedure_id, no `+limitParam, append(w.args, limitOf(q.Limit))...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
@@ -273,6 +282,14 @@ func stepFilter(q cancuoc.StepQuery) *where {
 	}
 	if !q.SubmittedTo.IsZero() {
 		w.add("submitted_at < ?", micros(q.SubmittedTo))
+	}
+	if q.ReclaimableBy != "" {
+		// julianday parses the RFC 3339 claim time to about a millisecond:
+		// the bound is moved a millisecond later so that no step whose
+		// lease has ended is left out (StepQuery.ClaimedBefore).
+		w.add(`(json_extract(doc, '$.claimed_by') = ? OR json_extract(doc, '$.claimed_at') IS NULL
+			OR julianday(json_extract(doc, '$.claimed_at')) <= julianday(?))`,
+			q.ReclaimableBy, q.ClaimedBefore.Add(time.Millisecond).UTC().Format(time.RFC3339Nano))
 	}
 	return &w
 }

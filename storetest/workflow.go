@@ -21,6 +21,7 @@ func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"ProcedureQuery", testProcedureQuery},
 		{"StepRoundTrip", testStepRoundTrip},
 		{"StepQueue", testStepQueue},
+		{"StepsReclaimable", testStepsReclaimable},
 		{"StepExistsKeepsTx", testStepExistsKeepsTx},
 		{"SavepointFailsAlone", testSavepointFailsAlone},
 		{"StepsForClaim", testStepsForClaim},
@@ -222,6 +223,63 @@ func testStepQueue(t *testing.T, s cancuoc.Store) {
 		if err != nil || !reflect.DeepEqual(stepKeys(got), tc.want) {
 			t.Errorf("%s: %v, %v; want %v", tc.name, stepKeys(got), err, tc.want)
 		}
+	}
+}
+
+// testStepsReclaimable: StepQuery.ReclaimableBy keeps the claimed tasks a
+// claim may take again (the claimer's own, those without a claim time,
+// those whose lease ended at or before ClaimedBefore, whatever the zone
+// the claim time was written in) and leaves out the others' claims under a
+// running lease; without it every claimed task comes.
+func testStepsReclaimable(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	p := Procedure("p1", 0)
+	if err := s.InsertProcedure(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	before := T0.Add(time.Hour).UTC()
+	at := func(d time.Duration, zone *time.Location) *time.Time { x := before.Add(d).In(zone); return &x }
+	hanoi := time.FixedZone("ICT", 7*3600)
+	claims := []struct {
+		by string
+		at *time.Time
+	}{
+		{"me", at(time.Minute, time.UTC)},           // 1: mine, lease running: kept
+		{"other", at(time.Second, time.UTC)},        // 2: running: left out
+		{"other", at(0, time.UTC)},                  // 3: ended just now: kept
+		{"other", at(-time.Minute, hanoi)},          // 4: ended, written at +07:00: kept
+		{"other", at(time.Second, hanoi)},           // 5: running, written at +07:00: left out
+		{"other", nil},                              // 6: no claim time: kept
+		{"other", at(-time.Microsecond, time.UTC)},  // 7: ended: kept
+		{"other", at(1500*time.Microsecond, hanoi)}, // 8: running (1.5 ms): left out
+	}
+	for i, c := range claims {
+		st := Step(p, i+1, "police")
+		st.Status, st.ClaimedBy, st.ClaimedAt = cancuoc.StepClaimed, c.by, c.at
+		if err := s.InsertStep(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending := Step(p, len(claims)+1, "police")
+	if err := s.InsertStep(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	q := cancuoc.StepQuery{Agency: "police", Statuses: []cancuoc.StepStatus{cancuoc.StepClaimed}, ReclaimableBy: "me", ClaimedBefore: before}
+	want := []string{"p1/1", "p1/3", "p1/4", "p1/6", "p1/7"}
+	got, err := s.Steps(ctx, q)
+	if err != nil || !reflect.DeepEqual(stepKeys(got), want) {
+		t.Errorf("reclaimable: %v, %v; want %v", stepKeys(got), err, want)
+	}
+	q.Limit = 2
+	if got, err := s.Steps(ctx, q); err != nil || !reflect.DeepEqual(stepKeys(got), want[:2]) {
+		t.Errorf("reclaimable, limit 2: %v, %v; want %v", stepKeys(got), err, want[:2])
+	}
+	if n, _, err := s.CountSteps(ctx, q, before); err != nil || n != len(want) {
+		t.Errorf("CountSteps(reclaimable) = %d, %v; want %d", n, err, len(want))
+	}
+	q.ReclaimableBy, q.Limit = "", 0
+	if got, err := s.Steps(ctx, q); err != nil || len(got) != len(claims) {
+		t.Errorf("every claimed task: %v, %v; want %d", stepKeys(got), err, len(claims))
 	}
 }
 

@@ -103,12 +103,16 @@ func (s *Service) candidates(ctx context.Context, r stepLister, actor *cancuoc.P
 // actor may take: its own (a client that restarted), and those whose
 // claim's lease has ended (a client that crashed).
 func (s *Service) reclaimable(ctx context.Context, r stepLister, actor *cancuoc.Principal, sq cancuoc.StepQuery, n int) ([]*cancuoc.ProcedureStep, error) {
-	sq.Statuses, sq.Limit = []cancuoc.StepStatus{cancuoc.StepClaimed}, MaxBatch
+	now := s.clock()
+	// The store leaves out the tasks other clients hold under a running
+	// lease (most claimed tasks of a busy queue), so they are neither read
+	// nor, on PostgreSQL, locked; the check below stays the rule.
+	sq.Statuses, sq.Limit = []cancuoc.StepStatus{cancuoc.StepClaimed}, n
+	sq.ReclaimableBy, sq.ClaimedBefore = actor.ID, now.Add(-s.lease)
 	held, err := r.Steps(ctx, sq)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
 	var out []*cancuoc.ProcedureStep
 	for _, st := range held {
 		if len(out) == n {
