@@ -73,10 +73,6 @@ type PopulationCount struct {
 // HistoryStore keeps every version of every citizen.
 type HistoryStore interface {
 	// AppendVersion stores a version. Conflict if (PIN, Version) exists.
-	// The store does not keep v. When v.Citizen is the record just given
-	// to InsertCitizen or UpdateCitizen in the same transaction, a store
-	// may reuse the encoding it made of it then: the caller must not
-	// change the record between the two calls.
 	AppendVersion(ctx context.Context, v *CitizenVersion) error
 	// Versions lists a citizen's versions, oldest first. Empty if none.
 	Versions(ctx context.Context, pin PIN) ([]*CitizenVersion, error)

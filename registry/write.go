@@ -52,11 +52,8 @@ func (s *Service) save(ctx context.Context, tx cancuoc.Tx, op string, old, c *ca
 // record writes the history row, audit entry and event of a saved version.
 // Version 1 records no field changes: its record is the whole content.
 func (s *Service) record(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Citizen, changes []cancuoc.FieldChange, ch change, now time.Time) error {
-	// The version holds c itself, not a copy: the store encodes it before
-	// AppendVersion returns, and may reuse the JSON it made of c when c
-	// was stored just before (HistoryStore.AppendVersion).
 	v := &cancuoc.CitizenVersion{PIN: c.PIN, Version: c.Version, At: now, Actor: ch.p.ID,
-		Agency: agencyOf(ch), Reason: ch.meta.Reason, LegalBasis: ch.meta.LegalBasis, Changes: changes, Citizen: c}
+		Agency: agencyOf(ch), Reason: ch.meta.Reason, LegalBasis: ch.meta.LegalBasis, Changes: changes, Citizen: c.Clone()}
 	if err := tx.AppendVersion(ctx, v); err != nil {
 		return err
 	}

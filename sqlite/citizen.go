@@ -86,7 +86,7 @@ func (o *ops) CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen
 // exists; DO NOTHING keeps the transaction usable for a retry.
 func (o *ops) InsertCitizen(ctx context.Context, c *cancuoc.Citizen) error {
 	const op = "sqlite.InsertCitizen"
-	doc, err := o.memo.encode(c)
+	doc, err := citizenDoc(c)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
@@ -120,7 +120,7 @@ func pinTaken(op string) error {
 // on the single writer, and as many pages to log at the commit.
 func (o *ops) UpdateCitizen(ctx context.Context, c *cancuoc.Citizen, prev int64) error {
 	const op = "sqlite.UpdateCitizen"
-	doc, err := o.memo.encode(c)
+	doc, err := citizenDoc(c)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}

@@ -27,7 +27,7 @@ func versionRow(v *cancuoc.CitizenVersion, doc []byte) ([]any, error) {
 // exists.
 func (o *ops) AppendVersion(ctx context.Context, v *cancuoc.CitizenVersion) error {
 	const op = "sqlite.AppendVersion"
-	doc, err := o.memo.reuse(v.Citizen)
+	doc, err := citizenDoc(v.Citizen)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}

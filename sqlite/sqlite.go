@@ -240,7 +240,7 @@ func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 			_ = tx.Rollback()
 		}
 	}()
-	o := &ops{r: tx, w: tx, log: &txLog{}, memo: &docMemo{}}
+	o := &ops{r: tx, w: tx, log: &txLog{}}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	if err := fn(o); err != nil {
 		return err
@@ -268,8 +268,7 @@ type querier interface {
 type ops struct {
 	r, w   querier
 	atomic func(ctx context.Context, fn func(*ops) error) error
-	log    *txLog   // inside a transaction: its audit entries and events, held until the commit
-	memo   *docMemo // inside a transaction: the record last stored, for its history row
+	log    *txLog // inside a transaction: its audit entries and events, held until the commit
 }
 
 var _ cancuoc.Tx = (*ops)(nil)
