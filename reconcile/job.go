@@ -728,6 +728,9 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		spill []cancuoc.SeenKey
 	)
 	seen.spilled = nil
+	if p.seq == 0 {
+		seen.reserve(expectedKeys(job, p, seen.n))
+	}
 	for _, k := range p.keys {
 		first, err := seen.add(k.Hash, k.Line)
 		if err != nil {
@@ -837,6 +840,20 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		enc.buf.Reset()
 	}
 	return err
+}
+
+// expectedKeys estimates the duplicate keys a run will have read by its
+// end from its first chunk (the keys, records and bytes of the chunk, the
+// input left after it) and the n keys already in the set (a resumed job's).
+// An estimate only sizes the set's table: a wrong one costs memory or a
+// doubling later, never a key.
+func expectedKeys(job *cancuoc.Reconciliation, p *prepared, n int) int {
+	bytes := p.offset - job.Offset
+	if bytes <= 0 || len(p.keys) == 0 {
+		return n
+	}
+	left := max(job.InputSize-p.offset, 0)
+	return n + len(p.keys) + int(float64(left)/float64(bytes)*float64(len(p.keys))*1.05)
 }
 
 // fieldList lists the compared fields in a stable order.
