@@ -662,12 +662,12 @@ func (r *Runner) read(rd Reader, chunk int) (*prepared, error) {
 }
 
 // inFlight is how many chunks a job's pipeline holds at most: one being
-// read, one per worker, one being committed, and as many again queued
-// between them, so that no stage waits on another's pause (the commit's
-// syncs, the index load at the start, the scheduler on a busy machine).
-// Each chunk is a few tens of MB at the default size: the bound keeps
-// memory flat, whatever the input's size.
-func inFlight(workers int) int { return 2 * (workers + 2) }
+// read, one per worker, one being committed, and two more queued between
+// them, so that a stage's pause (the commit's syncs, the index load at the
+// start) does not stop the others at once, as workers+1 did. Each chunk is
+// some 50 MB at the default size (its lines, parsed inputs and results),
+// so depth is memory: the bound keeps it flat whatever the input's size.
+func inFlight(workers int) int { return workers + 4 }
 
 // parse parses a chunk's records, ready to be matched: the malformed ones
 // get their result now.
