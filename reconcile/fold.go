@@ -121,28 +121,36 @@ func isKey(s string) bool {
 
 // cleanName is vntext.CleanName(s): NFC, eth mapped to đ, white space
 // trimmed and collapsed. A name already clean (the common case) is
-// returned as is, without allocating.
+// returned as is, without allocating; a name of ASCII and the precomposed
+// letters of cleanRunes (every Vietnamese name typed in NFC) is known
+// clean in the same one pass, without asking norm whether it is in NFC.
 func cleanName(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
+	table := cleanRunes()
+	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			ascii = false
-			break
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r >= foldRunes || !table[r] { // RuneError too
+				return cleanUnicodeName(s)
+			}
+			i += n
+			continue
 		}
 		if c == ' ' {
+			// s[i-1] is never ' ' inside a multi-byte rune (≥ 0x80).
 			if i == 0 || i == len(s)-1 || s[i-1] == ' ' {
 				return vntext.CleanName(s)
 			}
-			continue
-		}
-		if c < ' ' || c == 0x7f {
+		} else if c < ' ' || c == 0x7f {
 			return vntext.CleanName(s) // \t \n \v \f \r are white space
 		}
+		i++
 	}
-	if ascii {
-		return s
-	}
+	return s
+}
+
+// cleanUnicodeName is cleanName for a name with a rune outside cleanRunes.
+func cleanUnicodeName(s string) string {
 	if !norm.NFC.IsNormalString(s) || strings.ContainsAny(s, "\u00d0\u00f0") {
 		return vntext.CleanName(s)
 	}
@@ -159,3 +167,22 @@ func cleanName(s string) string {
 	}
 	return s
 }
+
+// cleanRunes tells the non-ASCII runes below foldRunes that cleanName
+// keeps as they are, wherever they stand: in NFC alone and starting a new
+// segment (norm's BoundaryBefore: NFC_Quick_Check yes and combining class
+// 0, so nothing before them composes with them). A string of such runes
+// and ASCII is in NFC, segment by segment (UAX #15's quick check). White
+// space (trimmed or collapsed) and the eth (mapped to đ) are not among
+// them.
+var cleanRunes = sync.OnceValue(func() *[foldRunes]bool {
+	var t [foldRunes]bool
+	for r := rune(utf8.RuneSelf); r < foldRunes; r++ {
+		if r >= 0xD800 && r < 0xE000 || r == '\u00d0' || r == '\u00f0' || unicode.IsSpace(r) {
+			continue
+		}
+		one := string(r)
+		t[r] = norm.NFC.IsNormalString(one) && norm.NFC.PropertiesString(one).BoundaryBefore()
+	}
+	return &t
+})

@@ -456,9 +456,6 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 	if err != nil {
 		return err
 	}
-	if m.Source, err = r.source(ctx, job); err != nil {
-		return err
-	}
 	chunk := r.Chunk
 	if chunk <= 0 {
 		chunk = DefaultChunk
@@ -471,12 +468,19 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 	// A pipeline: one goroutine reads the input's chunks in order, several
 	// workers parse and match them at once (the lookups are in memory or
 	// in the database), and this goroutine commits them in input order.
-	// At most workers+1 chunks are in flight, so memory stays flat however
-	// large the input. A failure anywhere stops everything.
+	// At most inFlight(workers) chunks are in flight, so memory stays flat
+	// however large the input. A failure anywhere stops everything.
 	workers := r.workers()
 	pctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	tokens := make(chan struct{}, workers+1)
+	tokens := make(chan struct{}, inFlight(workers))
+	// The registry's index loads (or is scanned) beside the first chunks'
+	// reading and parsing, which do not need it: only matching waits for
+	// it. Otherwise the load is a stretch where one goroutine works and
+	// the other cores wait. srcReady is closed once m.Source is set (or
+	// srcErr), which orders the workers' reads of m.Source after the write.
+	srcReady := make(chan struct{})
+	var srcErr error
 	raws := make(chan *prepared)
 	ready := make(chan *prepared, workers+1)
 	errc := make(chan error, workers+1)
@@ -518,6 +522,14 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 			}
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(srcReady)
+		if m.Source, srcErr = r.source(pctx, job); srcErr != nil {
+			fail(srcErr)
+		}
+	}()
 	var wwg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -526,7 +538,16 @@ func (r *Runner) run(ctx context.Context, job *cancuoc.Reconciliation) error {
 			defer wg.Done()
 			defer wwg.Done()
 			for p := range raws {
-				if err := r.prepare(pctx, m, p, hasID); err != nil {
+				r.parse(p, hasID)
+				select {
+				case <-srcReady:
+				case <-pctx.Done():
+					return
+				}
+				if srcErr != nil {
+					return
+				}
+				if err := r.match(pctx, m, p); err != nil {
 					fail(err)
 					return
 				}
@@ -640,8 +661,17 @@ func (r *Runner) read(rd Reader, chunk int) (*prepared, error) {
 	return &prepared{recs: recs, offset: rd.Offset(), line: rd.Line(), now: r.now()}, nil
 }
 
-// prepare parses and matches a chunk's records.
-func (r *Runner) prepare(ctx context.Context, m *Matcher, p *prepared, hasID bool) error {
+// inFlight is how many chunks a job's pipeline holds at most: one being
+// read, one per worker, one being committed, and two more queued between
+// them, so that a stage's pause (the commit's syncs, the index load at the
+// start) does not stop the others at once, as workers+1 did. Each chunk is
+// some 50 MB at the default size (its lines, parsed inputs and results),
+// so depth is memory: the bound keeps it flat whatever the input's size.
+func inFlight(workers int) int { return workers + 4 }
+
+// parse parses a chunk's records, ready to be matched: the malformed ones
+// get their result now.
+func (r *Runner) parse(p *prepared, hasID bool) {
 	t0 := time.Now()
 	recs := p.recs
 	p.ins, p.out = make([]*Input, len(recs)), make([]Result, len(recs))
@@ -660,13 +690,21 @@ func (r *Runner) prepare(ctx context.Context, m *Matcher, p *prepared, hasID boo
 		p.keys = recordKeys(p.keys, rec, in, hasID)
 	}
 	p.recs = nil
-	t1 := time.Now()
+	if r.Phases != nil {
+		d := time.Since(t0)
+		r.Phases.add(0, d, 0)
+		r.Phases.addParse(d)
+	}
+}
+
+// match matches a parsed chunk's records.
+func (r *Runner) match(ctx context.Context, m *Matcher, p *prepared) error {
+	t0 := time.Now()
 	if err := m.Match(ctx, p.ins, p.out); err != nil {
 		return err
 	}
 	if r.Phases != nil {
 		r.Phases.add(0, time.Since(t0), 0)
-		r.Phases.addParse(t1.Sub(t0))
 	}
 	return nil
 }
@@ -690,6 +728,9 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		spill []cancuoc.SeenKey
 	)
 	seen.spilled = nil
+	if p.seq == 0 {
+		seen.reserve(expectedKeys(job, p, seen.n))
+	}
 	for _, k := range p.keys {
 		first, err := seen.add(k.Hash, k.Line)
 		if err != nil {
@@ -799,6 +840,20 @@ func (r *Runner) commit(ctx context.Context, job *cancuoc.Reconciliation, enc *e
 		enc.buf.Reset()
 	}
 	return err
+}
+
+// expectedKeys estimates the duplicate keys a run will have read by its
+// end from its first chunk (the keys, records and bytes of the chunk, the
+// input left after it) and the n keys already in the set (a resumed job's).
+// An estimate only sizes the set's table: a wrong one costs memory or a
+// doubling later, never a key.
+func expectedKeys(job *cancuoc.Reconciliation, p *prepared, n int) int {
+	bytes := p.offset - job.Offset
+	if bytes <= 0 || len(p.keys) == 0 {
+		return n
+	}
+	left := max(job.InputSize-p.offset, 0)
+	return n + len(p.keys) + int(float64(left)/float64(bytes)*float64(len(p.keys))*1.05)
 }
 
 // fieldList lists the compared fields in a stable order.

@@ -74,9 +74,30 @@ func (s *seenSet) first(h int64) int64 {
 	return s.spilled[h]
 }
 
-func (s *seenSet) grow() {
+// reserve sizes the table for n keys (at most the bound) at once, so that
+// a large job's set does not grow by doubling: each doubling moves every
+// key to a random slot of a new table (a cache miss or two a key, some 25
+// million moves on the way to 2^25 slots), in the one goroutine that
+// commits, and holds the old table beside the new one.
+func (s *seenSet) reserve(n int) {
+	if s.limit > 0 {
+		n = min(n, s.limit)
+	}
+	size := len(s.hashes)
+	for n*4 > size*3 {
+		size *= 2
+	}
+	if size > len(s.hashes) {
+		s.resize(size)
+	}
+}
+
+func (s *seenSet) grow() { s.resize(2 * len(s.hashes)) }
+
+// resize moves the keys to a table of size slots (a power of two).
+func (s *seenSet) resize(size int) {
 	old, oldLines := s.hashes, s.lines
-	s.hashes, s.lines = make([]uint64, 2*len(old)), make([]uint32, 2*len(old))
+	s.hashes, s.lines = make([]uint64, size), make([]uint32, size)
 	for i, l := range oldLines {
 		if l != 0 {
 			j := s.slot(old[i])

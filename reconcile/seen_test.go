@@ -32,3 +32,37 @@ func TestSeenKeysFillTheirTable(t *testing.T) {
 		t.Errorf("%d keys in %d slots, want %d in %d", s.n, len(s.hashes), limit, 1<<12)
 	}
 }
+
+// TestSeenReserve: a set sized at once for the keys to come keeps every
+// key and the line where it was first seen, takes the table those keys
+// need (no doubling past it) and never more than the bound's.
+func TestSeenReserve(t *testing.T) {
+	s := newSeenSet(3 << 10)
+	s.hashes, s.lines = make([]uint64, 1<<8), make([]uint32, 1<<8)
+	key := func(i int) int64 { return int64(uint64(i+1) * 0x9e3779b97f4a7c15) }
+	for i := range 100 {
+		if _, err := s.add(key(i), int64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.reserve(3000)
+	if len(s.hashes) != 1<<12 {
+		t.Fatalf("reserved %d slots for 3000 keys, want %d", len(s.hashes), 1<<12)
+	}
+	for i := range 3000 {
+		first, err := s.add(key(i%1500), int64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(i%1500 + 1); first != want {
+			t.Fatalf("key %d: first seen at %d, want %d", i%1500, first, want)
+		}
+	}
+	if len(s.hashes) != 1<<12 || s.n != 1500 {
+		t.Errorf("%d keys in %d slots, want 1500 in %d", s.n, len(s.hashes), 1<<12)
+	}
+	s.reserve(1 << 20) // beyond the bound: the bound's table
+	if len(s.hashes) != 1<<12 {
+		t.Errorf("reserved %d slots past the bound of 3/4 of %d", len(s.hashes), 1<<12)
+	}
+}
