@@ -174,9 +174,12 @@ type Store interface {
 	// back otherwise (the error is returned as is).
 	InTx(ctx context.Context, fn func(Tx) error) error
 	// BulkInsert writes many new citizens with their first version in the
-	// fastest way the backend has (COPY, large transactions). It writes no
-	// events; the caller appends one for the batch. Conflict if a PIN exists.
-	BulkInsert(ctx context.Context, versions []*CitizenVersion) error
+	// fastest way the backend has (COPY, large transactions), and loaded,
+	// when not nil, to the outbox in the same transaction: the batch and
+	// the one event that reports it commit together or not at all, so a
+	// consumer that rebuilds on a load (reconciliation's index file) never
+	// misses one. No event per record. Conflict if a PIN exists.
+	BulkInsert(ctx context.Context, versions []*CitizenVersion, loaded *Event) error
 	// Ping checks the database answers (for readiness).
 	Ping(ctx context.Context) error
 	// Close releases the database.

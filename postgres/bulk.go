@@ -9,11 +9,11 @@ import (
 )
 
 // BulkInsert writes many new citizens with their first version in one
-// transaction, by COPY into citizens and citizen_versions. It writes no
-// events; the caller appends one for the batch. Conflict "pin_taken" if a
+// transaction, by COPY into citizens and citizen_versions, and loaded (when
+// not nil) into the sequencer's queue with them. Conflict "pin_taken" if a
 // PIN exists (in the table or twice in the batch); nothing is then written.
 // Invalid if a version carries no record.
-func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersion) error {
+func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersion, loaded *cancuoc.Event) error {
 	const op = "postgres.BulkInsert"
 	if len(versions) == 0 {
 		return nil
@@ -54,7 +54,12 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 				return []any{string(v.PIN), v.Version, ts(v.At), v.Actor, v.Agency, v.Reason, v.LegalBasis,
 					changes[i], docs[i]}, nil
 			}))
-		return err
+		if err != nil || loaded == nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		queueEvents(b, []cancuoc.Event{*loaded})
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		err = dbErr(op, err)
@@ -64,5 +69,9 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 		}
 		return err
 	}
-	return nil
+	if loaded == nil {
+		return nil
+	}
+	// Committed: the sequencer gives the event its place.
+	return cancuoc.WithOp(op, s.conn.appended(ctx, true))
 }

@@ -148,11 +148,11 @@ func TestErrorsHoldNoPersonalData(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	v := storetest.FirstVersion(storetest.Citizen(storetest.PIN(7)))
-	if err := s.BulkInsert(ctx, []*cancuoc.CitizenVersion{v}); err != nil {
+	if err := s.BulkInsert(ctx, []*cancuoc.CitizenVersion{v}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, err := range []error{
-		s.BulkInsert(ctx, []*cancuoc.CitizenVersion{v}),
+		s.BulkInsert(ctx, []*cancuoc.CitizenVersion{v}, nil),
 		s.InsertCitizen(ctx, v.Citizen),
 		s.AppendVersion(ctx, v),
 	} {
@@ -242,7 +242,7 @@ func BenchmarkBulkInsert(b *testing.B) {
 			serial++
 		}
 		b.StartTimer()
-		if err := s.BulkInsert(ctx, vs); err != nil {
+		if err := s.BulkInsert(ctx, vs, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

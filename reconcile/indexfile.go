@@ -39,9 +39,10 @@ type IndexFile struct {
 	Now func() time.Time
 }
 
-// DefaultIndexMaxAge: a day, so that even a change that left no event
-// (none is known; a crash between a bulk import's commit and its event's
-// is the case in mind) is seen within a day.
+// DefaultIndexMaxAge: a day, so that even a change that left no event is
+// seen within a day. None is known: every change of a citizen commits with
+// its event, and a bulk import with its one event (cancuoc.Store's
+// BulkInsert); the limit is a backstop for writes made outside cancuoc.
 const DefaultIndexMaxAge = 24 * time.Hour
 
 // indexStore is what IndexFile needs of the store.

@@ -40,12 +40,12 @@ func (s *Service) Import(ctx context.Context, p *cancuoc.Principal, batch []*can
 		versions[i] = &cancuoc.CitizenVersion{PIN: c.PIN, Version: 1, At: now, Actor: actor, Agency: meta.Agency,
 			Reason: meta.Reason, LegalBasis: meta.LegalBasis, Citizen: c}
 	}
-	if err := s.store.BulkInsert(ctx, versions); err != nil {
-		return cancuoc.WithOp(op, err)
+	if len(batch) == 0 {
+		return nil // nothing loaded, nothing to report
 	}
 	data, _ := json.Marshal(map[string]any{"count": len(batch), "reason": meta.Reason})
-	return cancuoc.WithOp(op, s.store.AppendEvent(ctx, &cancuoc.Event{ID: newEventID(), Type: cancuoc.EventCitizensLoaded,
-		Actor: actor, At: now, Data: data}))
+	loaded := &cancuoc.Event{ID: newEventID(), Type: cancuoc.EventCitizensLoaded, Actor: actor, At: now, Data: data}
+	return cancuoc.WithOp(op, s.store.BulkInsert(ctx, versions, loaded))
 }
 
 // withRecord prefixes the failing field with the record's index in the batch.

@@ -50,7 +50,7 @@ func BenchmarkBulkInsert(b *testing.B) {
 				b.StopTimer()
 				vs := next()
 				b.StartTimer()
-				if err := s.BulkInsert(b.Context(), vs); err != nil {
+				if err := s.BulkInsert(b.Context(), vs, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

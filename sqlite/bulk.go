@@ -18,10 +18,11 @@ import (
 const bulkChunk = 64
 
 // BulkInsert writes new citizens with their first version in one
-// transaction, through prepared multi-row INSERTs. It writes no events.
+// transaction, through prepared multi-row INSERTs, and loaded (when not
+// nil) with them.
 // Conflict "pin_taken" if a PIN exists or repeats in the batch; then
 // nothing of the batch is written.
-func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersion) error {
+func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersion, loaded *cancuoc.Event) error {
 	const op = "sqlite.BulkInsert"
 	if len(versions) == 0 {
 		return nil
@@ -96,6 +97,9 @@ func (s *Store) BulkInsert(ctx context.Context, versions []*cancuoc.CitizenVersi
 			case err != nil:
 				return dbErr(op, err)
 			}
+		}
+		if loaded != nil {
+			return o.AppendEvent(ctx, loaded)
 		}
 		return nil
 	})

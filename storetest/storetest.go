@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"TxCommit", testTxCommit},
 		{"BulkInsert", testBulkInsert},
 		{"BulkInsertConflict", testBulkInsertConflict},
+		{"BulkInsertEvent", testBulkInsertEvent},
 		{"LogOrderPerCitizen", testLogOrderPerCitizen},
 	}
 	for _, tc := range tests {
@@ -1182,7 +1183,7 @@ func testBulkInsert(t *testing.T, s cancuoc.Store) {
 	const n = 5000
 	vs := bulkVersions(100000, n)
 	start := time.Now()
-	if err := s.BulkInsert(ctx, vs); err != nil {
+	if err := s.BulkInsert(ctx, vs, nil); err != nil {
 		t.Fatalf("BulkInsert: %v", err)
 	}
 	t.Logf("BulkInsert of %d: %v", n, time.Since(start))
@@ -1216,8 +1217,43 @@ func testBulkInsert(t *testing.T, s cancuoc.Store) {
 	if evs, err := s.EventsAfter(ctx, 0, 10); err != nil || len(evs) != 0 {
 		t.Errorf("BulkInsert wrote %d events (%v), want none", len(evs), err)
 	}
-	if err := s.BulkInsert(ctx, nil); err != nil {
+	if err := s.BulkInsert(ctx, nil, nil); err != nil {
 		t.Errorf("BulkInsert(nil): %v", err)
+	}
+}
+
+// testBulkInsertEvent: a batch's event commits with the batch, and a batch
+// that fails takes its event with it (a consumer that rebuilds on a load
+// must never see the records without the event, nor the event without
+// the records).
+func testBulkInsertEvent(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	mustInsert(t, s, Citizen(PIN(500050)))
+	loaded := func(id string) *cancuoc.Event {
+		return &cancuoc.Event{ID: id, Type: cancuoc.EventCitizensLoaded, Actor: "console", At: T0,
+			Data: json.RawMessage(`{"count":100}`)}
+	}
+	wantErr(t, "BulkInsert(existing PIN) with its event",
+		s.BulkInsert(ctx, bulkVersions(500000, 100), loaded("load-failed")), cancuoc.Conflict, "")
+	if err := s.BulkInsert(ctx, bulkVersions(600000, 100), loaded("load-ok")); err != nil {
+		t.Fatalf("BulkInsert with its event: %v", err)
+	}
+	settle(t, s)
+	evs, err := s.EventsAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range evs {
+		if e.Type == cancuoc.EventCitizensLoaded {
+			ids = append(ids, e.ID)
+		}
+	}
+	if len(ids) != 1 || ids[0] != "load-ok" {
+		t.Errorf("load events after a failed and a good batch: %v, want [load-ok]", ids)
+	}
+	if _, err := s.Citizen(ctx, bulkVersions(600000, 1)[0].PIN); err != nil {
+		t.Errorf("record of the good batch: %v", err)
 	}
 }
 
@@ -1227,11 +1263,11 @@ func testBulkInsertConflict(t *testing.T, s cancuoc.Store) {
 
 	// A PIN that exists, in the middle of the batch.
 	batch := bulkVersions(200000, 100)
-	wantErr(t, "BulkInsert(existing PIN)", s.BulkInsert(ctx, batch), cancuoc.Conflict, "")
+	wantErr(t, "BulkInsert(existing PIN)", s.BulkInsert(ctx, batch, nil), cancuoc.Conflict, "")
 	// A PIN twice within the batch.
 	twice := bulkVersions(300000, 100)
 	twice = append(twice, bulkVersions(300042, 1)...)
-	wantErr(t, "BulkInsert(repeated PIN)", s.BulkInsert(ctx, twice), cancuoc.Conflict, "")
+	wantErr(t, "BulkInsert(repeated PIN)", s.BulkInsert(ctx, twice, nil), cancuoc.Conflict, "")
 
 	for _, b := range [][]*cancuoc.CitizenVersion{batch, twice} {
 		for _, v := range b {
@@ -1250,7 +1286,7 @@ func testBulkInsertConflict(t *testing.T, s cancuoc.Store) {
 		t.Errorf("history of the existing PIN: %d, %v; want none", len(h), err)
 	}
 	// The store still takes a good batch.
-	if err := s.BulkInsert(ctx, bulkVersions(400000, 10)); err != nil {
+	if err := s.BulkInsert(ctx, bulkVersions(400000, 10), nil); err != nil {
 		t.Fatalf("BulkInsert after conflicts: %v", err)
 	}
 }
