@@ -122,12 +122,17 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hi
 	now := s.p.now()
 	row := &cancuoc.AuthRequest{ID: randomID(18), ClientID: r.ClientID, CreatedAt: now,
 		ExpiresAt: now.Add(s.p.cfg.LoginLifetime), Doc: doc}
-	if err := s.p.store.InsertAuthRequest(ctx, row); err != nil {
-		return nil, err
-	}
 	a := &authRequest{id: row.ID, d: d, row: row}
 	if slot, ok := ctx.Value(keyCreated).(**authRequest); ok {
-		*slot = a // authorize answers with its login page (login.go)
+		// authorize answers with its login page (login.go), which carries
+		// the request sealed: nothing is stored, nor committed, until a
+		// step changes it (sealed.go).
+		a.sealed = true
+		*slot = a
+		return a, nil
+	}
+	if err := s.p.store.InsertAuthRequest(ctx, row); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -147,8 +152,7 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 		return nil, err
 	}
 	if !s.p.now().Before(row.ExpiresAt) {
-		return nil, cancuoc.E(cancuoc.NotFound, "oidc.authRequest", "login_expired",
-			"Phiên đăng nhập đã hết hạn; hãy quay lại dịch vụ và thử lại.", "The login has expired; go back to the service and try again.")
+		return nil, errLoginExpired
 	}
 	return decodeAuthRequest(row)
 }
@@ -156,7 +160,10 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 // saveAuthRequest writes back a request's progress, only if no other
 // write changed the request since it was read (SwapAuthRequest): of two
 // requests racing through the same step, such as finishing one passkey
-// ceremony twice, one takes effect and the other gets Conflict.
+// ceremony twice, one takes effect and the other gets Conflict. A request
+// still sealed (sealed.go) is inserted instead, and its ID, the primary
+// key, lets only the first of two uses of the sealed form take effect: the
+// other gets errLoginUsed.
 func (s *storage) saveAuthRequest(ctx context.Context, tx cancuoc.Tx, a *authRequest) error {
 	doc, err := json.Marshal(a.d)
 	if err != nil {
@@ -164,6 +171,17 @@ func (s *storage) saveAuthRequest(ctx context.Context, tx cancuoc.Tx, a *authReq
 	}
 	prev := a.row.Doc
 	a.row.PIN, a.row.Doc = a.pin, doc
+	if a.sealed {
+		if err := tx.InsertAuthRequest(ctx, a.row); err != nil {
+			a.row.Doc = prev
+			if errorsAsKind(err, cancuoc.Conflict) {
+				return errLoginUsed
+			}
+			return err
+		}
+		a.sealed = false
+		return nil
+	}
 	if err := tx.SwapAuthRequest(ctx, a.row, prev); err != nil {
 		a.row.Doc = prev
 		return err
@@ -181,17 +199,24 @@ func (s *storage) commitAuthRequest(ctx context.Context, a *authRequest) error {
 	}
 	// The records first, the compare-and-swap last: the records need no
 	// answer, so on PostgreSQL they wait and go with the swap in one round
-	// trip (postgres/pipetx.go). A swap that loses rolls them back with it.
+	// trip (postgres/pipetx.go). A swap that loses rolls them back with it;
+	// so does the insert of a sealed request whose ID is taken.
+	sealed, prev := a.sealed, a.row.Doc
 	err := s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		if err := s.p.writeLoginTx(ctx, tx, a.login); err != nil {
 			return err
 		}
 		return s.saveAuthRequest(ctx, tx, a)
 	})
-	if err == nil {
-		a.login = nil
+	if err != nil {
+		if sealed && errorsAsKind(err, cancuoc.Conflict) {
+			err = errLoginUsed // the insert's failure may surface at COMMIT (pipetx.go)
+		}
+		a.sealed, a.row.Doc = sealed, prev // nothing was stored
+		return err
 	}
-	return err
+	a.login = nil
+	return nil
 }
 
 // AuthRequestByID loads a request.

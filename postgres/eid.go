@@ -214,6 +214,65 @@ func (c *conn) InsertPasskey(ctx context.Context, p *cancuoc.Passkey) error {
 }
 
 // Passkeys lists an account's credentials, oldest first.
+// AccountPasskeys returns an account and its credentials in one
+// statement: the account's row once per credential (a citizen has one or
+// two), or once with NULLs when it has none.
+func (c *conn) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account, []*cancuoc.Passkey, error) {
+	const op = "postgres.AccountPasskeys"
+	rows, err := c.q.Query(ctx, `SELECT `+accountCols+`, pk_id, pk_name, pk_credential, pk_created, pk_used
+		FROM accounts LEFT JOIN LATERAL (SELECT id AS pk_id, name AS pk_name, credential AS pk_credential,
+			created_at AS pk_created, last_used_at AS pk_used FROM passkeys WHERE account_id = accounts.id) p ON true
+		WHERE accounts.id = $1 ORDER BY pk_created, pk_id`, id)
+	if err != nil {
+		return nil, nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var (
+		acc *cancuoc.Account
+		out = []*cancuoc.Passkey{}
+	)
+	for rows.Next() {
+		var (
+			pkID, cred []byte
+			name       *string
+			created    *time.Time
+			used       *time.Time
+		)
+		a, err := scanAccount(withExtra{rows, []any{&pkID, &name, &cred, &created, &used}})
+		if err != nil {
+			return nil, nil, dbErr(op, err)
+		}
+		acc = a
+		if pkID == nil {
+			continue
+		}
+		p := &cancuoc.Passkey{ID: pkID, AccountID: a.ID, Credential: cred, LastUsedAt: fromOptTime(used)}
+		if name != nil {
+			p.Name = *name
+		}
+		if created != nil {
+			p.CreatedAt = ts(*created)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, dbErr(op, err)
+	}
+	if acc == nil {
+		return nil, nil, accountNotFound(op)
+	}
+	return acc, out, nil
+}
+
+// withExtra scans a row into a scan function's destinations and then
+// extra ones: a row of a join, read by the scanner of one of its tables.
+type withExtra struct {
+	rows  pgx.Rows
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.extra...)...) }
+
 func (c *conn) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passkey, error) {
 	const op = "postgres.Passkeys"
 	rows, err := c.q.Query(ctx, `SELECT id, account_id, name, credential, created_at, last_used_at

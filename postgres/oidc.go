@@ -102,17 +102,15 @@ func (c *conn) Clients(ctx context.Context) ([]*cancuoc.Client, error) {
 // InsertAuthRequest stores r. Conflict "duplicate" if the ID exists.
 func (c *conn) InsertAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) error {
 	const op = "postgres.InsertAuthRequest"
-	tag, err := c.q.Exec(ctx, `INSERT INTO oidc_auth_requests
+	// No ON CONFLICT: a taken ID raises unique_violation (dbErr: Conflict
+	// "duplicate"), which a transaction's queue carries up to its COMMIT
+	// (pipetx.go). A passkey login inserts its request, finished, with its
+	// other records, and the key is what refuses a second use of the
+	// request the login page carried sealed (oidc/sealed.go).
+	return c.later(ctx, op, `INSERT INTO oidc_auth_requests
 		(id, client_id, pin, code_hash, code_used, created_at, expires_at, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		r.ID, r.ClientID, string(r.PIN), bytesOrNil(r.CodeHash), r.CodeUsed, ts(r.CreatedAt), ts(r.ExpiresAt), string(r.Doc))
-	if err != nil {
-		return dbErr(op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return duplicate(op)
-	}
-	return nil
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		[]any{r.ID, r.ClientID, string(r.PIN), bytesOrNil(r.CodeHash), r.CodeUsed, ts(r.CreatedAt), ts(r.ExpiresAt), string(r.Doc)}, nil)
 }
 
 const authRequestCols = `id, client_id, pin, code_hash, code_used, created_at, expires_at, doc::text`
