@@ -301,14 +301,26 @@ func (c *conn) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passk
 func (c *conn) UpdatePasskey(ctx context.Context, p *cancuoc.Passkey) error {
 	const op = "postgres.UpdatePasskey"
 	// A login's counter update goes with its transaction's next round trip
-	// (pipetx.go).
-	return c.later(ctx, op, `UPDATE passkeys SET name = $2, credential = $3, last_used_at = $4 WHERE id = $1`,
-		[]any{p.ID, p.Name, p.Credential, optTime(p.LastUsedAt)}, func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() == 0 {
-				return notFound(op)
-			}
-			return nil
-		})
+	// (pipetx.go). An unknown passkey is refused by the server itself (the
+	// count of rows updated divides, so none raises division_by_zero),
+	// not by a check of the answer in Go: so nothing need be judged before
+	// the COMMIT, which rides in the same round trip as the login's other
+	// writes.
+	sql := `WITH u AS (UPDATE passkeys SET name = $2, credential = $3, last_used_at = $4 WHERE id = $1 RETURNING 1)
+		SELECT 1 / count(*) FROM u`
+	args := []any{p.ID, p.Name, p.Credential, optTime(p.LastUsedAt)}
+	wrap := func(err error) error {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "22012" { // division_by_zero: no such passkey
+			return notFound(op)
+		}
+		return dbErr(op, err)
+	}
+	if c.pipe != nil && c.pipe.err == nil {
+		c.pipe.holdRaising(sql, args, wrap)
+		return nil
+	}
+	_, err := c.q.Exec(ctx, sql, args...)
+	return wrap(err)
 }
 
 // InsertChallenge stores a challenge. Conflict "duplicate" if the ID exists.
@@ -465,8 +477,9 @@ func (c *conn) AppendLogin(ctx context.Context, l *cancuoc.LoginRecord) error {
 		amr = []string{}
 	}
 	// In a transaction the ID is set once the next round trip is answered
-	// (pipetx.go), at the latest when the transaction commits.
-	return c.laterRow(ctx, "postgres.AppendLogin", `INSERT INTO logins (account_id, at, client_id, amr, source)
+	// (pipetx.go), at the latest when the transaction commits; the insert
+	// has no condition, so a COMMIT may go in that round trip.
+	return c.laterInsertRow(ctx, "postgres.AppendLogin", `INSERT INTO logins (account_id, at, client_id, amr, source)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`, []any{l.AccountID, ts(l.At), l.ClientID, amr, l.Source},
 		func(row pgx.Row) error { return row.Scan(&l.ID) })
 }
