@@ -262,17 +262,28 @@ func (s *storage) codeReplayed(ctx context.Context, row *cancuoc.AuthRequest) er
 
 // claimCode claims the code of the request a token is issued for, in the
 // token's transaction; a code claimed meanwhile by a racing exchange is a
-// replay (the caller revokes, after the transaction, with codeReplayed).
-func claimCode(ctx context.Context, tx cancuoc.Tx, req op.TokenRequest) (*cancuoc.AuthRequest, error) {
+// replay (replayedCode; the caller revokes, after the transaction, with
+// codeReplayed). The request was read already (AuthRequestByCode), so the
+// claim returns nothing, and on PostgreSQL goes to the server with the
+// token and the COMMIT in one round trip; its refusal may then come from
+// the transaction's end rather than from this call.
+func claimCode(ctx context.Context, tx cancuoc.Tx, req op.TokenRequest) error {
 	a, ok := req.(*authRequest)
 	if !ok {
-		return nil, nil
+		return nil
 	}
-	row, err := tx.ClaimAuthCode(ctx, a.row.CodeHash)
-	if err != nil && errorsAsKind(err, cancuoc.Conflict) && row != nil {
-		return row, err
+	return tx.UseAuthCode(ctx, a.row.CodeHash)
+}
+
+// replayedCode is the request whose code the token's transaction found
+// used (err, from claimCode or the transaction's end), else nil.
+func replayedCode(req op.TokenRequest, err error) *cancuoc.AuthRequest {
+	a, ok := req.(*authRequest)
+	var e *cancuoc.Error
+	if !ok || !errors.As(err, &e) || e.Kind != cancuoc.Conflict || e.Code != "code_used" {
+		return nil
 	}
-	return nil, err
+	return a.row
 }
 
 // SaveAuthCode stores the hash of the code issued for a request; the code
@@ -331,19 +342,18 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	// transaction now carries it and the token to the server with its
 	// COMMIT, postgres/pipetx.go.)
 	var (
-		replayed *cancuoc.AuthRequest
-		id       string
-		exp      time.Time
+		id  string
+		exp time.Time
 	)
 	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		var err error
-		if replayed, err = claimCode(ctx, tx, req); err != nil {
+		if err := claimCode(ctx, tx, req); err != nil {
 			return err
 		}
+		var err error
 		id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
 		return err
 	})
-	if replayed != nil {
+	if replayed := replayedCode(req, err); replayed != nil {
 		return "", time.Time{}, s.codeReplayed(ctx, replayed)
 	}
 	if err != nil {
@@ -392,10 +402,8 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		exp               time.Time
 		reused            *cancuoc.Token
 	)
-	var replayed *cancuoc.AuthRequest
 	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		var err error
-		if replayed, err = claimCode(ctx, tx, req); err != nil {
+		if err := claimCode(ctx, tx, req); err != nil {
 			return err
 		}
 		family := randomID(12)
@@ -426,7 +434,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			Family: family, AuthRequestID: authReqID, ClientID: clientID, PIN: pin, CreatedAt: now,
 			ExpiresAt: now.Add(s.p.cfg.RefreshTokenLifetime), Doc: doc})
 	})
-	if replayed != nil {
+	if replayed := replayedCode(req, err); replayed != nil {
 		return "", "", time.Time{}, s.codeReplayed(ctx, replayed)
 	}
 	if reused != nil {

@@ -163,8 +163,9 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 }
 
 // TestLoginWritesRideTheCommit: a passkey login's writes (the login, the
-// passkey's counter, the session, the finished request) go to the server
-// with BEGIN and COMMIT in one round trip: none is judged by a check of
+// passkey's counter, the session, the finished request), and the token's
+// (the code's claim, the token), go to the server with BEGIN and COMMIT in
+// one round trip: none is judged by a check of
 // its answer in Go (the counter's update raises in SQL when the passkey is
 // unknown; the login's insert has no condition). A savepoint started
 // after such a raising write waits for its answer first, so that a
@@ -194,6 +195,26 @@ func TestLoginWritesRideTheCommit(t *testing.T) {
 	want := "BEGIN ISOLATION LEVEL + INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests + COMMIT"
 	if got := strings.Join(q.trips, "\n"); got != want {
 		t.Errorf("round trips:\n%s\nwant:\n%s", got, want)
+	}
+
+	// The token's: the code's claim (raising when the code is not there
+	// unused), the token, COMMIT.
+	q = &roundTrips{}
+	p = &pipe{q: q}
+	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	c = &conn{q: p, pipe: p}
+	if err := c.UseAuthCode(ctx, []byte("code")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertToken(ctx, &cancuoc.Token{ID: "t", Kind: cancuoc.TokenAccess, CreatedAt: now, ExpiresAt: now, Doc: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = "BEGIN ISOLATION LEVEL + WITH c AS + INSERT INTO oidc_tokens + COMMIT"
+	if got := strings.Join(q.trips, "\n"); got != want {
+		t.Errorf("round trips of the token:\n%s\nwant:\n%s", got, want)
 	}
 
 	q = &roundTrips{}
