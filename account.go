@@ -190,6 +190,10 @@ type AccountStore interface {
 	InsertPasskey(ctx context.Context, p *Passkey) error
 	// Passkeys lists an account's credentials, oldest first. Empty if none.
 	Passkeys(ctx context.Context, accountID string) ([]*Passkey, error)
+	// AccountPasskeys returns an account and its credentials (as Passkeys)
+	// in one read, which a passkey login needs both of. NotFound if the
+	// account is absent.
+	AccountPasskeys(ctx context.Context, id string) (*Account, []*Passkey, error)
 	// UpdatePasskey replaces a credential's record and last use. NotFound if absent.
 	UpdatePasskey(ctx context.Context, p *Passkey) error
 

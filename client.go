@@ -193,6 +193,13 @@ type OIDCStore interface {
 	// NotFound if no request has the code; Conflict "code_used" (with the
 	// request, so its tokens can be revoked) if it was used before.
 	ClaimAuthCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
+	// UseAuthCode marks the code with this hash used, as ClaimAuthCode,
+	// for a caller that has read the request already: nothing is returned,
+	// so on PostgreSQL, in a transaction, the statement goes with the
+	// transaction's next round trip (its COMMIT), and its refusal comes
+	// with that call. Conflict "code_used" when no request has the code
+	// unused (used before, or unknown).
+	UseAuthCode(ctx context.Context, codeHash []byte) error
 	// DeleteAuthRequest removes a request; absent is not an error.
 	DeleteAuthRequest(ctx context.Context, id string) error
 	// DeleteExpiredAuthRequests removes requests that expired before t.

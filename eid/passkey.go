@@ -41,6 +41,22 @@ func (s *Service) user(ctx context.Context, a *cancuoc.Account) (*waUser, []*can
 	if err != nil {
 		return nil, nil, err
 	}
+	return userOf(a, pks)
+}
+
+// accountUser reads an account and its passkeys in one statement
+// (AccountPasskeys): a passkey login's one read of the account.
+func (s *Service) accountUser(ctx context.Context, id string) (*cancuoc.Account, *waUser, []*cancuoc.Passkey, error) {
+	a, pks, err := s.store.AccountPasskeys(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	u, pks, err := userOf(a, pks)
+	return a, u, pks, err
+}
+
+// userOf is an account with its passkeys as WebAuthn's user.
+func userOf(a *cancuoc.Account, pks []*cancuoc.Passkey) (*waUser, []*cancuoc.Passkey, error) {
 	u := &waUser{a: a}
 	for _, p := range pks {
 		var c webauthn.Credential
@@ -241,7 +257,7 @@ func (s *Service) VerifyPasskeyLogin(ctx context.Context, session []byte, r *htt
 		// logs in to services. A store failure is not the passkey's fault.
 		var storeErr error
 		cred, err = s.wa.FinishDiscoverableLogin(func(_, userHandle []byte) (webauthn.User, error) {
-			acc, err := s.store.Account(ctx, string(userHandle))
+			acc, u, p, err := s.accountUser(ctx, string(userHandle))
 			if err != nil {
 				if cancuoc.KindOf(err) != cancuoc.NotFound {
 					storeErr = err
@@ -251,11 +267,6 @@ func (s *Service) VerifyPasskeyLogin(ctx context.Context, session []byte, r *htt
 			if acc.PIN == "" {
 				return nil, errors.New("not a citizen's account")
 			}
-			u, p, err := s.user(ctx, acc)
-			if err != nil {
-				storeErr = err
-				return nil, err
-			}
 			a, pks = acc, p
 			return u, nil
 		}, ls.Session, r)
@@ -263,11 +274,8 @@ func (s *Service) VerifyPasskeyLogin(ctx context.Context, session []byte, r *htt
 			return nil, nil, cancuoc.WithOp(op, storeErr)
 		}
 	} else {
-		if a, err = s.store.Account(ctx, ls.AccountID); err != nil {
-			return nil, nil, cancuoc.WithOp(op, err)
-		}
 		var u *waUser
-		if u, pks, err = s.user(ctx, a); err != nil {
+		if a, u, pks, err = s.accountUser(ctx, ls.AccountID); err != nil {
 			return nil, nil, cancuoc.WithOp(op, err)
 		}
 		cred, err = s.wa.FinishLogin(u, ls.Session, r)

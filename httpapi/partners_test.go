@@ -182,7 +182,7 @@ func (e *partnerEnv) registerCitizen() string {
 	return "basic:" + string(e.cit.PIN) + ":" + citizenPW
 }
 
-var formField = regexp.MustCompile(`name="(id|csrf)" value="([^"]*)"`)
+var formField = regexp.MustCompile(`name="(id|csrf|ar)" value="([^"]*)"`)
 
 // citizenToken logs the citizen into a relying party registered with
 // scopes and returns its access token.

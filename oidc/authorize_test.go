@@ -40,7 +40,7 @@ func TestAuthorizeAnswersLoginPage(t *testing.T) {
 		t.Fatalf("no request or CSRF token in the page: %v", f)
 	}
 	// The language switch goes to the same request's page.
-	switchTo := "/oidc/login?" + url.Values{"id": {f.Get("id")}, "lang": {"en"}}.Encode()
+	switchTo := "/oidc/login?" + url.Values{"id": {f.Get("id")}, "ar": {f.Get("ar")}, "lang": {"en"}}.Encode()
 	if !strings.Contains(page, strings.ReplaceAll(switchTo, "&", "&amp;")) {
 		t.Errorf("language switch: want %s in the page", switchTo)
 	}

@@ -10,14 +10,22 @@ import (
 // Cleanup removes the authorization requests and login sessions that have
 // expired. A request is kept until then even after its code was used, so
 // that a replayed code is recognised; after expiry nothing needs it.
+//
+// A request's row outlives its expiry by sealedSkew: its sealed form
+// (sealed.go) is refused once expired, and only the row's primary key
+// refuses a second use of that form before then, so the row must not go
+// while another node, whose clock is behind, could still take the form.
 func (p *Provider) Cleanup(ctx context.Context) error {
 	now := p.now()
-	if err := p.store.DeleteExpiredAuthRequests(ctx, now); err != nil {
+	if err := p.store.DeleteExpiredAuthRequests(ctx, now.Add(-sealedSkew)); err != nil {
 		return cancuoc.WithOp("oidc.Cleanup", err)
 	}
 	_, err := p.store.DeleteExpiredLoginSessions(ctx, now)
 	return cancuoc.WithOp("oidc.Cleanup", err)
 }
+
+// sealedSkew is how long a request's row is kept past its expiry.
+const sealedSkew = 5 * time.Minute
 
 // RunCleanup calls Cleanup every interval until ctx ends. Every node may
 // run it: the deletes are idempotent.

@@ -265,7 +265,7 @@ func (b *browser) post(path string, form url.Values) resp {
 	return b.do(req)
 }
 
-var hidden = regexp.MustCompile(`name="(id|csrf)" value="([^"]*)"`)
+var hidden = regexp.MustCompile(`name="(id|csrf|ar)" value="([^"]*)"`)
 
 func fields(body string) url.Values {
 	v := url.Values{}

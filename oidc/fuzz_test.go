@@ -101,3 +101,27 @@ func FuzzAssertionClaims(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnseal feeds the sealed request a login form carries (sealed.go):
+// whatever arrives, no panic, and nothing but a form this provider sealed
+// for that request ID opens.
+func FuzzUnseal(f *testing.F) {
+	p := &Provider{sealKey: derive([]byte(strings.Repeat("k", 32)), "auth request seal"), cfg: Config{Now: time.Now}}
+	now := time.Now().UTC()
+	good, err := p.seal(&authRequest{row: &cancuoc.AuthRequest{ID: "req-1", ClientID: "portal", CreatedAt: now,
+		ExpiresAt: now.Add(time.Hour), Doc: []byte(`{"client_id":"portal","redirect_uri":"https://a.example/cb"}`)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("req-1", good)
+	f.Add("req-1", good[:len(good)-2])
+	f.Add("req-2", good)
+	f.Add("", "")
+	f.Add("req-1", "!!!")
+	f.Fuzz(func(t *testing.T, id, sealed string) {
+		a, err := p.unseal(id, sealed)
+		if err == nil && (sealed != good || id != "req-1" || a.d.ClientID != "portal" || !a.sealed) {
+			t.Fatalf("opened a form this provider did not seal: %q %q", id, sealed)
+		}
+	})
+}

@@ -215,6 +215,9 @@ type page struct {
 	// PasskeyOptions: the discoverable passkey ceremony's options (JSON),
 	// for the login page's script.
 	PasskeyOptions string
+	// Sealed is the login page's request, sealed, while no step has
+	// stored it (sealed.go).
+	Sealed string
 }
 
 type consentRow struct {
@@ -307,13 +310,40 @@ var errBrowser = cancuoc.E(cancuoc.Forbidden, "oidc.login", "browser_mismatch",
 
 // request loads the request named by the id parameter and checks that this
 // browser owns it; with post, also the CSRF token. On a first GET it binds
-// the request to this browser.
+// the request to this browser. A request the store does not hold may come
+// sealed in the form (sealed.go): a step before any was saved.
 func (p *Provider) request(w http.ResponseWriter, r *http.Request, post bool) (*authRequest, string, error) {
 	id := r.FormValue("id")
 	a, err := p.storage.authRequest(r.Context(), id)
+	if sealed := r.FormValue(sealedField); err != nil && sealed != "" && errorsAsKind(err, cancuoc.NotFound) {
+		a, err = p.unseal(id, sealed)
+	}
 	if err != nil {
 		return nil, "", err
 	}
+	return p.owned(w, r, a, post)
+}
+
+// sealedRequest is request for the passkey login's finish, whose form
+// carries the request sealed while no step has stored it: opened without
+// reading the store, whose primary key refuses a second use when the
+// login inserts it (saveAuthRequest). Without the sealed form, request.
+func (p *Provider) sealedRequest(w http.ResponseWriter, r *http.Request) (*authRequest, string, error) {
+	sealed := r.PostFormValue(sealedField)
+	if sealed == "" {
+		return p.request(w, r, true)
+	}
+	a, err := p.unseal(r.PostFormValue("id"), sealed)
+	if err != nil {
+		return nil, "", err
+	}
+	return p.owned(w, r, a, true)
+}
+
+// owned checks that this browser owns a (the binding cookie; with post,
+// the CSRF token), binding a request not yet bound on a GET.
+func (p *Provider) owned(w http.ResponseWriter, r *http.Request, a *authRequest, post bool) (*authRequest, string, error) {
+	id := a.id
 	var binding string
 	if c, err := r.Cookie(cookieBinding); err == nil {
 		binding = c.Value
@@ -376,16 +406,35 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request, a *authRequ
 		return
 	}
 	pg := p.newPage(w, r)
-	// The language switch names the request (the page may be the answer
-	// of /authorize, whose URL would start another request).
-	pg.Other = p.base + "/login?" + url.Values{"id": {a.id}, "lang": {otherLang(pg.Lang)}}.Encode()
-	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+	if err := p.loginForm(pg, a, binding); err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	pg.Client, _ = p.client(r.Context(), a.d.ClientID)
 	pg.PINHint = a.d.LoginHint
 	if len(a.d.Passkey) > 0 && a.d.PasskeyPIN == "" {
 		pg.PasskeyOptions = string(a.d.PasskeyOptions)
 	}
 	p.render(w, http.StatusOK, "login.html", pg)
+}
+
+// loginForm fills what the login page's forms and its language switch
+// carry of a request: its ID, the CSRF token and, while no step has
+// stored it, the request sealed (sealed.go). The language switch names the
+// request (the page may be the answer of /authorize, whose URL would
+// start another request).
+func (p *Provider) loginForm(pg *page, a *authRequest, binding string) error {
+	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+	q := url.Values{"id": {a.id}, "lang": {otherLang(pg.Lang)}}
+	if a.sealed {
+		var err error
+		if pg.Sealed, err = p.seal(a); err != nil {
+			return err
+		}
+		q.Set(sealedField, pg.Sealed)
+	}
+	pg.Other = p.base + "/login?" + q.Encode()
+	return nil
 }
 
 // resume shows the page of the step a request is at, e.g. after a reload.
@@ -432,11 +481,7 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 		if perr == nil {
 			p.auditEntry(ctx, p.store, pin, "eid.login", a.d.ClientID, nil, "failed")
 		}
-		pg := p.newPage(w, r)
-		pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
-		pg.Client, _ = p.client(ctx, a.d.ClientID)
-		pg.ErrVI, pg.ErrEN = shown.MessageVI, shown.MessageEN
-		p.render(w, http.StatusUnauthorized, "login.html", pg)
+		p.loginAgain(w, r, a, binding, http.StatusUnauthorized, shown)
 		return
 	}
 	has, err := p.accounts.HasTOTP(ctx, acc.ID)

@@ -142,6 +142,9 @@ type authRequest struct {
 	// passkey is the verified passkey's record to write with the login
 	// (PasskeyVerifier), set by passkeyFinish for finishLogin.
 	passkey *cancuoc.Passkey
+	// sealed: not stored yet; it travels sealed in its login page
+	// (sealed.go), and its first saved step inserts it.
+	sealed bool
 }
 
 func (a *authRequest) GetID() string          { return a.id }

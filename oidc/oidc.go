@@ -6,8 +6,8 @@
 // acr, and an access record on the citizen for every login, consent and
 // token.
 //
-// Flow: /authorize stores the request and answers with its login page
-// (/login?id= shows it again); the citizen proves who they are (password,
+// Flow: /authorize answers with the request's login page, which carries
+// the request sealed until a step stores it (/login?id= shows it again); the citizen proves who they are (password,
 // then TOTP when enrolled; or a passkey); a client that demands level 2
 // gets an explanation page for a level-1 holder instead of a token; the consent page lists exactly the fields the scopes release and
 // the client's stated purpose; then the code goes to the registered
@@ -130,6 +130,7 @@ type Provider struct {
 	base     string // the issuer's path, without a trailing slash
 	pairwise []byte
 	cookie   []byte
+	sealKey  []byte // seals the requests login pages carry (sealed.go)
 	secure   bool
 	handler  http.Handler
 	log      *slog.Logger
@@ -179,7 +180,8 @@ func New(store cancuoc.Store, accounts Accounts, cfg Config) (*Provider, error) 
 			"Địa chỉ issuer phải là URL https không có truy vấn.", "The issuer must be an https URL without query or fragment.")
 	}
 	p := &Provider{cfg: cfg, store: store, accounts: accounts, base: strings.TrimSuffix(u.Path, "/"),
-		pairwise: derive(cfg.Secret, "pairwise"), cookie: derive(cfg.Secret, "cookie"), secure: u.Scheme == "https", log: cfg.Log}
+		pairwise: derive(cfg.Secret, "pairwise"), cookie: derive(cfg.Secret, "cookie"), sealKey: derive(cfg.Secret, "auth request seal"),
+		secure: u.Scheme == "https", log: cfg.Log}
 	p.keys, err = newKeyring(store, derive(cfg.Secret, "key sealing"), cfg.Now, cfg.KeyRotation, cfg.IDTokenLifetime+5*time.Minute)
 	if err != nil {
 		return nil, cancuoc.WithOp(op_, err)

@@ -100,7 +100,7 @@ func (p *Provider) passkeyBegin(w http.ResponseWriter, r *http.Request) {
 // replay has to start again.
 func (p *Provider) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPasskeyForm)
-	a, binding, err := p.request(w, r, true)
+	a, binding, err := p.sealedRequest(w, r)
 	if err != nil {
 		p.fail(w, r, http.StatusForbidden, err)
 		return
@@ -191,7 +191,10 @@ var errPasskeyFailed = cancuoc.E(cancuoc.Unauthenticated, "oidc.passkey", "passk
 // loginAgain shows the login page again with an error.
 func (p *Provider) loginAgain(w http.ResponseWriter, r *http.Request, a *authRequest, binding string, status int, e *cancuoc.Error) {
 	pg := p.newPage(w, r)
-	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+	if err := p.loginForm(pg, a, binding); err != nil {
+		p.fail(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	pg.Client, _ = p.client(r.Context(), a.d.ClientID)
 	pg.ErrVI, pg.ErrEN = e.MessageVI, e.MessageEN
 	p.render(w, status, "login.html", pg)

@@ -146,7 +146,7 @@ func (ee *eidEnv) registerPasskey(t *testing.T, k *webauthntest.Authenticator) {
 // passkeyBegin is the login page's script asking for assertion options.
 func (b *browser) passkeyBegin(f url.Values, pin cancuoc.PIN) (int, *protocol.CredentialAssertion, map[string]string) {
 	b.t.Helper()
-	g := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "pin": {string(pin)}}
+	g := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "ar": {f.Get("ar")}, "pin": {string(pin)}}
 	req, _ := http.NewRequest(http.MethodPost, b.e.root+"/oidc/login/passkey/begin", strings.NewReader(g.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err := b.c.Do(req)
@@ -164,6 +164,7 @@ func (b *browser) passkeyBegin(f url.Values, pin cancuoc.PIN) (int, *protocol.Cr
 	if err := json.Unmarshal(body, &ca); err != nil {
 		b.t.Fatalf("assertion options %s: %v", body, err)
 	}
+	f.Del("ar") // the request is stored now: the script clears its sealed form
 	return res.StatusCode, &ca, nil
 }
 
@@ -184,9 +185,11 @@ func pageOptions(t *testing.T, body string) *protocol.CredentialAssertion {
 	return &ca
 }
 
-// passkeyFinish is the script posting the assertion as a form.
+// passkeyFinish is the script posting the assertion as a form, with the
+// sealed request the page carries when f has it (a discoverable login;
+// after passkeyBegin the script clears it).
 func (b *browser) passkeyFinish(f url.Values, cred []byte) resp {
-	return b.post("/oidc/login/passkey", url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "credential": {string(cred)}})
+	return b.post("/oidc/login/passkey", url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "ar": {f.Get("ar")}, "credential": {string(cred)}})
 }
 
 // TestPasskeyLogin logs a citizen into the portal with a passkey through
@@ -227,6 +230,13 @@ func testPasskeyLogin(t *testing.T, st cancuoc.Store) {
 	if r := b.passkeyFinish(f, key.Get(t, []byte("not the ceremony's challenge 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusUnauthorized {
 		t.Errorf("finish with another challenge: %d", r.status)
 	}
+	// The page's sealed request, used up by that failure, is refused when
+	// posted again; without it the stored request has no ceremony.
+	if r := b.passkeyFinish(f, key.Get(t, []byte("no ceremony was started 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusConflict ||
+		!strings.Contains(r.body, "đã được dùng") {
+		t.Errorf("sealed request posted again: %d", r.status)
+	}
+	f.Del("ar")
 	if r := b.passkeyFinish(f, key.Get(t, []byte("no ceremony was started 0123456789"), []byte(ee.acc.ID))); r.status != http.StatusBadRequest {
 		t.Errorf("finish without begin: %d", r.status)
 	}
@@ -355,16 +365,27 @@ func testPasskeyCeremonyOnce(t *testing.T, st cancuoc.Store) {
 	ee.registerPasskey(t, key)
 	p := ee.portal("portal", "http://localhost/callback", "openid", "profile")
 
-	race := func(wantConsent bool) resp {
+	// sealed: the page's discoverable ceremony, whose request the form
+	// carries sealed and no step has stored; each finish inserts it, and
+	// the primary key lets one through. Else a ceremony for the PIN
+	// (passkeyBegin), which stores the request first.
+	race := func(wantConsent, sealed bool) resp {
 		t.Helper()
 		b := ee.browser()
-		f := fields(b.get(p.Start(nil)).body)
-		status, ca, prob := b.passkeyBegin(f, ee.l2)
-		if status != http.StatusOK {
-			t.Fatalf("begin: %d %v", status, prob)
+		page := b.get(p.Start(nil)).body
+		f := fields(page)
+		var challenge []byte
+		if sealed {
+			challenge = pageOptions(t, page).Response.Challenge
+		} else {
+			status, ca, prob := b.passkeyBegin(f, ee.l2)
+			if status != http.StatusOK {
+				t.Fatalf("begin: %d %v", status, prob)
+			}
+			challenge = ca.Response.Challenge
 		}
-		form := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")},
-			"credential": {string(key.Get(t, ca.Response.Challenge, []byte(ee.acc.ID)))}}.Encode()
+		form := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "ar": {f.Get("ar")},
+			"credential": {string(key.Get(t, challenge, []byte(ee.acc.ID)))}}.Encode()
 		const n = 8
 		var (
 			wg    sync.WaitGroup
@@ -392,6 +413,13 @@ func testPasskeyCeremonyOnce(t *testing.T, st cancuoc.Store) {
 				r := resp{status: res.StatusCode, body: string(body), location: res.Header.Get("Location")}
 				consent := r.status == http.StatusOK && strings.Contains(r.body, `value="allow"`)
 				code := r.status/100 == 3 && strings.Contains(r.location, "code=")
+				// A second use is refused: a page saying so, or, where op
+				// was issuing the code, an error at the client saying so.
+				used := (r.status == http.StatusConflict && strings.Contains(r.body, "đã được dùng")) ||
+					(r.status/100 == 3 && strings.Contains(r.location, "error=") && strings.Contains(r.location, "already+used"))
+				if sealed && !consent && !code && !used {
+					errs = append(errs, fmt.Errorf("a second use of the sealed request: %d %s, want 409 login_used", r.status, r.location))
+				}
 				if consent || code {
 					if consent != wantConsent {
 						errs = append(errs, fmt.Errorf("a finish gave consent=%v, want %v: %d %s", consent, wantConsent, r.status, r.location))
@@ -409,17 +437,21 @@ func testPasskeyCeremonyOnce(t *testing.T, st cancuoc.Store) {
 		// at its next step and shows it again (the consent page, as on a
 		// reload), without logging in: the login records below count
 		// logins. A code is issued once.
-		if len(wins) == 0 || (!wantConsent && len(wins) != 1) {
+		if len(wins) == 0 || ((sealed || !wantConsent) && len(wins) != 1) {
 			t.Fatalf("%d of %d finishes of one ceremony succeeded", len(wins), n)
 		}
 		return wins[0]
 	}
 
 	// Without a consent: one finish reaches the consent page.
-	race(true)
+	race(true, false)
 	logins, err := ee.eid.Logins(ctx, ee.acc.ID, 10)
 	if err != nil || len(logins) != 1 {
 		t.Fatalf("logins after the first race: %d %v, want 1", len(logins), err)
+	}
+	race(true, true)
+	if logins, err = ee.eid.Logins(ctx, ee.acc.ID, 10); err != nil || len(logins) != 2 {
+		t.Fatalf("logins after the sealed race: %d %v, want 2", len(logins), err)
 	}
 	// The consent, as the consent page would store it.
 	if err := st.PutConsent(ctx, &cancuoc.Consent{PIN: ee.l2, ClientID: "portal", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()}); err != nil {
@@ -427,9 +459,13 @@ func testPasskeyCeremonyOnce(t *testing.T, st cancuoc.Store) {
 	}
 	// With the consent in force: one finish gets the code, and the login,
 	// its session and the passkey's counter are written once.
-	race(false)
+	race(false, false)
 	logins, err = ee.eid.Logins(ctx, ee.acc.ID, 10)
-	if err != nil || len(logins) != 2 {
-		t.Fatalf("logins after the second race: %d %v, want 2", len(logins), err)
+	if err != nil || len(logins) != 3 {
+		t.Fatalf("logins after the second race: %d %v, want 3", len(logins), err)
+	}
+	race(false, true)
+	if logins, err = ee.eid.Logins(ctx, ee.acc.ID, 10); err != nil || len(logins) != 4 {
+		t.Fatalf("logins after the second sealed race: %d %v, want 4", len(logins), err)
 	}
 }

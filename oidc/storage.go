@@ -122,12 +122,17 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, hi
 	now := s.p.now()
 	row := &cancuoc.AuthRequest{ID: randomID(18), ClientID: r.ClientID, CreatedAt: now,
 		ExpiresAt: now.Add(s.p.cfg.LoginLifetime), Doc: doc}
-	if err := s.p.store.InsertAuthRequest(ctx, row); err != nil {
-		return nil, err
-	}
 	a := &authRequest{id: row.ID, d: d, row: row}
 	if slot, ok := ctx.Value(keyCreated).(**authRequest); ok {
-		*slot = a // authorize answers with its login page (login.go)
+		// authorize answers with its login page (login.go), which carries
+		// the request sealed: nothing is stored, nor committed, until a
+		// step changes it (sealed.go).
+		a.sealed = true
+		*slot = a
+		return a, nil
+	}
+	if err := s.p.store.InsertAuthRequest(ctx, row); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
@@ -147,8 +152,7 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 		return nil, err
 	}
 	if !s.p.now().Before(row.ExpiresAt) {
-		return nil, cancuoc.E(cancuoc.NotFound, "oidc.authRequest", "login_expired",
-			"Phiên đăng nhập đã hết hạn; hãy quay lại dịch vụ và thử lại.", "The login has expired; go back to the service and try again.")
+		return nil, errLoginExpired
 	}
 	return decodeAuthRequest(row)
 }
@@ -156,7 +160,10 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 // saveAuthRequest writes back a request's progress, only if no other
 // write changed the request since it was read (SwapAuthRequest): of two
 // requests racing through the same step, such as finishing one passkey
-// ceremony twice, one takes effect and the other gets Conflict.
+// ceremony twice, one takes effect and the other gets Conflict. A request
+// still sealed (sealed.go) is inserted instead, and its ID, the primary
+// key, lets only the first of two uses of the sealed form take effect: the
+// other gets errLoginUsed.
 func (s *storage) saveAuthRequest(ctx context.Context, tx cancuoc.Tx, a *authRequest) error {
 	doc, err := json.Marshal(a.d)
 	if err != nil {
@@ -164,6 +171,17 @@ func (s *storage) saveAuthRequest(ctx context.Context, tx cancuoc.Tx, a *authReq
 	}
 	prev := a.row.Doc
 	a.row.PIN, a.row.Doc = a.pin, doc
+	if a.sealed {
+		if err := tx.InsertAuthRequest(ctx, a.row); err != nil {
+			a.row.Doc = prev
+			if errorsAsKind(err, cancuoc.Conflict) {
+				return errLoginUsed
+			}
+			return err
+		}
+		a.sealed = false
+		return nil
+	}
 	if err := tx.SwapAuthRequest(ctx, a.row, prev); err != nil {
 		a.row.Doc = prev
 		return err
@@ -181,17 +199,24 @@ func (s *storage) commitAuthRequest(ctx context.Context, a *authRequest) error {
 	}
 	// The records first, the compare-and-swap last: the records need no
 	// answer, so on PostgreSQL they wait and go with the swap in one round
-	// trip (postgres/pipetx.go). A swap that loses rolls them back with it.
+	// trip (postgres/pipetx.go). A swap that loses rolls them back with it;
+	// so does the insert of a sealed request whose ID is taken.
+	sealed, prev := a.sealed, a.row.Doc
 	err := s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
 		if err := s.p.writeLoginTx(ctx, tx, a.login); err != nil {
 			return err
 		}
 		return s.saveAuthRequest(ctx, tx, a)
 	})
-	if err == nil {
-		a.login = nil
+	if err != nil {
+		if sealed && errorsAsKind(err, cancuoc.Conflict) {
+			err = errLoginUsed // the insert's failure may surface at COMMIT (pipetx.go)
+		}
+		a.sealed, a.row.Doc = sealed, prev // nothing was stored
+		return err
 	}
-	return err
+	a.login = nil
+	return nil
 }
 
 // AuthRequestByID loads a request.
@@ -237,17 +262,28 @@ func (s *storage) codeReplayed(ctx context.Context, row *cancuoc.AuthRequest) er
 
 // claimCode claims the code of the request a token is issued for, in the
 // token's transaction; a code claimed meanwhile by a racing exchange is a
-// replay (the caller revokes, after the transaction, with codeReplayed).
-func claimCode(ctx context.Context, tx cancuoc.Tx, req op.TokenRequest) (*cancuoc.AuthRequest, error) {
+// replay (replayedCode; the caller revokes, after the transaction, with
+// codeReplayed). The request was read already (AuthRequestByCode), so the
+// claim returns nothing, and on PostgreSQL goes to the server with the
+// token and the COMMIT in one round trip; its refusal may then come from
+// the transaction's end rather than from this call.
+func claimCode(ctx context.Context, tx cancuoc.Tx, req op.TokenRequest) error {
 	a, ok := req.(*authRequest)
 	if !ok {
-		return nil, nil
+		return nil
 	}
-	row, err := tx.ClaimAuthCode(ctx, a.row.CodeHash)
-	if err != nil && errorsAsKind(err, cancuoc.Conflict) && row != nil {
-		return row, err
+	return tx.UseAuthCode(ctx, a.row.CodeHash)
+}
+
+// replayedCode is the request whose code the token's transaction found
+// used (err, from claimCode or the transaction's end), else nil.
+func replayedCode(req op.TokenRequest, err error) *cancuoc.AuthRequest {
+	a, ok := req.(*authRequest)
+	var e *cancuoc.Error
+	if !ok || !errors.As(err, &e) || e.Kind != cancuoc.Conflict || e.Code != "code_used" {
+		return nil
 	}
-	return nil, err
+	return a.row
 }
 
 // SaveAuthCode stores the hash of the code issued for a request; the code
@@ -306,19 +342,18 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	// transaction now carries it and the token to the server with its
 	// COMMIT, postgres/pipetx.go.)
 	var (
-		replayed *cancuoc.AuthRequest
-		id       string
-		exp      time.Time
+		id  string
+		exp time.Time
 	)
 	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		var err error
-		if replayed, err = claimCode(ctx, tx, req); err != nil {
+		if err := claimCode(ctx, tx, req); err != nil {
 			return err
 		}
+		var err error
 		id, exp, err = s.insertAccess(ctx, tx, pin, clientID, authReqID, d)
 		return err
 	})
-	if replayed != nil {
+	if replayed := replayedCode(req, err); replayed != nil {
 		return "", time.Time{}, s.codeReplayed(ctx, replayed)
 	}
 	if err != nil {
@@ -367,10 +402,8 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		exp               time.Time
 		reused            *cancuoc.Token
 	)
-	var replayed *cancuoc.AuthRequest
 	err = s.p.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		var err error
-		if replayed, err = claimCode(ctx, tx, req); err != nil {
+		if err := claimCode(ctx, tx, req); err != nil {
 			return err
 		}
 		family := randomID(12)
@@ -401,7 +434,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			Family: family, AuthRequestID: authReqID, ClientID: clientID, PIN: pin, CreatedAt: now,
 			ExpiresAt: now.Add(s.p.cfg.RefreshTokenLifetime), Doc: doc})
 	})
-	if replayed != nil {
+	if replayed := replayedCode(req, err); replayed != nil {
 		return "", "", time.Time{}, s.codeReplayed(ctx, replayed)
 	}
 	if reused != nil {

@@ -214,6 +214,65 @@ func (c *conn) InsertPasskey(ctx context.Context, p *cancuoc.Passkey) error {
 }
 
 // Passkeys lists an account's credentials, oldest first.
+// AccountPasskeys returns an account and its credentials in one
+// statement: the account's row once per credential (a citizen has one or
+// two), or once with NULLs when it has none.
+func (c *conn) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account, []*cancuoc.Passkey, error) {
+	const op = "postgres.AccountPasskeys"
+	rows, err := c.q.Query(ctx, `SELECT `+accountCols+`, pk_id, pk_name, pk_credential, pk_created, pk_used
+		FROM accounts LEFT JOIN LATERAL (SELECT id AS pk_id, name AS pk_name, credential AS pk_credential,
+			created_at AS pk_created, last_used_at AS pk_used FROM passkeys WHERE account_id = accounts.id) p ON true
+		WHERE accounts.id = $1 ORDER BY pk_created, pk_id`, id)
+	if err != nil {
+		return nil, nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var (
+		acc *cancuoc.Account
+		out = []*cancuoc.Passkey{}
+	)
+	for rows.Next() {
+		var (
+			pkID, cred []byte
+			name       *string
+			created    *time.Time
+			used       *time.Time
+		)
+		a, err := scanAccount(withExtra{rows, []any{&pkID, &name, &cred, &created, &used}})
+		if err != nil {
+			return nil, nil, dbErr(op, err)
+		}
+		acc = a
+		if pkID == nil {
+			continue
+		}
+		p := &cancuoc.Passkey{ID: pkID, AccountID: a.ID, Credential: cred, LastUsedAt: fromOptTime(used)}
+		if name != nil {
+			p.Name = *name
+		}
+		if created != nil {
+			p.CreatedAt = ts(*created)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, dbErr(op, err)
+	}
+	if acc == nil {
+		return nil, nil, accountNotFound(op)
+	}
+	return acc, out, nil
+}
+
+// withExtra scans a row into a scan function's destinations and then
+// extra ones: a row of a join, read by the scanner of one of its tables.
+type withExtra struct {
+	rows  pgx.Rows
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.extra...)...) }
+
 func (c *conn) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passkey, error) {
 	const op = "postgres.Passkeys"
 	rows, err := c.q.Query(ctx, `SELECT id, account_id, name, credential, created_at, last_used_at
@@ -242,14 +301,26 @@ func (c *conn) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passk
 func (c *conn) UpdatePasskey(ctx context.Context, p *cancuoc.Passkey) error {
 	const op = "postgres.UpdatePasskey"
 	// A login's counter update goes with its transaction's next round trip
-	// (pipetx.go).
-	return c.later(ctx, op, `UPDATE passkeys SET name = $2, credential = $3, last_used_at = $4 WHERE id = $1`,
-		[]any{p.ID, p.Name, p.Credential, optTime(p.LastUsedAt)}, func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() == 0 {
-				return notFound(op)
-			}
-			return nil
-		})
+	// (pipetx.go). An unknown passkey is refused by the server itself (the
+	// count of rows updated divides, so none raises division_by_zero),
+	// not by a check of the answer in Go: so nothing need be judged before
+	// the COMMIT, which rides in the same round trip as the login's other
+	// writes.
+	sql := `WITH u AS (UPDATE passkeys SET name = $2, credential = $3, last_used_at = $4 WHERE id = $1 RETURNING 1)
+		SELECT 1 / count(*) FROM u`
+	args := []any{p.ID, p.Name, p.Credential, optTime(p.LastUsedAt)}
+	wrap := func(err error) error {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "22012" { // division_by_zero: no such passkey
+			return notFound(op)
+		}
+		return dbErr(op, err)
+	}
+	if c.pipe != nil && c.pipe.err == nil {
+		c.pipe.holdRaising(sql, args, wrap)
+		return nil
+	}
+	_, err := c.q.Exec(ctx, sql, args...)
+	return wrap(err)
 }
 
 // InsertChallenge stores a challenge. Conflict "duplicate" if the ID exists.
@@ -406,8 +477,9 @@ func (c *conn) AppendLogin(ctx context.Context, l *cancuoc.LoginRecord) error {
 		amr = []string{}
 	}
 	// In a transaction the ID is set once the next round trip is answered
-	// (pipetx.go), at the latest when the transaction commits.
-	return c.laterRow(ctx, "postgres.AppendLogin", `INSERT INTO logins (account_id, at, client_id, amr, source)
+	// (pipetx.go), at the latest when the transaction commits; the insert
+	// has no condition, so a COMMIT may go in that round trip.
+	return c.laterInsertRow(ctx, "postgres.AppendLogin", `INSERT INTO logins (account_id, at, client_id, amr, source)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`, []any{l.AccountID, ts(l.At), l.ClientID, amr, l.Source},
 		func(row pgx.Row) error { return row.Scan(&l.ID) })
 }

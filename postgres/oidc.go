@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -102,17 +103,15 @@ func (c *conn) Clients(ctx context.Context) ([]*cancuoc.Client, error) {
 // InsertAuthRequest stores r. Conflict "duplicate" if the ID exists.
 func (c *conn) InsertAuthRequest(ctx context.Context, r *cancuoc.AuthRequest) error {
 	const op = "postgres.InsertAuthRequest"
-	tag, err := c.q.Exec(ctx, `INSERT INTO oidc_auth_requests
+	// No ON CONFLICT: a taken ID raises unique_violation (dbErr: Conflict
+	// "duplicate"), which a transaction's queue carries up to its COMMIT
+	// (pipetx.go). A passkey login inserts its request, finished, with its
+	// other records, and the key is what refuses a second use of the
+	// request the login page carried sealed (oidc/sealed.go).
+	return c.later(ctx, op, `INSERT INTO oidc_auth_requests
 		(id, client_id, pin, code_hash, code_used, created_at, expires_at, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		r.ID, r.ClientID, string(r.PIN), bytesOrNil(r.CodeHash), r.CodeUsed, ts(r.CreatedAt), ts(r.ExpiresAt), string(r.Doc))
-	if err != nil {
-		return dbErr(op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return duplicate(op)
-	}
-	return nil
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		[]any{r.ID, r.ClientID, string(r.PIN), bytesOrNil(r.CodeHash), r.CodeUsed, ts(r.CreatedAt), ts(r.ExpiresAt), string(r.Doc)}, nil)
 }
 
 const authRequestCols = `id, client_id, pin, code_hash, code_used, created_at, expires_at, doc::text`
@@ -224,6 +223,32 @@ func (c *conn) ClaimAuthCode(ctx context.Context, codeHash []byte) (*cancuoc.Aut
 		return nil, dbErr(op, err)
 	}
 	return r, cancuoc.E(cancuoc.Conflict, op, "code_used", "Mã xác thực đã được sử dụng.", "The authorization code was already used.")
+}
+
+// UseAuthCode marks the code used. The server refuses a code not there
+// unused (the count of rows claimed divides: none raises
+// division_by_zero), so in a transaction the claim is held and goes with
+// the token's insert and the COMMIT in one round trip (pipetx.go).
+func (c *conn) UseAuthCode(ctx context.Context, codeHash []byte) error {
+	const op = "postgres.UseAuthCode"
+	used := cancuoc.E(cancuoc.Conflict, op, "code_used", "Mã xác thực đã được sử dụng.", "The authorization code was already used.")
+	if len(codeHash) == 0 {
+		return used
+	}
+	sql := `WITH c AS (UPDATE oidc_auth_requests SET code_used = true WHERE code_hash = $1 AND NOT code_used RETURNING 1)
+		SELECT 1 / count(*) FROM c`
+	wrap := func(err error) error {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "22012" { // division_by_zero: nothing claimed
+			return used
+		}
+		return dbErr(op, err)
+	}
+	if c.pipe != nil && c.pipe.err == nil {
+		c.pipe.holdRaising(sql, []any{codeHash}, wrap)
+		return nil
+	}
+	_, err := c.q.Exec(ctx, sql, codeHash)
+	return wrap(err)
 }
 
 // DeleteAuthRequest removes a request; absent is not an error.

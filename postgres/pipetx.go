@@ -69,6 +69,10 @@ type pipe struct {
 	cancel func(context.Context) error
 	// judges are the held statements with a check of their own (judged).
 	judges map[*pgx.QueuedQuery]bool
+	// raisers are held writes whose refusal the server raises from a
+	// condition in their SQL (holdRaising): a COMMIT or RELEASE may ride
+	// with them, a savepoint's start may not (raisesHeld).
+	raisers map[*pgx.QueuedQuery]bool
 }
 
 var _ querier = (*pipe)(nil)
@@ -112,6 +116,45 @@ func (p *pipe) holdRow(sql string, args []any, wrap func(error) error, scan func
 		}
 		return nil
 	}
+}
+
+// holdInsertRow is holdRow for an INSERT … RETURNING of one row that has
+// no condition (no WHERE, no ON CONFLICT): the server returns its row or
+// raises, so the answer is not judged, and a COMMIT may ride in its round
+// trip (laterInsertRow).
+func (p *pipe) holdInsertRow(sql string, args []any, wrap func(error) error, scan func(pgx.Row) error) {
+	p.seal()
+	p.pending.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
+		if err := scan(br.QueryRow()); err != nil {
+			return wrap(err)
+		}
+		return nil
+	}
+}
+
+// holdRaising holds a write whose refusal the server raises itself (a
+// condition in its SQL that fails the statement), where another write
+// would be refused by a check of its answer (holdChecked): nothing waits
+// to judge it, so a COMMIT or a RELEASE may go in its round trip. A
+// savepoint's start may not: had the write failed before the SAVEPOINT,
+// the failure would be taken for the new savepoint's and its rollback
+// would name a savepoint the server never made (Savepoint: raisesHeld).
+func (p *pipe) holdRaising(sql string, args []any, wrap func(error) error) {
+	p.holdChecked(sql, args, wrap, nil)
+	if p.raisers == nil {
+		p.raisers = map[*pgx.QueuedQuery]bool{}
+	}
+	p.raisers[p.pending.QueuedQueries[len(p.pending.QueuedQueries)-1]] = true
+}
+
+// raisesHeld reports whether a held write is one of holdRaising's.
+func (p *pipe) raisesHeld() bool {
+	for _, qq := range p.pending.QueuedQueries {
+		if p.raisers[qq] {
+			return true
+		}
+	}
+	return false
 }
 
 // judged reports whether a held statement has a check of its own (a Go
@@ -399,6 +442,17 @@ func (c *conn) laterRow(ctx context.Context, op, sql string, args []any, scan fu
 	wrap := func(err error) error { return dbErr(op, err) }
 	if c.pipe != nil && c.pipe.err == nil {
 		c.pipe.holdRow(sql, args, wrap, scan)
+		return nil
+	}
+	return wrap(scan(c.q.QueryRow(ctx, sql, args...)))
+}
+
+// laterInsertRow is laterRow for an unconditional INSERT … RETURNING
+// (holdInsertRow): a COMMIT may follow it in the same round trip.
+func (c *conn) laterInsertRow(ctx context.Context, op, sql string, args []any, scan func(pgx.Row) error) error {
+	wrap := func(err error) error { return dbErr(op, err) }
+	if c.pipe != nil && c.pipe.err == nil {
+		c.pipe.holdInsertRow(sql, args, wrap, scan)
 		return nil
 	}
 	return wrap(scan(c.q.QueryRow(ctx, sql, args...)))

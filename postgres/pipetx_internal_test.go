@@ -53,9 +53,14 @@ func (r *roundTrips) CopyFrom(context.Context, pgx.Identifier, []string, pgx.Cop
 
 type okBatch struct{}
 
+// okRow is a returned row that scans into nothing.
+type okRow struct{}
+
+func (okRow) Scan(...any) error { return nil }
+
 func (okBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, nil }
 func (okBatch) Query() (pgx.Rows, error)         { return nil, errors.New("not used") }
-func (okBatch) QueryRow() pgx.Row                { return nil }
+func (okBatch) QueryRow() pgx.Row                { return okRow{} }
 func (okBatch) Tx() pgx.Tx                       { return nil }
 func (okBatch) Close() error                     { return nil }
 
@@ -154,5 +159,78 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 	err = c.Savepoint(ctx, func(tx cancuoc.Tx) error { return tx.AppendEvent(ctx, event()) })
 	if err == nil || !c.appendedRows {
 		t.Fatalf("a failing log write: %v", err)
+	}
+}
+
+// TestLoginWritesRideTheCommit: a passkey login's writes (the login, the
+// passkey's counter, the session, the finished request), and the token's
+// (the code's claim, the token), go to the server with BEGIN and COMMIT in
+// one round trip: none is judged by a check of
+// its answer in Go (the counter's update raises in SQL when the passkey is
+// unknown; the login's insert has no condition). A savepoint started
+// after such a raising write waits for its answer first, so that a
+// failure before the SAVEPOINT is not taken for the savepoint's.
+func TestLoginWritesRideTheCommit(t *testing.T) {
+	ctx := t.Context()
+	q := &roundTrips{}
+	p := &pipe{q: q}
+	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	c := &conn{q: p, pipe: p}
+	now := time.Now()
+	if err := c.AppendLogin(ctx, &cancuoc.LoginRecord{AccountID: "a", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpdatePasskey(ctx, &cancuoc.Passkey{ID: []byte{1}, Credential: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertLoginSession(ctx, &cancuoc.LoginSession{Hash: []byte{2}, CreatedAt: now, ExpiresAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertAuthRequest(ctx, &cancuoc.AuthRequest{ID: "r", CreatedAt: now, ExpiresAt: now, Doc: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := "BEGIN ISOLATION LEVEL + INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests + COMMIT"
+	if got := strings.Join(q.trips, "\n"); got != want {
+		t.Errorf("round trips:\n%s\nwant:\n%s", got, want)
+	}
+
+	// The token's: the code's claim (raising when the code is not there
+	// unused), the token, COMMIT.
+	q = &roundTrips{}
+	p = &pipe{q: q}
+	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	c = &conn{q: p, pipe: p}
+	if err := c.UseAuthCode(ctx, []byte("code")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InsertToken(ctx, &cancuoc.Token{ID: "t", Kind: cancuoc.TokenAccess, CreatedAt: now, ExpiresAt: now, Doc: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = "BEGIN ISOLATION LEVEL + WITH c AS + INSERT INTO oidc_tokens + COMMIT"
+	if got := strings.Join(q.trips, "\n"); got != want {
+		t.Errorf("round trips of the token:\n%s\nwant:\n%s", got, want)
+	}
+
+	q = &roundTrips{}
+	p = &pipe{q: q}
+	c = &conn{q: p, pipe: p}
+	if err := c.UpdatePasskey(ctx, &cancuoc.Passkey{ID: []byte{1}, Credential: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Savepoint(ctx, func(tx cancuoc.Tx) error {
+		_, err := c.q.Exec(ctx, `UPDATE procedures SET x`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want = "WITH u AS\nSAVEPOINT cancuoc_item1 + UPDATE procedures SET\nRELEASE SAVEPOINT cancuoc_item1"
+	if got := strings.Join(q.trips, "\n"); got != want {
+		t.Errorf("round trips with a savepoint:\n%s\nwant:\n%s", got, want)
 	}
 }

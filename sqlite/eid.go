@@ -219,6 +219,58 @@ func fromOptMicros(us int64) time.Time {
 }
 
 // Passkeys lists an account's credentials, oldest first.
+// AccountPasskeys returns an account and its credentials in one
+// statement: the account's row once per credential, or once with NULLs
+// when it has none.
+func (o *ops) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account, []*cancuoc.Passkey, error) {
+	const op = "sqlite.AccountPasskeys"
+	rows, err := o.r.QueryContext(ctx, `SELECT `+accountCols+`, pk_id, pk_name, pk_credential, pk_created, pk_used
+		FROM accounts LEFT JOIN (SELECT id AS pk_id, account_id AS pk_account, name AS pk_name, credential AS pk_credential,
+			created_at AS pk_created, last_used_at AS pk_used FROM passkeys) ON pk_account = accounts.id
+		WHERE accounts.id = ? ORDER BY pk_created, pk_id`, id)
+	if err != nil {
+		return nil, nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var (
+		acc *cancuoc.Account
+		out = []*cancuoc.Passkey{}
+	)
+	for rows.Next() {
+		var (
+			pkID          []byte
+			name, cred    sql.NullString
+			created, used sql.NullInt64
+		)
+		a, err := scanAccount(withExtra{rows, []any{&pkID, &name, &cred, &created, &used}})
+		if err != nil {
+			return nil, nil, dbErr(op, err)
+		}
+		acc = a
+		if pkID == nil {
+			continue
+		}
+		out = append(out, &cancuoc.Passkey{ID: pkID, AccountID: a.ID, Name: name.String, Credential: []byte(cred.String),
+			CreatedAt: fromMicros(created.Int64), LastUsedAt: fromOptMicros(used.Int64)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, dbErr(op, err)
+	}
+	if acc == nil {
+		return nil, nil, accountNotFound(op)
+	}
+	return acc, out, nil
+}
+
+// withExtra scans a row into a scan function's destinations and then
+// extra ones: a row of a join, read by the scanner of one of its tables.
+type withExtra struct {
+	rows  *sql.Rows
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.extra...)...) }
+
 func (o *ops) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passkey, error) {
 	const op = "sqlite.Passkeys"
 	rows, err := o.r.QueryContext(ctx, `SELECT id, account_id, name, credential, created_at, last_used_at

@@ -229,6 +229,25 @@ func (o *ops) ClaimAuthCode(ctx context.Context, codeHash []byte) (*cancuoc.Auth
 	return out, nil
 }
 
+// UseAuthCode marks the code used: Conflict "code_used" unless a request
+// has it unused.
+func (o *ops) UseAuthCode(ctx context.Context, codeHash []byte) error {
+	const op = "sqlite.UseAuthCode"
+	if len(codeHash) == 0 {
+		return codeUsed(op)
+	}
+	res, err := o.w.ExecContext(ctx, `UPDATE oidc_auth_requests SET code_used = 1 WHERE code_hash = ? AND code_used = 0`, codeHash)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return dbErr(op, err)
+	} else if n == 0 {
+		return codeUsed(op)
+	}
+	return nil
+}
+
 func codeUsed(op string) error {
 	return conflict(op, "code_used", "Mã xác thực đã được sử dụng.", "The authorization code was already used.")
 }

@@ -261,6 +261,31 @@ func testPasskeys(t *testing.T, s cancuoc.Store) {
 	if err != nil || got == nil || len(got) != 0 {
 		t.Errorf("no passkeys: %v, %v; want empty", got, err)
 	}
+
+	// The account with its passkeys, in one read: the same as Account and
+	// Passkeys; an account without passkeys has an empty list; an unknown
+	// account is NotFound.
+	acc, pks, err := s.AccountPasskeys(ctx, "a1")
+	want, _ := s.Account(ctx, "a1")
+	if err != nil || acc == nil || !reflect.DeepEqual(acc, want) || len(pks) != 2 {
+		t.Fatalf("AccountPasskeys = %+v, %v, %v; want %+v and 2 passkeys", acc, pks, err, want)
+	}
+	all, _ := s.Passkeys(ctx, "a1")
+	for i := range all {
+		if !bytes.Equal(pks[i].ID, all[i].ID) || pks[i].AccountID != "a1" || pks[i].Name != all[i].Name ||
+			!sameJSON(pks[i].Credential, all[i].Credential) || !pks[i].CreatedAt.Equal(all[i].CreatedAt) ||
+			!pks[i].LastUsedAt.Equal(all[i].LastUsedAt) {
+			t.Errorf("AccountPasskeys passkey %d = %+v, want %+v", i, pks[i], all[i])
+		}
+	}
+	if err := s.InsertAccount(ctx, Account("a2", PIN(2))); err != nil {
+		t.Fatal(err)
+	}
+	if acc, pks, err := s.AccountPasskeys(ctx, "a2"); err != nil || acc == nil || acc.ID != "a2" || pks == nil || len(pks) != 0 {
+		t.Errorf("AccountPasskeys without passkeys = %+v, %v, %v; want the account and none", acc, pks, err)
+	}
+	_, _, err = s.AccountPasskeys(ctx, "unknown")
+	wantErr(t, "AccountPasskeys unknown", err, cancuoc.NotFound, "")
 }
 
 func testChallenges(t *testing.T, s cancuoc.Store) {

@@ -23,6 +23,7 @@ func RunOIDC(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"Clients", testClients},
 		{"AuthRequests", testAuthRequests},
 		{"ClaimAuthCodeOnce", testClaimAuthCodeOnce},
+		{"UseAuthCode", testUseAuthCode},
 		{"SwapAuthRequestOnce", testSwapAuthRequestOnce},
 		{"Tokens", testTokens},
 		{"UseTokenOnce", testUseTokenOnce},
@@ -481,5 +482,64 @@ func testOIDCTxRollback(t *testing.T, s cancuoc.Store) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testUseAuthCode: a code is used once; a used or unknown code is Conflict
+// "code_used"; in a transaction a refused claim, whenever its refusal
+// comes (on PostgreSQL the claim is held until the COMMIT), commits
+// nothing written with it.
+func testUseAuthCode(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	for _, id := range []string{"u1", "u2"} {
+		r := &cancuoc.AuthRequest{ID: id, ClientID: "portal", CodeHash: []byte("code-" + id), CreatedAt: at,
+			ExpiresAt: at.Add(time.Minute), Doc: json.RawMessage(`{}`)}
+		if err := s.InsertAuthRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantErr(t, "UseAuthCode(unknown)", s.UseAuthCode(ctx, []byte("nope")), cancuoc.Conflict, "code_used")
+	wantErr(t, "UseAuthCode(empty)", s.UseAuthCode(ctx, nil), cancuoc.Conflict, "code_used")
+	if err := s.UseAuthCode(ctx, []byte("code-u1")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AuthRequest(ctx, "u1"); err != nil || !got.CodeUsed {
+		t.Fatalf("after UseAuthCode: %+v, %v; want the code used", got, err)
+	}
+	if got, _ := s.AuthRequest(ctx, "u2"); got.CodeUsed {
+		t.Error("UseAuthCode used another request's code")
+	}
+	wantErr(t, "UseAuthCode again", s.UseAuthCode(ctx, []byte("code-u1")), cancuoc.Conflict, "code_used")
+	_, err := s.ClaimAuthCode(ctx, []byte("code-u1"))
+	wantErr(t, "ClaimAuthCode after UseAuthCode", err, cancuoc.Conflict, "code_used")
+
+	tok := func(id string) *cancuoc.Token {
+		return &cancuoc.Token{ID: id, Kind: cancuoc.TokenAccess, AuthRequestID: "u1", ClientID: "portal", PIN: PIN(1),
+			CreatedAt: at, ExpiresAt: at.Add(time.Hour), Doc: json.RawMessage(`{}`)}
+	}
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.UseAuthCode(ctx, []byte("code-u1")); err != nil {
+			return err
+		}
+		return tx.InsertToken(ctx, tok("t-replayed"))
+	})
+	wantErr(t, "UseAuthCode of a used code in a transaction", err, cancuoc.Conflict, "code_used")
+	if _, err := s.Token(ctx, "t-replayed"); !errors.Is(err, cancuoc.ErrNotFound) {
+		t.Errorf("a token written with a refused claim: %v, want NotFound", err)
+	}
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.UseAuthCode(ctx, []byte("code-u2")); err != nil {
+			return err
+		}
+		return tx.InsertToken(ctx, tok("t-ok"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AuthRequest(ctx, "u2"); err != nil || !got.CodeUsed {
+		t.Errorf("claimed in a transaction: %+v, %v", got, err)
+	}
+	if _, err := s.Token(ctx, "t-ok"); err != nil {
+		t.Errorf("the token written with the claim: %v", err)
 	}
 }

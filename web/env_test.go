@@ -291,7 +291,7 @@ func (u *user) post(path string, form url.Values) page {
 	return u.do(req)
 }
 
-var hidden = regexp.MustCompile(`name="(id|csrf)" value="([^"]*)"`)
+var hidden = regexp.MustCompile(`name="(id|csrf|ar)" value="([^"]*)"`)
 
 func hiddenFields(body string) url.Values {
 	v := url.Values{}

@@ -294,7 +294,7 @@ func (b *browser) post(path string, form url.Values) (int, string, string, error
 
 var optionsAttr = regexp.MustCompile(`data-options="([^"]*)"`)
 
-var hidden = regexp.MustCompile(`name="(id|csrf)" value="([^"]*)"`)
+var hidden = regexp.MustCompile(`name="(id|csrf|ar)" value="([^"]*)"`)
 
 func fields(body string) url.Values {
 	v := url.Values{}
@@ -427,7 +427,7 @@ func (f *flows) passkeyLogin(w *wire) (string, error) {
 	cred := key.Get(fatal{}, ca.Response.Challenge, []byte(p.ID))
 	p.Count = key.Count
 	f.mu.Unlock()
-	st, _, loc, err := b.post(f.base+"/login/passkey", url.Values{"id": {pg.Get("id")}, "csrf": {pg.Get("csrf")}, "credential": {string(cred)}})
+	st, _, loc, err := b.post(f.base+"/login/passkey", url.Values{"id": {pg.Get("id")}, "csrf": {pg.Get("csrf")}, "ar": {pg.Get("ar")}, "credential": {string(cred)}})
 	if err != nil {
 		return "", err
 	}

@@ -91,7 +91,7 @@ func adultCitizen(t *testing.T, db string) *cancuoc.Citizen {
 var (
 	devSMSRe     = regexp.MustCompile(`DEV SMS[^\n]*Ma xac thuc cancuoc: ([0-9]{6})`)
 	clientSecRe  = regexp.MustCompile(`client secret \(shown once; store it safely\): (ccs_[A-Za-z0-9_-]+)`)
-	hiddenInput  = regexp.MustCompile(`name="(id|csrf)" value="([^"]*)"`)
+	hiddenInput  = regexp.MustCompile(`name="(id|csrf|ar)" value="([^"]*)"`)
 	claimCellRe  = regexp.MustCompile(`data-claim="([a-z_]+)">([^<]*)<`)
 	codeSubRe    = regexp.MustCompile(`id="sub">([^<]+)<`)
 	codeACRRe    = regexp.MustCompile(`id="acr">([^<]+)<`)

@@ -47,10 +47,15 @@
       body.set("id", form.elements.namedItem("id").value);
       body.set("csrf", form.elements.namedItem("csrf").value);
       body.set("pin", pin);
+      var sealed = form.elements.namedItem("ar");
+      if (sealed) body.set("ar", sealed.value);
       options = fetch(box.dataset.begin, { method: "POST", body: body, credentials: "same-origin" })
         .then(function (res) {
           return res.json().then(function (j) {
             if (!res.ok) throw new Error(j.message || box.dataset.failed);
+            // The provider has stored the request with this ceremony:
+            // the finish names it by its ID alone.
+            if (sealed) sealed.value = "";
             return j;
           });
         });

@@ -1,0 +1,121 @@
+package oidc
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// A request is not stored at /authorize. It travels sealed in its login
+// page instead (the form field "ar"): AES-256-GCM under a key derived from
+// the server secret, so the browser can neither read nor change it, and
+// bound to the browser's cookie as the stored request is (authDoc.Browser,
+// and the CSRF token, an HMAC of the request's ID and that cookie). The
+// step that first changes it inserts it (saveAuthRequest): the passkey
+// login in its own transaction, already finished, so that a login costs
+// no commit and no read for its request; its ID is the insert's primary
+// key, so a second use of the same sealed request (a replay, or two tabs
+// racing) fails on the key and its transaction commits nothing. Until
+// then nothing stored names it: AuthRequestByID (op's callback, which is
+// disabled) does not know it, and the other steps (request) look the
+// store up first and use the sealed form only when it holds nothing.
+
+// sealedField is the form (and query) field carrying a sealed request.
+const sealedField = "ar"
+
+// maxSealed bounds the sealed form accepted: a request with its
+// discoverable ceremony seals to about 1.5 KB.
+const maxSealed = 16 << 10
+
+// sealedAAD names what the ciphertext is, so that nothing else sealed
+// under a key derived from the same secret can pass for a request.
+var sealedAAD = []byte("cancuoc oidc sealed auth request v1")
+
+// sealedRequest is a request's row as sealed.
+type sealedRequest struct {
+	ID       string          `json:"i"`
+	ClientID string          `json:"c"`
+	Created  int64           `json:"t"` // Unix microseconds
+	Expires  int64           `json:"e"`
+	Doc      json.RawMessage `json:"d"`
+}
+
+func (p *Provider) sealAEAD() cipher.AEAD {
+	b, err := aes.NewCipher(p.sealKey)
+	if err != nil {
+		panic(err) // a 32-byte key always makes a cipher
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+// seal returns the sealed form of a request not yet stored.
+func (p *Provider) seal(a *authRequest) (string, error) {
+	pt, err := json.Marshal(sealedRequest{ID: a.row.ID, ClientID: a.row.ClientID,
+		Created: a.row.CreatedAt.UnixMicro(), Expires: a.row.ExpiresAt.UnixMicro(), Doc: a.row.Doc})
+	if err != nil {
+		return "", err
+	}
+	g := p.sealAEAD()
+	nonce := make([]byte, g.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(g.Seal(nonce, nonce, pt, sealedAAD)), nil
+}
+
+var errSealed = cancuoc.E(cancuoc.Forbidden, "oidc.login", "login_invalid",
+	"Biểu mẫu đăng nhập không hợp lệ hoặc đã bị thay đổi. Hãy quay lại dịch vụ và thử lại.",
+	"The login form is invalid or was altered. Go back to the service and try again.")
+
+var errLoginExpired = cancuoc.E(cancuoc.NotFound, "oidc.authRequest", "login_expired",
+	"Phiên đăng nhập đã hết hạn; hãy quay lại dịch vụ và thử lại.", "The login has expired; go back to the service and try again.")
+
+// errLoginUsed answers a sealed request presented again after a step
+// stored it: its insert found its ID taken.
+var errLoginUsed = cancuoc.E(cancuoc.Conflict, "oidc.login", "login_used",
+	"Lượt đăng nhập này đã được dùng. Hãy quay lại dịch vụ và thử lại.",
+	"This login was already used. Go back to the service and try again.")
+
+// unseal opens a sealed request named id: refused when it does not open
+// (forged, altered, or sealed under another secret), names another
+// request, or has expired. Whose browser it is, the caller checks, as for
+// a stored request.
+func (p *Provider) unseal(id, sealed string) (*authRequest, error) {
+	if len(sealed) > maxSealed {
+		return nil, errSealed
+	}
+	ct, err := base64.RawURLEncoding.DecodeString(sealed)
+	g := p.sealAEAD()
+	if err != nil || len(ct) < g.NonceSize()+g.Overhead() {
+		return nil, errSealed
+	}
+	pt, err := g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], sealedAAD)
+	if err != nil {
+		return nil, errSealed
+	}
+	var s sealedRequest
+	if err := json.Unmarshal(pt, &s); err != nil || s.ID == "" || subtle.ConstantTimeCompare([]byte(s.ID), []byte(id)) != 1 {
+		return nil, errSealed
+	}
+	row := &cancuoc.AuthRequest{ID: s.ID, ClientID: s.ClientID, CreatedAt: time.UnixMicro(s.Created).UTC(),
+		ExpiresAt: time.UnixMicro(s.Expires).UTC(), Doc: s.Doc}
+	if !p.now().Before(row.ExpiresAt) {
+		return nil, errLoginExpired
+	}
+	a, err := decodeAuthRequest(row)
+	if err != nil || a.d.ClientID != row.ClientID {
+		return nil, errSealed
+	}
+	a.sealed = true
+	return a, nil
+}
