@@ -38,15 +38,16 @@ func TestTokenCrypto(t *testing.T) {
 	if again == sealed {
 		t.Fatal("two seals of one value are equal: the nonce is not fresh")
 	}
-	// Every single-bit change is refused (the tag covers nonce and text).
-	for i := 0; i < len(sealed); i++ {
-		b := []byte(sealed)
+	// Every changed byte is refused: the tag covers nonce and text.
+	raw, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range raw {
+		b := bytes.Clone(raw)
 		b[i] ^= 0x01
-		if plain, err := c.Decrypt(string(b)); err == nil && plain == "tok123:subject" && string(b) != sealed {
-			// A flip in the last character's unused low bits decodes to the same bytes; anything else must fail.
-			if raw1, raw2 := decodeRaw(string(b)), decodeRaw(sealed); !bytes.Equal(raw1, raw2) {
-				t.Fatalf("altered value at %d opened", i)
-			}
+		if _, err := c.Decrypt(base64.RawURLEncoding.EncodeToString(b)); err == nil {
+			t.Fatalf("a value altered at byte %d opened", i)
 		}
 	}
 	o, _ := newTokenCrypto(other)
@@ -69,10 +70,3 @@ func TestTokenCrypto(t *testing.T) {
 		t.Fatal("a JWE opened without a fallback decrypter")
 	}
 }
-
-func decodeRaw(s string) []byte {
-	b, _ := b64raw(s)
-	return b
-}
-
-func b64raw(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
