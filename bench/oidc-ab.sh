@@ -12,7 +12,9 @@
 # and dropped), CLIENTS, DURATION, PASSKEYS as in bench/oidc.sh. DB=sqlite
 # runs the same on SQLite files instead (no backends to count). TOGETHER=1
 # runs each pair's two builds at the same time instead of one after the
-# other, so that both see the same load.
+# other, so that both see the same load. OLDGEN and NEWGEN: load generator
+# builds for each side (default: this tree's bench/oidcbench for both), to
+# compare the generator's own CPU too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
@@ -29,6 +31,7 @@ OUT=bench/out/oidc-ab
 rm -rf "$OUT"
 mkdir -p "$OUT"
 go build -o "$OUT/oidcbench" ./bench/oidcbench
+declare -A gen=([a]=${OLDGEN:-$OUT/oidcbench} [b]=${NEWGEN:-$OUT/oidcbench})
 SECRET=$(openssl rand -hex 32)
 
 pids=()
@@ -62,10 +65,10 @@ start() { # start VARIANT BINARY PORT
   srv[$v]=$!
   pids+=("$!")
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-  "$OUT/oidcbench" prepare -database "$db" -secret "$SECRET" -issuer "http://127.0.0.1:$port/oidc" \
+  "${gen[$v]}" prepare -database "$db" -secret "$SECRET" -issuer "http://127.0.0.1:$port/oidc" \
     -origin "http://127.0.0.1:$port" -accounts "$PASSKEYS" -passkeys "$PASSKEYS" -state "$OUT/$v.state" >/dev/null
   # Warm up: statement caches, pool connections.
-  "$OUT/oidcbench" run -state "$OUT/$v.state" -mode passkey -c "$CLIENTS" -d 2s >/dev/null
+  "${gen[$v]}" run -state "$OUT/$v.state" -mode passkey -c "$CLIENTS" -d 2s >/dev/null
 }
 
 run() { # run VARIANT LABEL
@@ -75,7 +78,7 @@ run() { # run VARIANT LABEL
   s0=$(ticks "/proc/${srv[$v]}/stat")
   # shellcheck disable=SC2086
   b0=$(ticks $be)
-  res=$("$OUT/oidcbench" run -state "$OUT/$v.state" -mode passkey -c "$CLIENTS" -d "$DURATION")
+  res=$("${gen[$v]}" run -state "$OUT/$v.state" -mode passkey -c "$CLIENTS" -d "$DURATION")
   s1=$(ticks "/proc/${srv[$v]}/stat")
   # Backends that appeared during the run started from zero.
   be=$(backends "${SCHEMA}_$v" | sed 's|^|/proc/|; s|$|/stat|')

@@ -205,7 +205,14 @@ func New(store cancuoc.Store, accounts Accounts, cfg Config) (*Provider, error) 
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash",
 			"name", "family_name", "given_name", "birthdate", "gender", "address", "phone_number", "phone_number_verified", "pid"},
 	}
-	opts := []op.Option{}
+	// Access tokens and codes sealed by tokenCrypto; zitadel/oidc's formats
+	// (its default for CryptoKey) still open, for tokens issued before.
+	seal, err := newTokenCrypto(derive(cfg.Secret, "access token v2"),
+		op.NewAES256GCMCrypto(cryptoKey, opCfg.CryptoKeyId), op.NewAESDecrypter(cryptoKey))
+	if err != nil {
+		return nil, cancuoc.WithOp(op_, err)
+	}
+	opts := []op.Option{op.WithCrypto(seal)}
 	if cfg.Insecure {
 		opts = append(opts, op.WithAllowInsecure())
 	}

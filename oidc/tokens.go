@@ -2,10 +2,17 @@ package oidc
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -80,4 +87,70 @@ func (p *Provider) ResolveAccessToken(ctx context.Context, token string) (*Token
 	}
 	return &TokenInfo{TokenID: t.ID, ClientID: t.ClientID, PartnerID: d.Partner, Scopes: d.Scopes, PIN: t.PIN,
 		Level: d.Level, AMR: d.AMR, ExpiresAt: t.ExpiresAt}, nil
+}
+
+// tokenCrypto seals what zitadel/oidc hands its Crypto: the opaque access
+// tokens ("token ID:subject") and the authorization codes (the request's
+// ID). zitadel/oidc's own AES-GCM sealer builds a JWE for each value — a
+// fresh encrypter, a content key wrapped under the key, a JSON header, five
+// base64 parts — which cost about 3 % of the server's CPU per login (two
+// seals and an open). This one seals with AES-256-GCM under a key of its
+// own, kept as a ready cipher: base64url(nonce ‖ ciphertext ‖ tag), with a
+// label as additional data so that nothing else sealed under the key reads
+// as a token. Values in zitadel/oidc's formats (a JWE has dots, which
+// base64url has not) go to its decrypters, so tokens issued before keep
+// working until they expire.
+type tokenCrypto struct {
+	aead     cipher.AEAD
+	fallback []op.Decrypter
+}
+
+// tokenLabel is the additional data of every sealed value.
+var tokenLabel = []byte("cancuoc oidc token v2")
+
+func newTokenCrypto(key []byte, fallback ...op.Decrypter) (*tokenCrypto, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenCrypto{aead: aead, fallback: fallback}, nil
+}
+
+// Encrypt seals s under a random nonce.
+func (c *tokenCrypto) Encrypt(s string) (string, error) {
+	ns := c.aead.NonceSize()
+	buf := make([]byte, ns, ns+len(s)+c.aead.Overhead())
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(c.aead.Seal(buf, buf, []byte(s), tokenLabel)), nil
+}
+
+var errNotSealed = errors.New("oidc: not a value sealed by this provider")
+
+// Decrypt opens a value sealed by Encrypt, or one in zitadel/oidc's
+// formats through the fallback decrypters.
+func (c *tokenCrypto) Decrypt(s string) (string, error) {
+	if strings.IndexByte(s, '.') >= 0 {
+		for _, d := range c.fallback {
+			if plain, err := d.Decrypt(s); err == nil {
+				return plain, nil
+			}
+		}
+		return "", errNotSealed
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	ns := c.aead.NonceSize()
+	if err != nil || len(raw) < ns+c.aead.Overhead() {
+		return "", errNotSealed
+	}
+	plain, err := c.aead.Open(raw[ns:ns], raw[:ns], raw[ns:], tokenLabel)
+	if err != nil {
+		return "", errNotSealed
+	}
+	return string(plain), nil
 }

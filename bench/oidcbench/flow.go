@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -13,12 +13,9 @@ import (
 	"flag"
 	"fmt"
 	"html"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
@@ -49,8 +46,10 @@ type flows struct {
 	busy map[string]bool
 	keys map[string]*webauthntest.Authenticator
 	// jwks is the provider's published keys, fetched once as a relying
-	// party caches them, to check each ID token's signature.
-	jwks jose.JSONWebKeySet
+	// party caches them, to check each ID token's signature (idtok).
+	jwks  jose.JSONWebKeySet
+	idtok *idVerifier
+	basic string // the client's Authorization header line
 }
 
 func newFlows(s *state) (*flows, error) {
@@ -65,6 +64,10 @@ func newFlows(s *state) (*flows, error) {
 	if err := f.fetchKeys(); err != nil {
 		return nil, err
 	}
+	if f.idtok, err = newIDVerifier(f.jwks, s.Issuer, s.Client); err != nil {
+		return nil, err
+	}
+	f.basic = "Authorization: Basic " + b64std(s.Client+":"+s.Secret) + "\r\n"
 	for _, p := range s.Passkeys {
 		k, err := x509.ParsePKCS8PrivateKey(p.Key)
 		if err != nil {
@@ -102,42 +105,6 @@ func (f *flows) fetchKeys() error {
 	}
 	if len(f.jwks.Keys) == 0 {
 		return errors.New("the provider publishes no keys")
-	}
-	return nil
-}
-
-// checkIDToken is the relying party's check of an ID token: signature by
-// a published key, issuer, audience, nonce and expiry.
-func (f *flows) checkIDToken(raw, nonce string) error {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
-	if err != nil || len(jws.Signatures) != 1 {
-		return fmt.Errorf("id token: %v", err)
-	}
-	keys := f.jwks.Key(jws.Signatures[0].Header.KeyID)
-	if len(keys) == 0 {
-		return errors.New("id token signed by an unknown key")
-	}
-	payload, err := jws.Verify(keys[0])
-	if err != nil {
-		return fmt.Errorf("id token signature: %w", err)
-	}
-	var c struct {
-		Iss   string          `json:"iss"`
-		Aud   json.RawMessage `json:"aud"`
-		Nonce string          `json:"nonce"`
-		Exp   int64           `json:"exp"`
-	}
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return err
-	}
-	var aud []string
-	if json.Unmarshal(c.Aud, &aud) != nil {
-		var one string
-		_ = json.Unmarshal(c.Aud, &one)
-		aud = []string{one}
-	}
-	if c.Iss != f.s.Issuer || !slices.Contains(aud, f.s.Client) || c.Nonce != nonce || time.Now().Unix() >= c.Exp {
-		return fmt.Errorf("id token claims: iss %q aud %v nonce ok %v exp %d", c.Iss, aud, c.Nonce == nonce, c.Exp)
 	}
 	return nil
 }
@@ -189,56 +156,6 @@ func (f *flows) release(id string) {
 	f.mu.Unlock()
 }
 
-// wire is one worker's keep-alive HTTP/1.1 connection to the provider,
-// for its browsers' and its relying party's requests, one at a time,
-// written and read in the worker's own goroutine. net/http's Transport
-// hands every request to two goroutines of its own (its read and write
-// loops); on two shared cores those hand-offs cost the generator about as
-// much CPU as the requests themselves, and it is the server's CPU that is
-// measured, not the client library's.
-type wire struct {
-	addr string
-	c    net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-}
-
-// roundTrip writes req and reads its whole answer. Any failure drops the
-// connection (the next request dials anew) and fails this request: no
-// request is sent twice.
-func (w *wire) roundTrip(req *http.Request) (*http.Response, []byte, error) {
-	if w.c == nil {
-		c, err := net.DialTimeout("tcp", w.addr, 5*time.Second)
-		if err != nil {
-			return nil, nil, err
-		}
-		w.c, w.br, w.bw = c, bufio.NewReaderSize(c, 16<<10), bufio.NewWriterSize(c, 4<<10)
-	}
-	_ = w.c.SetDeadline(time.Now().Add(30 * time.Second))
-	res, body, err := w.exchange(req)
-	if err != nil || res.Close {
-		w.c.Close()
-		w.c = nil
-	}
-	return res, body, err
-}
-
-func (w *wire) exchange(req *http.Request) (*http.Response, []byte, error) {
-	if err := req.Write(w.bw); err != nil {
-		return nil, nil, err
-	}
-	if err := w.bw.Flush(); err != nil {
-		return nil, nil, err
-	}
-	res, err := http.ReadResponse(w.br, req)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	return res, body, err
-}
-
 // browser is one citizen's browser during one login: its cookies (all
 // the provider's, whose paths cover every page the login visits) and the
 // worker's connection, which the relying party's requests share without
@@ -255,19 +172,35 @@ func (f *flows) browser(w *wire) *browser {
 }
 
 // do sends a request, with the browser's cookies when it is the browser's
-// (not the relying party's), and keeps the cookies the answer sets.
-func (b *browser) do(req *http.Request, browser bool) (int, string, string, error) {
-	if browser {
+// (not the relying party's), and keeps the cookies the answer sets. The
+// answer's body is valid until the wire's next request.
+func (b *browser) do(req *request, browser bool) (*answer, error) {
+	if browser && len(b.cookies) > 0 {
+		var h strings.Builder
+		h.WriteString("Cookie: ")
+		first := true
 		for name, value := range b.cookies {
-			req.AddCookie(&http.Cookie{Name: name, Value: value})
+			if !first {
+				h.WriteString("; ")
+			}
+			first = false
+			h.WriteString(name)
+			h.WriteByte('=')
+			h.WriteString(value)
 		}
+		h.WriteString("\r\n")
+		req.header = append(req.header, h.String())
 	}
-	res, body, err := b.w.roundTrip(req)
+	a, err := b.w.roundTrip(req)
 	if err != nil {
-		return 0, "", "", err
+		return nil, err
 	}
 	if browser {
-		for _, c := range res.Cookies() {
+		for _, line := range a.cookies {
+			c, err := http.ParseSetCookie(line)
+			if err != nil {
+				continue // a browser ignores a cookie it cannot parse
+			}
 			if c.MaxAge < 0 || c.Value == "" {
 				delete(b.cookies, c.Name)
 			} else {
@@ -275,31 +208,46 @@ func (b *browser) do(req *http.Request, browser bool) (int, string, string, erro
 			}
 		}
 	}
-	return res.StatusCode, string(body), res.Header.Get("Location"), nil
+	return a, nil
 }
 
-func (b *browser) get(u string) (int, string, string, error) {
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return 0, "", "", err
+// get fetches u, an absolute URL of the provider or a path.
+func (b *browser) get(u string) (*answer, error) {
+	target := strings.TrimPrefix(u, b.f.origin)
+	if !strings.HasPrefix(target, "/") {
+		return nil, fmt.Errorf("not the provider's URL: %q", u)
 	}
-	return b.do(req, true)
+	return b.do(&request{method: http.MethodGet, target: target}, true)
 }
 
-func (b *browser) post(path string, form url.Values) (int, string, string, error) {
-	req, _ := http.NewRequest(http.MethodPost, b.f.origin+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req, true)
+func (b *browser) post(path string, form url.Values) (*answer, error) {
+	return b.do(&request{method: http.MethodPost, target: path, ctype: "application/x-www-form-urlencoded", body: form.Encode()}, true)
 }
 
-var optionsAttr = regexp.MustCompile(`data-options="([^"]*)"`)
+// attr returns the value of the first attribute written as `prefix"…"` in
+// the page (prefix ends with `="`), unescaped as a browser reads it; the
+// pages are the provider's own templates, so a fixed search finds them
+// where a general HTML parser is not needed.
+func attr(page []byte, prefix string) (string, bool) {
+	i := bytes.Index(page, []byte(prefix))
+	if i < 0 {
+		return "", false
+	}
+	rest := page[i+len(prefix):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return "", false
+	}
+	return html.UnescapeString(string(rest[:j])), true
+}
 
-var hidden = regexp.MustCompile(`name="(id|csrf|ar)" value="([^"]*)"`)
-
-func fields(body string) url.Values {
+// fields returns the page form's hidden fields that a login posts back.
+func fields(page []byte) url.Values {
 	v := url.Values{}
-	for _, m := range hidden.FindAllStringSubmatch(body, -1) {
-		v.Set(m[1], strings.ReplaceAll(m[2], "&#43;", "+"))
+	for _, name := range []string{"id", "csrf", "ar"} {
+		if value, ok := attr(page, `name="`+name+`" value="`); ok {
+			v.Set(name, value)
+		}
 	}
 	return v
 }
@@ -308,62 +256,64 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // start is the relying party's side: a PKCE verifier, state and nonce, and
 // the authorization URL; then the browser follows it to the login page.
-func (b *browser) start() (verifier, state string, page url.Values, body string, err error) {
+// The page's form fields and its passkey options are returned (the body
+// itself is the wire's, gone at the next request).
+func (b *browser) start() (verifier, state string, page url.Values, options string, err error) {
 	raw := make([]byte, 48)
 	_, _ = rand.Read(raw)
 	verifier, state = b64(raw[:32]), b64(raw[32:])
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{"response_type": {"code"}, "client_id": {b.f.s.Client}, "redirect_uri": {b.f.s.Redirect},
 		"scope": {"openid profile"}, "state": {state}, "nonce": {state}, "code_challenge": {b64(sum[:])}, "code_challenge_method": {"S256"}}
-	st, body, loc, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
-	if err == nil && st == http.StatusFound && loc != "" {
+	a, err := b.get(b.f.s.Issuer + "/authorize?" + q.Encode())
+	if err == nil && a.status == http.StatusFound && a.location != "" {
 		// A provider that redirects to its login page (as before the
 		// page was the answer of /authorize): the browser follows.
-		if !strings.HasPrefix(loc, "http") {
-			loc = b.f.origin + loc
-		}
-		st, body, _, err = b.get(loc)
+		a, err = b.get(a.location)
 	}
-	if err != nil || st != http.StatusOK {
+	if err != nil || a.status != http.StatusOK {
+		st := 0
+		if a != nil {
+			st = a.status
+		}
 		return "", "", nil, "", fmt.Errorf("authorize and login page: %d %v", st, err)
 	}
-	return verifier, state, fields(body), body, nil
+	options, _ = attr(a.body, `data-options="`)
+	return verifier, state, fields(a.body), options, nil
 }
 
 // finish exchanges the code at the token endpoint as the client and reads
 // userinfo with the access token.
-func (b *browser) finish(st int, loc, verifier, state string) error {
-	if st != http.StatusFound && st != http.StatusSeeOther {
-		return fmt.Errorf("want the redirect with the code, got %d", st)
+func (b *browser) finish(a *answer, verifier, state string) error {
+	if a.status != http.StatusFound && a.status != http.StatusSeeOther {
+		return fmt.Errorf("want the redirect with the code, got %d", a.status)
 	}
+	loc := a.location
 	u, err := url.Parse(loc)
 	if err != nil || !strings.HasPrefix(loc, b.f.s.Redirect) || u.Query().Get("state") != state || u.Query().Get("code") == "" {
 		return fmt.Errorf("bad redirect %q", loc)
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "code_verifier": {verifier},
 		"redirect_uri": {b.f.s.Redirect}}
-	req, _ := http.NewRequest(http.MethodPost, b.f.s.Issuer+"/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(b.f.s.Client, b.f.s.Secret)
-	code, body, _, err := b.do(req, false)
-	if err != nil || code != http.StatusOK {
-		return fmt.Errorf("token: %d %v %.200s", code, err, body)
+	a, err = b.do(&request{method: http.MethodPost, target: b.f.base + "/oauth/token", header: []string{b.f.basic},
+		ctype: "application/x-www-form-urlencoded", body: form.Encode()}, false)
+	if err != nil || a.status != http.StatusOK {
+		return fmt.Errorf("token: %v %v", a, err)
 	}
 	var tok struct {
 		Access  string `json:"access_token"`
 		IDToken string `json:"id_token"`
 	}
-	if err := json.Unmarshal([]byte(body), &tok); err != nil || tok.Access == "" {
-		return fmt.Errorf("token response %.200s", body)
+	if err := json.Unmarshal(a.body, &tok); err != nil || tok.Access == "" {
+		return fmt.Errorf("token response %.200s", a.body)
 	}
-	if err := b.f.checkIDToken(tok.IDToken, state); err != nil {
+	if err := b.f.idtok.check(tok.IDToken, state); err != nil {
 		return err
 	}
-	req, _ = http.NewRequest(http.MethodGet, b.f.s.Issuer+"/userinfo", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.Access)
-	code, body, _, err = b.do(req, false)
-	if err != nil || code != http.StatusOK || !strings.Contains(body, `"name"`) {
-		return fmt.Errorf("userinfo: %d %v %.200s", code, err, body)
+	a, err = b.do(&request{method: http.MethodGet, target: b.f.base + "/userinfo",
+		header: []string{"Authorization: Bearer " + tok.Access + "\r\n"}}, false)
+	if err != nil || a.status != http.StatusOK || !bytes.Contains(a.body, []byte(`"name"`)) {
+		return fmt.Errorf("userinfo: %v %v", a, err)
 	}
 	b.lastAccess = tok.Access
 	return nil
@@ -383,18 +333,18 @@ func (f *flows) totpLogin(w *wire) (string, error) {
 	}
 	pg.Set("pin", string(a.PIN))
 	pg.Set("password", Password)
-	st, body, _, err := b.post(f.base+"/login", pg)
-	if err != nil || st != http.StatusOK || !strings.Contains(body, `name="code"`) {
-		return "", fmt.Errorf("password: %d %v", st, err)
+	ans, err := b.post(f.base+"/login", pg)
+	if err != nil || ans.status != http.StatusOK || !bytes.Contains(ans.body, []byte(`name="code"`)) {
+		return "", fmt.Errorf("password: %v %v", ans, err)
 	}
 	code, _ := eid.TOTPCode(a.TOTP, time.Unix(step*30, 0), 6)
-	otp := fields(body)
+	otp := fields(ans.body)
 	otp.Set("code", code)
-	st, _, loc, err := b.post(f.base+"/login/otp", otp)
+	ans, err = b.post(f.base+"/login/otp", otp)
 	if err != nil {
 		return "", err
 	}
-	err = b.finish(st, loc, verifier, state)
+	err = b.finish(ans, verifier, state)
 	return b.lastAccess, err
 }
 
@@ -408,30 +358,34 @@ func (f *flows) passkeyLogin(w *wire) (string, error) {
 	defer f.release(p.ID)
 	key := f.keys[p.ID]
 	b := f.browser(w)
-	verifier, state, pg, page, err := b.start()
+	verifier, state, pg, options, err := b.start()
 	if err != nil {
 		return "", err
 	}
 	// The login page carries the options of a discoverable ceremony, as
 	// the page's script uses them when no PIN is typed: the authenticator
-	// answers with the account's user handle.
-	var ca protocol.CredentialAssertion
-	m := optionsAttr.FindStringSubmatch(page)
-	if m == nil {
+	// answers with the account's user handle. Of the options only the
+	// challenge goes into the assertion.
+	var ca struct {
+		PublicKey struct {
+			Challenge protocol.URLEncodedBase64 `json:"challenge"`
+		} `json:"publicKey"`
+	}
+	if options == "" {
 		return "", errors.New("the login page has no passkey options")
 	}
-	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &ca); err != nil {
-		return "", err
+	if err := json.Unmarshal([]byte(options), &ca); err != nil || len(ca.PublicKey.Challenge) == 0 {
+		return "", fmt.Errorf("the login page's passkey options: %v", err)
 	}
 	f.mu.Lock() // the counter is the authenticator's state
-	cred := key.Get(fatal{}, ca.Response.Challenge, []byte(p.ID))
+	cred := key.Get(fatal{}, ca.PublicKey.Challenge, []byte(p.ID))
 	p.Count = key.Count
 	f.mu.Unlock()
-	st, _, loc, err := b.post(f.base+"/login/passkey", url.Values{"id": {pg.Get("id")}, "csrf": {pg.Get("csrf")}, "ar": {pg.Get("ar")}, "credential": {string(cred)}})
+	ans, err := b.post(f.base+"/login/passkey", url.Values{"id": {pg.Get("id")}, "csrf": {pg.Get("csrf")}, "ar": {pg.Get("ar")}, "credential": {string(cred)}})
 	if err != nil {
 		return "", err
 	}
-	err = b.finish(st, loc, verifier, state)
+	err = b.finish(ans, verifier, state)
 	return b.lastAccess, err
 }
 
