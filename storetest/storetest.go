@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"BulkInsert", testBulkInsert},
 		{"BulkInsertConflict", testBulkInsertConflict},
 		{"LogOrderPerCitizen", testLogOrderPerCitizen},
+		{"CitizenReadsInTx", testCitizenReadsInTx},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
