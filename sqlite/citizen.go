@@ -56,6 +56,9 @@ func decodeCitizen(op string, doc []byte) (*cancuoc.Citizen, error) {
 // Citizen returns the current record. NotFound if none.
 func (o *ops) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, error) {
 	const op = "sqlite.Citizen"
+	if c, ok := o.memo.get(pin); ok {
+		return c, nil
+	}
 	var doc []byte
 	err := o.r.QueryRowContext(ctx, `SELECT doc FROM citizens WHERE pin = ?`, string(pin)).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -64,7 +67,11 @@ func (o *ops) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, e
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	return decodeCitizen(op, doc)
+	c, err := decodeCitizen(op, doc)
+	if err != nil {
+		return nil, err
+	}
+	return o.memo.put(pin, c), nil
 }
 
 // CitizenDoc returns the stored document undecoded.
@@ -86,6 +93,7 @@ func (o *ops) CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen
 // exists; DO NOTHING keeps the transaction usable for a retry.
 func (o *ops) InsertCitizen(ctx context.Context, c *cancuoc.Citizen) error {
 	const op = "sqlite.InsertCitizen"
+	o.memo.forget(c.PIN)
 	doc, err := citizenDoc(c)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -120,6 +128,7 @@ func pinTaken(op string) error {
 // on the single writer, and as many pages to log at the commit.
 func (o *ops) UpdateCitizen(ctx context.Context, c *cancuoc.Citizen, prev int64) error {
 	const op = "sqlite.UpdateCitizen"
+	o.memo.forget(c.PIN)
 	doc, err := citizenDoc(c)
 	if err != nil {
 		return cancuoc.WithOp(op, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -48,9 +49,23 @@ type txResult struct {
 // leadGroup runs one group of the queued transactions, then, if more came
 // meanwhile, hands the lead to a new goroutine so that its own caller does
 // not wait for later groups.
+//
+// A leader that finds its own call alone first lets the goroutines ready
+// to run go ahead once (runtime.Gosched): under load they are mostly
+// requests about to queue a transaction of their own, and one commit for
+// several is cheaper than one each (a commit writes every page it changed
+// to the WAL; the pages of the logs' tails, the queues and the upper
+// levels of the indexes are shared by the transactions of a group). With
+// births in batch mode this took the commits from 0.8 to about 0.5 per
+// file. Idle, the yield returns at once: nobody else is ready to run.
 func (s *Store) leadGroup() {
 	g := &s.group
 	g.mu.Lock()
+	if len(g.pending) == 1 {
+		g.mu.Unlock()
+		runtime.Gosched()
+		g.mu.Lock()
+	}
 	n := min(len(g.pending), maxGroup)
 	calls := g.pending[:n:n]
 	g.pending = g.pending[n:]
@@ -107,7 +122,7 @@ func (s *Store) runGroup(calls []*txCall) {
 		return
 	}
 	d := detached{tx}
-	o := &ops{r: d, w: d, log: &txLog{}}
+	o := &ops{r: d, w: d, log: &txLog{}, memo: &citizenMemo{}}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	for i, c := range calls {
 		if err := c.ctx.Err(); err != nil {
@@ -139,6 +154,7 @@ func (s *Store) runGroup(calls []*txCall) {
 			return
 		}
 		o.log.restore(mark)
+		o.memo.reset()
 	}
 	if err := o.flushLog(ctx); err != nil {
 		_ = tx.Rollback()

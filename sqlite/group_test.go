@@ -254,3 +254,41 @@ func TestGroupAuditChain(t *testing.T) {
 }
 
 var errAuditRollback = errors.New("roll back")
+
+// TestGroupLeaderYields: a leader that finds its call alone lets a
+// goroutine that is ready to run queue its own first, and both commit
+// together. With one P the order is fixed: the second caller is ready
+// (just started) when the first takes the lead; without the yield each
+// would commit alone.
+func TestGroupLeaderYields(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "y.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	before := s.group.groups.Load()
+	second := make(chan error, 1)
+	go func() {
+		second <- s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return tx.InsertProcedure(ctx, storetest.Procedure("second", 1))
+		})
+	}()
+	if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		return tx.InsertProcedure(ctx, storetest.Procedure("first", 0))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if n := s.group.groups.Load() - before; n != 1 {
+		t.Errorf("%d transactions for more than one caller, want 1 (the two calls together)", n)
+	}
+	for _, id := range []string{"first", "second"} {
+		if _, err := s.Procedure(ctx, id); err != nil {
+			t.Errorf("procedure %s: %v", id, err)
+		}
+	}
+}

@@ -240,7 +240,7 @@ func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 			_ = tx.Rollback()
 		}
 	}()
-	o := &ops{r: tx, w: tx, log: &txLog{}}
+	o := &ops{r: tx, w: tx, log: &txLog{}, memo: &citizenMemo{}}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	if err := fn(o); err != nil {
 		return err
@@ -268,7 +268,8 @@ type querier interface {
 type ops struct {
 	r, w   querier
 	atomic func(ctx context.Context, fn func(*ops) error) error
-	log    *txLog // inside a transaction: its audit entries and events, held until the commit
+	log    *txLog       // inside a transaction: its audit entries and events, held until the commit
+	memo   *citizenMemo // inside a transaction: the records it has read
 }
 
 var _ cancuoc.Tx = (*ops)(nil)
@@ -324,6 +325,7 @@ func (o *ops) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 				return dbErr(op, rerr)
 			}
 			t.log.restore(mark)
+			t.memo.reset()
 			if _, rerr := t.w.ExecContext(context.WithoutCancel(ctx), `RELEASE cancuoc_item`); rerr != nil {
 				return dbErr(op, rerr)
 			}

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"BulkInsertConflict", testBulkInsertConflict},
 		{"BulkInsertEvent", testBulkInsertEvent},
 		{"LogOrderPerCitizen", testLogOrderPerCitizen},
+		{"CitizenReadsInTx", testCitizenReadsInTx},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
