@@ -136,6 +136,7 @@ func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 	if tag.RowsAffected() == 0 {
 		return pinTaken(op)
 	}
+	c.wroteCitizen(r.PIN, r.Version)
 	return nil
 }
 
@@ -162,6 +163,7 @@ func (c *conn) UpdateCitizen(ctx context.Context, r *cancuoc.Citizen, prev int64
 		return dbErr(op, err)
 	}
 	if tag.RowsAffected() == 1 {
+		c.wroteCitizen(r.PIN, r.Version)
 		return nil
 	}
 	var exists bool

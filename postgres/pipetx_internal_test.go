@@ -201,3 +201,32 @@ func TestClaimedStepUpdatesAreHeld(t *testing.T) {
 		t.Errorf("a held update that changed no row: %v, want Conflict", err)
 	}
 }
+
+// TestOwnVersionIsHeld: the history row of the version the transaction
+// stored the record at goes with the next statement; a second one of that
+// version, and one of another version, are sent at once.
+func TestOwnVersionIsHeld(t *testing.T) {
+	ctx := t.Context()
+	q := &roundTrips{}
+	p := &pipe{q: q}
+	c := &conn{q: p, pipe: p}
+	pin := cancuoc.PIN("001095000001")
+	c.wroteCitizen(pin, 2)
+	v := &cancuoc.CitizenVersion{PIN: pin, Version: 2, At: time.Now(), Actor: "a", Citizen: &cancuoc.Citizen{PIN: pin, Version: 2}}
+	if err := c.AppendVersion(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.trips) != 0 {
+		t.Fatalf("round trips for the own version's row: %q", q.trips)
+	}
+	// Sent at once, behind the held one (this querier answers that no row
+	// was inserted: a duplicate, refused at once, and the held row's check
+	// fails the transaction).
+	err := c.AppendVersion(ctx, v)
+	if got, want := strings.Join(q.trips, "\n"), "INSERT INTO citizen_versions + INSERT INTO citizen_versions"; got != want {
+		t.Errorf("round trips:\n%s\nwant:\n%s", got, want)
+	}
+	if cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("second row of the version: %v, want Conflict", err)
+	}
+}

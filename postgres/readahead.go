@@ -44,6 +44,12 @@ type readAhead struct {
 	// close the file, which needs no round trip then. Unlike the kept
 	// rows above they answer every time; an insert of a step forgets them.
 	files map[string]map[int][]byte
+	// wrote are the records the transaction wrote (InsertCitizen,
+	// UpdateCitizen) and their version: under the row's lock (or as a
+	// new PIN) no other transaction can add that version's history row,
+	// so the transaction's own AppendVersion of it cannot be refused and
+	// is held (pipetx.go) instead of a round trip per change.
+	wrote map[cancuoc.PIN]int64
 }
 
 // stepKey names a step.
@@ -164,4 +170,27 @@ func (c *conn) fileSteps(id string) ([][]byte, bool) {
 		docs[i] = f[no]
 	}
 	return docs, true
+}
+
+// wroteCitizen notes that the transaction stored pin's record at version.
+func (c *conn) wroteCitizen(pin cancuoc.PIN, version int64) {
+	if c.pipe == nil {
+		return
+	}
+	if c.ahead.wrote == nil {
+		c.ahead.wrote = map[cancuoc.PIN]int64{}
+	}
+	c.ahead.wrote[pin] = version
+}
+
+// ownVersion tells whether the transaction stored pin's record at
+// version and has not appended that version's history row yet; it then
+// forgets it, so that a second append of the version is answered at once.
+func (c *conn) ownVersion(pin cancuoc.PIN, version int64) bool {
+	v, ok := c.ahead.wrote[pin]
+	if !ok || v != version {
+		return false
+	}
+	delete(c.ahead.wrote, pin)
+	return true
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"InsertTaken", testInsertTaken},
 		{"Update", testUpdate},
 		{"TxReadsCitizenWrites", testTxReadsCitizenWrites},
+		{"TxVersionOfOwnWrite", testTxVersionOfOwnWrite},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"Search", testSearch},
@@ -1306,5 +1307,45 @@ func testTxReadsCitizenWrites(t *testing.T, s cancuoc.Store) {
 	}
 	if r, err := s.Citizen(ctx, c.PIN); err != nil || r.Version != 2 || r.FullName != "Nguyễn Văn Hai" {
 		t.Errorf("stored: %+v, %v", r, err)
+	}
+}
+
+// testTxVersionOfOwnWrite: the history row of a version the transaction
+// stored the record at (a store may send it with the next statement) is
+// there after the commit, and a second one of that version is refused at
+// once, the transaction going on.
+func testTxVersionOfOwnWrite(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	c := Citizen(PIN(8))
+	version := func(r *cancuoc.Citizen) *cancuoc.CitizenVersion {
+		return &cancuoc.CitizenVersion{PIN: r.PIN, Version: r.Version, At: T0, Actor: "test", Reason: "test", Citizen: r}
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.InsertCitizen(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.AppendVersion(ctx, version(c)); err != nil {
+			return err
+		}
+		n := c.Clone()
+		n.Version, n.FullName = 2, "Nguyễn Văn Hai"
+		if err := tx.UpdateCitizen(ctx, n, 1); err != nil {
+			return err
+		}
+		if err := tx.AppendVersion(ctx, version(n)); err != nil {
+			return err
+		}
+		if err := tx.AppendVersion(ctx, version(n)); cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("a second history row of version 2: %v, want Conflict", err)
+		}
+		_, err := tx.Citizen(ctx, c.PIN)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("transaction: %v", err)
+	}
+	vs, err := s.Versions(ctx, c.PIN)
+	if err != nil || len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 || vs[1].Citizen.FullName != "Nguyễn Văn Hai" {
+		t.Errorf("history: %d versions, %v", len(vs), err)
 	}
 }
