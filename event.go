@@ -46,3 +46,24 @@ type AuditEntry struct {
 	Outcome string    `json:"outcome"` // "ok" or an error code
 	Hash    []byte    `json:"hash,omitempty"`
 }
+
+// MayHaveChanged tells whether the registry event e may have changed the
+// record's field (its JSON name, "life_status"). The registry's events
+// name the fields a version changed ({"fields": ["household", …]}; "*"
+// for a new record), so a handler that cares about one field can pass over
+// the others without reading the record. An event that lists no fields
+// (another producer, an older form) may have changed anything.
+func (e *Event) MayHaveChanged(field string) bool {
+	var d struct {
+		Fields []string `json:"fields"`
+	}
+	if len(e.Data) == 0 || json.Unmarshal(e.Data, &d) != nil || len(d.Fields) == 0 {
+		return true
+	}
+	for _, f := range d.Fields {
+		if f == field || f == "*" {
+			return true
+		}
+	}
+	return false
+}

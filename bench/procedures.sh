@@ -17,12 +17,18 @@
 # NO_REPORT=1 prints the figures without writing the results;
 # BACKENDS="sqlite" (or "pg") runs only that backend (with NO_REPORT=1).
 #
+# TABLE_STATS=1 (PostgreSQL) also writes the rows written per procedure,
+# per table (pg_stat_user_tables: inserted, updated, HOT-updated, deleted,
+# with the table's index count), and the NATS messages per procedure, per
+# consumer (JetStream's monitoring port), beside the results
+# (bench/out/procedures/pg-MODE.tables.txt, .nats.txt).
+#
 # PROFILE=1 also takes a CPU profile of cancuoc (pprof, --debug-addr on
 # port PORT+3) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
 #
 # Needs PostgreSQL on 127.0.0.1:5432, pgbench and nats-server
-# (/usr/sbin/nats-server). Ports PORT..PORT+3 (PORT=19050 unless set), so
+# (/usr/sbin/nats-server). Ports PORT..PORT+3 (PORT+4 with TABLE_STATS) (PORT=19050 unless set), so
 # that two runs on one machine do not collide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -112,6 +118,32 @@ run_sqlite() { # run_sqlite MODE
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
+tablestats() { # tablestats SCHEMA: one line per table: name inserted updated hot deleted indexes
+  [ -n "${TABLE_STATS:-}" ] || return 0
+  psql -At -F' ' "$PG" -c "SELECT pg_stat_clear_snapshot()" -c "SELECT t.relname, t.n_tup_ins, t.n_tup_upd, t.n_tup_hot_upd, t.n_tup_del,
+    (SELECT count(*) FROM pg_index i WHERE i.indrelid = t.relid) FROM pg_stat_user_tables t WHERE t.schemaname = '$1' ORDER BY 1" | grep ' '
+}
+natsstats() { # natsstats MONITOR_PORT: one line per consumer: stream consumer delivered acked
+  [ -n "${TABLE_STATS:-}" ] || return 0
+  curl -sf "http://127.0.0.1:$1/jsz?consumers=true&config=true" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for a in d.get("account_details", []):
+    for s in a.get("stream_detail", []):
+        print(s["name"], "_stream_", s["state"]["messages"], s["state"]["bytes"])
+        for c in s.get("consumer_detail", []):
+            f = c.get("config", {}).get("filter_subject") or ",".join(c.get("config", {}).get("filter_subjects") or []) or "*all*"
+            print(s["name"], c["name"] + "[" + f + "]", c["delivered"]["consumer_seq"], c["ack_floor"]["consumer_seq"], c.get("num_redelivered", 0))
+'
+}
+perproc() { # perproc BEFORE AFTER [KEEP]: the difference per procedure of each numeric column, by the first two
+  # columns; with KEEP, the last column is printed as it is (a count, not a counter)
+  awk -v n="$N" -v keep="${3:-}" 'NR == FNR { for (i = 3; i <= NF; i++) b[$1 " " $2, i] = $i; next }
+    { printf "%-40s %-28s", $1, $2; last = keep ? NF - 1 : NF
+      for (i = 3; i <= last; i++) printf " %8.2f", ($i - b[$1 " " $2, i]) / n
+      if (keep) printf " %8d", $NF; printf "\n" }' "$1" "$2"
+}
+
 run_pg() { # run_pg MODE: a schema and a NATS server of its own
   local name=pg-$1 schema=${SCHEMA}_$1
   echo "== cancuoc on PostgreSQL + NATS JetStream, $1 mode: $N birth files"
@@ -119,16 +151,30 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   schemas+=("$schema")
   local db="$PG&search_path=$schema&application_name=cancuoc_procbench"
   mkdir -p "$OUT/nats-$1"
-  "$NATS" -a 127.0.0.1 -p $P_NATS -js -sd "$OUT/nats-$1" >"$OUT/nats-$1.log" 2>&1 &
+  local monitor=()
+  [ -z "${TABLE_STATS:-}" ] || monitor=(-m $((PORT + 4)))
+  "$NATS" -a 127.0.0.1 -p $P_NATS "${monitor[@]}" -js -sd "$OUT/nats-$1" >"$OUT/nats-$1.log" 2>&1 &
   local npid=$!
   pids+=($npid)
   "$OUT/procbench" seed -database "$PG&search_path=$schema" -n "$N" -out "$OUT/$name.seed.json"
   serve "$name" $P_PG --database "$db" --nats-url nats://127.0.0.1:$P_NATS "${debug[@]}"
   local pid=${pids[-1]}
   profile "$name"
+  tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables0"
+  natsstats $((PORT + 4)) >"$OUT/$name.nats0"
   measure_start "$pid" "$npid"
   "$OUT/procbench" run -base http://127.0.0.1:$P_PG -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" | tee "$OUT/$name.json"
   measure_end "$name" "$pid" "$npid"
+  if [ -n "${TABLE_STATS:-}" ]; then # the consumers catch up and the statistics reach the collector
+    sleep "${TABLE_STATS_WAIT:-3}"
+    tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables1"
+    natsstats $((PORT + 4)) >"$OUT/$name.nats1"
+    { echo "per procedure: table inserted updated hot-updated deleted indexes"
+      perproc "$OUT/$name.tables0" "$OUT/$name.tables1" keep | sed 's/^t  *//'; } >"$OUT/$name.tables.txt"
+    { echo "per procedure: stream consumer delivered acked redelivered (stream: messages bytes)"
+      perproc "$OUT/$name.nats0" "$OUT/$name.nats1"; } >"$OUT/$name.nats.txt"
+    cat "$OUT/$name.tables.txt" "$OUT/$name.nats.txt"
+  fi
   for p in "${prof_pids[@]}"; do wait "$p" || true; done
   kill "$pid"; wait "$pid" 2>/dev/null || true
   kill "$npid"; wait "$npid" 2>/dev/null || true

@@ -491,6 +491,11 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 	case cancuoc.EventCitizenMissing:
 		to, event = cancuoc.AccountSuspended, cancuoc.EventAccountSuspended
 	case cancuoc.EventCitizenUpdated:
+		// Only a return from missing lifts a suspension (below): an update
+		// that did not touch the life status is passed over without a read.
+		if !e.MayHaveChanged("life_status") {
+			return nil
+		}
 		to, event = cancuoc.AccountActive, cancuoc.EventAccountUnlocked
 	default:
 		return nil

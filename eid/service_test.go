@@ -577,6 +577,20 @@ func TestRegistryEvents(t *testing.T) {
 		}
 		_, err = e.s.VerifyPassword(ctx, a.PIN, testPassword, "")
 		wantKind(t, "suspended", err, cancuoc.Forbidden, "account_suspended")
+		// An update that names the fields it changed, none of them the
+		// life status, lifts nothing (even with the record alive again).
+		alive := e.adult.Clone()
+		alive.Version = e.adult.Version + 2
+		if err := st.UpdateCitizen(ctx, alive, e.adult.Version+1); err != nil {
+			t.Fatal(err)
+		}
+		upd := cancuoc.Event{ID: "ev-other", Type: cancuoc.EventCitizenUpdated, PIN: a.PIN, Data: []byte(`{"fields":["household"]}`)}
+		if err := e.s.HandleRegistryEvent(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		if acc, _ = e.s.AccountByPIN(ctx, a.PIN); acc.Status != cancuoc.AccountSuspended {
+			t.Errorf("after an update of other fields: %s", acc.Status)
+		}
 	})
 }
 

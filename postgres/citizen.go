@@ -79,11 +79,19 @@ func collectCitizens(rows pgx.Rows) ([]*cancuoc.Citizen, error) {
 }
 
 // Citizen returns the current record. NotFound if none.
+// In a transaction, a record it read already is answered again from its
+// copy (readahead.go) until the transaction writes it.
 func (c *conn) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, error) {
 	const op = "postgres.Citizen"
+	if r, ok := c.keptCitizen(pin); ok {
+		return r, nil
+	}
 	r, err := scanCitizen(c.q.QueryRow(ctx, `SELECT `+citizenCols+` FROM citizens WHERE pin = $1`, string(pin)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound(op)
+	}
+	if err == nil && c.pool == nil {
+		c.keepCitizen(r)
 	}
 	return r, dbErr(op, err)
 }
@@ -109,6 +117,7 @@ func (c *conn) CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citize
 // promised it can retry with another PIN.
 func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 	const op = "postgres.InsertCitizen"
+	c.forgetCitizen(r.PIN)
 	doc, err := citizenDoc(r)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -127,6 +136,7 @@ func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 	if tag.RowsAffected() == 0 {
 		return pinTaken(op)
 	}
+	c.wroteCitizen(r.PIN, r.Version)
 	return nil
 }
 
@@ -136,6 +146,7 @@ func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 // Conflict "stale_version" otherwise; NotFound if the PIN is unknown.
 func (c *conn) UpdateCitizen(ctx context.Context, r *cancuoc.Citizen, prev int64) error {
 	const op = "postgres.UpdateCitizen"
+	c.forgetCitizen(r.PIN)
 	doc, err := citizenDoc(r)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -152,6 +163,7 @@ func (c *conn) UpdateCitizen(ctx context.Context, r *cancuoc.Citizen, prev int64
 		return dbErr(op, err)
 	}
 	if tag.RowsAffected() == 1 {
+		c.wroteCitizen(r.PIN, r.Version)
 		return nil
 	}
 	var exists bool

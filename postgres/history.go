@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -49,18 +50,32 @@ func versionRow(v *cancuoc.CitizenVersion) (changes, doc []byte, err error) {
 }
 
 // AppendVersion stores a version. Conflict "duplicate" if (PIN, Version)
-// exists; like InsertCitizen it leaves the transaction usable.
+// exists; like InsertCitizen it leaves the transaction usable. The history
+// row of a version the transaction itself just stored the record at goes
+// with the transaction's next statement (readahead.go, wrote): it cannot
+// exist already, and should it, the transaction fails.
 func (c *conn) AppendVersion(ctx context.Context, v *cancuoc.CitizenVersion) error {
 	const op = "postgres.AppendVersion"
 	changes, doc, err := versionRow(v)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `
-		INSERT INTO citizen_versions (`+versionCols+`)
+	const insert = `
+		INSERT INTO citizen_versions (` + versionCols + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (pin, version) DO NOTHING`,
-		string(v.PIN), v.Version, ts(v.At), v.Actor, v.Agency, v.Reason, v.LegalBasis, changes, doc)
+		ON CONFLICT (pin, version) DO NOTHING`
+	args := []any{string(v.PIN), v.Version, ts(v.At), v.Actor, v.Agency, v.Reason, v.LegalBasis, changes, doc}
+	if c.ownVersion(v.PIN, v.Version) {
+		// The version the transaction itself stored the record at: no one
+		// else can have its history row, so nobody waits for the answer.
+		return c.later(ctx, op, insert, args, func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return duplicate(op) // cannot happen: fails the transaction
+			}
+			return nil
+		})
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}

@@ -85,9 +85,11 @@ func (p *pipe) hold(sql string, args ...any) {
 
 // holdChecked adds a write whose caller needs no answer at once (later):
 // wrap turns its error into a store error, and check, if not nil, judges
-// the rows it touched when the answer comes.
+// the rows it touched when the answer comes. The current run of log
+// writes is not sealed before it: nothing in the transaction reads the
+// queues, so their rows may follow it, and a batch claim's held updates
+// and log writes then make one insert per queue, not two per task.
 func (p *pipe) holdChecked(sql string, args []any, wrap func(error) error, check func(pgconn.CommandTag) error) {
-	p.seal()
 	qq := p.pending.Queue(sql, args...)
 	if check != nil {
 		p.judge(qq)

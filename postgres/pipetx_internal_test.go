@@ -234,3 +234,77 @@ func TestLoginWritesRideTheCommit(t *testing.T) {
 		t.Errorf("round trips with a savepoint:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestClaimedStepUpdatesAreHeld: the updates of steps the transaction
+// locked (a batch claim's selection) from the version read under the lock
+// go with the next statement waited for, not a round trip each, and their
+// rows are still checked when the answers come (this querier answers that
+// no row changed: a refusal).
+func TestClaimedStepUpdatesAreHeld(t *testing.T) {
+	ctx := t.Context()
+	q := &roundTrips{}
+	p := &pipe{q: q}
+	c := &conn{q: p, pipe: p}
+	for _, id := range []string{"p1", "p2"} {
+		c.lockStep(id, 1, 1)
+		st := &cancuoc.ProcedureStep{ProcedureID: id, No: 1, Status: cancuoc.StepClaimed, Version: 2}
+		if err := c.UpdateStep(ctx, st, 1); err != nil {
+			t.Fatal(err)
+		}
+		st.Version = 3 // again, from the version it wrote
+		if err := c.UpdateStep(ctx, st, 2); err != nil {
+			t.Fatal(err)
+		}
+		// Each claim's audit entry and event.
+		if err := c.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "a", Action: "procedure.step_claim", Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.AppendEvent(ctx, &cancuoc.Event{ID: "ev-" + id, Type: "procedure.step_claimed", At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(q.trips) != 0 {
+		t.Fatalf("round trips before the next statement: %q", q.trips)
+	}
+	// The claims' log writes stay one insert per queue.
+	if n := p.held(); n != 6 {
+		t.Errorf("%d statements held, want 4 updates and one insert per queue", n)
+	}
+	_, err := c.q.Exec(ctx, `SELECT 1`)
+	if got, want := strings.Join(q.trips, "\n"), strings.Repeat("UPDATE procedure_steps SET + ", 4)+
+		"INSERT INTO audit_pending + INSERT INTO events_pending + SELECT 1"; got != want {
+		t.Errorf("round trips:\n%s\nwant:\n%s", got, want)
+	}
+	if cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("a held update that changed no row: %v, want Conflict", err)
+	}
+}
+
+// TestOwnVersionIsHeld: the history row of the version the transaction
+// stored the record at goes with the next statement; a second one of that
+// version, and one of another version, are sent at once.
+func TestOwnVersionIsHeld(t *testing.T) {
+	ctx := t.Context()
+	q := &roundTrips{}
+	p := &pipe{q: q}
+	c := &conn{q: p, pipe: p}
+	pin := cancuoc.PIN("001095000001")
+	c.wroteCitizen(pin, 2)
+	v := &cancuoc.CitizenVersion{PIN: pin, Version: 2, At: time.Now(), Actor: "a", Citizen: &cancuoc.Citizen{PIN: pin, Version: 2}}
+	if err := c.AppendVersion(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.trips) != 0 {
+		t.Fatalf("round trips for the own version's row: %q", q.trips)
+	}
+	// Sent at once, behind the held one (this querier answers that no row
+	// was inserted: a duplicate, refused at once, and the held row's check
+	// fails the transaction).
+	err := c.AppendVersion(ctx, v)
+	if got, want := strings.Join(q.trips, "\n"), "INSERT INTO citizen_versions + INSERT INTO citizen_versions"; got != want {
+		t.Errorf("round trips:\n%s\nwant:\n%s", got, want)
+	}
+	if cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("second row of the version: %v, want Conflict", err)
+	}
+}

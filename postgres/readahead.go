@@ -1,5 +1,11 @@
 package postgres
 
+import (
+	"slices"
+
+	"github.com/cancuoc/cancuoc"
+)
+
 // Reads ahead inside a transaction. A step's completion reads its file and
 // then the step, two round trips one after the other; a batch claim lists
 // the queue and then reads each task's file, one round trip per task. So a
@@ -19,6 +25,37 @@ package postgres
 type readAhead struct {
 	procs map[string][]byte         // procedure ID → doc
 	steps map[string]map[int][]byte // procedure ID → step number → doc
+	// locked are the steps the transaction selected FOR UPDATE (a batch
+	// claim), with the version it read under the lock or last wrote: no
+	// other transaction can change them until this one ends, so an update
+	// from that version cannot be refused, and it is held (pipetx.go)
+	// rather than sent at once, a round trip per claimed task.
+	locked map[stepKey]int64
+	// citizens are the records the transaction read (Citizen), answered
+	// again to its next reads of the same PIN: a step's effect reads a
+	// record several times (the residence of a newborn reads the parent
+	// as the parent and again as the household's head, and the child
+	// before admitting it and again in the registry's update). A write to
+	// the record forgets it.
+	citizens map[cancuoc.PIN]*cancuoc.Citizen
+	// files are all the steps of a file as the transaction read them with
+	// it (procedureWithSteps) and then wrote them (UpdateStep), step
+	// number → doc: the completion of a file's last step lists them to
+	// close the file, which needs no round trip then. Unlike the kept
+	// rows above they answer every time; an insert of a step forgets them.
+	files map[string]map[int][]byte
+	// wrote are the records the transaction wrote (InsertCitizen,
+	// UpdateCitizen) and their version: under the row's lock (or as a
+	// new PIN) no other transaction can add that version's history row,
+	// so the transaction's own AppendVersion of it cannot be refused and
+	// is held (pipetx.go) instead of a round trip per change.
+	wrote map[cancuoc.PIN]int64
+}
+
+// stepKey names a step.
+type stepKey struct {
+	procedure string
+	no        int
 }
 
 // keepProc keeps a file's document, read ahead.
@@ -60,5 +97,100 @@ func (c *conn) forgetProc(id string) {
 	delete(c.ahead.steps, id)
 }
 
-// forgetAhead forgets everything kept (a savepoint begins or ends).
+// forgetAhead forgets everything kept (a savepoint begins or ends; the
+// locks a savepoint's rollback releases are forgotten with the rest).
 func (c *conn) forgetAhead() { c.ahead = readAhead{} }
+
+// lockStep notes that the transaction holds step (id, no) at version
+// under a row lock (SELECT … FOR UPDATE).
+func (c *conn) lockStep(id string, no int, version int64) {
+	if c.ahead.locked == nil {
+		c.ahead.locked = map[stepKey]int64{}
+	}
+	c.ahead.locked[stepKey{id, no}] = version
+}
+
+// lockedAt tells whether the transaction holds step (id, no) locked at
+// version: no other transaction can have changed it since.
+func (c *conn) lockedAt(id string, no int, version int64) bool {
+	v, ok := c.ahead.locked[stepKey{id, no}]
+	return ok && v == version
+}
+
+// keepCitizen keeps a copy of a record the transaction read.
+func (c *conn) keepCitizen(r *cancuoc.Citizen) {
+	if c.ahead.citizens == nil {
+		c.ahead.citizens = map[cancuoc.PIN]*cancuoc.Citizen{}
+	}
+	c.ahead.citizens[r.PIN] = r.Clone()
+}
+
+// keptCitizen returns a copy of the record the transaction read of pin.
+func (c *conn) keptCitizen(pin cancuoc.PIN) (*cancuoc.Citizen, bool) {
+	r, ok := c.ahead.citizens[pin]
+	if !ok {
+		return nil, false
+	}
+	return r.Clone(), true
+}
+
+// forgetCitizen forgets the kept record of pin: the transaction writes it.
+func (c *conn) forgetCitizen(pin cancuoc.PIN) { delete(c.ahead.citizens, pin) }
+
+// keepFile keeps all the steps of file id, read with it: number → doc.
+func (c *conn) keepFile(id string, steps map[int][]byte) {
+	if c.ahead.files == nil {
+		c.ahead.files = map[string]map[int][]byte{}
+	}
+	c.ahead.files[id] = steps
+}
+
+// wroteFileStep replaces a step's document in its file's list, if kept:
+// the transaction wrote it.
+func (c *conn) wroteFileStep(id string, no int, doc []byte) {
+	if f := c.ahead.files[id]; f != nil {
+		f[no] = doc
+	}
+}
+
+// fileSteps returns the documents of all the steps of file id, in order,
+// if the transaction holds them.
+func (c *conn) fileSteps(id string) ([][]byte, bool) {
+	f, ok := c.ahead.files[id]
+	if !ok {
+		return nil, false
+	}
+	nos := make([]int, 0, len(f))
+	for no := range f {
+		nos = append(nos, no)
+	}
+	slices.Sort(nos)
+	docs := make([][]byte, len(nos))
+	for i, no := range nos {
+		docs[i] = f[no]
+	}
+	return docs, true
+}
+
+// wroteCitizen notes that the transaction stored pin's record at version.
+func (c *conn) wroteCitizen(pin cancuoc.PIN, version int64) {
+	if c.pipe == nil {
+		return
+	}
+	if c.ahead.wrote == nil {
+		c.ahead.wrote = map[cancuoc.PIN]int64{}
+	}
+	c.ahead.wrote[pin] = version
+}
+
+// ownVersion tells whether the transaction stored pin's record at
+// version and has not appended that version's history row yet; it then
+// forgets it, so that a second append of the version is answered at once.
+func (c *conn) ownVersion(pin cancuoc.PIN, version int64) bool {
+	v, ok := c.ahead.wrote[pin]
+	if !ok || v != version {
+		return false
+	}
+	delete(c.ahead.wrote, pin)
+	return true
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,7 @@ func (c *conn) procedureWithSteps(ctx context.Context, id string) ([]byte, error
 	}
 	defer rows.Close()
 	var doc []byte
+	all := map[int][]byte{}
 	for rows.Next() {
 		var (
 			no      *int
@@ -83,6 +85,7 @@ func (c *conn) procedureWithSteps(ctx context.Context, id string) ([]byte, error
 		}
 		if no != nil {
 			c.keepStep(id, *no, stepDoc)
+			all[*no] = stepDoc
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -91,6 +94,7 @@ func (c *conn) procedureWithSteps(ctx context.Context, id string) ([]byte, error
 	if doc == nil {
 		return nil, pgx.ErrNoRows
 	}
+	c.keepFile(id, all)
 	return doc, nil
 }
 
@@ -224,6 +228,7 @@ func scanDocs[T any](op string, rows pgx.Rows) ([]*T, error) {
 func (c *conn) InsertStep(ctx context.Context, s *cancuoc.ProcedureStep) error {
 	const op = "postgres.InsertStep"
 	c.forgetProc(s.ProcedureID)
+	delete(c.ahead.files, s.ProcedureID)
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
@@ -266,17 +271,50 @@ func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev in
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `UPDATE procedure_steps SET status = $1, version = $2, doc = $3
-		WHERE procedure_id = $4 AND no = $5 AND version = $6`, string(s.Status), s.Version, doc, s.ProcedureID, s.No, prev)
+	const update = `UPDATE procedure_steps SET status = $1, version = $2, doc = $3
+		WHERE procedure_id = $4 AND no = $5 AND version = $6`
+	args := []any{string(s.Status), s.Version, doc, s.ProcedureID, s.No, prev}
+	if c.pipe != nil && c.lockedAt(s.ProcedureID, s.No, prev) {
+		// Locked by this transaction at prev: the update cannot be
+		// refused, so nobody waits for its answer (a batch claim's
+		// tasks then go in one round trip with the next statement).
+		c.lockStep(s.ProcedureID, s.No, s.Version)
+		c.wroteFileStep(s.ProcedureID, s.No, doc)
+		return c.later(ctx, op, update, args, func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != 1 {
+				return staleVersion(op) // cannot happen under the lock
+			}
+			return nil
+		})
+	}
+	delete(c.ahead.locked, stepKey{s.ProcedureID, s.No})
+	tag, err := c.q.Exec(ctx, update, args...)
 	if err != nil {
+		delete(c.ahead.files, s.ProcedureID)
 		return dbErr(op, err)
 	}
-	return c.updated(ctx, op, tag, `SELECT 1 FROM procedure_steps WHERE procedure_id = $1 AND no = $2`, s.ProcedureID, s.No)
+	if err := c.updated(ctx, op, tag, `SELECT 1 FROM procedure_steps WHERE procedure_id = $1 AND no = $2`, s.ProcedureID, s.No); err != nil {
+		delete(c.ahead.files, s.ProcedureID)
+		return err
+	}
+	c.wroteFileStep(s.ProcedureID, s.No, doc)
+	return nil
 }
 
 // Steps lists steps matching q.
 func (c *conn) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.ProcedureStep, error) {
 	const op = "postgres.Steps"
+	if docs, ok := c.fileSteps(q.ProcedureID); ok && wholeFile(q) && len(docs) <= limitOf(0) {
+		// All the file's steps, which the transaction holds (readahead.go).
+		out := make([]*cancuoc.ProcedureStep, len(docs))
+		for i, doc := range docs {
+			out[i] = new(cancuoc.ProcedureStep)
+			if err := json.Unmarshal(doc, out[i]); err != nil {
+				return nil, cancuoc.WithOp(op, err)
+			}
+		}
+		return out, nil
+	}
 	w := stepFilter(q)
 	if q.AfterProcedure != "" {
 		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
@@ -319,12 +357,20 @@ func (c *conn) stepsForClaim(ctx context.Context, sel string, args []any) ([]*ca
 		if err := json.Unmarshal(doc, st); err != nil {
 			return nil, cancuoc.WithOp(op, err)
 		}
+		c.lockStep(st.ProcedureID, st.No, st.Version)
 		if procDoc != nil {
 			c.keepProc(id, procDoc)
 		}
 		out = append(out, st)
 	}
 	return out, dbErr(op, rows.Err())
+}
+
+// wholeFile tells whether q asks for all the steps of one file, nothing more.
+func wholeFile(q cancuoc.StepQuery) bool {
+	rest := q
+	rest.ProcedureID = ""
+	return q.ProcedureID != "" && reflect.ValueOf(rest).IsZero()
 }
 
 // stepFilter is the WHERE clause of q's selection, without its paging.

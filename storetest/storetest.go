@@ -33,6 +33,8 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"CitizenDoc", testCitizenDoc},
 		{"InsertTaken", testInsertTaken},
 		{"Update", testUpdate},
+		{"TxReadsCitizenWrites", testTxReadsCitizenWrites},
+		{"TxVersionOfOwnWrite", testTxVersionOfOwnWrite},
 		{"ConcurrentInsert", testConcurrentInsert},
 		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"Search", testSearch},
@@ -1289,5 +1291,98 @@ func testBulkInsertConflict(t *testing.T, s cancuoc.Store) {
 	// The store still takes a good batch.
 	if err := s.BulkInsert(ctx, bulkVersions(400000, 10), nil); err != nil {
 		t.Fatalf("BulkInsert after conflicts: %v", err)
+	}
+}
+
+// testTxReadsCitizenWrites: inside a transaction a record read again gives
+// what the transaction wrote since (a store may answer a read again from
+// the transaction's copy), after a savepoint rolled back the record before
+// it, and a copy changed by the caller changes nothing stored.
+func testTxReadsCitizenWrites(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	c := Citizen(PIN(7))
+	if err := s.InsertCitizen(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	errItem := cancuoc.E(cancuoc.Conflict, "test", "item_failed", "x", "x")
+	read := func(tx cancuoc.Tx, version int64, name, when string) *cancuoc.Citizen {
+		t.Helper()
+		r, err := tx.Citizen(ctx, c.PIN)
+		if err != nil || r.Version != version || r.FullName != name {
+			t.Fatalf("%s: %+v, %v; want version %d %q", when, r, err, version, name)
+		}
+		return r
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		r := read(tx, 1, c.FullName, "first read")
+		r.FullName = "changed by the caller only"
+		read(tx, 1, c.FullName, "after the caller changed its copy")
+		n := c.Clone()
+		n.Version, n.FullName = 2, "Nguyễn Văn Hai"
+		if err := tx.UpdateCitizen(ctx, n, 1); err != nil {
+			return err
+		}
+		read(tx, 2, n.FullName, "after an update")
+		err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			read(tx, 2, n.FullName, "in a savepoint")
+			m := n.Clone()
+			m.Version, m.FullName = 3, "Nguyễn Văn Ba"
+			if err := tx.UpdateCitizen(ctx, m, 2); err != nil {
+				return err
+			}
+			read(tx, 3, m.FullName, "after an update in a savepoint")
+			return errItem
+		})
+		if err != errItem {
+			t.Errorf("savepoint: %v", err)
+		}
+		read(tx, 2, n.FullName, "after the savepoint rolled back")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Citizen(ctx, c.PIN); err != nil || r.Version != 2 || r.FullName != "Nguyễn Văn Hai" {
+		t.Errorf("stored: %+v, %v", r, err)
+	}
+}
+
+// testTxVersionOfOwnWrite: the history row of a version the transaction
+// stored the record at (a store may send it with the next statement) is
+// there after the commit, and a second one of that version is refused at
+// once, the transaction going on.
+func testTxVersionOfOwnWrite(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	c := Citizen(PIN(8))
+	version := func(r *cancuoc.Citizen) *cancuoc.CitizenVersion {
+		return &cancuoc.CitizenVersion{PIN: r.PIN, Version: r.Version, At: T0, Actor: "test", Reason: "test", Citizen: r}
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.InsertCitizen(ctx, c); err != nil {
+			return err
+		}
+		if err := tx.AppendVersion(ctx, version(c)); err != nil {
+			return err
+		}
+		n := c.Clone()
+		n.Version, n.FullName = 2, "Nguyễn Văn Hai"
+		if err := tx.UpdateCitizen(ctx, n, 1); err != nil {
+			return err
+		}
+		if err := tx.AppendVersion(ctx, version(n)); err != nil {
+			return err
+		}
+		if err := tx.AppendVersion(ctx, version(n)); cancuoc.KindOf(err) != cancuoc.Conflict {
+			t.Errorf("a second history row of version 2: %v, want Conflict", err)
+		}
+		_, err := tx.Citizen(ctx, c.PIN)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("transaction: %v", err)
+	}
+	vs, err := s.Versions(ctx, c.PIN)
+	if err != nil || len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 || vs[1].Citizen.FullName != "Nguyễn Văn Hai" {
+		t.Errorf("history: %d versions, %v", len(vs), err)
 	}
 }

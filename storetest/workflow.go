@@ -25,6 +25,7 @@ func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"StepExistsKeepsTx", testStepExistsKeepsTx},
 		{"SavepointFailsAlone", testSavepointFailsAlone},
 		{"StepsForClaim", testStepsForClaim},
+		{"ClaimedStepsUpdate", testClaimedStepsUpdate},
 		{"TxReadsItsWrites", testTxReadsItsWrites},
 		{"Documents", testDocuments},
 		{"Requests", testRequests},
@@ -455,6 +456,12 @@ func testTxReadsItsWrites(t *testing.T, s cancuoc.Store) {
 		if err != nil || p.Version != procVersion {
 			t.Errorf("%s: file %s = %+v, %v; want version %d", when, id, p, err, procVersion)
 		}
+		// The file's steps listed (a store may answer from what it read
+		// with the file and wrote since).
+		all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: id})
+		if err != nil || len(all) != 2 || all[0].No != 1 || all[no-1].Version != stepVersion {
+			t.Errorf("%s: steps of %s = %d, %v; want 2, step %d at version %d", when, id, len(all), err, no, stepVersion)
+		}
 	}
 	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
 		// A claim's selection, then a write to its first file before the
@@ -498,6 +505,16 @@ func testTxReadsItsWrites(t *testing.T, s cancuoc.Store) {
 		}
 		check(tx, "p2", 2, 1, 2, "after the savepoint's rollback")
 		check(tx, "p2", 2, 1, 2, "read twice")
+		// A step inserted after its file was read is listed.
+		if _, err := tx.Procedure(ctx, "p2"); err != nil {
+			return err
+		}
+		if err := tx.InsertStep(ctx, Step(Procedure("p2", 1), 3, "police")); err != nil {
+			return err
+		}
+		if all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: "p2"}); err != nil || len(all) != 3 || all[2].No != 3 {
+			t.Errorf("steps after an insert: %d, %v; want 3", len(all), err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -560,5 +577,97 @@ func testRequests(t *testing.T, s cancuoc.Store) {
 	}
 	if _, err := s.Request(ctx, "agency-2", "k1"); cancuoc.KindOf(err) != cancuoc.NotFound {
 		t.Errorf("another principal's key: %v, want NotFound", err)
+	}
+}
+
+// testClaimedStepsUpdate: steps a transaction selected for claim are
+// updated from the version it read, twice, and a stale version is still
+// refused (PostgreSQL holds the updates of rows it locked until the next
+// round trip); what the transaction wrote is what it reads and what
+// commits, and a rolled-back transaction or savepoint leaves nothing.
+func testClaimedStepsUpdate(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	for i, id := range []string{"p1", "p2"} {
+		p := Procedure(id, i)
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertStep(ctx, Step(p, 1, "police")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := cancuoc.StepQuery{Agency: "police", Statuses: []cancuoc.StepStatus{cancuoc.StepPending}, Limit: 10, ForClaim: true}
+	claim := func(tx cancuoc.Tx, st *cancuoc.ProcedureStep, by string) (*cancuoc.ProcedureStep, error) {
+		n := *st
+		n.Status, n.ClaimedBy, n.Version = cancuoc.StepClaimed, by, st.Version+1
+		return &n, tx.UpdateStep(ctx, &n, st.Version)
+	}
+	errAbort := cancuoc.E(cancuoc.Conflict, "test", "abort", "x", "x")
+	// Rolled back: nothing stays.
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		got, err := tx.Steps(ctx, q)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("selection: %d, %v", len(got), err)
+		}
+		for _, st := range got {
+			if _, err := claim(tx, st, "rolled-back"); err != nil {
+				return err
+			}
+		}
+		return errAbort
+	})
+	if err != errAbort {
+		t.Fatalf("rolled-back claim: %v", err)
+	}
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		got, err := tx.Steps(ctx, q)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("selection: %d, %v", len(got), err)
+		}
+		for _, st := range got {
+			if st.Version != 1 || st.ClaimedBy != "" {
+				t.Errorf("after a rollback: %+v", st)
+			}
+			n, err := claim(tx, st, "a")
+			if err != nil {
+				return err
+			}
+			// Again from the version just written, still under the lock.
+			if _, err := claim(tx, n, "b"); err != nil {
+				return err
+			}
+			// From the version read: stale now.
+			if _, err := claim(tx, st, "c"); cancuoc.KindOf(err) != cancuoc.Conflict {
+				t.Errorf("stale update of a claimed step: %v, want Conflict", err)
+			}
+		}
+		// A savepoint's update of a claimed step, rolled back.
+		err = tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			st, err := tx.Step(ctx, "p1", 1)
+			if err != nil {
+				return err
+			}
+			if _, err := claim(tx, st, "d"); err != nil {
+				return err
+			}
+			return errAbort
+		})
+		if err != errAbort {
+			t.Errorf("savepoint: %v", err)
+		}
+		st, err := tx.Step(ctx, "p2", 1)
+		if err != nil || st.Version != 3 || st.ClaimedBy != "b" {
+			t.Errorf("read in the transaction: %+v, %v; want version 3 by b", st, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"p1", "p2"} {
+		st, err := s.Step(ctx, id, 1)
+		if err != nil || st.Version != 3 || st.ClaimedBy != "b" || st.Status != cancuoc.StepClaimed {
+			t.Errorf("stored %s: %+v, %v; want version 3 claimed by b", id, st, err)
+		}
 	}
 }

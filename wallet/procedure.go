@@ -31,17 +31,34 @@ func (s *Service) HandleProcedureEvent(ctx context.Context, e cancuoc.Event) err
 		return nil
 	}
 	var ref struct {
-		Procedure string `json:"procedure"`
+		Procedure string      `json:"procedure"`
+		Subject   cancuoc.PIN `json:"subject"`
+		Document  string      `json:"document"`
 	}
 	if json.Unmarshal(e.Data, &ref) != nil || ref.Procedure == "" {
 		return nil // malformed: not ours to repair, and it must not block the consumer
 	}
-	p, err := s.store.Procedure(ctx, ref.Procedure)
-	if cancuoc.KindOf(err) == cancuoc.NotFound {
-		return nil
-	}
-	if err != nil || p.Subject == "" {
-		return cancuoc.WithOp(op, err)
+	subject := ref.Subject
+	if subject != "" {
+		// The completion names the subject and the document it issued:
+		// a step that issued none of the wallet's types (the newborn's
+		// residence, say) has nothing for the wallet, and the file need
+		// not be read back. Every document an earlier step issued was
+		// offered on that step's event, and one issued before the key
+		// was registered is served by RegisterHolderKey.
+		if !procedureTypes[ref.Document] {
+			return nil
+		}
+	} else {
+		// An event written before completions named their subject.
+		p, err := s.store.Procedure(ctx, ref.Procedure)
+		if cancuoc.KindOf(err) == cancuoc.NotFound {
+			return nil
+		}
+		if err != nil || p.Subject == "" {
+			return cancuoc.WithOp(op, err)
+		}
+		subject = p.Subject
 	}
 	// A procedure's subject is nearly always a newborn, who has no wallet
 	// key until a parent registers one: settle that on a read instead of a
@@ -49,17 +66,17 @@ func (s *Service) HandleProcedureEvent(ctx context.Context, e cancuoc.Event) err
 	// behind the single writer for nothing). A key registered after this
 	// read is served by RegisterHolderKey, which reads the documents after
 	// the key is stored, and the documents were stored before this event.
-	if _, err := s.store.HolderKey(ctx, p.Subject); cancuoc.KindOf(err) == cancuoc.NotFound {
+	if _, err := s.store.HolderKey(ctx, subject); cancuoc.KindOf(err) == cancuoc.NotFound {
 		return nil
 	} else if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	docs, err := s.store.IssuedDocuments(ctx, p.Subject)
+	docs, err := s.store.IssuedDocuments(ctx, subject)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
 	for _, d := range docs {
-		if d.ProcedureID != p.ID || !procedureTypes[d.Kind] {
+		if d.ProcedureID != ref.Procedure || !procedureTypes[d.Kind] {
 			continue
 		}
 		if err := s.issueFromProcedure(ctx, d); err != nil {

@@ -1,7 +1,9 @@
 package wallet_test
 
 import (
+	"context"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
@@ -153,6 +155,75 @@ func TestRegistryEventWithoutDocumentsWritesNothing(t *testing.T) {
 		}
 		if n := counted.Count() - before; n != 0 {
 			t.Errorf("%d write transactions for a person without documents, want 0", n)
+		}
+	})
+}
+
+// readCounter counts the reads of files and wallet keys made through it.
+type readCounter struct {
+	cancuoc.Store
+	files, keys atomic.Int64
+}
+
+func (c *readCounter) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, error) {
+	c.files.Add(1)
+	return c.Store.Procedure(ctx, id)
+}
+
+func (c *readCounter) HolderKey(ctx context.Context, pin cancuoc.PIN) (*cancuoc.HolderKey, error) {
+	c.keys.Add(1)
+	return c.Store.HolderKey(ctx, pin)
+}
+
+// TestProcedureEventNamingSubjectReadsNoFile: a completion that names its
+// subject and the document it issued (as the workflow writes them) is
+// handled without reading the file back, and one whose step issued no
+// wallet document (the newborn's residence) without any read; the
+// documents still land in the wallet, once.
+func TestProcedureEventNamingSubjectReadsNoFile(t *testing.T) {
+	onBothStores(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		child := e.citizen(5, cancuoc.Level1, "")
+		e.registerKey(child, "")
+		at := e.clock.Now()
+		err := e.store.InTx(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.InsertProcedure(ctx, &cancuoc.Procedure{ID: "HS5", Kind: cancuoc.ProcedureKind("birth"), Status: cancuoc.ProcedureOpen,
+				Applicant: child.pin, Subject: child.pin, Province: "01", Commune: "00004", SubmittedBy: "x", Application: json.RawMessage(`{}`),
+				SubmittedAt: at, Deadline: at.AddDate(0, 0, 9), Version: 1}); err != nil {
+				return err
+			}
+			return tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: "birth_certificate", Number: "KS." + string(child.pin),
+				PIN: child.pin, ProcedureID: "HS5", IssuedAt: at})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := &readCounter{Store: e.store}
+		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := func(name, document string) cancuoc.Event {
+			data, _ := json.Marshal(map[string]any{"procedure": "HS5", "name": name, "subject": child.pin, "document": document, "advanced": true})
+			return cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}
+		}
+		if err := w.HandleProcedureEvent(ctx, ev("newborn_residence", "")); err != nil {
+			t.Fatal(err)
+		}
+		if f, k := counted.files.Load(), counted.keys.Load(); f != 0 || k != 0 {
+			t.Errorf("a step without a wallet document: %d file reads, %d key reads, want none", f, k)
+		}
+		for range 2 {
+			if err := w.HandleProcedureEvent(ctx, ev("birth_registration", "birth_certificate")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f := counted.files.Load(); f != 0 {
+			t.Errorf("%d file reads for completions that name their subject, want 0", f)
+		}
+		docs, err := e.store.DocumentsByHolder(ctx, child.pin)
+		if err != nil || len(docs) != 1 || docs[0].Type != "birth_certificate" || docs[0].IssuedBy != "procedure:HS5" {
+			t.Fatalf("wallet holds %d documents (%v), want the birth certificate once", len(docs), err)
 		}
 	})
 }

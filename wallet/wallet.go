@@ -472,7 +472,14 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 		return nil
 	}
 	switch e.Type {
-	case cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated:
+	case cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing:
+	case cancuoc.EventCitizenUpdated:
+		// An update matters only as a return from missing (below): one
+		// that did not touch the life status (a newborn's residence, a
+		// parent's new child) is passed over without a read.
+		if !e.MayHaveChanged("life_status") {
+			return nil
+		}
 	default:
 		return nil
 	}

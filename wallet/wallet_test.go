@@ -342,8 +342,18 @@ func TestMissingSuspendsUntilBack(t *testing.T) {
 	if status(d1.ID) != cancuoc.DocumentSuspended || status(d2.ID) != cancuoc.DocumentSuspended {
 		t.Fatalf("missing: %s %s", status(d1.ID), status(d2.ID))
 	}
-	for range 2 {
-		if err := e.w.HandleRegistryEvent(ctx, cancuoc.Event{Type: cancuoc.EventCitizenUpdated, PIN: an.pin}); err != nil {
+	// An update that names the fields it changed, none of them the life
+	// status (a new address, a new child), is no return.
+	other := cancuoc.Event{Type: cancuoc.EventCitizenUpdated, PIN: an.pin, Data: json.RawMessage(`{"fields":["household","children"]}`)}
+	if err := e.w.HandleRegistryEvent(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if status(d1.ID) != cancuoc.DocumentSuspended {
+		t.Fatalf("after an update of other fields: %s", status(d1.ID))
+	}
+	back := cancuoc.Event{Type: cancuoc.EventCitizenUpdated, PIN: an.pin, Data: json.RawMessage(`{"fields":["life_status","missing_since"]}`)}
+	for _, ev := range []cancuoc.Event{back, {Type: cancuoc.EventCitizenUpdated, PIN: an.pin}} {
+		if err := e.w.HandleRegistryEvent(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
 	}

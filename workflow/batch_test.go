@@ -157,6 +157,16 @@ func TestSettleBatch(t *testing.T) {
 				if !strings.Contains(string(e.Data), `"advanced":true`) {
 					t.Errorf("completion event %s does not say its file was advanced", e.Data)
 				}
+				// It names the newborn and the certificate, for the wallet.
+				var ref struct {
+					Procedure string      `json:"procedure"`
+					Subject   cancuoc.PIN `json:"subject"`
+					Document  string      `json:"document"`
+				}
+				if err := json.Unmarshal(e.Data, &ref); err != nil || ref.Subject == "" || ref.Subject != w.file(t, ref.Procedure).Subject ||
+					ref.Document != workflow.DocBirthCertificate {
+					t.Errorf("completion event %s: subject and document %q %q, %v", e.Data, ref.Subject, ref.Document, err)
+				}
 			}
 		}
 		if completions != 2 {

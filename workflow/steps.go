@@ -234,7 +234,8 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 	// the same transaction, and first, so that events keep the chain's
 	// order), and the handler skips it; the handler stays for events whose
 	// file this did not advance (written before, or by another version).
-	if err := recordRef(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted, true); err != nil {
+	done := stepRef{Advanced: true, Subject: p.Subject, Document: res.Document}
+	if err := recordRef(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted, done); err != nil {
 		return nil, err
 	}
 	return &n, s.advanceFile(ctx, tx, p, n.No, now)

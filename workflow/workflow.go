@@ -155,23 +155,30 @@ type stepRef struct {
 	// the file (created the next step or closed the file): the handler
 	// has nothing to do, not even a read.
 	Advanced bool `json:"advanced,omitempty"`
+	// Subject and Document, on a completion, are the file's subject after
+	// the step (the newborn's PIN once registered) and the kind of the
+	// document the step issued, if any: the wallet, which puts procedure
+	// documents into the subject's wallet, then neither reads the file
+	// back for every completion nor looks at steps that issued nothing.
+	Subject  cancuoc.PIN `json:"subject,omitempty"`
+	Document string      `json:"document,omitempty"`
 }
 
 // record writes the audit entry and the outbox event of a state change.
 // The event carries the file and step, never personal data; its PIN (the
 // file's applicant) keeps one family's events in order.
 func record(ctx context.Context, tx cancuoc.Tx, actor, action string, now time.Time, p *cancuoc.Procedure, st *cancuoc.ProcedureStep, event string) error {
-	return recordRef(ctx, tx, actor, action, now, p, st, event, false)
+	return recordRef(ctx, tx, actor, action, now, p, st, event, stepRef{})
 }
 
-// recordRef is record, saying in the event whether the file was advanced
-// in the same transaction (stepRef.Advanced).
-func recordRef(ctx context.Context, tx cancuoc.Tx, actor, action string, now time.Time, p *cancuoc.Procedure, st *cancuoc.ProcedureStep, event string, advanced bool) error {
+// recordRef is record with the completion's part of the event's data
+// (stepRef's Advanced, Subject and Document) taken from done.
+func recordRef(ctx context.Context, tx cancuoc.Tx, actor, action string, now time.Time, p *cancuoc.Procedure, st *cancuoc.ProcedureStep, event string, done stepRef) error {
 	pin := p.Subject
 	if pin == "" {
 		pin = p.Applicant
 	}
-	ref := stepRef{Procedure: p.ID, Kind: p.Kind, Province: p.Province, Advanced: advanced}
+	ref := stepRef{Procedure: p.ID, Kind: p.Kind, Province: p.Province, Advanced: done.Advanced, Subject: done.Subject, Document: done.Document}
 	fields := []string{"procedure"}
 	if st != nil {
 		ref.Step, ref.Name, ref.Agency = st.No, st.Name, st.Agency
