@@ -93,6 +93,10 @@ func (p *pipe) holdChecked(sql string, args []any, wrap func(error) error, check
 	qq := p.pending.Queue(sql, args...)
 	if check != nil {
 		p.judge(qq)
+	} else {
+		// Only the server can refuse it (a taken key, a condition in its
+		// SQL): a savepoint's start must wait for its answer (raisesHeld).
+		p.raise(qq)
 	}
 	qq.Fn = func(br pgx.BatchResults) error {
 		tag, err := br.Exec()
@@ -126,7 +130,9 @@ func (p *pipe) holdRow(sql string, args []any, wrap func(error) error, scan func
 // trip (laterInsertRow).
 func (p *pipe) holdInsertRow(sql string, args []any, wrap func(error) error, scan func(pgx.Row) error) {
 	p.seal()
-	p.pending.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
+	qq := p.pending.Queue(sql, args...)
+	p.raise(qq) // the server may refuse it: not before a SAVEPOINT (raisesHeld)
+	qq.Fn = func(br pgx.BatchResults) error {
 		if err := scan(br.QueryRow()); err != nil {
 			return wrap(err)
 		}
@@ -142,11 +148,18 @@ func (p *pipe) holdInsertRow(sql string, args []any, wrap func(error) error, sca
 // the failure would be taken for the new savepoint's and its rollback
 // would name a savepoint the server never made (Savepoint: raisesHeld).
 func (p *pipe) holdRaising(sql string, args []any, wrap func(error) error) {
-	p.holdChecked(sql, args, wrap, nil)
+	p.holdChecked(sql, args, wrap, nil) // marked as raising there
+}
+
+// raise marks qq as a write the server itself may refuse: holdRaising's,
+// and any other held write without a check of its own (an insert whose
+// key may be taken, holdInsertRow's), since its failure before a
+// SAVEPOINT would be taken for the savepoint's as well.
+func (p *pipe) raise(qq *pgx.QueuedQuery) {
 	if p.raisers == nil {
 		p.raisers = map[*pgx.QueuedQuery]bool{}
 	}
-	p.raisers[p.pending.QueuedQueries[len(p.pending.QueuedQueries)-1]] = true
+	p.raisers[qq] = true
 }
 
 // raisesHeld reports whether a held write is one of holdRaising's.

@@ -457,3 +457,40 @@ func tokens(s cancuoc.Store) (now time.Time, tok func(id string) *cancuoc.Token,
 	}
 	return now, tok, exists
 }
+
+// A held write the server refuses by itself (an insert whose key is
+// taken: no check of its own, not holdRaising's) must not ride with a
+// savepoint's SAVEPOINT either: its failure would be taken for the
+// item's, the rollback would name a savepoint the server never made, and
+// the transaction's error would lose its kind (Conflict).
+func TestPipelinedSavepointAfterRaisedWrite(t *testing.T) {
+	s := pgtest.OpenAsync(t, "cancuoc_pipetx")
+	t.Parallel()
+	ctx := t.Context()
+	_, tok, exists := tokens(s)
+	if err := s.InsertToken(ctx, tok("sr-taken")); err != nil {
+		t.Fatal(err)
+	}
+	var spErr error
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.InsertToken(ctx, tok("sr-taken")); err != nil {
+			return err
+		}
+		spErr = tx.(cancuoc.Savepointer).Savepoint(ctx, func(tx cancuoc.Tx) error {
+			return tx.InsertToken(ctx, tok("sr-item"))
+		})
+		if spErr != nil && cancuoc.KindOf(spErr) != cancuoc.Conflict {
+			return nil // the item is taken for the failure; the batch goes on
+		}
+		return spErr
+	})
+	if cancuoc.KindOf(spErr) != cancuoc.Conflict {
+		t.Errorf("savepoint: %v, want the earlier insert's Conflict", spErr)
+	}
+	if cancuoc.KindOf(err) != cancuoc.Conflict {
+		t.Errorf("InTx: %v, want the earlier insert's Conflict", err)
+	}
+	if exists(t, "sr-item") {
+		t.Error("sr-item committed")
+	}
+}

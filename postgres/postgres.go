@@ -366,7 +366,8 @@ func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	name := "cancuoc_item" + strconv.Itoa(c.depth)
 	// Held writes with checks of their own are judged before the savepoint
 	// starts: a refusal found inside it must not be forgiven by its rollback.
-	// So are those the server refuses by a condition of their own.
+	// So are those only the server may refuse (raisesHeld: a taken key, a
+	// condition in their SQL), lest their failure be taken for the item's.
 	if c.pipe.judged() || c.pipe.raisesHeld() {
 		if err := c.pipe.flush(ctx); err != nil {
 			return err
