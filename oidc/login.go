@@ -819,7 +819,7 @@ func (p *Provider) cancel(w http.ResponseWriter, r *http.Request) {
 }
 
 // redirectError ends a request with an error at its (registered) redirect
-// URI, and forgets the request.
+// URI, and ends the request (stepEnded).
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, a *authRequest, code, desc string) {
 	u, err := url.Parse(a.d.RedirectURI)
 	if err != nil {
@@ -833,7 +833,15 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, a *auth
 		q.Set("state", a.d.State)
 	}
 	u.RawQuery = q.Encode()
-	_ = p.store.DeleteAuthRequest(r.Context(), a.id)
+	// The request ends, but its row stays (until Cleanup) as ended: were
+	// it deleted, the store would no longer refuse the sealed form its
+	// login page carried (sealed.go), which would open it again, fresh.
+	// A request never stored has no row, and the step that first stores
+	// it inserts it by its primary key.
+	if !a.sealed {
+		a.d.Step = stepEnded
+		_ = p.storage.saveAuthRequest(r.Context(), p.store, a)
+	}
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 

@@ -127,6 +127,10 @@ const (
 	stepOTP     = "otp"
 	stepConsent = "consent"
 	stepDone    = "done"
+	// stepEnded: the request was answered with an error at the client
+	// (redirectError). Its row stays until it expires, so that neither it
+	// nor the sealed form its login page carried (sealed.go) opens again.
+	stepEnded = "ended"
 )
 
 // authRequest is a stored request as op.AuthRequest.
