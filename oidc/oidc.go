@@ -34,6 +34,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/clientaddr"
+	"github.com/cancuoc/cancuoc/seal"
 )
 
 // Accounts is what the provider needs of the eid capability: checking the
@@ -130,7 +131,7 @@ type Provider struct {
 	base     string // the issuer's path, without a trailing slash
 	pairwise []byte
 	cookie   []byte
-	sealKey  []byte // seals the requests login pages carry (sealed.go)
+	sealer   *seal.Sealer // seals the requests login pages carry (sealed.go)
 	secure   bool
 	handler  http.Handler
 	log      *slog.Logger
@@ -180,8 +181,11 @@ func New(store cancuoc.Store, accounts Accounts, cfg Config) (*Provider, error) 
 			"Địa chỉ issuer phải là URL https không có truy vấn.", "The issuer must be an https URL without query or fragment.")
 	}
 	p := &Provider{cfg: cfg, store: store, accounts: accounts, base: strings.TrimSuffix(u.Path, "/"),
-		pairwise: derive(cfg.Secret, "pairwise"), cookie: derive(cfg.Secret, "cookie"), sealKey: derive(cfg.Secret, "auth request seal"),
+		pairwise: derive(cfg.Secret, "pairwise"), cookie: derive(cfg.Secret, "cookie"),
 		secure: u.Scheme == "https", log: cfg.Log}
+	if p.sealer, err = seal.New(cfg.Secret, "oidc auth request"); err != nil {
+		return nil, cancuoc.WithOp(op_, err)
+	}
 	p.keys, err = newKeyring(store, derive(cfg.Secret, "key sealing"), cfg.Now, cfg.KeyRotation, cfg.IDTokenLifetime+5*time.Minute)
 	if err != nil {
 		return nil, cancuoc.WithOp(op_, err)
@@ -207,12 +211,12 @@ func New(store cancuoc.Store, accounts Accounts, cfg Config) (*Provider, error) 
 	}
 	// Access tokens and codes sealed by tokenCrypto; zitadel/oidc's formats
 	// (its default for CryptoKey) still open, for tokens issued before.
-	seal, err := newTokenCrypto(derive(cfg.Secret, "access token v2"),
+	tokens, err := newTokenCrypto(cfg.Secret,
 		op.NewAES256GCMCrypto(cryptoKey, opCfg.CryptoKeyId), op.NewAESDecrypter(cryptoKey))
 	if err != nil {
 		return nil, cancuoc.WithOp(op_, err)
 	}
-	opts := []op.Option{op.WithCrypto(seal)}
+	opts := []op.Option{op.WithCrypto(tokens)}
 	if cfg.Insecure {
 		opts = append(opts, op.WithAllowInsecure())
 	}

@@ -1,9 +1,6 @@
 package oidc
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -13,8 +10,8 @@ import (
 )
 
 // A request is not stored at /authorize. It travels sealed in its login
-// page instead (the form field "ar"): AES-256-GCM under a key derived from
-// the server secret, so the browser can neither read nor change it, and
+// page instead (the form field "ar"): AES-256-GCM (package seal, the request's ID
+// as associated data) under a key derived from the server secret, so the browser can neither read nor change it, and
 // bound to the browser's cookie as the stored request is (authDoc.Browser,
 // and the CSRF token, an HMAC of the request's ID and that cookie). The
 // step that first changes it inserts it (saveAuthRequest): the passkey
@@ -33,10 +30,6 @@ const sealedField = "ar"
 // discoverable ceremony seals to about 1.5 KB.
 const maxSealed = 16 << 10
 
-// sealedAAD names what the ciphertext is, so that nothing else sealed
-// under a key derived from the same secret can pass for a request.
-var sealedAAD = []byte("cancuoc oidc sealed auth request v1")
-
 // sealedRequest is a request's row as sealed.
 type sealedRequest struct {
 	ID       string          `json:"i"`
@@ -46,18 +39,6 @@ type sealedRequest struct {
 	Doc      json.RawMessage `json:"d"`
 }
 
-func (p *Provider) sealAEAD() cipher.AEAD {
-	b, err := aes.NewCipher(p.sealKey)
-	if err != nil {
-		panic(err) // a 32-byte key always makes a cipher
-	}
-	g, err := cipher.NewGCM(b)
-	if err != nil {
-		panic(err)
-	}
-	return g
-}
-
 // seal returns the sealed form of a request not yet stored.
 func (p *Provider) seal(a *authRequest) (string, error) {
 	pt, err := json.Marshal(sealedRequest{ID: a.row.ID, ClientID: a.row.ClientID,
@@ -65,12 +46,11 @@ func (p *Provider) seal(a *authRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	g := p.sealAEAD()
-	nonce := make([]byte, g.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	ct, err := p.sealer.Seal(a.row.ID, pt)
+	if err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(g.Seal(nonce, nonce, pt, sealedAAD)), nil
+	return base64.RawURLEncoding.EncodeToString(ct), nil
 }
 
 var errSealed = cancuoc.E(cancuoc.Forbidden, "oidc.login", "login_invalid",
@@ -95,11 +75,10 @@ func (p *Provider) unseal(id, sealed string) (*authRequest, error) {
 		return nil, errSealed
 	}
 	ct, err := base64.RawURLEncoding.DecodeString(sealed)
-	g := p.sealAEAD()
-	if err != nil || len(ct) < g.NonceSize()+g.Overhead() {
+	if err != nil {
 		return nil, errSealed
 	}
-	pt, err := g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], sealedAAD)
+	pt, err := p.sealer.Open(id, ct)
 	if err != nil {
 		return nil, errSealed
 	}

@@ -2,9 +2,6 @@ package oidc
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,6 +12,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/seal"
 )
 
 // ScopeAccount lets a token act for the citizen on the cancuoc API itself
@@ -94,40 +92,36 @@ func (p *Provider) ResolveAccessToken(ctx context.Context, token string) (*Token
 // ID). zitadel/oidc's own AES-GCM sealer builds a JWE for each value — a
 // fresh encrypter, a content key wrapped under the key, a JSON header, five
 // base64 parts — which cost about 3 % of the server's CPU per login (two
-// seals and an open). This one seals with AES-256-GCM under a key of its
-// own, kept as a ready cipher: base64url(nonce ‖ ciphertext ‖ tag), with a
-// label as additional data so that nothing else sealed under the key reads
-// as a token. Values in zitadel/oidc's formats (a JWE has dots, which
-// base64url has not) go to its decrypters, so tokens issued before keep
-// working until they expire.
+// seals and an open). This one is the project's sealer (package seal:
+// AES-256-GCM under a key of its own, a ready cipher), written as
+// base64url(nonce ‖ ciphertext ‖ tag) with a label as additional data so
+// that nothing else sealed under the key reads as a token. Values in
+// zitadel/oidc's formats (a JWE has dots, which base64url has not) go to
+// its decrypters, so tokens issued before keep working until they expire.
 type tokenCrypto struct {
-	aead     cipher.AEAD
+	sealer   *seal.Sealer
 	fallback []op.Decrypter
 }
 
 // tokenLabel is the additional data of every sealed value.
-var tokenLabel = []byte("cancuoc oidc token v2")
+const tokenLabel = "cancuoc oidc token v2"
 
-func newTokenCrypto(key []byte, fallback ...op.Decrypter) (*tokenCrypto, error) {
-	block, err := aes.NewCipher(key)
+// newTokenCrypto derives its key from the server secret.
+func newTokenCrypto(secret []byte, fallback ...op.Decrypter) (*tokenCrypto, error) {
+	s, err := seal.New(secret, "oidc access token")
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &tokenCrypto{aead: aead, fallback: fallback}, nil
+	return &tokenCrypto{sealer: s, fallback: fallback}, nil
 }
 
 // Encrypt seals s under a random nonce.
 func (c *tokenCrypto) Encrypt(s string) (string, error) {
-	ns := c.aead.NonceSize()
-	buf := make([]byte, ns, ns+len(s)+c.aead.Overhead())
-	if _, err := rand.Read(buf); err != nil {
+	sealed, err := c.sealer.Seal(tokenLabel, []byte(s))
+	if err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(c.aead.Seal(buf, buf, []byte(s), tokenLabel)), nil
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 
 var errNotSealed = errors.New("oidc: not a value sealed by this provider")
@@ -144,11 +138,10 @@ func (c *tokenCrypto) Decrypt(s string) (string, error) {
 		return "", errNotSealed
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	ns := c.aead.NonceSize()
-	if err != nil || len(raw) < ns+c.aead.Overhead() {
+	if err != nil {
 		return "", errNotSealed
 	}
-	plain, err := c.aead.Open(raw[ns:ns], raw[:ns], raw[ns:], tokenLabel)
+	plain, err := c.sealer.Open(tokenLabel, raw)
 	if err != nil {
 		return "", errNotSealed
 	}
