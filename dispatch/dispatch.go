@@ -89,6 +89,7 @@ type subscription struct {
 	typeList    []string        // types as given, patterns included, sorted
 	h           Handler
 	concurrency int
+	split       bool // SplitFilters
 	wake        chan struct{}
 	cursor      atomic.Int64 // in-process: the last Seq handled
 	pending     atomic.Int64 // JetStream: messages left after the last one received
@@ -203,6 +204,26 @@ func Concurrency(n int) SubscribeOption {
 	return func(s *subscription) { s.concurrency = max(n, 1) }
 }
 
+// SplitFilters lets a subscription whose types no single subject filter
+// covers ("citizen.>" beside "citizens.>") be fed, on a NATS server that
+// takes one filter per consumer only (before 2.10), by one durable
+// consumer per type, where it would otherwise get a consumer without a
+// filter that hands it every event of every type to skip (the webhooks'
+// fan-out took the procedures' dozen events per file that way, each a
+// delivery and an acknowledgement for the server and the node). Each of
+// those consumers keeps its own order, not the order across them: use it
+// only where all the events about one citizen fall under one of the types
+// (the registry's citizen.* beside the bulk imports' citizens.*, which are
+// about no one citizen). The first type's consumer keeps the
+// subscription's name; each other one is named after its type (partName)
+// and, when first created, starts after what the subscription's consumer
+// had acknowledged, so a deployment that had one consumer neither skips
+// nor replays the events it handled. On a server that takes several
+// filters, and in the process, it changes nothing.
+func SplitFilters() SubscribeOption {
+	return func(s *subscription) { s.split = true }
+}
+
 // namePattern is what a consumer name may be: it is also a JetStream
 // durable name, which allows no dots, wildcards or spaces.
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -214,6 +235,16 @@ var typePattern = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*$`)
 // followed by ".>" for every type under it (NATS's wildcard, which the
 // JetStream consumer's filter then uses as is).
 var wantPattern = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.>)?$`)
+
+// ValidTypes reports whether Subscribe takes every type of types.
+func ValidTypes(types []string) bool {
+	for _, t := range types {
+		if !wantPattern.MatchString(t) {
+			return false
+		}
+	}
+	return true
+}
 
 // Subscribe adds a durable consumer: h receives every event whose type is
 // in types (every event if types is empty), in order per citizen, at least

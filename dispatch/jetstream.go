@@ -356,9 +356,20 @@ func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
 	// events too.
 	narrow := cfg
 	narrow.FilterSubjects = nil
-	if f := oneFilter(s.typeList); f != "" && len(s.typeList) > 1 {
+	f := oneFilter(s.typeList)
+	if f != "" && len(s.typeList) > 1 {
 		narrow.FilterSubject = d.js.cfg.Prefix + f
 	}
+	if s.split && f == "" && len(s.typeList) > 1 && !multiFilter(d.js.js.Conn().ConnectedServerVersion()) {
+		d.consumeSplit(ctx, s, cfg, log)
+		return
+	}
+	d.keepConsuming(ctx, s, cfg, narrow, log)
+}
+
+// keepConsuming feeds s from the durable consumer cfg (narrow on a server
+// that takes one filter only) until ctx ends, recreating it after errors.
+func (d *Dispatcher) keepConsuming(ctx context.Context, s *subscription, cfg, narrow jetstream.ConsumerConfig, log *slog.Logger) {
 	for failures := 0; ctx.Err() == nil; failures++ {
 		cons, err := d.js.ensureConsumer(ctx, cfg, narrow)
 		if err == nil {
@@ -375,6 +386,64 @@ func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
 			return
 		}
 	}
+}
+
+// consumeSplit feeds s (SplitFilters) from one consumer per type, on a
+// server that takes one filter per consumer. A consumer of a later type
+// that does not exist yet starts after the stream position the
+// subscription's own consumer had acknowledged (it handled the events of
+// every type before, unfiltered, in an older release), read before any of
+// them starts, so that the first consumer's re-creation with its filter
+// cannot hide it.
+func (d *Dispatcher) consumeSplit(ctx context.Context, s *subscription, base jetstream.ConsumerConfig, log *slog.Logger) {
+	var acked uint64
+	for failures := 0; ; failures++ {
+		var err error
+		if acked, err = d.js.ackFloor(ctx, s.name); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("JetStream consumer failed; retrying", "err", err)
+		if !sleep(ctx, d.backoff(failures)) {
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	for i, t := range s.typeList {
+		cfg := base
+		cfg.FilterSubjects, cfg.FilterSubject = nil, d.js.filter(t)
+		if i > 0 {
+			cfg.Durable = partName(s.name, t)
+			cfg.Description = "cancuoc event handler " + s.name + " (" + t + ")"
+			if acked > 0 {
+				cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, acked+1
+			}
+		}
+		wg.Go(func() { d.keepConsuming(ctx, s, cfg, cfg, log.With("filter", t)) })
+	}
+	wg.Wait()
+}
+
+// partName is the durable name of the consumer that feeds a split
+// subscription (SplitFilters) with type t: a JetStream name has no dots
+// or wildcards.
+func partName(name, t string) string {
+	return name + "-" + strings.NewReplacer(".", "_", ">", "all", "*", "any").Replace(t)
+}
+
+// ackFloor is the stream position up to which the durable consumer name
+// has acknowledged everything; 0 when there is no such consumer.
+func (j *jsConfig) ackFloor(ctx context.Context, name string) (uint64, error) {
+	c, err := j.js.Consumer(ctx, j.cfg.Stream, name)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return c.CachedInfo().AckFloor.Stream, nil
 }
 
 // ensureConsumer creates the durable consumer cfg describes (narrow on a
@@ -395,7 +464,11 @@ func (j *jsConfig) ensureConsumer(ctx context.Context, cfg, narrow jetstream.Con
 	default:
 		info := old.CachedInfo()
 		have := filters(info.Config)
-		if slices.Equal(have, filters(cfg)) || slices.Equal(have, filters(narrow)) {
+		// A narrow without a filter (types no wildcard covers) is right
+		// only on a server that cannot take cfg's filters: on one that
+		// can, an older release's unfiltered consumer is not kept.
+		narrowOK := have != nil || !multiFilter(j.js.Conn().ConnectedServerVersion())
+		if slices.Equal(have, filters(cfg)) || narrowOK && slices.Equal(have, filters(narrow)) {
 			// Keep what it has; where it started is fixed at creation.
 			cfg.FilterSubject, cfg.FilterSubjects = info.Config.FilterSubject, info.Config.FilterSubjects
 			cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq

@@ -488,3 +488,84 @@ func TestMultiFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestJetStreamSplitFilters: a subscription to types that no single filter
+// covers (the webhooks' citizen.> and citizens.>) with SplitFilters gets
+// only its events from the stream: on a server that takes one filter per
+// consumer (the real one here, before 2.10) from one consumer per type,
+// the first keeping the subscription's name and the other created where
+// an older release's unfiltered consumer of that name had acknowledged
+// (neither replaying nor skipping); on a server that takes several
+// filters (the embedded one) from the one consumer with both filters.
+func TestJetStreamSplitFilters(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
+			nt.fresh(t)
+			js := nt.connect(t)
+			first := appendEvents(t, st, 40, 8, 7, "f")
+			old := newRecorder()
+			d0 := newDispatcher(st, WithJetStream(js, nt.cfg))
+			d0.Subscribe("hooks", nil, old.handle)
+			if err := d0.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the older consumer", func() bool { return old.count() == len(first) })
+			d0.Stop()
+
+			// Procedure events (about citizens, of another type) between
+			// citizen.* and citizens.* events.
+			var want []cancuoc.Event
+			for i := range 3 {
+				for j := range 12 {
+					e := &cancuoc.Event{ID: fmt.Sprintf("p-%d-%02d", i, j), Type: "procedure.step_claimed", PIN: pin(j), Actor: "test", At: time.Now()}
+					if err := st.AppendEvent(t.Context(), e); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want = append(want, appendEvents(t, st, 20, 8, 5, fmt.Sprintf("r%d", i))...)
+			}
+			hooks := newRecorder()
+			d := newDispatcher(st, WithJetStream(js, nt.cfg))
+			d.Subscribe("hooks", []string{"citizen.>", "citizens.>"}, hooks.handle, SplitFilters())
+			if err := d.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer d.Stop()
+			waitFor(t, "the split consumers", func() bool { return hooks.count() >= len(want) })
+			time.Sleep(50 * time.Millisecond) // a replayed or stray event would show by now
+			if n := hooks.count(); n != len(want) {
+				t.Errorf("handled %d events, want the %d after the older consumer's", n, len(want))
+			}
+			checkAll(t, "hooks", hooks, want)
+			checkOrder(t, "hooks", hooks.events())
+			split := !multiFilter(js.Conn().ConnectedServerVersion())
+			consumers := map[string]string{"hooks": ""}
+			if split {
+				consumers = map[string]string{"hooks": nt.cfg.Prefix + "citizen.>", "hooks-citizens_all": nt.cfg.Prefix + "citizens.>"}
+			}
+			delivered := 0
+			for name, filter := range consumers {
+				c, err := js.Consumer(t.Context(), nt.cfg.Stream, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				info, err := c.Info(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if split && info.Config.FilterSubject != filter {
+					t.Errorf("consumer %s has filter %q, want %q", name, info.Config.FilterSubject, filter)
+				}
+				if info.NumPending != 0 {
+					t.Errorf("consumer %s: %d messages pending", name, info.NumPending)
+				}
+				delivered += int(info.Delivered.Consumer)
+			}
+			// A consumer whose filter the server changed in place counts the
+			// older one's deliveries too.
+			if delivered != len(want) && delivered != len(want)+len(first) {
+				t.Errorf("the consumers delivered %d messages for %d wanted events: the filters let others through", delivered, len(want))
+			}
+		})
+	})
+}

@@ -96,7 +96,7 @@ func validate(op string, p *cancuoc.Partner) error {
 		}
 	}
 	for _, e := range pol.EventTypes {
-		if !strings.HasPrefix(e, "citizen.") && !strings.HasPrefix(e, "citizens.") {
+		if !slices.ContainsFunc(webhookTypePrefixes, func(p string) bool { return strings.HasPrefix(e, p) }) {
 			return invalid(op, "policy.event_types", "event_type_invalid",
 				fmt.Sprintf("Loại sự kiện %q không hợp lệ.", e), fmt.Sprintf("Invalid event type %q (citizen.born, citizen.died, …).", e))
 		}

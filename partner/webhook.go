@@ -7,6 +7,23 @@ import (
 	"github.com/cancuoc/cancuoc"
 )
 
+// webhookTypePrefixes are the beginnings of the event types a partner's
+// policy may name for webhooks (checked in validatePolicy): the registry's
+// events about a citizen and its bulk imports.
+var webhookTypePrefixes = []string{"citizen.", "citizens."}
+
+// ReceivableTypes are the event types any partner could ever receive, as
+// the event dispatcher takes them ("citizen.>"): whatever a policy may
+// name (webhookTypePrefixes). The webhook fan-out subscribes to these
+// only, so the stream does not hand it the other events to skip.
+func (s *Service) ReceivableTypes() []string {
+	out := make([]string, len(webhookTypePrefixes))
+	for i, p := range webhookTypePrefixes {
+		out[i] = p + ">"
+	}
+	return out
+}
+
 // MayReceive tells the webhook fan-out whether a partner may receive events
 // of a type: its policy must allow subscriptions and name the type.
 func (s *Service) MayReceive(ctx context.Context, partnerID, eventType string) error {

@@ -1,7 +1,9 @@
 package partner_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
@@ -35,5 +37,30 @@ func TestWebhookPolicy(t *testing.T) {
 	}
 	if f := e.svc.Fields(ctx, "vcb"); slices.Contains(f, "pin") {
 		t.Errorf("fields %v carry a pin the policy does not name", f)
+	}
+}
+
+// ReceivableTypes covers every type a policy may name for webhooks and
+// nothing a policy may not: the webhook fan-out's consumer takes those
+// types only.
+func TestReceivableTypes(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	covered := func(typ string) bool {
+		for _, p := range e.svc.ReceivableTypes() {
+			if pre, ok := strings.CutSuffix(p, ">"); ok && strings.HasPrefix(typ, pre) || p == typ {
+				return true
+			}
+		}
+		return false
+	}
+	for i, typ := range []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenUpdated, cancuoc.EventCitizensLoaded, "procedure.completed", "citizenship.granted"} {
+		n := bank(fmt.Sprintf("p%d", i), cancuoc.Quota{})
+		n.Policy.Operations = []cancuoc.PartnerOp{cancuoc.OpSubscribe}
+		n.Policy.EventTypes = []string{typ}
+		_, err := e.svc.Create(ctx, nil, n)
+		if (err == nil) != covered(typ) {
+			t.Errorf("type %s: policy accepted = %v (%v), but covered by %v = %v", typ, err == nil, err, e.svc.ReceivableTypes(), covered(typ))
+		}
 	}
 }

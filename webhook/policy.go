@@ -22,6 +22,14 @@ type Policy interface {
 	Fields(ctx context.Context, partnerID string) []string
 }
 
+// Receivable is a Policy that can tell ahead of any subscription which
+// event types a partner could ever receive: the types themselves or
+// "prefix.>" for every type under a prefix. The fan-out then takes those
+// only (EventTypes).
+type Receivable interface {
+	ReceivableTypes() []string
+}
+
 // PartnerRule is one partner's part of a StaticPolicy.
 type PartnerRule struct {
 	EventTypes []string `json:"event_types"`
@@ -45,6 +53,17 @@ func (p StaticPolicy) MayReceive(_ context.Context, partnerID, eventType string)
 // Fields implements Policy.
 func (p StaticPolicy) Fields(_ context.Context, partnerID string) []string {
 	return p[partnerID].Fields
+}
+
+// ReceivableTypes implements Receivable: every type some partner's rule
+// names.
+func (p StaticPolicy) ReceivableTypes() []string {
+	var out []string
+	for _, r := range p {
+		out = append(out, r.EventTypes...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // ParsePolicy reads a StaticPolicy from JSON:

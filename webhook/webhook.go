@@ -436,6 +436,19 @@ func payload(e cancuoc.Event, allowed []string) ([]byte, error) {
 	return json.Marshal(Payload{ID: e.ID, Type: e.Type, Timestamp: e.At.UTC(), Data: out})
 }
 
+// EventTypes are the event types the fan-out needs to see (HandleEvent
+// skips every other): those the policy says a partner could ever receive
+// (Receivable), or nil, every type, when the policy cannot tell or names
+// none (which delivers nothing either way).
+func (s *Service) EventTypes() []string {
+	if r, ok := s.policy.(Receivable); ok {
+		if ts := r.ReceivableTypes(); len(ts) > 0 {
+			return ts
+		}
+	}
+	return nil
+}
+
 // HandleEvent is the dispatch handler of the fan-out: one delivery per
 // active subscription to e's type that the partner's policy still allows,
 // all in one transaction, none twice for the same event. Giving a partner

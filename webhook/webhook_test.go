@@ -424,3 +424,29 @@ func drain(t *testing.T, w *webhook.Worker) {
 		}
 	}
 }
+
+// The fan-out asks for the types its policy could ever let through (a
+// static policy: every type some partner's rule names), and for every type
+// when the policy cannot tell.
+func TestEventTypes(t *testing.T) {
+	svc := webhook.New(nil, bankPolicy, nil, fastConfig(), quiet)
+	if got, want := svc.EventTypes(), []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenUpdated}; !slices.Equal(got, want) {
+		t.Errorf("EventTypes() = %v, want %v", got, want)
+	}
+	if got := webhook.New(nil, opaquePolicy{bankPolicy}, nil, fastConfig(), quiet).EventTypes(); got != nil {
+		t.Errorf("EventTypes() = %v for a policy that cannot tell, want nil (every type)", got)
+	}
+	if got := webhook.New(nil, webhook.StaticPolicy{}, nil, fastConfig(), quiet).EventTypes(); got != nil {
+		t.Errorf("EventTypes() = %v for a policy that names none, want nil (every type)", got)
+	}
+}
+
+// opaquePolicy hides its policy's Receivable.
+type opaquePolicy struct{ p webhook.StaticPolicy }
+
+func (o opaquePolicy) MayReceive(ctx context.Context, partnerID, eventType string) error {
+	return o.p.MayReceive(ctx, partnerID, eventType)
+}
+func (o opaquePolicy) Fields(ctx context.Context, partnerID string) []string {
+	return o.p.Fields(ctx, partnerID)
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/dispatch"
 	"github.com/cancuoc/cancuoc/webhook"
 )
 
@@ -134,8 +135,17 @@ func (a *app) startWebhooks(ctx context.Context, c *Config, wc *webhookConfig, l
 	if err := a.openWebhooks(ctx, c, wc, log); err != nil {
 		return err
 	}
-	// Every event type: the subscriptions, not the dispatcher, choose.
-	a.events.Subscribe("webhooks", nil, a.hooks.HandleEvent)
+	// The types a partner could ever receive (the registry's citizen.*
+	// and citizens.* under the partners' policies), so the stream does
+	// not hand the fan-out every procedure event to skip; the
+	// subscriptions choose among them. Their events about one citizen all
+	// fall under citizen.*, so the two may be fed apart (SplitFilters) by
+	// a NATS server that takes one filter per consumer.
+	types := a.hooks.EventTypes()
+	if !dispatch.ValidTypes(types) {
+		types = nil // a policy file's type that is no subject: every type, as before
+	}
+	a.events.Subscribe("webhooks", types, a.hooks.HandleEvent, dispatch.SplitFilters())
 	a.hookWorker = a.hooks.NewWorker(nil)
 	go a.hookWorker.Run(ctx)
 	return nil
