@@ -121,6 +121,11 @@ FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $6::int[], $7
 
 // queuePending queues the insert of entries into the sequencer's queue.
 func queuePending(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
+	b.Queue(insertPendingSQL, pendingArgs(entries)...)
+}
+
+// pendingArgs are insertPendingSQL's arguments for entries.
+func pendingArgs(entries []*cancuoc.AuditEntry) []any {
 	n := len(entries)
 	var (
 		at                              = make([]time.Time, n)
@@ -140,7 +145,7 @@ func queuePending(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
 	if fields == nil {
 		fields = []string{}
 	}
-	b.Queue(insertPendingSQL, at, actor, action, pin, fields, lo, hi, purpose, outcome)
+	return []any{at, actor, action, pin, fields, lo, hi, purpose, outcome}
 }
 
 // pinArg is a PIN as a nullable column value.

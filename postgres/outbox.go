@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,35 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::ti
 
 // queueEvents queues the insert of evs into the sequencer's queue.
 func queueEvents(b *pgx.Batch, evs []cancuoc.Event) {
+	b.Queue(insertEventsSQL, eventArgs(evs)...)
+}
+
+// insertBothSQL is insertPendingSQL and insertEventsSQL in one statement
+// (the events' parameters numbered after the entries'): a transaction's
+// run of log writes is nearly always both an access-log entry and an
+// event, and each statement costs the database its own execution, about
+// four per birth procedure. The CTE's insert runs whole whatever the outer
+// one does, and each keeps its rows' array order, so each queue's ids
+// follow the order given, as with two statements; one failure fails both,
+// which commit or roll back together anyway.
+var insertBothSQL = "WITH entries AS (" + insertPendingSQL + ")\n" +
+	strings.NewReplacer("$1:", "$10:", "$2:", "$11:", "$3:", "$12:", "$4:", "$13:", "$5:", "$14:", "$6:", "$15:", "$7:", "$16:").Replace(insertEventsSQL)
+
+// queueLog queues the insert of a run's entries and events into the
+// sequencer's queues: one statement when there are both.
+func queueLog(b *pgx.Batch, entries []*cancuoc.AuditEntry, evs []cancuoc.Event) {
+	switch {
+	case len(entries) > 0 && len(evs) > 0:
+		b.Queue(insertBothSQL, append(pendingArgs(entries), eventArgs(evs)...)...)
+	case len(entries) > 0:
+		queuePending(b, entries)
+	case len(evs) > 0:
+		queueEvents(b, evs)
+	}
+}
+
+// eventArgs are insertEventsSQL's arguments for evs.
+func eventArgs(evs []cancuoc.Event) []any {
 	n := len(evs)
 	var (
 		id, typ, actor = make([]string, n), make([]string, n), make([]string, n)
@@ -57,7 +87,7 @@ func queueEvents(b *pgx.Batch, evs []cancuoc.Event) {
 			data[i] = &d
 		}
 	}
-	b.Queue(insertEventsSQL, id, typ, pin, version, actor, at, data)
+	return []any{id, typ, pin, version, actor, at, data}
 }
 
 // EventsAfter returns up to limit events with Seq > after, by Seq (100 when

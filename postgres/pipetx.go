@@ -20,8 +20,8 @@ import (
 // statements go through a pipe that holds those statements and sends them,
 // in their order, in one batch with the next statement whose answer is
 // waited for: the BEGIN with the first query, a savepoint's SAVEPOINT with
-// its first statement, and the log writes, gathered into one insert per
-// queue, with the savepoint's RELEASE or the COMMIT. They commit with the
+// its first statement, and the log writes, gathered into one insert for
+// both queues (insertBothSQL), with the savepoint's RELEASE or the COMMIT. They commit with the
 // transaction, so the order of two changes to one record (whose row lock
 // the second transaction waits for) is kept. A held statement that fails
 // fails the statement it went with, and so the savepoint's work or the
@@ -48,7 +48,7 @@ type pipe struct {
 	pending pgx.Batch // held statements, in order
 	sent    int       // round trips that carried held statements
 	// The log writes held since the last savepoint statement (or the
-	// BEGIN): a run, which becomes one insert per queue at the next
+	// BEGIN): a run, which becomes one insert for both queues at the next
 	// savepoint statement or the COMMIT (seal). A settled step appends
 	// four or five entries and as many events, between its other
 	// statements, and each single-row insert cost the database a
@@ -88,7 +88,7 @@ func (p *pipe) hold(sql string, args ...any) {
 // the rows it touched when the answer comes. The current run of log
 // writes is not sealed before it: nothing in the transaction reads the
 // queues, so their rows may follow it, and a batch claim's held updates
-// and log writes then make one insert per queue, not two per task.
+// and log writes then make one insert, not two per task.
 func (p *pipe) holdChecked(sql string, args []any, wrap func(error) error, check func(pgconn.CommandTag) error) {
 	qq := p.pending.Queue(sql, args...)
 	if check != nil {
@@ -220,14 +220,8 @@ func (p *pipe) holdEvent(e *cancuoc.Event) { p.events = append(p.events, *e) }
 
 // seal turns the run of log writes into statements.
 func (p *pipe) seal() {
-	if len(p.audit) > 0 {
-		queuePending(&p.pending, p.audit)
-		p.audit = nil
-	}
-	if len(p.events) > 0 {
-		queueEvents(&p.pending, p.events)
-		p.events = nil
-	}
+	queueLog(&p.pending, p.audit, p.events)
+	p.audit, p.events = nil, nil
 }
 
 // held is how many statements are held.

@@ -66,7 +66,7 @@ func (okBatch) Close() error                     { return nil }
 
 // TestHeldStatementsRideTheNextRoundTrip: in a transaction, the BEGIN
 // and a savepoint's start are not sent on their own but with the next
-// statement waited for, in order; the log writes, one insert per queue,
+// statement waited for, in order; the log writes, one insert for both queues,
 // go with the next savepoint statement or the COMMIT; a savepoint that fails before anything was sent
 // costs no round trip, and one that fails after rolls back to its own
 // name; a failing held write fails the savepoint's work.
@@ -88,7 +88,7 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 			t.Fatalf("round trips:\n%s\nwant:\n%s", strings.Join(q.trips, "\n"), strings.Join(trips, "\n"))
 		}
 	}
-	// A run of log writes becomes one insert per queue.
+	// A run of log writes becomes one insert, for both queues.
 	for range 3 {
 		if err := c.AppendAudit(ctx, entry(), entry()); err != nil {
 			t.Fatal(err)
@@ -99,7 +99,7 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 	}
 	want()
 	// The savepoint's log writes, before and after its statement, go with
-	// its RELEASE, one insert per queue.
+	// its RELEASE, one insert for both queues.
 	err := c.Savepoint(ctx, func(tx cancuoc.Tx) error {
 		if err := tx.AppendEvent(ctx, event()); err != nil {
 			return err
@@ -115,8 +115,8 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want("BEGIN ISOLATION LEVEL + INSERT INTO audit_pending + INSERT INTO events_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
-		"INSERT INTO audit_pending + INSERT INTO events_pending + RELEASE SAVEPOINT cancuoc_item1")
+	want("BEGIN ISOLATION LEVEL + WITH entries AS + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"WITH entries AS + RELEASE SAVEPOINT cancuoc_item1")
 
 	// Refused before any statement: nothing sent, its writes forgotten.
 	refused := errors.New("item refused")
@@ -148,8 +148,8 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want("BEGIN ISOLATION LEVEL + INSERT INTO audit_pending + INSERT INTO events_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
-		"INSERT INTO audit_pending + INSERT INTO events_pending + RELEASE SAVEPOINT cancuoc_item1",
+	want("BEGIN ISOLATION LEVEL + WITH entries AS + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"WITH entries AS + RELEASE SAVEPOINT cancuoc_item1",
 		"SAVEPOINT cancuoc_item1 + INSERT INTO events_pending + SAVEPOINT cancuoc_item2 + UPDATE procedures SET",
 		// The rollback alone (Savepoint says why), its RELEASE with the next.
 		"ROLLBACK TO SAVEPOINT",
@@ -266,13 +266,13 @@ func TestClaimedStepUpdatesAreHeld(t *testing.T) {
 	if len(q.trips) != 0 {
 		t.Fatalf("round trips before the next statement: %q", q.trips)
 	}
-	// The claims' log writes stay one insert per queue.
-	if n := p.held(); n != 6 {
-		t.Errorf("%d statements held, want 4 updates and one insert per queue", n)
+	// The claims' log writes stay one insert, for both queues.
+	if n := p.held(); n != 5 {
+		t.Errorf("%d statements held, want 4 updates and one insert for both queues", n)
 	}
 	_, err := c.q.Exec(ctx, `SELECT 1`)
 	if got, want := strings.Join(q.trips, "\n"), strings.Repeat("UPDATE procedure_steps SET + ", 4)+
-		"INSERT INTO audit_pending + INSERT INTO events_pending + SELECT 1"; got != want {
+		"WITH entries AS + SELECT 1"; got != want {
 		t.Errorf("round trips:\n%s\nwant:\n%s", got, want)
 	}
 	if cancuoc.KindOf(err) != cancuoc.Conflict {
