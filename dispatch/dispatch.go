@@ -79,6 +79,9 @@ type Dispatcher struct {
 	head    atomic.Int64 // the highest Seq seen in the outbox
 	stopped bool
 	reads   sharedReads // in-process consumers' outbox reads
+	// sequenced: the store gives events their Seqs after their commit
+	// (WithSequencer); Notify is ignored, its batches wake instead.
+	sequenced bool
 }
 
 // subscription is one durable consumer.
@@ -345,10 +348,31 @@ func (d *Dispatcher) Stop() {
 	d.wg.Wait()
 }
 
+// WithSequencer is for a store that gives events their Seqs after the
+// commit that appends them (cancuoc.LogSequencer, PostgreSQL): the
+// dispatcher wakes after each of its batches that sequenced events, and
+// ignores Notify, which comes before the commit's events can be read.
+// Each such Notify (the workflow's, after every submission) made the relay
+// read the outbox for nothing, about one statement per birth procedure.
+func WithSequencer(ls cancuoc.LogSequencer) Option {
+	return func(d *Dispatcher) {
+		d.sequenced = true
+		ls.OnSequenced(d.wake)
+	}
+}
+
 // Notify tells idle consumers that new events were committed, so they
 // need not wait for their next poll. It never blocks; call it after a
-// commit that appended events.
+// commit that appended events. With WithSequencer it does nothing: the
+// store's batches wake the consumers when the events can be read.
 func (d *Dispatcher) Notify() {
+	if !d.sequenced {
+		d.wake()
+	}
+}
+
+// wake wakes the idle consumers and the relay: new events can be read.
+func (d *Dispatcher) wake() {
 	// Before the wake-ups: a consumer woken must not take a read begun
 	// before this commit for the latest.
 	d.reads.notified()

@@ -219,12 +219,7 @@ func (d *Dispatcher) relay(ctx context.Context) {
 			continue
 		}
 		if len(evs) == 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-j.wake:
-			case <-time.After(d.poll):
-			}
+			d.idle(ctx, j.wake)
 			continue
 		}
 		d.seen(evs[len(evs)-1].Seq)
@@ -242,6 +237,24 @@ func (d *Dispatcher) relay(ctx context.Context) {
 			continue
 		}
 		failures = 0
+		if len(evs) < d.batch {
+			// The outbox held no more when read: the next events wake
+			// the relay (Notify, or the store's batch), so it waits for
+			// them instead of reading again at once for nothing, which
+			// was every other read of the relay.
+			d.idle(ctx, j.wake)
+		}
+	}
+}
+
+// idle waits for a wake-up, the poll period or the end of ctx.
+func (d *Dispatcher) idle(ctx context.Context, wake <-chan struct{}) {
+	t := time.NewTimer(d.poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-t.C:
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -567,5 +568,81 @@ func TestJetStreamSplitFilters(t *testing.T) {
 				t.Errorf("the consumers delivered %d messages for %d wanted events: the filters let others through", delivered, len(want))
 			}
 		})
+	})
+}
+
+// countingStore counts the outbox reads and stands for a store that
+// sequences events after their commit (cancuoc.LogSequencer): its batches
+// are announced by sequenced.
+type countingStore struct {
+	Store
+	reads atomic.Int64
+	mu    sync.Mutex
+	hooks []func()
+}
+
+func (c *countingStore) EventsAfter(ctx context.Context, after int64, limit int) ([]cancuoc.Event, error) {
+	c.reads.Add(1)
+	return c.Store.EventsAfter(ctx, after, limit)
+}
+func (c *countingStore) WaitSequenced(context.Context) error { return nil }
+func (c *countingStore) OnSequenced(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hooks = append(c.hooks, f)
+}
+func (c *countingStore) sequenced() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.hooks {
+		f()
+	}
+}
+
+// TestJetStreamRelayReads: the relay reads the outbox once per batch of
+// events, not again at once after a batch that was not full (the outbox
+// had no more), and with WithSequencer a commit's Notify does not make it
+// read (the store's batch, which follows, does).
+func TestJetStreamRelayReads(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		sq, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sq.Close()
+		st := &countingStore{Store: sq}
+		nt.fresh(t)
+		first := appendEvents(t, sq, 30, 5, 0, "a")
+		js := nt.connect(t)
+		d := New(st, WithLogger(testLogger()), WithPoll(time.Hour), WithBatch(50), WithJetStream(js, nt.cfg), WithSequencer(st))
+		if err := d.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer d.Stop()
+		relayed := func(n int) func() bool {
+			return func() bool {
+				c, _ := st.Cursor(t.Context(), RelayConsumer)
+				return c == first[0].Seq+int64(n)-1
+			}
+		}
+		waitFor(t, "the relay", relayed(len(first)))
+		time.Sleep(50 * time.Millisecond)
+		if n := st.reads.Load(); n != 1 {
+			t.Errorf("the relay read the outbox %d times for one batch, want once", n)
+		}
+		more := appendEvents(t, sq, 10, 5, 0, "b")
+		for range 5 {
+			d.Notify() // a commit's, before its events have their seqs
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := st.reads.Load(); n != 1 {
+			t.Errorf("Notify made the relay read the outbox (%d reads), want no read until the store's batch", n)
+		}
+		st.sequenced()
+		waitFor(t, "the relay after the store's batch", relayed(len(first)+len(more)))
+		time.Sleep(50 * time.Millisecond)
+		if n := st.reads.Load(); n != 2 {
+			t.Errorf("the relay read the outbox %d times, want 2 (one per batch)", n)
+		}
 	})
 }

@@ -92,13 +92,13 @@ func (a *app) startEvents(ctx context.Context, ec *eventsConfig, log *slog.Logge
 		ev.nc = nc
 		opts = append(opts, dispatch.WithJetStream(js, dispatch.JetStreamConfig{}))
 	}
-	ev.Dispatcher = dispatch.New(a.store, opts...)
 	// A store that sequences events after their commit (PostgreSQL) wakes
 	// the consumers when a batch gets its seqs: a commit's own Notify
 	// would come before its event can be read.
 	if ls, ok := a.store.(cancuoc.LogSequencer); ok {
-		ls.OnSequenced(ev.Notify)
+		opts = append(opts, dispatch.WithSequencer(ls))
 	}
+	ev.Dispatcher = dispatch.New(a.store, opts...)
 	if err := ev.Start(ctx); err != nil {
 		if ev.nc != nil {
 			ev.nc.Close()
