@@ -108,6 +108,7 @@ func (o *ops) InsertCitizen(ctx context.Context, c *cancuoc.Citizen) error {
 	} else if n == 0 {
 		return pinTaken(op)
 	}
+	o.memo.written(c, doc)
 	return nil
 }
 
@@ -175,6 +176,7 @@ func (o *ops) UpdateCitizen(ctx context.Context, c *cancuoc.Citizen, prev int64)
 		// the update.
 		return staleCitizen(op)
 	}
+	o.memo.written(c, doc)
 	return nil
 }
 
