@@ -51,37 +51,42 @@ func (m *citizenMemo) put(pin cancuoc.PIN, c *cancuoc.Citizen) *cancuoc.Citizen 
 	return c.Clone()
 }
 
-// written keeps c, just written to its row as doc (citizenDoc's JSON), as
-// a read of the row would give it, so that a read after the write (the
-// registry links a parent to the child it just inserted, then the newborn's
-// residence reads both) costs neither a statement nor a decoding on the
-// single writer. Decoding doc gives c back but for what JSON does not
-// keep: the times' monotonic readings and zones (their own JSON round trip
-// gives them as decoded), an empty map (omitted, so nil) — and invalid
-// UTF-8, which JSON replaces with U+FFFD (written as the escape \ufffd): a
-// doc with that character, either way, is not kept (the next read decodes
-// the row).
-func (m *citizenMemo) written(c *cancuoc.Citizen, doc []byte) {
+// keep keeps c, the record a read of pin's row gives (asRead); c is the
+// memo's.
+func (m *citizenMemo) keep(c *cancuoc.Citizen) {
 	if m == nil {
 		return
 	}
-	m.forget(c.PIN)
+	if m.recs == nil {
+		m.recs = map[cancuoc.PIN]*cancuoc.Citizen{}
+	}
+	m.recs[c.PIN] = c
+}
+
+// asRead returns a copy of c, just written to its row as doc (citizenDoc's
+// JSON), as a read of the row gives it, so that a read after the write
+// (the registry links a parent to the child it just inserted, then the
+// newborn's residence reads both) costs neither a statement nor a decoding
+// on the single writer. Decoding doc gives c back but for what JSON does
+// not keep: the times' monotonic readings and zones (their own JSON round
+// trip gives them as decoded), an empty map (omitted, so nil) — and
+// invalid UTF-8, which JSON replaces with U+FFFD (written as the escape
+// \ufffd): for a doc with that character, either way, ok is false (the
+// next read decodes the row).
+func asRead(c *cancuoc.Citizen, doc []byte) (_ *cancuoc.Citizen, ok bool) {
 	if bytes.Contains(doc, replacementChar) || bytes.Contains(doc, []byte(`\ufffd`)) {
-		return
+		return nil, false
 	}
 	n := c.Clone()
 	for _, t := range []*time.Time{&n.CreatedAt, &n.UpdatedAt} {
 		if err := roundTripTime(t); err != nil {
-			return
+			return nil, false
 		}
 	}
 	if len(n.Other) == 0 {
 		n.Other = nil
 	}
-	if m.recs == nil {
-		m.recs = map[cancuoc.PIN]*cancuoc.Citizen{}
-	}
-	m.recs[n.PIN] = n
+	return n, true
 }
 
 var replacementChar = []byte(string(utf8.RuneError))
@@ -89,16 +94,20 @@ var replacementChar = []byte(string(utf8.RuneError))
 // roundTripTime sets *t to what encoding/json decodes from citizenDoc's
 // encoding of it (cut to microseconds).
 func roundTripTime(t *time.Time) error {
-	b, err := t.Truncate(time.Microsecond).MarshalJSON()
+	d, err := jsonTime(t.Truncate(time.Microsecond))
+	*t = d
+	return err
+}
+
+// jsonTime is what encoding/json decodes from its encoding of t.
+func jsonTime(t time.Time) (time.Time, error) {
+	b, err := t.MarshalJSON()
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	var d time.Time
-	if err := d.UnmarshalJSON(b); err != nil {
-		return err
-	}
-	*t = d
-	return nil
+	err = d.UnmarshalJSON(b)
+	return d, err
 }
 
 // forget drops pin before a write to its row.

@@ -9,9 +9,9 @@ import (
 	"github.com/cancuoc/cancuoc/synth"
 )
 
-// A record kept by written must be the one a read of the row decodes: the
+// A record asRead gives must be the one a read of the row decodes: the
 // memo answers the transaction's next reads in place of the row.
-func TestMemoWrittenIsWhatTheRowDecodes(t *testing.T) {
+func TestAsReadIsWhatTheRowDecodes(t *testing.T) {
 	var recs []*cancuoc.Citizen
 	err := synth.Generate(t.Context(), synth.Config{Citizens: 300, Seed: 7, Now: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)},
 		func(batch []*cancuoc.Citizen) error {
@@ -44,12 +44,13 @@ func TestMemoWrittenIsWhatTheRowDecodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var m citizenMemo
-		m.written(c, doc)
-		got, ok := m.get(c.PIN)
+		kept, ok := asRead(c, doc)
 		if !ok {
 			t.Fatalf("%s: not kept", c.PIN)
 		}
+		var m citizenMemo
+		m.keep(kept)
+		got, _ := m.get(c.PIN)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: kept %+v\nthe row decodes to %+v", c.PIN, got, want)
 		}
@@ -62,22 +63,19 @@ func TestMemoWrittenIsWhatTheRowDecodes(t *testing.T) {
 }
 
 // Invalid UTF-8 does not survive JSON (it becomes U+FFFD): such a record is
-// not kept, and neither is the one written before it.
-func TestMemoWrittenSkipsWhatJSONChanges(t *testing.T) {
+// not taken as read.
+func TestAsReadSkipsWhatJSONChanges(t *testing.T) {
 	c := &cancuoc.Citizen{PIN: "001090000001", Version: 1, FullName: "Nguyễn Văn A"}
 	doc, _ := citizenDoc(c)
-	var m citizenMemo
-	m.written(c, doc)
-	if _, ok := m.get(c.PIN); !ok {
-		t.Fatal("a plain record is not kept")
+	if _, ok := asRead(c, doc); !ok {
+		t.Fatal("a plain record is not taken as read")
 	}
-	bad := c.Clone()
-	bad.FullName = "Nguy\xffn"
-	doc, _ = citizenDoc(bad)
-	m.written(bad, doc)
-	if got, ok := m.get(c.PIN); ok {
-		t.Fatalf("kept %q, which the row does not hold", got.FullName)
+	for _, name := range []string{"Nguy\xffn", "Nguy\ufffdn"} {
+		bad := c.Clone()
+		bad.FullName = name
+		doc, _ = citizenDoc(bad)
+		if got, ok := asRead(bad, doc); ok {
+			t.Errorf("%q taken as read (doc %s)", got.FullName, doc)
+		}
 	}
-	var nilMemo *citizenMemo
-	nilMemo.written(c, doc) // the Store's own methods: nothing kept, no panic
 }
