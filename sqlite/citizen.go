@@ -67,11 +67,23 @@ func (o *ops) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, e
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	c, err := decodeCitizen(op, doc)
+	c, err := o.docs.citizenCache().decode(string(pin), doc)
 	if err != nil {
-		return nil, err
+		return nil, cancuoc.WithOp(op, err)
 	}
 	return o.memo.put(pin, c), nil
+}
+
+// keepWritten keeps c, just written to its row as doc, for the reads that
+// follow: the transaction's (memo) and, as the record doc decodes to, the
+// store's (docs). The memo forgot the PIN before the write.
+func (o *ops) keepWritten(c *cancuoc.Citizen, doc []byte) {
+	n, ok := asRead(c, doc)
+	if !ok {
+		return
+	}
+	o.docs.citizenCache().put(string(n.PIN), doc, n.Clone())
+	o.memo.keep(n)
 }
 
 // CitizenDoc returns the stored document undecoded.
@@ -108,6 +120,7 @@ func (o *ops) InsertCitizen(ctx context.Context, c *cancuoc.Citizen) error {
 	} else if n == 0 {
 		return pinTaken(op)
 	}
+	o.keepWritten(c, doc)
 	return nil
 }
 
@@ -175,6 +188,7 @@ func (o *ops) UpdateCitizen(ctx context.Context, c *cancuoc.Citizen, prev int64)
 		// the update.
 		return staleCitizen(op)
 	}
+	o.keepWritten(c, doc)
 	return nil
 }
 

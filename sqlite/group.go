@@ -122,7 +122,7 @@ func (s *Store) runGroup(calls []*txCall) {
 		return
 	}
 	d := detached{tx}
-	o := &ops{r: d, w: d, log: &txLog{}, memo: &citizenMemo{}}
+	o := &ops{r: d, w: d, log: &txLog{}, memo: &citizenMemo{}, docs: s.docs}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	for i, c := range calls {
 		if err := c.ctx.Err(); err != nil {

@@ -87,7 +87,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxIdleConns(n)
 
 	s := &Store{read: r, write: w}
-	s.ops = ops{r: r, w: w, atomic: s.inTx}
+	s.ops = ops{r: r, w: w, atomic: s.inTx, docs: newDocCaches()}
 	// The writer opens first so that it creates the file (or the in-memory
 	// database) and switches it to WAL before any reader looks at it.
 	if err := w.PingContext(ctx); err != nil {
@@ -240,7 +240,7 @@ func (s *Store) soloTx(ctx context.Context, fn func(*ops) error) error {
 			_ = tx.Rollback()
 		}
 	}()
-	o := &ops{r: tx, w: tx, log: &txLog{}, memo: &citizenMemo{}}
+	o := &ops{r: tx, w: tx, log: &txLog{}, memo: &citizenMemo{}, docs: s.docs}
 	o.atomic = func(_ context.Context, fn func(*ops) error) error { return fn(o) }
 	if err := fn(o); err != nil {
 		return err
@@ -270,6 +270,7 @@ type ops struct {
 	atomic func(ctx context.Context, fn func(*ops) error) error
 	log    *txLog       // inside a transaction: its audit entries and events, held until the commit
 	memo   *citizenMemo // inside a transaction: the records it has read
+	docs   *docCaches   // the store's documents decoded, by their JSON
 }
 
 var _ cancuoc.Tx = (*ops)(nil)

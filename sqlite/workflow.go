@@ -37,7 +37,29 @@ func (o *ops) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error {
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 		return conflict(op, "duplicate", "Hồ sơ đã tồn tại.", "The file already exists.")
 	}
-	return dbErr(op, err)
+	if err != nil {
+		return dbErr(op, err)
+	}
+	o.keepProcedure(p, doc)
+	return nil
+}
+
+// keepProcedure keeps p, just written as doc, for the reads that follow.
+func (o *ops) keepProcedure(p *cancuoc.Procedure, doc []byte) {
+	if c := o.docs.procedureCache(); c != nil {
+		if n, ok := procedureAsRead(p, doc); ok {
+			c.put(p.ID, doc, n)
+		}
+	}
+}
+
+// keepStep keeps s, just written as doc, for the reads that follow.
+func (o *ops) keepStep(s *cancuoc.ProcedureStep, doc []byte) {
+	if c := o.docs.stepCache(); c != nil {
+		if n, ok := stepAsRead(s, doc); ok {
+			c.put(stepKey(s.ProcedureID, s.No), doc, n)
+		}
+	}
 }
 
 // Procedure returns one file.
@@ -51,8 +73,11 @@ func (o *ops) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, err
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	p := new(cancuoc.Procedure)
-	return p, cancuoc.WithOp(op, json.Unmarshal(doc, p))
+	p, err := o.docs.procedureCache().decode(id, doc)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return p, nil
 }
 
 // UpdateProcedure replaces the file at version prev.
@@ -67,7 +92,11 @@ func (o *ops) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev in
 	if err != nil {
 		return dbErr(op, err)
 	}
-	return o.updated(ctx, op, res, `SELECT 1 FROM procedures WHERE id = ?`, p.ID)
+	if err := o.updated(ctx, op, res, `SELECT 1 FROM procedures WHERE id = ?`, p.ID); err != nil {
+		return err
+	}
+	o.keepProcedure(p, doc)
+	return nil
 }
 
 // updated tells a stale version from a missing row after an UPDATE that
@@ -208,8 +237,11 @@ func (o *ops) InsertStep(ctx context.Context, s *cancuoc.ProcedureStep) error {
 	if err != nil {
 		return dbErr(op, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
+	if n, err := res.RowsAffected(); err != nil {
 		return dbErr(op, err)
+	} else if n == 1 {
+		o.keepStep(s, doc)
+		return nil
 	}
 	return conflict(op, "step_exists", "Bước này của hồ sơ đã được tạo.", "This step of the file already exists.")
 }
@@ -225,8 +257,11 @@ func (o *ops) Step(ctx context.Context, procedureID string, no int) (*cancuoc.Pr
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	s := new(cancuoc.ProcedureStep)
-	return s, cancuoc.WithOp(op, json.Unmarshal(doc, s))
+	s, err := o.docs.stepCache().decode(stepKey(procedureID, no), doc)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	return s, nil
 }
 
 // UpdateStep replaces the step at version prev.
@@ -241,7 +276,11 @@ func (o *ops) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev int
 	if err != nil {
 		return dbErr(op, err)
 	}
-	return o.updated(ctx, op, res, `SELECT 1 FROM procedure_steps WHERE procedure_id = ? AND no = ?`, s.ProcedureID, s.No)
+	if err := o.updated(ctx, op, res, `SELECT 1 FROM procedure_steps WHERE procedure_id = ? AND no = ?`, s.ProcedureID, s.No); err != nil {
+		return err
+	}
+	o.keepStep(s, doc)
+	return nil
 }
 
 // Steps lists steps matching q.
@@ -251,11 +290,28 @@ func (o *ops) Steps(ctx context.Context, q cancuoc.StepQuery) ([]*cancuoc.Proced
 	if q.AfterProcedure != "" {
 		w.add("(procedure_id, no) > (?, ?)", q.AfterProcedure, q.AfterNo)
 	}
-	rows, err := o.r.QueryContext(ctx, `SELECT doc FROM procedure_steps`+w.sql()+` ORDER BY procedure_id, no `+limitParam, append(w.args, limitOf(q.Limit))...)
+	rows, err := o.r.QueryContext(ctx, `SELECT procedure_id, no, doc FROM procedure_steps`+w.sql()+` ORDER BY procedure_id, no `+limitParam, append(w.args, limitOf(q.Limit))...)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	return scanDocs[cancuoc.ProcedureStep](op, rows)
+	defer rows.Close()
+	out := []*cancuoc.ProcedureStep{}
+	for rows.Next() {
+		var (
+			id  string
+			no  int
+			doc []byte
+		)
+		if err := rows.Scan(&id, &no, &doc); err != nil {
+			return nil, dbErr(op, err)
+		}
+		s, err := o.docs.stepCache().decode(stepKey(id, no), doc)
+		if err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		out = append(out, s)
+	}
+	return out, dbErr(op, rows.Err())
 }
 
 // stepFilter is the WHERE clause of q's selection, without its paging.

@@ -51,14 +51,34 @@ func testCitizenReadsInTx(t *testing.T, s cancuoc.Store) {
 		change(read(tx, orig.PIN, "first read", orig))
 		change(read(tx, orig.PIN, "second read, after the first was changed by its caller", orig))
 		read(tx, orig.PIN, "third read, after the second was changed by its caller", orig)
-		if err := tx.UpdateCitizen(ctx, v2, 1); err != nil {
+		// The records written are their callers', who may change them
+		// afterwards: reads give what was stored.
+		w := v2.Clone()
+		if err := tx.UpdateCitizen(ctx, w, 1); err != nil {
 			return err
 		}
+		change(w)
 		read(tx, orig.PIN, "read after the transaction's update", v2)
-		if err := tx.InsertCitizen(ctx, born); err != nil {
+		// An update refused (stale version) changes nothing read.
+		stale := v3.Clone()
+		stale.FullName = "Cũ"
+		if err := tx.UpdateCitizen(ctx, stale, 1); cancuoc.KindOf(err) != cancuoc.Conflict {
+			return fmt.Errorf("update from a stale version: %v, want a conflict", err)
+		}
+		read(tx, orig.PIN, "read after a stale update was refused", v2)
+		w = born.Clone()
+		if err := tx.InsertCitizen(ctx, w); err != nil {
 			return err
 		}
+		change(w)
 		read(tx, born.PIN, "read after the transaction's insert", born)
+		// An insert refused (the PIN is taken) changes nothing read.
+		taken := born.Clone()
+		taken.FullName = "Trùng"
+		if err := tx.InsertCitizen(ctx, taken); cancuoc.KindOf(err) != cancuoc.Conflict {
+			return fmt.Errorf("insert of a taken PIN: %v, want a conflict", err)
+		}
+		read(tx, born.PIN, "read after an insert of its PIN was refused", born)
 		// An update in a savepoint rolled back: the record as before it,
 		// also when read inside the savepoint after the update.
 		err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {

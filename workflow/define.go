@@ -169,11 +169,8 @@ type result struct {
 // effect performs a step's change in tx: what the agency's completion
 // means. It runs once per step because the step's versioned update commits
 // with it.
-func (s *Service) effect(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, p *cancuoc.Procedure, st *cancuoc.ProcedureStep, now time.Time) (*result, error) {
-	app, err := application(p)
-	if err != nil {
-		return nil, err
-	}
+// app is p's application, decoded (application).
+func (s *Service) effect(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, p *cancuoc.Procedure, app any, st *cancuoc.ProcedureStep, now time.Time) (*result, error) {
 	meta := registry.Meta{LegalBasis: "Nghị định 63/2024/NĐ-CP, hồ sơ " + p.ID, Agency: st.Agency}
 	switch st.Name {
 	case StepBirthRegistration:

@@ -204,7 +204,13 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 	}
 	now := s.clock()
 	prevSubject := p.Subject
-	res, err := s.effect(ctx, tx, actor, p, st, now)
+	// Decoded once for the effect and the next step (on the single
+	// writer, on SQLite).
+	app, err := application(p)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	res, err := s.effect(ctx, tx, actor, p, app, st, now)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -238,7 +244,7 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 	if err := recordRef(ctx, tx, actor.ID, "procedure.step_complete", now, p, &n, EventStepCompleted, done); err != nil {
 		return nil, err
 	}
-	return &n, s.advanceFile(ctx, tx, p, n.No, now)
+	return &n, s.advanceFile(ctx, tx, p, app, n.No, now)
 }
 
 // Rejection sends a step back to the applicant: what is missing or wrong,
@@ -384,18 +390,23 @@ func (s *Service) advance(ctx context.Context, tx cancuoc.Tx, ref stepRef, now t
 	if err != nil {
 		return err
 	}
-	return s.advanceFile(ctx, tx, p, ref.Step, now)
-}
-
-// advanceFile is advance on file p, read in tx, after its step no.
-func (s *Service) advanceFile(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, no int, now time.Time) error {
 	if p.Status != cancuoc.ProcedureOpen {
 		return nil
 	}
-	chain, err := steps(p)
+	app, err := application(p)
 	if err != nil {
 		return err
 	}
+	return s.advanceFile(ctx, tx, p, app, ref.Step, now)
+}
+
+// advanceFile is advance on file p, read in tx, whose application is app
+// (decoded), after its step no.
+func (s *Service) advanceFile(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, app any, no int, now time.Time) error {
+	if p.Status != cancuoc.ProcedureOpen {
+		return nil
+	}
+	chain := chain(p, app)
 	if no < len(chain) {
 		_, err := s.createStep(ctx, tx, p, no+1, chain[no], now)
 		if cancuoc.KindOf(err) == cancuoc.Conflict {
