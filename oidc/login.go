@@ -710,8 +710,16 @@ func (p *Provider) consented(ctx context.Context, a *authRequest) bool {
 	if slices.Contains(a.d.Scopes, ScopeOrg) {
 		return false // which organisation is asked at every login (org.go)
 	}
-	cs, err := p.store.Consent(ctx, a.pin, a.d.ClientID)
-	if err != nil || cs.RevokedAt != nil {
+	var (
+		cs  *cancuoc.Consent
+		err error
+	)
+	if a.consentRead {
+		cs = a.consent // read with the passkey's account
+	} else {
+		cs, err = p.store.Consent(ctx, a.pin, a.d.ClientID)
+	}
+	if err != nil || cs == nil || cs.RevokedAt != nil {
 		return false
 	}
 	for _, s := range a.d.Scopes {

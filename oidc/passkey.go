@@ -140,7 +140,8 @@ func (p *Provider) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 		// without it), the passkey's counter, the login's records and the
 		// code are then written in one transaction, which a second finish
 		// of the same ceremony, racing this one, cannot also commit.
-		acc, a.passkey, err = verifier.VerifyPasskeyLogin(ctx, session, req)
+		acc, a.passkey, a.consent, err = verifier.VerifyPasskeyLoginConsent(ctx, session, req, a.d.ClientID)
+		a.consentRead = err == nil
 	} else {
 		acc, err = p.accounts.FinishPasskeyLogin(ctx, session, req)
 	}
@@ -179,9 +180,11 @@ type DiscoverablePasskeys interface {
 // PasskeyVerifier is implemented by Accounts that can verify a passkey
 // assertion without writing (*eid.Service): the passkey's new record is
 // then written in the transaction of the login's other records
-// (TxLoginRecorder), with the ceremony's single use.
+// (TxLoginRecorder), with the ceremony's single use. The citizen's consent
+// for the client (nil if none was ever given) comes with a verified login,
+// read with the account: the login's next step needs it.
 type PasskeyVerifier interface {
-	VerifyPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, *cancuoc.Passkey, error)
+	VerifyPasskeyLoginConsent(ctx context.Context, session []byte, r *http.Request, clientID string) (*cancuoc.Account, *cancuoc.Passkey, *cancuoc.Consent, error)
 }
 
 var errPasskeyFailed = cancuoc.E(cancuoc.Unauthenticated, "oidc.passkey", "passkey_failed",
