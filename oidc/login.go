@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -14,7 +15,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -259,14 +262,41 @@ func otherLang(lang string) string {
 	return "en"
 }
 
+// render answers with a page and its headers (no caching, a strict CSP).
+//
+// The page is rendered into a buffer and written at once, with its length:
+// the template writes it in dozens of small pieces, each of which went
+// through the response's writers, and a login page (its sealed request
+// three times, its passkey options) is longer than the server's 4 KB
+// buffer, so it went out chunked in more than one write. A page that
+// fails to render is answered with a 500 instead of a truncated page.
 func (p *Provider) render(w http.ResponseWriter, status int, name string, pg *page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Language", pg.Lang)
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(status)
-	if err := pages.ExecuteTemplate(w, name, pg); err != nil {
+	buf := pageBufs.Get().(*bytes.Buffer)
+	defer putPageBuf(buf)
+	buf.Reset()
+	if err := pages.ExecuteTemplate(buf, name, pg); err != nil {
 		p.log.Error("rendering a page", "page", name, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", pg.Lang)
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self' *; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// pageBufs holds the buffers pages are rendered into.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putPageBuf returns a buffer to the pool unless a rare page made it
+// large, so that the pool does not keep that memory.
+func putPageBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		pageBufs.Put(b)
 	}
 }
 
