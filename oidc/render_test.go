@@ -1,13 +1,19 @@
 package oidc
 
 import (
+	"html/template"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cancuoc/cancuoc"
 )
 
 // TestRenderWholePage: a page is written at once with its length — a login
@@ -16,7 +22,7 @@ import (
 func TestRenderWholePage(t *testing.T) {
 	p := &Provider{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	sealed := strings.Repeat("Ab0-_", 1200) // larger than net/http's 4 KB buffer
-	for range 3 { // the pooled buffer is reset between pages
+	for range 3 {                           // the pooled buffer is reset between pages
 		rec := httptest.NewRecorder()
 		pg := &page{Lang: "en", Base: "/oidc", ID: "req-1", CSRF: "tok", Sealed: sealed, Other: "/oidc/login?id=req-1&lang=vi"}
 		p.render(rec, http.StatusUnauthorized, "login.html", pg)
@@ -41,5 +47,47 @@ func TestRenderWholePage(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "<html") ||
 		rec.Header().Get("Content-Security-Policy") != "" {
 		t.Errorf("failed page: %d %q %v", rec.Code, rec.Body.String(), rec.Header())
+	}
+}
+
+// TestPagesLiteralTexts: the pages parsed with their literal texts chosen
+// per language (parsePages) render exactly as the templates do with t
+// called at every rendering, every page in both languages, with and
+// without the optional parts; and no literal t call is left in them.
+func TestPagesLiteralTexts(t *testing.T) {
+	plain := template.Must(template.New("").Funcs(pageFuncs).ParseFS(assets, "templates/*.html"))
+	client := &cancuoc.Client{ID: "portal", Name: "Cổng dịch vụ <công>", Purpose: "Thủ tục"}
+	rich := page{Base: "/oidc", Other: "/oidc/login?id=r&lang=x", ID: "req-1", CSRF: "c<s>rf", Client: client,
+		Fields: []consentField{{"Họ tên", "Name"}, {"Ngày sinh", "Birth date"}}, ErrVI: "Lỗi \"x\"", ErrEN: "Error 'x'",
+		LevelNeeded: 2, PINHint: "001090000001", AskOrg: true, Orgs: []orgChoice{{ID: "o1", Name: "Công ty A", Role: "admin"}},
+		Consents:       []consentRow{{ClientID: "portal", Name: "Cổng", Purpose: "p", Fields: []consentField{{"Họ tên", "Name"}}, Granted: "2026-11-24"}},
+		Release:        &partnerRelease{Partner: &cancuoc.Partner{ID: "bank", Name: "Ngân hàng"}, Fields: []string{"name"}, Purpose: "KYC", Until: time.Unix(1e9, 0)},
+		PasskeyOptions: `{"publicKey":{"challenge":"abc"}}`, Sealed: "Ab0-_sealed"}
+	for _, name := range []string{"consent.html", "consents.html", "error.html", "level.html", "login.html", "otp.html"} {
+		for _, lang := range []string{"vi", "en"} {
+			for _, pg := range []page{{Base: "/oidc"}, rich} {
+				pg.Lang = lang
+				var want, got strings.Builder
+				errWant := plain.ExecuteTemplate(&want, name, &pg)
+				errGot := pagesOf(lang).ExecuteTemplate(&got, name, &pg)
+				if (errWant == nil) != (errGot == nil) || got.String() != want.String() {
+					t.Errorf("%s in %s differs (%v, %v):\n%s\nwant\n%s", name, lang, errGot, errWant, got.String(), want.String())
+				}
+			}
+		}
+	}
+	for _, f := range []string{"consent.html", "consents.html", "layout.html", "level.html", "login.html", "otp.html"} {
+		src, _ := fs.ReadFile(assets, "templates/"+f)
+		calls := len(regexp.MustCompile(`{{t \$?\.Lang "`).FindAllString(string(src), -1))
+		if n := len(literalT.FindAllString(string(src), -1)); n != calls {
+			t.Errorf("%s: %d of its %d t calls with literal texts match the pattern", f, n, calls)
+		}
+	}
+	for _, set := range []*template.Template{pagesVI, pagesEN} {
+		for _, tm := range set.Templates() {
+			if tm.Tree != nil && literalT.MatchString(tm.Tree.Root.String()) {
+				t.Errorf("%s still calls t with literal texts", tm.Name())
+			}
+		}
 	}
 }
