@@ -194,6 +194,11 @@ type AccountStore interface {
 	// in one read, which a passkey login needs both of. NotFound if the
 	// account is absent.
 	AccountPasskeys(ctx context.Context, id string) (*Account, []*Passkey, error)
+	// AccountPasskeysConsent is AccountPasskeys with, in the same read, the
+	// consent of the account's citizen for clientID as Consent returns it
+	// (nil if none was ever given): a passkey login to a service needs all
+	// three, and on PostgreSQL each read is a round trip.
+	AccountPasskeysConsent(ctx context.Context, id, clientID string) (*Account, []*Passkey, *Consent, error)
 	// UpdatePasskey replaces a credential's record and last use. NotFound if absent.
 	UpdatePasskey(ctx context.Context, p *Passkey) error
 

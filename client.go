@@ -209,6 +209,12 @@ type OIDCStore interface {
 	InsertToken(ctx context.Context, t *Token) error
 	// Token returns a token by ID. NotFound if absent.
 	Token(ctx context.Context, id string) (*Token, error)
+	// TokenCitizen returns an access token by ID together with the current
+	// record of its citizen, as CitizenDoc returns it, in one read:
+	// userinfo needs both, and on PostgreSQL a read is a round trip. The
+	// record is nil when the token is not an access token or its citizen
+	// has no record. NotFound if the token is absent.
+	TokenCitizen(ctx context.Context, id string) (*Token, *CitizenDoc, error)
 	// TokenByHash returns a refresh token by the hash of its value.
 	// NotFound if absent.
 	TokenByHash(ctx context.Context, hash []byte) (*Token, error)

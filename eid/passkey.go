@@ -45,14 +45,25 @@ func (s *Service) user(ctx context.Context, a *cancuoc.Account) (*waUser, []*can
 }
 
 // accountUser reads an account and its passkeys in one statement
-// (AccountPasskeys): a passkey login's one read of the account.
-func (s *Service) accountUser(ctx context.Context, id string) (*cancuoc.Account, *waUser, []*cancuoc.Passkey, error) {
-	a, pks, err := s.store.AccountPasskeys(ctx, id)
+// (AccountPasskeys): a passkey login's one read of the account; with the
+// citizen's consent for clientID when it is set (AccountPasskeysConsent).
+func (s *Service) accountUser(ctx context.Context, id, clientID string) (*cancuoc.Account, *waUser, []*cancuoc.Passkey, *cancuoc.Consent, error) {
+	var (
+		a   *cancuoc.Account
+		pks []*cancuoc.Passkey
+		cs  *cancuoc.Consent
+		err error
+	)
+	if clientID == "" {
+		a, pks, err = s.store.AccountPasskeys(ctx, id)
+	} else {
+		a, pks, cs, err = s.store.AccountPasskeysConsent(ctx, id, clientID)
+	}
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	u, pks, err := userOf(a, pks)
-	return a, u, pks, err
+	return a, u, pks, cs, err
 }
 
 // userOf is an account with its passkeys as WebAuthn's user.
@@ -241,44 +252,63 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, session []byte, r *htt
 // with UpdatePasskey in the transaction that also takes the login's other
 // records, so that a ceremony finished twice at once records one login.
 func (s *Service) VerifyPasskeyLogin(ctx context.Context, session []byte, r *http.Request) (*cancuoc.Account, *cancuoc.Passkey, error) {
+	a, p, _, _, err := s.VerifyPasskeyLoginConsent(ctx, session, r, "")
+	return a, p, err
+}
+
+// VerifyPasskeyLoginConsent is VerifyPasskeyLogin for a login to the
+// OpenID client clientID: the citizen's consent for that client (nil if
+// none was ever given) is read with the account and its passkeys
+// (AccountPasskeysConsent), since the login's next step needs it; clientID
+// "" reads none. userVerified is the assertion's user verification flag
+// (the authenticator checked a PIN or biometric: a second factor), taken
+// from the assertion as parsed for its verification, so that the caller
+// need not parse it again. Both are returned only with a verified login.
+func (s *Service) VerifyPasskeyLoginConsent(ctx context.Context, session []byte, r *http.Request, clientID string) (
+	acc *cancuoc.Account, used *cancuoc.Passkey, consent *cancuoc.Consent, userVerified bool, err error) {
 	const op = "eid.FinishPasskeyLogin"
 	var ls loginSession
 	if err := json.Unmarshal(session, &ls); err != nil || (ls.AccountID == "") == !ls.Discoverable {
-		return nil, nil, cancuoc.E(cancuoc.Invalid, op, "session_invalid", "Phiên đăng nhập không hợp lệ.", "Invalid login session.")
+		return nil, nil, nil, false, cancuoc.E(cancuoc.Invalid, op, "session_invalid", "Phiên đăng nhập không hợp lệ.", "Invalid login session.")
 	}
 	var (
-		a    *cancuoc.Account
-		pks  []*cancuoc.Passkey
-		cred *webauthn.Credential
-		err  error
+		a      *cancuoc.Account
+		pks    []*cancuoc.Passkey
+		cs     *cancuoc.Consent
+		cred   *webauthn.Credential
+		parsed *protocol.ParsedCredentialAssertionData
 	)
 	if ls.Discoverable {
 		// The user handle names the account; only a citizen's account
 		// logs in to services. A store failure is not the passkey's fault.
 		var storeErr error
-		cred, err = s.wa.FinishDiscoverableLogin(func(_, userHandle []byte) (webauthn.User, error) {
-			acc, u, p, err := s.accountUser(ctx, string(userHandle))
-			if err != nil {
-				if cancuoc.KindOf(err) != cancuoc.NotFound {
-					storeErr = err
+		if parsed, err = protocol.ParseCredentialRequestResponse(r); err == nil {
+			cred, err = s.wa.ValidateDiscoverableLogin(func(_, userHandle []byte) (webauthn.User, error) {
+				acc, u, p, c, err := s.accountUser(ctx, string(userHandle), clientID)
+				if err != nil {
+					if cancuoc.KindOf(err) != cancuoc.NotFound {
+						storeErr = err
+					}
+					return nil, err
 				}
-				return nil, err
-			}
-			if acc.PIN == "" {
-				return nil, errors.New("not a citizen's account")
-			}
-			a, pks = acc, p
-			return u, nil
-		}, ls.Session, r)
+				if acc.PIN == "" {
+					return nil, errors.New("not a citizen's account")
+				}
+				a, pks, cs = acc, p, c
+				return u, nil
+			}, ls.Session, parsed)
+		}
 		if storeErr != nil {
-			return nil, nil, cancuoc.WithOp(op, storeErr)
+			return nil, nil, nil, false, cancuoc.WithOp(op, storeErr)
 		}
 	} else {
 		var u *waUser
-		if a, u, pks, err = s.accountUser(ctx, ls.AccountID); err != nil {
-			return nil, nil, cancuoc.WithOp(op, err)
+		if a, u, pks, cs, err = s.accountUser(ctx, ls.AccountID, clientID); err != nil {
+			return nil, nil, nil, false, cancuoc.WithOp(op, err)
 		}
-		cred, err = s.wa.FinishLogin(u, ls.Session, r)
+		if parsed, err = protocol.ParseCredentialRequestResponse(r); err == nil {
+			cred, err = s.wa.ValidateLogin(u, ls.Session, parsed)
+		}
 	}
 	if err == nil && cred.Authenticator.CloneWarning {
 		err = errClone
@@ -286,23 +316,23 @@ func (s *Service) VerifyPasskeyLogin(ctx context.Context, session []byte, r *htt
 	if err != nil {
 		e := passkeyRefused(op, err).(*cancuoc.Error)
 		e.Kind = cancuoc.Unauthenticated
-		return nil, nil, e
+		return nil, nil, nil, false, e
 	}
 	if err := statusError(op, a.Status); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, false, err
 	}
 	for _, p := range pks {
 		if bytes.Equal(p.ID, cred.ID) {
 			raw, err := json.Marshal(cred)
 			if err != nil {
-				return nil, nil, cancuoc.WithOp(op, err)
+				return nil, nil, nil, false, cancuoc.WithOp(op, err)
 			}
 			p.Credential, p.LastUsedAt = raw, s.clock()
-			return a, p, nil
+			return a, p, cs, parsed.Response.AuthenticatorData.Flags.HasUserVerified(), nil
 		}
 	}
 	// FinishLogin only accepts the user's own credentials.
-	return nil, nil, cancuoc.WithOp(op, errors.New("verified credential not among the account's passkeys"))
+	return nil, nil, nil, false, cancuoc.WithOp(op, errors.New("verified credential not among the account's passkeys"))
 }
 
 var errClone = &cloneError{}

@@ -68,16 +68,17 @@ func (p *Provider) pairwiseSubject(c *cancuoc.Client, pin cancuoc.PIN) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// fillClaims sets the userinfo claims of a token's scopes, read from the
-// registry now, and records the release on the citizen.
-func (p *Provider) fillClaims(ctx context.Context, ui *oidc.UserInfo, pin cancuoc.PIN, c *cancuoc.Client, d tokenDoc) error {
+// fillClaims sets the userinfo claims of a token's scopes from doc, pin's
+// current record read with the token (nil if there is none), and records
+// the release on the citizen.
+func (p *Provider) fillClaims(ctx context.Context, ui *oidc.UserInfo, pin cancuoc.PIN, doc *cancuoc.CitizenDoc, c *cancuoc.Client, d tokenDoc) error {
 	ui.Subject = d.Subject
 	scopes := d.Scopes
 	needCitizen := slices.Contains(scopes, "profile") || slices.Contains(scopes, "address")
 	var cit *claimsCitizen
 	if needCitizen {
 		var err error
-		if cit, err = p.claimsCitizen(ctx, pin); err != nil {
+		if cit, err = decodeClaimsCitizen(doc); err != nil {
 			return err
 		}
 	}
@@ -132,11 +133,11 @@ type claimsCitizen struct {
 	CurrentResidence *cancuoc.Place `json:"current_residence,omitempty"`
 }
 
-// claimsCitizen reads the released fields of pin's current record.
-func (p *Provider) claimsCitizen(ctx context.Context, pin cancuoc.PIN) (*claimsCitizen, error) {
-	d, err := p.store.CitizenDoc(ctx, pin)
-	if err != nil {
-		return nil, err
+// decodeClaimsCitizen decodes the released fields of a citizen's current
+// record; NotFound when there is no record, as CitizenDoc would answer.
+func decodeClaimsCitizen(d *cancuoc.CitizenDoc) (*claimsCitizen, error) {
+	if d == nil {
+		return nil, cancuoc.E(cancuoc.NotFound, "oidc.claimsCitizen", "", "Không tìm thấy công dân.", "No such citizen.")
 	}
 	var c claimsCitizen
 	if err := json.Unmarshal(d.JSON, &c); err != nil {

@@ -146,6 +146,11 @@ type authRequest struct {
 	// passkey is the verified passkey's record to write with the login
 	// (PasskeyVerifier), set by passkeyFinish for finishLogin.
 	passkey *cancuoc.Passkey
+	// consent is the citizen's consent for the client (nil: none given)
+	// as read with the verified passkey's account, when consentRead, for
+	// finishLogin's consented, which then reads no more.
+	consent     *cancuoc.Consent
+	consentRead bool
 	// sealed: not stored yet; it travels sealed in its login page
 	// (sealed.go), and its first saved step inserts it.
 	sealed bool

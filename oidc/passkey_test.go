@@ -469,3 +469,69 @@ func testPasskeyCeremonyOnce(t *testing.T, st cancuoc.Store) {
 		t.Fatalf("logins after the second sealed race: %d %v, want 4", len(logins), err)
 	}
 }
+
+// TestPasskeyLoginConsentRead: the consent that decides between the code
+// and the consent page is read with the passkey's account
+// (AccountPasskeysConsent), not on its own. Only a consent of this citizen
+// for this client, in force and covering every scope asked, spares the
+// consent page: another client's, one for fewer scopes and a revoked one
+// do not.
+func TestPasskeyLoginConsentRead(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		testPasskeyLoginConsentRead(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) { testPasskeyLoginConsentRead(t, pgtest.Open(t, "cancuoc_oidc_pkcs")) })
+}
+
+func testPasskeyLoginConsentRead(t *testing.T, st cancuoc.Store) {
+	ee := newEIDEnv(t, st)
+	ctx := t.Context()
+	key := webauthntest.New(t, "localhost", ee.root)
+	ee.registerPasskey(t, key)
+	p := ee.portal("portal", "http://localhost/callback", "openid", "profile")
+	// login finishes the page's discoverable ceremony in a new browser (no
+	// session): true when it ends at the consent page, false with a code.
+	login := func(label string) bool {
+		t.Helper()
+		b := ee.browser()
+		r := b.get(p.Start(nil))
+		f, opts := fields(r.body), pageOptions(t, r.body)
+		r = b.passkeyFinish(f, key.Get(t, opts.Response.Challenge, []byte(ee.acc.ID)))
+		if r.status == http.StatusOK && strings.Contains(r.body, `value="allow"`) {
+			return true
+		}
+		if _, err := p.Finish(ctx, callback(t, r)); err != nil {
+			t.Fatalf("%s: neither the consent page nor a code: %d %s %v", label, r.status, r.location, err)
+		}
+		return false
+	}
+	put := func(c *cancuoc.Consent) {
+		t.Helper()
+		if err := st.PutConsent(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(&cancuoc.Consent{PIN: ee.l2, ClientID: "other", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()})
+	if !login("another client's consent") {
+		t.Error("another client's consent spared the consent page")
+	}
+	put(&cancuoc.Consent{PIN: ee.l2, ClientID: "portal", Scopes: []string{"openid"}, GrantedAt: time.Now()})
+	if !login("a consent for fewer scopes") {
+		t.Error("a consent without profile spared the consent page")
+	}
+	put(&cancuoc.Consent{PIN: ee.l2, ClientID: "portal", Scopes: []string{"openid", "profile"}, GrantedAt: time.Now()})
+	if login("a consent in force") {
+		t.Error("a consent in force did not spare the consent page")
+	}
+	if err := st.RevokeConsent(ctx, ee.l2, "portal", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !login("a revoked consent") {
+		t.Error("a revoked consent spared the consent page")
+	}
+}

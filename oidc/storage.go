@@ -584,19 +584,34 @@ func (s *storage) activeToken(ctx context.Context, id string) (*cancuoc.Token, t
 	if err != nil {
 		return nil, d, err
 	}
-	if t.Kind != cancuoc.TokenAccess || t.RevokedAt != nil || !s.p.now().Before(t.ExpiresAt) {
-		return nil, d, errors.New("token inactive")
-	}
-	if err := json.Unmarshal(t.Doc, &d); err != nil {
+	if d, err = s.checkActive(t); err != nil {
 		return nil, d, err
 	}
 	return t, d, nil
 }
 
+// checkActive refuses a token that is not an access token, or revoked, or
+// expired, and decodes the document of one that is.
+func (s *storage) checkActive(t *cancuoc.Token) (tokenDoc, error) {
+	var d tokenDoc
+	if t.Kind != cancuoc.TokenAccess || t.RevokedAt != nil || !s.p.now().Before(t.ExpiresAt) {
+		return d, errors.New("token inactive")
+	}
+	err := json.Unmarshal(t.Doc, &d)
+	return d, err
+}
+
 // SetUserinfoFromToken answers userinfo: the claims of the token's scopes,
-// read from the registry now, and an access record on the citizen.
+// read from the registry now, and an access record on the citizen. The
+// token and its citizen's record are read together (TokenCitizen); the
+// record is only decoded, and its claims only released, once the token
+// has been found active and its subject the caller's.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, tokenID, subject, origin string) error {
-	t, d, err := s.activeToken(ctx, tokenID)
+	t, doc, err := s.p.store.TokenCitizen(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	d, err := s.checkActive(t)
 	if err != nil {
 		return err
 	}
@@ -607,7 +622,7 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, ui *oidc.UserInfo, t
 	if err != nil {
 		return err
 	}
-	return s.p.fillClaims(ctx, ui, t.PIN, c, d)
+	return s.p.fillClaims(ctx, ui, t.PIN, doc, c, d)
 }
 
 // SetIntrospectionFromToken answers a resource server: active tokens of the

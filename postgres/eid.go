@@ -218,13 +218,49 @@ func (c *conn) InsertPasskey(ctx context.Context, p *cancuoc.Passkey) error {
 // statement: the account's row once per credential (a citizen has one or
 // two), or once with NULLs when it has none.
 func (c *conn) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account, []*cancuoc.Passkey, error) {
-	const op = "postgres.AccountPasskeys"
-	rows, err := c.q.Query(ctx, `SELECT `+accountCols+`, pk_id, pk_name, pk_credential, pk_created, pk_used
+	acc, pks, _, err := c.accountPasskeys(ctx, "postgres.AccountPasskeys", id, "")
+	return acc, pks, err
+}
+
+// AccountPasskeysConsent is AccountPasskeys with the citizen's consent for
+// clientID joined to each row.
+func (c *conn) AccountPasskeysConsent(ctx context.Context, id, clientID string) (*cancuoc.Account, []*cancuoc.Passkey, *cancuoc.Consent, error) {
+	return c.accountPasskeys(ctx, "postgres.AccountPasskeysConsent", id, clientID)
+}
+
+const (
+	accountPasskeysSelect = `SELECT ` + accountCols + `, pk_id, pk_name, pk_credential, pk_created, pk_used`
+	accountPasskeysFrom   = `
 		FROM accounts LEFT JOIN LATERAL (SELECT id AS pk_id, name AS pk_name, credential AS pk_credential,
-			created_at AS pk_created, last_used_at AS pk_used FROM passkeys WHERE account_id = accounts.id) p ON true
-		WHERE accounts.id = $1 ORDER BY pk_created, pk_id`, id)
+			created_at AS pk_created, last_used_at AS pk_used FROM passkeys WHERE account_id = accounts.id) p ON true`
+	accountPasskeysWhere = `
+		WHERE accounts.id = $1 ORDER BY pk_created, pk_id`
+	accountPasskeysQuery = accountPasskeysSelect + accountPasskeysFrom + accountPasskeysWhere
+	// The consent's key is (pin, client_id) in the default collation;
+	// accounts.pin is in "C", so the join names the key's collation.
+	accountPasskeysConsentQuery = accountPasskeysSelect + `, cs_scopes, cs_granted, cs_revoked` + accountPasskeysFrom + `
+		LEFT JOIN LATERAL (SELECT scopes AS cs_scopes, granted_at AS cs_granted, revoked_at AS cs_revoked
+			FROM oidc_consents WHERE pin = accounts.pin COLLATE "default" AND client_id = $2) cs ON true` +
+		accountPasskeysWhere
+)
+
+// accountPasskeys reads an account, its passkeys and, when clientID is
+// set, its citizen's consent for that client, in one statement.
+func (c *conn) accountPasskeys(ctx context.Context, op, id, clientID string) (*cancuoc.Account, []*cancuoc.Passkey, *cancuoc.Consent, error) {
+	var (
+		rows   pgx.Rows
+		err    error
+		scopes []string
+		grant  *time.Time
+		revoke *time.Time
+	)
+	if clientID == "" {
+		rows, err = c.q.Query(ctx, accountPasskeysQuery, id)
+	} else {
+		rows, err = c.q.Query(ctx, accountPasskeysConsentQuery, id, clientID)
+	}
 	if err != nil {
-		return nil, nil, dbErr(op, err)
+		return nil, nil, nil, dbErr(op, err)
 	}
 	defer rows.Close()
 	var (
@@ -238,9 +274,13 @@ func (c *conn) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account
 			created    *time.Time
 			used       *time.Time
 		)
-		a, err := scanAccount(withExtra{rows, []any{&pkID, &name, &cred, &created, &used}})
+		extra := []any{&pkID, &name, &cred, &created, &used}
+		if clientID != "" {
+			extra = append(extra, &scopes, &grant, &revoke)
+		}
+		a, err := scanAccount(withExtra{rows, extra})
 		if err != nil {
-			return nil, nil, dbErr(op, err)
+			return nil, nil, nil, dbErr(op, err)
 		}
 		acc = a
 		if pkID == nil {
@@ -256,12 +296,19 @@ func (c *conn) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, dbErr(op, err)
+		return nil, nil, nil, dbErr(op, err)
 	}
 	if acc == nil {
-		return nil, nil, accountNotFound(op)
+		return nil, nil, nil, accountNotFound(op)
 	}
-	return acc, out, nil
+	var cs *cancuoc.Consent
+	if grant != nil {
+		if scopes == nil {
+			scopes = []string{}
+		}
+		cs = &cancuoc.Consent{PIN: acc.PIN, ClientID: clientID, Scopes: scopes, GrantedAt: ts(*grant), RevokedAt: tsPtr(revoke)}
+	}
+	return acc, out, cs, nil
 }
 
 // withExtra scans a row into a scan function's destinations and then

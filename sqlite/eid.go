@@ -223,13 +223,47 @@ func fromOptMicros(us int64) time.Time {
 // statement: the account's row once per credential, or once with NULLs
 // when it has none.
 func (o *ops) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account, []*cancuoc.Passkey, error) {
-	const op = "sqlite.AccountPasskeys"
-	rows, err := o.r.QueryContext(ctx, `SELECT `+accountCols+`, pk_id, pk_name, pk_credential, pk_created, pk_used
+	acc, pks, _, err := o.accountPasskeys(ctx, "sqlite.AccountPasskeys", id, "")
+	return acc, pks, err
+}
+
+// AccountPasskeysConsent is AccountPasskeys with the citizen's consent for
+// clientID joined to each row.
+func (o *ops) AccountPasskeysConsent(ctx context.Context, id, clientID string) (*cancuoc.Account, []*cancuoc.Passkey, *cancuoc.Consent, error) {
+	return o.accountPasskeys(ctx, "sqlite.AccountPasskeysConsent", id, clientID)
+}
+
+const (
+	accountPasskeysSelect = `SELECT ` + accountCols + `, pk_id, pk_name, pk_credential, pk_created, pk_used`
+	accountPasskeysFrom   = `
 		FROM accounts LEFT JOIN (SELECT id AS pk_id, account_id AS pk_account, name AS pk_name, credential AS pk_credential,
-			created_at AS pk_created, last_used_at AS pk_used FROM passkeys) ON pk_account = accounts.id
-		WHERE accounts.id = ? ORDER BY pk_created, pk_id`, id)
+			created_at AS pk_created, last_used_at AS pk_used FROM passkeys) ON pk_account = accounts.id`
+	accountPasskeysWhere = `
+		WHERE accounts.id = ?1 ORDER BY pk_created, pk_id`
+	accountPasskeysQuery        = accountPasskeysSelect + accountPasskeysFrom + accountPasskeysWhere
+	accountPasskeysConsentQuery = accountPasskeysSelect + `, cs_scopes, cs_granted, cs_revoked` + accountPasskeysFrom + `
+		LEFT JOIN (SELECT pin AS cs_pin, client_id AS cs_client, scopes AS cs_scopes, granted_at AS cs_granted,
+			revoked_at AS cs_revoked FROM oidc_consents) ON cs_pin = accounts.pin AND cs_client = ?2` +
+		accountPasskeysWhere
+)
+
+// accountPasskeys reads an account, its passkeys and, when clientID is
+// set, its citizen's consent for that client, in one statement.
+func (o *ops) accountPasskeys(ctx context.Context, op, id, clientID string) (*cancuoc.Account, []*cancuoc.Passkey, *cancuoc.Consent, error) {
+	var (
+		rows   *sql.Rows
+		err    error
+		scopes sql.NullString
+		grant  sql.NullInt64
+		revoke sql.NullInt64
+	)
+	if clientID == "" {
+		rows, err = o.r.QueryContext(ctx, accountPasskeysQuery, id)
+	} else {
+		rows, err = o.r.QueryContext(ctx, accountPasskeysConsentQuery, id, clientID)
+	}
 	if err != nil {
-		return nil, nil, dbErr(op, err)
+		return nil, nil, nil, dbErr(op, err)
 	}
 	defer rows.Close()
 	var (
@@ -242,9 +276,13 @@ func (o *ops) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account,
 			name, cred    sql.NullString
 			created, used sql.NullInt64
 		)
-		a, err := scanAccount(withExtra{rows, []any{&pkID, &name, &cred, &created, &used}})
+		extra := []any{&pkID, &name, &cred, &created, &used}
+		if clientID != "" {
+			extra = append(extra, &scopes, &grant, &revoke)
+		}
+		a, err := scanAccount(withExtra{rows, extra})
 		if err != nil {
-			return nil, nil, dbErr(op, err)
+			return nil, nil, nil, dbErr(op, err)
 		}
 		acc = a
 		if pkID == nil {
@@ -254,12 +292,19 @@ func (o *ops) AccountPasskeys(ctx context.Context, id string) (*cancuoc.Account,
 			CreatedAt: fromMicros(created.Int64), LastUsedAt: fromOptMicros(used.Int64)})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, dbErr(op, err)
+		return nil, nil, nil, dbErr(op, err)
 	}
 	if acc == nil {
-		return nil, nil, accountNotFound(op)
+		return nil, nil, nil, accountNotFound(op)
 	}
-	return acc, out, nil
+	if !grant.Valid {
+		return acc, out, nil, nil
+	}
+	cs := &cancuoc.Consent{PIN: acc.PIN, ClientID: clientID, GrantedAt: fromMicros(grant.Int64), RevokedAt: fromNullMicros(revoke)}
+	if err := json.Unmarshal([]byte(scopes.String), &cs.Scopes); err != nil {
+		return nil, nil, nil, dbErr(op, err)
+	}
+	return acc, out, cs, nil
 }
 
 // withExtra scans a row into a scan function's destinations and then

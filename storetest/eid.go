@@ -25,6 +25,7 @@ func RunEID(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"AccountsByGuardian", testAccountsByGuardian},
 		{"Secrets", testSecrets},
 		{"Passkeys", testPasskeys},
+		{"AccountPasskeysConsent", testAccountPasskeysConsent},
 		{"Challenges", testChallenges},
 		{"ChallengeRace", testChallengeRace},
 		{"Throttle", testThrottle},
@@ -558,4 +559,76 @@ func testAccountTxRollback(t *testing.T, s cancuoc.Store) {
 	if th, _ := s.Throttle(ctx, "acct:a1"); th.Failures != 0 {
 		t.Errorf("throttle survived rollback: %+v", th)
 	}
+}
+
+// testAccountPasskeysConsent: the account, its passkeys and its citizen's
+// consent for one client in one read — the same as AccountPasskeys and
+// Consent; no consent for that client (though for another, or another
+// citizen's for it) is nil; a revoked consent comes with its revocation;
+// an account without passkeys still has its consent; an unknown account
+// is NotFound.
+func testAccountPasskeysConsent(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	for i, id := range []string{"a1", "a2"} {
+		if err := s.InsertAccount(ctx, Account(id, PIN(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, b := range []byte{1, 2} {
+		p := &cancuoc.Passkey{ID: []byte{b}, AccountID: "a1", Credential: []byte(`{}`), CreatedAt: T0.Add(time.Duration(i) * time.Second)}
+		if err := s.InsertPasskey(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same := func(label, id, client string) *cancuoc.Consent {
+		t.Helper()
+		acc, pks, cs, err := s.AccountPasskeysConsent(ctx, id, client)
+		wantAcc, wantPks, _ := s.AccountPasskeys(ctx, id)
+		if err != nil || !reflect.DeepEqual(acc, wantAcc) || len(pks) != len(wantPks) {
+			t.Fatalf("%s: AccountPasskeysConsent = %+v, %d passkeys, %v; want %+v and %d", label, acc, len(pks), err, wantAcc, len(wantPks))
+		}
+		for i := range pks {
+			if !bytes.Equal(pks[i].ID, wantPks[i].ID) || !pks[i].CreatedAt.Equal(wantPks[i].CreatedAt) {
+				t.Errorf("%s: passkey %d = %+v, want %+v", label, i, pks[i], wantPks[i])
+			}
+		}
+		want, err := s.Consent(ctx, acc.PIN, client)
+		if cancuoc.KindOf(err) == cancuoc.NotFound {
+			want = nil
+		}
+		if (cs == nil) != (want == nil) || cs != nil && (cs.PIN != want.PIN || cs.ClientID != want.ClientID ||
+			!slices.Equal(cs.Scopes, want.Scopes) || !cs.GrantedAt.Equal(want.GrantedAt) ||
+			(cs.RevokedAt == nil) != (want.RevokedAt == nil) || cs.RevokedAt != nil && !cs.RevokedAt.Equal(*want.RevokedAt)) {
+			t.Errorf("%s: consent = %+v, Consent = %+v", label, cs, want)
+		}
+		return cs
+	}
+	if cs := same("no consent", "a1", "portal"); cs != nil {
+		t.Errorf("no consent: %+v", cs)
+	}
+	for _, c := range []*cancuoc.Consent{
+		{PIN: PIN(1), ClientID: "bank", Scopes: []string{"openid"}, GrantedAt: T0},
+		{PIN: PIN(2), ClientID: "portal", Scopes: []string{"openid", "profile"}, GrantedAt: T0},
+	} {
+		if err := s.PutConsent(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs := same("another client's and another citizen's", "a1", "portal"); cs != nil {
+		t.Errorf("another client's or citizen's consent returned: %+v", cs)
+	}
+	if cs := same("given", "a1", "bank"); cs == nil || !slices.Equal(cs.Scopes, []string{"openid"}) {
+		t.Errorf("given consent: %+v", cs)
+	}
+	if cs := same("without passkeys", "a2", "portal"); cs == nil || len(cs.Scopes) != 2 {
+		t.Errorf("consent of an account without passkeys: %+v", cs)
+	}
+	if err := s.RevokeConsent(ctx, PIN(1), "bank", T0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if cs := same("revoked", "a1", "bank"); cs == nil || cs.RevokedAt == nil {
+		t.Errorf("revoked consent: %+v", cs)
+	}
+	_, _, _, err := s.AccountPasskeysConsent(ctx, "unknown", "bank")
+	wantErr(t, "AccountPasskeysConsent unknown", err, cancuoc.NotFound, "")
 }

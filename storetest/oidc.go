@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ func RunOIDC(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"UseAuthCode", testUseAuthCode},
 		{"SwapAuthRequestOnce", testSwapAuthRequestOnce},
 		{"Tokens", testTokens},
+		{"TokenCitizen", testTokenCitizen},
 		{"UseTokenOnce", testUseTokenOnce},
 		{"Consents", testConsents},
 		{"SigningKeys", testSigningKeys},
@@ -542,4 +544,54 @@ func testUseAuthCode(t *testing.T, s cancuoc.Store) {
 	if _, err := s.Token(ctx, "t-ok"); err != nil {
 		t.Errorf("the token written with the claim: %v", err)
 	}
+}
+
+// testTokenCitizen: an access token is read with its citizen's current
+// record, exactly as CitizenDoc reads it; a token of a citizen without a
+// record, and a refresh token, come without one; an unknown token is
+// NotFound.
+func testTokenCitizen(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	c := Citizen(PIN(1))
+	if err := s.InsertCitizen(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	c.Version, c.FullName = 2, "Nguyễn Văn Đức Anh"
+	if err := s.UpdateCitizen(ctx, c, 1); err != nil {
+		t.Fatal(err)
+	}
+	orphan := sampleToken("a2", cancuoc.TokenAccess, "", "req2")
+	orphan.PIN = PIN(2)
+	for _, tk := range []*cancuoc.Token{sampleToken("a1", cancuoc.TokenAccess, "", "req1"), orphan,
+		sampleToken("r1", cancuoc.TokenRefresh, "fam1", "req1")} {
+		if err := s.InsertToken(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := s.CitizenDoc(ctx, PIN(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, doc, err := s.TokenCitizen(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alone, _ := s.Token(ctx, "a1"); !reflect.DeepEqual(tok, alone) {
+		t.Errorf("TokenCitizen token = %+v, Token = %+v", tok, alone)
+	}
+	if doc == nil || doc.PIN != want.PIN || doc.Version != 2 || doc.Home != want.Home || !sameJSON(doc.JSON, want.JSON) {
+		t.Fatalf("TokenCitizen record = %+v, CitizenDoc = %+v", doc, want)
+	}
+	var got cancuoc.Citizen
+	if err := json.Unmarshal(doc.JSON, &got); err != nil || got.FullName != c.FullName {
+		t.Errorf("TokenCitizen record decodes to %q, %v; want the current version's %q", got.FullName, err, c.FullName)
+	}
+	for _, id := range []string{"a2", "r1"} {
+		tok, doc, err := s.TokenCitizen(ctx, id)
+		if err != nil || tok.ID != id || doc != nil {
+			t.Errorf("TokenCitizen(%s) = %+v, %+v, %v; want the token without a record", id, tok, doc, err)
+		}
+	}
+	_, _, err = s.TokenCitizen(ctx, "nope")
+	wantErr(t, "TokenCitizen(unknown)", err, cancuoc.NotFound, "")
 }
