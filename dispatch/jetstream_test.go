@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -644,5 +645,64 @@ func TestJetStreamRelayReads(t *testing.T) {
 		if n := st.reads.Load(); n != 2 {
 			t.Errorf("the relay read the outbox %d times, want 2 (one per batch)", n)
 		}
+	})
+}
+
+// TestSplitParts: a split subscription is fed by one consumer per first
+// token of its types, never by several for the types of one citizen's
+// events (their order would be lost across consumers).
+func TestSplitParts(t *testing.T) {
+	for _, c := range []struct {
+		types []string
+		want  []string
+	}{
+		{[]string{"citizen.>", "citizens.>"}, []string{"citizen.>", "citizens.>"}},
+		{[]string{"citizen.born", "citizen.died", "citizens.imported"}, []string{"citizen.*", "citizens.imported"}},
+		{[]string{"citizen.born", "citizen.household.joined", "citizens.>"}, []string{"citizen.>", "citizens.>"}},
+		{[]string{"citizen", "citizen.born", "citizens.>"}, nil},
+	} {
+		got, ok := splitParts(c.types)
+		if !slices.Equal(got, c.want) || ok != (c.want != nil) {
+			t.Errorf("splitParts(%q) = %q, %v; want %q", c.types, got, ok, c.want)
+		}
+	}
+}
+
+// TestJetStreamSplitKeepsCitizenOrder: split on a server that takes one
+// filter per consumer, types of a webhook policy that name single types
+// (citizen.born, citizen.died beside citizens.imported) still reach the
+// handler in each citizen's order: a citizen's death is not handled before
+// its birth because the birth's consumer was slower.
+func TestJetStreamSplitKeepsCitizenOrder(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
+			nt.fresh(t)
+			js := nt.connect(t)
+			var want []cancuoc.Event
+			for i := range 6 {
+				for v, typ := range []string{"citizen.born", "citizen.died"} {
+					e := &cancuoc.Event{ID: fmt.Sprintf("o-%d-%d", i, v), Type: typ, PIN: pin(i), Version: int64(v + 1), Actor: "test", At: time.Now()}
+					if err := st.AppendEvent(t.Context(), e); err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, *e)
+				}
+			}
+			r := newRecorder()
+			r.fail = func(e cancuoc.Event) error {
+				if e.Type == "citizen.born" {
+					time.Sleep(20 * time.Millisecond) // a slower handling of births
+				}
+				return nil
+			}
+			d := newDispatcher(st, WithJetStream(js, nt.cfg))
+			d.Subscribe("order", []string{"citizen.born", "citizen.died", "citizens.imported"}, r.handle, SplitFilters())
+			if err := d.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			defer d.Stop()
+			waitFor(t, "the events", func() bool { return r.count() >= len(want) })
+			checkOrder(t, "order", r.events())
+		})
 	})
 }
