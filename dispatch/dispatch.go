@@ -81,7 +81,7 @@ type Dispatcher struct {
 	reads   sharedReads // in-process consumers' outbox reads
 	// sequenced: the store gives events their Seqs after their commit
 	// (WithSequencer); Notify is ignored, its batches wake instead.
-	sequenced bool
+	sequenced cancuoc.LogSequencer
 }
 
 // subscription is one durable consumer.
@@ -92,7 +92,6 @@ type subscription struct {
 	typeList    []string        // types as given, patterns included, sorted
 	h           Handler
 	concurrency int
-	split       bool // SplitFilters
 	wake        chan struct{}
 	cursor      atomic.Int64 // in-process: the last Seq handled
 	pending     atomic.Int64 // JetStream: messages left after the last one received
@@ -185,6 +184,11 @@ func New(st Store, opts ...Option) *Dispatcher {
 	for _, o := range opts {
 		o(d)
 	}
+	if d.sequenced != nil {
+		// Only now that every option is applied: a batch may wake the
+		// dispatcher at once, from the sequencer's goroutine.
+		d.sequenced.OnSequenced(d.wake)
+	}
 	return d
 }
 
@@ -205,26 +209,6 @@ type SubscribeOption func(*subscription)
 // consumer hands out one message at a time, in order across all nodes.
 func Concurrency(n int) SubscribeOption {
 	return func(s *subscription) { s.concurrency = max(n, 1) }
-}
-
-// SplitFilters lets a subscription whose types no single subject filter
-// covers ("citizen.>" beside "citizens.>") be fed, on a NATS server that
-// takes one filter per consumer only (before 2.10), by one durable
-// consumer per type, where it would otherwise get a consumer without a
-// filter that hands it every event of every type to skip (the webhooks'
-// fan-out took the procedures' dozen events per file that way, each a
-// delivery and an acknowledgement for the server and the node). Each of
-// those consumers keeps its own order, not the order across them: use it
-// only where all the events about one citizen fall under one of the types
-// (the registry's citizen.* beside the bulk imports' citizens.*, which are
-// about no one citizen). The first type's consumer keeps the
-// subscription's name; each other one is named after its type (partName)
-// and, when first created, starts after what the subscription's consumer
-// had acknowledged, so a deployment that had one consumer neither skips
-// nor replays the events it handled. On a server that takes several
-// filters, and in the process, it changes nothing.
-func SplitFilters() SubscribeOption {
-	return func(s *subscription) { s.split = true }
 }
 
 // namePattern is what a consumer name may be: it is also a JetStream
@@ -356,8 +340,7 @@ func (d *Dispatcher) Stop() {
 // read the outbox for nothing, about one statement per birth procedure.
 func WithSequencer(ls cancuoc.LogSequencer) Option {
 	return func(d *Dispatcher) {
-		d.sequenced = true
-		ls.OnSequenced(d.wake)
+		d.sequenced = ls
 	}
 }
 
@@ -366,7 +349,7 @@ func WithSequencer(ls cancuoc.LogSequencer) Option {
 // commit that appended events. With WithSequencer it does nothing: the
 // store's batches wake the consumers when the events can be read.
 func (d *Dispatcher) Notify() {
-	if !d.sequenced {
+	if d.sequenced == nil {
 		d.wake()
 	}
 }

@@ -373,12 +373,6 @@ func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
 	if f != "" && len(s.typeList) > 1 {
 		narrow.FilterSubject = d.js.cfg.Prefix + f
 	}
-	if s.split && f == "" && len(s.typeList) > 1 && !multiFilter(d.js.js.Conn().ConnectedServerVersion()) {
-		if parts, ok := splitParts(s.typeList); ok {
-			d.consumeSplit(ctx, s, cfg, parts, log)
-			return
-		}
-	}
 	d.keepConsuming(ctx, s, cfg, narrow, log)
 }
 
@@ -401,97 +395,6 @@ func (d *Dispatcher) keepConsuming(ctx context.Context, s *subscription, cfg, na
 			return
 		}
 	}
-}
-
-// consumeSplit feeds s (SplitFilters) from one consumer per type, on a
-// server that takes one filter per consumer. A consumer of a later type
-// that does not exist yet starts after the stream position the
-// subscription's own consumer had acknowledged (it handled the events of
-// every type before, unfiltered, in an older release), read before any of
-// them starts, so that the first consumer's re-creation with its filter
-// cannot hide it.
-func (d *Dispatcher) consumeSplit(ctx context.Context, s *subscription, base jetstream.ConsumerConfig, parts []string, log *slog.Logger) {
-	var acked uint64
-	for failures := 0; ; failures++ {
-		var err error
-		if acked, err = d.js.ackFloor(ctx, s.name); err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("JetStream consumer failed; retrying", "err", err)
-		if !sleep(ctx, d.backoff(failures)) {
-			return
-		}
-	}
-	var wg sync.WaitGroup
-	for i, t := range parts {
-		cfg := base
-		cfg.FilterSubjects, cfg.FilterSubject = nil, d.js.cfg.Prefix+t
-		if i > 0 {
-			cfg.Durable = partName(s.name, t)
-			cfg.Description = "cancuoc event handler " + s.name + " (" + t + ")"
-			if acked > 0 {
-				cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, acked+1
-			}
-		}
-		wg.Go(func() { d.keepConsuming(ctx, s, cfg, cfg, log.With("filter", t)) })
-	}
-	wg.Wait()
-}
-
-// splitParts groups a split subscription's types (sorted) by their first
-// token and gives each group's filter (without the prefix): the events
-// about one citizen are of types that begin alike (citizen.born,
-// citizen.died), and they must come through one consumer to keep their
-// order, which consumers of different filters do not keep across them. A
-// type alone in its group is its own filter ("citizen.>", "citizens.>":
-// one consumer each, as SplitFilters says). ok is false when a group has
-// no single filter (a type that is the group's first token itself): the
-// subscription is then not split.
-func splitParts(types []string) (parts []string, ok bool) {
-	var groups [][]string
-	for _, t := range types {
-		tok, _, _ := strings.Cut(t, ".")
-		if n := len(groups); n > 0 {
-			if g, _, _ := strings.Cut(groups[n-1][0], "."); g == tok {
-				groups[n-1] = append(groups[n-1], t)
-				continue
-			}
-		}
-		groups = append(groups, []string{t})
-	}
-	for _, g := range groups {
-		f := g[0]
-		if len(g) > 1 {
-			if f = oneFilter(g); f == "" {
-				return nil, false
-			}
-		}
-		parts = append(parts, f)
-	}
-	return parts, len(parts) > 1
-}
-
-// partName is the durable name of the consumer that feeds a split
-// subscription (SplitFilters) with type t: a JetStream name has no dots
-// or wildcards.
-func partName(name, t string) string {
-	return name + "-" + strings.NewReplacer(".", "_", ">", "all", "*", "any").Replace(t)
-}
-
-// ackFloor is the stream position up to which the durable consumer name
-// has acknowledged everything; 0 when there is no such consumer.
-func (j *jsConfig) ackFloor(ctx context.Context, name string) (uint64, error) {
-	c, err := j.js.Consumer(ctx, j.cfg.Stream, name)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return c.CachedInfo().AckFloor.Stream, nil
 }
 
 // ensureConsumer creates the durable consumer cfg describes (narrow on a

@@ -491,15 +491,13 @@ func TestMultiFilter(t *testing.T) {
 	}
 }
 
-// TestJetStreamSplitFilters: a subscription to types that no single filter
-// covers (the webhooks' citizen.> and citizens.>) with SplitFilters gets
-// only its events from the stream: on a server that takes one filter per
-// consumer (the real one here, before 2.10) from one consumer per type,
-// the first keeping the subscription's name and the other created where
-// an older release's unfiltered consumer of that name had acknowledged
-// (neither replaying nor skipping); on a server that takes several
-// filters (the embedded one) from the one consumer with both filters.
-func TestJetStreamSplitFilters(t *testing.T) {
+// TestJetStreamWebhookTypes: a subscription to types that no single
+// filter covers (the webhooks' citizen.> and citizens.>), taking over from
+// an older release's unfiltered consumer of the same name, handles every
+// event of its types committed after what the older one handled, in order
+// per citizen, none again; on a server that takes several filters its
+// consumer has both, so the server delivers no other type.
+func TestJetStreamWebhookTypes(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
 		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
 			nt.fresh(t)
@@ -528,45 +526,39 @@ func TestJetStreamSplitFilters(t *testing.T) {
 			}
 			hooks := newRecorder()
 			d := newDispatcher(st, WithJetStream(js, nt.cfg))
-			d.Subscribe("hooks", []string{"citizen.>", "citizens.>"}, hooks.handle, SplitFilters())
+			d.Subscribe("hooks", []string{"citizen.>", "citizens.>"}, hooks.handle)
 			if err := d.Start(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			defer d.Stop()
-			waitFor(t, "the split consumers", func() bool { return hooks.count() >= len(want) })
+			waitFor(t, "the consumer", func() bool { return hooks.count() >= len(want) })
 			time.Sleep(50 * time.Millisecond) // a replayed or stray event would show by now
 			if n := hooks.count(); n != len(want) {
 				t.Errorf("handled %d events, want the %d after the older consumer's", n, len(want))
 			}
 			checkAll(t, "hooks", hooks, want)
 			checkOrder(t, "hooks", hooks.events())
-			split := !multiFilter(js.Conn().ConnectedServerVersion())
-			consumers := map[string]string{"hooks": ""}
-			if split {
-				consumers = map[string]string{"hooks": nt.cfg.Prefix + "citizen.>", "hooks-citizens_all": nt.cfg.Prefix + "citizens.>"}
+			c, err := js.Consumer(t.Context(), nt.cfg.Stream, "hooks")
+			if err != nil {
+				t.Fatal(err)
 			}
-			delivered := 0
-			for name, filter := range consumers {
-				c, err := js.Consumer(t.Context(), nt.cfg.Stream, name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				info, err := c.Info(t.Context())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if split && info.Config.FilterSubject != filter {
-					t.Errorf("consumer %s has filter %q, want %q", name, info.Config.FilterSubject, filter)
-				}
-				if info.NumPending != 0 {
-					t.Errorf("consumer %s: %d messages pending", name, info.NumPending)
-				}
-				delivered += int(info.Delivered.Consumer)
+			info, err := c.Info(t.Context())
+			if err != nil {
+				t.Fatal(err)
 			}
-			// A consumer whose filter the server changed in place counts the
-			// older one's deliveries too.
-			if delivered != len(want) && delivered != len(want)+len(first) {
-				t.Errorf("the consumers delivered %d messages for %d wanted events: the filters let others through", delivered, len(want))
+			if info.NumPending != 0 {
+				t.Errorf("consumer hooks: %d messages pending", info.NumPending)
+			}
+			if !multiFilter(js.Conn().ConnectedServerVersion()) {
+				return // one filter per consumer: unfiltered, the dispatcher skips the others
+			}
+			if got, want := filters(info.Config), []string{nt.cfg.Prefix + "citizen.>", nt.cfg.Prefix + "citizens.>"}; !slices.Equal(got, want) {
+				t.Errorf("consumer hooks has filters %q, want %q", got, want)
+			}
+			// Recreated with its filters after the older one's acknowledged
+			// position, it delivered the wanted events only.
+			if n := int(info.Delivered.Consumer); n != len(want) {
+				t.Errorf("the consumer delivered %d messages for %d wanted events: the filters let others through", n, len(want))
 			}
 		})
 	})
@@ -645,64 +637,5 @@ func TestJetStreamRelayReads(t *testing.T) {
 		if n := st.reads.Load(); n != 2 {
 			t.Errorf("the relay read the outbox %d times, want 2 (one per batch)", n)
 		}
-	})
-}
-
-// TestSplitParts: a split subscription is fed by one consumer per first
-// token of its types, never by several for the types of one citizen's
-// events (their order would be lost across consumers).
-func TestSplitParts(t *testing.T) {
-	for _, c := range []struct {
-		types []string
-		want  []string
-	}{
-		{[]string{"citizen.>", "citizens.>"}, []string{"citizen.>", "citizens.>"}},
-		{[]string{"citizen.born", "citizen.died", "citizens.imported"}, []string{"citizen.*", "citizens.imported"}},
-		{[]string{"citizen.born", "citizen.household.joined", "citizens.>"}, []string{"citizen.>", "citizens.>"}},
-		{[]string{"citizen", "citizen.born", "citizens.>"}, nil},
-	} {
-		got, ok := splitParts(c.types)
-		if !slices.Equal(got, c.want) || ok != (c.want != nil) {
-			t.Errorf("splitParts(%q) = %q, %v; want %q", c.types, got, ok, c.want)
-		}
-	}
-}
-
-// TestJetStreamSplitKeepsCitizenOrder: split on a server that takes one
-// filter per consumer, types of a webhook policy that name single types
-// (citizen.born, citizen.died beside citizens.imported) still reach the
-// handler in each citizen's order: a citizen's death is not handled before
-// its birth because the birth's consumer was slower.
-func TestJetStreamSplitKeepsCitizenOrder(t *testing.T) {
-	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
-			nt.fresh(t)
-			js := nt.connect(t)
-			var want []cancuoc.Event
-			for i := range 6 {
-				for v, typ := range []string{"citizen.born", "citizen.died"} {
-					e := &cancuoc.Event{ID: fmt.Sprintf("o-%d-%d", i, v), Type: typ, PIN: pin(i), Version: int64(v + 1), Actor: "test", At: time.Now()}
-					if err := st.AppendEvent(t.Context(), e); err != nil {
-						t.Fatal(err)
-					}
-					want = append(want, *e)
-				}
-			}
-			r := newRecorder()
-			r.fail = func(e cancuoc.Event) error {
-				if e.Type == "citizen.born" {
-					time.Sleep(20 * time.Millisecond) // a slower handling of births
-				}
-				return nil
-			}
-			d := newDispatcher(st, WithJetStream(js, nt.cfg))
-			d.Subscribe("order", []string{"citizen.born", "citizen.died", "citizens.imported"}, r.handle, SplitFilters())
-			if err := d.Start(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			defer d.Stop()
-			waitFor(t, "the events", func() bool { return r.count() >= len(want) })
-			checkOrder(t, "order", r.events())
-		})
 	})
 }

@@ -138,14 +138,16 @@ func (a *app) startWebhooks(ctx context.Context, c *Config, wc *webhookConfig, l
 	// The types a partner could ever receive (the registry's citizen.*
 	// and citizens.* under the partners' policies), so the stream does
 	// not hand the fan-out every procedure event to skip; the
-	// subscriptions choose among them. Their events about one citizen all
-	// fall under citizen.*, so the two may be fed apart (SplitFilters) by
-	// a NATS server that takes one filter per consumer.
+	// subscriptions choose among them. A NATS server before 2.10 takes one
+	// filter per consumer and none covers both: there the consumer stays
+	// unfiltered and the dispatcher skips the other types, as before. (One
+	// consumer per type was tried and dropped: moving between one and two
+	// consumers, on a NATS upgrade or a crash half-way, could skip events.)
 	types := a.hooks.EventTypes()
 	if !dispatch.ValidTypes(types) {
 		types = nil // a policy file's type that is no subject: every type, as before
 	}
-	a.events.Subscribe("webhooks", types, a.hooks.HandleEvent, dispatch.SplitFilters())
+	a.events.Subscribe("webhooks", types, a.hooks.HandleEvent)
 	a.hookWorker = a.hooks.NewWorker(nil)
 	go a.hookWorker.Run(ctx)
 	return nil
