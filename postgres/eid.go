@@ -213,7 +213,6 @@ func (c *conn) InsertPasskey(ctx context.Context, p *cancuoc.Passkey) error {
 	return dbErr(op, err)
 }
 
-// Passkeys lists an account's credentials, oldest first.
 // AccountPasskeys returns an account and its credentials in one
 // statement: the account's row once per credential (a citizen has one or
 // two), or once with NULLs when it has none.
@@ -320,6 +319,7 @@ type withExtra struct {
 
 func (w withExtra) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.extra...)...) }
 
+// Passkeys lists an account's credentials, oldest first.
 func (c *conn) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passkey, error) {
 	const op = "postgres.Passkeys"
 	rows, err := c.q.Query(ctx, `SELECT id, account_id, name, credential, created_at, last_used_at

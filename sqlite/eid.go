@@ -218,7 +218,6 @@ func fromOptMicros(us int64) time.Time {
 	return fromMicros(us)
 }
 
-// Passkeys lists an account's credentials, oldest first.
 // AccountPasskeys returns an account and its credentials in one
 // statement: the account's row once per credential, or once with NULLs
 // when it has none.
@@ -316,6 +315,7 @@ type withExtra struct {
 
 func (w withExtra) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.extra...)...) }
 
+// Passkeys lists an account's credentials, oldest first.
 func (o *ops) Passkeys(ctx context.Context, accountID string) ([]*cancuoc.Passkey, error) {
 	const op = "sqlite.Passkeys"
 	rows, err := o.r.QueryContext(ctx, `SELECT id, account_id, name, credential, created_at, last_used_at
