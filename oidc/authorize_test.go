@@ -39,11 +39,30 @@ func TestAuthorizeAnswersLoginPage(t *testing.T) {
 	if f.Get("id") == "" || f.Get("csrf") == "" {
 		t.Fatalf("no request or CSRF token in the page: %v", f)
 	}
-	// The language switch goes to the same request's page.
-	switchTo := "/oidc/login?" + url.Values{"id": {f.Get("id")}, "ar": {f.Get("ar")}, "lang": {"en"}}.Encode()
-	if !strings.Contains(page, strings.ReplaceAll(switchTo, "&", "&amp;")) {
-		t.Errorf("language switch: want %s in the page", switchTo)
+	// The sealed request is in the page once, in the login form; the
+	// language switch is a button of that form, which posts it, and
+	// answers the same request's page in the other language, its switch
+	// back a button again, without a password attempt.
+	if n := strings.Count(page, f.Get("ar")); f.Get("ar") == "" || n != 1 {
+		t.Errorf("the sealed request is %d times in the page, want once", n)
 	}
+	if !strings.Contains(page, `<button type="submit" name="lang" value="en" formnovalidate`) || strings.Contains(page, `class="lang" href=`) {
+		t.Errorf("language switch: want a button of the login form and no link:\n%s", page)
+	}
+	sw := url.Values{"id": {f.Get("id")}, "csrf": {f.Get("csrf")}, "ar": {f.Get("ar")}, "lang": {"en"}}
+	if r := b.post("/oidc/login", sw); r.status != http.StatusOK || !strings.Contains(r.body, "Log in") ||
+		!strings.Contains(r.body, `value="`+f.Get("id")+`"`) || !strings.Contains(r.body, `name="lang" value="vi"`) ||
+		strings.Contains(r.body, `<p class="error" role="alert">`) {
+		t.Errorf("language switch: %d %.300s", r.status, r.body)
+	}
+	// Without the CSRF token, the switch is refused as the form is.
+	sw.Del("csrf")
+	if r := b.post("/oidc/login", sw); r.status != http.StatusForbidden {
+		t.Errorf("language switch without the CSRF token: %d, want 403", r.status)
+	}
+	// The link of an earlier page (the request sealed in its URL) still
+	// works.
+	switchTo := "/oidc/login?" + url.Values{"id": {f.Get("id")}, "ar": {f.Get("ar")}, "lang": {"en"}}.Encode()
 	if r := b.get(e.root + switchTo); r.status != http.StatusOK || !strings.Contains(r.body, "Log in") ||
 		!strings.Contains(r.body, `value="`+f.Get("id")+`"`) {
 		t.Errorf("language switch: %d %.200s", r.status, r.body)

@@ -269,6 +269,11 @@ type page struct {
 	// Sealed is the login page's request, sealed, while no step has
 	// stored it (sealed.go).
 	Sealed string
+	// SwitchLang, set with Sealed (and Other then empty), is the language
+	// the login page's switch asks for by posting the login form, which
+	// carries the sealed request, instead of a link that would carry it
+	// a second time (loginForm).
+	SwitchLang string
 }
 
 type consentRow struct {
@@ -279,7 +284,11 @@ type consentRow struct {
 }
 
 func (p *Provider) lang(w http.ResponseWriter, r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l == "en" || l == "vi" {
+	l := r.URL.Query().Get("lang")
+	if l == "" && r.Method == http.MethodPost {
+		l = r.PostFormValue("lang") // the login page's switch (switchLang)
+	}
+	if l == "en" || l == "vi" {
 		http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: l, Path: p.cookiePath(), MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
 		return l
@@ -496,22 +505,27 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request, a *authRequ
 	p.render(w, http.StatusOK, "login.html", pg)
 }
 
-// loginForm fills what the login page's forms and its language switch
+// loginForm fills what the login page's form and its language switch
 // carry of a request: its ID, the CSRF token and, while no step has
 // stored it, the request sealed (sealed.go). The language switch names the
 // request (the page may be the answer of /authorize, whose URL would
-// start another request).
+// start another request): a link to the stored request's page, or, for a
+// sealed one, a button of the login form (SwitchLang), which posts the
+// sealed request the form already carries. The sealed request (over 1 KB)
+// is thus once in the page: with it three times (two forms and the link)
+// the page and its headers were over the server's 4 KB write buffer and
+// went out in two writes.
 func (p *Provider) loginForm(pg *page, a *authRequest, binding string) error {
 	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
-	q := url.Values{"id": {a.id}, "lang": {otherLang(pg.Lang)}}
 	if a.sealed {
 		var err error
 		if pg.Sealed, err = p.seal(a); err != nil {
 			return err
 		}
-		q.Set(sealedField, pg.Sealed)
+		pg.Other, pg.SwitchLang = "", otherLang(pg.Lang)
+		return nil
 	}
-	pg.Other = p.base + "/login?" + q.Encode()
+	pg.Other = p.base + "/login?" + url.Values{"id": {a.id}, "lang": {otherLang(pg.Lang)}}.Encode()
 	return nil
 }
 
@@ -539,6 +553,13 @@ func (p *Provider) loginPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.d.Step != "" {
 		p.resume(w, r, a)
+		return
+	}
+	if r.PostFormValue("lang") != "" {
+		// The language switch of a login page (SwitchLang), not a
+		// password: the same page in the other language (lang sets its
+		// cookie), as the link to a stored request's page gives it.
+		p.showLogin(w, r, a, binding)
 		return
 	}
 	ctx := r.Context()

@@ -14,6 +14,10 @@
   }
   box.hidden = false;
   var form = document.getElementById("passkey-form");
+  // The request's fields (id, csrf, and ar while it is sealed) are the
+  // login form's, in the page once: they are copied into the passkey form
+  // as it is posted.
+  var login = document.getElementById("login-form");
   var errorBox = document.getElementById("passkey-error");
   var button = document.getElementById("passkey-button");
 
@@ -44,10 +48,10 @@
       options = Promise.resolve(JSON.parse(box.dataset.options));
     } else {
       var body = new URLSearchParams();
-      body.set("id", form.elements.namedItem("id").value);
-      body.set("csrf", form.elements.namedItem("csrf").value);
+      body.set("id", login.elements.namedItem("id").value);
+      body.set("csrf", login.elements.namedItem("csrf").value);
       body.set("pin", pin);
-      var sealed = form.elements.namedItem("ar");
+      var sealed = login.elements.namedItem("ar");
       if (sealed) body.set("ar", sealed.value);
       options = fetch(box.dataset.begin, { method: "POST", body: body, credentials: "same-origin" })
         .then(function (res) {
@@ -78,6 +82,16 @@
             authenticatorData: toB64u(r.authenticatorData),
             signature: toB64u(r.signature),
             userHandle: r.userHandle ? toB64u(r.userHandle) : undefined
+          }
+        });
+        ["id", "csrf", "ar"].forEach(function (name) {
+          var field = login.elements.namedItem(name);
+          if (field && field.value) {
+            var copy = document.createElement("input");
+            copy.type = "hidden";
+            copy.name = name;
+            copy.value = field.value;
+            form.appendChild(copy);
           }
         });
         form.submit();
