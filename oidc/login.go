@@ -299,6 +299,9 @@ func (p *Provider) lang(w http.ResponseWriter, r *http.Request) string {
 	return "vi"
 }
 
+// newPage is a page in the request's language, its language switch a
+// link to the same URL in the other (to the same request's page, for a
+// form's answer). The login page's switch is loginForm's instead.
 func (p *Provider) newPage(w http.ResponseWriter, r *http.Request) *page {
 	pg := &page{Lang: p.lang(w, r), Base: p.base}
 	q := r.URL.Query()
@@ -492,8 +495,8 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request, a *authRequ
 		p.redirectError(w, r, a, "login_required", "no current login session satisfies the request")
 		return
 	}
-	pg := p.newPage(w, r)
-	if err := p.loginForm(pg, a, binding); err != nil {
+	pg, err := p.loginForm(w, r, a, binding)
+	if err != nil {
 		p.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
@@ -505,8 +508,8 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request, a *authRequ
 	p.render(w, http.StatusOK, "login.html", pg)
 }
 
-// loginForm fills what the login page's form and its language switch
-// carry of a request: its ID, the CSRF token and, while no step has
+// loginForm makes the login page of a request, with what its form and its
+// language switch carry of it: its ID, the CSRF token and, while no step has
 // stored it, the request sealed (sealed.go). The language switch names the
 // request (the page may be the answer of /authorize, whose URL would
 // start another request): a link to the stored request's page, or, for a
@@ -514,19 +517,21 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request, a *authRequ
 // sealed request the form already carries. The sealed request (over 1 KB)
 // is thus once in the page: with it three times (two forms and the link)
 // the page and its headers were over the server's 4 KB write buffer and
-// went out in two writes.
-func (p *Provider) loginForm(pg *page, a *authRequest, binding string) error {
-	pg.ID, pg.CSRF = a.id, p.csrf(a.id, binding)
+// went out in two writes. The page is not newPage's, whose switch (the
+// /authorize URL with all its parameters, parsed and encoded again) would
+// only be replaced.
+func (p *Provider) loginForm(w http.ResponseWriter, r *http.Request, a *authRequest, binding string) (*page, error) {
+	pg := &page{Lang: p.lang(w, r), Base: p.base, ID: a.id, CSRF: p.csrf(a.id, binding)}
 	if a.sealed {
 		var err error
 		if pg.Sealed, err = p.seal(a); err != nil {
-			return err
+			return nil, err
 		}
-		pg.Other, pg.SwitchLang = "", otherLang(pg.Lang)
-		return nil
+		pg.SwitchLang = otherLang(pg.Lang)
+		return pg, nil
 	}
 	pg.Other = p.base + "/login?" + url.Values{"id": {a.id}, "lang": {otherLang(pg.Lang)}}.Encode()
-	return nil
+	return pg, nil
 }
 
 // resume shows the page of the step a request is at, e.g. after a reload.

@@ -202,8 +202,8 @@ var errPasskeyFailed = cancuoc.E(cancuoc.Unauthenticated, "oidc.passkey", "passk
 
 // loginAgain shows the login page again with an error.
 func (p *Provider) loginAgain(w http.ResponseWriter, r *http.Request, a *authRequest, binding string, status int, e *cancuoc.Error) {
-	pg := p.newPage(w, r)
-	if err := p.loginForm(pg, a, binding); err != nil {
+	pg, err := p.loginForm(w, r, a, binding)
+	if err != nil {
 		p.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
