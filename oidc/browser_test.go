@@ -190,6 +190,12 @@ func TestBrowser(t *testing.T) {
 			step("chromedp.WaitVisible(chromedp.CSS(#pin))", chromedp.WaitVisible(chromedp.CSS("#pin"))),
 			step("chromedp.WaitVisible(chromedp.CSS(#passkey-button))", chromedp.WaitVisible(chromedp.CSS("#passkey-button"))), // the script ran under the page's CSP
 			step("screenshot(filepath.Join(shots, login.png))", screenshot(filepath.Join(shots, "login.png"))),
+			// The language switch, a button of the login form (its
+			// fields empty and required), shows the same request's page
+			// in English, whose login goes on below.
+			step("chromedp.Click(chromedp.CSS(button.lang-switch))", chromedp.Click(chromedp.CSS("button.lang-switch"))),
+			step("chromedp.WaitVisible(chromedp.CSS(html[lang=en] #pin))", chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #pin`))),
+			step("chromedp.WaitVisible(chromedp.CSS(button.lang-switch[value=vi]))", chromedp.WaitVisible(chromedp.CSS(`button.lang-switch[value="vi"]`))),
 			step("chromedp.SendKeys(chromedp.CSS(#pin), string(ee.l2))", chromedp.SendKeys(chromedp.CSS("#pin"), string(ee.l2))),
 			step("chromedp.SendKeys(chromedp.CSS(#password), eidPassword)", chromedp.SendKeys(chromedp.CSS("#password"), eidPassword)),
 			step("chromedp.Click(chromedp.CSS(form[action$=/login] button[type", chromedp.Click(chromedp.CSS(`form[action$="/login"] button[type="submit"]`))),
@@ -218,7 +224,11 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("passkey", func(t *testing.T) {
+	// passkey logs in with a passkey: with the PIN typed, the page asks
+	// the provider for the ceremony's options (passkey/begin); without,
+	// it uses the discoverable ceremony's options it carries, and posts
+	// the sealed request, copied from the login form.
+	passkey := func(t *testing.T, typePIN bool) {
 		// The passkey is registered through the eid service, and its key
 		// handed to Chromium's virtual authenticator, which then answers
 		// the login page's navigator.credentials.get.
@@ -256,7 +266,13 @@ func TestBrowser(t *testing.T) {
 			}),
 			step("chromedp.Navigate(proot+/login)", chromedp.Navigate(proot+"/login")),
 			step("chromedp.WaitVisible(chromedp.CSS(#passkey-button))", chromedp.WaitVisible(chromedp.CSS("#passkey-button"))),
-			step("chromedp.SendKeys(chromedp.CSS(#pin), string(ee.l2))", chromedp.SendKeys(chromedp.CSS("#pin"), string(ee.l2))),
+			chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+				if !typePIN {
+					return nil
+				}
+				_, err := chromedp.SendKeys(chromedp.CSS("#pin"), string(ee.l2))(ctx, t)
+				return err
+			}),
 			step("chromedp.Click(chromedp.CSS(#passkey-button))", chromedp.Click(chromedp.CSS("#passkey-button"))),
 			step("chromedp.WaitVisible(chromedp.CSS(button[value=allow]))", chromedp.WaitVisible(chromedp.CSS(`button[value="allow"]`))),
 			step("chromedp.Click(chromedp.CSS(button[value=allow]))", chromedp.Click(chromedp.CSS(`button[value="allow"]`))),
@@ -268,5 +284,7 @@ func TestBrowser(t *testing.T) {
 		if name != "Nguyễn Văn Đức" || !strings.Contains(page, "[swk mfa]") {
 			t.Errorf("portal shows name %q:\n%s", name, page)
 		}
-	})
+	}
+	t.Run("passkey", func(t *testing.T) { passkey(t, true) })
+	t.Run("discoverable passkey", func(t *testing.T) { passkey(t, false) })
 }
