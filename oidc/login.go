@@ -286,7 +286,7 @@ type consentRow struct {
 func (p *Provider) lang(w http.ResponseWriter, r *http.Request) string {
 	l := r.URL.Query().Get("lang")
 	if l == "" && r.Method == http.MethodPost {
-		l = r.PostFormValue("lang") // the login page's switch (switchLang)
+		l = r.PostFormValue("lang") // the login page's switch (page.SwitchLang)
 	}
 	if l == "en" || l == "vi" {
 		http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: l, Path: p.cookiePath(), MaxAge: 365 * 24 * 3600,
