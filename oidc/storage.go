@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -18,7 +19,10 @@ import (
 )
 
 // storage is op.Storage on our stores.
-type storage struct{ p *Provider }
+type storage struct {
+	p     *Provider
+	codes codeCache
+}
 
 var (
 	_ op.Storage                   = (*storage)(nil)
@@ -230,9 +234,13 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 // presented again revokes what was issued for it (RFC 6749, section
 // 4.1.2), and an expired code is refused.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	row, err := s.p.store.AuthRequestByCodeHash(ctx, hashValue(code))
-	if err != nil {
-		return nil, err
+	hash := hashValue(code)
+	row := s.codes.take(hash)
+	if row == nil {
+		var err error
+		if row, err = s.p.store.AuthRequestByCodeHash(ctx, hash); err != nil {
+			return nil, err
+		}
 	}
 	if row.CodeUsed {
 		return nil, s.codeReplayed(ctx, row)
@@ -303,7 +311,71 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 		a.row.CodeHash = nil
 		return err
 	}
+	s.codes.put(a.row, a.d.CodeAt.Add(s.p.cfg.CodeLifetime), s.p.now())
 	return nil
+}
+
+// codeCache keeps, for the token request that normally follows within a
+// second, the requests whose codes this node issued, as committed: the
+// exchange then finds its request without a read of the store (on
+// PostgreSQL a round trip and a statement per login). It only spares that
+// read. The code's single use is still the claim in the token's
+// transaction (claimCode), which refuses a code used meanwhile, on this
+// node or another, as a replay; an entry is taken out at its first use, so
+// a code presented again is looked up in the store, which knows it used;
+// a code issued by another node, or before a restart, is not here and is
+// read as before. Entries leave at their code's expiry; the cache holds at
+// most codeCacheMax, beyond which codes are not kept (read as before).
+type codeCache struct {
+	mu sync.Mutex
+	m  map[string]cachedCode
+}
+
+type cachedCode struct {
+	row     cancuoc.AuthRequest
+	expires time.Time
+}
+
+const codeCacheMax = 4096 // a few seconds of logins at 1,000/s; about 6 MB at most
+
+// put keeps a copy of row, whose code hash is set and whose code expires
+// at exp, the request having been committed with it.
+func (c *codeCache) put(row *cancuoc.AuthRequest, exp, now time.Time) {
+	if len(row.CodeHash) == 0 {
+		return
+	}
+	cp := *row
+	cp.CodeUsed = false
+	cp.CodeHash = slices.Clone(row.CodeHash)
+	cp.Doc = slices.Clone(row.Doc)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedCode{}
+	}
+	if len(c.m) >= codeCacheMax {
+		for k, v := range c.m {
+			if !now.Before(v.expires) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= codeCacheMax {
+			return
+		}
+	}
+	c.m[string(cp.CodeHash)] = cachedCode{row: cp, expires: exp}
+}
+
+// take returns the request of a code hash and forgets it, or nil.
+func (c *codeCache) take(hash []byte) *cancuoc.AuthRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[string(hash)]
+	if !ok {
+		return nil
+	}
+	delete(c.m, string(hash))
+	return &e.row
 }
 
 // DeleteAuthRequest is called once tokens are issued for a request. The

@@ -73,14 +73,62 @@ type pipe struct {
 	// condition in their SQL (holdRaising): a COMMIT or RELEASE may ride
 	// with them, a savepoint's start may not (raisesHeld).
 	raisers map[*pgx.QueuedQuery]bool
+	// implicit: a transaction whose every statement is still held at its
+	// end may go without BEGIN and COMMIT (finish); set where the server's
+	// default isolation is the BEGIN's (conn.implicitTx).
+	implicit bool
+	// utility counts the statements held by hold after the BEGIN (a
+	// SAVEPOINT): a transaction holding one keeps its BEGIN and COMMIT.
+	utility int
 }
+
+// beginSQL starts a transaction (inTx); it is the first statement held.
+const beginSQL = `BEGIN ISOLATION LEVEL READ COMMITTED`
 
 var _ querier = (*pipe)(nil)
 
 // hold adds a statement whose answer nobody waits for.
 func (p *pipe) hold(sql string, args ...any) {
 	p.seal()
+	if p.pending.Len() > 0 || p.sent > 0 || sql != beginSQL {
+		p.utility++
+	}
 	p.pending.Queue(sql, args...)
+}
+
+// whole reports whether the transaction can be sent whole, in one round
+// trip, as an implicit transaction: nothing of it has reached the server,
+// its first held statement is the BEGIN and no other is a savepoint's, and
+// no held statement has a check of its own (judged: the check must refuse
+// before anything commits).
+func (p *pipe) whole() bool {
+	if !p.implicit || p.sent > 0 || p.utility > 0 || p.judged() {
+		return false
+	}
+	qs := p.pending.QueuedQueries
+	return len(qs) > 1 && qs[0].SQL == beginSQL
+}
+
+// finish ends the transaction: its held statements and COMMIT, or, when
+// it can be sent whole, its held statements alone without the BEGIN. In
+// the extended protocol the statements of a round trip outside a
+// transaction block run as one implicit transaction, which the round
+// trip's Sync commits, or rolls back if one of them failed; a failure at
+// the commit itself is the Sync's error, which the batch's Close returns.
+// So the transaction is as atomic and as durable as with BEGIN and
+// COMMIT, and the server runs two statements fewer (a login's transaction
+// and a token's are sent whole). Its isolation is the server's default,
+// hence conn.implicitTx.
+func (p *pipe) finish(ctx context.Context) (pgconn.CommandTag, error) {
+	p.seal()
+	if !p.whole() {
+		return p.execSealed(ctx, `COMMIT`)
+	}
+	p.pending.QueuedQueries = p.pending.QueuedQueries[1:]
+	if err := p.flush(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return pgconn.NewCommandTag("COMMIT"), nil
 }
 
 // holdChecked adds a write whose caller needs no answer at once (later):
@@ -488,7 +536,7 @@ func (p *pipe) commit(ctx context.Context) (pgconn.CommandTag, error) {
 		return pgconn.CommandTag{}, err // nothing sent: nothing commits
 	}
 	if p.cancel == nil { // no server to ask (tests of the pipe alone)
-		return p.execSealed(ctx, `COMMIT`)
+		return p.finish(ctx)
 	}
 	sendCtx, giveUp := context.WithCancel(context.WithoutCancel(ctx))
 	defer giveUp()
@@ -497,7 +545,7 @@ func (p *pipe) commit(ctx context.Context) (pgconn.CommandTag, error) {
 		defer close(cancelled)
 		p.cancelUntil(answered, giveUp)
 	})
-	tag, err := p.execSealed(sendCtx, `COMMIT`)
+	tag, err := p.finish(sendCtx)
 	close(answered)
 	if !stop() {
 		// No cancel request may reach the backend once the connection

@@ -308,3 +308,76 @@ func TestOwnVersionIsHeld(t *testing.T) {
 		t.Errorf("second row of the version: %v, want Conflict", err)
 	}
 }
+
+// TestWholeTransactionWithoutBeginCommit: a transaction whose statements
+// are all still held at its end goes without BEGIN and COMMIT, as one
+// implicit transaction (pipe.finish); one with a savepoint, a judged
+// write or a round trip before the end keeps them, and so does every
+// transaction where the server's default isolation is not the BEGIN's.
+func TestWholeTransactionWithoutBeginCommit(t *testing.T) {
+	ctx := t.Context()
+	now := time.Now()
+	run := func(implicit bool, fn func(c *conn) error) string {
+		t.Helper()
+		q := &roundTrips{}
+		p := &pipe{q: q, implicit: implicit}
+		p.hold(beginSQL)
+		c := &conn{q: p, pipe: p}
+		if err := fn(c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(q.trips, "\n")
+	}
+	login := func(c *conn) error {
+		if err := c.AppendLogin(ctx, &cancuoc.LoginRecord{AccountID: "a", At: now}); err != nil {
+			return err
+		}
+		if err := c.UpdatePasskey(ctx, &cancuoc.Passkey{ID: []byte{1}, Credential: []byte(`{}`)}); err != nil {
+			return err
+		}
+		if err := c.InsertLoginSession(ctx, &cancuoc.LoginSession{Hash: []byte{2}, CreatedAt: now, ExpiresAt: now}); err != nil {
+			return err
+		}
+		return c.InsertAuthRequest(ctx, &cancuoc.AuthRequest{ID: "r", CreatedAt: now, ExpiresAt: now, Doc: []byte(`{}`)})
+	}
+	token := func(c *conn) error {
+		if err := c.UseAuthCode(ctx, []byte("code")); err != nil {
+			return err
+		}
+		if err := c.InsertToken(ctx, &cancuoc.Token{ID: "t", Kind: cancuoc.TokenAccess, CreatedAt: now, ExpiresAt: now, Doc: []byte(`{}`)}); err != nil {
+			return err
+		}
+		return c.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Action: "oidc.token", PIN: "012345678901"})
+	}
+	for _, tc := range []struct {
+		name     string
+		implicit bool
+		fn       func(*conn) error
+		want     string
+	}{
+		{"login", true, login, "INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests"},
+		{"token", true, token, "WITH c AS + INSERT INTO oidc_tokens + INSERT INTO audit_pending"},
+		{"login, other default isolation", false, login,
+			"BEGIN ISOLATION LEVEL + INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests + COMMIT"},
+		{"judged write", true, func(c *conn) error {
+			return c.later(ctx, "op", `UPDATE x SET y`, nil, func(pgconn.CommandTag) error { return nil })
+		}, "BEGIN ISOLATION LEVEL + UPDATE x SET\nCOMMIT"},
+		{"read before the end", true, func(c *conn) error {
+			if err := login(c); err != nil {
+				return err
+			}
+			_, err := c.q.Exec(ctx, `UPDATE x SET y`)
+			return err
+		}, "BEGIN ISOLATION LEVEL + INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests + UPDATE x SET\nCOMMIT"},
+		{"savepoint", true, func(c *conn) error {
+			return c.Savepoint(ctx, func(cancuoc.Tx) error { return c.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Action: "a"}) })
+		}, "BEGIN ISOLATION LEVEL + SAVEPOINT cancuoc_item1 + INSERT INTO audit_pending + RELEASE SAVEPOINT cancuoc_item1\nCOMMIT"},
+	} {
+		if got := run(tc.implicit, tc.fn); got != tc.want {
+			t.Errorf("%s: round trips:\n%s\nwant:\n%s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -151,6 +151,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{pool: pool}
 	s.conn = conn{q: pool, pool: pool, outboxKey: lockKey("cancuoc.outbox:" + o.schema)}
+	if s.conn.implicitTx, err = readCommittedByDefault(ctx, pool); err != nil {
+		pool.Close()
+		return nil, dbErr(op, err)
+	}
 	s.seq = newSequencer(s, o.schema, o)
 	s.seq.start()
 	return s, nil
@@ -255,8 +259,8 @@ func (c *conn) inTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) 
 	// A connection left inside the transaction (a failed rollback, a
 	// cancelled query) is closed by the pool rather than handed out again.
 	defer pc.Release()
-	p := &pipe{q: pc, cancel: pc.Conn().PgConn().CancelRequest}
-	p.hold(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	p := &pipe{q: pc, cancel: pc.Conn().PgConn().CancelRequest, implicit: c.implicitTx}
+	p.hold(beginSQL)
 	// Roll back even when ctx is already cancelled, so the connection goes
 	// back to the pool clean rather than being closed. A connection the
 	// server says is outside a transaction (its BEGIN never sent) has
@@ -321,6 +325,10 @@ type conn struct {
 	pool      *pgxpool.Pool
 	outboxKey int64
 	seq       *sequencer
+	// implicitTx: the server's default isolation is READ COMMITTED, so a
+	// transaction sent whole in one round trip may go without its BEGIN
+	// and COMMIT (pipe.finish).
+	implicitTx bool
 	// appendedRows is set in a transaction's conn when it wrote to the
 	// log queues, so that the commit wakes the sequencer.
 	appendedRows bool
@@ -411,4 +419,13 @@ func (c *conn) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 // entries wake the sequencer after commit as InTx's do.
 func (s *Store) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error {
 	return s.InTx(ctx, func(tx cancuoc.Tx) error { return tx.Savepoint(ctx, fn) })
+}
+
+// readCommittedByDefault reports whether the server starts transactions
+// in READ COMMITTED, the isolation of inTx's BEGIN, so that a transaction
+// sent whole may leave its BEGIN out (pipe.finish).
+func readCommittedByDefault(ctx context.Context, q querier) (bool, error) {
+	var rc bool
+	err := q.QueryRow(ctx, `SELECT current_setting('default_transaction_isolation') = 'read committed'`).Scan(&rc)
+	return rc, err
 }
