@@ -271,6 +271,15 @@ func (s *Service) SettleBatchTx(ctx context.Context, tx cancuoc.Tx, actor *cancu
 	out := make([]BatchResult, len(items))
 	if len(items) > 1 {
 		err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if ra, ok := tx.(filesReader); ok {
+				ids := make([]string, len(items))
+				for i, it := range items {
+					ids[i] = it.ProcedureID
+				}
+				if err := ra.ReadAheadFiles(ctx, ids); err != nil {
+					return err
+				}
+			}
 			for i, it := range items {
 				out[i].Item = it
 				var err error
@@ -304,6 +313,13 @@ func (s *Service) SettleBatchTx(ctx context.Context, tx cancuoc.Tx, actor *cancu
 		out[i].Step, out[i].Err = nil, err
 	}
 	return out, nil
+}
+
+// filesReader is a transaction that can read many files with their
+// steps at once, kept for its next reads of each (PostgreSQL: one round
+// trip for the batch rather than one per item).
+type filesReader interface {
+	ReadAheadFiles(ctx context.Context, ids []string) error
 }
 
 // settle completes or rejects one item in tx.
