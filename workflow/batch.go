@@ -289,11 +289,11 @@ func (s *Service) SettleBatchTx(ctx context.Context, tx cancuoc.Tx, actor *cancu
 			}
 			return nil
 		})
-		if err == nil || !itemRefused(err) {
-			if err != nil {
-				return nil, err
-			}
+		switch {
+		case err == nil:
 			return out, nil
+		case !itemRefused(err):
+			return nil, err
 		}
 		clear(out) // one was refused: rolled back, each again on its own
 	}
