@@ -97,6 +97,9 @@ type subscription struct {
 	pending     atomic.Int64 // JetStream: messages left after the last one received
 	delivered   atomic.Int64
 	failures    atomic.Int64
+	// after: a shared subscription's parts (SubscribeShared), whose own
+	// consumers tell where its JetStream consumer starts.
+	after []string
 }
 
 func (s *subscription) wants(typ string) bool {
@@ -242,6 +245,16 @@ func ValidTypes(types []string) bool {
 // name or type, mistakes of wiring that no input can cause. A subscription
 // added after Start starts at once.
 func (d *Dispatcher) Subscribe(name string, types []string, h Handler, opts ...SubscribeOption) {
+	s := newSubscription(name, types, h)
+	for _, o := range opts {
+		o(s)
+	}
+	d.add(s)
+}
+
+// newSubscription checks and sets a subscription's name, types and
+// handler; it panics on a mistake of wiring (see Subscribe).
+func newSubscription(name string, types []string, h Handler) *subscription {
 	if !namePattern.MatchString(name) {
 		panic(fmt.Sprintf("dispatch: consumer name %q must match %s", name, namePattern))
 	}
@@ -268,15 +281,20 @@ func (d *Dispatcher) Subscribe(name string, types []string, h Handler, opts ...S
 			}
 		})
 	}
-	for _, o := range opts {
-		o(s)
-	}
+	return s
+}
+
+// add registers s (and the names it stands for), starting it at once if
+// the dispatcher runs.
+func (d *Dispatcher) add(s *subscription, also ...string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.names[name] || name == RelayConsumer {
-		panic("dispatch: consumer name " + name + " is taken (subscribed twice, or the relay's)")
+	for _, name := range append([]string{s.name}, also...) {
+		if d.names[name] || name == RelayConsumer {
+			panic("dispatch: consumer name " + name + " is taken (subscribed twice, or the relay's)")
+		}
+		d.names[name] = true
 	}
-	d.names[name] = true
 	d.subs = append(d.subs, s)
 	if d.ctx != nil && !d.stopped {
 		d.run(s)

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -638,4 +639,160 @@ func TestJetStreamRelayReads(t *testing.T) {
 			t.Errorf("the relay read the outbox %d times, want 2 (one per batch)", n)
 		}
 	})
+}
+
+// TestJetStreamShared: a shared subscription's consumer, created for the
+// first time, starts after the first event that one of its parts' own
+// consumers had not acknowledged (here a's: a handles nothing twice, b the
+// events a had not reached), delivers each later event once for all its
+// parts, and leaves the parts' consumers to expire. A part that fails is
+// retried without the others being run again, and holds back later events.
+func TestJetStreamShared(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
+			nt.fresh(t)
+			js := nt.connect(t)
+			types := []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenUpdated}
+			run := func(what string, n int, subscribe func(d *Dispatcher)) {
+				t.Helper()
+				d := newDispatcher(st, WithJetStream(js, nt.cfg))
+				subscribe(d)
+				if err := d.Start(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				defer d.Stop()
+				waitFor(t, what, func() bool {
+					for _, s := range d.Status() {
+						if s.Delivered < int64(n) {
+							return false
+						}
+					}
+					return true
+				})
+				// Acknowledgements are sent without waiting: let them land, so
+				// that the next consumer's start is where this one stopped.
+				for _, s := range d.Status() {
+					waitFor(t, "the acknowledgements of "+s.Name, func() bool {
+						c, err := js.Consumer(t.Context(), nt.cfg.Stream, s.Name)
+						return err == nil && c.CachedInfo().NumAckPending == 0 && c.CachedInfo().NumPending == 0
+					})
+				}
+			}
+			first := appendEvents(t, st, 30, 6, 0, "s1")
+			oldA := newRecorder()
+			run("a alone", len(first), func(d *Dispatcher) { d.Subscribe("a", types, oldA.handle) })
+			second := appendEvents(t, st, 30, 6, 0, "s2")
+			oldB := newRecorder()
+			run("b alone", len(first)+len(second), func(d *Dispatcher) { d.Subscribe("b", types, oldB.handle) })
+
+			third := appendEvents(t, st, 60, 6, 0, "s3")
+			poison := third[10]
+			var attempts atomic.Int64
+			a, b := newRecorder(), newRecorder()
+			b.fail = func(e cancuoc.Event) error {
+				if e.ID == poison.ID && attempts.Add(1) <= 3 {
+					return errors.New("downstream unavailable")
+				}
+				return nil
+			}
+			later := append(slices.Clone(second), third...)
+			run("the shared consumer", len(later), func(d *Dispatcher) {
+				d.SubscribeShared("ab", []Part{{Name: "a", Types: types, Handler: a.handle}, {Name: "b", Types: types, Handler: b.handle}})
+			})
+			for name, r := range map[string]*recorder{"a": a, "b": b} {
+				checkAll(t, name, r, later)
+				checkOrder(t, name, r.events())
+				if n := len(r.events()); n != len(later) {
+					t.Errorf("part %s handled %d events, want the %d after a's acknowledged position, each once", name, n, len(later))
+				}
+			}
+			if attempts.Load() < 4 {
+				t.Errorf("part b was tried %d times on the failing event, want 4", attempts.Load())
+			}
+			c, err := js.Consumer(t.Context(), nt.cfg.Stream, "ab")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info := c.CachedInfo(); info.Delivered.Consumer != uint64(len(later)) || info.NumPending != 0 {
+				t.Errorf("consumer ab delivered %d messages (%d pending), want %d, none pending",
+					info.Delivered.Consumer, info.NumPending, len(later))
+			}
+			for _, name := range []string{"a", "b"} {
+				c, err := js.Consumer(t.Context(), nt.cfg.Stream, name)
+				if err != nil {
+					t.Fatalf("the part's own consumer %s: %v (kept, to expire)", name, err)
+				}
+				if got := c.CachedInfo().Config.InactiveThreshold; got != RetireAfter {
+					t.Errorf("consumer %s expires after %v unread, want %v", name, got, RetireAfter)
+				}
+			}
+
+			// Restarted, the shared consumer goes on from its own position.
+			fourth := appendEvents(t, st, 20, 6, 0, "s4")
+			a2, b2 := newRecorder(), newRecorder()
+			run("the shared consumer again", len(fourth), func(d *Dispatcher) {
+				d.SubscribeShared("ab", []Part{{Name: "a", Types: types, Handler: a2.handle}, {Name: "b", Types: types, Handler: b2.handle}})
+			})
+			time.Sleep(50 * time.Millisecond) // a replayed event would show by now
+			for name, r := range map[string]*recorder{"a": a2, "b": b2} {
+				if n := len(r.events()); n != len(fourth) {
+					t.Errorf("after a restart part %s handled %d events, want the %d new ones", name, n, len(fourth))
+				}
+			}
+
+			// A part that never had a consumer of its own: from the start.
+			c3 := newRecorder()
+			all := append(append(slices.Clone(first), later...), fourth...)
+			run("a new part", len(all), func(d *Dispatcher) {
+				d.SubscribeShared("abc", []Part{{Name: "a", Types: types, Handler: newRecorder().handle}, {Name: "c", Types: types, Handler: c3.handle}})
+			})
+			checkAll(t, "c", c3, all)
+		})
+	})
+}
+
+// TestSubscribeSharedInProcess: without JetStream, the parts are
+// subscriptions of their own, under their own names and options.
+func TestSubscribeSharedInProcess(t *testing.T) {
+	testkit.Stores(t, "dispatch_test", func(t *testing.T, st cancuoc.Store) {
+		want := appendEvents(t, st, 40, 5, 0, "i")
+		a, b := newRecorder(), newRecorder()
+		d := newDispatcher(st)
+		d.SubscribeShared("ab", []Part{{Name: "a", Handler: a.handle, Options: []SubscribeOption{Concurrency(4)}}, {Name: "b", Handler: b.handle}})
+		if err := d.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer d.Stop()
+		waitFor(t, "both parts", func() bool { return a.count() == len(want) && b.count() == len(want) })
+		var names []string
+		for _, s := range d.Status() {
+			names = append(names, s.Name)
+		}
+		if !slices.Equal(names, []string{"a", "b"}) {
+			t.Errorf("subscriptions %q, want the parts [a b]", names)
+		}
+		if d.subs[0].concurrency != 4 || d.subs[1].concurrency != 1 {
+			t.Errorf("concurrency %d and %d, want the parts' own 4 and 1", d.subs[0].concurrency, d.subs[1].concurrency)
+		}
+	})
+}
+
+func TestUnionTypes(t *testing.T) {
+	for _, c := range []struct {
+		parts [][]string
+		want  []string
+	}{
+		{[][]string{{"citizen.died", "citizen.updated"}, {"citizen.updated", "citizen.died"}}, []string{"citizen.died", "citizen.updated"}},
+		{[][]string{{"citizen.died"}, {"citizen.>"}, {"citizens.loaded"}}, []string{"citizen.>", "citizens.loaded"}},
+		{[][]string{{"citizen.x.>"}, {"citizen.>"}}, []string{"citizen.>"}},
+		{[][]string{{"citizen.died"}, nil}, nil},
+	} {
+		var parts []Part
+		for _, ts := range c.parts {
+			parts = append(parts, Part{Types: ts})
+		}
+		if got := unionTypes(parts); !slices.Equal(got, c.want) {
+			t.Errorf("unionTypes(%q) = %q, want %q", c.parts, got, c.want)
+		}
+	}
 }

@@ -64,6 +64,50 @@ func (c *conn) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, er
 	return p, cancuoc.WithOp(op, json.Unmarshal(doc, p))
 }
 
+// ReadAheadFiles reads the files ids with all their steps in one
+// statement and keeps them for the transaction's next Procedure and Step
+// of each (readahead.go): a batch settle reads each item's file in turn,
+// a round trip per item, where it knows them all at the start. Outside a
+// transaction it does nothing. Files that do not exist are not kept (their
+// Procedure reads, and finds none).
+func (c *conn) ReadAheadFiles(ctx context.Context, ids []string) error {
+	if c.pool != nil || len(ids) == 0 {
+		return nil
+	}
+	rows, err := c.q.Query(ctx, `SELECT p.id, p.doc, s.no, s.doc FROM procedures p
+		LEFT JOIN procedure_steps s ON s.procedure_id = p.id WHERE p.id = ANY($1)`, ids)
+	if err != nil {
+		return dbErr("postgres.ReadAheadFiles", err)
+	}
+	defer rows.Close()
+	files := map[string]map[int][]byte{}
+	for rows.Next() {
+		var (
+			id           string
+			doc, stepDoc []byte
+			no           *int
+		)
+		if err := rows.Scan(&id, &doc, &no, &stepDoc); err != nil {
+			return dbErr("postgres.ReadAheadFiles", err)
+		}
+		if files[id] == nil {
+			files[id] = map[int][]byte{}
+			c.keepProc(id, doc)
+		}
+		if no != nil {
+			c.keepStep(id, *no, stepDoc)
+			files[id][*no] = stepDoc
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return dbErr("postgres.ReadAheadFiles", err)
+	}
+	for id, steps := range files {
+		c.keepFile(id, steps)
+	}
+	return nil
+}
+
 // procedureWithSteps reads file id and keeps its steps (pgx.ErrNoRows if
 // there is no such file).
 func (c *conn) procedureWithSteps(ctx context.Context, id string) ([]byte, error) {

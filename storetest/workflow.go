@@ -27,6 +27,7 @@ func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"StepsForClaim", testStepsForClaim},
 		{"ClaimedStepsUpdate", testClaimedStepsUpdate},
 		{"TxReadsItsWrites", testTxReadsItsWrites},
+		{"FilesReadAhead", testFilesReadAhead},
 		{"Documents", testDocuments},
 		{"Requests", testRequests},
 	}

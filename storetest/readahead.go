@@ -1,0 +1,107 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/cancuoc/cancuoc"
+)
+
+// filesReader is a transaction that reads many files ahead (PostgreSQL's
+// ReadAheadFiles, used by a batch settle); other stores read each file
+// when asked, and the test checks them the same way.
+type filesReader interface {
+	ReadAheadFiles(ctx context.Context, ids []string) error
+}
+
+// testFilesReadAhead: in a transaction that read several files ahead, each
+// file, step and file's step list reads as stored, including after the
+// transaction's own writes to it (a step updated, a step inserted), after
+// another transaction changed a file (an update from the copy read ahead
+// is refused, not applied over the change), and a file that does not
+// exist is not found.
+func testFilesReadAhead(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	var files []*cancuoc.Procedure
+	for i, id := range []string{"r1", "r2", "r3"} {
+		p := Procedure(id, i)
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		for no := 1; no <= 2; no++ {
+			if err := s.InsertStep(ctx, Step(p, no, "police")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files = append(files, p)
+	}
+	var ahead bool
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		var ra filesReader
+		ra, ahead = tx.(filesReader)
+		if ahead {
+			if err := ra.ReadAheadFiles(ctx, []string{"r1", "r2", "r3", "nope"}); err != nil {
+				return err
+			}
+			// Another transaction changes r3's step 1 after the read ahead
+			// (a store without it has one writer at a time: not there).
+			changed := Step(files[2], 1, "police")
+			changed.Status, changed.Version = cancuoc.StepClaimed, 2
+			if err := s.UpdateStep(ctx, changed, 1); err != nil {
+				return err
+			}
+		}
+		for _, p := range files {
+			got, err := tx.Procedure(ctx, p.ID)
+			if err != nil || !reflect.DeepEqual(got, p) {
+				return fmt.Errorf("Procedure(%s) = %+v, %v; want %+v", p.ID, got, err, p)
+			}
+		}
+		if _, err := tx.Procedure(ctx, "nope"); !errors.Is(err, cancuoc.ErrNotFound) {
+			return fmt.Errorf("a file that does not exist: %v, want not found", err)
+		}
+		st, err := tx.Step(ctx, "r1", 1)
+		if err != nil || !reflect.DeepEqual(st, Step(files[0], 1, "police")) {
+			return fmt.Errorf("Step(r1, 1) = %+v, %v", st, err)
+		}
+		// The transaction's own update of r1's step 1, then its insert of a
+		// third step of r2: read back as written.
+		st.Status, st.Version = cancuoc.StepClaimed, 2
+		if err := tx.UpdateStep(ctx, st, 1); err != nil {
+			return err
+		}
+		if got, err := tx.Step(ctx, "r1", 1); err != nil || got.Version != 2 || got.Status != cancuoc.StepClaimed {
+			return fmt.Errorf("Step(r1, 1) after the transaction's update = %+v, %v", got, err)
+		}
+		if all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: "r1"}); err != nil || len(all) != 2 || all[0].Version != 2 || all[1].Version != 1 {
+			return fmt.Errorf("r1's steps after the transaction's update: %+v, %v", all, err)
+		}
+		if err := tx.InsertStep(ctx, Step(files[1], 3, "social_insurance")); err != nil {
+			return err
+		}
+		if all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: "r2"}); err != nil || len(all) != 3 {
+			return fmt.Errorf("r2's steps after the transaction's insert: %d, %v; want 3", len(all), err)
+		}
+		got, err := tx.Step(ctx, "r3", 1)
+		if err != nil || !ahead {
+			return err
+		}
+		// Read ahead before the other transaction's change: an update
+		// from that copy is refused, not applied over the change.
+		got.Status, got.Version = cancuoc.StepCompleted, got.Version+1
+		if err := tx.UpdateStep(ctx, got, got.Version-1); cancuoc.KindOf(err) != cancuoc.Conflict {
+			return fmt.Errorf("update of r3's step 1 from the copy read ahead: %v, want a conflict", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other transaction's change stands.
+	if st, err := s.Step(ctx, "r3", 1); ahead && (err != nil || st.Version != 2 || st.Status != cancuoc.StepClaimed) {
+		t.Errorf("r3's step 1 after the transactions: %+v, %v; want the other transaction's version 2", st, err)
+	}
+}
