@@ -111,6 +111,14 @@ type Config struct {
 	// many logins instead of one each. Without it they go to the store one
 	// by one.
 	Audit AuditRecorder
+	// SealFramed seals the requests of login pages in the framed form
+	// (sealed.go), which costs about half of JSON's sealing and opening.
+	// Every release from session 9's on opens both forms, but earlier ones
+	// open only JSON: during a rolling upgrade from one of those, a page
+	// sealed framed by an upgraded node and posted to an old one would be
+	// refused. So JSON is written unless this is set, which an operator
+	// does once no node older than this release is left.
+	SealFramed bool
 }
 
 // AuditRecorder commits access-log entries and returns once they are

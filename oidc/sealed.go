@@ -31,8 +31,8 @@ const sealedField = "ar"
 // discoverable ceremony seals to about 1.5 KB.
 const maxSealed = 16 << 10
 
-// sealedRequest is a request's row as sealed by earlier versions (JSON);
-// unseal still opens it, for login pages shown before an upgrade.
+// sealedRequest is a request's row sealed as JSON: what earlier versions
+// write and read, and what seal writes unless Config.SealFramed is set.
 type sealedRequest struct {
 	ID       string          `json:"i"`
 	ClientID string          `json:"c"`
@@ -41,7 +41,7 @@ type sealedRequest struct {
 	Doc      json.RawMessage `json:"d"`
 }
 
-// sealedV1 starts a request's row as sealed now: the version byte, the ID
+// sealedV1 starts a request's row sealed framed (Config.SealFramed): the version byte, the ID
 // and the client ID each after its length (uvarint), the creation and
 // expiry times (Unix microseconds, 8 bytes each, big-endian), then the
 // request's document as stored. Framed by hand rather than as JSON, whose
@@ -50,18 +50,28 @@ type sealedRequest struct {
 // before decodeAuthRequest decoded it. A JSON row starts with '{'.
 const sealedV1 = 1
 
-// seal returns the sealed form of a request not yet stored.
+// seal returns the sealed form of a request not yet stored: framed where
+// Config.SealFramed says every node reads that form, JSON otherwise.
 func (p *Provider) seal(a *authRequest) (string, error) {
 	row := a.row
-	pt := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(row.ID)+len(row.ClientID)+16+len(row.Doc))
-	pt = append(pt, sealedV1)
-	pt = binary.AppendUvarint(pt, uint64(len(row.ID)))
-	pt = append(pt, row.ID...)
-	pt = binary.AppendUvarint(pt, uint64(len(row.ClientID)))
-	pt = append(pt, row.ClientID...)
-	pt = binary.BigEndian.AppendUint64(pt, uint64(row.CreatedAt.UnixMicro()))
-	pt = binary.BigEndian.AppendUint64(pt, uint64(row.ExpiresAt.UnixMicro()))
-	pt = append(pt, row.Doc...)
+	var pt []byte
+	if p.cfg.SealFramed {
+		pt = make([]byte, 0, 1+2*binary.MaxVarintLen64+len(row.ID)+len(row.ClientID)+16+len(row.Doc))
+		pt = append(pt, sealedV1)
+		pt = binary.AppendUvarint(pt, uint64(len(row.ID)))
+		pt = append(pt, row.ID...)
+		pt = binary.AppendUvarint(pt, uint64(len(row.ClientID)))
+		pt = append(pt, row.ClientID...)
+		pt = binary.BigEndian.AppendUint64(pt, uint64(row.CreatedAt.UnixMicro()))
+		pt = binary.BigEndian.AppendUint64(pt, uint64(row.ExpiresAt.UnixMicro()))
+		pt = append(pt, row.Doc...)
+	} else {
+		var err error
+		if pt, err = json.Marshal(sealedRequest{ID: row.ID, ClientID: row.ClientID,
+			Created: row.CreatedAt.UnixMicro(), Expires: row.ExpiresAt.UnixMicro(), Doc: row.Doc}); err != nil {
+			return "", err
+		}
+	}
 	ct, err := p.sealer.Seal(row.ID, pt)
 	if err != nil {
 		return "", err

@@ -23,7 +23,7 @@ func TestSealedFraming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{sealer: sealer, cfg: Config{Now: func() time.Time { return now }}}
+	p := &Provider{sealer: sealer, cfg: Config{Now: func() time.Time { return now }, SealFramed: true}}
 	doc, _ := json.Marshal(authDoc{ClientID: "portal", RedirectURI: "http://localhost/cb", Scopes: []string{"openid", "profile"},
 		State: "st", Nonce: "no", CodeChallenge: "cc", CodeChallengeMethod: "S256", Passkey: []byte(`{"discoverable":true}`),
 		PasskeyOptions: json.RawMessage(`{"publicKey":{"challenge":"abc"}}`)})
@@ -44,6 +44,22 @@ func TestSealedFraming(t *testing.T) {
 	if !got.sealed || got.id != row.ID || !reflect.DeepEqual(got.d, want.d) || !reflect.DeepEqual(got.row, row) {
 		t.Errorf("framed: got %+v %+v, want %+v %+v", got.d, got.row, want.d, row)
 	}
+
+	// Without SealFramed the row is sealed as JSON, which every release
+	// opens (a rolling upgrade), and opens to the same request here.
+	p.cfg.SealFramed = false
+	asJSON, err := p.seal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct0, _ := base64.RawURLEncoding.DecodeString(asJSON)
+	if pt, err := sealer.Open(row.ID, ct0); err != nil || len(pt) == 0 || pt[0] != '{' {
+		t.Errorf("without SealFramed: %v %.20q, want a JSON row", err, pt)
+	}
+	if got, err := p.unseal(row.ID, asJSON); err != nil || !reflect.DeepEqual(got.d, want.d) || !reflect.DeepEqual(got.row, row) {
+		t.Errorf("JSON-sealed: %v %+v", err, got)
+	}
+	p.cfg.SealFramed = true
 
 	// An earlier version's JSON row.
 	pt, _ := json.Marshal(sealedRequest{ID: row.ID, ClientID: row.ClientID, Created: row.CreatedAt.UnixMicro(),

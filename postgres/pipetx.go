@@ -75,7 +75,7 @@ type pipe struct {
 	raisers map[*pgx.QueuedQuery]bool
 	// implicit: a transaction whose every statement is still held at its
 	// end may go without BEGIN and COMMIT (finish); set where the server's
-	// default isolation is the BEGIN's (conn.implicitTx).
+	// default isolation is the BEGIN's (readCommittedConn).
 	implicit bool
 	// utility counts the statements held by hold after the BEGIN (a
 	// SAVEPOINT): a transaction holding one keeps its BEGIN and COMMIT.
@@ -118,7 +118,7 @@ func (p *pipe) whole() bool {
 // So the transaction is as atomic and as durable as with BEGIN and
 // COMMIT, and the server runs two statements fewer (a login's transaction
 // and a token's are sent whole). Its isolation is the server's default,
-// hence conn.implicitTx.
+// hence readCommittedConn.
 func (p *pipe) finish(ctx context.Context) (pgconn.CommandTag, error) {
 	p.seal()
 	if !p.whole() {

@@ -1,10 +1,16 @@
 package postgres_test
 
 import (
+	"context"
+	crand "crypto/rand"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/postgres"
+	"github.com/cancuoc/cancuoc/postgres/pgtest"
 )
 
 // TestWholeTransaction: a transaction sent whole, without BEGIN and COMMIT
@@ -71,6 +77,54 @@ func TestWholeTransaction(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestWholeTransactionIsolation: a transaction sent whole runs in READ
+// COMMITTED, as InTx promises, also on connections whose default is
+// another level (a database's or role's default, here the connection's
+// own): those keep their BEGIN ISOLATION LEVEL READ COMMITTED.
+func TestWholeTransactionIsolation(t *testing.T) {
+	base := pgtest.URL(t)
+	t.Parallel()
+	ctx := t.Context()
+	for _, level := range []string{"read committed", "repeatable read", "serializable"} {
+		schema := "whole_iso_" + strings.ToLower(crand.Text()[:10])
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			conn.Close(context.Background())
+		})
+		sep := "?"
+		if strings.Contains(base, "?") {
+			sep = "&"
+		}
+		s, err := postgres.Open(ctx, base+sep+"default_transaction_isolation="+strings.ReplaceAll(level, " ", "%20"), postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Pool().Exec(ctx, `CREATE TABLE iso (level text)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return postgres.HoldRaising(tx, `INSERT INTO iso VALUES (current_setting('transaction_isolation'))`)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := s.Pool().QueryRow(ctx, `SELECT level FROM iso`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got != "read committed" {
+			t.Errorf("default %s: the transaction ran in %s, want read committed", level, got)
 		}
 	}
 }

@@ -145,16 +145,13 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err := migrate(ctx, cfg.ConnConfig, o.schema); err != nil {
 		return nil, dbErr(op, err)
 	}
+	cfg.AfterConnect = chain(cfg.AfterConnect, noteDefaultIsolation)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
 	s := &Store{pool: pool}
 	s.conn = conn{q: pool, pool: pool, outboxKey: lockKey("cancuoc.outbox:" + o.schema)}
-	if s.conn.implicitTx, err = readCommittedByDefault(ctx, pool); err != nil {
-		pool.Close()
-		return nil, dbErr(op, err)
-	}
 	s.seq = newSequencer(s, o.schema, o)
 	s.seq.start()
 	return s, nil
@@ -259,7 +256,7 @@ func (c *conn) inTx(ctx context.Context, fn func(cancuoc.Tx) error) (err error) 
 	// A connection left inside the transaction (a failed rollback, a
 	// cancelled query) is closed by the pool rather than handed out again.
 	defer pc.Release()
-	p := &pipe{q: pc, cancel: pc.Conn().PgConn().CancelRequest, implicit: c.implicitTx}
+	p := &pipe{q: pc, cancel: pc.Conn().PgConn().CancelRequest, implicit: readCommittedConn(pc.Conn())}
 	p.hold(beginSQL)
 	// Roll back even when ctx is already cancelled, so the connection goes
 	// back to the pool clean rather than being closed. A connection the
@@ -325,10 +322,6 @@ type conn struct {
 	pool      *pgxpool.Pool
 	outboxKey int64
 	seq       *sequencer
-	// implicitTx: the server's default isolation is READ COMMITTED, so a
-	// transaction sent whole in one round trip may go without its BEGIN
-	// and COMMIT (pipe.finish).
-	implicitTx bool
 	// appendedRows is set in a transaction's conn when it wrote to the
 	// log queues, so that the commit wakes the sequencer.
 	appendedRows bool
@@ -421,11 +414,38 @@ func (s *Store) Savepoint(ctx context.Context, fn func(cancuoc.Tx) error) error 
 	return s.InTx(ctx, func(tx cancuoc.Tx) error { return tx.Savepoint(ctx, fn) })
 }
 
-// readCommittedByDefault reports whether the server starts transactions
-// in READ COMMITTED, the isolation of inTx's BEGIN, so that a transaction
-// sent whole may leave its BEGIN out (pipe.finish).
-func readCommittedByDefault(ctx context.Context, q querier) (bool, error) {
+// noteDefaultIsolation notes on a new connection whether it starts
+// transactions in READ COMMITTED, the isolation of inTx's BEGIN, so that a
+// transaction sent whole on it may leave its BEGIN out (pipe.finish). It
+// is read per connection, when the connection starts, because that is
+// when the server applies a database's or role's default (ALTER DATABASE
+// … SET default_transaction_isolation takes effect for connections made
+// after it); no statement of the store changes it on a connection.
+func noteDefaultIsolation(ctx context.Context, c *pgx.Conn) error {
 	var rc bool
-	err := q.QueryRow(ctx, `SELECT current_setting('default_transaction_isolation') = 'read committed'`).Scan(&rc)
-	return rc, err
+	err := c.QueryRow(ctx, `SELECT current_setting('default_transaction_isolation') = 'read committed'`).Scan(&rc)
+	c.PgConn().CustomData()[readCommittedKey] = rc
+	return err
+}
+
+const readCommittedKey = "cancuoc.readCommitted"
+
+// readCommittedConn reports what noteDefaultIsolation noted of c (false,
+// so BEGIN is sent, for a connection it has not seen).
+func readCommittedConn(c *pgx.Conn) bool {
+	rc, _ := c.PgConn().CustomData()[readCommittedKey].(bool)
+	return rc
+}
+
+// chain runs a pool's AfterConnect hooks in turn (first may be nil).
+func chain(first, then func(context.Context, *pgx.Conn) error) func(context.Context, *pgx.Conn) error {
+	if first == nil {
+		return then
+	}
+	return func(ctx context.Context, c *pgx.Conn) error {
+		if err := first(ctx, c); err != nil {
+			return err
+		}
+		return then(ctx, c)
+	}
 }

@@ -22,6 +22,8 @@ import (
 type oidcConfig struct {
 	Issuer string // CANCUOC_OIDC_ISSUER, default http://ADDR/oidc
 	Secret string // CANCUOC_OIDC_SECRET(_FILE): hex, ≥32 bytes; default DATA_DIR/oidc-secret, created on first start
+	// SealFramed: CANCUOC_OIDC_SEAL_FRAMED=1 (oidc.Config.SealFramed).
+	SealFramed bool
 }
 
 // bindOIDC registers the provider's flags.
@@ -35,6 +37,7 @@ func bindOIDC(fs *flag.FlagSet, getenv func(string) string) *oidcConfig {
 	}
 	fs.StringVar(&oc.Issuer, "oidc-issuer", getenv("CANCUOC_OIDC_ISSUER"), "the OpenID provider's issuer URL, e.g. https://id.example.vn/oidc; default http://ADDR/oidc (CANCUOC_OIDC_ISSUER)")
 	fs.StringVar(&oc.Secret, "oidc-secret", secret, "hex server secret of the OpenID provider (≥32 bytes); default DATA_DIR/oidc-secret, created on first start (CANCUOC_OIDC_SECRET, CANCUOC_OIDC_SECRET_FILE)")
+	fs.BoolVar(&oc.SealFramed, "oidc-seal-framed", getenv("CANCUOC_OIDC_SEAL_FRAMED") == "1", "seal login pages' requests in the framed form (cheaper than JSON); set it only once every node runs this release or a later one, which read it (CANCUOC_OIDC_SEAL_FRAMED=1)")
 	return oc
 }
 
@@ -57,7 +60,7 @@ func newOIDC(a *app, accounts oidc.Accounts, c *Config, oc *oidcConfig, log *slo
 	}
 	return oidc.New(a.store, accounts, oidc.Config{Issuer: issuer, Secret: secret,
 		Insecure: strings.HasPrefix(issuer, "http://"), Log: log, TrustedProxies: a.proxies,
-		Audit: a.audit})
+		Audit: a.audit, SealFramed: oc.SealFramed})
 }
 
 // mountOIDC serves the provider at its issuer path and the administrators'

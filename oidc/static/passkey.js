@@ -17,7 +17,10 @@
   // The request's fields (id, csrf, and ar while it is sealed) are the
   // login form's, in the page once: they are copied into the passkey form
   // as it is posted.
-  var login = document.getElementById("login-form");
+  // A page of an earlier release (a rolling upgrade, a cached page) has
+  // them in the passkey form itself: then that form is read, and nothing
+  // copied.
+  var login = document.getElementById("login-form") || form;
   var errorBox = document.getElementById("passkey-error");
   var button = document.getElementById("passkey-button");
 
@@ -86,7 +89,7 @@
         });
         ["id", "csrf", "ar"].forEach(function (name) {
           var field = login.elements.namedItem(name);
-          if (field && field.value) {
+          if (field && field.value && login !== form) {
             var copy = document.createElement("input");
             copy.type = "hidden";
             copy.name = name;
