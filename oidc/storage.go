@@ -326,6 +326,12 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 // a code issued by another node, or before a restart, is not here and is
 // read as before. Entries leave at their code's expiry; the cache holds at
 // most codeCacheMax, beyond which codes are not kept (read as before).
+// One thing is weaker with several nodes: a code exchanged at another node
+// and then presented here, by someone without the client's credentials or
+// the PKCE verifier, finds its entry and fails those checks as a plain
+// invalid_grant, so the tokens of the first exchange are not revoked as for
+// a replay (RFC 6749 §4.1.2 asks that they should be); whoever has both is
+// caught by the claim, which revokes.
 type codeCache struct {
 	mu sync.Mutex
 	m  map[string]cachedCode
