@@ -2,8 +2,8 @@ package dispatch
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"slices"
