@@ -97,9 +97,6 @@ type subscription struct {
 	pending     atomic.Int64 // JetStream: messages left after the last one received
 	delivered   atomic.Int64
 	failures    atomic.Int64
-	// after: a shared subscription's parts (SubscribeShared), whose own
-	// consumers tell where its JetStream consumer starts.
-	after []string
 }
 
 func (s *subscription) wants(typ string) bool {
@@ -245,16 +242,6 @@ func ValidTypes(types []string) bool {
 // name or type, mistakes of wiring that no input can cause. A subscription
 // added after Start starts at once.
 func (d *Dispatcher) Subscribe(name string, types []string, h Handler, opts ...SubscribeOption) {
-	s := newSubscription(name, types, h)
-	for _, o := range opts {
-		o(s)
-	}
-	d.add(s)
-}
-
-// newSubscription checks and sets a subscription's name, types and
-// handler; it panics on a mistake of wiring (see Subscribe).
-func newSubscription(name string, types []string, h Handler) *subscription {
 	if !namePattern.MatchString(name) {
 		panic(fmt.Sprintf("dispatch: consumer name %q must match %s", name, namePattern))
 	}
@@ -281,20 +268,15 @@ func newSubscription(name string, types []string, h Handler) *subscription {
 			}
 		})
 	}
-	return s
-}
-
-// add registers s (and the names it stands for), starting it at once if
-// the dispatcher runs.
-func (d *Dispatcher) add(s *subscription, also ...string) {
+	for _, o := range opts {
+		o(s)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, name := range append([]string{s.name}, also...) {
-		if d.names[name] || name == RelayConsumer {
-			panic("dispatch: consumer name " + name + " is taken (subscribed twice, or the relay's)")
-		}
-		d.names[name] = true
+	if d.names[name] || name == RelayConsumer {
+		panic("dispatch: consumer name " + name + " is taken (subscribed twice, or the relay's)")
 	}
+	d.names[name] = true
 	d.subs = append(d.subs, s)
 	if d.ctx != nil && !d.stopped {
 		d.run(s)

@@ -380,13 +380,7 @@ func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
 // that takes one filter only) until ctx ends, recreating it after errors.
 func (d *Dispatcher) keepConsuming(ctx context.Context, s *subscription, cfg, narrow jetstream.ConsumerConfig, log *slog.Logger) {
 	for failures := 0; ctx.Err() == nil; failures++ {
-		cons, err := d.js.ensureConsumer(ctx, cfg, narrow, s.after)
-		if err == nil && len(s.after) > 0 {
-			if err := d.js.retire(ctx, s.after); err != nil {
-				// They stay as they are: unread, they cost nothing.
-				log.Warn("the shared consumer's parts' own consumers were not set to expire", "err", err)
-			}
-		}
+		cons, err := d.js.ensureConsumer(ctx, cfg, narrow)
 		if err == nil {
 			err = d.consumeMessages(ctx, s, cons, log)
 			if err == nil {
@@ -412,24 +406,10 @@ func (d *Dispatcher) keepConsuming(ctx context.Context, s *subscription, cfg, na
 // lose events. Messages it had delivered but that were not acknowledged
 // are delivered again, as after a crash (and, should the creation fail
 // after the deletion, everything in the stream: at least once still).
-// A consumer created for the first time with after (a shared
-// subscription's parts) starts where the first of after's consumers to
-// lag does (startOf).
-func (j *jsConfig) ensureConsumer(ctx context.Context, cfg, narrow jetstream.ConsumerConfig, after []string) (jetstream.Consumer, error) {
+func (j *jsConfig) ensureConsumer(ctx context.Context, cfg, narrow jetstream.ConsumerConfig) (jetstream.Consumer, error) {
 	old, err := j.js.Consumer(ctx, j.cfg.Stream, cfg.Durable)
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		if len(after) == 0 {
-			break
-		}
-		start, err := j.startOf(ctx, after)
-		if err != nil {
-			return nil, err
-		}
-		if start > 0 {
-			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
-			narrow.DeliverPolicy, narrow.OptStartSeq = cfg.DeliverPolicy, cfg.OptStartSeq
-		}
 	case err != nil:
 		return nil, err
 	default:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cancuoc/cancuoc"
 	"io"
 	"log/slog"
 	"net"
@@ -80,11 +81,16 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer a.stopEvents()
 	a.startWorkflow(ctx, log)
 	a.startQuality(ctx, qualc, log)
+	a.subscribeWallet()
 	if err := a.startWebhooks(ctx, c, hookc, log); err != nil {
 		return err
 	}
 	a.startApplications(appc)
-	a.subscribeLifeStatus()
+	if a.eid != nil {
+		// A death closes the eID account and a missing declaration suspends
+		// it; the handler is idempotent, as at-least-once delivery requires.
+		a.events.Subscribe("eid-accounts", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated}, a.eid.HandleRegistryEvent)
+	}
 
 	key, created, err := a.reg.Bootstrap(ctx)
 	if err != nil {

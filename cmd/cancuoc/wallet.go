@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
-	"github.com/cancuoc/cancuoc/dispatch"
 	"github.com/cancuoc/cancuoc/verifypage"
 	"github.com/cancuoc/cancuoc/wallet"
 )
@@ -62,25 +61,17 @@ func (a *app) startWallet(c *Config, wc *walletConfig, log *slog.Logger) error {
 	return nil
 }
 
-// subscribeLifeStatus makes the eID account and the wallet's documents
-// follow the holder's life status: a death closes the account and revokes
-// the documents, a missing declaration suspends both until the person is
-// back. The two take the same events, so with JetStream one consumer
-// feeds both (SubscribeShared): the stream delivers each citizen.* event
-// once, not twice. The handlers are idempotent, as at-least-once delivery
-// requires. (The procedures' documents are the workflow's consumer's:
-// startWorkflow.)
-func (a *app) subscribeLifeStatus() {
-	types := []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated}
-	var parts []dispatch.Part
-	if a.eid != nil {
-		parts = append(parts, dispatch.Part{Name: "eid-accounts", Types: types, Handler: a.eid.HandleRegistryEvent})
-	}
-	if a.wallet != nil {
-		parts = append(parts, dispatch.Part{Name: "wallet-documents", Types: types, Handler: a.wallet.HandleRegistryEvent})
-	}
-	if len(parts) > 0 {
-		a.events.SubscribeShared("life-status", parts)
+// subscribeWallet makes documents follow the holder's life status: a
+// death revokes them, a missing declaration suspends them until the person
+// is back; and puts procedures' documents into the wallet. The handlers
+// are idempotent, as at-least-once delivery requires.
+func (a *app) subscribeWallet() {
+	if a.wallet != nil && a.events != nil {
+		a.events.Subscribe("wallet-documents", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated},
+			a.wallet.HandleRegistryEvent)
+		// The birth certificate and the child's health card issued by the
+		// interlinked procedures land in the child's wallet too.
+		a.events.Subscribe("wallet-procedure-documents", []string{wallet.EventProcedureStepCompleted}, a.wallet.HandleProcedureEvent)
 	}
 }
 

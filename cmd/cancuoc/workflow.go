@@ -8,7 +8,6 @@ import (
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/dispatch"
 	"github.com/cancuoc/cancuoc/residence"
-	"github.com/cancuoc/cancuoc/wallet"
 	"github.com/cancuoc/cancuoc/workflow"
 )
 
@@ -23,19 +22,7 @@ const sweepEvery = time.Minute
 func (a *app) startWorkflow(ctx context.Context, log *slog.Logger) {
 	a.wf = workflow.New(a.store, a.reg, residenceSteps{a.newResidence()}, a.events.Calendar,
 		workflow.WithNotify(a.events.Notify), workflow.WithAuditWriter(a.audit))
-	// The wallet takes the same completions (the documents a step issued):
-	// with JetStream, one consumer feeds both (SubscribeShared), so the
-	// stream delivers each completion once, not twice. Both handlers are
-	// correct in any order, as Concurrency(16) asks.
-	parts := []dispatch.Part{{Name: workflow.ConsumerName, Types: []string{workflow.EventStepCompleted},
-		Handler: a.wf.HandleEvent, Options: []dispatch.SubscribeOption{dispatch.Concurrency(16)}}}
-	if a.wallet != nil {
-		// The birth certificate and the child's health card issued by the
-		// interlinked procedures land in the child's wallet too.
-		parts = append(parts, dispatch.Part{Name: "wallet-procedure-documents", Types: []string{wallet.EventProcedureStepCompleted},
-			Handler: a.wallet.HandleProcedureEvent})
-	}
-	a.events.SubscribeShared("procedure-completions", parts, dispatch.Concurrency(16))
+	a.events.Subscribe(workflow.ConsumerName, []string{workflow.EventStepCompleted}, a.wf.HandleEvent, dispatch.Concurrency(16))
 	go func() {
 		t := time.NewTicker(sweepEvery)
 		defer t.Stop()
