@@ -477,6 +477,10 @@ func (s *Service) requireOrgRole(ctx context.Context, op string, actor *cancuoc.
 	return cancuoc.WithOp(op, err)
 }
 
+// lifeFor is the citizen's life status that an account's status follows.
+var lifeFor = map[cancuoc.AccountStatus]cancuoc.LifeStatus{
+	cancuoc.AccountClosed: cancuoc.Dead, cancuoc.AccountSuspended: cancuoc.Missing, cancuoc.AccountActive: cancuoc.Alive}
+
 // HandleRegistryEvent follows the registry: a death closes the citizen's
 // account, a declaration of missing suspends it, and an update that shows
 // the citizen alive again lifts a suspension. Handling an event twice
@@ -521,16 +525,29 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 		switch {
 		case a.Status == cancuoc.AccountClosed || a.Status == to:
 			return nil
-		case to == cancuoc.AccountActive:
-			// Only a suspension follows the registry back; a lock is the
-			// holder's or an officer's decision.
-			if a.Status != cancuoc.AccountSuspended {
-				return nil
-			}
-			c, err := tx.Citizen(ctx, e.PIN)
-			if err != nil || c.LifeStatus != cancuoc.Alive {
-				return err
-			}
+		case to != cancuoc.AccountClosed && a.Status != cancuoc.AccountActive && a.Status != cancuoc.AccountSuspended:
+			// A lock is the holder's or an officer's decision: a missing
+			// person's locked account stays locked, and a return lifts
+			// only the suspension the registry put.
+			return nil
+		case to == cancuoc.AccountActive && a.Status != cancuoc.AccountSuspended:
+			return nil
+		}
+		// Act on the record as it is now, not as the event says it was:
+		// events arrive at least once, and a replay (a consumer recreated
+		// from the stream's start, a redelivery after a later change) of
+		// an old citizen.missing or citizen.died must not suspend or close
+		// the account of someone since found, or whose death record was
+		// corrected.
+		c, err := tx.Citizen(ctx, e.PIN)
+		if cancuoc.KindOf(err) == cancuoc.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if c.LifeStatus != lifeFor[to] {
+			return nil
 		}
 		a, err = s.update(ctx, tx, a.ID, func(a *cancuoc.Account) error { a.Status = to; return nil })
 		if err != nil {

@@ -634,3 +634,63 @@ func TestRegistryEventWithoutAccountWritesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestRegistryEventReplay: an account follows the citizen's record as it
+// is when an event is handled, so old events delivered again (a consumer
+// recreated from the stream's start, a redelivery) neither lift the
+// holder's lock nor suspend or close the account of someone alive; and a
+// lock outlasts a declaration of missing.
+func TestRegistryEventReplay(t *testing.T) {
+	testkit.Stores(t, "eid_test", func(t *testing.T, st cancuoc.Store) {
+		e := newEnv(t, st)
+		ctx := t.Context()
+		a := e.register(t, e.adult, "0912345678")
+		emit := func(typ string, life cancuoc.LifeStatus) cancuoc.Event {
+			n := e.adult.Clone()
+			n.LifeStatus, n.Version = life, e.adult.Version+1
+			if err := st.UpdateCitizen(ctx, n, e.adult.Version); err != nil {
+				t.Fatal(err)
+			}
+			*e.adult = *n
+			return cancuoc.Event{ID: "ev-" + typ + string(n.PIN) + string(life), Type: typ, PIN: n.PIN, Version: n.Version, Actor: "p_x", At: e.clock.Now()}
+		}
+		handle := func(evs ...cancuoc.Event) {
+			t.Helper()
+			for _, ev := range evs {
+				if err := e.s.HandleRegistryEvent(ctx, ev); err != nil {
+					t.Fatalf("%s: %v", ev.Type, err)
+				}
+			}
+		}
+		missing := emit(cancuoc.EventCitizenMissing, cancuoc.Missing)
+		handle(missing)
+		if s := mustAccount(t, e, a.PIN).Status; s != cancuoc.AccountSuspended {
+			t.Fatalf("missing: %s, want suspended", s)
+		}
+		back := emit(cancuoc.EventCitizenUpdated, cancuoc.Alive)
+		handle(back)
+		acc := mustAccount(t, e, a.PIN)
+		if acc.Status != cancuoc.AccountActive {
+			t.Fatalf("back: %s, want active", acc.Status)
+		}
+		if _, err := e.s.Lock(ctx, acc, a.PIN); err != nil {
+			t.Fatal(err)
+		}
+		handle(missing, back) // delivered again, in order
+		if s := mustAccount(t, e, a.PIN).Status; s != cancuoc.AccountLocked {
+			t.Errorf("old events again after the holder's lock: %s, want locked", s)
+		}
+		// Missing while locked: the lock stays, and so after the return.
+		handle(emit(cancuoc.EventCitizenMissing, cancuoc.Missing), emit(cancuoc.EventCitizenUpdated, cancuoc.Alive))
+		if s := mustAccount(t, e, a.PIN).Status; s != cancuoc.AccountLocked {
+			t.Errorf("missing and back while locked: %s, want locked", s)
+		}
+		// A death record corrected: its event again closes nothing.
+		died := emit(cancuoc.EventCitizenDied, cancuoc.Dead)
+		emit(cancuoc.EventCitizenUpdated, cancuoc.Alive)
+		handle(died)
+		if s := mustAccount(t, e, a.PIN).Status; s == cancuoc.AccountClosed {
+			t.Errorf("a corrected death's event closed the account")
+		}
+	})
+}

@@ -67,9 +67,20 @@ func TestChangesEndSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// Suspension (declared missing), then closure (death).
-		for _, typ := range []string{cancuoc.EventCitizenMissing, cancuoc.EventCitizenDied} {
+		// Suspension (declared missing), then closure (death): the record
+		// changed, as the registry writes it with its event.
+		for _, ch := range []struct {
+			typ  string
+			life cancuoc.LifeStatus
+		}{{cancuoc.EventCitizenMissing, cancuoc.Missing}, {cancuoc.EventCitizenDied, cancuoc.Dead}} {
+			typ, life := ch.typ, ch.life
 			h = e.openSession(t, a, typ)
+			n := e.adult.Clone()
+			n.LifeStatus, n.Version = life, e.adult.Version+1
+			if err := st.UpdateCitizen(ctx, n, e.adult.Version); err != nil {
+				t.Fatal(err)
+			}
+			*e.adult = *n
 			if err := e.s.HandleRegistryEvent(ctx, cancuoc.Event{ID: "ev-" + typ, Type: typ, PIN: a.PIN}); err != nil {
 				t.Fatal(err)
 			}

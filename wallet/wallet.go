@@ -461,6 +461,10 @@ const (
 	ReasonHolderMissing = "holder_missing"
 )
 
+// lifeAfter is the life status a registry event leaves its citizen in.
+var lifeAfter = map[string]cancuoc.LifeStatus{cancuoc.EventCitizenDied: cancuoc.Dead,
+	cancuoc.EventCitizenMissing: cancuoc.Missing, cancuoc.EventCitizenUpdated: cancuoc.Alive}
+
 // HandleRegistryEvent follows the holder's life status: a death revokes
 // every document; a declaration of missing suspends the valid ones; a
 // later update showing the person alive again reinstates the documents it
@@ -496,11 +500,17 @@ func (s *Service) HandleRegistryEvent(ctx context.Context, e cancuoc.Event) erro
 		if err != nil || len(docs) == 0 {
 			return err
 		}
-		if e.Type == cancuoc.EventCitizenUpdated {
-			c, err := tx.Citizen(ctx, e.PIN)
-			if err != nil || c.LifeStatus != cancuoc.Alive {
-				return err
-			}
+		// Act on the record as it is now, not as the event says it was:
+		// events arrive at least once, and an old citizen.died or
+		// citizen.missing delivered again (a consumer recreated from the
+		// stream's start) must not revoke or suspend the documents of
+		// someone since found, or whose death record was corrected.
+		c, err := tx.Citizen(ctx, e.PIN)
+		if cancuoc.KindOf(err) == cancuoc.NotFound {
+			return nil
+		}
+		if err != nil || c.LifeStatus != lifeAfter[e.Type] {
+			return err
 		}
 		for _, d := range docs {
 			to, reason := cancuoc.DocumentStatus(""), ""
