@@ -166,25 +166,45 @@ func (s *sequencer) run(ctx context.Context) {
 	}
 }
 
+// stopGrace is how long a pass under way when the store closes may go on
+// before its statements are cancelled.
+const stopGrace = 10 * time.Second
+
+// graceful returns the context of the sequencer's statements: ctx's
+// values, but cancelled only stopGrace after ctx (the store closing). A
+// statement cancelled by ctx makes pgx give up the connection while its
+// backend may still be running the pass's pipelined statements, holding
+// the queues' locks after Close has returned (a DROP SCHEMA of a test's
+// store right after deadlocked on them); so stop ends the waits at once,
+// and a pass under way is let finish and commit.
+func graceful(ctx context.Context) (context.Context, context.CancelFunc) {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })
+	return work, func() { stop(); cancel() }
+}
+
 // lead connects, waits to become the leader, then sequences until ctx ends
 // or the connection fails (which frees the leadership for another node).
+// ctx ends the waits; the statements run under graceful's context.
 func (s *sequencer) lead(ctx context.Context) error {
+	work, done := graceful(ctx)
+	defer done()
 	c, err := pgx.ConnectConfig(ctx, s.st.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
-	defer c.Close(context.WithoutCancel(ctx))
+	defer c.Close(work)
 	listening := false
 	for {
 		var got bool
-		if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, s.leaderKey).Scan(&got); err != nil {
+		if err := c.QueryRow(work, `SELECT pg_try_advisory_lock($1)`, s.leaderKey).Scan(&got); err != nil {
 			return err
 		}
 		if got {
 			break
 		}
 		if !listening {
-			if _, err := c.Exec(ctx, `LISTEN `+s.channel()); err != nil {
+			if _, err := c.Exec(work, `LISTEN `+s.channel()); err != nil {
 				return err
 			}
 			listening = true
@@ -195,7 +215,7 @@ func (s *sequencer) lead(ctx context.Context) error {
 	}
 	if listening {
 		// pgx would keep the leader's own notifications unread.
-		if _, err := c.Exec(ctx, `UNLISTEN *`); err != nil {
+		if _, err := c.Exec(work, `UNLISTEN *`); err != nil {
 			return err
 		}
 	}
@@ -203,20 +223,20 @@ func (s *sequencer) lead(ctx context.Context) error {
 	defer s.leader.Store(false)
 	idle := time.NewTimer(s.idle)
 	defer idle.Stop()
-	for {
+	for ctx.Err() == nil {
 		start := time.Now()
-		n, events, err := s.pass(ctx, c)
+		n, events, err := s.pass(work, c)
 		s.endPass(events)
 		if err != nil {
 			return err
 		}
-		if err := s.vacuumQueues(ctx, c, n); err != nil {
+		if err := s.vacuumQueues(work, c, n); err != nil {
 			return err
 		}
 		if n >= int64(s.batch) {
 			continue // a backlog: take the next batch at once
 		}
-		if err := s.awaitWork(ctx, c, idle); err != nil {
+		if err := s.awaitWork(ctx, work, c, idle); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -224,6 +244,7 @@ func (s *sequencer) lead(ctx context.Context) error {
 		}
 		s.pause(ctx, start)
 	}
+	return nil
 }
 
 // pause waits, under a steady stream of commits (work back within the
@@ -282,7 +303,7 @@ func (s *sequencer) standBy(ctx context.Context, c *pgx.Conn) error {
 
 // awaitWork returns when this node committed rows (a kick) or a poll finds
 // rows, maybe other nodes'; the poll is one cheap probe, not a whole pass.
-func (s *sequencer) awaitWork(ctx context.Context, c *pgx.Conn, idle *time.Timer) error {
+func (s *sequencer) awaitWork(ctx, work context.Context, c *pgx.Conn, idle *time.Timer) error {
 	for {
 		idle.Reset(s.idle)
 		select {
@@ -293,7 +314,7 @@ func (s *sequencer) awaitWork(ctx context.Context, c *pgx.Conn, idle *time.Timer
 		case <-idle.C:
 		}
 		var found bool
-		if err := c.QueryRow(ctx, pendingProbeSQL).Scan(&found); err != nil || found {
+		if err := c.QueryRow(work, pendingProbeSQL).Scan(&found); err != nil || found {
 			return err
 		}
 	}

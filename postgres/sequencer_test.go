@@ -371,3 +371,68 @@ func auditSize(t *testing.T, s *postgres.Store) int64 {
 	}
 	return n
 }
+
+// TestSequencerCloseLeavesNoWork: once Close returns, no statement of the
+// store's sequencer is still running on the server. A pass cut by the
+// closing context left its backend running the pass's statements, holding
+// the queues' locks, so a DROP SCHEMA right after (every test's cleanup)
+// deadlocked on them now and then. Closed with events pouring in, many
+// times, the schema drops and no backend of the store's connections is
+// left active.
+func TestSequencerCloseLeavesNoWork(t *testing.T) {
+	base := open(t)
+	t.Parallel()
+	ctx := t.Context()
+	url, sep := serverURL(t), "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for round := range 12 {
+		name := fmt.Sprintf("seq_close_%d_%d", time.Now().UnixNano()%1e9, round)
+		if _, err := base.Pool().Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+			t.Fatal(err)
+		}
+		s, err := postgres.Open(ctx, url+sep+"search_path="+name+"&application_name="+name, postgres.WithSequencerPoll(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writing, stop := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(writing)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = s.InTx(ctx, func(tx cancuoc.Tx) error {
+					evs := make([]*cancuoc.Event, 20)
+					for j := range evs {
+						evs[j] = &cancuoc.Event{ID: fmt.Sprint("e", i, "_", j), Type: "t", Actor: "test", At: time.Now()}
+					}
+					for _, e := range evs {
+						if err := tx.AppendEvent(ctx, e); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
+		}()
+		time.Sleep(time.Duration(20+round*7) * time.Millisecond)
+		close(stop)
+		<-writing
+		s.Close()
+		var active int
+		if err := base.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = $1 AND state NOT IN ('idle')`, name).Scan(&active); err != nil {
+			t.Fatal(err)
+		}
+		if active > 0 {
+			t.Errorf("round %d: %d backends of the closed store still at work", round, active)
+		}
+		if _, err := base.Pool().Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
+			t.Fatalf("round %d: drop schema after Close: %v", round, err)
+		}
+	}
+}
