@@ -25,19 +25,7 @@ type filesReader interface {
 // exist is not found.
 func testFilesReadAhead(t *testing.T, s cancuoc.Store) {
 	ctx := t.Context()
-	var files []*cancuoc.Procedure
-	for i, id := range []string{"r1", "r2", "r3"} {
-		p := Procedure(id, i)
-		if err := s.InsertProcedure(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-		for no := 1; no <= 2; no++ {
-			if err := s.InsertStep(ctx, Step(p, no, "police")); err != nil {
-				t.Fatal(err)
-			}
-		}
-		files = append(files, p)
-	}
+	files := insertFiles(t, s, "r1", "r2", "r3")
 	var ahead bool
 	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
 		var ra filesReader

@@ -434,17 +434,7 @@ func testStepsForClaim(t *testing.T, s cancuoc.Store) {
 // steps with it, and the files of a claim's tasks with them).
 func testTxReadsItsWrites(t *testing.T, s cancuoc.Store) {
 	ctx := t.Context()
-	for i, id := range []string{"p1", "p2"} {
-		p := Procedure(id, i)
-		if err := s.InsertProcedure(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-		for no := 1; no <= 2; no++ {
-			if err := s.InsertStep(ctx, Step(p, no, "police")); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	insertFiles(t, s, "p1", "p2")
 	errItem := cancuoc.E(cancuoc.Conflict, "test", "item_failed", "x", "x")
 	check := func(tx cancuoc.Tx, id string, no int, procVersion, stepVersion int64, when string) {
 		t.Helper()
@@ -671,4 +661,24 @@ func testClaimedStepsUpdate(t *testing.T, s cancuoc.Store) {
 			t.Errorf("stored %s: %+v, %v; want version 3 claimed by b", id, st, err)
 		}
 	}
+}
+
+// insertFiles stores a file of each id, each with police steps 1 and 2.
+func insertFiles(t *testing.T, s cancuoc.Store, ids ...string) []*cancuoc.Procedure {
+	t.Helper()
+	ctx := t.Context()
+	var files []*cancuoc.Procedure
+	for i, id := range ids {
+		p := Procedure(id, i)
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		for no := 1; no <= 2; no++ {
+			if err := s.InsertStep(ctx, Step(p, no, "police")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files = append(files, p)
+	}
+	return files
 }
