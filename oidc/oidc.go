@@ -113,7 +113,7 @@ type Config struct {
 	Audit AuditRecorder
 	// SealFramed seals the requests of login pages in the framed form
 	// (sealed.go), which costs about half of JSON's sealing and opening.
-	// Every release from session 9's on opens both forms, but earlier ones
+	// This release and later ones open both forms, but earlier ones
 	// open only JSON: during a rolling upgrade from one of those, a page
 	// sealed framed by an upgraded node and posted to an old one would be
 	// refused. So JSON is written unless this is set, which an operator
