@@ -63,14 +63,19 @@ func TestDocCache(t *testing.T) {
 // cloneProcedure must copy everything a caller could change through the
 // copy: every pointer, slice and map of a Procedure (a field added later
 // included: the value below fills every field by reflection).
-func TestCloneProcedureIsDeep(t *testing.T) {
-	var p cancuoc.Procedure
-	fill(t, reflect.ValueOf(&p).Elem())
-	c := cloneProcedure(&p)
-	if !reflect.DeepEqual(c, &p) {
-		t.Fatalf("clone %+v differs from %+v", c, p)
+func TestCloneProcedureIsDeep(t *testing.T) { checkCloneIsDeep(t, cloneProcedure, "Procedure") }
+
+// checkCloneIsDeep fills every field of a T, clones it, and checks that the
+// clone is equal and shares no pointer, slice or map with it.
+func checkCloneIsDeep[T any](t *testing.T, clone func(*T) *T, name string) {
+	t.Helper()
+	var v T
+	fill(t, reflect.ValueOf(&v).Elem())
+	c := clone(&v)
+	if !reflect.DeepEqual(c, &v) {
+		t.Fatalf("clone %+v differs from %+v", c, v)
 	}
-	noSharing(t, reflect.ValueOf(&p).Elem(), reflect.ValueOf(c).Elem(), "Procedure")
+	noSharing(t, reflect.ValueOf(&v).Elem(), reflect.ValueOf(c).Elem(), name)
 }
 
 // fill sets every field of v to a value other than its zero value.
@@ -255,12 +260,4 @@ func checkAsRead[T any](t *testing.T, v *T, asRead func(*T, []byte) (*T, bool)) 
 	}
 }
 
-func TestCloneStepIsDeep(t *testing.T) {
-	var s cancuoc.ProcedureStep
-	fill(t, reflect.ValueOf(&s).Elem())
-	c := cloneStep(&s)
-	if !reflect.DeepEqual(c, &s) {
-		t.Fatalf("clone %+v differs from %+v", c, s)
-	}
-	noSharing(t, reflect.ValueOf(&s).Elem(), reflect.ValueOf(c).Elem(), "ProcedureStep")
-}
+func TestCloneStepIsDeep(t *testing.T) { checkCloneIsDeep(t, cloneStep, "ProcedureStep") }
