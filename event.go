@@ -2,6 +2,7 @@ package cancuoc
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -53,7 +54,11 @@ type AuditEntry struct {
 // for a new record), so a handler that cares about one field can pass over
 // the others without reading the record. An event that lists no fields
 // (another producer, an older form) may have changed anything.
-func (e *Event) MayHaveChanged(field string) bool {
+func (e *Event) MayHaveChanged(field string) bool { return e.MayHaveChangedAny(field) }
+
+// MayHaveChangedAny is MayHaveChanged for several fields at once: whether
+// e may have changed any of them (the event's data decoded once).
+func (e *Event) MayHaveChangedAny(fields ...string) bool {
 	var d struct {
 		Fields []string `json:"fields"`
 	}
@@ -61,7 +66,7 @@ func (e *Event) MayHaveChanged(field string) bool {
 		return true
 	}
 	for _, f := range d.Fields {
-		if f == field || f == "*" {
+		if f == "*" || slices.Contains(fields, f) {
 			return true
 		}
 	}

@@ -22,3 +22,24 @@ func TestMayHaveChanged(t *testing.T) {
 		}
 	}
 }
+
+func TestMayHaveChangedAny(t *testing.T) {
+	for _, c := range []struct {
+		data string
+		want bool
+	}{
+		{``, true},
+		{`{"fields":["*"]}`, true},
+		{`{"fields":["household","sex"]}`, true},
+		{`{"fields":["phone"]}`, true},
+		{`{"fields":["household","children"]}`, false},
+	} {
+		e := &Event{Type: EventCitizenUpdated, Data: []byte(c.data)}
+		if got := e.MayHaveChangedAny("sex", "phone"); got != c.want {
+			t.Errorf("%q: %v, want %v", c.data, got, c.want)
+		}
+	}
+	if (&Event{Data: []byte(`{"fields":["sex"]}`)}).MayHaveChangedAny() {
+		t.Error("no fields asked: nothing they name can have changed")
+	}
+}

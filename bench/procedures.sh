@@ -15,7 +15,8 @@
 # MODES="step" runs only the per-step mode; CANCUOC_BIN=path uses that
 # server binary instead of building one (to measure another commit);
 # NO_REPORT=1 prints the figures without writing the results;
-# BACKENDS="sqlite" (or "pg") runs only that backend (with NO_REPORT=1).
+# BACKENDS="sqlite" (or "pg", or "floor") runs only that (with NO_REPORT=1);
+# "floor" is bench/procedures-floor.sql, the rows alone in batches (below).
 #
 # TABLE_STATS=1 (PostgreSQL) also writes the rows written per procedure,
 # per table (pg_stat_user_tables: inserted, updated, HOT-updated, deleted,
@@ -27,8 +28,8 @@
 # port PORT+3) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
 #
-# Needs PostgreSQL on 127.0.0.1:5432, pgbench and nats-server
-# (/usr/sbin/nats-server). Ports PORT..PORT+3 (PORT+4 with TABLE_STATS) (PORT=19050 unless set), so
+# Needs PostgreSQL on 127.0.0.1:5432 and pgbench; NATS is the nats-server
+# release in go.mod, built here (NATS=path runs another binary). Ports PORT..PORT+3 (PORT+4 with TABLE_STATS) (PORT=19050 unless set), so
 # that two runs on one machine do not collide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,12 +40,19 @@ DURATION=${DURATION:-20}
 BATCH=${BATCH:-50}
 PORT=${PORT:-19050}
 P_SQLITE=$PORT P_PG=$((PORT + 1)) P_NATS=$((PORT + 2)) P_DEBUG=$((PORT + 3))
-NATS=${NATS:-$(command -v nats-server || echo /usr/sbin/nats-server)}
 OUT=${OUT:-bench/out/procedures}
 rm -rf "$OUT"
 mkdir -p "$OUT"
+if [ -z "${NATS:-}" ]; then
+  # The NATS server release the tests embed (go.mod), built from the module
+  # cache: Debian's nats-server (2.9) predates consumers with several
+  # filters (2.10), without which the webhooks' consumer takes every event.
+  NATS=$OUT/nats-server
+  go build -o "$NATS" github.com/nats-io/nats-server/v2
+fi
 if [ -n "${CANCUOC_BIN:-}" ]; then cp "$CANCUOC_BIN" "$OUT/cancuoc"; else go build -o "$OUT/cancuoc" ./cmd/cancuoc; fi
 go build -o "$OUT/procbench" ./bench/procbench
+go build -o "$OUT/natsfloor" ./bench/natsfloor
 SCHEMA=${SCHEMA_PREFIX:-bench_proc}_$(date +%s)
 psql_() { psql -q -v ON_ERROR_STOP=1 "$PG" "$@"; }
 
@@ -180,11 +188,99 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   kill "$npid"; wait "$npid" 2>/dev/null || true
 }
 
+# The floor (bench/procedures-floor.sql): the rows one procedure writes, in
+# the fewest durable transactions and set-based statements, BATCH files per
+# pgbench transaction; its tables carry as many indexes as cancuoc's do.
+floor_sql() { # floor_sql FILE: the script, its SUBMIT lines repeated for each file of a batch
+  { grep -v '^-- SUBMIT ' bench/procedures-floor.sql | sed -n '1,/^\\set m /p'
+    for k in $(seq 1 "$BATCH"); do grep '^-- SUBMIT ' bench/procedures-floor.sql | sed "s/^-- SUBMIT //; s/@K@/$k/g"; done
+    grep -v '^-- SUBMIT ' bench/procedures-floor.sql | sed '1,/^\\set m /d'
+  } | sed "s/@B@/$BATCH/g" >"$1"
+}
+run_floor() { # the floor, CLIENTS clients for DURATION s; writes OUT/floor.cpu and OUT/floor.json
+  local schema=${SCHEMA}_floor
+  echo "== floor: pgbench, the rows of $BATCH procedures per batch, $CLIENTS clients for ${DURATION}s"
+  schemas+=("$schema")
+  psql_ <<SQL
+CREATE SCHEMA $schema;
+SET search_path = $schema;
+CREATE TABLE ref_procedures (id bigint PRIMARY KEY, status text NOT NULL, version bigint NOT NULL, doc json NOT NULL,
+  at timestamptz DEFAULT now(), province text DEFAULT '01', applicant text DEFAULT 'p');
+CREATE INDEX ON ref_procedures (status, at); CREATE INDEX ON ref_procedures (province, status); CREATE INDEX ON ref_procedures (applicant);
+CREATE TABLE ref_steps (procedure_id bigint, no int, status text NOT NULL, version bigint NOT NULL, doc json NOT NULL,
+  at timestamptz DEFAULT now(), PRIMARY KEY (procedure_id, no));
+CREATE INDEX ON ref_steps (status, procedure_id, no); CREATE INDEX ON ref_steps (at);
+CREATE TABLE ref_citizens (pin text PRIMARY KEY, version bigint NOT NULL, doc json NOT NULL, name_key text DEFAULT 'nguyen minh an',
+  birth_year int DEFAULT 2026, province text DEFAULT '01', commune text DEFAULT '00001', household text, life_status text DEFAULT 'alive',
+  created timestamptz DEFAULT now());
+CREATE INDEX ON ref_citizens (name_key, birth_year); CREATE INDEX ON ref_citizens (province, commune); CREATE INDEX ON ref_citizens (household);
+CREATE INDEX ON ref_citizens (life_status, province); CREATE INDEX ON ref_citizens (birth_year); CREATE INDEX ON ref_citizens (created);
+CREATE INDEX ON ref_citizens (name_key); CREATE INDEX ON ref_citizens (commune); CREATE INDEX ON ref_citizens (province, birth_year);
+CREATE TABLE ref_versions (pin text, version bigint, doc json NOT NULL, at timestamptz DEFAULT now(), PRIMARY KEY (pin, version));
+CREATE TABLE ref_audit (id bigserial PRIMARY KEY, at timestamptz DEFAULT now(), actor text, action text, pin text, fields json DEFAULT '{}',
+  hash bytea DEFAULT sha256('x'));
+CREATE INDEX ON ref_audit (pin, id); CREATE INDEX ON ref_audit (action, at); CREATE INDEX ON ref_audit (actor, at); CREATE INDEX ON ref_audit (at);
+CREATE TABLE ref_outbox (seq bigserial PRIMARY KEY, type text, data json, at timestamptz DEFAULT now());
+CREATE TABLE ref_documents (kind text, number text, pin text, at timestamptz DEFAULT now(), PRIMARY KEY (kind, number), UNIQUE (kind, pin));
+CREATE INDEX ON ref_documents (pin);
+CREATE TABLE ref_households (id text PRIMARY KEY, doc json NOT NULL, province text DEFAULT '01');
+CREATE INDEX ON ref_households (province);
+CREATE TABLE ref_residence (id bigserial PRIMARY KEY, pin text, doc json NOT NULL);
+CREATE INDEX ON ref_residence (pin);
+CREATE TABLE ref_requests (principal text, key text, body bytea, PRIMARY KEY (principal, key));
+INSERT INTO ref_citizens (pin, version, doc) SELECT g::text, 1, '{"full_name":"Trần Thị Mẹ"}' FROM generate_series(1, 100000) g;
+ANALYZE;
+SQL
+  floor_sql "$OUT/floor.sql"
+  PGAPPNAME=cancuoc_floor PGOPTIONS="-c search_path=$schema" pgbench -h 127.0.0.1 -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" -P 1 \
+    -f "$OUT/floor.sql" test >"$OUT/floor.txt" 2>"$OUT/floor.progress" &
+  local bench=$! t0=2 t1=$((DURATION - 1))
+  sleep "$t0"
+  local backends; backends=$(psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'cancuoc_floor'" | tr '\n' ' ')
+  local g0 b0; g0=$(ticks $backends); b0=$(ticks "$bench")
+  sleep $((t1 - t0))
+  local g1 b1; g1=$(ticks $backends); b1=$(ticks "$bench")
+  wait "$bench" || { cat "$OUT/floor.txt" "$OUT/floor.progress"; exit 1; }
+  # batches done in the window [t0, t1): pgbench's progress lines, one per second
+  local batches; batches=$(awk -v a="$t0" -v b="$t1" '/^progress:/ { t = $2 + 0; if (t > a && t <= b) s += $4 } END { printf "%.1f", s }' "$OUT/floor.progress")
+  awk -v g=$((g1 - g0)) -v b=$((b1 - b0)) -v t="$TCK" -v n="$batches" -v f="$BATCH" \
+    'BEGIN { printf "%.3f %.3f %d\n", g / t, b / t, n * f }' >"$OUT/floor.cpu"
+  local tps; tps=$(grep -o 'tps = [0-9.]*' "$OUT/floor.txt" | head -1 | awk '{print $3}')
+  awk -v tps="$tps" -v f="$BATCH" 'BEGIN { printf "{\"per_second\":%.1f}\n", tps * f }' >"$OUT/floor.json"
+}
+
+run_natsfloor() { # NATS's floor (bench/natsfloor): N procedures' events alone; writes OUT/natsfloor.cpu and .json
+  echo "== floor: NATS JetStream, the events of $N procedures alone"
+  mkdir -p "$OUT/nats-floor"
+  "$NATS" -a 127.0.0.1 -p $P_NATS -js -sd "$OUT/nats-floor" >"$OUT/nats-floor.log" 2>&1 &
+  local npid=$!
+  pids+=($npid)
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$P_NATS) 2>/dev/null && break; sleep 0.1; done
+  local n0; n0=$(ticks "$npid")
+  "$OUT/natsfloor" -url nats://127.0.0.1:$P_NATS -n "$N" -batch "$BATCH" >"$OUT/natsfloor.json"
+  awk -v x=$(( $(ticks "$npid") - n0 )) -v t="$TCK" 'BEGIN { printf "%.3f\n", x / t }' >"$OUT/natsfloor.cpu"
+  kill "$npid"; wait "$npid" 2>/dev/null || true
+}
+
 schemas=()
 MODES=${MODES:-step batch}
 BACKENDS=${BACKENDS:-sqlite pg}
-for b in $BACKENDS; do for m in $MODES; do "run_$b" "$m"; done; done
-[ -n "${NO_REPORT:-}" ] && { for m in $MODES; do for b in $BACKENDS; do echo "$b-$m: $(cat "$OUT/$b-$m.cpu") $(cat "$OUT/$b-$m.json")"; done; done; exit 0; }
+for b in $BACKENDS; do
+  if [ "$b" = floor ]; then run_floor; run_natsfloor; continue; fi
+  for m in $MODES; do "run_$b" "$m"; done
+done
+if [ -n "${NO_REPORT:-}" ]; then
+  for b in $BACKENDS; do
+    if [ "$b" = floor ]; then
+      echo "floor: $(cat "$OUT/floor.cpu") $(cat "$OUT/floor.json")"
+      echo "natsfloor: $(cat "$OUT/natsfloor.cpu") $(cat "$OUT/natsfloor.json")"
+      continue
+    fi
+    for m in $MODES; do echo "$b-$m: $(cat "$OUT/$b-$m.cpu") $(cat "$OUT/$b-$m.json")"; done
+  done
+  exit 0
+fi
+case " $BACKENDS " in *" floor "*) ;; *) run_floor; run_natsfloor ;; esac
 
 echo "== reference: pgbench, the raw transactions of one procedure, $CLIENTS clients for ${DURATION}s"
 psql_ <<SQL
@@ -237,6 +333,7 @@ What is measured: \`bench/procbench\` submits N birth files at the counter ($CLI
 | what | birth procedures/s | file time p50 | p95 | ratio to the reference |
 |---|---:|---:|---:|---:|
 | reference: raw PostgreSQL transactions (pgbench) | $(fmt "$REF") | $(fmt "$REFLAT") ms | | 1 |
+| floor: the same rows in batches of $BATCH, set-based (pgbench) | $(fmt "$(val floor per_second)") | | | $(ratio "$(val floor per_second)" "$REF") |
 $(row pg-step "cancuoc on PostgreSQL + NATS JetStream, per step")
 $(row pg-batch "cancuoc on PostgreSQL + NATS JetStream, batch")
 $(row sqlite-step "cancuoc on SQLite (embedded, in-process events), per step")
@@ -250,6 +347,10 @@ $(cpurow pg-step "PostgreSQL + NATS, per step")
 $(cpurow pg-batch "PostgreSQL + NATS, batch")
 $(cpurow sqlite-step "SQLite, per step")
 $(cpurow sqlite-batch "SQLite, batch")
+$(read -r g b f <"$OUT/floor.cpu"; awk -v g="$g" -v b="$b" -v f="$f" 'BEGIN{ t=g+b; printf "| floor: the rows alone, batched (pgbench) | | %.1f | | %.1f | **%.1f** | %.0f/s |\n", 1000*g/f, 1000*b/f, 1000*t/f, 2*f/t }')
+$(read -r n <"$OUT/natsfloor.cpu"; awk -v n="$n" -v c="$(val natsfloor client_cpu_seconds)" -v f="$(val natsfloor procedures)" 'BEGIN{ t=n+c; printf "| floor: the events alone, batched (natsfloor) | | | %.2f | %.2f | **%.2f** | %.0f/s |\n", 1000*n/f, 1000*c/f, 1000*t/f, 2*f/t }')
+
+The floor (\`bench/procedures-floor.sql\`) writes the rows cancuoc writes per procedure on PostgreSQL (counted with \`TABLE_STATS=1\`: the file, its three steps, the child's record and the parent's new version, the versions, household, residence entry, two documents, idempotent answers, 14 audit entries and 14 events), into tables with as many indexes as cancuoc's, in the fewest durable transactions the procedure allows — each file's submission its own, each agency's claim and completion of $BATCH files one each — with set-based statements and the log rows written once. No HTTP, rules, hash chain, sequencer or NATS: it is what PostgreSQL alone must spend on these rows, measured over the middle of a ${DURATION}s run (its backends' CPU, by application_name). The events' floor (\`bench/natsfloor\`) publishes the 17 events of each of N procedures to a file-backed JetStream stream, pipelined with message ids as the relay does, while durable consumers with cancuoc's subscriptions' filters fetch them in batches and acknowledge each batch with one ack: the NATS server's CPU, and the client's in the load generator column.
 
 For scale, OpenCRVS reports about 4 birth declarations per second on three 4-vCPU servers. A file's time includes queueing behind the other files submitted at once (all N are submitted as fast as the counter clients can), so it measures backlog, not the latency of one file on an idle system.
 

@@ -199,14 +199,16 @@ type SubscribeOption func(*subscription)
 // same time (1 by default: strictly in Seq order). Events of one citizen
 // are still handled one after another, in order, and an event about no
 // citizen (a bulk import, a principal) waits for everything before it and
-// holds back everything after it. In JetStream mode, with n > 1 the
-// durable consumer hands out a batch at a time (MaxAckPending is the batch
-// size) and the node handles it in parallel by citizen as above, before it
-// fetches the next; when several nodes share the consumer, each holds its
-// own batch, so two events of one citizen may then run at the same time on
-// two nodes: use n > 1 only for a handler that is correct in any order
-// (the workflow's, whose events of one file never overlap). With n = 1 the
-// consumer hands out one message at a time, in order across all nodes.
+// holds back everything after it. In JetStream mode every consumer hands
+// out a batch at a time, which the node handles as above before it
+// acknowledges it; on NATS 2.11 and later the consumer is pinned to one
+// node at a time, so this holds across nodes too. On an older server a
+// consumer with n > 1 still hands out batches (MaxAckPending is the batch
+// size) but to several nodes at once, so two events of one citizen may run
+// at the same time on two nodes: there, use n > 1 only for a handler that
+// is correct in any order (the workflow's, whose events of one file never
+// overlap), or with a consumer name of the node's own. With n = 1 an older
+// server hands out one message at a time, in order across all nodes.
 func Concurrency(n int) SubscribeOption {
 	return func(s *subscription) { s.concurrency = max(n, 1) }
 }
@@ -521,33 +523,7 @@ func (d *Dispatcher) seen(seq int64) {
 // which every event is handled: the last one's, unless ctx ended first.
 func (d *Dispatcher) deliverBatch(ctx context.Context, s *subscription, evs []cancuoc.Event, log *slog.Logger) int64 {
 	done := make([]bool, len(evs))
-	if s.concurrency <= 1 {
-		for i := range evs {
-			if !d.deliver(ctx, s, &evs[i], log) {
-				break
-			}
-			done[i] = true
-		}
-	} else {
-		// Segments between events about no citizen run in parallel by
-		// citizen; such an event runs alone, as a barrier.
-		for start := 0; start < len(evs) && ctx.Err() == nil; {
-			if evs[start].PIN == "" {
-				done[start] = d.deliver(ctx, s, &evs[start], log)
-				if !done[start] {
-					break
-				}
-				start++
-				continue
-			}
-			end := start
-			for end < len(evs) && evs[end].PIN != "" {
-				end++
-			}
-			d.deliverByCitizen(ctx, s, evs, start, end, done, log)
-			start = end
-		}
-	}
+	d.deliverEach(ctx, s, evs, done, log)
 	var upTo int64
 	for i, ok := range done {
 		if !ok {
@@ -556,6 +532,39 @@ func (d *Dispatcher) deliverBatch(ctx context.Context, s *subscription, evs []ca
 		upTo = evs[i].Seq
 	}
 	return upTo
+}
+
+// deliverEach hands evs (in Seq order) to s, setting done[i] once evs[i]
+// is handled, until all are or ctx ends: one after another, or with
+// Concurrency in parallel by citizen, each citizen's in order, an event
+// about no citizen alone, after everything before it and before
+// everything after it.
+func (d *Dispatcher) deliverEach(ctx context.Context, s *subscription, evs []cancuoc.Event, done []bool, log *slog.Logger) {
+	if s.concurrency <= 1 {
+		for i := range evs {
+			if !d.deliver(ctx, s, &evs[i], log) {
+				return
+			}
+			done[i] = true
+		}
+		return
+	}
+	for start := 0; start < len(evs) && ctx.Err() == nil; {
+		if evs[start].PIN == "" {
+			done[start] = d.deliver(ctx, s, &evs[start], log)
+			if !done[start] {
+				return
+			}
+			start++
+			continue
+		}
+		end := start
+		for end < len(evs) && evs[end].PIN != "" {
+			end++
+		}
+		d.deliverByCitizen(ctx, s, evs, start, end, done, log)
+		start = end
+	}
 }
 
 // deliverByCitizen delivers evs[start:end], all about citizens, with up to

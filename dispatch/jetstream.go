@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -81,8 +78,11 @@ type jsConfig struct {
 
 // WithJetStream makes the dispatcher relay the outbox to JetStream and feed
 // every subscription from a durable JetStream consumer of the same name.
-// Each such consumer hands out one message at a time (MaxAckPending 1), so
-// events stay in order even when several nodes share the consumer.
+// Events stay in order even when several nodes share the consumer: on NATS
+// 2.11 and later it is pinned to one node at a time, which takes batches
+// and acknowledges each once handled; on an older server it hands out one
+// message at a time (MaxAckPending 1) unless the subscription has
+// Concurrency (see consumerConfigs).
 func WithJetStream(js jetstream.JetStream, cfg JetStreamConfig) Option {
 	if cfg.Stream == "" {
 		cfg.Stream = "CANCUOC_EVENTS"
@@ -152,9 +152,13 @@ func oneFilter(types []string) string {
 	return strings.Join(common, ".") + "." + last
 }
 
-// ensureStream creates the stream or brings its settings up to date.
+// ensureStream creates the stream or brings its settings up to date. A
+// stream whose settings are already these is left alone: an update while
+// another node creates its consumers races inside nats-server (2.15:
+// fileStore.UpdateConfig against ConsumerStore, seen under the race
+// detector), and every node starting would update it.
 func (j *jsConfig) ensureStream(ctx context.Context) error {
-	_, err := j.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	want := jetstream.StreamConfig{
 		Name:        j.cfg.Stream,
 		Description: "cancuoc outbox events, one subject per event type",
 		Subjects:    []string{j.cfg.Prefix + ">"},
@@ -164,11 +168,24 @@ func (j *jsConfig) ensureStream(ctx context.Context) error {
 		Duplicates:  j.cfg.Duplicates,
 		MaxAge:      j.cfg.MaxAge,
 		Discard:     jetstream.DiscardOld,
-	})
-	if err != nil {
+	}
+	if st, err := j.js.Stream(ctx, want.Name); err == nil && sameStream(st.CachedInfo().Config, want) {
+		return nil
+	}
+	if _, err := j.js.CreateOrUpdateStream(ctx, want); err != nil {
 		return unavailable("dispatch.ensureStream", err)
 	}
 	return nil
+}
+
+// sameStream reports whether a stream's settings (have) are want's, as
+// far as want sets them (the server fills in defaults: one replica, a
+// two-minute duplicate window).
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Retention == want.Retention && have.Storage == want.Storage &&
+		have.Replicas == max(want.Replicas, 1) && (want.Duplicates == 0 || have.Duplicates == want.Duplicates) &&
+		have.MaxAge == want.MaxAge && have.Discard == want.Discard
 }
 
 func unavailable(op string, err error) error {
@@ -332,290 +349,4 @@ func (d *Dispatcher) publish(ctx context.Context, evs []cancuoc.Event, prev stri
 		}
 	}
 	return len(futures), sendErr
-}
-
-// consumeJetStream feeds s from its durable JetStream consumer until ctx
-// ends, recreating the consumer after errors (a NATS restart, a deleted
-// consumer).
-func (d *Dispatcher) consumeJetStream(ctx context.Context, s *subscription) {
-	log := d.log.With("consumer", s.name)
-	cfg := jetstream.ConsumerConfig{
-		Durable:       s.name,
-		Description:   "cancuoc event handler " + s.name,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       d.js.cfg.AckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: 1,
-	}
-	if s.concurrency > 1 {
-		// A fetched batch is handled in parallel by citizen (consumeMessages).
-		cfg.MaxAckPending = max(d.batch, s.concurrency)
-	}
-	switch len(s.typeList) {
-	case 0:
-	case 1:
-		cfg.FilterSubject = d.js.filter(s.typeList[0])
-	default:
-		for _, t := range s.typeList {
-			cfg.FilterSubjects = append(cfg.FilterSubjects, d.js.filter(t))
-		}
-	}
-	// A server before 2.10 takes one filter only: the narrowest that
-	// covers every type (citizen.died and citizen.updated: citizen.*),
-	// and handleMsg skips the other types it lets through. Every message
-	// delivered costs the server a delivery and an acknowledgement, and a
-	// consumer of three registry types received each procedure's dozen
-	// events too.
-	narrow := cfg
-	narrow.FilterSubjects = nil
-	f := oneFilter(s.typeList)
-	if f != "" && len(s.typeList) > 1 {
-		narrow.FilterSubject = d.js.cfg.Prefix + f
-	}
-	d.keepConsuming(ctx, s, cfg, narrow, log)
-}
-
-// keepConsuming feeds s from the durable consumer cfg (narrow on a server
-// that takes one filter only) until ctx ends, recreating it after errors.
-func (d *Dispatcher) keepConsuming(ctx context.Context, s *subscription, cfg, narrow jetstream.ConsumerConfig, log *slog.Logger) {
-	for failures := 0; ctx.Err() == nil; failures++ {
-		cons, err := d.js.ensureConsumer(ctx, cfg, narrow)
-		if err == nil {
-			err = d.consumeMessages(ctx, s, cons, log)
-			if err == nil {
-				return
-			}
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("JetStream consumer failed; retrying", "err", err)
-		if !sleep(ctx, d.backoff(failures)) {
-			return
-		}
-	}
-}
-
-// ensureConsumer creates the durable consumer cfg describes (narrow on a
-// server that takes one filter only), or brings the existing one up to
-// date. One whose filters are neither cfg's nor narrow's is deleted and
-// created again from the first message it has not acknowledged: changing
-// a consumer's filter in place makes NATS 2.9 skip every message not yet
-// delivered (the consumer jumps to the end of the stream), which would
-// lose events. Messages it had delivered but that were not acknowledged
-// are delivered again, as after a crash (and, should the creation fail
-// after the deletion, everything in the stream: at least once still).
-func (j *jsConfig) ensureConsumer(ctx context.Context, cfg, narrow jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	old, err := j.js.Consumer(ctx, j.cfg.Stream, cfg.Durable)
-	switch {
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-	case err != nil:
-		return nil, err
-	default:
-		info := old.CachedInfo()
-		have := filters(info.Config)
-		// A narrow without a filter (types no wildcard covers) is right
-		// only on a server that cannot take cfg's filters: on one that
-		// can, an older release's unfiltered consumer is not kept.
-		narrowOK := have != nil || !multiFilter(j.js.Conn().ConnectedServerVersion())
-		if slices.Equal(have, filters(cfg)) || narrowOK && slices.Equal(have, filters(narrow)) {
-			// Keep what it has; where it started is fixed at creation.
-			cfg.FilterSubject, cfg.FilterSubjects = info.Config.FilterSubject, info.Config.FilterSubjects
-			cfg.DeliverPolicy, cfg.OptStartSeq = info.Config.DeliverPolicy, info.Config.OptStartSeq
-			return j.js.CreateOrUpdateConsumer(ctx, j.cfg.Stream, cfg)
-		}
-		if err := j.js.DeleteConsumer(ctx, j.cfg.Stream, cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, err
-		}
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, info.AckFloor.Stream+1
-		narrow.DeliverPolicy, narrow.OptStartSeq = cfg.DeliverPolicy, cfg.OptStartSeq
-	}
-	if len(cfg.FilterSubjects) > 0 && !multiFilter(j.js.Conn().ConnectedServerVersion()) {
-		cfg = narrow
-	}
-	cons, err := j.js.CreateOrUpdateConsumer(ctx, j.cfg.Stream, cfg)
-	if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
-		// The server ignored the filters and created the consumer without
-		// any; its filter cannot be set in place (above): create it again.
-		if err := j.js.DeleteConsumer(ctx, j.cfg.Stream, cfg.Durable); err != nil {
-			return nil, err
-		}
-		cons, err = j.js.CreateOrUpdateConsumer(ctx, j.cfg.Stream, narrow)
-	}
-	return cons, err
-}
-
-// multiFilter tells whether a NATS server of version v ("2.10.3") takes
-// several filters per consumer (2.10 and later).
-func multiFilter(v string) bool {
-	var major, minor int
-	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
-		return true // unknown: try, and fall back on the server's answer
-	}
-	return major > 2 || major == 2 && minor >= 10
-}
-
-// filters lists a consumer's subject filters, however they are given.
-func filters(c jetstream.ConsumerConfig) []string {
-	switch {
-	case len(c.FilterSubjects) > 0:
-		return slices.Sorted(slices.Values(c.FilterSubjects))
-	case c.FilterSubject != "":
-		return []string{c.FilterSubject}
-	}
-	return nil
-}
-
-// consumeMessages handles cons's messages one by one; nil when ctx ended.
-// It pulls with plain Fetch requests rather than the Messages iterator:
-// one request per poll period is cheap, and a request that the server
-// forgot (a restart) simply expires, where the iterator was seen to stall.
-func (d *Dispatcher) consumeMessages(ctx context.Context, s *subscription, cons jetstream.Consumer, log *slog.Logger) error {
-	wait := max(d.poll, 5*time.Second)
-	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, wait)
-		batch, err := cons.Fetch(d.batch, jetstream.FetchContext(fctx))
-		if err != nil {
-			cancel()
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if s.concurrency <= 1 {
-			for msg := range batch.Messages() {
-				d.handleMsg(ctx, s, msg, log)
-			}
-		} else {
-			var msgs []jetstream.Msg
-			for msg := range batch.Messages() {
-				msgs = append(msgs, msg)
-			}
-			d.handleByCitizen(ctx, s, msgs, log)
-		}
-		err = batch.Error()
-		cancel()
-		if err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
-			return err
-		}
-	}
-	return nil
-}
-
-// handleByCitizen handles a fetched batch with up to s.concurrency
-// citizens at a time, each citizen's events in the stream's order, and
-// returns when every message is acknowledged (or ctx ended). A message
-// about no citizen, or one that does not decode, is handled alone, after
-// everything before it and before everything after it.
-func (d *Dispatcher) handleByCitizen(ctx context.Context, s *subscription, msgs []jetstream.Msg, log *slog.Logger) {
-	pins := make([]cancuoc.PIN, len(msgs))
-	for i, m := range msgs {
-		var head struct {
-			PIN cancuoc.PIN `json:"pin"`
-		}
-		if json.Unmarshal(m.Data(), &head) == nil {
-			pins[i] = head.PIN
-		}
-	}
-	for start := 0; start < len(msgs) && ctx.Err() == nil; {
-		if pins[start] == "" {
-			d.handleMsg(ctx, s, msgs[start], log)
-			start++
-			continue
-		}
-		end := start
-		var order []cancuoc.PIN
-		byPIN := map[cancuoc.PIN][]jetstream.Msg{}
-		for ; end < len(msgs) && pins[end] != ""; end++ {
-			if _, ok := byPIN[pins[end]]; !ok {
-				order = append(order, pins[end])
-			}
-			byPIN[pins[end]] = append(byPIN[pins[end]], msgs[end])
-		}
-		sem := make(chan struct{}, s.concurrency)
-		var wg sync.WaitGroup
-		for _, p := range order {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				for _, m := range byPIN[p] {
-					d.handleMsg(ctx, s, m, log)
-				}
-			})
-		}
-		wg.Wait()
-		start = end
-	}
-}
-
-// handleMsg delivers one message to s's handler, retrying until it
-// succeeds or ctx ends, and acknowledges it. While it waits to retry, it
-// tells the stream the message is in progress so that no other node takes
-// it (which would break the order).
-func (d *Dispatcher) handleMsg(ctx context.Context, s *subscription, msg jetstream.Msg, log *slog.Logger) {
-	if meta, err := msg.Metadata(); err == nil {
-		s.pending.Store(int64(meta.NumPending))
-	}
-	if t := msg.Headers().Get(HeaderType); t != "" && !s.wants(t) {
-		// A type the filter let through (one filter on an older server):
-		// skipped without decoding the event.
-		_ = msg.Ack()
-		return
-	}
-	var e cancuoc.Event
-	if err := json.Unmarshal(msg.Data(), &e); err != nil || e.ID == "" {
-		// Not ours (another publisher on our subjects) or corrupt: retrying
-		// cannot help, and it would block every event after it.
-		s.failures.Add(1)
-		d.metrics.failures.WithLabelValues(s.name).Inc()
-		log.Error("undecodable message dropped", "subject", msg.Subject(), "err", err)
-		_ = msg.Term()
-		return
-	}
-	if !s.wants(e.Type) {
-		_ = msg.Ack()
-		return
-	}
-	for attempt := 0; ; attempt++ {
-		err := call(ctx, s.h, e)
-		if err == nil {
-			if err := msg.Ack(); err != nil {
-				log.Warn("acknowledging an event failed; it will be delivered again", "event", e.ID, "err", err)
-			}
-			s.cursor.Store(e.Seq)
-			s.delivered.Add(1)
-			d.metrics.delivered.WithLabelValues(s.name).Inc()
-			return
-		}
-		if ctx.Err() != nil {
-			_ = msg.Nak() // stopping: let another node have it now
-			return
-		}
-		s.failures.Add(1)
-		d.metrics.failures.WithLabelValues(s.name).Inc()
-		wait := d.backoff(attempt)
-		log.Warn("event handler failed; retrying", "event", e.ID, "type", e.Type, "seq", e.Seq,
-			"attempt", attempt+1, "retry_in", wait, "err", err)
-		if !d.sleepInProgress(ctx, msg, wait) {
-			_ = msg.Nak()
-			return
-		}
-	}
-}
-
-// sleepInProgress waits for dur, telling the stream every third of AckWait
-// that msg is still being worked on; false if ctx ended.
-func (d *Dispatcher) sleepInProgress(ctx context.Context, msg jetstream.Msg, dur time.Duration) bool {
-	every := d.js.cfg.AckWait / 3
-	for dur > 0 {
-		// The handler may have run for a while already: renew first.
-		_ = msg.InProgress()
-		step := min(dur, every)
-		if !sleep(ctx, step) {
-			return false
-		}
-		dur -= step
-	}
-	return true
 }

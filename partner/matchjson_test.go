@@ -2,6 +2,9 @@ package partner
 
 import (
 	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
@@ -46,4 +49,20 @@ func FuzzMatchResultJSON(f *testing.F) {
 		r.Fields = nil
 		checkMatchJSON(t, r)
 	})
+}
+
+// TestViewFieldsAreMatchView: the fields whose change makes the projection
+// re-read a record are exactly the match view's, so a field added to the
+// view without being added there fails here instead of going stale.
+func TestViewFieldsAreMatchView(t *testing.T) {
+	var tags []string
+	typ := reflect.TypeFor[matchView]()
+	for i := range typ.NumField() {
+		tags = append(tags, strings.Split(typ.Field(i).Tag.Get("json"), ",")[0])
+	}
+	got := slices.Sorted(slices.Values(viewFields))
+	slices.Sort(tags)
+	if !slices.Equal(got, tags) {
+		t.Fatalf("viewFields = %v, matchView's fields = %v", got, tags)
+	}
 }

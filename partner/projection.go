@@ -158,6 +158,15 @@ func (p *Projection) Handle(ctx context.Context, e cancuoc.Event) error {
 		// of these, and each was a read and a decode of the record.
 		return nil
 	}
+	if !e.MayHaveChangedAny(viewFields...) {
+		// The registry names the fields a version changed (never their
+		// values): a parent's new child, a newborn's household or health
+		// card leave the match view as it is, and each re-read was a read
+		// and a decode of the whole record. The entry keeps its older
+		// version number, which only ever orders re-reads, and a re-read
+		// takes the record as it is now.
+		return nil
+	}
 	select {
 	case <-p.ready:
 	case <-ctx.Done():
@@ -168,6 +177,10 @@ func (p *Projection) Handle(ctx context.Context, e cancuoc.Event) error {
 	}
 	return p.Refresh(ctx, e.PIN)
 }
+
+// viewFields are the record's fields the match view holds (matchView's
+// JSON names).
+var viewFields = []string{"full_name", "birth_date", "sex", "current_residence", "cards", "phone", "life_status"}
 
 // workflowEvents is the type prefix of the interlinked procedures' events
 // (workflow.Event*; named here so that partner does not depend on the

@@ -456,10 +456,26 @@ func TestProjectionSkipsProcedureEvents(t *testing.T) {
 	if proj.Len() != 0 {
 		t.Fatalf("after procedure events the projection holds %d, want 0 (they change no record)", proj.Len())
 	}
-	if err := proj.Handle(ctx, cancuoc.Event{PIN: c.PIN, Type: cancuoc.EventCitizenUpdated, Seq: proj.Seq() + 2}); err != nil {
-		t.Fatal(err)
+	// A version that changed none of the view's fields (a parent's new
+	// child, a newborn's household) is not read either.
+	for _, fields := range []string{`{"fields":["children"]}`, `{"fields":["household_id","permanent_residence"]}`} {
+		if err := proj.Handle(ctx, cancuoc.Event{PIN: c.PIN, Type: cancuoc.EventCitizenUpdated, Seq: proj.Seq() + 2, Data: []byte(fields)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if proj.Len() != 1 {
-		t.Fatalf("after a registry event the projection holds %d, want 1", proj.Len())
+	if proj.Len() != 0 {
+		t.Fatalf("after updates of fields outside the view the projection holds %d, want 0", proj.Len())
+	}
+	for i, data := range []string{`{"fields":["household_id","current_residence"]}`, ``, `{"fields":["*"]}`} {
+		d := storetest.Citizen(storetest.PIN(10 + i))
+		if err := st.InsertCitizen(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := proj.Handle(ctx, cancuoc.Event{PIN: d.PIN, Type: cancuoc.EventCitizenUpdated, Seq: proj.Seq() + 3, Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+		if proj.Len() != i+1 {
+			t.Fatalf("after a registry event with data %q the projection holds %d, want %d", data, proj.Len(), i+1)
+		}
 	}
 }

@@ -31,7 +31,7 @@ func (c *conn) AppendAudit(ctx context.Context, entries ...*cancuoc.AuditEntry) 
 		return nil
 	}
 	b := &pgx.Batch{}
-	queuePending(b, entries)
+	queueLog(b, entries, nil)
 	if err := c.q.SendBatch(ctx, b).Close(); err != nil {
 		return dbErr(op, err)
 	}
@@ -106,27 +106,15 @@ func sealLegacy(ctx context.Context, q querier) ([]byte, error) {
 	}
 }
 
-// insertPendingSQL inserts entries into the sequencer's queue from one
-// array per column, so a batch of any size is one statement with one text,
-// prepared once per connection: a multi-row VALUES list was a new statement
-// for every batch size and seven parameters per entry for the node to
-// encode. Each entry's fields are the slice [lo:hi] of one flat array
-// (hi < 0: none, NULL), since PostgreSQL arrays of arrays must be
-// rectangular. unnest yields the rows in array order, so the entries of a
-// batch draw their ids in the order given.
-const insertPendingSQL = `INSERT INTO audit_pending (at, actor, action, pin, fields, purpose, outcome)
-SELECT at, actor, action, pin, CASE WHEN hi < 0 THEN NULL ELSE ($5::text[])[lo:hi] END, purpose, outcome
-FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $6::int[], $7::int[], $8::text[], $9::text[])
-	AS u(at, actor, action, pin, lo, hi, purpose, outcome)`
-
-// queuePending queues the insert of entries into the sequencer's queue.
-func queuePending(b *pgx.Batch, entries []*cancuoc.AuditEntry) {
-	b.Queue(insertPendingSQL, pendingArgs(entries)...)
-}
-
-// pendingArgs are insertPendingSQL's arguments for entries.
+// pendingArgs are insertLogSQL's arguments for entries (outbox.go), one
+// array per column. Each entry's fields are the slice [lo:hi] of one flat
+// array (hi < 0: none, NULL), since PostgreSQL arrays of arrays must be
+// rectangular. No entries: NULLs.
 func pendingArgs(entries []*cancuoc.AuditEntry) []any {
 	n := len(entries)
+	if n == 0 {
+		return make([]any, 9)
+	}
 	var (
 		at                              = make([]time.Time, n)
 		actor, action, purpose, outcome = make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -72,16 +72,16 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 	}
 	var pending []*cancuoc.AuditEntry
 	if q.Before == 0 {
-		sql, args := auditSelect(pendingAuditCols, "audit_pending", "id", q, hits, 0, q.Limit)
+		sql, args := auditSelect(pendingAuditCols, pendingAuditFrom, "id DESC, n DESC", "", q, hits, 0, q.Limit)
 		rows, err := db.Query(ctx, sql, args...)
 		if err != nil {
 			return nil, dbErr(op, err)
 		}
-		if _, pending, err = scanPending(rows); err != nil {
+		if pending, err = scanPending(rows); err != nil {
 			return nil, dbErr(op, err)
 		}
 	}
-	sql, args := auditSelect(auditCols, "audit", "seq", q, hits, q.Before, max(q.Limit-len(pending), 1))
+	sql, args := auditSelect(auditCols, "audit", "seq DESC", "seq", q, hits, q.Before, max(q.Limit-len(pending), 1))
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, dbErr(op, err)
@@ -100,13 +100,45 @@ func (c *conn) auditSearch(ctx context.Context, db querier, q cancuoc.AuditQuery
 	return append(pending, done...), nil
 }
 
-// auditSelect returns the query of the newest `limit` rows of table (audit
-// or audit_pending, ordered by key) matching q's criteria (but Limit;
-// Before is before, 0 for none). hits are the outcomes of the block entries
+// pendingAuditFrom is the queued runs' access-log entries (log_pending,
+// insertLogSQL), a row each, newest last by (id, n): read in the
+// citizen's view before the sequencer gives them places. The queue holds
+// the few milliseconds' runs the sequencer has not taken yet, so it is
+// scanned whole rather than indexed: an index would cost every writer.
+const pendingAuditFrom = `(SELECT l.id, u.n, u.at, u.actor, u.action, u.pin,
+		CASE WHEN u.hi < 0 THEN NULL ELSE l.fields[u.lo:u.hi] END AS fields, u.purpose, u.outcome
+	FROM log_pending l, unnest(l.at, l.actor, l.action, l.pin, l.lo, l.hi, l.purpose, l.outcome) WITH ORDINALITY
+		AS u(at, actor, action, pin, lo, hi, purpose, outcome, n)) p`
+
+const pendingAuditCols = `id, n, at, actor, action, coalesce(pin, ''), fields, purpose, outcome`
+
+// scanPending reads pendingAuditCols' rows: entries with no place yet.
+func scanPending(rows pgx.Rows) ([]*cancuoc.AuditEntry, error) {
+	defer rows.Close()
+	var out []*cancuoc.AuditEntry
+	for rows.Next() {
+		var (
+			id, n int64
+			e     cancuoc.AuditEntry
+			at    time.Time
+			p     string
+		)
+		if err := rows.Scan(&id, &n, &at, &e.Actor, &e.Action, &p, &e.Fields, &e.Purpose, &e.Outcome); err != nil {
+			return nil, err
+		}
+		e.At, e.PIN = ts(at), cancuoc.PIN(p)
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+// auditSelect returns the query of the newest `limit` rows of from (audit
+// or pendingAuditFrom, in the order given, newest first) matching q's
+// criteria (but Limit; Before is before on key, 0 for none). hits are the outcomes of the block entries
 // whose touched block holds q.PIN (touched.go): they are the citizen's
 // entries too, read by their own index in a second branch of a UNION ALL
 // (an OR would let the planner walk the whole log backwards).
-func auditSelect(cols, table, key string, q cancuoc.AuditQuery, hits []string, before int64, limit int) (string, []any) {
+func auditSelect(cols, from, order, key string, q cancuoc.AuditQuery, hits []string, before int64, limit int) (string, []any) {
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -135,11 +167,11 @@ func auditSelect(cols, table, key string, q cancuoc.AuditQuery, hits []string, b
 		if before > 0 {
 			where = append(where, key+" < "+arg(before))
 		}
-		s := `SELECT ` + cols + ` FROM ` + table
+		s := `SELECT ` + cols + ` FROM ` + from
 		if len(where) > 0 {
 			s += ` WHERE ` + strings.Join(where, " AND ")
 		}
-		return s + ` ORDER BY ` + key + ` DESC LIMIT ` + arg(limit)
+		return s + ` ORDER BY ` + order + ` LIMIT ` + arg(limit)
 	}
 	if q.PIN == "" {
 		return branch(""), args
@@ -149,7 +181,7 @@ func auditSelect(cols, table, key string, q cancuoc.AuditQuery, hits []string, b
 		return own, args
 	}
 	blocks := branch("pin IS NULL AND action = '" + cancuoc.TouchedAction + "' AND outcome = ANY(" + arg(hits) + "::text[])")
-	return `SELECT * FROM ((` + own + `) UNION ALL (` + blocks + `)) u ORDER BY ` + key + ` DESC LIMIT ` + arg(limit), args
+	return `SELECT * FROM ((` + own + `) UNION ALL (` + blocks + `)) u ORDER BY ` + order + ` LIMIT ` + arg(limit), args
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

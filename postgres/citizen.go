@@ -86,14 +86,44 @@ func (c *conn) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, 
 	if r, ok := c.keptCitizen(pin); ok {
 		return r, nil
 	}
-	r, err := scanCitizen(c.q.QueryRow(ctx, `SELECT `+citizenCols+` FROM citizens WHERE pin = $1`, string(pin)))
+	row, ahead := c.takeRawCitizen(pin)
+	if !ahead {
+		row = c.q.QueryRow(ctx, `SELECT `+citizenCols+` FROM citizens WHERE pin = $1`, string(pin))
+	}
+	r, err := scanCitizen(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound(op)
 	}
 	if err == nil && c.pool == nil {
 		c.keepCitizen(r)
+		c.sawCitizen(pin)
 	}
 	return r, dbErr(op, err)
+}
+
+// readAheadCitizens reads the records of pins in one statement and keeps
+// them undecoded for the transaction's next Citizen of each (readahead.go):
+// a record read ahead and never asked for costs no decoding.
+func (c *conn) readAheadCitizens(ctx context.Context, pins []string) error {
+	if len(pins) == 0 {
+		return nil
+	}
+	rows, err := c.q.Query(ctx, `SELECT pin, `+citizenCols+` FROM citizens WHERE pin = ANY($1)`, pins)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			pin string
+			r   rawCitizen
+		)
+		if err := rows.Scan(&pin, &r.doc, &r.version, &r.created, &r.updated); err != nil {
+			return err
+		}
+		c.keepRawCitizen(cancuoc.PIN(pin), r)
+	}
+	return rows.Err()
 }
 
 // CitizenDoc returns the stored document undecoded.
@@ -122,14 +152,23 @@ func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `
+	const insert = `
 		INSERT INTO citizens (pin, version, name_key, birth_year, birth_month, birth_day, sex,
 			life_status, home_province, home_commune, household_id, created_at, updated_at, doc, quality)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-		ON CONFLICT (pin) DO NOTHING`,
-		string(r.PIN), r.Version, r.NameKey, r.BirthDate.Year, r.BirthDate.Month, r.BirthDate.Day, string(r.Sex),
+		ON CONFLICT (pin) DO NOTHING`
+	args := []any{string(r.PIN), r.Version, r.NameKey, r.BirthDate.Year, r.BirthDate.Month, r.BirthDate.Day, string(r.Sex),
 		string(r.LifeStatus), r.Home.Province, r.Home.Commune, householdID(r), ts(r.CreatedAt), ts(r.UpdatedAt), doc,
-		cancuoc.QualityFlags(r))
+		cancuoc.QualityFlags(r)}
+	// Its only refusal is a taken PIN (laterOne): a caller that draws
+	// another on pin_taken then draws it when the work runs again without
+	// deferring (a batch settle's items, each in its own savepoint).
+	if c.laterOne(op, insert, args, func() error { return pinTaken(op) }) {
+		c.wroteCitizen(r.PIN, r.Version)
+		c.sawCitizen(r.PIN)
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
@@ -137,6 +176,7 @@ func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 		return pinTaken(op)
 	}
 	c.wroteCitizen(r.PIN, r.Version)
+	c.sawCitizen(r.PIN)
 	return nil
 }
 
@@ -151,19 +191,29 @@ func (c *conn) UpdateCitizen(ctx context.Context, r *cancuoc.Citizen, prev int64
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `
+	const update = `
 		UPDATE citizens SET version = $3, name_key = $4, birth_year = $5, birth_month = $6, birth_day = $7,
 			sex = $8, life_status = $9, home_province = $10, home_commune = $11, household_id = $12,
 			created_at = $13, updated_at = $14, doc = $15, quality = $16
-		WHERE pin = $1 AND version = $2`,
-		string(r.PIN), prev, r.Version, r.NameKey, r.BirthDate.Year, r.BirthDate.Month, r.BirthDate.Day,
+		WHERE pin = $1 AND version = $2`
+	args := []any{string(r.PIN), prev, r.Version, r.NameKey, r.BirthDate.Year, r.BirthDate.Month, r.BirthDate.Day,
 		string(r.Sex), string(r.LifeStatus), r.Home.Province, r.Home.Commune, householdID(r),
-		ts(r.CreatedAt), ts(r.UpdatedAt), doc, cancuoc.QualityFlags(r))
+		ts(r.CreatedAt), ts(r.UpdatedAt), doc, cancuoc.QualityFlags(r)}
+	// A record the transaction read or stored exists (readahead.go,
+	// seen): only a stale version can refuse the update (laterOne). The
+	// row's lock is taken when it runs, before the history row held
+	// after it (wroteCitizen).
+	if c.ahead.seen[r.PIN] && c.laterOne(op, update, args, func() error { return staleVersion(op) }) {
+		c.wroteCitizen(r.PIN, r.Version)
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, update, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
 	if tag.RowsAffected() == 1 {
 		c.wroteCitizen(r.PIN, r.Version)
+		c.sawCitizen(r.PIN)
 		return nil
 	}
 	var exists bool

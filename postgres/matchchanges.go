@@ -11,9 +11,9 @@ import (
 // MatchChanges reads, in one REPEATABLE READ, read-only transaction (one
 // snapshot): the clock and the highest sequenced event, the citizens
 // named by the events after `after` and by those still waiting for the
-// sequencer (events_pending: committed, not yet given a Seq), and those
+// sequencer (log_pending: committed, not yet given a Seq), and those
 // citizens' match columns. The sequencer moves a batch from
-// events_pending to events in one transaction, so the snapshot sees every
+// log_pending to events in one transaction, so the snapshot sees every
 // committed event in exactly one of the two.
 func (s *Store) MatchChanges(ctx context.Context, after int64, limit int) (cancuoc.MatchChanges, error) {
 	const op = "postgres.MatchChanges"
@@ -27,7 +27,8 @@ func (s *Store) MatchChanges(ctx context.Context, after int64, limit int) (cancu
 		rows, err := tx.Query(ctx, `SELECT DISTINCT pin FROM (
 			SELECT pin FROM events WHERE seq > $1 AND (pin IS NOT NULL OR type = $2)
 			UNION ALL
-			SELECT pin FROM events_pending WHERE pin IS NOT NULL OR type = $2) e
+			SELECT u.pin FROM log_pending l, unnest(l.event_pin, l.type) AS u(pin, type)
+			WHERE u.pin IS NOT NULL OR u.type = $2) e
 			LIMIT $3`, after, cancuoc.EventCitizensLoaded, limit+1)
 		if err != nil {
 			return err

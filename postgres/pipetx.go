@@ -15,13 +15,14 @@ import (
 // used to cost a round trip for its BEGIN, one per savepoint's start and
 // one per log write, each waited for although nothing reads its answer:
 // every state change appends its audit entry and its event to the log
-// queues (audit_pending, events_pending), and nothing in the transaction
-// reads them (the sequencer does, after the commit). So a transaction's
+// queue (log_pending), and nothing in the transaction reads it (the
+// sequencer does, after the commit). So a transaction's
 // statements go through a pipe that holds those statements and sends them,
 // in their order, in one batch with the next statement whose answer is
 // waited for: the BEGIN with the first query, a savepoint's SAVEPOINT with
-// its first statement, and the log writes, gathered into one insert for
-// both queues (insertBothSQL), with the savepoint's RELEASE or the COMMIT. They commit with the
+// its first statement, and the log writes, gathered into one row of the
+// queue per run (insertLogSQL), with the savepoint's RELEASE or the
+// COMMIT. They commit with the
 // transaction, so the order of two changes to one record (whose row lock
 // the second transaction waits for) is kept. A held statement that fails
 // fails the statement it went with, and so the savepoint's work or the
@@ -48,13 +49,14 @@ type pipe struct {
 	pending pgx.Batch // held statements, in order
 	sent    int       // round trips that carried held statements
 	// The log writes held since the last savepoint statement (or the
-	// BEGIN): a run, which becomes one insert for both queues at the next
+	// BEGIN): a run, which becomes one row of the queue at the next
 	// savepoint statement or the COMMIT (seal). A settled step appends
 	// four or five entries and as many events, between its other
 	// statements, and each single-row insert cost the database a
-	// statement. Nothing in the transaction reads the queues, so a run may
-	// pass the statements that follow it; nothing orders the two queues
-	// against each other, and each keeps its own order; and no run crosses
+	// statement, and a row per entry its own tuple, index entries and
+	// vacuum. Nothing in the transaction reads the queue, so a run may
+	// pass the statements that follow it; nothing orders the entries
+	// against the events, and each keeps its own order; and no run crosses
 	// a savepoint's start or end, so a savepoint rolled back takes its own.
 	audit  []*cancuoc.AuditEntry
 	events []cancuoc.Event
@@ -135,8 +137,8 @@ func (p *pipe) finish(ctx context.Context) (pgconn.CommandTag, error) {
 // wrap turns its error into a store error, and check, if not nil, judges
 // the rows it touched when the answer comes. The current run of log
 // writes is not sealed before it: nothing in the transaction reads the
-// queues, so their rows may follow it, and a batch claim's held updates
-// and log writes then make one insert, not two per task.
+// queue, so its row may follow it, and a batch claim's held updates and
+// log writes then make one run, not one per task.
 func (p *pipe) holdChecked(sql string, args []any, wrap func(error) error, check func(pgconn.CommandTag) error) {
 	qq := p.pending.Queue(sql, args...)
 	if check != nil {
@@ -463,8 +465,8 @@ func (f failedBatch) QueryRow() pgx.Row                { return &batchRow{err: f
 func (f failedBatch) Close() error                     { return f.err }
 func (failedBatch) Tx() pgx.Tx                         { return nil }
 
-// holdLog notes that the transaction wrote to the log queues (events:
-// the events queue, whose dispatch the commit must not keep waiting).
+// holdLog notes that the transaction wrote to the log queue (events:
+// events among them, whose dispatch the commit must not keep waiting).
 func (c *conn) holdLog(events bool) {
 	c.appendedRows = true
 	c.appendedEvents = c.appendedEvents || events

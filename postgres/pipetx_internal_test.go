@@ -115,8 +115,8 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want("BEGIN ISOLATION LEVEL + WITH entries AS + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
-		"WITH entries AS + RELEASE SAVEPOINT cancuoc_item1")
+	want("BEGIN ISOLATION LEVEL + INSERT INTO log_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"INSERT INTO log_pending + RELEASE SAVEPOINT cancuoc_item1")
 
 	// Refused before any statement: nothing sent, its writes forgotten.
 	refused := errors.New("item refused")
@@ -148,9 +148,9 @@ func TestHeldStatementsRideTheNextRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want("BEGIN ISOLATION LEVEL + WITH entries AS + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
-		"WITH entries AS + RELEASE SAVEPOINT cancuoc_item1",
-		"SAVEPOINT cancuoc_item1 + INSERT INTO events_pending + SAVEPOINT cancuoc_item2 + UPDATE procedures SET",
+	want("BEGIN ISOLATION LEVEL + INSERT INTO log_pending + SAVEPOINT cancuoc_item1 + UPDATE procedure_steps SET",
+		"INSERT INTO log_pending + RELEASE SAVEPOINT cancuoc_item1",
+		"SAVEPOINT cancuoc_item1 + INSERT INTO log_pending + SAVEPOINT cancuoc_item2 + UPDATE procedures SET",
 		// The rollback alone (Savepoint says why), its RELEASE with the next.
 		"ROLLBACK TO SAVEPOINT",
 		"RELEASE SAVEPOINT cancuoc_item2 + RELEASE SAVEPOINT cancuoc_item1")
@@ -272,7 +272,7 @@ func TestClaimedStepUpdatesAreHeld(t *testing.T) {
 	}
 	_, err := c.q.Exec(ctx, `SELECT 1`)
 	if got, want := strings.Join(q.trips, "\n"), strings.Repeat("UPDATE procedure_steps SET + ", 4)+
-		"WITH entries AS + SELECT 1"; got != want {
+		"INSERT INTO log_pending + SELECT 1"; got != want {
 		t.Errorf("round trips:\n%s\nwant:\n%s", got, want)
 	}
 	if cancuoc.KindOf(err) != cancuoc.Conflict {
@@ -359,7 +359,7 @@ func TestWholeTransactionWithoutBeginCommit(t *testing.T) {
 		want     string
 	}{
 		{"login", true, login, "INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests"},
-		{"token", true, token, "WITH c AS + INSERT INTO oidc_tokens + INSERT INTO audit_pending"},
+		{"token", true, token, "WITH c AS + INSERT INTO oidc_tokens + INSERT INTO log_pending"},
 		{"login, other default isolation", false, login,
 			"BEGIN ISOLATION LEVEL + INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests + COMMIT"},
 		{"judged write", true, func(c *conn) error {
@@ -374,7 +374,7 @@ func TestWholeTransactionWithoutBeginCommit(t *testing.T) {
 		}, "BEGIN ISOLATION LEVEL + INSERT INTO logins + WITH u AS + INSERT INTO oidc_sessions + INSERT INTO oidc_auth_requests + UPDATE x SET\nCOMMIT"},
 		{"savepoint", true, func(c *conn) error {
 			return c.Savepoint(ctx, func(cancuoc.Tx) error { return c.AppendAudit(ctx, &cancuoc.AuditEntry{At: now, Action: "a"}) })
-		}, "BEGIN ISOLATION LEVEL + SAVEPOINT cancuoc_item1 + INSERT INTO audit_pending + RELEASE SAVEPOINT cancuoc_item1\nCOMMIT"},
+		}, "BEGIN ISOLATION LEVEL + SAVEPOINT cancuoc_item1 + INSERT INTO log_pending + RELEASE SAVEPOINT cancuoc_item1\nCOMMIT"},
 	} {
 		if got := run(tc.implicit, tc.fn); got != tc.want {
 			t.Errorf("%s: round trips:\n%s\nwant:\n%s", tc.name, got, tc.want)

@@ -93,9 +93,11 @@ func WithLogGather(d time.Duration) Option {
 	return func(o *options) { o.logGather, o.logGatherSet = max(d, 0), true }
 }
 
-// WithQueueVacuum sets how many rows the sequencer moves out of its queues
-// between its own vacuums of them (100,000 by default; 0 or less: never,
-// leaving them to autovacuum).
+// WithQueueVacuum sets how many runs (rows of its queue: a transaction's
+// log writes between savepoint statements) the sequencer moves out of its
+// queue between its own vacuums of it (20,000 by default, a few thousand
+// birth procedures, as many as 100,000 rows of the per-entry queues were;
+// 0 or less: never, leaving it to autovacuum).
 func WithQueueVacuum(rows int64) Option {
 	return func(o *options) { o.queueVacuum = rows }
 }
@@ -115,7 +117,7 @@ func WithWaitSequenced() Option {
 // reached.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	const op = "postgres.Open"
-	o := options{seqPoll: 10 * time.Millisecond, queueVacuum: 100_000}
+	o := options{seqPoll: 10 * time.Millisecond, queueVacuum: 20_000}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -177,6 +179,12 @@ func currentSchema(ctx context.Context, cc *pgx.ConnConfig) (string, error) {
 // migrate applies the embedded migrations through goose, which needs a
 // database/sql handle; it is opened for this alone and closed after.
 func migrate(ctx context.Context, cc *pgx.ConnConfig, schema string) error {
+	return migrateTo(ctx, cc, schema, 0)
+}
+
+// migrateTo is migrate up to version (all when 0): tests of an upgrade
+// start from an earlier release's schema.
+func migrateTo(ctx context.Context, cc *pgx.ConnConfig, schema string, version int64) error {
 	db := stdlib.OpenDB(*cc.Copy())
 	defer db.Close()
 	// A session advisory lock keeps two nodes from migrating at once. Its key
@@ -204,7 +212,12 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig, schema string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version > 0 {
+		_, err = p.UpTo(ctx, version)
+	} else {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil

@@ -1,7 +1,11 @@
 package postgres
 
 import (
+	"errors"
 	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -50,6 +54,19 @@ type readAhead struct {
 	// so the transaction's own AppendVersion of it cannot be refused and
 	// is held (pipetx.go) instead of a round trip per change.
 	wrote map[cancuoc.PIN]int64
+	// seen are the records the transaction read or stored: they exist
+	// (records are never deleted), so the only refusal of an update of
+	// one is a stale version, which the server raises itself, and the
+	// update is held (UpdateCitizen) rather than a round trip per change.
+	seen map[cancuoc.PIN]bool
+	// raw are records read ahead with the files (ReadAheadFiles), not yet
+	// decoded: the first read of one decodes it and keeps it (citizens).
+	// A write to the record forgets it.
+	raw map[cancuoc.PIN]rawCitizen
+	// deferring: the caller asked that refusals of writes may come late
+	// (DeferRefusals), until the savepoint it asked in ends (a savepoint's
+	// start or end forgets it with the rest).
+	deferring bool
 }
 
 // stepKey names a step.
@@ -135,7 +152,46 @@ func (c *conn) keptCitizen(pin cancuoc.PIN) (*cancuoc.Citizen, bool) {
 }
 
 // forgetCitizen forgets the kept record of pin: the transaction writes it.
-func (c *conn) forgetCitizen(pin cancuoc.PIN) { delete(c.ahead.citizens, pin) }
+func (c *conn) forgetCitizen(pin cancuoc.PIN) {
+	delete(c.ahead.citizens, pin)
+	delete(c.ahead.raw, pin)
+}
+
+// rawCitizen is a record's row as read (citizenCols), undecoded.
+type rawCitizen struct {
+	doc              []byte
+	version          int64
+	created, updated time.Time
+}
+
+// Scan answers the row as scanCitizen reads it.
+func (r rawCitizen) Scan(dest ...any) error {
+	if len(dest) != 4 {
+		return errors.New("postgres: a record read ahead scans into four values")
+	}
+	*dest[0].(*[]byte), *dest[1].(*int64) = r.doc, r.version
+	*dest[2].(*time.Time), *dest[3].(*time.Time) = r.created, r.updated
+	return nil
+}
+
+// keepRawCitizen keeps a record read ahead, undecoded.
+func (c *conn) keepRawCitizen(pin cancuoc.PIN, r rawCitizen) {
+	if c.ahead.raw == nil {
+		c.ahead.raw = map[cancuoc.PIN]rawCitizen{}
+	}
+	c.ahead.raw[pin] = r
+}
+
+// takeRawCitizen returns the record of pin read ahead, as a row to scan,
+// and forgets it (the read keeps it decoded).
+func (c *conn) takeRawCitizen(pin cancuoc.PIN) (pgx.Row, bool) {
+	r, ok := c.ahead.raw[pin]
+	if !ok {
+		return nil, false
+	}
+	delete(c.ahead.raw, pin)
+	return r, true
+}
 
 // keepFile keeps all the steps of file id, read with it: number → doc.
 func (c *conn) keepFile(id string, steps map[int][]byte) {
@@ -193,4 +249,34 @@ func (c *conn) ownVersion(pin cancuoc.PIN, version int64) bool {
 	}
 	delete(c.ahead.wrote, pin)
 	return true
+}
+
+// sawCitizen notes that pin's record exists: the transaction read or
+// stored it.
+func (c *conn) sawCitizen(pin cancuoc.PIN) {
+	if c.pipe == nil {
+		return
+	}
+	if c.ahead.seen == nil {
+		c.ahead.seen = map[cancuoc.PIN]bool{}
+	}
+	c.ahead.seen[pin] = true
+}
+
+// DeferRefusals lets the transaction report the refusal of a write (a
+// stale version, a taken key or number) at a later call or at the end of
+// the savepoint or transaction, rather than at the write, until the
+// savepoint it was asked in ends, and returns whether it did so before.
+// The writes whose only refusal is the server's own are then held
+// (laterOne): a state change's writes cost no round trip each. A refused
+// write then fails every later call, and the savepoint or transaction
+// with it: nothing of it commits. So only a caller that, on any error,
+// lets the savepoint or transaction fail (and then, if it likes, runs the
+// work again without deferring, as a batch settle does) may ask it: a
+// refusal it would have handled at the call (a step that exists) comes as
+// the savepoint's failure instead.
+func (c *conn) DeferRefusals(on bool) bool {
+	was := c.ahead.deferring
+	c.ahead.deferring = on && c.pipe != nil
+	return was
 }

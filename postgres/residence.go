@@ -18,14 +18,21 @@ func (c *conn) InsertHousehold(ctx context.Context, h *cancuoc.Household) error 
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `INSERT INTO households (id, version, province, commune, head_pin, updated_at, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-		h.ID, h.Version, h.Address.Province, h.Address.Commune, string(h.HeadPIN), ts(h.UpdatedAt), doc)
+	const insert = `INSERT INTO households (id, version, province, commune, head_pin, updated_at, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`
+	args := []any{h.ID, h.Version, h.Address.Province, h.Address.Commune, string(h.HeadPIN), ts(h.UpdatedAt), doc}
+	exists := func() error {
+		return cancuoc.E(cancuoc.Conflict, op, "household_exists", "Mã hộ gia đình đã tồn tại.", "A household with this ID exists.")
+	}
+	if c.laterOne(op, insert, args, exists) { // its only refusal
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return cancuoc.E(cancuoc.Conflict, op, "household_exists", "Mã hộ gia đình đã tồn tại.", "A household with this ID exists.")
+		return exists()
 	}
 	return nil
 }
@@ -70,8 +77,12 @@ func (c *conn) AppendResidence(ctx context.Context, e *cancuoc.ResidenceEntry) e
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `INSERT INTO residence_entries (id, pin, at, doc) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO NOTHING`, e.ID, string(e.PIN), ts(e.At), doc)
+	const insert = `INSERT INTO residence_entries (id, pin, at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`
+	args := []any{e.ID, string(e.PIN), ts(e.At), doc}
+	if c.laterOne(op, insert, args, func() error { return duplicate(op) }) { // its only refusal
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}

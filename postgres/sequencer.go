@@ -4,31 +4,37 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cancuoc/cancuoc"
 )
 
 // The log sequencer.
 //
-// A writing transaction appends its access-log entries to audit_pending and
-// its outbox events to events_pending: plain inserts, no lock, committed
-// with the change they record (so "durable before the answer" holds). One
-// sequencer in the whole deployment — the node whose dedicated connection
-// holds a session advisory lock; the others stand by and retry — then
-// repeatedly takes the committed pending rows in insertion-id order and, in
-// one transaction per batch, gives the entries their places and chain
-// hashes in audit and the events their seq in events, deleting them from the
-// queues. So only the sequencer's batches commit one at a time, not every
-// writing transaction of every node.
+// A writing transaction queues its access-log entries and outbox events in
+// log_pending, one row per run (its log writes between two savepoint
+// statements, pipetx.go: the entries and the events as column arrays, in
+// the order written): a plain insert, no lock, committed with the change
+// they record (so "durable before the answer" holds). One sequencer in the
+// whole deployment — the node whose dedicated connection holds a session
+// advisory lock; the others stand by and retry — then repeatedly takes the
+// committed runs in insertion-id order and, in one transaction per batch,
+// unpacks them run by run, each run's entries and events in their order,
+// giving the entries their places and chain hashes in audit and the events
+// their seq in events, and deletes the runs. So only the sequencer's
+// batches commit one at a time, not every writing transaction of every
+// node.
 //
 // Order. Insertion ids are drawn at insert, not at commit, so a batch may
 // take id 11 while id 10 is still uncommitted; 10 then gets a later place.
+// Within a run, order is array order; the runs of one transaction are
+// inserted one after the other, so their ids follow the transaction's
+// order.
 // That is harmless for the chain (its order is the sequencer's) and for
 // consumers (events rows are written only by the sequencer, one batch after
 // the other, so seq order is visibility order and a cursor never skips).
@@ -46,9 +52,9 @@ import (
 // another node by the leader's next poll (WithSequencerPoll, 10 ms by
 // default) and its pass. During a leader change (the lock is freed when the
 // leader's connection ends) entries wait until a standby's next try (1 s).
-// This holds while the sequencer keeps up: a pass takes up to 5,000 rows of
-// each queue in two round trips and one commit, so it drains in batches
-// whatever arrived meanwhile. Until sequenced, entries show in the citizen's
+// This holds while the sequencer keeps up: a pass takes up to 5,000 runs in
+// two round trips and one commit, so it drains in batches whatever arrived
+// meanwhile. Until sequenced, entries show in the citizen's
 // view (AuditSearch) with ID 0.
 type sequencer struct {
 	st        *Store
@@ -58,7 +64,7 @@ type sequencer struct {
 	gather    time.Duration // the least time from one pass's start to the next under load
 	logGather time.Duration // the same while only access-log entries wait (no event, no WaitSequenced)
 	standby   time.Duration // a standby's retry of the leadership
-	vacuumAt  int64         // rows sequenced between the leader's vacuums of the queues
+	vacuumAt  int64         // runs sequenced between the leader's vacuums of the queue
 	sinceVac  int64
 	wait      bool // writers wait until their rows are sequenced
 	log       *slog.Logger
@@ -74,8 +80,12 @@ type sequencer struct {
 	stopped chan struct{}
 }
 
+// newSequencer's leader key is not the one of releases that queued a row
+// per entry (audit_pending, events_pending): during a rolling upgrade their
+// nodes' inserts are turned into runs (migration 00034) and their
+// sequencer, finding its queues empty, must not keep this one from leading.
 func newSequencer(st *Store, schema string, o options) *sequencer {
-	return &sequencer{st: st, leaderKey: lockKey("cancuoc.sequencer:" + schema), batch: 5000,
+	return &sequencer{st: st, leaderKey: lockKey("cancuoc.log-sequencer:" + schema), batch: 5000,
 		idle: o.seqPoll, gather: o.seqGather, logGather: max(o.logGather, o.seqGather), vacuumAt: o.queueVacuum, standby: time.Second, wait: o.waitSequenced, log: slog.Default(),
 		kick: make(chan struct{}, 1), hurry: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 }
@@ -225,7 +235,7 @@ func (s *sequencer) lead(ctx context.Context) error {
 	defer idle.Stop()
 	for ctx.Err() == nil {
 		start := time.Now()
-		n, events, err := s.pass(work, c)
+		n, events, full, err := s.pass(work, c)
 		s.endPass(events)
 		if err != nil {
 			return err
@@ -233,7 +243,7 @@ func (s *sequencer) lead(ctx context.Context) error {
 		if err := s.vacuumQueues(work, c, n); err != nil {
 			return err
 		}
-		if n >= int64(s.batch) {
+		if full {
 			continue // a backlog: take the next batch at once
 		}
 		if err := s.awaitWork(ctx, work, c, idle); err != nil {
@@ -320,24 +330,26 @@ func (s *sequencer) awaitWork(ctx, work context.Context, c *pgx.Conn, idle *time
 	}
 }
 
-const pendingProbeSQL = `SELECT EXISTS (SELECT 1 FROM audit_pending) OR EXISTS (SELECT 1 FROM events_pending)`
+const pendingProbeSQL = `SELECT EXISTS (SELECT 1 FROM log_pending)`
 
-// moveEventsSQL gives the oldest pending events the next seqs, in id
-// order, in one statement. Only the sequencer writes events, so max(seq)
-// is the head; the primary key would refuse a second writer's batch.
-const moveEventsSQL = `WITH moved AS (
-	DELETE FROM events_pending WHERE id IN (SELECT id FROM events_pending ORDER BY id LIMIT $1)
-	RETURNING id, event_id, type, pin, version, actor, at, data
-), head AS (SELECT coalesce(max(seq), 0) AS seq FROM events)
-INSERT INTO events (seq, id, type, pin, version, actor, at, data)
-SELECT head.seq + row_number() OVER (ORDER BY moved.id), event_id, type, pin, version, actor, at, data
-FROM moved, head`
+// readLogSQL reads the oldest queued runs: their ids, their access-log
+// entries (whose chain hashes need Go) and how many events each holds
+// (which stay in the server: moveLogSQL). It takes at most $1 runs, and
+// stops after the run that brings the entries and events to $1 or more:
+// runs are of any size (an access-log batch of hundreds of read audits is
+// one), and a pass must stay one bounded transaction, as when it took up
+// to $1 rows of each queue.
+const readLogSQL = `SELECT id, at, actor, action, pin, fields, lo, hi, purpose, outcome, events FROM (
+	SELECT *, sum(size) OVER (ORDER BY id) - size AS before FROM (
+		SELECT id, at, actor, action, pin, fields, lo, hi, purpose, outcome, coalesce(cardinality(event_id), 0) AS events,
+			coalesce(cardinality(at), 0) + coalesce(cardinality(event_id), 0) AS size
+		FROM log_pending ORDER BY id LIMIT $1) l) r
+WHERE before < $1 ORDER BY id`
 
-const pendingAuditCols = `id, at, actor, action, coalesce(pin, ''), fields, purpose, outcome`
-
-// pass sequences one batch of each queue in one transaction and returns
-// the larger of the two counts and the number of events.
-func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err error) {
+// pass sequences one batch of queued runs in one transaction and returns
+// the number of runs and of events, and whether it took a whole batch
+// (readLogSQL's bound): more may wait.
+func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, full bool, err error) {
 	defer func() {
 		if err != nil {
 			_, _ = c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
@@ -355,9 +367,8 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 	// during a rolling upgrade, nodes of the previous version still append
 	// to audit and events directly under them.
 	b.Queue(`SELECT pg_advisory_xact_lock($1), pg_advisory_xact_lock($2)`, s.st.auditKey(), s.st.outboxKey)
-	b.Queue(moveEventsSQL, s.batch)
 	b.Queue(auditHeadSQL)
-	b.Queue(`SELECT `+pendingAuditCols+` FROM audit_pending ORDER BY id LIMIT $1`, s.batch)
+	b.Queue(readLogSQL, s.batch)
 	br := c.SendBatch(ctx, b)
 	var (
 		last    int64
@@ -370,39 +381,33 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 		_, err = br.Exec()
 	}
 	if err == nil {
-		var tag pgconn.CommandTag
-		if tag, err = br.Exec(); err == nil {
-			events = tag.RowsAffected()
-		}
-	}
-	if err == nil {
 		last, hash, err = head(br.QueryRow())
 	}
 	if err == nil {
 		var rows pgx.Rows
 		if rows, err = br.Query(); err == nil {
-			ids, entries, err = scanPending(rows)
+			ids, entries, events, err = scanRuns(rows)
 		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
 	if len(entries) > 0 && last > 0 && hash == nil {
 		if hash, err = sealLegacy(ctx, c); err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 	}
 	cancuoc.AuditStamp(last, hash, entries)
 	b = &pgx.Batch{}
-	if len(entries) > 0 {
+	if len(ids) > 0 {
 		hashes := make([][]byte, len(entries))
 		for i, e := range entries {
 			hashes[i] = e.Hash
 		}
-		b.Queue(moveAuditSQL, ids, hashes, last)
+		b.Queue(moveLogSQL, ids, hashes, last)
 	}
 	if events > 0 {
 		// Nodes of the previous version (a rolling upgrade) draw seqs from
@@ -412,63 +417,112 @@ func (s *sequencer) pass(ctx context.Context, c *pgx.Conn) (n, events int64, err
 	}
 	b.Queue(`COMMIT`)
 	br = c.SendBatch(ctx, b)
-	if len(entries) > 0 {
-		var tag pgconn.CommandTag
-		if tag, err = br.Exec(); err == nil && tag.RowsAffected() != int64(len(entries)) {
-			// Only the sequencer deletes pending rows, under its lock: a
-			// row gone between the read and the move means another writer
-			// is at the queue, and the chain must not skip an entry.
-			err = fmt.Errorf("log sequencer: moved %d of %d access-log entries", tag.RowsAffected(), len(entries))
+	if len(ids) > 0 {
+		var runs, moved, evs int64
+		if err = br.QueryRow().Scan(&runs, &moved, &evs); err == nil &&
+			(runs != int64(len(ids)) || moved != int64(len(entries)) || evs != events) {
+			// Only the sequencer deletes queued runs, under its lock, and a
+			// run is never changed: a run gone or changed between the read
+			// and the move means another writer is at the queue, and the
+			// chain must not skip an entry.
+			err = fmt.Errorf("log sequencer: moved %d of %d runs, %d of %d access-log entries, %d of %d events",
+				runs, len(ids), moved, len(entries), evs, events)
 		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
-	return max(int64(len(entries)), events), events, nil
+	full = len(ids) >= s.batch || int64(len(entries))+events >= int64(s.batch)
+	return int64(len(ids)), events, full, nil
 }
 
-// moveAuditSQL moves the pass's pending entries ($1, their ids in the order
-// read) into audit with their places ($3 + their position) and the chain
-// hashes computed from them ($2), in one statement: the columns go from
-// queue to log inside the server instead of back through the sequencer as
-// nine parameters per entry, which cost the node about as much CPU as the
-// whole read of the rows. The rows are the ones hashed: a pending row is
-// never changed, and only the sequencer (under its lock) deletes one. The
-// DELETE takes its rows by id = ANY (an index probe each); joined to the
-// unnest inside the DELETE, the planner scanned the whole queue, dead rows
-// and all, for every pass.
-const moveAuditSQL = `WITH moved AS (
-	DELETE FROM audit_pending WHERE id = ANY($1)
-	RETURNING id, at, actor, action, pin, fields, purpose, outcome
+// moveLogSQL moves the pass's queued runs ($1, their ids) into audit and
+// events in one statement, inside the server: the entries take the places
+// after $3 and the chain hashes computed from them ($2), the events the
+// seqs after the head, both in the order read (run by run in id order,
+// each run's elements in array order). It answers how many runs, entries
+// and events it moved. A run is never changed, and only the sequencer
+// (under its lock) deletes one, so the rows moved are the ones hashed. The
+// DELETE takes its rows by id = ANY (an index probe each). Only the
+// sequencer writes events, so max(seq) is the head; the primary key would
+// refuse a second writer's batch.
+const moveLogSQL = `WITH moved AS (
+	DELETE FROM log_pending WHERE id = ANY($1) RETURNING *
+), entries AS (
+	INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash)
+	SELECT $3::bigint + x.k, x.at, x.actor, x.action, x.pin, x.fields, x.purpose, x.outcome, ($2::bytea[])[x.k]
+	FROM (SELECT row_number() OVER (ORDER BY m.id, u.n) AS k, u.at, u.actor, u.action, u.pin,
+			CASE WHEN u.hi < 0 THEN NULL ELSE m.fields[u.lo:u.hi] END AS fields, u.purpose, u.outcome
+		FROM moved m, unnest(m.at, m.actor, m.action, m.pin, m.lo, m.hi, m.purpose, m.outcome) WITH ORDINALITY
+			AS u(at, actor, action, pin, lo, hi, purpose, outcome, n)) x
+	RETURNING 1
+), evs AS (
+	INSERT INTO events (seq, id, type, pin, version, actor, at, data)
+	SELECT head.seq + row_number() OVER (ORDER BY m.id, u.n), u.id, u.type, u.pin, u.version, u.actor, u.at, u.data
+	FROM moved m, unnest(m.event_id, m.type, m.event_pin, m.version, m.event_actor, m.event_at, m.data) WITH ORDINALITY
+			AS u(id, type, pin, version, actor, at, data, n),
+		(SELECT coalesce(max(seq), 0) AS seq FROM events) head
+	RETURNING 1
 )
-INSERT INTO audit (seq, at, actor, action, pin, fields, purpose, outcome, hash)
-SELECT $3::bigint + u.n, m.at, m.actor, m.action, m.pin, m.fields, m.purpose, m.outcome, u.hash
-FROM moved m JOIN unnest($1::bigint[], $2::bytea[]) WITH ORDINALITY AS u(id, hash, n) ON u.id = m.id`
+SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM entries), (SELECT count(*) FROM evs)`
 
-func scanPending(rows pgx.Rows) ([]int64, []*cancuoc.AuditEntry, error) {
+// scanRuns reads readLogSQL's rows: the runs' ids, their entries in order
+// and the number of their events.
+func scanRuns(rows pgx.Rows) (ids []int64, entries []*cancuoc.AuditEntry, events int64, err error) {
 	defer rows.Close()
-	var (
-		ids []int64
-		out []*cancuoc.AuditEntry
-	)
 	for rows.Next() {
 		var (
+			r  logRun
 			id int64
-			e  cancuoc.AuditEntry
-			at time.Time
-			p  string
+			ev int64
 		)
-		if err := rows.Scan(&id, &at, &e.Actor, &e.Action, &p, &e.Fields, &e.Purpose, &e.Outcome); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(&id, &r.at, &r.actor, &r.action, &r.pin, &r.fields, &r.lo, &r.hi, &r.purpose, &r.outcome, &ev); err != nil {
+			return nil, nil, 0, err
 		}
-		e.At, e.PIN = ts(at), cancuoc.PIN(p)
+		if entries, err = r.appendEntries(entries); err != nil {
+			return nil, nil, 0, fmt.Errorf("log sequencer: queued run %d: %w", id, err)
+		}
 		ids = append(ids, id)
-		out = append(out, &e)
+		events += ev
 	}
-	return ids, out, rows.Err()
+	return ids, entries, events, rows.Err()
+}
+
+// logRun is a queued run's access-log columns (insertLogSQL).
+type logRun struct {
+	at                              []time.Time
+	actor, action, purpose, outcome []string
+	pin                             []*string
+	fields                          []string
+	lo, hi                          []int32
+}
+
+// appendEntries appends the run's entries to out, in order.
+func (r *logRun) appendEntries(out []*cancuoc.AuditEntry) ([]*cancuoc.AuditEntry, error) {
+	n := len(r.at)
+	for _, l := range []int{len(r.actor), len(r.action), len(r.purpose), len(r.outcome), len(r.pin), len(r.lo), len(r.hi)} {
+		if l != n {
+			return nil, fmt.Errorf("columns of %d and %d entries", n, l)
+		}
+	}
+	for i := range n {
+		e := &cancuoc.AuditEntry{At: ts(r.at[i]), Actor: r.actor[i], Action: r.action[i], Purpose: r.purpose[i], Outcome: r.outcome[i]}
+		if r.pin[i] != nil {
+			e.PIN = cancuoc.PIN(*r.pin[i])
+		}
+		if lo, hi := int(r.lo[i]), int(r.hi[i]); hi >= 0 {
+			// PostgreSQL's fields[lo:hi], 1-based, empty when lo > hi.
+			if lo < 1 || hi > len(r.fields) {
+				return nil, fmt.Errorf("fields [%d:%d] of %d", lo, hi, len(r.fields))
+			}
+			e.Fields = slices.Clip(r.fields[min(lo-1, hi):hi])
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // WaitSequenced returns once every access-log entry and event committed
@@ -476,13 +530,11 @@ func scanPending(rows pgx.Rows) ([]int64, []*cancuoc.AuditEntry, error) {
 // whichever node leads, waking its own sequencer in case that is this one.
 func (s *Store) WaitSequenced(ctx context.Context) error {
 	const op = "postgres.WaitSequenced"
-	var a, e int64
-	err := s.pool.QueryRow(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM audit_pending),
-		(SELECT coalesce(max(id), 0) FROM events_pending)`).Scan(&a, &e)
-	if err != nil {
+	var last int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM log_pending`).Scan(&last); err != nil {
 		return dbErr(op, err)
 	}
-	for a > 0 || e > 0 {
+	for last > 0 {
 		end := s.seq.passEnd()
 		s.seq.hasten()
 		s.seq.poke()
@@ -496,8 +548,7 @@ func (s *Store) WaitSequenced(ctx context.Context) error {
 		}
 		t.Stop()
 		var left bool
-		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_pending WHERE id <= $1)
-			OR EXISTS (SELECT 1 FROM events_pending WHERE id <= $2)`, a, e).Scan(&left)
+		err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM log_pending WHERE id <= $1)`, last).Scan(&left)
 		if err != nil {
 			return dbErr(op, err)
 		}
@@ -533,12 +584,12 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// vacuumQueues vacuums the two queues once the leader has moved vacuumAt
-// rows through them since the last time. Every row of audit_pending and
-// events_pending is deleted soon after its insert, so without a vacuum
-// their dead rows pile up and every pass scans them: a deployment or test
+// vacuumQueues vacuums the queue once the leader has moved vacuumAt runs
+// through it since the last time. Every row of log_pending is deleted
+// soon after its insert, so without a vacuum its dead rows pile up and
+// every pass scans them: a deployment or test
 // server with autovacuum off (or autovacuum behind on a busy node) slowed
-// the sequencer by an order of magnitude. The queues are the sequencer's
+// the sequencer by an order of magnitude. The queue is the sequencer's
 // own, so it does not rely on the server's settings. SKIP_LOCKED: a queue
 // autovacuum is already at is skipped, not waited for.
 func (s *sequencer) vacuumQueues(ctx context.Context, c *pgx.Conn, moved int64) error {
@@ -549,6 +600,6 @@ func (s *sequencer) vacuumQueues(ctx context.Context, c *pgx.Conn, moved int64) 
 		return nil
 	}
 	s.sinceVac = 0
-	_, err := c.Exec(ctx, `VACUUM (SKIP_LOCKED) audit_pending, events_pending`)
+	_, err := c.Exec(ctx, `VACUUM (SKIP_LOCKED) log_pending`)
 	return err
 }

@@ -103,15 +103,8 @@ func TestSequencerFailover(t *testing.T) {
 // durable and shows in the citizen's view with ID 0, but not in the chain
 // or the outbox; it gets its place at the leader's next pass.
 func TestUnsequencedVisibleToCitizen(t *testing.T) {
-	leader := pgtest.OpenAsync(t, "cancuoc_seq", postgres.WithSequencerPoll(time.Hour))
-	t.Parallel()
+	leader, other := leaderAndOther(t, "cancuoc_seq")
 	ctx := t.Context()
-	waitFor(t, "the first node to lead", leader.IsSequencer)
-	other, err := postgres.Open(ctx, serverURL(t), postgres.WithSchema(schemaOf(t, leader)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	pin := cancuoc.PIN("001090000123")
 	if err := other.AppendAudit(ctx, &cancuoc.AuditEntry{At: time.Now(), Actor: "bank", Action: "citizen.read",
 		PIN: pin, Outcome: "ok"}); err != nil {
@@ -231,14 +224,14 @@ func TestSequencerVacuumsQueues(t *testing.T) {
 	if err := cancuoc.WaitSequenced(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a vacuum of audit_pending", func() bool {
+	waitFor(t, "a vacuum of log_pending", func() bool {
 		var n int
-		err := s.Pool().QueryRow(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'audit_pending'`, schema).Scan(&n)
+		err := s.Pool().QueryRow(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'log_pending'`, schema).Scan(&n)
 		return err == nil && n > 0
 	})
 	// No vacuum truncates a queue: truncating locks out every writer's
-	// insert (migration 00032).
-	for _, q := range []string{"audit_pending", "events_pending"} {
+	// insert (migrations 00032, 00034).
+	for _, q := range []string{"log_pending"} {
 		var opts []string
 		if err := s.Pool().QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass`, schema+"."+q).Scan(&opts); err != nil {
 			t.Fatal(err)
@@ -435,4 +428,21 @@ func TestSequencerCloseLeavesNoWork(t *testing.T) {
 			t.Fatalf("round %d: drop schema after Close: %v", round, err)
 		}
 	}
+}
+
+// leaderAndOther opens a node of a new schema (prefix) whose sequencer
+// leads but polls only hourly, and a second node of the same schema that
+// does not lead: what the second commits waits in the queue until the test
+// pokes the leader. The test runs in parallel from here.
+func leaderAndOther(t *testing.T, prefix string) (leader, other *postgres.Store) {
+	t.Helper()
+	leader = pgtest.OpenAsync(t, prefix, postgres.WithSequencerPoll(time.Hour))
+	t.Parallel()
+	waitFor(t, "the first node to lead", leader.IsSequencer)
+	other, err := postgres.Open(t.Context(), serverURL(t), postgres.WithSchema(schemaOf(t, leader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return leader, other
 }

@@ -29,9 +29,17 @@ func (c *conn) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error 
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `INSERT INTO procedures (id, kind, status, applicant, province, submitted_at, deadline, version, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`, p.ID, string(p.Kind), string(p.Status),
-		string(p.Applicant), p.Province, ts(p.SubmittedAt), ts(p.Deadline), p.Version, doc)
+	const insert = `INSERT INTO procedures (id, kind, status, applicant, province, submitted_at, deadline, version, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`
+	args := []any{p.ID, string(p.Kind), string(p.Status), string(p.Applicant), p.Province, ts(p.SubmittedAt), ts(p.Deadline), p.Version, doc}
+	// Its only refusal is a taken ID (laterOne). The new file has no
+	// steps, which the transaction then knows (its first InsertStep is
+	// held too).
+	if c.laterOne(op, insert, args, func() error { return duplicate(op) }) {
+		c.keepFile(p.ID, map[int][]byte{})
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
@@ -39,6 +47,30 @@ func (c *conn) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error 
 		return duplicate(op)
 	}
 	return nil
+}
+
+// laterOne holds write, an INSERT or UPDATE of at most one row, when the
+// transaction's caller defers refusals (DeferRefusals, readahead.go): it
+// goes with the next statement, a COMMIT or RELEASE included (pipetx.go,
+// holdRaising), and laterOne reports true. With RETURNING 1 added, the
+// server itself refuses it when it touched no row (a taken key, a stale
+// version): 1 / count(*) of its rows raises division_by_zero, as
+// UpdatePasskey's does, and refused is then the error. Only a write whose
+// only refusal is refused's may go this way: the caller rules out a
+// missing row. Otherwise laterOne reports false, and the caller runs the
+// write at once.
+func (c *conn) laterOne(op, write string, args []any, refused func() error) bool {
+	if !c.ahead.deferring || c.pipe == nil || c.pipe.err != nil {
+		return false
+	}
+	wrap := func(err error) error {
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "22012" { // division_by_zero: no row
+			return refused()
+		}
+		return dbErr(op, err)
+	}
+	c.pipe.holdRaising(`WITH w AS (`+write+` RETURNING 1) SELECT 1 / count(*) FROM w`, args, wrap)
+	return true
 }
 
 // Procedure returns one file. In a transaction it reads the file's steps
@@ -67,32 +99,41 @@ func (c *conn) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, er
 // ReadAheadFiles reads the files ids with all their steps in one
 // statement and keeps them for the transaction's next Procedure and Step
 // of each (readahead.go): a batch settle reads each item's file in turn,
-// a round trip per item, where it knows them all at the start. Outside a
-// transaction it does nothing. Files that do not exist are not kept (their
-// Procedure reads, and finds none).
+// a round trip per item, where it knows them all at the start. It reads
+// the records of the files' applicants and subjects too, in a second
+// statement, kept for the transaction's next Citizen of each: a step's
+// effect reads them (a birth's parent, the newborn), a round trip per
+// item and record. Outside a transaction it does nothing. Files that do
+// not exist are not kept (their Procedure reads, and finds none).
 func (c *conn) ReadAheadFiles(ctx context.Context, ids []string) error {
+	const op = "postgres.ReadAheadFiles"
 	if c.pool != nil || len(ids) == 0 {
 		return nil
 	}
-	rows, err := c.q.Query(ctx, `SELECT p.id, p.doc, s.no, s.doc FROM procedures p
+	rows, err := c.q.Query(ctx, `SELECT p.id, p.doc, s.no, s.doc, p.applicant, coalesce(p.doc->>'subject', '') FROM procedures p
 		LEFT JOIN procedure_steps s ON s.procedure_id = p.id WHERE p.id = ANY($1)`, ids)
 	if err != nil {
-		return dbErr("postgres.ReadAheadFiles", err)
+		return dbErr(op, err)
 	}
 	defer rows.Close()
 	files := map[string]map[int][]byte{}
+	var people []string
 	for rows.Next() {
 		var (
-			id           string
-			doc, stepDoc []byte
-			no           *int
+			id, applicant, subject string
+			doc, stepDoc           []byte
+			no                     *int
 		)
-		if err := rows.Scan(&id, &doc, &no, &stepDoc); err != nil {
-			return dbErr("postgres.ReadAheadFiles", err)
+		if err := rows.Scan(&id, &doc, &no, &stepDoc, &applicant, &subject); err != nil {
+			return dbErr(op, err)
 		}
 		if files[id] == nil {
 			files[id] = map[int][]byte{}
 			c.keepProc(id, doc)
+			people = append(people, applicant)
+			if subject != "" {
+				people = append(people, subject)
+			}
 		}
 		if no != nil {
 			c.keepStep(id, *no, stepDoc)
@@ -100,12 +141,13 @@ func (c *conn) ReadAheadFiles(ctx context.Context, ids []string) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return dbErr("postgres.ReadAheadFiles", err)
+		return dbErr(op, err)
 	}
+	rows.Close()
 	for id, steps := range files {
 		c.keepFile(id, steps)
 	}
-	return nil
+	return dbErr(op, c.readAheadCitizens(ctx, people))
 }
 
 // procedureWithSteps reads file id and keeps its steps (pgx.ErrNoRows if
@@ -150,8 +192,15 @@ func (c *conn) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev i
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `UPDATE procedures SET status = $1, deadline = $2, version = $3, doc = $4
-		WHERE id = $5 AND version = $6`, string(p.Status), ts(p.Deadline), p.Version, doc, p.ID, prev)
+	const update = `UPDATE procedures SET status = $1, deadline = $2, version = $3, doc = $4
+		WHERE id = $5 AND version = $6`
+	args := []any{string(p.Status), ts(p.Deadline), p.Version, doc, p.ID, prev}
+	// A file the transaction read exists (files are never deleted): only
+	// a stale version can refuse the update (laterOne).
+	if c.ahead.files[p.ID] != nil && c.laterOne(op, update, args, func() error { return staleVersion(op) }) {
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, update, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
@@ -272,19 +321,32 @@ func scanDocs[T any](op string, rows pgx.Rows) ([]*T, error) {
 func (c *conn) InsertStep(ctx context.Context, s *cancuoc.ProcedureStep) error {
 	const op = "postgres.InsertStep"
 	c.forgetProc(s.ProcedureID)
+	steps, known := c.ahead.files[s.ProcedureID]
+	_, taken := steps[s.No]
 	delete(c.ahead.files, s.ProcedureID)
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `INSERT INTO procedure_steps (procedure_id, no, agency, status, kind, province, commune, submitted_at, version, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (procedure_id, no) DO NOTHING`,
-		s.ProcedureID, s.No, s.Agency, string(s.Status), string(s.Kind), s.Province, s.Commune, ts(s.SubmittedAt), s.Version, doc)
+	const insert = `INSERT INTO procedure_steps (procedure_id, no, agency, status, kind, province, commune, submitted_at, version, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (procedure_id, no) DO NOTHING`
+	args := []any{s.ProcedureID, s.No, s.Agency, string(s.Status), string(s.Kind), s.Province, s.Commune, ts(s.SubmittedAt), s.Version, doc}
+	exists := func() error {
+		return cancuoc.E(cancuoc.Conflict, op, "step_exists", "Bước này của hồ sơ đã được tạo.", "This step of the file already exists.")
+	}
+	// The transaction holds all the file's steps and this one is not
+	// among them (the next step of a completion, the first of a new
+	// file): only a transaction creating it at the same moment can take
+	// it (laterOne).
+	if known && !taken && c.laterOne(op, insert, args, exists) {
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return cancuoc.E(cancuoc.Conflict, op, "step_exists", "Bước này của hồ sơ đã được tạo.", "This step of the file already exists.")
+		return exists()
 	}
 	return nil
 }
@@ -332,6 +394,12 @@ func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev in
 		})
 	}
 	delete(c.ahead.locked, stepKey{s.ProcedureID, s.No})
+	// A step the transaction read with its file exists (steps are never
+	// deleted): only a stale version can refuse the update (laterOne).
+	if _, ok := c.ahead.files[s.ProcedureID][s.No]; ok && c.laterOne(op, update, args, func() error { return staleVersion(op) }) {
+		c.wroteFileStep(s.ProcedureID, s.No, doc)
+		return nil
+	}
 	tag, err := c.q.Exec(ctx, update, args...)
 	if err != nil {
 		delete(c.ahead.files, s.ProcedureID)
@@ -476,13 +544,21 @@ func (c *conn) CountSteps(ctx context.Context, q cancuoc.StepQuery, dueBefore ti
 // the transaction usable when the citizen has one or the number is taken.
 func (c *conn) InsertIssuedDocument(ctx context.Context, d *cancuoc.IssuedDocument) error {
 	const op = "postgres.InsertDocument"
-	tag, err := c.q.Exec(ctx, `INSERT INTO issued_documents (kind, number, pin, procedure_id, issued_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, d.Kind, d.Number, string(d.PIN), d.ProcedureID, ts(d.IssuedAt))
+	const insert = `INSERT INTO issued_documents (kind, number, pin, procedure_id, issued_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`
+	args := []any{d.Kind, d.Number, string(d.PIN), d.ProcedureID, ts(d.IssuedAt)}
+	issued := func() error {
+		return cancuoc.E(cancuoc.Conflict, op, "document_exists", "Giấy tờ này đã được cấp.", "This document has already been issued.")
+	}
+	if c.laterOne(op, insert, args, issued) { // its only refusal
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return cancuoc.E(cancuoc.Conflict, op, "document_exists", "Giấy tờ này đã được cấp.", "This document has already been issued.")
+		return issued()
 	}
 	return nil
 }
@@ -514,8 +590,13 @@ func (c *conn) IssuedDocuments(ctx context.Context, pin cancuoc.PIN) ([]*cancuoc
 // SaveRequest stores an idempotent request's answer.
 func (c *conn) SaveRequest(ctx context.Context, r *cancuoc.IdempotentRequest) error {
 	const op = "postgres.SaveRequest"
-	tag, err := c.q.Exec(ctx, `INSERT INTO idempotent_requests (principal, key, hash, status, body, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, r.Principal, r.Key, r.Hash, r.Status, r.Body, ts(r.CreatedAt))
+	const insert = `INSERT INTO idempotent_requests (principal, key, hash, status, body, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`
+	args := []any{r.Principal, r.Key, r.Hash, r.Status, r.Body, ts(r.CreatedAt)}
+	if c.laterOne(op, insert, args, func() error { return duplicate(op) }) { // its only refusal: it goes with the COMMIT
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, insert, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}

@@ -259,7 +259,10 @@ var errAuditRollback = errors.New("roll back")
 // goroutine that is ready to run queue its own first, and both commit
 // together. With one P the order is fixed: the second caller is ready
 // (just started) when the first takes the lead; without the yield each
-// would commit alone.
+// would commit alone. The race detector's runtime, under a loaded CI
+// machine, was once seen to run the two apart all the same (1 in many
+// runs), so the pair is tried up to five times: without the yield every
+// try commits them apart and the test fails.
 func TestGroupLeaderYields(t *testing.T) {
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "y.db"))
 	if err != nil {
@@ -268,27 +271,34 @@ func TestGroupLeaderYields(t *testing.T) {
 	defer s.Close()
 	ctx := t.Context()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	before := s.group.groups.Load()
-	second := make(chan error, 1)
-	go func() {
-		second <- s.InTx(ctx, func(tx cancuoc.Tx) error {
-			return tx.InsertProcedure(ctx, storetest.Procedure("second", 1))
-		})
-	}()
-	if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
-		return tx.InsertProcedure(ctx, storetest.Procedure("first", 0))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-second; err != nil {
-		t.Fatal(err)
-	}
-	if n := s.group.groups.Load() - before; n != 1 {
-		t.Errorf("%d transactions for more than one caller, want 1 (the two calls together)", n)
-	}
-	for _, id := range []string{"first", "second"} {
-		if _, err := s.Procedure(ctx, id); err != nil {
-			t.Errorf("procedure %s: %v", id, err)
+	var tries []int64
+	for try := range 5 {
+		before := s.group.groups.Load()
+		first, second := fmt.Sprintf("first%d", try), fmt.Sprintf("second%d", try)
+		done := make(chan error, 1)
+		go func() {
+			done <- s.InTx(ctx, func(tx cancuoc.Tx) error {
+				return tx.InsertProcedure(ctx, storetest.Procedure(second, 1))
+			})
+		}()
+		if err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return tx.InsertProcedure(ctx, storetest.Procedure(first, 0))
+		}); err != nil {
+			t.Fatal(err)
 		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{first, second} {
+			if _, err := s.Procedure(ctx, id); err != nil {
+				t.Errorf("procedure %s: %v", id, err)
+			}
+		}
+		n := s.group.groups.Load() - before
+		if n == 1 {
+			return
+		}
+		tries = append(tries, n)
 	}
+	t.Errorf("transactions for more than one caller, per try: %v, want 1 (the two calls together) in at least one try", tries)
 }

@@ -1,10 +1,15 @@
 package storetest
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 )
@@ -105,4 +110,112 @@ func testLogOrderPerCitizen(t *testing.T, s cancuoc.Store) {
 		}
 	}
 	checkChain(t, s)
+}
+
+// testLogRuns writes one transaction's access-log entries and events in
+// several runs (statements between savepoint boundaries, which a store
+// may queue together), with entries of every shape: fields, none (nil) and
+// empty, with and without a PIN; a savepoint rolled back takes its run's
+// entries and events, and not the runs around it. The log must hold the
+// entries, as written, in the order written, as one chain, and the outbox
+// the events in order with their data, followed by another transaction's.
+func testLogRuns(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	entry := func(name string, pin cancuoc.PIN, fields ...string) *cancuoc.AuditEntry {
+		return &cancuoc.AuditEntry{At: T0.Add(time.Duration(len(name)) * time.Second), Actor: "officer-" + name,
+			Action: "citizen.read", PIN: pin, Fields: fields, Purpose: "purpose " + name, Outcome: "ok " + name}
+	}
+	event := func(name string, pin cancuoc.PIN) *cancuoc.Event {
+		return &cancuoc.Event{ID: "ev-" + name, Type: "t." + name, PIN: pin, Version: int64(len(name)), Actor: "a-" + name,
+			At: T0, Data: []byte(`{"name":"` + name + `"}`)}
+	}
+	var want []*cancuoc.AuditEntry
+	// The entries, then an event each: a run of both.
+	appendBoth := func(tx cancuoc.Tx, keep bool, es ...*cancuoc.AuditEntry) error {
+		if err := tx.AppendAudit(ctx, es...); err != nil {
+			return err
+		}
+		if keep {
+			want = append(want, es...)
+		}
+		for _, e := range es {
+			if err := tx.AppendEvent(ctx, event(strings.TrimPrefix(e.Actor, "officer-"), e.PIN)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := appendBoth(tx, true, entry("a1", PIN(1), "full_name", "birth_date"), entry("a2", ""),
+			entry("a3", PIN(2), []string{}...), entry("a4", PIN(1), "address")); err != nil {
+			return err
+		}
+		if err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			return appendBoth(tx, true, entry("b1", PIN(3), "photo"))
+		}); err != nil {
+			return err
+		}
+		if err := tx.Savepoint(ctx, func(tx cancuoc.Tx) error {
+			if err := appendBoth(tx, false, entry("x1", PIN(3), "photo"), entry("x2", PIN(4))); err != nil {
+				return err
+			}
+			return errRollback
+		}); !errors.Is(err, errRollback) {
+			return fmt.Errorf("failing savepoint: %v", err)
+		}
+		return appendBoth(tx, true, entry("c1", "", "a", "b", "c"), entry("c2", PIN(5), "d"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InTx(ctx, func(tx cancuoc.Tx) error { return appendBoth(tx, true, entry("d1", PIN(6), "e")) }); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	n, err := s.AuditSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AuditRange(ctx, 1, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the log holds %d entries, want %d", len(got), len(want))
+	}
+	var prev []byte
+	for i, g := range got {
+		w := *want[i]
+		w.ID, w.Hash, w.At = g.ID, g.Hash, w.At.UTC()
+		if g.ID != int64(i+1) || !bytes.Equal(cancuoc.AuditChainHash(prev, g), g.Hash) {
+			t.Fatalf("entry %d: ID %d, chain broken", i+1, g.ID)
+		}
+		if !bytes.Equal(cancuoc.AuditCanonical(g), cancuoc.AuditCanonical(&w)) || !g.At.Equal(w.At) {
+			t.Errorf("entry %d is %+v, want %+v", i+1, g, w)
+		}
+		prev = g.Hash
+	}
+	evs, err := s.EventsAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i, e := range evs {
+		name := strings.TrimPrefix(e.ID, "ev-")
+		names = append(names, name)
+		w := event(name, e.PIN)
+		if e.Seq != int64(i+1) || e.Type != w.Type || e.Version != w.Version || e.Actor != w.Actor || !jsonEqual(e.Data, w.Data) {
+			t.Errorf("event %d is %+v, want %+v", i+1, e, w)
+		}
+	}
+	if wantNames := []string{"a1", "a2", "a3", "a4", "b1", "c1", "c2", "d1"}; !slices.Equal(names, wantNames) {
+		t.Errorf("the outbox holds %v, want %v", names, wantNames)
+	}
+}
+
+// jsonEqual compares two JSON texts by their values (a store may keep
+// them in another spelling).
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }

@@ -93,3 +93,83 @@ func testFilesReadAhead(t *testing.T, s cancuoc.Store) {
 		t.Errorf("r3's step 1 after the transactions: %+v, %v; want the other transaction's version 2", st, err)
 	}
 }
+
+// testPeopleReadAhead: in a transaction that read files ahead, the
+// records of their applicants and subjects read as stored: each read a
+// record of its own, a read after the transaction's own update sees it,
+// a record another transaction changed after the read ahead may be read
+// as it was but an update from that copy is refused, and a file whose
+// applicant has no record finds none.
+func testPeopleReadAhead(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	mother := Citizen(PINFor("001", cancuoc.Female, 1995, 7)) // Procedure's applicant
+	child := Citizen(PIN(80))
+	mustInsert(t, s, mother, child)
+	with := Procedure("q1", 0)
+	with.Subject = child.PIN
+	orphan := Procedure("q2", 1)
+	orphan.Applicant = PIN(81) // no record
+	for _, p := range []*cancuoc.Procedure{with, orphan} {
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changed := child.Clone()
+	changed.Version, changed.FullName = 2, "Đổi Bởi Giao Dịch Khác"
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		ra, ahead := tx.(filesReader)
+		if ahead {
+			if err := ra.ReadAheadFiles(ctx, []string{"q1", "q2"}); err != nil {
+				return err
+			}
+			// Another transaction changes the child after the read ahead
+			// (a store without it has one writer at a time: not there).
+			if err := s.UpdateCitizen(ctx, changed, 1); err != nil {
+				return err
+			}
+		}
+		m, err := tx.Citizen(ctx, mother.PIN)
+		if err != nil {
+			return err
+		}
+		sameCitizen(t, "the applicant read ahead", m, mother)
+		m.FullName = "Đổi Bởi Người Gọi"
+		again, err := tx.Citizen(ctx, mother.PIN)
+		if err != nil {
+			return err
+		}
+		sameCitizen(t, "the applicant read again after its caller changed the first read", again, mother)
+		again.Version, again.FullName = 2, "Nguyễn Thị Mẹ"
+		if err := tx.UpdateCitizen(ctx, again, 1); err != nil {
+			return err
+		}
+		if got, err := tx.Citizen(ctx, mother.PIN); err != nil || got.Version != 2 || got.FullName != again.FullName {
+			return fmt.Errorf("the applicant after the transaction's update: %+v, %v", got, err)
+		}
+		c, err := tx.Citizen(ctx, child.PIN)
+		if err != nil {
+			return err
+		}
+		if ahead {
+			c.Version, c.FullName = 2, "Từ Bản Đọc Trước"
+			if err := tx.UpdateCitizen(ctx, c, 1); cancuoc.KindOf(err) != cancuoc.Conflict {
+				return fmt.Errorf("update of the subject from the copy read ahead: %v, want a conflict", err)
+			}
+		} else {
+			sameCitizen(t, "the subject", c, child)
+		}
+		if _, err := tx.Citizen(ctx, orphan.Applicant); !errors.Is(err, cancuoc.ErrNotFound) {
+			return fmt.Errorf("an applicant without a record: %v, want not found", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, mother.PIN); got.Version != 2 || got.FullName != "Nguyễn Thị Mẹ" {
+		t.Errorf("the applicant after the commit: version %d, %q", got.Version, got.FullName)
+	}
+	if got := mustGet(t, s, child.PIN); got.Version == 2 && got.FullName == "Từ Bản Đọc Trước" {
+		t.Error("the subject was updated from a stale copy")
+	}
+}

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"BulkInsertConflict", testBulkInsertConflict},
 		{"BulkInsertEvent", testBulkInsertEvent},
 		{"LogOrderPerCitizen", testLogOrderPerCitizen},
+		{"LogRuns", testLogRuns},
 		{"CitizenReadsInTx", testCitizenReadsInTx},
 	}
 	for _, tc := range tests {

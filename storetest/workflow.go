@@ -28,8 +28,10 @@ func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"ClaimedStepsUpdate", testClaimedStepsUpdate},
 		{"TxReadsItsWrites", testTxReadsItsWrites},
 		{"FilesReadAhead", testFilesReadAhead},
+		{"PeopleReadAhead", testPeopleReadAhead},
 		{"Documents", testDocuments},
 		{"Requests", testRequests},
+		{"DeferredRefusals", testDeferredRefusals},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -280,6 +280,11 @@ func (s *Service) SettleBatchTx(ctx context.Context, tx cancuoc.Tx, actor *cancu
 					return err
 				}
 			}
+			// Any refusal fails this savepoint, and the items are then
+			// settled again each in its own, where refusals come at once:
+			// so they may come late here (deferRefusals), and the items'
+			// writes cost no round trip each.
+			defer deferRefusals(tx)()
 			for i, it := range items {
 				out[i].Item = it
 				var err error
@@ -313,6 +318,28 @@ func (s *Service) SettleBatchTx(ctx context.Context, tx cancuoc.Tx, actor *cancu
 		out[i].Step, out[i].Err = nil, err
 	}
 	return out, nil
+}
+
+// refusalDeferrer is a transaction that can report the refusal of a write
+// (a stale version, a taken key) at a later call or at the end of the
+// savepoint or transaction it runs in, which then fails, rather than at
+// the write (PostgreSQL: the write then goes with the next round trip).
+type refusalDeferrer interface {
+	DeferRefusals(on bool) (was bool)
+}
+
+// deferRefusals asks tx, if it can, to report refusals late, until the
+// savepoint it runs in ends or the returned func is called. Only code
+// that lets the savepoint or transaction fail on any error may ask it:
+// a refusal it would have handled at the call (a step created already)
+// comes as that failure instead.
+func deferRefusals(tx cancuoc.Tx) (undo func()) {
+	d, ok := tx.(refusalDeferrer)
+	if !ok {
+		return func() {}
+	}
+	was := d.DeferRefusals(true)
+	return func() { d.DeferRefusals(was) }
 }
 
 // filesReader is a transaction that can read many files with their

@@ -1,7 +1,10 @@
 package workflow_test
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -9,6 +12,8 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/audit"
+	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/sqlite"
 	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/workday"
@@ -374,4 +379,60 @@ func TestIdleClaimWhileKeyRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSettleBatchPINTaken: two births of one batch draw the same PIN. On
+// PostgreSQL the second's insert is refused late (the batch's savepoint
+// defers refusals), the savepoint is rolled back and the items are settled
+// again each in its own; the outcome is the one of a refusal at once: both
+// children registered, with different PINs, and each file's and child's
+// writes, events and certificate once.
+func TestSettleBatchPINTaken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		f1, f2 := w.submitBirth(t), w.submitBirth(t)
+		aw := audit.NewWriter(w.store, 0)
+		t.Cleanup(func() { aw.Close() })
+		same := []byte{0, 0, 0, 7, 0, 0, 0, 7} // the first two serials drawn
+		reg := registry.New(w.store, aw, registry.WithSerialSource(io.MultiReader(bytes.NewReader(same), rand.Reader)))
+		wf := workflow.New(w.store, reg, wftest.Residence{}, workday.Default(), workflow.WithClock(w.clock.now), workflow.WithAuditWriter(aw))
+		res, err := wf.SettleBatch(ctx, w.civil, []workflow.BatchItem{{ProcedureID: f1.ID, No: 1}, {ProcedureID: f2.ID, No: 1}})
+		if err != nil || res[0].Err != nil || res[1].Err != nil {
+			t.Fatalf("batch: %v, %+v", err, res)
+		}
+		s1, s2 := w.file(t, f1.ID).Subject, w.file(t, f2.ID).Subject
+		if s1 == "" || s2 == "" || s1 == s2 {
+			t.Fatalf("children's PINs %q and %q, want two", s1, s2)
+		}
+		evs, err := w.store.EventsAfter(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		born, completed, created := map[cancuoc.PIN]int{}, 0, 0
+		for _, e := range evs {
+			switch e.Type {
+			case cancuoc.EventCitizenBorn:
+				born[e.PIN]++
+			case workflow.EventStepCompleted:
+				completed++
+			case workflow.EventTaskCreated:
+				created++
+			}
+		}
+		if len(born) != 4 || born[s1] != 1 || born[s2] != 1 || completed != 2 || created != 4 {
+			t.Errorf("events: born %v, %d completions, %d tasks created; want the parents and each child born once, 2, 4 (2 submitted, 2 next)",
+				born, completed, created)
+		}
+		for _, pin := range []cancuoc.PIN{s1, s2} {
+			if vs, err := w.store.Versions(ctx, pin); err != nil || len(vs) != 1 {
+				t.Errorf("versions of %s: %d, %v; want 1", pin, len(vs), err)
+			}
+			if docs, err := w.store.IssuedDocuments(ctx, pin); err != nil || len(docs) != 1 {
+				t.Errorf("documents of %s: %d, %v; want the birth certificate", pin, len(docs), err)
+			}
+		}
+		if m, err := w.store.Citizen(ctx, w.mother.PIN); err != nil || len(m.Children) != 2 {
+			t.Errorf("the mother's children: %v, %v; want 2", m, err)
+		}
+	})
 }

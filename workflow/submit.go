@@ -71,6 +71,10 @@ func (s *Service) SubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, su
 	if p.Application, err = json.Marshal(app); err != nil {
 		return nil, err
 	}
+	// A new file's writes can be refused only for a taken ID, and that
+	// fails the submission whenever it comes: it may come late, and the
+	// writes go with the next round trip (deferRefusals).
+	defer deferRefusals(tx)()
 	if err := tx.InsertProcedure(ctx, p); err != nil {
 		return nil, err
 	}

@@ -275,6 +275,10 @@ func (s *Service) Do(ctx context.Context, principal, key string, request []byte,
 		if key == "" {
 			return nil
 		}
+		// The answer is the transaction's last write, and its refusal (the
+		// key taken meanwhile) fails the transaction whenever it comes: it
+		// may come with the COMMIT.
+		defer deferRefusals(tx)()
 		return tx.SaveRequest(ctx, &cancuoc.IdempotentRequest{Principal: principal, Key: key, Hash: hash[:],
 			Status: status, Body: body, CreatedAt: s.clock()})
 	})
