@@ -38,6 +38,7 @@ N=${N:-2000}
 CLIENTS=${CLIENTS:-4}
 DURATION=${DURATION:-20}
 BATCH=${BATCH:-50}
+POLL=${POLL:-0s} # batch mode: a client's wait after a batch that drained its queue (procbench -poll)
 PORT=${PORT:-19050}
 P_SQLITE=$PORT P_PG=$((PORT + 1)) P_NATS=$((PORT + 2)) P_DEBUG=$((PORT + 3))
 OUT=${OUT:-bench/out/procedures}
@@ -120,7 +121,7 @@ run_sqlite() { # run_sqlite MODE
   local pid=${pids[-1]}
   profile "$name"
   measure_start "$pid"
-  "$OUT/procbench" run -base http://127.0.0.1:$P_SQLITE -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" | tee "$OUT/$name.json"
+  "$OUT/procbench" run -base http://127.0.0.1:$P_SQLITE -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" -poll "$POLL" | tee "$OUT/$name.json"
   measure_end "$name" "$pid"
   for p in "${prof_pids[@]}"; do wait "$p" || true; done
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -171,7 +172,7 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables0"
   natsstats $((PORT + 4)) >"$OUT/$name.nats0"
   measure_start "$pid" "$npid"
-  "$OUT/procbench" run -base http://127.0.0.1:$P_PG -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" | tee "$OUT/$name.json"
+  "$OUT/procbench" run -base http://127.0.0.1:$P_PG -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" -poll "$POLL" | tee "$OUT/$name.json"
   measure_end "$name" "$pid" "$npid"
   if [ -n "${TABLE_STATS:-}" ]; then # the consumers catch up and the statistics reach the collector
     sleep "${TABLE_STATS_WAIT:-3}"

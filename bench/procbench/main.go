@@ -126,7 +126,7 @@ type task struct {
 // workBatch runs one agency system until stop with the batch routes:
 // claim up to max tasks of its queue in one call, then complete them all
 // in one call.
-func workBatch(ctx context.Context, c *client, name string, max int, idle time.Duration, stop *atomic.Bool, finished func(id string, no int)) error {
+func workBatch(ctx context.Context, c *client, name string, max int, idle, poll time.Duration, stop *atomic.Bool, finished func(id string, no int)) error {
 	for call := 0; !stop.Load(); call++ {
 		var claimed struct {
 			Items []task `json:"items"`
@@ -161,6 +161,11 @@ func workBatch(ctx context.Context, c *client, name string, max int, idle time.D
 			if it.Status == 200 {
 				finished(it.ProcedureID, it.No)
 			}
+		}
+		if len(claimed.Items) < max {
+			// The queue is drained: an agency's system polls again after
+			// its interval rather than at once for the next few tasks.
+			time.Sleep(poll)
 		}
 	}
 	return nil
@@ -210,6 +215,7 @@ func run(args []string) error {
 	mode := fs.String("mode", "step", "step: agency clients claim and complete one step per call; batch: they use the batch routes")
 	batch := fs.Int("batch", 50, "tasks per claim in batch mode (at most 100)")
 	idle := fs.Duration("idle", 50*time.Millisecond, "batch mode: how long a client waits after finding its queue empty")
+	poll := fs.Duration("poll", 0, "batch mode: how long a client waits after a batch smaller than -batch (its queue drained) before claiming again")
 	_ = fs.Parse(args)
 	raw, err := os.ReadFile(*seedFile)
 	if err != nil {
@@ -263,7 +269,7 @@ func run(args []string) error {
 			wg.Go(func() {
 				var err error
 				if *mode == "batch" {
-					err = workBatch(ctx, c, name, *batch, *idle, &stop, finished)
+					err = workBatch(ctx, c, name, *batch, *idle, *poll, &stop, finished)
 				} else {
 					err = work(ctx, c, &stop, finished)
 				}
