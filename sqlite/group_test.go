@@ -302,3 +302,83 @@ func TestGroupLeaderYields(t *testing.T) {
 	}
 	t.Errorf("transactions for more than one caller, per try: %v, want 1 (the two calls together) in at least one try", tries)
 }
+
+// TestCursorJoinsGroup: a consumer's cursor moved on the Store while the
+// writer is busy queues with the other write transactions and commits in
+// their group, rather than waiting for the writer's connection to commit
+// alone; moved inside a transaction, it is part of it.
+func TestCursorJoinsGroup(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	release := make(chan struct{})
+	holding := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = s.InTx(ctx, func(cancuoc.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	})
+	<-holding
+	errs := make([]error, 3)
+	wg.Go(func() { errs[0] = s.AdvanceCursor(ctx, "a", 5) })
+	queuedWithin(t, s, 1)
+	wg.Go(func() { errs[1] = s.ResetCursor(ctx, "b", 7) })
+	queuedWithin(t, s, 2)
+	wg.Go(func() {
+		errs[2] = s.InTx(ctx, func(tx cancuoc.Tx) error {
+			return tx.InsertProcedure(ctx, storetest.Procedure("p", 0))
+		})
+	})
+	waitQueued(s, 3)
+	before := s.group.groups.Load()
+	close(release)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if s.group.groups.Load() != before+1 {
+		t.Errorf("groups run: %d, want %d: the cursors did not commit with the queued transaction", s.group.groups.Load(), before+1)
+	}
+	for name, want := range map[string]int64{"a": 5, "b": 7} {
+		if got, err := s.Cursor(ctx, name); err != nil || got != want {
+			t.Errorf("cursor %s: %d, %v; want %d", name, got, err, want)
+		}
+	}
+
+	// Inside a transaction the cursor moves with it: rolled back, it stays.
+	errPlanned := errors.New("planned")
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		if err := tx.(*ops).AdvanceCursor(ctx, "a", 9); err != nil {
+			return err
+		}
+		return errPlanned
+	})
+	if err != errPlanned {
+		t.Fatalf("InTx: %v", err)
+	}
+	if got, err := s.Cursor(ctx, "a"); err != nil || got != 5 {
+		t.Errorf("cursor a after a rolled-back move: %d, %v; want 5", got, err)
+	}
+}
+
+// queuedWithin waits until n calls wait behind the single writer; a call
+// that never queues (one that waits for the writer's connection instead)
+// fails the test after a while rather than hanging it.
+func queuedWithin(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s.group.mu.Lock()
+		queued := len(s.group.pending)
+		s.group.mu.Unlock()
+		if queued == n {
+			return
+		}
+	}
+	t.Fatalf("the calls queued for the writer did not reach %d", n)
+}

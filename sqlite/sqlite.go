@@ -38,6 +38,12 @@ var migrations embed.FS
 // SQLITE_BUSY, which the store reports as Unavailable.
 const busyTimeoutMS = 10000
 
+// The writer's page cache, in pages (of 4 KiB; dsns says why two sizes).
+const (
+	writerCachePages = 2048
+	spillPages       = 16384
+)
+
 // Store is a cancuoc.Store on SQLite. Its Tx methods, called on the Store,
 // each run as their own short transaction; use InTx to group them.
 type Store struct {
@@ -138,9 +144,18 @@ func dsns(path string) (write, read, checkpoint string, err error) {
 	}
 	wq := cloneValues(q)
 	wq.Set("_txlock", "immediate")
-	// A large page cache lets a bulk transaction stay in memory until
-	// commit instead of spilling pages to the WAL halfway through.
-	wq.Add("_pragma", "cache_size(-65536)")
+	// A bulk transaction stays in memory until commit instead of spilling
+	// pages to the WAL halfway through: up to spillPages dirty pages
+	// (64 MiB) before it spills. The cache of clean pages kept between
+	// transactions is smaller (writerCachePages): SQLite scans the whole
+	// page cache's hash at many commits (pcache1Truncate: a B-tree
+	// rebalance briefly gives a page the number of the lock-byte page, far
+	// past the end of the file, and the commit then drops the pages past
+	// the end by a full scan), which with a 64 MiB cache took about a
+	// sixth of a commit's time; the writer's hot pages (the indexes' upper
+	// levels, the logs' and queues' tails) fit in the smaller one.
+	wq.Add("_pragma", fmt.Sprintf("cache_size(%d)", writerCachePages))
+	wq.Add("_pragma", fmt.Sprintf("cache_spill(%d)", spillPages))
 	// Statement journals of multi-row INSERTs (and sorts) stay in memory.
 	wq.Add("_pragma", "temp_store(MEMORY)")
 	if path != ":memory:" {
