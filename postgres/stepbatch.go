@@ -9,19 +9,12 @@ import (
 	"github.com/cancuoc/cancuoc"
 )
 
-// updateStepsSQL replaces many steps at their versions in one statement:
-// the rows of the arrays, by index, are the steps' keys, the versions
-// they must have and what they become.
-const updateStepsSQL = `UPDATE procedure_steps s SET status = v.status, version = v.version, doc = v.doc::json
-	FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::text[])
-		AS v(procedure_id, no, prev, status, version, doc)
-	WHERE s.procedure_id = v.procedure_id AND s.no = v.no AND s.version = v.prev`
-
 // UpdateSteps replaces the steps ss at the versions prev, all or none. A
 // batch claim's tasks, which the transaction has locked (StepQuery.
 // ForClaim) at the versions it updates from, cannot be refused: they are
-// one statement, held (pipetx.go) like UpdateStep's of a locked step, and
-// the server runs one statement for the batch rather than one per task.
+// one statement (the form of a run of UpdateStep's, pipeset.go), held
+// (pipetx.go) like UpdateStep's of a locked step, and the server runs one
+// statement for the batch rather than one per task.
 // Any other set is updated step by step in a savepoint, which a refusal
 // rolls back whole.
 func (c *conn) UpdateSteps(ctx context.Context, ss []*cancuoc.ProcedureStep, prev []int64) error {
@@ -46,26 +39,21 @@ func (c *conn) UpdateSteps(ctx context.Context, ss []*cancuoc.ProcedureStep, pre
 			return nil
 		})
 	}
-	var (
-		ids, statuses, docs []string
-		nos                 []int
-		prevs, versions     []int64
-	)
+	rows := make([][]any, len(ss))
 	for i, s := range ss {
 		doc, err := json.Marshal(s)
 		if err != nil {
 			return cancuoc.WithOp(op, err)
 		}
-		ids, nos, prevs = append(ids, s.ProcedureID), append(nos, s.No), append(prevs, prev[i])
-		statuses, versions, docs = append(statuses, string(s.Status)), append(versions, s.Version), append(docs, string(doc))
-	}
-	for i, s := range ss {
+		rows[i] = []any{string(s.Status), s.Version, doc, s.ProcedureID, s.No, prev[i]} // UpdateStep's
 		c.forgetProc(s.ProcedureID)
 		c.lockStep(s.ProcedureID, s.No, s.Version)
-		c.wroteFileStep(s.ProcedureID, s.No, []byte(docs[i]))
+		c.wroteFileStep(s.ProcedureID, s.No, doc)
 	}
+	cols, _ := columns(rows) // rows of one shape
 	n := int64(len(ss))
-	return c.later(ctx, op, updateStepsSQL, []any{ids, nos, prevs, statuses, versions, docs}, func(tag pgconn.CommandTag) error {
+	c.pipe.sealRuns() // a gathered write of one of the steps goes first
+	return c.later(ctx, op, updateStepSet.sql, cols, func(tag pgconn.CommandTag) error {
 		if tag.RowsAffected() != n {
 			return staleVersion(op) // cannot happen under the locks
 		}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -17,6 +18,7 @@ func RunStepBatch(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 	}{
 		{"UpdateStepsAllOrNone", testUpdateStepsAllOrNone},
 		{"UpdateStepsClaimed", testUpdateStepsClaimed},
+		{"DeferredWritesOfManyFiles", testDeferredWritesOfManyFiles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,4 +196,159 @@ func testUpdateStepsClaimed(t *testing.T, s cancuoc.Store) {
 	}
 	wantSteps(ctx, t, s, 1, 3, "a", "p1", "p2", "p3")
 	wantSteps(ctx, t, s, 2, 3, "a", "p1", "p2", "p3")
+}
+
+// testDeferredWritesOfManyFiles: a transaction that defers refusals and
+// writes the steps, files and documents of many files (a batch settle;
+// PostgreSQL gathers them into a statement per kind) stores each write,
+// the first file's step written twice, and its reads see them; one stale write
+// among them fails the transaction with its refusal's code, and nothing
+// of it commits.
+func testDeferredWritesOfManyFiles(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	ids := []string{"g1", "g2", "g3", "g4"}
+	for i, id := range ids {
+		p := Procedure(id, i)
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertStep(ctx, Step(p, 1, "police")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle := func(tx cancuoc.Tx, id string, i int, stale bool) error {
+		f, err := tx.Procedure(ctx, id)
+		if err != nil {
+			return err
+		}
+		st, err := tx.Step(ctx, id, 1)
+		if err != nil {
+			return err
+		}
+		// In a completion's order: the document, the step, the file, the
+		// next step.
+		err = tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: "birth_certificate", Number: id,
+			PIN: PIN(80 + i), ProcedureID: id, IssuedAt: T0.UTC()})
+		if err != nil {
+			return err
+		}
+		prev := st.Version
+		if stale {
+			prev--
+		}
+		if i == 0 { // the first file's step written twice
+			claimed := *st
+			claimed.Status, claimed.ClaimedBy, claimed.Version = cancuoc.StepClaimed, "a", st.Version+1
+			if err := tx.UpdateStep(ctx, &claimed, prev); err != nil {
+				return err
+			}
+			st, prev = &claimed, claimed.Version
+		}
+		done := *st
+		done.Status, done.Version = cancuoc.StepCompleted, st.Version+1
+		if err := tx.UpdateStep(ctx, &done, prev); err != nil {
+			return err
+		}
+		f.Subject, f.Version = PIN(80+i), f.Version+1
+		if err := tx.UpdateProcedure(ctx, f, f.Version-1); err != nil {
+			return err
+		}
+		return tx.InsertStep(ctx, Step(f, 2, "insurance"))
+	}
+	// As a batch settle does, the files are read ahead where the store
+	// can, so that the writes of all of them go in one round trip.
+	readAhead := func(tx cancuoc.Tx, ids []string) error {
+		if ra, ok := tx.(filesReader); ok {
+			return ra.ReadAheadFiles(ctx, ids)
+		}
+		return nil
+	}
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		deferring(tx)
+		if err := readAhead(tx, ids); err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if err := settle(tx, id, i, false); err != nil {
+				return err
+			}
+		}
+		// A read of the queue sees the transaction's writes.
+		next, err := tx.Steps(ctx, cancuoc.StepQuery{Agency: "insurance"})
+		if err != nil {
+			return err
+		}
+		if len(next) != len(ids) {
+			t.Errorf("new steps read in the transaction: %d, want %d", len(next), len(ids))
+		}
+		done, err := tx.Steps(ctx, cancuoc.StepQuery{Agency: "police", Statuses: []cancuoc.StepStatus{cancuoc.StepCompleted}})
+		if err != nil {
+			return err
+		}
+		if len(done) != len(ids) {
+			t.Errorf("completed steps read in the transaction: %d, want %d", len(done), len(ids))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("deferred writes of many files: %v", err)
+	}
+	for i, id := range ids {
+		want := int64(2)
+		if i == 0 {
+			want = 3
+		}
+		st, err := s.Step(ctx, id, 1)
+		if err != nil || st.Version != want || st.Status != cancuoc.StepCompleted {
+			t.Errorf("%s step 1: %+v, %v; want completed at version %d", id, st, err, want)
+		}
+		if _, err := s.Step(ctx, id, 2); err != nil {
+			t.Errorf("%s step 2: %v", id, err)
+		}
+		f, err := s.Procedure(ctx, id)
+		if err != nil || f.Version != 2 || f.Subject != PIN(80+i) {
+			t.Errorf("file %s: %+v, %v; want version 2", id, f, err)
+		}
+		if docs, err := s.IssuedDocuments(ctx, PIN(80+i)); err != nil || len(docs) != 1 {
+			t.Errorf("documents of %s: %d, %v; want 1", id, len(docs), err)
+		}
+	}
+	// The same on other files, one of them stale: refused, nothing stored.
+	more := []string{"g5", "g6", "g7"}
+	for i, id := range more {
+		p := Procedure(id, 10+i)
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertStep(ctx, Step(p, 1, "police")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		deferring(tx)
+		if err := readAhead(tx, more); err != nil {
+			return err
+		}
+		for i, id := range more {
+			if err := settle(tx, id, 10+i, id == "g6"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var ce *cancuoc.Error
+	if !errors.As(err, &ce) || ce.Kind != cancuoc.Conflict || ce.Code != "stale_version" {
+		t.Fatalf("a stale write among many: %v, want a conflict stale_version", err)
+	}
+	for i, id := range more {
+		if st, err := s.Step(ctx, id, 1); err != nil || st.Version != 1 {
+			t.Errorf("%s step 1 after a refusal: %+v, %v; want version 1", id, st, err)
+		}
+		if _, err := s.Step(ctx, id, 2); cancuoc.KindOf(err) != cancuoc.NotFound {
+			t.Errorf("%s step 2 after a refusal: %v, want NotFound", id, err)
+		}
+		if docs, err := s.IssuedDocuments(ctx, PIN(90+i)); err != nil || len(docs) != 0 {
+			t.Errorf("documents of %s after a refusal: %d, %v; want none", id, len(docs), err)
+		}
+	}
 }
