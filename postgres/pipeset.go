@@ -9,8 +9,9 @@ import (
 )
 
 // Runs of held writes of one kind. A batch settle holds, per item, the
-// update of its step, the insert of the next step, the update of its file
-// and the document it issues (laterOne), each a statement the server
+// update of its step, the insert of the next step, the update of its file,
+// the document it issues and the update of the record with its history
+// row (laterOne, and AppendVersion of the record's own version), each a statement the server
 // parses, plans and runs on its own: a third of the statements of a birth
 // procedure. Held writes of one kind between two round trips are gathered
 // into one statement over arrays instead (a setForm's), sent where the
@@ -21,8 +22,9 @@ import (
 // or end, the COMMIT), so no read and no savepoint passes it; within a
 // round trip it may pass other held writes, never precede one, and the
 // forms are writes nothing else in the database depends on (no foreign
-// key, trigger or check reads a step's or a file's version, or an issued
-// document); a write whose row is in an open run seals the runs first, so
+// key, trigger or check reads a step's, a file's or a record's version,
+// an issued document or a history row: citizen_versions has no foreign
+// key, and an update leaves its row's key); a write whose row is in an open run seals the runs first, so
 // no statement touches a row twice; and the run's one statement refuses
 // (division_by_zero, as laterOne's) when it touched fewer rows than it
 // holds writes, which refuses the run as one of its writes alone would
@@ -143,6 +145,21 @@ var (
 		FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::json[], $5::text[], $6::bigint[])
 			AS v(status, deadline, version, doc, id, prev)
 		WHERE p.id = v.id AND p.version = v.prev`}
+	updateCitizenSet = &setForm{name: "citizens", sql: `UPDATE citizens c
+		SET version = v.version, name_key = v.name_key, birth_year = v.birth_year, birth_month = v.birth_month,
+			birth_day = v.birth_day, sex = v.sex, life_status = v.life_status, home_province = v.home_province,
+			home_commune = v.home_commune, household_id = v.household_id, created_at = v.created_at,
+			updated_at = v.updated_at, doc = v.doc, quality = v.quality
+		FROM unnest($1::bpchar[], $2::bigint[], $3::bigint[], $4::text[], $5::smallint[], $6::smallint[], $7::smallint[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[],
+			$15::json[], $16::smallint[])
+			AS v(pin, prev, version, name_key, birth_year, birth_month, birth_day, sex, life_status, home_province,
+				home_commune, household_id, created_at, updated_at, doc, quality)
+		WHERE c.pin = v.pin AND c.version = v.prev`}
+	appendVersionSet = &setForm{name: "citizen_versions", sql: `INSERT INTO citizen_versions (` + versionCols + `)
+		SELECT * FROM unnest($1::bpchar[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::json[], $9::json[])
+		ON CONFLICT (pin, version) DO NOTHING`}
 	insertDocumentSet = &setForm{name: "issued_documents", sql: `INSERT INTO issued_documents
 		(kind, number, pin, procedure_id, issued_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])

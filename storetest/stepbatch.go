@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -216,7 +218,36 @@ func testDeferredWritesOfManyFiles(t *testing.T, s cancuoc.Store) {
 			t.Fatal(err)
 		}
 	}
+	for i := range 20 {
+		mustInsert(t, s, Citizen(PIN(80+i)))
+	}
+	// The records of the files, read before the writes (as a batch
+	// settle reads them ahead with the files).
+	records := map[cancuoc.PIN]*cancuoc.Citizen{}
+	readRecords := func(tx cancuoc.Tx, from, n int) error {
+		for i := from; i < from+n; i++ {
+			r, err := tx.Citizen(ctx, PIN(80+i))
+			if err != nil {
+				return err
+			}
+			records[r.PIN] = r
+		}
+		return nil
+	}
 	settle := func(tx cancuoc.Tx, id string, i int, stale bool) error {
+		// The file's record changes, with its history row.
+		r := records[PIN(80+i)].Clone()
+		r.Version, r.FullName = r.Version+1, fmt.Sprintf("Nguyễn Văn %d", i)
+		if err := tx.UpdateCitizen(ctx, r, r.Version-1); err != nil {
+			return err
+		}
+		v := &cancuoc.CitizenVersion{PIN: r.PIN, Version: r.Version, At: T0.UTC(), Actor: "a", Reason: "test", Citizen: r}
+		if i%2 == 0 { // changes or none (NULL)
+			v.Changes = []cancuoc.FieldChange{{Field: "full_name", Old: json.RawMessage(`"x"`), New: json.RawMessage(`"y"`)}}
+		}
+		if err := tx.AppendVersion(ctx, v); err != nil {
+			return err
+		}
 		f, err := tx.Procedure(ctx, id)
 		if err != nil {
 			return err
@@ -268,6 +299,9 @@ func testDeferredWritesOfManyFiles(t *testing.T, s cancuoc.Store) {
 		if err := readAhead(tx, ids); err != nil {
 			return err
 		}
+		if err := readRecords(tx, 0, len(ids)); err != nil {
+			return err
+		}
 		for i, id := range ids {
 			if err := settle(tx, id, i, false); err != nil {
 				return err
@@ -312,6 +346,14 @@ func testDeferredWritesOfManyFiles(t *testing.T, s cancuoc.Store) {
 		if docs, err := s.IssuedDocuments(ctx, PIN(80+i)); err != nil || len(docs) != 1 {
 			t.Errorf("documents of %s: %d, %v; want 1", id, len(docs), err)
 		}
+		r, err := s.Citizen(ctx, PIN(80+i))
+		if err != nil || r.Version != 2 || r.FullName != fmt.Sprintf("Nguyễn Văn %d", i) {
+			t.Errorf("record of %s: %+v, %v; want version 2", id, r, err)
+		}
+		hist, err := s.Versions(ctx, PIN(80+i))
+		if err != nil || len(hist) != 1 || hist[0].Version != 2 || hist[0].Citizen.FullName != r.FullName || (len(hist[0].Changes) == 1) != (i%2 == 0) {
+			t.Errorf("history of %s: %+v, %v; want version 2", id, hist, err)
+		}
 	}
 	// The same on other files, one of them stale: refused, nothing stored.
 	more := []string{"g5", "g6", "g7"}
@@ -327,6 +369,9 @@ func testDeferredWritesOfManyFiles(t *testing.T, s cancuoc.Store) {
 	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
 		deferring(tx)
 		if err := readAhead(tx, more); err != nil {
+			return err
+		}
+		if err := readRecords(tx, 10, len(more)); err != nil {
 			return err
 		}
 		for i, id := range more {
@@ -349,6 +394,12 @@ func testDeferredWritesOfManyFiles(t *testing.T, s cancuoc.Store) {
 		}
 		if docs, err := s.IssuedDocuments(ctx, PIN(90+i)); err != nil || len(docs) != 0 {
 			t.Errorf("documents of %s after a refusal: %d, %v; want none", id, len(docs), err)
+		}
+		if r, err := s.Citizen(ctx, PIN(90+i)); err != nil || r.Version != 1 {
+			t.Errorf("record of %s after a refusal: %+v, %v; want version 1", id, r, err)
+		}
+		if hist, err := s.Versions(ctx, PIN(90+i)); err != nil || len(hist) != 0 {
+			t.Errorf("history of %s after a refusal: %d, %v; want none", id, len(hist), err)
 		}
 	}
 }
