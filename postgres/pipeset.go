@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -70,12 +71,15 @@ func (p *pipe) holdSet(f *setForm, one string, args []any, key string, wrap func
 	p.runs = append(p.runs, &setRun{form: f, one: one, rows: [][]any{args}, wrap: wrap})
 }
 
-// sealRuns turns the open runs into held statements, in the order they
-// were opened: each refuses (division_by_zero) unless it touched one row
-// per write.
+// sealRuns turns the open runs into held statements, in the order of
+// setOrder: each refuses (division_by_zero) unless it touched one row per
+// write.
 func (p *pipe) sealRuns() {
 	runs := p.runs
 	p.runs, p.runKeys = nil, nil
+	slices.SortStableFunc(runs, func(a, b *setRun) int {
+		return slices.Index(setOrder, a.form) - slices.Index(setOrder, b.form)
+	})
 	for _, r := range runs {
 		cols, ok := columns(r.rows)
 		if len(r.rows) == 1 || !ok {
@@ -127,6 +131,18 @@ func (c *conn) laterSet(f *setForm, op, write string, args []any, key string, re
 	})
 	return true
 }
+
+// setOrder is the order runs are sealed in, whatever order they were
+// opened in: a completion's, so that each item takes its rows' locks in
+// the order it takes them alone and a writer of the same rows meets them
+// in the same order (no deadlock). Above all a record's history row goes
+// after the update of the record: the update's row lock is what keeps
+// another writer from adding that version's row first (ownVersion), and a
+// history row sent before it would hold the version's key while the
+// update waits for the other writer, whose own history row then waits for
+// it. (A birth opens the run of history rows with the newborn's first
+// version, before the update of the parents' records.)
+var setOrder = []*setForm{updateCitizenSet, appendVersionSet, insertDocumentSet, updateStepSet, updateProcedureSet, insertStepSet}
 
 // The forms: each one's arrays are its single write's arguments, in order.
 var (
