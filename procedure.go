@@ -189,6 +189,12 @@ type ProcedureStore interface {
 	// UpdateStep replaces the step if its stored version is still prev.
 	// Conflict ("stale_version") otherwise; NotFound if absent.
 	UpdateStep(ctx context.Context, s *ProcedureStep, prev int64) error
+	// UpdateSteps replaces each step of ss if its stored version is still
+	// the prev of the same index, all or none: Conflict ("stale_version")
+	// if one has another version, NotFound if one is absent, and then none
+	// is written and the transaction stays usable. A batch claim's tasks
+	// are one write (PostgreSQL: one statement) rather than one each.
+	UpdateSteps(ctx context.Context, ss []*ProcedureStep, prev []int64) error
 	// Steps lists steps matching q (Limit 0 means 100).
 	Steps(ctx context.Context, q StepQuery) ([]*ProcedureStep, error)
 	// InsertIssuedDocument stores an issued document. Conflict

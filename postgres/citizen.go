@@ -203,7 +203,7 @@ func (c *conn) UpdateCitizen(ctx context.Context, r *cancuoc.Citizen, prev int64
 	// seen): only a stale version can refuse the update (laterOne). The
 	// row's lock is taken when it runs, before the history row held
 	// after it (wroteCitizen).
-	if c.ahead.seen[r.PIN] && c.laterOne(op, update, args, func() error { return staleVersion(op) }) {
+	if c.ahead.seen[r.PIN] && c.laterSet(updateCitizenSet, op, update, args, string(r.PIN), func() error { return staleVersion(op) }) {
 		c.wroteCitizen(r.PIN, r.Version)
 		return nil
 	}

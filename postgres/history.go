@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -66,6 +67,11 @@ func (c *conn) AppendVersion(ctx context.Context, v *cancuoc.CitizenVersion) err
 		ON CONFLICT (pin, version) DO NOTHING`
 	args := []any{string(v.PIN), v.Version, ts(v.At), v.Actor, v.Agency, v.Reason, v.LegalBasis, changes, doc}
 	if c.ownVersion(v.PIN, v.Version) {
+		// Under DeferRefusals it joins the run of its kind (pipeset.go).
+		if c.laterSet(appendVersionSet, op, insert, args, string(v.PIN)+"\x00"+strconv.FormatInt(v.Version, 10),
+			func() error { return duplicate(op) }) {
+			return nil
+		}
 		// The version the transaction itself stored the record at: no one
 		// else can have its history row, so nobody waits for the answer.
 		return c.later(ctx, op, insert, args, func(tag pgconn.CommandTag) error {

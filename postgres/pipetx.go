@@ -82,6 +82,10 @@ type pipe struct {
 	// utility counts the statements held by hold after the BEGIN (a
 	// SAVEPOINT): a transaction holding one keeps its BEGIN and COMMIT.
 	utility int
+	// runs are the open runs of gathered writes, in the order opened, and
+	// runKeys the rows they touch (pipeset.go).
+	runs    []*setRun
+	runKeys map[string]bool
 }
 
 // beginSQL starts a transaction (inTx); it is the first statement held.
@@ -214,6 +218,7 @@ func (p *pipe) raise(qq *pgx.QueuedQuery) {
 
 // raisesHeld reports whether a held write is one of holdRaising's.
 func (p *pipe) raisesHeld() bool {
+	p.sealRuns()
 	for _, qq := range p.pending.QueuedQueries {
 		if p.raisers[qq] {
 			return true
@@ -228,6 +233,7 @@ func (p *pipe) raisesHeld() bool {
 // or the COMMIT, must not ride in its round trip, or the server would have
 // acted before the check could refuse.
 func (p *pipe) judged() bool {
+	p.sealRuns()
 	for _, qq := range p.pending.QueuedQueries {
 		if p.judges[qq] {
 			return true
@@ -268,8 +274,10 @@ func (p *pipe) holdAudit(entries []*cancuoc.AuditEntry) {
 
 func (p *pipe) holdEvent(e *cancuoc.Event) { p.events = append(p.events, *e) }
 
-// seal turns the run of log writes into statements.
+// seal turns the runs of gathered writes and of log writes into
+// statements.
 func (p *pipe) seal() {
+	p.sealRuns()
 	queueLog(&p.pending, p.audit, p.events)
 	p.audit, p.events = nil, nil
 }
@@ -283,6 +291,7 @@ func (p *pipe) held() int {
 // drop forgets the statements held after the first n.
 func (p *pipe) drop(n int) {
 	p.audit, p.events = nil, nil
+	p.runs, p.runKeys = nil, nil
 	p.pending.QueuedQueries = p.pending.QueuedQueries[:n]
 }
 
@@ -290,6 +299,7 @@ func (p *pipe) drop(n int) {
 // answers; the caller reads sql's from the results and closes them. The
 // current run of log writes stays held.
 func (p *pipe) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+	p.sealRuns()
 	b := p.pending
 	p.pending = pgx.Batch{}
 	p.sent++
@@ -326,6 +336,7 @@ func (p *pipe) flush(ctx context.Context) error {
 	if p.err != nil {
 		return p.err
 	}
+	p.sealRuns()
 	if p.pending.Len() == 0 {
 		return nil
 	}
@@ -344,6 +355,7 @@ func (p *pipe) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	if p.err != nil {
 		return pgconn.CommandTag{}, p.err
 	}
+	p.sealRuns() // a run never passes a statement whose answer is waited for
 	if p.pending.Len() == 0 {
 		return p.q.Exec(ctx, sql, args...)
 	}
@@ -362,6 +374,7 @@ func (p *pipe) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	if p.err != nil {
 		return nil, p.err
 	}
+	p.sealRuns() // a run never passes a statement whose answer is waited for
 	if p.pending.Len() == 0 {
 		return p.q.Query(ctx, sql, args...)
 	}
@@ -384,6 +397,7 @@ func (p *pipe) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if p.err != nil {
 		return &batchRow{err: p.err}
 	}
+	p.sealRuns() // a run never passes a statement whose answer is waited for
 	if p.pending.Len() == 0 {
 		return p.q.QueryRow(ctx, sql, args...)
 	}

@@ -197,7 +197,7 @@ func (c *conn) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev i
 	args := []any{string(p.Status), ts(p.Deadline), p.Version, doc, p.ID, prev}
 	// A file the transaction read exists (files are never deleted): only
 	// a stale version can refuse the update (laterOne).
-	if c.ahead.files[p.ID] != nil && c.laterOne(op, update, args, func() error { return staleVersion(op) }) {
+	if c.ahead.files[p.ID] != nil && c.laterSet(updateProcedureSet, op, update, args, p.ID, func() error { return staleVersion(op) }) {
 		return nil
 	}
 	tag, err := c.q.Exec(ctx, update, args...)
@@ -338,7 +338,7 @@ func (c *conn) InsertStep(ctx context.Context, s *cancuoc.ProcedureStep) error {
 	// among them (the next step of a completion, the first of a new
 	// file): only a transaction creating it at the same moment can take
 	// it (laterOne).
-	if known && !taken && c.laterOne(op, insert, args, exists) {
+	if known && !taken && c.laterSet(insertStepSet, op, insert, args, stepRow(s), exists) {
 		return nil
 	}
 	tag, err := c.q.Exec(ctx, insert, args...)
@@ -383,7 +383,9 @@ func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev in
 	if c.pipe != nil && c.lockedAt(s.ProcedureID, s.No, prev) {
 		// Locked by this transaction at prev: the update cannot be
 		// refused, so nobody waits for its answer (a batch claim's
-		// tasks then go in one round trip with the next statement).
+		// tasks then go in one round trip with the next statement). A
+		// gathered write of the step, if any, goes first.
+		c.pipe.sealRuns()
 		c.lockStep(s.ProcedureID, s.No, s.Version)
 		c.wroteFileStep(s.ProcedureID, s.No, doc)
 		return c.later(ctx, op, update, args, func(tag pgconn.CommandTag) error {
@@ -396,7 +398,7 @@ func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev in
 	delete(c.ahead.locked, stepKey{s.ProcedureID, s.No})
 	// A step the transaction read with its file exists (steps are never
 	// deleted): only a stale version can refuse the update (laterOne).
-	if _, ok := c.ahead.files[s.ProcedureID][s.No]; ok && c.laterOne(op, update, args, func() error { return staleVersion(op) }) {
+	if _, ok := c.ahead.files[s.ProcedureID][s.No]; ok && c.laterSet(updateStepSet, op, update, args, stepRow(s), func() error { return staleVersion(op) }) {
 		c.wroteFileStep(s.ProcedureID, s.No, doc)
 		return nil
 	}
@@ -550,7 +552,7 @@ func (c *conn) InsertIssuedDocument(ctx context.Context, d *cancuoc.IssuedDocume
 	issued := func() error {
 		return cancuoc.E(cancuoc.Conflict, op, "document_exists", "Giấy tờ này đã được cấp.", "This document has already been issued.")
 	}
-	if c.laterOne(op, insert, args, issued) { // its only refusal
+	if c.laterSet(insertDocumentSet, op, insert, args, d.Kind+"\x00"+d.Number, issued) { // its only refusal
 		return nil
 	}
 	tag, err := c.q.Exec(ctx, insert, args...)
@@ -620,4 +622,9 @@ func (c *conn) Request(ctx context.Context, principal, key string) (*cancuoc.Ide
 	}
 	r.CreatedAt = ts(r.CreatedAt)
 	return r, nil
+}
+
+// stepRow names a step's row for the runs of gathered writes (pipeset.go).
+func stepRow(s *cancuoc.ProcedureStep) string {
+	return s.ProcedureID + "\x00" + strconv.Itoa(s.No)
 }

@@ -38,17 +38,26 @@ func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
-	out := make([]*cancuoc.ProcedureStep, 0, len(cands))
-	for _, st := range cands {
-		p, err := tx.Procedure(ctx, st.ProcedureID)
-		if err != nil {
+	files := make([]*cancuoc.Procedure, len(cands))
+	for i, st := range cands {
+		if files[i], err = tx.Procedure(ctx, st.ProcedureID); err != nil {
 			return nil, cancuoc.WithOp(op, err)
 		}
+	}
+	out, err := s.claimAll(ctx, tx, op, actor, files, cands)
+	if err == nil || !claimRefused(err) {
+		return out, err
+	}
+	// A task was taken meanwhile (or its file changed), and nothing was
+	// written: each is claimed on its own, and those taken are passed over.
+	out = make([]*cancuoc.ProcedureStep, 0, len(cands))
+	for i, st := range cands {
+		p := files[i]
 		n, err := s.claim(ctx, tx, op, actor, p, st)
 		switch {
 		case err == nil:
 			out = append(out, n)
-		case cancuoc.KindOf(err) == cancuoc.Conflict || cancuoc.KindOf(err) == cancuoc.Forbidden:
+		case claimRefused(err):
 			// Taken meanwhile, or a file closed since it was listed: not
 			// claimable, and nothing was written for it.
 		default:
@@ -56,6 +65,51 @@ func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc
 		}
 	}
 	return out, nil
+}
+
+// claimAll claims the tasks cands (of files) for actor with one write of
+// all their steps (cancuoc.ProcedureStore.UpdateSteps: one statement on
+// PostgreSQL, where a statement per task was most of a claim's cost),
+// passing over those claimed checks refuse, as the claim of each alone
+// would. A refusal of the write (claimRefused: a task taken meanwhile)
+// has written nothing.
+func (s *Service) claimAll(ctx context.Context, tx cancuoc.Tx, op string, actor *cancuoc.Principal, files []*cancuoc.Procedure, cands []*cancuoc.ProcedureStep) ([]*cancuoc.ProcedureStep, error) {
+	out := make([]*cancuoc.ProcedureStep, 0, len(cands))
+	var (
+		writes []*cancuoc.ProcedureStep
+		prev   []int64
+		of     []*cancuoc.Procedure
+	)
+	for i, st := range cands {
+		n, write, err := s.claimed(op, actor, files[i], st)
+		switch {
+		case err == nil:
+			out = append(out, n)
+		case claimRefused(err):
+			continue
+		default:
+			return nil, err
+		}
+		if write {
+			writes, prev, of = append(writes, n), append(prev, st.Version), append(of, files[i])
+		}
+	}
+	if err := tx.UpdateSteps(ctx, writes, prev); err != nil {
+		return nil, err
+	}
+	for i, n := range writes {
+		if err := recordClaim(ctx, tx, actor, of[i], n); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// claimRefused tells the refusal of one task's claim (taken meanwhile, a
+// file closed since it was listed) from a failure of the claim.
+func claimRefused(err error) bool {
+	k := cancuoc.KindOf(err)
+	return k == cancuoc.Conflict || k == cancuoc.Forbidden
 }
 
 // checkClaim checks a claim's caller and shape.

@@ -147,28 +147,44 @@ func (s *Service) ClaimTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Pri
 
 // claim is ClaimTx on a file and step already read in tx.
 func (s *Service) claim(ctx context.Context, tx cancuoc.Tx, op string, actor *cancuoc.Principal, p *cancuoc.Procedure, st *cancuoc.ProcedureStep) (*cancuoc.ProcedureStep, error) {
-	if err := canAct(op, actor, st); err != nil {
+	n, write, err := s.claimed(op, actor, p, st)
+	if err != nil || !write {
+		return n, err
+	}
+	if err := tx.UpdateStep(ctx, n, st.Version); err != nil {
 		return nil, err
 	}
+	return n, recordClaim(ctx, tx, actor, p, n)
+}
+
+// claimed checks a claim of st (of file p) by actor and returns the step
+// as the claim leaves it, and whether that is to be written (false: actor
+// holds it already).
+func (s *Service) claimed(op string, actor *cancuoc.Principal, p *cancuoc.Procedure, st *cancuoc.ProcedureStep) (*cancuoc.ProcedureStep, bool, error) {
+	if err := canAct(op, actor, st); err != nil {
+		return nil, false, err
+	}
 	if p.Status != cancuoc.ProcedureOpen {
-		return nil, notOpen(op, p)
+		return nil, false, notOpen(op, p)
 	}
 	now := s.clock()
 	switch {
 	case st.Status == cancuoc.StepClaimed && st.ClaimedBy == actor.ID:
-		return st, nil
+		return st, false, nil
 	case st.Status == cancuoc.StepClaimed && st.ClaimedAt != nil && now.Sub(*st.ClaimedAt) < s.lease:
-		return nil, cancuoc.E(cancuoc.Conflict, op, "already_claimed",
+		return nil, false, cancuoc.E(cancuoc.Conflict, op, "already_claimed",
 			"Một máy trạm khác của cơ quan đang xử lý bước này.", "Another client of your agency has claimed this step.")
 	case st.Status != cancuoc.StepPending && st.Status != cancuoc.StepClaimed:
-		return nil, wrongStatus(op, st, "claimed")
+		return nil, false, wrongStatus(op, st, "claimed")
 	}
 	n := *st
 	n.Status, n.ClaimedBy, n.ClaimedAt, n.Version = cancuoc.StepClaimed, actor.ID, &now, st.Version+1
-	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
-		return nil, err
-	}
-	return &n, record(ctx, tx, actor.ID, "procedure.step_claim", now, p, &n, EventStepClaimed)
+	return &n, true, nil
+}
+
+// recordClaim writes the audit entry and event of step n's claim, written.
+func recordClaim(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, p *cancuoc.Procedure, n *cancuoc.ProcedureStep) error {
+	return record(ctx, tx, actor.ID, "procedure.step_claim", *n.ClaimedAt, p, n, EventStepClaimed)
 }
 
 // Completion is an agency's completion of a step.

@@ -1,0 +1,9 @@
+package sqlite
+
+import (
+	"testing"
+
+	"github.com/cancuoc/cancuoc/storetest"
+)
+
+func TestStepBatch(t *testing.T) { storetest.RunStepBatch(t, openMemory) }
