@@ -209,3 +209,14 @@ type ProcedureStore interface {
 	// Request returns a stored answer. NotFound if absent.
 	Request(ctx context.Context, principal, key string) (*IdempotentRequest, error)
 }
+
+// CheckStepVersions is the stores' check of UpdateSteps's arguments: one
+// previous version per step. A mismatch is the caller's bug, not the
+// data's, hence Internal (answered as the code "internal").
+func CheckStepVersions(op string, ss []*ProcedureStep, prev []int64) error {
+	if len(ss) != len(prev) {
+		return E(Internal, op, "internal", "Lỗi nội bộ: mỗi bước cần đúng một phiên bản trước.",
+			"Internal error: UpdateSteps needs one previous version per step.")
+	}
+	return nil
+}

@@ -19,8 +19,8 @@ import (
 // rolls back whole.
 func (c *conn) UpdateSteps(ctx context.Context, ss []*cancuoc.ProcedureStep, prev []int64) error {
 	const op = "postgres.UpdateSteps"
-	if len(ss) != len(prev) {
-		return cancuoc.E(cancuoc.Internal, op, "steps_versions", "Lỗi nội bộ.", "UpdateSteps needs one previous version per step.")
+	if err := cancuoc.CheckStepVersions(op, ss, prev); err != nil {
+		return err
 	}
 	if len(ss) == 0 {
 		return nil

@@ -12,8 +12,8 @@ import (
 // of prepared updates costs (no server parses them).
 func (o *ops) UpdateSteps(ctx context.Context, ss []*cancuoc.ProcedureStep, prev []int64) error {
 	const op = "sqlite.UpdateSteps"
-	if len(ss) != len(prev) {
-		return cancuoc.E(cancuoc.Internal, op, "steps_versions", "Lỗi nội bộ.", "UpdateSteps needs one previous version per step.")
+	if err := cancuoc.CheckStepVersions(op, ss, prev); err != nil {
+		return err
 	}
 	if len(ss) == 0 {
 		return nil
