@@ -44,8 +44,8 @@ func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc
 			return nil, cancuoc.WithOp(op, err)
 		}
 	}
-	out, err := s.claimAll(ctx, tx, op, actor, files, cands)
-	if err == nil || !claimRefused(err) {
+	out, refused, err := s.claimAll(ctx, tx, op, actor, files, cands)
+	if !refused {
 		return out, err
 	}
 	// A task was taken meanwhile (or its file changed), and nothing was
@@ -71,10 +71,11 @@ func (s *Service) ClaimNextTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc
 // all their steps (cancuoc.ProcedureStore.UpdateSteps: one statement on
 // PostgreSQL, where a statement per task was most of a claim's cost),
 // passing over those claimed checks refuse, as the claim of each alone
-// would. A refusal of the write (claimRefused: a task taken meanwhile)
-// has written nothing.
-func (s *Service) claimAll(ctx context.Context, tx cancuoc.Tx, op string, actor *cancuoc.Principal, files []*cancuoc.Procedure, cands []*cancuoc.ProcedureStep) ([]*cancuoc.ProcedureStep, error) {
-	out := make([]*cancuoc.ProcedureStep, 0, len(cands))
+// would. refused reports a refusal of the write itself (claimRefused: a
+// task taken meanwhile), which has written nothing; any other error,
+// a failure after the write included, is the claim's.
+func (s *Service) claimAll(ctx context.Context, tx cancuoc.Tx, op string, actor *cancuoc.Principal, files []*cancuoc.Procedure, cands []*cancuoc.ProcedureStep) (out []*cancuoc.ProcedureStep, refused bool, err error) {
+	out = make([]*cancuoc.ProcedureStep, 0, len(cands))
 	var (
 		writes []*cancuoc.ProcedureStep
 		prev   []int64
@@ -88,21 +89,21 @@ func (s *Service) claimAll(ctx context.Context, tx cancuoc.Tx, op string, actor 
 		case claimRefused(err):
 			continue
 		default:
-			return nil, err
+			return nil, false, err
 		}
 		if write {
 			writes, prev, of = append(writes, n), append(prev, st.Version), append(of, files[i])
 		}
 	}
 	if err := tx.UpdateSteps(ctx, writes, prev); err != nil {
-		return nil, err
+		return nil, claimRefused(err), err
 	}
 	for i, n := range writes {
 		if err := recordClaim(ctx, tx, actor, of[i], n); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // claimRefused tells the refusal of one task's claim (taken meanwhile, a
