@@ -3,6 +3,7 @@ package cancuoc
 import (
 	"encoding/json"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -59,16 +60,63 @@ func (e *Event) MayHaveChanged(field string) bool { return e.MayHaveChangedAny(f
 // MayHaveChangedAny is MayHaveChanged for several fields at once: whether
 // e may have changed any of them (the event's data decoded once).
 func (e *Event) MayHaveChangedAny(fields ...string) bool {
-	var d struct {
-		Fields []string `json:"fields"`
-	}
-	if len(e.Data) == 0 || json.Unmarshal(e.Data, &d) != nil || len(d.Fields) == 0 {
+	if len(e.Data) == 0 {
 		return true
 	}
-	for _, f := range d.Fields {
+	changed, ok := changedFields(e.Data)
+	if !ok || len(changed) == 0 {
+		return true
+	}
+	for _, f := range changed {
 		if f == "*" || slices.Contains(fields, f) {
 			return true
 		}
 	}
 	return false
 }
+
+// changedFields decodes the field list of a registry event's data (false:
+// it does not decode). The decoded lists are kept by their data's bytes:
+// the registry's events repeat a few forms ({"fields":["children"]},
+// {"fields":["household","permanent_residence"]}…), and each event was
+// decoded again by every consumer that tests it (the match projection,
+// the eID accounts, the wallet). A kept list is shared read-only.
+func changedFields(data []byte) ([]string, bool) {
+	c := &changedCache
+	c.mu.RLock()
+	f, ok := c.m[string(data)]
+	c.mu.RUnlock()
+	if ok {
+		return f, true
+	}
+	var d struct {
+		Fields []string `json:"fields"`
+	}
+	if json.Unmarshal(data, &d) != nil {
+		return nil, false
+	}
+	if len(data) <= changedKeepBytes {
+		c.mu.Lock()
+		if len(c.m) >= changedKeep {
+			c.m = nil // some other producer's forms: start again
+		}
+		if c.m == nil {
+			c.m = make(map[string][]string)
+		}
+		c.m[string(data)] = d.Fields
+		c.mu.Unlock()
+	}
+	return d.Fields, true
+}
+
+// changedCache holds the field lists changedFields decoded, at most
+// changedKeep of them, each from data of at most changedKeepBytes.
+var changedCache struct {
+	mu sync.RWMutex
+	m  map[string][]string
+}
+
+const (
+	changedKeep      = 256
+	changedKeepBytes = 512
+)

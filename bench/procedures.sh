@@ -55,7 +55,20 @@ if [ -n "${CANCUOC_BIN:-}" ]; then cp "$CANCUOC_BIN" "$OUT/cancuoc"; else go bui
 go build -o "$OUT/procbench" ./bench/procbench
 go build -o "$OUT/natsfloor" ./bench/natsfloor
 SCHEMA=${SCHEMA_PREFIX:-bench_proc}_$(date +%s)
+# The backends whose CPU is counted are found by this name: one per run, so
+# that runs at the same time (two worktrees) do not count each other's.
+APPNAME=cancuoc_procbench_$SCHEMA
 psql_() { psql -q -v ON_ERROR_STOP=1 "$PG" "$@"; }
+# The system catalogs, vacuumed before the runs: every run (and every test
+# of the project) creates and drops a schema of some sixty tables, and on a
+# server with autovacuum off (this machine's) the catalogs' dead rows pile
+# up (seen here: pg_attribute at 679 MB, where 1 MB was live), and every
+# new connection's relation cache and every plan reads through them: the
+# figures then drift with the machine's history, not with the code.
+case " ${BACKENDS:-sqlite pg} " in *" pg "*|*" floor "*)
+  psql_ -c "VACUUM pg_catalog.pg_class, pg_catalog.pg_attribute, pg_catalog.pg_type, pg_catalog.pg_depend,
+    pg_catalog.pg_constraint, pg_catalog.pg_index, pg_catalog.pg_attrdef, pg_catalog.pg_sequence, pg_catalog.pg_statistic" ;;
+esac
 
 pids=()
 cleanup() {
@@ -98,7 +111,7 @@ ticks() { # ticks PID…: utime+stime of the processes, in clock ticks (0 for go
   echo "$t"
 }
 pgpids() { # the PostgreSQL backends serving cancuoc (application_name)
-  psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'cancuoc_procbench'" 2>/dev/null | tr '\n' ' '
+  psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$APPNAME'" 2>/dev/null | tr '\n' ' '
 }
 declare -A CPU_PG_BEFORE
 measure_start() { # measure_start CANCUOC_PID [NATS_PID]
@@ -158,7 +171,7 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   echo "== cancuoc on PostgreSQL + NATS JetStream, $1 mode: $N birth files"
   psql_ -c "CREATE SCHEMA $schema"
   schemas+=("$schema")
-  local db="$PG&search_path=$schema&application_name=cancuoc_procbench"
+  local db="$PG&search_path=$schema&application_name=$APPNAME"
   mkdir -p "$OUT/nats-$1"
   local monitor=()
   [ -z "${TABLE_STATS:-}" ] || monitor=(-m $((PORT + 4)))
@@ -233,11 +246,11 @@ INSERT INTO ref_citizens (pin, version, doc) SELECT g::text, 1, '{"full_name":"T
 ANALYZE;
 SQL
   floor_sql "$OUT/floor.sql"
-  PGAPPNAME=cancuoc_floor PGOPTIONS="-c search_path=$schema" pgbench -h 127.0.0.1 -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" -P 1 \
+  PGAPPNAME=cancuoc_floor_$SCHEMA PGOPTIONS="-c search_path=$schema" pgbench -h 127.0.0.1 -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" -P 1 \
     -f "$OUT/floor.sql" test >"$OUT/floor.txt" 2>"$OUT/floor.progress" &
   local bench=$! t0=2 t1=$((DURATION - 1))
   sleep "$t0"
-  local backends; backends=$(psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'cancuoc_floor'" | tr '\n' ' ')
+  local backends; backends=$(psql -At "$PG" -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'cancuoc_floor_$SCHEMA'" | tr '\n' ' ')
   local g0 b0; g0=$(ticks $backends); b0=$(ticks "$bench")
   sleep $((t1 - t0))
   local g1 b1; g1=$(ticks $backends); b1=$(ticks "$bench")

@@ -554,15 +554,25 @@ func (d *Dispatcher) handleBatch(ctx context.Context, s *subscription, cons jets
 // would block every event after it.
 func (d *Dispatcher) decode(s *subscription, m jetstream.Msg, log *slog.Logger) (cancuoc.Event, bool) {
 	var e cancuoc.Event
-	if t := m.Headers().Get(HeaderType); t != "" && !s.wants(t) {
+	h := m.Headers()
+	if t := h.Get(HeaderType); t != "" && !s.wants(t) {
 		return e, false
 	}
-	if err := json.Unmarshal(m.Data(), &e); err != nil || e.ID == "" {
+	key, data := h.Get(HeaderSeq), m.Data()
+	if key != "" {
+		if e, ok := d.decoded.get(key, data); ok {
+			return e, s.wants(e.Type)
+		}
+	}
+	if err := json.Unmarshal(data, &e); err != nil || e.ID == "" {
 		s.failures.Add(1)
 		d.metrics.failures.WithLabelValues(s.name).Inc()
 		log.Error("undecodable message dropped", "subject", m.Subject(), "err", err)
 		_ = m.Term()
 		return e, false
+	}
+	if key != "" {
+		d.decoded.put(key, data, e)
 	}
 	return e, s.wants(e.Type)
 }

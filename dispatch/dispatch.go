@@ -78,7 +78,8 @@ type Dispatcher struct {
 	wg      sync.WaitGroup
 	head    atomic.Int64 // the highest Seq seen in the outbox
 	stopped bool
-	reads   sharedReads // in-process consumers' outbox reads
+	reads   sharedReads   // in-process consumers' outbox reads
+	decoded decodedEvents // JetStream consumers' decoded messages
 	// sequenced: the store gives events their Seqs after their commit
 	// (WithSequencer); Notify is ignored, its batches wake instead.
 	sequenced cancuoc.LogSequencer
@@ -143,6 +144,7 @@ func WithPoll(p time.Duration) Option {
 // WithCursorSave sets how often at most an in-process consumer that keeps
 // busy stores its cursor (100 ms by default); one that catches up stores it
 // then, within the interval, and one that stops stores it before it ends.
+// The JetStream relay stores its own cursor likewise.
 // Each store is a write transaction: on SQLite, where every write waits
 // for the single writer, storing after every batch cost six consumers a
 // commit each for every few birth procedures. The handlers are idempotent,
@@ -426,7 +428,7 @@ func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
 		}
 	}
 	s.cursor.Store(cursor)
-	saver := cursorSaver{d: d, s: s, log: log, saved: cursor}
+	saver := cursorSaver{d: d, name: s.name, log: log, saved: cursor}
 	// Recorded even when stopping, so a restart repeats as little as
 	// possible.
 	defer func() { saver.save(context.WithoutCancel(ctx), cursor) }()
@@ -474,12 +476,12 @@ func (d *Dispatcher) consumeOutbox(ctx context.Context, s *subscription) {
 	}
 }
 
-// cursorSaver stores an in-process consumer's cursor at most once per
-// saveEvery (WithCursorSave). A failure to store only means some events
-// come again.
+// cursorSaver stores an in-process consumer's cursor, or the JetStream
+// relay's, at most once per saveEvery (WithCursorSave). A failure to store
+// only means some events come again.
 type cursorSaver struct {
 	d     *Dispatcher
-	s     *subscription
+	name  string // the cursor's
 	log   *slog.Logger
 	saved int64     // the cursor last stored
 	at    time.Time // when
@@ -502,7 +504,7 @@ func (c *cursorSaver) save(ctx context.Context, cursor int64) {
 	}
 	// A failure waits for the next interval too, rather than retry at once.
 	c.at = time.Now()
-	if err := c.d.store.AdvanceCursor(context.WithoutCancel(ctx), c.s.name, cursor); err != nil {
+	if err := c.d.store.AdvanceCursor(context.WithoutCancel(ctx), c.name, cursor); err != nil {
 		c.log.Warn("saving the consumer's cursor failed; events after it will be delivered again", "seq", cursor, "err", err)
 		return
 	}

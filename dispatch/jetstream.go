@@ -200,8 +200,13 @@ func unavailable(op string, err error) error {
 // whose predecessor was lost (a timeout, a dropped connection) is refused
 // rather than stored out of order. After any error the relay looks at the
 // stream's last message to learn where it really stands, and resumes after
-// it. Its own cursor, saved after each acknowledged batch, is where it
-// starts when the stream knows better than nothing.
+// it. Its own cursor is where it starts when the stream knows better than
+// nothing (an empty stream); it is saved at most once per saveEvery
+// (WithCursorSave), as an in-process consumer's: each save is a write
+// transaction, and the relay publishes after every sequencer pass. A
+// cursor saved late only means events published again after a restart,
+// which the stream drops as duplicates within its window, and consumers
+// take at least once anyway.
 func (d *Dispatcher) relay(ctx context.Context) {
 	j := d.js
 	log := d.log.With("consumer", j.relayName)
@@ -211,6 +216,8 @@ func (d *Dispatcher) relay(ctx context.Context) {
 		synced   bool
 		failures int
 	)
+	saver := cursorSaver{d: d, name: j.relayName, log: log}
+	defer func() { saver.save(context.WithoutCancel(ctx), cursor) }()
 	retry := func(msg string, err error) bool {
 		log.Warn(msg, "err", err)
 		synced = false
@@ -236,15 +243,15 @@ func (d *Dispatcher) relay(ctx context.Context) {
 			continue
 		}
 		if len(evs) == 0 {
-			d.idle(ctx, j.wake)
+			d.idle(ctx, j.wake, &saver, cursor)
 			continue
 		}
 		d.seen(evs[len(evs)-1].Seq)
 		n, err := d.publish(ctx, evs, lastID)
 		if n > 0 {
 			cursor, lastID = evs[n-1].Seq, evs[n-1].ID
-			if err := d.store.AdvanceCursor(context.WithoutCancel(ctx), j.relayName, cursor); err != nil {
-				log.Warn("relay: saving the cursor failed", "seq", cursor, "err", err)
+			if saver.dueNow() {
+				saver.save(ctx, cursor)
 			}
 		}
 		if err != nil {
@@ -259,19 +266,26 @@ func (d *Dispatcher) relay(ctx context.Context) {
 			// the relay (Notify, or the store's batch), so it waits for
 			// them instead of reading again at once for nothing, which
 			// was every other read of the relay.
-			d.idle(ctx, j.wake)
+			d.idle(ctx, j.wake, &saver, cursor)
 		}
 	}
 }
 
-// idle waits for a wake-up, the poll period or the end of ctx.
-func (d *Dispatcher) idle(ctx context.Context, wake <-chan struct{}) {
+// idle waits for a wake-up, the poll period or the end of ctx, storing
+// cursor through saver if its interval ends meanwhile.
+func (d *Dispatcher) idle(ctx context.Context, wake <-chan struct{}, saver *cursorSaver, cursor int64) {
 	t := time.NewTimer(d.poll)
 	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-wake:
-	case <-t.C:
+	for {
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		case <-t.C:
+		case <-saver.due(cursor):
+			saver.save(ctx, cursor)
+			continue
+		}
+		return
 	}
 }
 

@@ -639,3 +639,45 @@ func TestJetStreamRelayReads(t *testing.T) {
 		}
 	})
 }
+
+// TestRelayCursorSaveInterval: a busy relay stores its cursor at most once
+// per WithCursorSave interval (here the first batch's, then nothing for an
+// hour), yet publishes every event, and stopping stores where it got to;
+// with a short interval an idle relay stores it without being stopped.
+func TestRelayCursorSaveInterval(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		st, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		nt.fresh(t)
+		want := appendEvents(t, st, 100, 20, 0, "r")
+		js := nt.connect(t)
+		cs := &savesCounted{Store: st}
+		d := newDispatcher(cs, WithBatch(10), WithCursorSave(time.Hour), WithJetStream(js, nt.cfg))
+		if err := d.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the stream", func() bool { return nt.streamInfo(t, js).State.Msgs == uint64(len(want)) })
+		if c, err := st.Cursor(t.Context(), RelayConsumer); err != nil || c != want[9].Seq || cs.saves.Load() != 1 {
+			t.Errorf("relay cursor stored while busy = %d (%v) after %d stores; want only the first batch's, %d",
+				c, err, cs.saves.Load(), want[9].Seq)
+		}
+		d.Stop()
+		if c, err := st.Cursor(t.Context(), RelayConsumer); err != nil || c != want[len(want)-1].Seq {
+			t.Errorf("relay cursor after stop = %d, %v; want %d", c, err, want[len(want)-1].Seq)
+		}
+
+		more := appendEvents(t, st, 30, 5, 0, "s")
+		d2 := newDispatcher(st, WithCursorSave(20*time.Millisecond), WithJetStream(js, nt.cfg))
+		if err := d2.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer d2.Stop()
+		waitFor(t, "the idle relay's cursor", func() bool {
+			c, _ := st.Cursor(t.Context(), RelayConsumer)
+			return c == more[len(more)-1].Seq
+		})
+	})
+}

@@ -103,25 +103,34 @@ func (c *conn) Citizen(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen, 
 
 // readAheadCitizens reads the records of pins in one statement and keeps
 // them undecoded for the transaction's next Citizen of each (readahead.go):
-// a record read ahead and never asked for costs no decoding.
+// a record read ahead and never asked for costs no decoding. It reads
+// their households with them, kept for the next Household of each, or
+// kept as none where the register holds none (a birth's police step reads
+// the parent's).
 func (c *conn) readAheadCitizens(ctx context.Context, pins []string) error {
 	if len(pins) == 0 {
 		return nil
 	}
-	rows, err := c.q.Query(ctx, `SELECT pin, `+citizenCols+` FROM citizens WHERE pin = ANY($1)`, pins)
+	rows, err := c.q.Query(ctx, `SELECT c.pin, c.doc, c.version, c.created_at, c.updated_at, c.household_id, h.doc
+		FROM citizens c LEFT JOIN households h ON h.id = c.household_id WHERE c.pin = ANY($1)`, pins)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			pin string
-			r   rawCitizen
+			pin       string
+			r         rawCitizen
+			household *string
+			hdoc      []byte
 		)
-		if err := rows.Scan(&pin, &r.doc, &r.version, &r.created, &r.updated); err != nil {
+		if err := rows.Scan(&pin, &r.doc, &r.version, &r.created, &r.updated, &household, &hdoc); err != nil {
 			return err
 		}
 		c.keepRawCitizen(cancuoc.PIN(pin), r)
+		if household != nil {
+			c.keepHousehold(*household, hdoc)
+		}
 	}
 	return rows.Err()
 }
@@ -163,7 +172,7 @@ func (c *conn) InsertCitizen(ctx context.Context, r *cancuoc.Citizen) error {
 	// Its only refusal is a taken PIN (laterOne): a caller that draws
 	// another on pin_taken then draws it when the work runs again without
 	// deferring (a batch settle's items, each in its own savepoint).
-	if c.laterOne(op, insert, args, func() error { return pinTaken(op) }) {
+	if c.laterSet(insertCitizenSet, op, insert, args, string(r.PIN), func() error { return pinTaken(op) }) {
 		c.wroteCitizen(r.PIN, r.Version)
 		c.sawCitizen(r.PIN)
 		return nil

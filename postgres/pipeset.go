@@ -12,7 +12,9 @@ import (
 // Runs of held writes of one kind. A batch settle holds, per item, the
 // update of its step, the insert of the next step, the update of its file,
 // the document it issues and the update of the record with its history
-// row (laterOne, and AppendVersion of the record's own version), each a statement the server
+// row (laterOne, and AppendVersion of the record's own version), and the
+// new rows of a birth (the newborn's record; the household and the
+// residence entry of the police step), each a statement the server
 // parses, plans and runs on its own: a third of the statements of a birth
 // procedure. Held writes of one kind between two round trips are gathered
 // into one statement over arrays instead (a setForm's), sent where the
@@ -24,8 +26,10 @@ import (
 // round trip it may pass other held writes, never precede one, and the
 // forms are writes nothing else in the database depends on (no foreign
 // key, trigger or check reads a step's, a file's or a record's version,
-// an issued document or a history row: citizen_versions has no foreign
-// key, and an update leaves its row's key); a write whose row is in an open run seals the runs first, so
+// an issued document or a history row, nor that a record, a household or
+// a residence entry exists: citizen_versions, households and
+// residence_entries have no foreign key, nothing refers to citizens, and
+// an update leaves its row's key); a write whose row is in an open run seals the runs first, so
 // no statement touches a row twice; and the run's one statement refuses
 // (division_by_zero, as laterOne's) when it touched fewer rows than it
 // holds writes, which refuses the run as one of its writes alone would
@@ -141,8 +145,16 @@ func (c *conn) laterSet(f *setForm, op, write string, args []any, key string, re
 // history row sent before it would hold the version's key while the
 // update waits for the other writer, whose own history row then waits for
 // it. (A birth opens the run of history rows with the newborn's first
-// version, before the update of the parents' records.)
-var setOrder = []*setForm{updateCitizenSet, appendVersionSet, insertDocumentSet, updateStepSet, updateProcedureSet, insertStepSet}
+// version, before the update of the parents' records.) A newborn's
+// household (new or updated) and its entry in the residence register go
+// before the records, and a new record before the update of another, as
+// an item alone writes them (the police step stores the household and the
+// entry, then updates the child's record; the civil-status step inserts
+// the newborn, then updates the parents'): all of a batch's households
+// before all its records, an order a single writer, which takes a
+// household before a record, cannot cross.
+var setOrder = []*setForm{insertHouseholdSet, updateHouseholdSet, appendResidenceSet, insertCitizenSet,
+	updateCitizenSet, appendVersionSet, insertDocumentSet, updateStepSet, updateProcedureSet, insertStepSet}
 
 // The forms: each one's arrays are its single write's arguments, in order.
 var (
@@ -172,6 +184,28 @@ var (
 			AS v(pin, prev, version, name_key, birth_year, birth_month, birth_day, sex, life_status, home_province,
 				home_commune, household_id, created_at, updated_at, doc, quality)
 		WHERE c.pin = v.pin AND c.version = v.prev`}
+	insertCitizenSet = &setForm{name: "citizens", sql: `INSERT INTO citizens (pin, version, name_key, birth_year,
+			birth_month, birth_day, sex, life_status, home_province, home_commune, household_id, created_at, updated_at,
+			doc, quality)
+		SELECT * FROM unnest($1::bpchar[], $2::bigint[], $3::text[], $4::smallint[], $5::smallint[], $6::smallint[],
+			$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[],
+			$14::json[], $15::smallint[])
+		ON CONFLICT (pin) DO NOTHING`}
+	insertHouseholdSet = &setForm{name: "households", sql: `INSERT INTO households
+		(id, version, province, commune, head_pin, updated_at, doc)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::json[])
+		ON CONFLICT (id) DO NOTHING`}
+	updateHouseholdSet = &setForm{name: "households", sql: `UPDATE households h
+		SET version = v.version, province = v.province, commune = v.commune, head_pin = v.head_pin,
+			updated_at = v.updated_at, doc = v.doc
+		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+			$8::json[]) AS v(id, prev, version, province, commune, head_pin, updated_at, doc)
+		WHERE h.id = v.id AND h.version = v.prev`}
+	// The entries' seq (insertion order) is drawn in the arrays' order,
+	// the order of the writes.
+	appendResidenceSet = &setForm{name: "residence_entries", sql: `INSERT INTO residence_entries (id, pin, at, doc)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::json[])
+		ON CONFLICT (id) DO NOTHING`}
 	appendVersionSet = &setForm{name: "citizen_versions", sql: `INSERT INTO citizen_versions (` + versionCols + `)
 		SELECT * FROM unnest($1::bpchar[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
 			$7::text[], $8::json[], $9::json[])

@@ -63,6 +63,17 @@ type readAhead struct {
 	// decoded: the first read of one decodes it and keeps it (citizens).
 	// A write to the record forgets it.
 	raw map[cancuoc.PIN]rawCitizen
+	// households are the households of the records read ahead with the
+	// files (ReadAheadFiles), by ID, nil for one the register does not
+	// hold: the police step of a birth reads the parent's household,
+	// which, read there, was a round trip per item that also cut the
+	// batch's held writes into a statement each (a run seals before a
+	// read). Each answers once; a write to the household forgets it.
+	households map[string][]byte
+	// seenHouseholds are the households the transaction read or stored:
+	// they exist (households are never deleted), so the update of one is
+	// held as a record's is (seen).
+	seenHouseholds map[string]bool
 	// deferring: the caller asked that refusals of writes may come late
 	// (DeferRefusals), until the savepoint it asked in ends (a savepoint's
 	// start or end forgets it with the rest).
@@ -279,4 +290,37 @@ func (c *conn) DeferRefusals(on bool) bool {
 	was := c.ahead.deferring
 	c.ahead.deferring = on && c.pipe != nil
 	return was
+}
+
+// keepHousehold keeps household id as read ahead: its document, or nil
+// if the register holds none.
+func (c *conn) keepHousehold(id string, doc []byte) {
+	if c.ahead.households == nil {
+		c.ahead.households = map[string][]byte{}
+	}
+	c.ahead.households[id] = doc
+}
+
+// takeHousehold returns the kept document of household id (nil: none
+// held) and forgets it.
+func (c *conn) takeHousehold(id string) (doc []byte, ok bool) {
+	doc, ok = c.ahead.households[id]
+	delete(c.ahead.households, id)
+	return doc, ok
+}
+
+// forgetHousehold forgets what is kept of household id: the transaction
+// writes it.
+func (c *conn) forgetHousehold(id string) { delete(c.ahead.households, id) }
+
+// sawHousehold notes that household id exists: the transaction read or
+// stored it.
+func (c *conn) sawHousehold(id string) {
+	if c.pipe == nil {
+		return
+	}
+	if c.ahead.seenHouseholds == nil {
+		c.ahead.seenHouseholds = map[string]bool{}
+	}
+	c.ahead.seenHouseholds[id] = true
 }

@@ -24,7 +24,9 @@ func (c *conn) InsertHousehold(ctx context.Context, h *cancuoc.Household) error 
 	exists := func() error {
 		return cancuoc.E(cancuoc.Conflict, op, "household_exists", "Mã hộ gia đình đã tồn tại.", "A household with this ID exists.")
 	}
-	if c.laterOne(op, insert, args, exists) { // its only refusal
+	c.forgetHousehold(h.ID)
+	if c.laterSet(insertHouseholdSet, op, insert, args, h.ID, exists) { // its only refusal
+		c.sawHousehold(h.ID)
 		return nil
 	}
 	tag, err := c.q.Exec(ctx, insert, args...)
@@ -34,6 +36,7 @@ func (c *conn) InsertHousehold(ctx context.Context, h *cancuoc.Household) error 
 	if tag.RowsAffected() == 0 {
 		return exists()
 	}
+	c.sawHousehold(h.ID)
 	return nil
 }
 
@@ -41,13 +44,26 @@ func (c *conn) InsertHousehold(ctx context.Context, h *cancuoc.Household) error 
 // As for citizens, a concurrent UPDATE waits and then re-checks the version.
 func (c *conn) UpdateHousehold(ctx context.Context, h *cancuoc.Household, prev int64) error {
 	const op = "postgres.UpdateHousehold"
+	c.forgetHousehold(h.ID)
 	doc, err := json.Marshal(h)
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	tag, err := c.q.Exec(ctx, `UPDATE households SET version = $3, province = $4, commune = $5, head_pin = $6,
-		updated_at = $7, doc = $8 WHERE id = $1 AND version = $2`,
-		h.ID, prev, h.Version, h.Address.Province, h.Address.Commune, string(h.HeadPIN), ts(h.UpdatedAt), doc)
+	const update = `UPDATE households SET version = $3, province = $4, commune = $5, head_pin = $6,
+		updated_at = $7, doc = $8 WHERE id = $1 AND version = $2`
+	args := []any{h.ID, prev, h.Version, h.Address.Province, h.Address.Commune, string(h.HeadPIN), ts(h.UpdatedAt), doc}
+	stale := func() error {
+		return cancuoc.E(cancuoc.Conflict, op, "stale_version", "Hộ gia đình đã được người khác thay đổi; hãy tải lại rồi thử lại.",
+			"The household was changed by someone else; reload it and try again.")
+	}
+	// A household the transaction read or stored exists (households are
+	// never deleted): only a stale version can refuse the update, and it is
+	// held (laterSet), as a record's is, rather than a round trip per item
+	// of a batch settle that also sealed the batch's runs.
+	if c.ahead.seenHouseholds[h.ID] && c.laterSet(updateHouseholdSet, op, update, args, h.ID, stale) {
+		return nil
+	}
+	tag, err := c.q.Exec(ctx, update, args...)
 	if err != nil {
 		return dbErr(op, err)
 	}
@@ -61,13 +77,31 @@ func (c *conn) UpdateHousehold(ctx context.Context, h *cancuoc.Household, prev i
 	if !exists {
 		return notFound(op)
 	}
-	return cancuoc.E(cancuoc.Conflict, op, "stale_version", "Hộ gia đình đã được người khác thay đổi; hãy tải lại rồi thử lại.",
-		"The household was changed by someone else; reload it and try again.")
+	return stale()
 }
 
-// Household returns a household. NotFound if none.
+// Household returns a household. NotFound if none. In a batch settle,
+// the household of a record read ahead with the files is answered from
+// what was read then (readahead.go).
 func (c *conn) Household(ctx context.Context, id string) (*cancuoc.Household, error) {
-	return one[cancuoc.Household](ctx, c, "postgres.Household", `SELECT doc FROM households WHERE id = $1`, id)
+	const op = "postgres.Household"
+	doc, ok := c.takeHousehold(id)
+	if !ok {
+		h, err := one[cancuoc.Household](ctx, c, op, `SELECT doc FROM households WHERE id = $1`, id)
+		if err == nil {
+			c.sawHousehold(id)
+		}
+		return h, err
+	}
+	if doc == nil {
+		return nil, notFound(op)
+	}
+	h := new(cancuoc.Household)
+	if err := json.Unmarshal(doc, h); err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	c.sawHousehold(id)
+	return h, nil
 }
 
 // AppendResidence stores an entry. Conflict if its ID exists.
@@ -79,7 +113,7 @@ func (c *conn) AppendResidence(ctx context.Context, e *cancuoc.ResidenceEntry) e
 	}
 	const insert = `INSERT INTO residence_entries (id, pin, at, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`
 	args := []any{e.ID, string(e.PIN), ts(e.At), doc}
-	if c.laterOne(op, insert, args, func() error { return duplicate(op) }) { // its only refusal
+	if c.laterSet(appendResidenceSet, op, insert, args, e.ID, func() error { return duplicate(op) }) { // its only refusal
 		return nil
 	}
 	tag, err := c.q.Exec(ctx, insert, args...)

@@ -3,7 +3,11 @@ package registry
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
+	"slices"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/admin"
@@ -98,6 +102,49 @@ var bookkeeping = map[string]bool{"version": true, "updated_at": true, "created_
 
 // diff lists the fields whose JSON differs between two versions of a record.
 func diff(old, new *cancuoc.Citizen) ([]cancuoc.FieldChange, error) {
+	return diffOf(old, new, nil)
+}
+
+// diffOf is diff restricted to the fields named in only (nil: all). Each
+// field is compared on its own (recordFields): one equal in both versions
+// (most of them: an update changes a field or two) costs a comparison,
+// and only a field that differs is encoded, where encoding both whole
+// records was most of an update's own work (three times per update, with
+// the check of protected fields).
+func diffOf(old, new *cancuoc.Citizen, only []string) ([]cancuoc.FieldChange, error) {
+	fs := recordFields()
+	if old == nil || new == nil || fs == nil {
+		return diffJSON(old, new, only)
+	}
+	ov, nv := reflect.ValueOf(old).Elem(), reflect.ValueOf(new).Elem()
+	var out []cancuoc.FieldChange
+	for _, f := range fs {
+		if bookkeeping[f.name] || only != nil && !slices.Contains(only, f.name) {
+			continue
+		}
+		a, b := ov.Field(f.index), nv.Field(f.index)
+		if sameValue(a, b) {
+			continue
+		}
+		aj, err := f.encode(a)
+		if err != nil {
+			return nil, err
+		}
+		bj, err := f.encode(b)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(aj, bj) {
+			out = append(out, cancuoc.FieldChange{Field: f.name, Old: orNull(aj), New: orNull(bj)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out, nil
+}
+
+// diffJSON is diffOf by encoding both records whole: for a nil record,
+// and the reference the field by field comparison must equal.
+func diffJSON(old, new *cancuoc.Citizen, only []string) ([]cancuoc.FieldChange, error) {
 	om, err := fields(old)
 	if err != nil {
 		return nil, err
@@ -115,7 +162,7 @@ func diff(old, new *cancuoc.Citizen) ([]cancuoc.FieldChange, error) {
 	}
 	var out []cancuoc.FieldChange
 	for k := range keys {
-		if bookkeeping[k] || bytes.Equal(om[k], nm[k]) {
+		if bookkeeping[k] || only != nil && !slices.Contains(only, k) || bytes.Equal(om[k], nm[k]) {
 			continue
 		}
 		out = append(out, cancuoc.FieldChange{Field: k, Old: orNull(om[k]), New: orNull(nm[k])})
@@ -137,6 +184,89 @@ func fields(c *cancuoc.Citizen) (map[string]json.RawMessage, error) {
 		return fast, nil
 	}
 	return m, json.Unmarshal(b, &m)
+}
+
+// recordField is one top-level member of a record's JSON: the struct
+// field at index, named name, left out when empty if omitEmpty.
+type recordField struct {
+	name      string
+	index     int
+	omitEmpty bool
+}
+
+// recordFields lists the record's JSON members, or nil when
+// cancuoc.Citizen has a field whose JSON encoding/json would not give as
+// its own value's (an embedded struct, ",string", ",omitzero"…): then
+// every diff encodes the records whole.
+var recordFields = sync.OnceValue(func() []recordField {
+	t := reflect.TypeFor[cancuoc.Citizen]()
+	var out []recordField
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous || !sf.IsExported() {
+			return nil
+		}
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		f := recordField{name: name, index: i}
+		if f.name == "" {
+			f.name = sf.Name
+		}
+		for o := range strings.SplitSeq(opts, ",") {
+			switch o {
+			case "":
+			case "omitempty":
+				f.omitEmpty = true
+			default:
+				return nil
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+})
+
+// encode is the field's member value as json.Marshal of the whole record
+// writes it, or nil when the member is left out. The field is encoded
+// through its address, as inside the record (methods on the pointer).
+func (f recordField) encode(v reflect.Value) ([]byte, error) {
+	if f.omitEmpty && emptyJSON(v) {
+		return nil, nil
+	}
+	return json.Marshal(v.Addr().Interface())
+}
+
+// emptyJSON is encoding/json's test of an empty value for omitempty.
+func emptyJSON(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+// sameValue reports that a and b (fields of the same type) hold equal
+// values, and so encode alike; false may still encode alike (an empty
+// slice and nil, left out), which the caller's encoding settles.
+func sameValue(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.String:
+		return a.String() == b.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return a.Int() == b.Int()
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		if a.IsNil() && b.IsNil() {
+			return true
+		}
+	}
+	return reflect.DeepEqual(a.Addr().Interface(), b.Addr().Interface())
 }
 
 func orNull(b json.RawMessage) json.RawMessage {

@@ -248,7 +248,7 @@ func staleVersion(op string, asked, current int64) error {
 }
 
 func checkProtected(op string, old, c *cancuoc.Citizen) error {
-	changes, err := diff(old, c)
+	changes, err := diffOf(old, c, protected)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/cancuoc/cancuoc"
@@ -171,5 +172,109 @@ func testPeopleReadAhead(t *testing.T, s cancuoc.Store) {
 	}
 	if got := mustGet(t, s, child.PIN); got.Version == 2 && got.FullName == "Từ Bản Đọc Trước" {
 		t.Error("the subject was updated from a stale copy")
+	}
+}
+
+// testHouseholdsReadAhead: in a transaction that read files ahead, the
+// households of their applicants read as stored: one the register holds,
+// one it does not (not found, until the transaction inserts it), one the
+// transaction updates before reading it (read as updated), one the
+// register does not hold that the transaction inserts before reading it
+// (read as inserted, not as the none read ahead), and one another
+// transaction changed after the read ahead (an update from that copy is
+// refused, not applied over the change).
+func testHouseholdsReadAhead(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	household := func(id string, head cancuoc.PIN) *cancuoc.Household {
+		return &cancuoc.Household{ID: id, Version: 1, Address: cancuoc.Place{Era: cancuoc.Era34, Province: "01", Commune: "00004"},
+			HeadPIN: head, CreatedAt: T0.UTC(), UpdatedAt: T0.UTC()}
+	}
+	// Five applicants, each of a household: held, not held, updated by
+	// the transaction, changed by another, not held and inserted by the
+	// transaction.
+	var (
+		parents []cancuoc.PIN
+		homes   []*cancuoc.Household
+		ids     []string
+	)
+	for i, id := range []string{"hh-held", "hh-none", "hh-own", "hh-other", "hh-new"} {
+		pin := PINFor("001", cancuoc.Female, 1995, 40+i)
+		r := Citizen(pin)
+		r.Household = &cancuoc.HouseholdLink{ID: id, HeadPIN: pin, HeadName: r.FullName, Relation: cancuoc.RelationHead}
+		mustInsert(t, s, r)
+		h := household(id, pin)
+		if id != "hh-none" && id != "hh-new" {
+			if err := s.InsertHousehold(ctx, h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := Procedure("hq"+strconv.Itoa(i), i)
+		p.Applicant = pin
+		if err := s.InsertProcedure(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		parents, homes, ids = append(parents, pin), append(homes, h), append(ids, p.ID)
+	}
+	changed := household("hh-other", parents[3])
+	changed.Version, changed.Members = 2, []cancuoc.HouseholdMember{{PIN: parents[3], Relation: cancuoc.RelationHead, Since: T0.UTC()}}
+	var ahead bool
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		var ra filesReader
+		if ra, ahead = tx.(filesReader); ahead {
+			if err := ra.ReadAheadFiles(ctx, ids); err != nil {
+				return err
+			}
+			// Another transaction changes hh-other after the read ahead
+			// (a store without it has one writer at a time: not there).
+			if err := s.UpdateHousehold(ctx, changed, 1); err != nil {
+				return err
+			}
+		}
+		if got, err := tx.Household(ctx, "hh-held"); err != nil || !reflect.DeepEqual(got, homes[0]) {
+			return fmt.Errorf("a household read ahead = %+v, %v; want %+v", got, err, homes[0])
+		}
+		if got, err := tx.Household(ctx, "hh-held"); err != nil || !reflect.DeepEqual(got, homes[0]) {
+			return fmt.Errorf("a household read ahead, read again = %+v, %v; want %+v", got, err, homes[0])
+		}
+		if _, err := tx.Household(ctx, "hh-none"); !errors.Is(err, cancuoc.ErrNotFound) {
+			return fmt.Errorf("a household the register does not hold: %v, want not found", err)
+		}
+		if err := tx.InsertHousehold(ctx, homes[1]); err != nil {
+			return err
+		}
+		if got, err := tx.Household(ctx, "hh-none"); err != nil || !reflect.DeepEqual(got, homes[1]) {
+			return fmt.Errorf("a household after the transaction's insert = %+v, %v; want %+v", got, err, homes[1])
+		}
+		if err := tx.InsertHousehold(ctx, homes[4]); err != nil {
+			return err
+		}
+		if got, err := tx.Household(ctx, "hh-new"); err != nil || !reflect.DeepEqual(got, homes[4]) {
+			return fmt.Errorf("a household read ahead as none, inserted by the transaction = %+v, %v; want %+v", got, err, homes[4])
+		}
+		own := household("hh-own", parents[2])
+		own.Version = 2
+		if err := tx.UpdateHousehold(ctx, own, 1); err != nil {
+			return err
+		}
+		if got, err := tx.Household(ctx, "hh-own"); err != nil || !reflect.DeepEqual(got, own) {
+			return fmt.Errorf("a household after the transaction's update = %+v, %v; want %+v", got, err, own)
+		}
+		other, err := tx.Household(ctx, "hh-other")
+		if err != nil || !ahead {
+			return err
+		}
+		// Read ahead before the other transaction's change: an update
+		// from that copy is refused.
+		other.Version = 2
+		if err := tx.UpdateHousehold(ctx, other, 1); cancuoc.KindOf(err) != cancuoc.Conflict {
+			return fmt.Errorf("update of a household from the copy read ahead: %v, want a conflict", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Household(ctx, "hh-other"); ahead && (err != nil || !reflect.DeepEqual(got, changed)) {
+		t.Errorf("hh-other after the transactions: %+v, %v; want the other transaction's version 2", got, err)
 	}
 }

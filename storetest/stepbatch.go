@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -21,6 +22,7 @@ func RunStepBatch(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"UpdateStepsAllOrNone", testUpdateStepsAllOrNone},
 		{"UpdateStepsClaimed", testUpdateStepsClaimed},
 		{"DeferredWritesOfManyFiles", testDeferredWritesOfManyFiles},
+		{"DeferredNewRowsOfManyItems", testDeferredNewRowsOfManyItems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -402,4 +404,136 @@ func testDeferredWritesOfManyFiles(t *testing.T, s cancuoc.Store) {
 			t.Errorf("history of %s after a refusal: %d, %v; want none", id, len(hist), err)
 		}
 	}
+}
+
+// testDeferredNewRowsOfManyItems: a transaction that defers refusals and
+// stores the new rows of many items (a batch settle of births: the
+// newborns' records, households and residence entries; PostgreSQL gathers
+// them into a statement per kind) stores each as written, two entries of
+// one person at one instant in the order written; one write among them
+// refused (a taken PIN, household ID or entry ID) fails the transaction
+// with its refusal's code, and nothing of it commits.
+func testDeferredNewRowsOfManyItems(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	mustInsert(t, s, Citizen(PIN(200)))
+	household := func(id string, head cancuoc.PIN) *cancuoc.Household {
+		return &cancuoc.Household{ID: id, Version: 1, Address: cancuoc.Place{Era: cancuoc.Era34, Province: "01", Commune: "00004"},
+			HeadPIN: head, Members: []cancuoc.HouseholdMember{{PIN: head, Relation: cancuoc.RelationHead, Since: T0.UTC()}},
+			CreatedAt: T0.UTC(), UpdatedAt: T0.UTC()}
+	}
+	entry := func(id string, pin cancuoc.PIN) *cancuoc.ResidenceEntry {
+		return &cancuoc.ResidenceEntry{ID: id, PIN: pin, Kind: cancuoc.ResidencePermanent, HouseholdID: "n-h-" + string(pin), At: T0.UTC()}
+	}
+	records := func(from, n int) []*cancuoc.Citizen {
+		var out []*cancuoc.Citizen
+		for i := from; i < from+n; i++ {
+			r := Citizen(PIN(i))
+			if i%2 == 0 { // with a household or none (NULL), a partial date or not
+				r.Household, r.BirthDate.Day = nil, 0
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	store := func(tx cancuoc.Tx, rs []*cancuoc.Citizen) error {
+		for _, r := range rs {
+			h := household("n-h-"+string(r.PIN), r.PIN)
+			err := errors.Join(tx.InsertHousehold(ctx, h), tx.AppendResidence(ctx, entry("n-e-"+string(r.PIN), r.PIN)),
+				tx.InsertCitizen(ctx, r), tx.AppendResidence(ctx, entry("n-f-"+string(r.PIN), r.PIN)))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	written := records(210, 5)
+	err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+		deferring(tx)
+		return store(tx, written)
+	})
+	if err != nil {
+		t.Fatalf("deferred new rows nobody refused: %v", err)
+	}
+	for _, r := range written {
+		sameCitizen(t, "a record stored with others", mustGet(t, s, r.PIN), r)
+		if h, err := s.Household(ctx, "n-h-"+string(r.PIN)); err != nil || !reflect.DeepEqual(h, household(h.ID, r.PIN)) {
+			t.Errorf("household of %s: %+v, %v", r.PIN, h, err)
+		}
+		hist, err := s.ResidenceHistory(ctx, r.PIN)
+		if err != nil || len(hist) != 2 || hist[0].ID != "n-e-"+string(r.PIN) || hist[1].ID != "n-f-"+string(r.PIN) {
+			t.Errorf("residence history of %s: %+v, %v; want its two entries in the order written", r.PIN, hist, err)
+		}
+	}
+
+	// The households updated together, as a batch of births whose
+	// parents' households the register holds: each from the version read,
+	// or one stale among them, which refuses them all.
+	update := func(staleAt int) error {
+		return s.InTx(ctx, func(tx cancuoc.Tx) error {
+			deferring(tx)
+			// All read first (as read ahead with the files), then all
+			// updated: PostgreSQL's updates then go as one statement.
+			var hs []*cancuoc.Household
+			for _, r := range written {
+				h, err := tx.Household(ctx, "n-h-"+string(r.PIN))
+				if err != nil {
+					return err
+				}
+				hs = append(hs, h)
+			}
+			for i, h := range hs {
+				prev := h.Version
+				if i == staleAt {
+					prev--
+				}
+				h.Version, h.Members = h.Version+1, append(h.Members, cancuoc.HouseholdMember{PIN: PIN(300 + i), Relation: "con", Since: T0.UTC()})
+				if err := tx.UpdateHousehold(ctx, h, prev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := update(-1); err != nil {
+		t.Fatalf("deferred household updates nobody refused: %v", err)
+	}
+	var ce *cancuoc.Error
+	if err := update(2); !errors.As(err, &ce) || ce.Kind != cancuoc.Conflict || ce.Code != "stale_version" {
+		t.Errorf("a stale household update among others: %v, want a conflict stale_version", err)
+	}
+	for i, r := range written {
+		h, err := s.Household(ctx, "n-h-"+string(r.PIN))
+		if err != nil || h.Version != 2 || len(h.Members) != 2 || h.Members[1].PIN != PIN(300+i) {
+			t.Errorf("household of %s after the updates: %+v, %v; want version 2 with the first update's member", r.PIN, h, err)
+		}
+	}
+
+	// One refused write among the others: the transaction fails with its
+	// code, and none of the others commits.
+	refused := func(what, code string, from int, taken func(tx cancuoc.Tx) error) {
+		t.Helper()
+		rs := records(from, 4)
+		err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			deferring(tx)
+			return errors.Join(store(tx, rs[:2]), taken(tx), store(tx, rs[2:]))
+		})
+		if !errors.As(err, &ce) || ce.Kind != cancuoc.Conflict || ce.Code != code {
+			t.Errorf("%s: %v, want a conflict %q", what, err, code)
+		}
+		for _, r := range rs {
+			if _, err := s.Citizen(ctx, r.PIN); !errors.Is(err, cancuoc.ErrNotFound) {
+				t.Errorf("%s: record %s after the refused transaction: %v, want not found", what, r.PIN, err)
+			}
+			if _, err := s.Household(ctx, "n-h-"+string(r.PIN)); !errors.Is(err, cancuoc.ErrNotFound) {
+				t.Errorf("%s: household of %s after the refused transaction: %v, want not found", what, r.PIN, err)
+			}
+		}
+	}
+	refused("taken PIN", "pin_taken", 220, func(tx cancuoc.Tx) error { return tx.InsertCitizen(ctx, Citizen(PIN(200))) })
+	refused("taken household ID", "household_exists", 230, func(tx cancuoc.Tx) error {
+		return tx.InsertHousehold(ctx, household("n-h-"+string(PIN(210)), PIN(210)))
+	})
+	refused("taken entry ID", "duplicate", 240, func(tx cancuoc.Tx) error {
+		return tx.AppendResidence(ctx, entry("n-e-"+string(PIN(210)), PIN(210)))
+	})
 }

@@ -29,6 +29,7 @@ func RunWorkflow(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"TxReadsItsWrites", testTxReadsItsWrites},
 		{"FilesReadAhead", testFilesReadAhead},
 		{"PeopleReadAhead", testPeopleReadAhead},
+		{"HouseholdsReadAhead", testHouseholdsReadAhead},
 		{"Documents", testDocuments},
 		{"Requests", testRequests},
 		{"DeferredRefusals", testDeferredRefusals},

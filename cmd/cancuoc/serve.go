@@ -36,11 +36,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	hookc := bindWebhookConfig(fs, getenv)
 	appc := bindApplicationsConfig(fs, getenv)
 	qualc := bindQuality(fs, getenv)
+	gcc := bindGC(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := validate(); err != nil {
 		return err
+	}
+	if gcc.HeadroomMB < 0 {
+		return fmt.Errorf("-gc-headroom-mb must be 0 or more")
 	}
 	trusted, err := proxies()
 	if err != nil {
@@ -48,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := newLogger(os.Stderr, c)
 	log.Info("starting cancuoc", "version", version, "config", c.Masked())
+	defer startGCHeadroom(uint64(gcc.HeadroomMB)<<20, getenv, log)()
 	a, err := openApp(ctx, c)
 	if err != nil {
 		return err
