@@ -289,9 +289,16 @@ func (d *Dispatcher) idle(ctx context.Context, wake <-chan struct{}, saver *curs
 	}
 }
 
-// syncRelay returns where the relay stands: after the later of its saved
-// cursor and the stream's last event, and the ID of the stream's last
-// message (empty for an empty stream), which the next publish expects.
+// syncRelay returns where the relay stands: after the stream's last event,
+// or after its saved cursor when the stream holds none (new, emptied, its
+// last message expired), and the ID of the stream's last message (empty
+// for an empty stream), which the next publish expects.
+//
+// The stream's last event wins even over a cursor further on: the relay
+// saves its cursor only after the stream acknowledged the events, so a
+// stream behind it lost events it had stored (restored from an older
+// snapshot, a server that lost its disk), and they are published again
+// rather than skipped for every consumer.
 func (d *Dispatcher) syncRelay(ctx context.Context) (int64, string, error) {
 	j := d.js
 	cursor, err := d.store.Cursor(ctx, j.relayName)
@@ -316,7 +323,11 @@ func (d *Dispatcher) syncRelay(ctx context.Context) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if seq, err := strconv.ParseInt(m.Header.Get(HeaderSeq), 10, 64); err == nil && seq > cursor {
+	if seq, err := strconv.ParseInt(m.Header.Get(HeaderSeq), 10, 64); err == nil {
+		if seq < cursor {
+			d.log.Warn("relay: the stream lacks events it had acknowledged; publishing them again",
+				"consumer", j.relayName, "stream_last", seq, "cursor", cursor)
+		}
 		cursor = seq
 	}
 	return cursor, m.Header.Get(jetstream.MsgIDHeader), nil

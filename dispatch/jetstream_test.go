@@ -681,3 +681,46 @@ func TestRelayCursorSaveInterval(t *testing.T) {
 		})
 	})
 }
+
+// TestRelayStreamBehindCursor: a stream restored from a snapshot older
+// than the relay's saved cursor (it lost events it had acknowledged) gets
+// the events after its snapshot again, in order, instead of the relay
+// going on after its cursor and every consumer missing them.
+func TestRelayStreamBehindCursor(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		st, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		nt.fresh(t)
+		js := nt.connect(t)
+		want := appendEvents(t, st, 40, 8, 0, "b")
+		nt.relayAll(t, st, js, want)
+		const kept = 10
+		// The restore: the stream again, holding only its first events.
+		if err := js.DeleteStream(t.Context(), nt.cfg.Stream); err != nil {
+			t.Fatal(err)
+		}
+		d := newDispatcher(st, WithJetStream(js, nt.cfg))
+		if err := d.js.ensureStream(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := d.publish(t.Context(), want[:kept], ""); n != kept || err != nil {
+			t.Fatalf("restoring the snapshot: published %d of %d: %v", n, kept, err)
+		}
+
+		r := newRecorder()
+		d.Subscribe("after-restore", nil, r.handle)
+		if err := d.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer d.Stop()
+		waitFor(t, "every event", func() bool { return r.count() == len(want) })
+		checkAll(t, "after-restore", r, want)
+		checkOrder(t, "after-restore", r.events())
+		if info := nt.streamInfo(t, js); info.State.Msgs != uint64(len(want)) {
+			t.Errorf("the stream holds %d messages, want %d", info.State.Msgs, len(want))
+		}
+	})
+}
