@@ -28,6 +28,15 @@
 # port PORT+3) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
 #
+# KEEP_SCHEMAS=1 leaves the runs' PostgreSQL schemas in place, to look at
+# the rows a run wrote (drop them by hand after).
+#
+# PERF=1 (PostgreSQL) also records the whole machine with Linux perf
+# (call graphs) over the measured run only, not the seeding or start-up,
+# and writes where the CPU went by process and by function beside the
+# results (bench/out/procedures/pg-MODE.perf.txt; the recording is
+# pg-MODE.perf.data, for `perf report -i`).
+#
 # Needs PostgreSQL on 127.0.0.1:5432 and pgbench; NATS is the nats-server
 # release in go.mod, built here (NATS=path runs another binary). Ports PORT..PORT+3 (PORT+4 with TABLE_STATS) (PORT=19050 unless set), so
 # that two runs on one machine do not collide.
@@ -74,6 +83,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ -z "${KEEP_SCHEMAS:-}" ] || { echo "kept the schemas: ${schemas[*]}"; return; }
   for s in "${schemas[@]}"; do psql_ -c "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1 || true; done
   psql_ -c "DROP SCHEMA IF EXISTS ${SCHEMA}_ref CASCADE" >/dev/null 2>&1 || true
 }
@@ -90,6 +100,22 @@ profile() { # profile NAME: PROFILE_SECONDS (8) of CPU profile of the running ca
   ( sleep 1; curl -sf "http://127.0.0.1:$P_DEBUG/debug/pprof/profile?seconds=${PROFILE_SECONDS:-8}" -o "$OUT/$1.cpu.pprof" &&
     go tool pprof -top -nodecount=30 "$OUT/cancuoc" "$OUT/$1.cpu.pprof" >"$OUT/$1.top.txt" 2>/dev/null || true ) &
   prof_pids+=($!)
+}
+
+perf_start() { # perf_start NAME: with PERF, record the machine until perf_end
+  [ -n "${PERF:-}" ] || return 0
+  perf record -a -g -F 999 -o "$OUT/$1.perf.data" >"$OUT/$1.perf.log" 2>&1 &
+  perf_pid=$!
+}
+perf_end() { # perf_end NAME: stop the recording, summarise it in OUT/NAME.perf.txt
+  [ -n "${PERF:-}" ] || return 0
+  kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+  { echo "== by process"; perf report -i "$OUT/$1.perf.data" --no-children --sort comm -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+    for c in postgres cancuoc nats-server; do
+      echo "== $c, by function (with callees)"
+      perf report -i "$OUT/$1.perf.data" --children --comm "$c" --sort sym -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
+    done; } >"$OUT/$1.perf.txt" || true # head ends the reports early (SIGPIPE)
+  echo "perf: $OUT/$1.perf.txt"
 }
 
 serve() { # serve NAME PORT ARGS…: start cancuoc, wait until ready
@@ -185,8 +211,10 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables0"
   natsstats $((PORT + 4)) >"$OUT/$name.nats0"
   measure_start "$pid" "$npid"
+  perf_start "$name"
   "$OUT/procbench" run -base http://127.0.0.1:$P_PG -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" -poll "$POLL" | tee "$OUT/$name.json"
   measure_end "$name" "$pid" "$npid"
+  perf_end "$name"
   if [ -n "${TABLE_STATS:-}" ]; then # the consumers catch up and the statistics reach the collector
     sleep "${TABLE_STATS_WAIT:-3}"
     tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables1"
