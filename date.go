@@ -1,8 +1,8 @@
 package cancuoc
 
 import (
-	"encoding/json"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"strconv"
 	"strings"
 	"time"

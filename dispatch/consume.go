@@ -9,9 +9,9 @@ package dispatch
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"log/slog"
 	"runtime"
 	"slices"

@@ -2,8 +2,8 @@ package dispatch
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"slices"
 	"strconv"
 	"strings"

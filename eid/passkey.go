@@ -3,8 +3,8 @@ package eid
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"net/http"
 	"strings"
 

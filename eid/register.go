@@ -7,8 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"image"
 	_ "image/jpeg" // DecodeConfig of registration photos
 	_ "image/png"

@@ -3,7 +3,7 @@ package oidc
 import (
 	"context"
 	"crypto"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"net/http"
 	"slices"
 	"time"

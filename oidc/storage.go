@@ -3,9 +3,9 @@ package oidc
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"net/url"
 	"slices"
 	"sync"

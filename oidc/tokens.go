@@ -3,8 +3,8 @@ package oidc
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"slices"
 	"strings"
 	"time"

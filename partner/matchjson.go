@@ -1,7 +1,7 @@
 package partner
 
 import (
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"slices"
 	"strconv"
 )

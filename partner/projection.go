@@ -2,8 +2,8 @@ package partner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"hash/maphash"
 	"strconv"
 	"strings"

@@ -2,8 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"

@@ -18,12 +18,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/internal/json"
 )
 
 //go:embed migrations/*.sql
@@ -147,7 +149,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err := migrate(ctx, cfg.ConnConfig, o.schema); err != nil {
 		return nil, dbErr(op, err)
 	}
-	cfg.AfterConnect = chain(cfg.AfterConnect, noteDefaultIsolation)
+	cfg.AfterConnect = chain(chain(cfg.AfterConnect, noteDefaultIsolation), jsonDecoding)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, dbErr(op, err)
@@ -442,6 +444,16 @@ func noteDefaultIsolation(ctx context.Context, c *pgx.Conn) error {
 }
 
 const readCommittedKey = "cancuoc.readCommitted"
+
+// jsonDecoding has the connection decode json and jsonb columns scanned
+// into Go values with internal/json's Unmarshal (the v2 decoder), as the
+// store decodes the documents it reads itself.
+func jsonDecoding(_ context.Context, c *pgx.Conn) error {
+	m := c.TypeMap()
+	m.RegisterType(&pgtype.Type{Name: "json", OID: pgtype.JSONOID, Codec: &pgtype.JSONCodec{Marshal: json.Marshal, Unmarshal: json.Unmarshal}})
+	m.RegisterType(&pgtype.Type{Name: "jsonb", OID: pgtype.JSONBOID, Codec: &pgtype.JSONBCodec{Marshal: json.Marshal, Unmarshal: json.Unmarshal}})
+	return nil
+}
 
 // readCommittedConn reports what noteDefaultIsolation noted of c (false,
 // so BEGIN is sent, for a connection it has not seen).

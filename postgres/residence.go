@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"strconv"
 	"strings"
 

@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 
 	"github.com/jackc/pgx/v5/pgconn"
 

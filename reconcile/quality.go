@@ -3,9 +3,9 @@ package reconcile
 import (
 	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"io"
 	"strconv"
 	"strings"

@@ -3,7 +3,7 @@ package reconcile
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"sort"
 	"strconv"
 	"strings"

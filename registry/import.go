@@ -2,8 +2,8 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 
 	"github.com/cancuoc/cancuoc"
 )

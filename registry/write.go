@@ -2,8 +2,8 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"time"
 
 	"github.com/cancuoc/cancuoc"

@@ -11,7 +11,7 @@ package residence
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"strconv"
 	"strings"
 	"time"

@@ -2,8 +2,8 @@ package residence
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"sync"
 
 	"github.com/cancuoc/cancuoc"

@@ -3,8 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"

@@ -8,7 +8,7 @@ package stats
 
 import (
 	"context"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"slices"
 	"sync"
 	"time"

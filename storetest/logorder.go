@@ -2,9 +2,9 @@ package storetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"reflect"
 	"slices"
 	"strings"

@@ -7,7 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"slices"
 	"time"
 

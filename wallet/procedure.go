@@ -2,7 +2,7 @@ package wallet
 
 import (
 	"context"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"time"
 
 	"github.com/cancuoc/cancuoc"

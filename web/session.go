@@ -7,7 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"net/http"
 	"net/url"
 	"time"

@@ -2,8 +2,8 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"os"
 	"slices"
 

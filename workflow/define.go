@@ -2,8 +2,8 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"time"
 
 	"github.com/cancuoc/cancuoc"

@@ -2,7 +2,7 @@ package workflow
 
 import (
 	"context"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"strings"
 	"time"
 

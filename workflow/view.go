@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"time"
 
 	"github.com/cancuoc/cancuoc"

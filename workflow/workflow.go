@@ -24,7 +24,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"time"
 
 	"github.com/cancuoc/cancuoc"

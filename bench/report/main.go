@@ -6,9 +6,9 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"io"
 	"log/slog"
 	"net"

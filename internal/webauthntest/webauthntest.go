@@ -13,7 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"slices"
 )
 

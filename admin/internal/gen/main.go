@@ -9,9 +9,9 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/cancuoc/cancuoc/internal/json"
 	"log"
 	"os"
 	"path/filepath"
