@@ -298,7 +298,9 @@ func (d *Dispatcher) idle(ctx context.Context, wake <-chan struct{}, saver *curs
 // saves its cursor only after the stream acknowledged the events, so a
 // stream behind it lost events it had stored (restored from an older
 // snapshot, a server that lost its disk), and they are published again
-// rather than skipped for every consumer.
+// rather than skipped for every consumer. That is when the stream's last
+// message is this outbox's event of that Seq (the same ID): one of another
+// publisher's is no sign of loss, and the relay goes on after its cursor.
 func (d *Dispatcher) syncRelay(ctx context.Context) (int64, string, error) {
 	j := d.js
 	cursor, err := d.store.Cursor(ctx, j.relayName)
@@ -323,14 +325,30 @@ func (d *Dispatcher) syncRelay(ctx context.Context) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if seq, err := strconv.ParseInt(m.Header.Get(HeaderSeq), 10, 64); err == nil {
-		if seq < cursor {
-			d.log.Warn("relay: the stream lacks events it had acknowledged; publishing them again",
-				"consumer", j.relayName, "stream_last", seq, "cursor", cursor)
+	id := m.Header.Get(jetstream.MsgIDHeader)
+	seq, err := strconv.ParseInt(m.Header.Get(HeaderSeq), 10, 64)
+	switch {
+	case err != nil || seq == cursor:
+	case seq > cursor:
+		cursor = seq
+	default:
+		// Only our own event sends the relay back: a message of another
+		// publisher (another outbox on the same stream) would have it
+		// publish everything after its Seq again, each time.
+		evs, err := d.store.EventsAfter(ctx, seq-1, 1)
+		if err != nil {
+			return 0, "", err
 		}
+		if len(evs) == 0 || evs[0].Seq != seq || evs[0].ID != id {
+			d.log.Warn("relay: the stream's last message is not this outbox's event; going on after the cursor",
+				"consumer", j.relayName, "stream_last", seq, "msg_id", id, "cursor", cursor)
+			break
+		}
+		d.log.Warn("relay: the stream lacks events it had acknowledged; publishing them again",
+			"consumer", j.relayName, "stream_last", seq, "cursor", cursor)
 		cursor = seq
 	}
-	return cursor, m.Header.Get(jetstream.MsgIDHeader), nil
+	return cursor, id, nil
 }
 
 // publish sends evs in order, pipelined, each expecting its predecessor

@@ -724,3 +724,38 @@ func TestRelayStreamBehindCursor(t *testing.T) {
 		}
 	})
 }
+
+// TestRelayForeignLastMessage: a stream whose last message is not one of
+// this outbox's events (another outbox relaying to the same stream, or a
+// message published by hand with a Cancuoc-Seq) does not send the relay
+// back to that message's Seq: it would publish again everything after it,
+// stored anew once the duplicate window has passed, every time the other
+// publisher got in between.
+func TestRelayForeignLastMessage(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		st, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		nt.fresh(t)
+		nt.cfg.Duplicates = 100 * time.Millisecond
+		js := nt.connect(t)
+		want := appendEvents(t, st, 40, 8, 0, "f")
+		nt.relayAll(t, st, js, want)
+		// Another outbox's event, Seq 5, after ours.
+		msg := nats.NewMsg(nt.cfg.Prefix + "citizen.born")
+		msg.Data = []byte(`{"id":"other-5","seq":5,"type":"citizen.born"}`)
+		msg.Header.Set(HeaderSeq, "5")
+		msg.Header.Set(HeaderType, "citizen.born")
+		if _, err := js.PublishMsg(t.Context(), msg, jetstream.WithMsgID("other-5")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // past the duplicate window
+		more := appendEvents(t, st, 1, 8, 0, "g")
+		nt.relayAll(t, st, js, append(want, more...))
+		if info := nt.streamInfo(t, js); info.State.Msgs != uint64(len(want)+2) {
+			t.Errorf("the stream holds %d messages, want %d (ours, the other's, one more of ours)", info.State.Msgs, len(want)+2)
+		}
+	})
+}

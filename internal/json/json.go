@@ -13,7 +13,10 @@
 // Code that needs encoding/json's types (RawMessage, Number, Decoder and
 // Encoder, its error types) imports encoding/json itself: those of the v1
 // package are other types until Go 1.27, and would not mix with the
-// libraries'. When the module moves to Go 1.27, this package goes and its
+// libraries'. Unmarshal does not know encoding/json.Number either: a
+// JSON number into a field of that type is refused ("cannot unmarshal
+// number into ... of type json.Number"), so a type holding one is decoded
+// with encoding/json (TestNumberRefused). When the module moves to Go 1.27, this package goes and its
 // users import encoding/json again.
 package json
 

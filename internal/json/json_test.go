@@ -105,3 +105,18 @@ func TestMarshalIsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberRefused: encoding/json.Number is a plain string type to the v2
+// engine (only its own Number is special), so Unmarshal refuses a number
+// into it where encoding/json takes it. Types with such a field must be
+// decoded with encoding/json; this fails if that ever changes.
+func TestNumberRefused(t *testing.T) {
+	var v struct{ N stdjson.Number }
+	if err := stdjson.Unmarshal([]byte(`{"N":12}`), &v); err != nil || v.N != "12" {
+		t.Fatalf("encoding/json: %q, %v", v.N, err)
+	}
+	v.N = ""
+	if err := json.Unmarshal([]byte(`{"N":12}`), &v); err == nil {
+		t.Errorf("json took a number into encoding/json.Number (%q): the package comment is out of date", v.N)
+	}
+}
