@@ -28,6 +28,9 @@
 # port PORT+3) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
 #
+# DB_PARAMS adds parameters to cancuoc's database URL only (e.g.
+# DB_PARAMS=pool_max_conns=8).
+#
 # KEEP_SCHEMAS=1 leaves the runs' PostgreSQL schemas in place, to look at
 # the rows a run wrote (drop them by hand after).
 #
@@ -197,7 +200,7 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   echo "== cancuoc on PostgreSQL + NATS JetStream, $1 mode: $N birth files"
   psql_ -c "CREATE SCHEMA $schema"
   schemas+=("$schema")
-  local db="$PG&search_path=$schema&application_name=$APPNAME"
+  local db="$PG&search_path=$schema&application_name=$APPNAME${DB_PARAMS:+&$DB_PARAMS}"
   mkdir -p "$OUT/nats-$1"
   local monitor=()
   [ -z "${TABLE_STATS:-}" ] || monitor=(-m $((PORT + 4)))

@@ -16,8 +16,8 @@
 // libraries'. Unmarshal does not know encoding/json.Number either: a
 // JSON number into a field of that type is refused ("cannot unmarshal
 // number into ... of type json.Number"), so a type holding one is decoded
-// with encoding/json (TestNumberRefused). When the module moves to Go 1.27, this package goes and its
-// users import encoding/json again.
+// with encoding/json (TestNumberRefused). When the module moves to Go
+// 1.27, this package goes and its users import encoding/json again.
 package json
 
 import (
