@@ -294,13 +294,17 @@ func (d *Dispatcher) idle(ctx context.Context, wake <-chan struct{}, saver *curs
 // last message expired), and the ID of the stream's last message (empty
 // for an empty stream), which the next publish expects.
 //
-// The stream's last event wins even over a cursor further on: the relay
-// saves its cursor only after the stream acknowledged the events, so a
-// stream behind it lost events it had stored (restored from an older
-// snapshot, a server that lost its disk), and they are published again
-// rather than skipped for every consumer. That is when the stream's last
-// message is this outbox's event of that Seq (the same ID): one of another
-// publisher's is no sign of loss, and the relay goes on after its cursor.
+// The stream's last event wins over the saved cursor, in either
+// direction, when it is this outbox's event of that Seq (the same ID).
+// Ahead of the cursor, that is the usual case: the cursor is saved at most
+// once per interval. Behind it, the stream lost events it had acknowledged
+// (restored from an older snapshot, a server that lost its disk), and they
+// are published again rather than skipped for every consumer. A last
+// message that is not this outbox's event (another publisher's; or events
+// of this database's past, the database restored from an older backup or
+// replaced) is no sign of either: the relay goes on after its cursor, so
+// the outbox's new events that reuse those Seqs are published, not taken
+// for published.
 func (d *Dispatcher) syncRelay(ctx context.Context) (int64, string, error) {
 	j := d.js
 	cursor, err := d.store.Cursor(ctx, j.relayName)
@@ -327,25 +331,22 @@ func (d *Dispatcher) syncRelay(ctx context.Context) (int64, string, error) {
 	}
 	id := m.Header.Get(jetstream.MsgIDHeader)
 	seq, err := strconv.ParseInt(m.Header.Get(HeaderSeq), 10, 64)
+	if err != nil || seq == cursor {
+		return cursor, id, nil
+	}
+	evs, err := d.store.EventsAfter(ctx, seq-1, 1)
+	if err != nil {
+		return 0, "", err
+	}
 	switch {
-	case err != nil || seq == cursor:
-	case seq > cursor:
-		cursor = seq
-	default:
-		// Only our own event sends the relay back: a message of another
-		// publisher (another outbox on the same stream) would have it
-		// publish everything after its Seq again, each time.
-		evs, err := d.store.EventsAfter(ctx, seq-1, 1)
-		if err != nil {
-			return 0, "", err
-		}
-		if len(evs) == 0 || evs[0].Seq != seq || evs[0].ID != id {
-			d.log.Warn("relay: the stream's last message is not this outbox's event; going on after the cursor",
-				"consumer", j.relayName, "stream_last", seq, "msg_id", id, "cursor", cursor)
-			break
-		}
+	case len(evs) == 0 || evs[0].Seq != seq || evs[0].ID != id:
+		d.log.Warn("relay: the stream's last message is not this outbox's event; going on after the cursor",
+			"consumer", j.relayName, "stream_last", seq, "msg_id", id, "cursor", cursor)
+	case seq < cursor:
 		d.log.Warn("relay: the stream lacks events it had acknowledged; publishing them again",
 			"consumer", j.relayName, "stream_last", seq, "cursor", cursor)
+		cursor = seq
+	default:
 		cursor = seq
 	}
 	return cursor, id, nil

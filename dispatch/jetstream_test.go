@@ -759,3 +759,32 @@ func TestRelayForeignLastMessage(t *testing.T) {
 		}
 	})
 }
+
+// TestRelayStreamAheadOfOutbox: a database replaced, or restored from a
+// backup older than the stream, numbers its new events with Seqs the
+// stream already holds (the old database's events): the relay publishes
+// them instead of taking them for published.
+func TestRelayStreamAheadOfOutbox(t *testing.T) {
+	natsServers(t, func(t *testing.T, nt *natsTarget) {
+		old, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer old.Close()
+		nt.fresh(t)
+		js := nt.connect(t)
+		before := appendEvents(t, old, 40, 8, 0, "o")
+		nt.relayAll(t, old, js, before)
+
+		restored, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer restored.Close()
+		after := appendEvents(t, restored, 10, 4, 0, "r")
+		nt.relayAll(t, restored, js, after)
+		if info := nt.streamInfo(t, js); info.State.Msgs != uint64(len(before)+len(after)) {
+			t.Errorf("the stream holds %d messages, want %d (the old database's and the new one's)", info.State.Msgs, len(before)+len(after))
+		}
+	})
+}
