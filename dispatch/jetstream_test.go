@@ -646,11 +646,7 @@ func TestJetStreamRelayReads(t *testing.T) {
 // with a short interval an idle relay stores it without being stopped.
 func TestRelayCursorSaveInterval(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		st, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := memStore(t)
 		nt.fresh(t)
 		want := appendEvents(t, st, 100, 20, 0, "r")
 		js := nt.connect(t)
@@ -688,11 +684,7 @@ func TestRelayCursorSaveInterval(t *testing.T) {
 // going on after its cursor and every consumer missing them.
 func TestRelayStreamBehindCursor(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		st, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := memStore(t)
 		nt.fresh(t)
 		js := nt.connect(t)
 		want := appendEvents(t, st, 40, 8, 0, "b")
@@ -733,11 +725,7 @@ func TestRelayStreamBehindCursor(t *testing.T) {
 // publisher got in between.
 func TestRelayForeignLastMessage(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		st, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := memStore(t)
 		nt.fresh(t)
 		nt.cfg.Duplicates = 100 * time.Millisecond
 		js := nt.connect(t)
@@ -766,21 +754,13 @@ func TestRelayForeignLastMessage(t *testing.T) {
 // them instead of taking them for published.
 func TestRelayStreamAheadOfOutbox(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		old, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer old.Close()
+		old := memStore(t)
 		nt.fresh(t)
 		js := nt.connect(t)
 		before := appendEvents(t, old, 40, 8, 0, "o")
 		nt.relayAll(t, old, js, before)
 
-		restored, err := sqlite.Open(t.Context(), ":memory:")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer restored.Close()
+		restored := memStore(t)
 		after := appendEvents(t, restored, 10, 4, 0, "r")
 		nt.relayAll(t, restored, js, after)
 		if info := nt.streamInfo(t, js); info.State.Msgs != uint64(len(before)+len(after)) {
