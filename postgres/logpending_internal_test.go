@@ -14,23 +14,31 @@ import (
 	"github.com/cancuoc/cancuoc"
 )
 
+// stoppedSequencer opens a store in a schema of its own (a parallel
+// test) whose sequencer is stopped, so the test's passes are the only
+// ones: its first pass, which runs whenever its connection is up, took the
+// runs between two reads of TestReadLogBound when it connected late (CI).
+// Close stops it again harmlessly.
+func stoppedSequencer(t *testing.T, name string) *Store {
+	t.Helper()
+	url, schema, _ := testSchema(t, name)
+	t.Parallel()
+	st, err := Open(t.Context(), url, WithSchema(schema), WithSequencerPoll(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	st.seq.stop()
+	return st
+}
+
 // TestReadLogBound: a pass reads at most its batch of runs, and stops
 // after the run that brings the entries and events to the batch, so that
 // a backlog of large runs (access-log batches) is still taken in bounded
 // transactions; the first run is read whatever its size.
 func TestReadLogBound(t *testing.T) {
-	url, schema, _ := testSchema(t, "readbound")
-	t.Parallel()
+	st := stoppedSequencer(t, "readbound")
 	ctx := t.Context()
-	st, err := Open(ctx, url, WithSchema(schema), WithSequencerPoll(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	// The sequencer is stopped: its first pass, which runs whenever its
-	// connection is up, took the runs between two of the reads below when
-	// it connected late (CI). Close stops it again harmlessly.
-	st.seq.stop()
 	// Runs of 5, 4, 1 and 6 entries and events.
 	sizes := [][2]int{{3, 2}, {4, 0}, {0, 1}, {3, 3}}
 	b := &pgx.Batch{}
@@ -82,15 +90,8 @@ func TestReadLogBound(t *testing.T) {
 // A run whose event columns are of unequal lengths (no writer queues one)
 // fails the pass and stays queued: no NULL-padded event gets a seq.
 func TestMoveRunsOfEveryShape(t *testing.T) {
-	url, schema, _ := testSchema(t, "moveshape")
-	t.Parallel()
+	st := stoppedSequencer(t, "moveshape")
 	ctx := t.Context()
-	st, err := Open(ctx, url, WithSchema(schema), WithSequencerPoll(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.seq.stop() // the passes below are the test's
 	c, err := pgx.ConnectConfig(ctx, st.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		t.Fatal(err)
