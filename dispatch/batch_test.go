@@ -45,9 +45,9 @@ func (nt *natsTarget) consumerInfo(t *testing.T, js jetstream.JetStream, name st
 
 // relayAll relays st's outbox to the stream and waits until all of want is
 // there, in order: the stream's sequence of want[i] is then i+1.
-func (nt *natsTarget) relayAll(t *testing.T, st cancuoc.Store, js jetstream.JetStream, want []cancuoc.Event) {
+func (nt *natsTarget) relayAll(t *testing.T, st cancuoc.Store, js jetstream.JetStream, want []cancuoc.Event, opts ...Option) {
 	t.Helper()
-	d := newDispatcher(st, WithJetStream(js, nt.cfg))
+	d := newDispatcher(st, append(opts, WithJetStream(js, nt.cfg))...)
 	if err := d.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
