@@ -43,6 +43,18 @@ func (nt *natsTarget) consumerInfo(t *testing.T, js jetstream.JetStream, name st
 	return info
 }
 
+// relayedStream is a fresh stream holding n events of a new store (per
+// citizens, ids prefix-NNNN), relayed: the store, a connection and the events.
+func (nt *natsTarget) relayedStream(t *testing.T, n, per int, prefix string) (cancuoc.Store, jetstream.JetStream, []cancuoc.Event) {
+	t.Helper()
+	st := memStore(t)
+	nt.fresh(t)
+	js := nt.connect(t)
+	want := appendEvents(t, st, n, per, 0, prefix)
+	nt.relayAll(t, st, js, want)
+	return st, js, want
+}
+
 // relayAll relays st's outbox to the stream and waits until all of want is
 // there, in order: the stream's sequence of want[i] is then i+1.
 func (nt *natsTarget) relayAll(t *testing.T, st cancuoc.Store, js jetstream.JetStream, want []cancuoc.Event, opts ...Option) {
@@ -126,11 +138,7 @@ func checkFirstOrder(t *testing.T, name string, got []cancuoc.Event) {
 // a server that pins, the consumer now hands out batches to one node.
 func TestJetStreamTakeOver(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		st := memStore(t)
-		nt.fresh(t)
-		js := nt.connect(t)
-		want := appendEvents(t, st, 120, 8, 0, "o")
-		nt.relayAll(t, st, js, want)
+		st, js, want := nt.relayedStream(t, 120, 8, "o")
 		old, err := js.CreateOrUpdateConsumer(t.Context(), nt.cfg.Stream, jetstream.ConsumerConfig{
 			Durable: "takeover", DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckExplicitPolicy,
 			AckWait: nt.cfg.AckWait, MaxDeliver: -1, MaxAckPending: 1})
@@ -225,11 +233,7 @@ func TestJetStreamNodesKeepOrder(t *testing.T) {
 // succeeds, every event is handled once, in order.
 func TestJetStreamFailingMidBatch(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		st := memStore(t)
-		nt.fresh(t)
-		js := nt.connect(t)
-		want := appendEvents(t, st, 40, 6, 0, "x")
-		nt.relayAll(t, st, js, want)
+		st, js, want := nt.relayedStream(t, 40, 6, "x")
 		const k = 12 // the failing event; its stream sequence is k+1
 		var failing atomic.Bool
 		var fails atomic.Int32
@@ -282,11 +286,7 @@ func TestJetStreamStopMidBatch(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
 		for _, crash := range []bool{false, true} {
 			t.Run(map[bool]string{false: "stop", true: "crash"}[crash], func(t *testing.T) {
-				st := memStore(t)
-				nt.fresh(t)
-				js := nt.connect(t)
-				want := appendEvents(t, st, 40, 6, 0, "y")
-				nt.relayAll(t, st, js, want)
+				st, js, want := nt.relayedStream(t, 40, 6, "y")
 				const k = 15
 				first, second := newRecorder(), newRecorder()
 				blocked := make(chan struct{})

@@ -677,11 +677,7 @@ func TestRelayCursorSaveInterval(t *testing.T) {
 // going on after its cursor and every consumer missing them.
 func TestRelayStreamBehindCursor(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		st := memStore(t)
-		nt.fresh(t)
-		js := nt.connect(t)
-		want := appendEvents(t, st, 40, 8, 0, "b")
-		nt.relayAll(t, st, js, want)
+		st, js, want := nt.relayedStream(t, 40, 8, "b")
 		const kept = 10
 		// The restore: the stream again, holding only its first events.
 		if err := js.DeleteStream(t.Context(), nt.cfg.Stream); err != nil {
@@ -747,11 +743,7 @@ func TestRelayForeignLastMessage(t *testing.T) {
 // them instead of taking them for published.
 func TestRelayStreamAheadOfOutbox(t *testing.T) {
 	natsServers(t, func(t *testing.T, nt *natsTarget) {
-		old := memStore(t)
-		nt.fresh(t)
-		js := nt.connect(t)
-		before := appendEvents(t, old, 40, 8, 0, "o")
-		nt.relayAll(t, old, js, before)
+		_, js, before := nt.relayedStream(t, 40, 8, "o")
 
 		restored := memStore(t)
 		after := appendEvents(t, restored, 10, 4, 0, "r")
