@@ -28,11 +28,21 @@
 # port PORT+3) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
 #
+# PG_VIA=tcp reaches PostgreSQL over loopback TCP instead of its Unix
+# socket (the default when the socket is there); the report runs the
+# batch mode over both.
+#
 # DB_PARAMS adds parameters to cancuoc's database URL only (e.g.
 # DB_PARAMS=pool_max_conns=8).
 #
 # KEEP_SCHEMAS=1 leaves the runs' PostgreSQL schemas in place, to look at
 # the rows a run wrote (drop them by hand after).
+#
+# STATEMENTS=1 (PostgreSQL with the pg_stat_statements module loaded:
+# shared_preload_libraries) also writes the statements PostgreSQL spent
+# its time on over the measured run (planning and execution, per
+# procedure) beside the results (bench/out/procedures/pg-MODE.statements.txt).
+# It resets the module's figures for the whole server.
 #
 # PERF=1 (PostgreSQL) also records the whole machine with Linux perf
 # (call graphs) over the measured run only, not the seeding or start-up,
@@ -45,7 +55,23 @@
 # that two runs on one machine do not collide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PG=${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+# How cancuoc, the seeding and pgbench reach PostgreSQL: PG_VIA=socket
+# (the default when PostgreSQL's Unix socket is there: every process of
+# the run is on this machine, and a co-located server is reached through
+# its socket) or tcp (loopback, as to a database on another host). The
+# report also runs the batch mode over the other one, so both stand
+# side by side. PG overrides the URL altogether.
+PG_SOCKET_DIR=${PG_SOCKET_DIR:-/var/run/postgresql}
+if [ -z "${PG_VIA:-}" ]; then
+  if [ -S "$PG_SOCKET_DIR/.s.PGSQL.5432" ]; then PG_VIA=socket; else PG_VIA=tcp; fi
+fi
+pg_url() { # pg_url VIA: the test database's URL over the socket or TCP
+  if [ "$1" = socket ]; then echo "postgres://postgres@/test?host=$PG_SOCKET_DIR&sslmode=disable"
+  else echo "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"; fi
+}
+pg_host() { if [ "$PG_VIA" = socket ]; then echo "$PG_SOCKET_DIR"; else echo 127.0.0.1; fi; }
+PG_FIXED=${PG:+1}
+PG=${PG:-$(pg_url "$PG_VIA")}
 N=${N:-2000}
 CLIENTS=${CLIENTS:-4}
 DURATION=${DURATION:-20}
@@ -119,6 +145,20 @@ perf_end() { # perf_end NAME: stop the recording, summarise it in OUT/NAME.perf.
       perf report -i "$OUT/$1.perf.data" --children --comm "$c" --sort sym -g none --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60
     done; } >"$OUT/$1.perf.txt" || true # head ends the reports early (SIGPIPE)
   echo "perf: $OUT/$1.perf.txt"
+}
+
+statements_start() { # with STATEMENTS, zero pg_stat_statements' figures
+  [ -n "${STATEMENTS:-}" ] || return 0
+  psql_ -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+statements_end() { # statements_end NAME: with STATEMENTS, the top statements per procedure since statements_start
+  [ -n "${STATEMENTS:-}" ] || return 0
+  { echo "per procedure: calls, planning ms, plans, execution ms, rows; statement"
+    psql -At -F' | ' "$PG" -c "SELECT round(calls::numeric / $N, 2), round((total_plan_time / $N)::numeric, 3), round(plans::numeric / $N, 2),
+      round((total_exec_time / $N)::numeric, 3), round(rows::numeric / $N, 2), left(regexp_replace(query, '\s+', ' ', 'g'), 200)
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      ORDER BY total_plan_time + total_exec_time DESC LIMIT 40"; } >"$OUT/$1.statements.txt"
+  echo "statements: $OUT/$1.statements.txt"
 }
 
 serve() { # serve NAME PORT ARGS…: start cancuoc, wait until ready
@@ -195,12 +235,13 @@ perproc() { # perproc BEFORE AFTER [KEEP]: the difference per procedure of each 
       if (keep) printf " %8d", $NF; printf "\n" }' "$1" "$2"
 }
 
-run_pg() { # run_pg MODE: a schema and a NATS server of its own
-  local name=pg-$1 schema=${SCHEMA}_$1
-  echo "== cancuoc on PostgreSQL + NATS JetStream, $1 mode: $N birth files"
+run_pg() { # run_pg MODE [VIA]: a schema and a NATS server of its own; VIA (socket, tcp) other than PG_VIA names the run pg-MODE-VIA
+  local name=pg-$1 schema=${SCHEMA}_$1 url=$PG
+  if [ -n "${2:-}" ] && [ "$2" != "$PG_VIA" ]; then name=pg-$1-$2 schema=${SCHEMA}_$1_$2 url=$(pg_url "$2"); fi
+  echo "== cancuoc on PostgreSQL (${2:-$PG_VIA}) + NATS JetStream, $1 mode: $N birth files"
   psql_ -c "CREATE SCHEMA $schema"
   schemas+=("$schema")
-  local db="$PG&search_path=$schema&application_name=$APPNAME${DB_PARAMS:+&$DB_PARAMS}"
+  local db="$url&search_path=$schema&application_name=$APPNAME${DB_PARAMS:+&$DB_PARAMS}"
   mkdir -p "$OUT/nats-$1"
   local monitor=()
   [ -z "${TABLE_STATS:-}" ] || monitor=(-m $((PORT + 4)))
@@ -213,11 +254,13 @@ run_pg() { # run_pg MODE: a schema and a NATS server of its own
   profile "$name"
   tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables0"
   natsstats $((PORT + 4)) >"$OUT/$name.nats0"
+  statements_start
   measure_start "$pid" "$npid"
   perf_start "$name"
   "$OUT/procbench" run -base http://127.0.0.1:$P_PG -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" -poll "$POLL" | tee "$OUT/$name.json"
   measure_end "$name" "$pid" "$npid"
   perf_end "$name"
+  statements_end "$name"
   if [ -n "${TABLE_STATS:-}" ]; then # the consumers catch up and the statistics reach the collector
     sleep "${TABLE_STATS_WAIT:-3}"
     tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables1"
@@ -277,7 +320,7 @@ INSERT INTO ref_citizens (pin, version, doc) SELECT g::text, 1, '{"full_name":"T
 ANALYZE;
 SQL
   floor_sql "$OUT/floor.sql"
-  PGAPPNAME=cancuoc_floor_$SCHEMA PGOPTIONS="-c search_path=$schema" pgbench -h 127.0.0.1 -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" -P 1 \
+  PGAPPNAME=cancuoc_floor_$SCHEMA PGOPTIONS="-c search_path=$schema" pgbench -h "$(pg_host)" -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" -P 1 \
     -f "$OUT/floor.sql" test >"$OUT/floor.txt" 2>"$OUT/floor.progress" &
   local bench=$! t0=2 t1=$((DURATION - 1))
   sleep "$t0"
@@ -326,6 +369,13 @@ if [ -n "${NO_REPORT:-}" ]; then
   exit 0
 fi
 case " $BACKENDS " in *" floor "*) ;; *) run_floor; run_natsfloor ;; esac
+# The batch mode again over the other way to PostgreSQL (PG_VIA), when
+# there is one: the socket saves both sides the loopback TCP stack.
+OTHER_VIA=
+if [ -z "${PG_FIXED:-}" ] && [ -S "$PG_SOCKET_DIR/.s.PGSQL.5432" ]; then
+  if [ "$PG_VIA" = socket ]; then OTHER_VIA=tcp; else OTHER_VIA=socket; fi
+  run_pg batch "$OTHER_VIA"
+fi
 
 echo "== reference: pgbench, the raw transactions of one procedure, $CLIENTS clients for ${DURATION}s"
 psql_ <<SQL
@@ -342,7 +392,7 @@ CREATE TABLE ref_documents (kind text, number text, pin text, PRIMARY KEY (kind,
 CREATE TABLE ref_requests (principal text, key text, body bytea, PRIMARY KEY (principal, key));
 INSERT INTO ref_citizens SELECT g::text, 1, '{"full_name":"Trần Thị Mẹ"}' FROM generate_series(1, 100000) g;
 SQL
-PGOPTIONS="-c search_path=${SCHEMA}_ref" pgbench -h 127.0.0.1 -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" \
+PGOPTIONS="-c search_path=${SCHEMA}_ref" pgbench -h "$(pg_host)" -U postgres -n -c "$CLIENTS" -j 2 -T "$DURATION" \
   -f bench/procedures.sql test >"$OUT/pgbench.txt" 2>&1 || { cat "$OUT/pgbench.txt"; exit 1; }
 REF=$(grep -o 'tps = [0-9.]*' "$OUT/pgbench.txt" | head -1 | awk '{print $3}')
 REFLAT=$(grep -o 'latency average = [0-9.]* ms' "$OUT/pgbench.txt" | awk '{print $4}')
@@ -355,6 +405,7 @@ fmt() { awk -v x="$1" 'BEGIN{printf "%.1f", x}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 CORES=$(nproc); MEM=$(free -h | awk '/Mem:/{print $2}')
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+via() { if [ "$1" = socket ]; then echo "Unix socket"; else echo "loopback TCP"; fi; }
 row() { # row NAME LABEL: one line of the main table
   local ps; ps=$(val "$1" per_second)
   echo "| $2 | $(fmt "$ps") | $(fmt "$(val "$1" p50_seconds)") s | $(fmt "$(val "$1" p95_seconds)") s | $(ratio "$ps" "$REF") |"
@@ -373,14 +424,15 @@ Written by \`bench/procedures.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') with N=$N
 
 Machine: $CORES cores ($CPU), $MEM memory; $(uname -sr); $(psql --version | head -1); $(go version | awk '{print $3}'); NATS $("$NATS" --version 2>&1 | head -1). The load generator, cancuoc, PostgreSQL and NATS share the same cores, and the machine is shared with other engineers' builds and tests (load average at the start: $LOAD_BEFORE; at the end: $LOAD_AFTER), so throughput and file times depend on the moment; the CPU time each procedure costs (second table) does not, and is the figure to compare.
 
-What is measured: \`bench/procbench\` submits N birth files at the counter ($CLIENTS concurrent submitters, \`POST /v1/procedures\`, one file per call), while $CLIENTS clients per agency (civil status, police, social insurance) work their queue, every write with an Idempotency-Key. **Per-step mode**: a client lists its queue, then claims and completes each task with one call each (\`POST /v1/procedures/{id}/steps/{no}/claim\`, \`…/complete\`). **Batch mode** (agencies' systems): a client claims up to $BATCH tasks in one call (\`POST /v1/procedure-tasks/claim\`) and completes them in one call (\`POST /v1/procedure-tasks/settle\`), one transaction each, and after a batch that drained its queue waits $POLL before claiming again, as an agency's system polling on an interval does (with no wait, four clients per agency racing for each new task made batches of about five), every item with its own effect, audit entries and event. A file counts when its third step (the health card) is completed; the time runs from the first submission to the last file. The next task is created in the transaction of the completion that leads to it; the events go on to the other capabilities' handlers through the dispatcher (in the process on SQLite; through JetStream on PostgreSQL). Reference: pgbench running \`bench/procedures.sql\` — the same writes one procedure makes, as raw SQL in the same ten transactions, without HTTP, authentication, rules or the audit hash chain — with $CLIENTS clients for ${DURATION}s.
+What is measured: \`bench/procbench\` submits N birth files at the counter ($CLIENTS concurrent submitters, \`POST /v1/procedures\`, one file per call), while $CLIENTS clients per agency (civil status, police, social insurance) work their queue, every write with an Idempotency-Key. **Per-step mode**: a client lists its queue, then claims and completes each task with one call each (\`POST /v1/procedures/{id}/steps/{no}/claim\`, \`…/complete\`). **Batch mode** (agencies' systems): a client claims up to $BATCH tasks in one call (\`POST /v1/procedure-tasks/claim\`) and completes them in one call (\`POST /v1/procedure-tasks/settle\`), one transaction each, and after a batch that drained its queue waits $POLL before claiming again, as an agency's system polling on an interval does (with no wait, four clients per agency racing for each new task made batches of about five), every item with its own effect, audit entries and event. A file counts when its third step (the health card) is completed; the time runs from the first submission to the last file. The next task is created in the transaction of the completion that leads to it; the events go on to the other capabilities' handlers through the dispatcher (in the process on SQLite; through JetStream on PostgreSQL). Reference: pgbench running \`bench/procedures.sql\` — the same writes one procedure makes, as raw SQL in the same ten transactions, without HTTP, authentication, rules or the audit hash chain — with $CLIENTS clients for ${DURATION}s. cancuoc, the seeding and pgbench reach PostgreSQL through its $(via "$PG_VIA")$([ -z "$OTHER_VIA" ] || echo ", as a server on the same machine is reached; the batch mode's second PostgreSQL line goes through $(via "$OTHER_VIA") instead, the way to a database on another host").
 
 | what | birth procedures/s | file time p50 | p95 | ratio to the reference |
 |---|---:|---:|---:|---:|
 | reference: raw PostgreSQL transactions (pgbench) | $(fmt "$REF") | $(fmt "$REFLAT") ms | | 1 |
 | floor: the same rows in batches of $BATCH, set-based (pgbench) | $(fmt "$(val floor per_second)") | | | $(ratio "$(val floor per_second)" "$REF") |
-$(row pg-step "cancuoc on PostgreSQL + NATS JetStream, per step")
-$(row pg-batch "cancuoc on PostgreSQL + NATS JetStream, batch")
+$(row pg-step "cancuoc on PostgreSQL ($(via "$PG_VIA")) + NATS JetStream, per step")
+$(row pg-batch "cancuoc on PostgreSQL ($(via "$PG_VIA")) + NATS JetStream, batch")
+$([ -z "$OTHER_VIA" ] || row "pg-batch-$OTHER_VIA" "cancuoc on PostgreSQL ($(via "$OTHER_VIA")) + NATS JetStream, batch")
 $(row sqlite-step "cancuoc on SQLite (embedded, in-process events), per step")
 $(row sqlite-batch "cancuoc on SQLite (embedded, in-process events), batch")
 
@@ -388,8 +440,9 @@ CPU time per completed procedure, in milliseconds, by process (utime + stime fro
 
 | run | cancuoc | PostgreSQL | NATS | load generator | total | 2 idle cores |
 |---|---:|---:|---:|---:|---:|---:|
-$(cpurow pg-step "PostgreSQL + NATS, per step")
-$(cpurow pg-batch "PostgreSQL + NATS, batch")
+$(cpurow pg-step "PostgreSQL ($(via "$PG_VIA")) + NATS, per step")
+$(cpurow pg-batch "PostgreSQL ($(via "$PG_VIA")) + NATS, batch")
+$([ -z "$OTHER_VIA" ] || cpurow "pg-batch-$OTHER_VIA" "PostgreSQL ($(via "$OTHER_VIA")) + NATS, batch")
 $(cpurow sqlite-step "SQLite, per step")
 $(cpurow sqlite-batch "SQLite, batch")
 $(read -r g b f <"$OUT/floor.cpu"; awk -v g="$g" -v b="$b" -v f="$f" 'BEGIN{ t=g+b; printf "| floor: the rows alone, batched (pgbench) | | %.1f | | %.1f | **%.1f** | %.0f/s |\n", 1000*g/f, 1000*b/f, 1000*t/f, 2*f/t }')
