@@ -19,7 +19,7 @@ const (
 // Seeded is what Seed created: eight API keys per agency (clients that
 // race for the same tasks), n mothers heading a household each, and n
 // people born in 1940 (85 or older, so the funeral allowance is paid by
-// labour–social affairs unless they were insured).
+// labour–social affairs unless they were insured: born 1930–1940).
 type Seeded struct {
 	Keys    map[string][]string `json:"keys"`
 	Mothers []cancuoc.PIN       `json:"mothers"`
@@ -27,7 +27,11 @@ type Seeded struct {
 }
 
 // Seed creates the principals and people for n files of each kind through
-// the registry, directly on the store (before the server runs).
+// the registry, directly on the store (before the server runs). Its
+// people have names and birth dates of their own (Name, BirthDate), as a
+// registry's do: identical ones would make each a suspected duplicate of
+// all the others, and the data-quality recount (run at every start) would
+// spend the measured run on thousands of pairs no real commune has.
 func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*Seeded, error) {
 	w := audit.NewWriter(st, 0)
 	defer w.Close()
@@ -53,14 +57,14 @@ func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*See
 			out.Keys[ag] = append(out.Keys[ag], key)
 		}
 	}
-	person := func(name string, sex cancuoc.Sex, year int) (*cancuoc.Citizen, error) {
-		return reg.RegisterBirth(ctx, admin, registry.Birth{FullName: name, BirthDate: cancuoc.Date{Year: year, Month: 3, Day: 4}, Sex: sex,
+	person := func(name string, sex cancuoc.Sex, born cancuoc.Date) (*cancuoc.Citizen, error) {
+		return reg.RegisterBirth(ctx, admin, registry.Birth{FullName: name, BirthDate: born, Sex: sex,
 			Registration:       cancuoc.Place{Era: cancuoc.Era34, Province: Province, Commune: Commune},
 			PermanentResidence: &cancuoc.Place{Era: cancuoc.Era34, Province: Province, Commune: Commune, Detail: "phố Kiểm Thử"},
 			Meta:               registry.Meta{LegalBasis: "seed"}})
 	}
 	for i := range n {
-		m, err := person("Trần Thị Mẹ", cancuoc.Female, 1995)
+		m, err := person(Name(i, cancuoc.Female), cancuoc.Female, BirthDate(i, 1985, 15))
 		if err != nil {
 			return nil, err
 		}
@@ -71,11 +75,39 @@ func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*See
 		}); err != nil {
 			return nil, err
 		}
-		e, err := person("Nguyễn Văn Cụ", cancuoc.Male, 1940)
+		e, err := person(Name(i, cancuoc.Male), cancuoc.Male, BirthDate(i, 1930, 11))
 		if err != nil {
 			return nil, err
 		}
 		out.Mothers, out.Elders = append(out.Mothers, m.PIN), append(out.Elders, e.PIN)
 	}
 	return out, nil
+}
+
+// The parts of the seeded names: common Vietnamese family names, middle
+// names and given names.
+var (
+	familyNames = []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"}
+	middleNames = map[cancuoc.Sex][]string{
+		cancuoc.Female: {"Thị", "Ngọc", "Thu", "Minh", "Thanh", "Kim", "Mỹ", "Hồng"},
+		cancuoc.Male:   {"Văn", "Minh", "Đức", "Quốc", "Hữu", "Thành", "Công", "Gia"},
+	}
+	givenNames = map[cancuoc.Sex][]string{
+		cancuoc.Female: {"Lan", "Hoa", "Mai", "Hương", "Linh", "Trang", "Thảo", "Ngân", "Phương", "Hà", "Yến", "Vy", "Quỳnh", "Dung", "Hạnh", "Nhung"},
+		cancuoc.Male:   {"An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Khoa", "Long", "Nam", "Phúc", "Quân", "Sơn", "Tuấn", "Việt", "Vinh", "Khánh"},
+	}
+)
+
+// Name is the i-th seeded full name of a person of sex: 2,048 names per
+// sex, consecutive i differing in every part.
+func Name(i int, sex cancuoc.Sex) string {
+	mid, given := middleNames[sex], givenNames[sex]
+	return familyNames[i%len(familyNames)] + " " + mid[(i/len(familyNames))%len(mid)] + " " +
+		given[(i/(len(familyNames)*len(mid)))%len(given)]
+}
+
+// BirthDate is the i-th seeded birth date in the years from first, over
+// years of them.
+func BirthDate(i, first, years int) cancuoc.Date {
+	return cancuoc.Date{Year: first + (i*7)%years, Month: 1 + (i*5)%12, Day: 1 + (i*11)%28}
 }
