@@ -128,3 +128,18 @@ func (n *namer) givenName(r *rand.Rand, sex cancuoc.Sex, birthYear int) string {
 	g, _ := n.given(r, sex, birthYear)
 	return g
 }
+
+// Namer draws full Vietnamese names the way Generate does (surnames by
+// their share of the population, given names from the embedded lists),
+// for data made outside Generate: test fixtures and load generators. Its
+// tables are read-only once built, so goroutines may share one, each with
+// its own rand.Rand.
+type Namer struct{ n *namer }
+
+// NewNamer builds the name tables.
+func NewNamer() *Namer { return &Namer{n: newNamer()} }
+
+// FullName draws the full name of a person of sex born in birthYear.
+func (x *Namer) FullName(r *rand.Rand, sex cancuoc.Sex, birthYear int) string {
+	return x.n.surname(r) + " " + x.n.givenName(r, sex, birthYear)
+}

@@ -292,10 +292,10 @@ func run(args []string) error {
 					return
 				}
 				m := s.Mothers[i]
-				// Each child a name and a day of birth in the last month of
-				// its own, as a commune's births are (wftest.Seed).
+				// Children named as a population's are, born over the last
+				// month, as a commune's births are (wftest.Seed).
 				sex := []cancuoc.Sex{cancuoc.Female, cancuoc.Male}[i%2]
-				body := map[string]any{"kind": "birth", "applicant": m, "birth": map[string]any{"full_name": wftest.Name(i/2, sex),
+				body := map[string]any{"kind": "birth", "applicant": m, "birth": map[string]any{"full_name": wftest.Name(i, sex, time.Now().Year()),
 					"birth_date": time.Now().AddDate(0, 0, -1-i%30).Format(time.DateOnly), "sex": sex, "mother": map[string]any{"pin": m},
 					"registration": map[string]any{"province": wftest.Province, "commune": wftest.Commune}}}
 				var f struct {

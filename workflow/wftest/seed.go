@@ -3,10 +3,13 @@ package wftest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"sync"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/synth"
 )
 
 // Seeded unit: the files of the crash test and the benchmark are handled
@@ -28,10 +31,11 @@ type Seeded struct {
 
 // Seed creates the principals and people for n files of each kind through
 // the registry, directly on the store (before the server runs). Its
-// people have names and birth dates of their own (Name, BirthDate), as a
-// registry's do: identical ones would make each a suspected duplicate of
-// all the others, and the data-quality recount (run at every start) would
-// spend the measured run on thousands of pairs no real commune has.
+// people have names and birth dates drawn as a population's (Name,
+// BirthDate), so that few share both, as in a registry: identical ones
+// made each a suspected duplicate of all the others, and the data-quality
+// recount (run at every start) spent the measured run on thousands of
+// pairs no real commune has.
 func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*Seeded, error) {
 	w := audit.NewWriter(st, 0)
 	defer w.Close()
@@ -64,7 +68,8 @@ func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*See
 			Meta:               registry.Meta{LegalBasis: "seed"}})
 	}
 	for i := range n {
-		m, err := person(Name(i, cancuoc.Female), cancuoc.Female, BirthDate(i, 1985, 15))
+		born := BirthDate(i, 1985, 15)
+		m, err := person(Name(i, cancuoc.Female, born.Year), cancuoc.Female, born)
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +80,8 @@ func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*See
 		}); err != nil {
 			return nil, err
 		}
-		e, err := person(Name(i, cancuoc.Male), cancuoc.Male, BirthDate(i, 1930, 11))
+		born = BirthDate(i, 1930, 11)
+		e, err := person(Name(i, cancuoc.Male, born.Year), cancuoc.Male, born)
 		if err != nil {
 			return nil, err
 		}
@@ -84,26 +90,13 @@ func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*See
 	return out, nil
 }
 
-// The parts of the seeded names: common Vietnamese family names, middle
-// names and given names.
-var (
-	familyNames = []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"}
-	middleNames = map[cancuoc.Sex][]string{
-		cancuoc.Female: {"Thị", "Ngọc", "Thu", "Minh", "Thanh", "Kim", "Mỹ", "Hồng"},
-		cancuoc.Male:   {"Văn", "Minh", "Đức", "Quốc", "Hữu", "Thành", "Công", "Gia"},
-	}
-	givenNames = map[cancuoc.Sex][]string{
-		cancuoc.Female: {"Lan", "Hoa", "Mai", "Hương", "Linh", "Trang", "Thảo", "Ngân", "Phương", "Hà", "Yến", "Vy", "Quỳnh", "Dung", "Hạnh", "Nhung"},
-		cancuoc.Male:   {"An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Khoa", "Long", "Nam", "Phúc", "Quân", "Sơn", "Tuấn", "Việt", "Vinh", "Khánh"},
-	}
-)
+var namer = sync.OnceValue(synth.NewNamer)
 
-// Name is the i-th seeded full name of a person of sex: 2,048 names per
-// sex, consecutive i differing in every part.
-func Name(i int, sex cancuoc.Sex) string {
-	mid, given := middleNames[sex], givenNames[sex]
-	return familyNames[i%len(familyNames)] + " " + mid[(i/len(familyNames))%len(mid)] + " " +
-		given[(i/(len(familyNames)*len(mid)))%len(given)]
+// Name is the i-th seeded full name of a person of sex born in
+// birthYear, drawn as synth draws a population's (the same for the same
+// arguments).
+func Name(i int, sex cancuoc.Sex, birthYear int) string {
+	return namer().FullName(rand.New(rand.NewPCG(uint64(i), 0x5eed)), sex, birthYear)
 }
 
 // BirthDate is the i-th seeded birth date in the years from first, over
