@@ -171,11 +171,7 @@ func (c *conn) HolderKeys(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.H
 	if len(pins) == 0 {
 		return nil, nil
 	}
-	ps := make([]string, len(pins))
-	for i, p := range pins {
-		ps[i] = string(p)
-	}
-	rows, err := c.q.Query(ctx, `SELECT pin, id, jwk::text, created_at FROM wallet_holder_keys WHERE pin = ANY($1::text[])`, ps)
+	rows, err := c.q.Query(ctx, `SELECT pin, id, jwk::text, created_at FROM wallet_holder_keys WHERE pin = ANY($1::text[])`, pinTexts(pins))
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

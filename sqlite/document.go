@@ -174,12 +174,8 @@ func (o *ops) HolderKeys(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.Ho
 	if len(pins) == 0 {
 		return nil, nil
 	}
-	arr, err := json.Marshal(pins)
-	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
-	}
 	rows, err := o.r.QueryContext(ctx, `SELECT pin, id, jwk, created_at FROM wallet_holder_keys
-		WHERE pin IN (SELECT value FROM json_each(?))`, string(arr))
+		WHERE pin IN (SELECT value FROM json_each(?))`, pinsJSON(pins))
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
