@@ -652,7 +652,7 @@ func (d *Dispatcher) prepare(ctx context.Context, s *subscription, evs []cancuoc
 	h, err := callPrepare(ctx, s.prepare, want)
 	if err != nil || h == nil {
 		if err != nil && ctx.Err() == nil {
-			log.Warn("preparing a batch failed; its events are handled one by one", "events", len(want),
+			log.Warn("preparing a batch failed; its events are handled without it", "events", len(want),
 				"first_seq", want[0].Seq, "err", err)
 		}
 		return s.h
