@@ -121,6 +121,10 @@ type DocumentStore interface {
 	PutHolderKey(ctx context.Context, k *HolderKey) error
 	// HolderKey returns the holder's current key. NotFound if none.
 	HolderKey(ctx context.Context, pin PIN) (*HolderKey, error)
+	// HolderKeys returns the current keys of those of pins that have one,
+	// in no particular order, in one read: a batch of events asks about
+	// its subjects together.
+	HolderKeys(ctx context.Context, pins []PIN) ([]*HolderKey, error)
 	// InsertIssuerKey stores k. Conflict "duplicate" if the ID exists.
 	InsertIssuerKey(ctx context.Context, k *IssuerKey) error
 	// IssuerKeys lists an issuer's keys not retired at t, newest first.

@@ -14,6 +14,10 @@ type CitizenStore interface {
 	// read path serves it as is, which saves decoding and re-encoding the
 	// record on the busiest request. NotFound if none.
 	CitizenDoc(ctx context.Context, pin PIN) (*CitizenDoc, error)
+	// CitizenDocs is CitizenDoc for several PINs in one read: the
+	// documents of those that exist, in no particular order (a batch of
+	// events asks about its citizens together).
+	CitizenDocs(ctx context.Context, pins []PIN) ([]*CitizenDoc, error)
 	// InsertCitizen stores a new record. Conflict (code "pin_taken") when the
 	// PIN exists; the transaction stays usable so the caller can retry with
 	// another PIN.

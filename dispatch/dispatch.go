@@ -92,6 +92,7 @@ type subscription struct {
 	prefixes    []string        // the types given as "prefix.>": each with its dot
 	typeList    []string        // types as given, patterns included, sorted
 	h           Handler
+	prepare     BatchPrepare // nil: none (PrepareBatch)
 	concurrency int
 	wake        chan struct{}
 	cursor      atomic.Int64 // in-process: the last Seq handled
@@ -213,6 +214,38 @@ type SubscribeOption func(*subscription)
 // server hands out one message at a time, in order across all nodes.
 func Concurrency(n int) SubscribeOption {
 	return func(s *subscription) { s.concurrency = max(n, 1) }
+}
+
+// BatchPrepare is a subscription's step before the events of each batch
+// it is delivered are handled (PrepareBatch): it gets the batch's events
+// that the subscription wants, in Seq order, and returns the handler of
+// their first attempts. Its result type is Handler's, unnamed, so that a
+// capability can offer one without importing this package.
+type BatchPrepare func(ctx context.Context, evs []cancuoc.Event) (func(context.Context, cancuoc.Event) error, error)
+
+// PrepareBatch has p called once for each batch of events delivered to the
+// subscription (one read of the outbox, one fetch from JetStream), before
+// any of its events is handled. p returns the handler of the batch: the
+// subscription's, with what p read for all of the batch's events at once
+// in place of a read per event (on PostgreSQL each read is a round trip,
+// a write and a wake-up on both sides; the wallet's procedure handler read
+// a holder key per event and nearly always found none).
+//
+// Everything else is as without it: each event is handled on its own, in
+// order per citizen, with Concurrency in parallel (so the handler p returns
+// must be safe for that), and a failing event is retried alone, holding
+// back only what it held back before. A retry goes to the subscription's
+// handler, which reads for itself: it comes after a wait, and what p read
+// may have changed by then. A p that fails (or panics) costs only its
+// time: the batch is handled by the subscription's handler, as without p.
+//
+// p reads after the batch's events were committed, as the handler's own
+// reads would, but before any of them is handled: it must not read what
+// handling the subscription's events changes (a later event of the batch
+// would be handled on an answer older than the earlier ones' effects).
+// What others change meanwhile is as if the handler had read earlier.
+func PrepareBatch(p BatchPrepare) SubscribeOption {
+	return func(s *subscription) { s.prepare = p }
 }
 
 // namePattern is what a consumer name may be: it is also a JetStream
@@ -540,11 +573,12 @@ func (d *Dispatcher) deliverBatch(ctx context.Context, s *subscription, evs []ca
 // is handled, until all are or ctx ends: one after another, or with
 // Concurrency in parallel by citizen, each citizen's in order, an event
 // about no citizen alone, after everything before it and before
-// everything after it.
+// everything after it. With PrepareBatch, evs is one batch: prepared once.
 func (d *Dispatcher) deliverEach(ctx context.Context, s *subscription, evs []cancuoc.Event, done []bool, log *slog.Logger) {
+	h := d.prepare(ctx, s, evs, log)
 	if s.concurrency <= 1 {
 		for i := range evs {
-			if !d.deliver(ctx, s, &evs[i], log) {
+			if !d.deliver(ctx, s, h, &evs[i], log) {
 				return
 			}
 			done[i] = true
@@ -553,7 +587,7 @@ func (d *Dispatcher) deliverEach(ctx context.Context, s *subscription, evs []can
 	}
 	for start := 0; start < len(evs) && ctx.Err() == nil; {
 		if evs[start].PIN == "" {
-			done[start] = d.deliver(ctx, s, &evs[start], log)
+			done[start] = d.deliver(ctx, s, h, &evs[start], log)
 			if !done[start] {
 				return
 			}
@@ -564,14 +598,15 @@ func (d *Dispatcher) deliverEach(ctx context.Context, s *subscription, evs []can
 		for end < len(evs) && evs[end].PIN != "" {
 			end++
 		}
-		d.deliverByCitizen(ctx, s, evs, start, end, done, log)
+		d.deliverByCitizen(ctx, s, h, evs, start, end, done, log)
 		start = end
 	}
 }
 
 // deliverByCitizen delivers evs[start:end], all about citizens, with up to
-// s.concurrency citizens at a time, each citizen's events in order.
-func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, evs []cancuoc.Event, start, end int, done []bool, log *slog.Logger) {
+// s.concurrency citizens at a time, each citizen's events in order; h
+// handles their first attempts.
+func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, h Handler, evs []cancuoc.Event, start, end int, done []bool, log *slog.Logger) {
 	var order []cancuoc.PIN
 	byPIN := map[cancuoc.PIN][]int{}
 	for i := start; i < end; i++ {
@@ -588,7 +623,7 @@ func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, evs 
 		wg.Go(func() {
 			defer func() { <-sem }()
 			for _, i := range byPIN[p] {
-				if !d.deliver(ctx, s, &evs[i], log) {
+				if !d.deliver(ctx, s, h, &evs[i], log) {
 					return
 				}
 				done[i] = true // each index is written by one goroutine only
@@ -598,17 +633,45 @@ func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, evs 
 	wg.Wait()
 }
 
-// deliver calls s's handler for e until it succeeds (true) or ctx ends
-// (false). Events s does not want count as delivered.
-func (d *Dispatcher) deliver(ctx context.Context, s *subscription, e *cancuoc.Event, log *slog.Logger) bool {
+// prepare returns the handler of the first attempts at evs's events:
+// the one s's BatchPrepare gives for them, or s's handler.
+func (d *Dispatcher) prepare(ctx context.Context, s *subscription, evs []cancuoc.Event, log *slog.Logger) Handler {
+	if s.prepare == nil {
+		return s.h
+	}
+	// A copy: an in-process batch is shared by the consumers (sharedReads).
+	want := make([]cancuoc.Event, 0, len(evs))
+	for i := range evs {
+		if s.wants(evs[i].Type) {
+			want = append(want, evs[i])
+		}
+	}
+	if len(want) == 0 {
+		return s.h
+	}
+	h, err := callPrepare(ctx, s.prepare, want)
+	if err != nil || h == nil {
+		if err != nil && ctx.Err() == nil {
+			log.Warn("preparing a batch failed; its events are handled without it", "events", len(want),
+				"first_seq", want[0].Seq, "err", err)
+		}
+		return s.h
+	}
+	return h
+}
+
+// deliver calls h, then s's handler for each retry, for e until it
+// succeeds (true) or ctx ends (false). Events s does not want count as
+// delivered.
+func (d *Dispatcher) deliver(ctx context.Context, s *subscription, h Handler, e *cancuoc.Event, log *slog.Logger) bool {
 	if !s.wants(e.Type) {
 		return true
 	}
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; ; attempt, h = attempt+1, s.h {
 		if ctx.Err() != nil {
 			return false
 		}
-		err := call(ctx, s.h, *e)
+		err := call(ctx, h, *e)
 		if err == nil {
 			s.delivered.Add(1)
 			d.metrics.delivered.WithLabelValues(s.name).Inc()
@@ -637,6 +700,16 @@ func call(ctx context.Context, h Handler, e cancuoc.Event) (err error) {
 		}
 	}()
 	return h(ctx, e)
+}
+
+// callPrepare runs p, turning a panic into an error as call does.
+func callPrepare(ctx context.Context, p BatchPrepare, evs []cancuoc.Event) (h func(context.Context, cancuoc.Event) error, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			h, err = nil, fmt.Errorf("batch preparation panicked: %v", r)
+		}
+	}()
+	return p(ctx, evs)
 }
 
 // backoff is the delay before retry number attempt+1: doubling from

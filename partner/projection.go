@@ -148,23 +148,7 @@ func (p *Projection) Bytes() int64 {
 // skips the events the load's snapshot already holds. Idempotent: a
 // second delivery reads the same record again.
 func (p *Projection) Handle(ctx context.Context, e cancuoc.Event) error {
-	if e.PIN == "" {
-		return nil // a bulk import: its new citizens are read from the store until their first event
-	}
-	if strings.HasPrefix(e.Type, workflowEvents) {
-		// About a citizen (the applicant) but no change of a record: a
-		// procedure changes records only through the registry, whose own
-		// event follows in the same transaction. A birth file has a dozen
-		// of these, and each was a read and a decode of the record.
-		return nil
-	}
-	if !e.MayHaveChangedAny(viewFields...) {
-		// The registry names the fields a version changed (never their
-		// values): a parent's new child, a newborn's household or health
-		// card leave the match view as it is, and each re-read was a read
-		// and a decode of the whole record. The entry keeps its older
-		// version number, which only ever orders re-reads, and a re-read
-		// takes the record as it is now.
+	if !mayChange(&e) {
 		return nil
 	}
 	select {
@@ -172,11 +156,73 @@ func (p *Projection) Handle(ctx context.Context, e cancuoc.Event) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if e.Seq != 0 && e.Seq <= p.seq {
+	if p.held(&e) {
 		return nil
 	}
 	return p.Refresh(ctx, e.PIN)
 }
+
+// Prepare reads the records of the citizens a batch of events changes in
+// one query, and returns Handle for the batch with them in place of a
+// read per event (dispatch.PrepareBatch): a birth's record was one round
+// trip of its own. Each record is read after its events' commits, so at
+// least at their version, and put keeps the highest; the projection
+// changes none of what it reads. Before the load, Handle (which waits).
+func (p *Projection) Prepare(ctx context.Context, evs []cancuoc.Event) (func(context.Context, cancuoc.Event) error, error) {
+	if !p.loaded.Load() {
+		return p.Handle, nil
+	}
+	read := map[cancuoc.PIN]*cancuoc.CitizenDoc{} // nil: no such record
+	var pins []cancuoc.PIN
+	for i := range evs {
+		e := &evs[i]
+		if _, dup := read[e.PIN]; !dup && mayChange(e) && !p.held(e) {
+			pins = append(pins, e.PIN)
+			read[e.PIN] = nil
+		}
+	}
+	if len(pins) == 0 {
+		return p.Handle, nil
+	}
+	docs, err := p.store.CitizenDocs(ctx, pins)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		read[d.PIN] = d
+	}
+	return func(ctx context.Context, e cancuoc.Event) error {
+		if doc, ok := read[e.PIN]; ok && mayChange(&e) && !p.held(&e) {
+			return p.apply(e.PIN, doc)
+		}
+		return p.Handle(ctx, e)
+	}, nil
+}
+
+// mayChange tells whether e may change a citizen's entry.
+func mayChange(e *cancuoc.Event) bool {
+	if e.PIN == "" {
+		return false // a bulk import: its new citizens are read from the store until their first event
+	}
+	if strings.HasPrefix(e.Type, workflowEvents) {
+		// About a citizen (the applicant) but no change of a record: a
+		// procedure changes records only through the registry, whose own
+		// event follows in the same transaction. A birth file has a dozen
+		// of these, and each was a read and a decode of the record.
+		return false
+	}
+	// The registry names the fields a version changed (never their
+	// values): a parent's new child, a newborn's household or health card
+	// leave the match view as it is, and each re-read was a read and a
+	// decode of the whole record. The entry keeps its older version
+	// number, which only ever orders re-reads, and a re-read takes the
+	// record as it is now.
+	return e.MayHaveChangedAny(viewFields...)
+}
+
+// held tells whether the load's snapshot holds e's change; only once
+// loaded.
+func (p *Projection) held(e *cancuoc.Event) bool { return e.Seq != 0 && e.Seq <= p.seq }
 
 // viewFields are the record's fields the match view holds (matchView's
 // JSON names).
@@ -192,11 +238,20 @@ const workflowEvents = "procedure."
 func (p *Projection) Refresh(ctx context.Context, pin cancuoc.PIN) error {
 	doc, err := p.store.CitizenDoc(ctx, pin)
 	if errors.Is(err, cancuoc.ErrNotFound) {
-		p.remove(pin)
-		return nil
+		return p.apply(pin, nil)
 	}
 	if err != nil {
 		return err
+	}
+	return p.apply(pin, doc)
+}
+
+// apply replaces pin's entry with the record doc (nil: none, the entry
+// goes).
+func (p *Projection) apply(pin cancuoc.PIN, doc *cancuoc.CitizenDoc) error {
+	if doc == nil {
+		p.remove(pin)
+		return nil
 	}
 	var v matchView
 	if err := json.Unmarshal(doc.JSON, &v); err != nil {

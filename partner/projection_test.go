@@ -265,13 +265,19 @@ func testProjectionAnswersAsStore(t *testing.T, st cancuoc.Store) {
 // TestProjectionFollowsEvents changes citizens (a death, a new card, a
 // move, a birth) as the registry does, with an event in the same
 // transaction, and waits for the dispatcher to bring the projection up to
-// date.
-func TestProjectionFollowsEvents(t *testing.T) { testProjectionFollowsEvents(t, openSQLite(t)) }
-func TestProjectionFollowsEventsPostgres(t *testing.T) {
-	testProjectionFollowsEvents(t, pgtest.Open(t, "cancuoc_partner"))
+// date: event by event (Handle), and with each batch's records read
+// together (Prepare), as the server subscribes it.
+func TestProjectionFollowsEvents(t *testing.T) {
+	t.Run("handle", func(t *testing.T) { testProjectionFollowsEvents(t, openSQLite(t), false) })
+	t.Run("prepared", func(t *testing.T) { testProjectionFollowsEvents(t, openSQLite(t), true) })
 }
 
-func testProjectionFollowsEvents(t *testing.T, st cancuoc.Store) {
+func TestProjectionFollowsEventsPostgres(t *testing.T) {
+	t.Run("handle", func(t *testing.T) { testProjectionFollowsEvents(t, pgtest.Open(t, "cancuoc_partner"), false) })
+	t.Run("prepared", func(t *testing.T) { testProjectionFollowsEvents(t, pgtest.Open(t, "cancuoc_partner"), true) })
+}
+
+func testProjectionFollowsEvents(t *testing.T, st cancuoc.Store, prepared bool) {
 	ctx := t.Context()
 	people := edgeCases()
 	for _, c := range people {
@@ -284,7 +290,11 @@ func testProjectionFollowsEvents(t *testing.T, st cancuoc.Store) {
 		t.Fatal(err)
 	}
 	d := dispatch.New(st, dispatch.WithPoll(20*time.Millisecond))
-	d.Subscribe("partner-match-test", nil, proj.Handle)
+	var opts []dispatch.SubscribeOption
+	if prepared {
+		opts = append(opts, dispatch.PrepareBatch(proj.Prepare))
+	}
+	d.Subscribe("partner-match-test", nil, proj.Handle, opts...)
 	if err := d.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -150,6 +150,33 @@ func (c *conn) CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citize
 	return d, nil
 }
 
+// CitizenDocs returns the stored documents of those of pins that exist,
+// undecoded, in one statement.
+func (c *conn) CitizenDocs(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.CitizenDoc, error) {
+	const op = "postgres.CitizenDocs"
+	if len(pins) == 0 {
+		return nil, nil
+	}
+	rows, err := c.q.Query(ctx, `SELECT pin, version, home_province, home_commune, doc FROM citizens WHERE pin = ANY($1::bpchar[])`, pinTexts(pins))
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.CitizenDoc
+	for rows.Next() {
+		var (
+			d   cancuoc.CitizenDoc
+			pin string
+		)
+		if err := rows.Scan(&pin, &d.Version, &d.Home.Province, &d.Home.Commune, &d.JSON); err != nil {
+			return nil, dbErr(op, err)
+		}
+		d.PIN = cancuoc.PIN(pin)
+		out = append(out, &d)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
 // InsertCitizen stores a new record. Conflict "pin_taken" when the PIN
 // exists. ON CONFLICT DO NOTHING rather than a failed INSERT, because a
 // failed statement would abort the whole transaction, and the caller is

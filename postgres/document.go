@@ -165,6 +165,32 @@ func (c *conn) HolderKey(ctx context.Context, pin cancuoc.PIN) (*cancuoc.HolderK
 	return &k, nil
 }
 
+// HolderKeys returns the current keys of those of pins that have one.
+func (c *conn) HolderKeys(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.HolderKey, error) {
+	const op = "postgres.HolderKeys"
+	if len(pins) == 0 {
+		return nil, nil
+	}
+	rows, err := c.q.Query(ctx, `SELECT pin, id, jwk::text, created_at FROM wallet_holder_keys WHERE pin = ANY($1::text[])`, pinTexts(pins))
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.HolderKey
+	for rows.Next() {
+		var (
+			k        cancuoc.HolderKey
+			pin, jwk string
+		)
+		if err := rows.Scan(&pin, &k.ID, &jwk, &k.CreatedAt); err != nil {
+			return nil, dbErr(op, err)
+		}
+		k.PIN, k.JWK, k.CreatedAt = cancuoc.PIN(pin), json.RawMessage(jwk), ts(k.CreatedAt)
+		out = append(out, &k)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
 // InsertIssuerKey stores k. Conflict "duplicate" if the ID exists.
 func (c *conn) InsertIssuerKey(ctx context.Context, k *cancuoc.IssuerKey) error {
 	const op = "postgres.InsertIssuerKey"

@@ -13,6 +13,15 @@ import (
 
 var _ cancuoc.ReconcileStore = (*conn)(nil)
 
+// pinTexts is pins as the text array parameter of a statement.
+func pinTexts(pins []cancuoc.PIN) []string {
+	ps := make([]string, len(pins))
+	for i, p := range pins {
+		ps[i] = string(p)
+	}
+	return ps
+}
+
 // MatchRecords returns the identity columns of the PINs that exist, in one
 // query. The name and card numbers are read from the document by the
 // server, so only a few short columns travel instead of 2 KB documents.
@@ -21,15 +30,11 @@ func (c *conn) MatchRecords(ctx context.Context, pins []cancuoc.PIN, cards bool)
 	if len(pins) == 0 {
 		return nil, nil
 	}
-	ps := make([]string, len(pins))
-	for i, p := range pins {
-		ps[i] = string(p)
-	}
 	rows, err := c.q.Query(ctx, `SELECT c.pin, coalesce(c.doc->>'full_name', ''), c.name_key, c.birth_year,
 		c.birth_month, c.birth_day, c.sex, c.life_status, c.home_province, c.home_commune,
 		CASE WHEN $2 THEN coalesce((SELECT string_agg(x->>'number', ' ') FROM json_array_elements(c.doc->'cards') x), '')
 			|| ' ' || coalesce(c.doc->>'old_id_number', '') ELSE '' END
-		FROM citizens c WHERE c.pin = ANY($1::bpchar[])`, ps, cards)
+		FROM citizens c WHERE c.pin = ANY($1::bpchar[])`, pinTexts(pins), cards)
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

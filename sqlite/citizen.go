@@ -101,6 +101,34 @@ func (o *ops) CitizenDoc(ctx context.Context, pin cancuoc.PIN) (*cancuoc.Citizen
 	return d, nil
 }
 
+// CitizenDocs returns the stored documents of those of pins that exist,
+// undecoded, in one query: the PINs travel as one JSON array.
+func (o *ops) CitizenDocs(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.CitizenDoc, error) {
+	const op = "sqlite.CitizenDocs"
+	if len(pins) == 0 {
+		return nil, nil
+	}
+	rows, err := o.r.QueryContext(ctx, `SELECT pin, version, home_province, home_commune, doc FROM citizens
+		WHERE pin IN (SELECT value FROM json_each(?))`, pinsJSON(pins))
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.CitizenDoc
+	for rows.Next() {
+		var (
+			d   cancuoc.CitizenDoc
+			pin string
+		)
+		if err := rows.Scan(&pin, &d.Version, &d.Home.Province, &d.Home.Commune, &d.JSON); err != nil {
+			return nil, dbErr(op, err)
+		}
+		d.PIN = cancuoc.PIN(pin)
+		out = append(out, &d)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
 // InsertCitizen stores a new record. Conflict "pin_taken" when the PIN
 // exists; DO NOTHING keeps the transaction usable for a retry.
 func (o *ops) InsertCitizen(ctx context.Context, c *cancuoc.Citizen) error {

@@ -167,6 +167,35 @@ func (o *ops) HolderKey(ctx context.Context, pin cancuoc.PIN) (*cancuoc.HolderKe
 	return &k, nil
 }
 
+// HolderKeys returns the current keys of those of pins that have one: the
+// PINs travel as one JSON array.
+func (o *ops) HolderKeys(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.HolderKey, error) {
+	const op = "sqlite.HolderKeys"
+	if len(pins) == 0 {
+		return nil, nil
+	}
+	rows, err := o.r.QueryContext(ctx, `SELECT pin, id, jwk, created_at FROM wallet_holder_keys
+		WHERE pin IN (SELECT value FROM json_each(?))`, pinsJSON(pins))
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	defer rows.Close()
+	var out []*cancuoc.HolderKey
+	for rows.Next() {
+		var (
+			k        cancuoc.HolderKey
+			pin, jwk string
+			created  int64
+		)
+		if err := rows.Scan(&pin, &k.ID, &jwk, &created); err != nil {
+			return nil, dbErr(op, err)
+		}
+		k.PIN, k.JWK, k.CreatedAt = cancuoc.PIN(pin), json.RawMessage(jwk), fromMicros(created)
+		out = append(out, &k)
+	}
+	return out, dbErr(op, rows.Err())
+}
+
 // InsertIssuerKey stores k. Conflict "duplicate" if the ID exists.
 func (o *ops) InsertIssuerKey(ctx context.Context, k *cancuoc.IssuerKey) error {
 	const op = "sqlite.InsertIssuerKey"

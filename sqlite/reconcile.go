@@ -21,16 +21,19 @@ const lastWord = `replace(c.name_key, rtrim(c.name_key, replace(c.name_key, ' ',
 // rows of one birth date).
 const firstWord = `substr(c.name_key, 1, instr(c.name_key || ' ', ' ') - 1)`
 
+// pinsJSON is pins as one JSON array, the parameter that json_each reads a
+// list of PINs from.
+func pinsJSON(pins []cancuoc.PIN) string {
+	arr, _ := json.Marshal(pins) // strings always encode
+	return string(arr)
+}
+
 // MatchRecords returns the identity columns of the PINs that exist, in one
 // query: the PINs travel as one JSON array.
 func (o *ops) MatchRecords(ctx context.Context, pins []cancuoc.PIN, cards bool) ([]cancuoc.MatchRecord, error) {
 	const op = "sqlite.MatchRecords"
 	if len(pins) == 0 {
 		return nil, nil
-	}
-	arr, err := json.Marshal(pins)
-	if err != nil {
-		return nil, cancuoc.WithOp(op, err)
 	}
 	cardsCol := `''`
 	if cards {
@@ -39,7 +42,7 @@ func (o *ops) MatchRecords(ctx context.Context, pins []cancuoc.PIN, cards bool) 
 	}
 	rows, err := o.r.QueryContext(ctx, `SELECT c.pin, json_extract(c.doc, '$.full_name'), c.name_key, c.birth_year,
 		c.birth_month, c.birth_day, c.sex, c.life_status, c.home_province, c.home_commune, `+cardsCol+`
-		FROM citizens c WHERE c.pin IN (SELECT value FROM json_each(?))`, string(arr))
+		FROM citizens c WHERE c.pin IN (SELECT value FROM json_each(?))`, pinsJSON(pins))
 	if err != nil {
 		return nil, dbErr(op, err)
 	}

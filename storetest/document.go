@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func RunDocuments(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"DocumentStatusEntries", testDocumentStatusEntries},
 		{"DocumentSlots", testDocumentSlots},
 		{"DocumentHolderKey", testDocumentHolderKey},
+		{"DocumentHolderKeys", testDocumentHolderKeys},
 		{"DocumentIssuerKeys", testDocumentIssuerKeys},
 		{"DocumentRollback", testDocumentRollback},
 		{"PresentationRequests", testPresentationRequests},
@@ -185,6 +187,53 @@ func testDocumentHolderKey(t *testing.T, s cancuoc.Store) {
 	}
 	if got.ID != "t2" || !sameJSON(got.JWK, k2.JWK) || !got.CreatedAt.Equal(k2.CreatedAt) || got.PIN != PIN(1) {
 		t.Errorf("holder key %+v", got)
+	}
+}
+
+// testDocumentHolderKeys: the keys of several holders in one read, only
+// of those that have one, each the current one; nothing for no PINs.
+func testDocumentHolderKeys(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	if got, err := s.HolderKeys(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("no PINs: %v, %v", got, err)
+	}
+	if got, err := s.HolderKeys(ctx, []cancuoc.PIN{PIN(1), PIN(2)}); err != nil || len(got) != 0 {
+		t.Fatalf("none registered: %v, %v", got, err)
+	}
+	want := map[cancuoc.PIN]*cancuoc.HolderKey{}
+	for i, n := range []int{1, 3, 4, 3} { // 3 twice: its second key replaces the first
+		k := &cancuoc.HolderKey{PIN: PIN(n), ID: fmt.Sprintf("t%d", i),
+			JWK: json.RawMessage(fmt.Sprintf(`{"kty":"EC","crv":"P-256","x":"x%d","y":"y"}`, i)), CreatedAt: docT0.Add(time.Duration(i) * time.Minute)}
+		if err := s.PutHolderKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		want[k.PIN] = k
+	}
+	got, err := s.HolderKeys(ctx, []cancuoc.PIN{PIN(2), PIN(3), PIN(1), PIN(3), PIN(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[cancuoc.PIN]bool{}
+	for _, k := range got {
+		w := want[k.PIN]
+		if seen[k.PIN] || w == nil || k.PIN == PIN(4) || k.ID != w.ID || !sameJSON(k.JWK, w.JWK) || !k.CreatedAt.Equal(w.CreatedAt) {
+			t.Errorf("holder key %+v, want %+v (once, and only for PINs asked)", k, w)
+		}
+		seen[k.PIN] = true
+	}
+	if len(seen) != 2 || !seen[PIN(1)] || !seen[PIN(3)] {
+		t.Errorf("keys of %v, want those of %s and %s", seen, PIN(1), PIN(3))
+	}
+	// Through a transaction too (DocumentStore is part of cancuoc.Tx).
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		got, err := tx.HolderKeys(ctx, []cancuoc.PIN{PIN(4)})
+		if err != nil || len(got) != 1 || got[0].ID != want[PIN(4)].ID {
+			t.Errorf("in a transaction: %v, %v", got, err)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -5,6 +5,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) cancuoc.Store) {
 		{"Ping", testPing},
 		{"CitizenRoundTrip", testCitizenRoundTrip},
 		{"CitizenDoc", testCitizenDoc},
+		{"CitizenDocs", testCitizenDocs},
 		{"InsertTaken", testInsertTaken},
 		{"Update", testUpdate},
 		{"TxReadsCitizenWrites", testTxReadsCitizenWrites},
@@ -139,6 +141,37 @@ func testCitizenDoc(t *testing.T, s cancuoc.Store) {
 	sameCitizen(t, "decoded document", &got, mustGet(t, s, full.PIN))
 	_, err = s.CitizenDoc(ctx, PIN(3))
 	wantErr(t, "CitizenDoc(unknown)", err, cancuoc.NotFound, "")
+}
+
+// testCitizenDocs: several records' documents in one read, as CitizenDoc
+// gives each, only of the PINs that exist, each once; nothing for none.
+func testCitizenDocs(t *testing.T, s cancuoc.Store) {
+	ctx := t.Context()
+	if got, err := s.CitizenDocs(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("no PINs: %v, %v", got, err)
+	}
+	mustInsert(t, s, Citizen(PIN(1)), Minimal(PIN(2), "Lò Văn A", "lo van a"), Citizen(PIN(4)))
+	got, err := s.CitizenDocs(ctx, []cancuoc.PIN{PIN(2), PIN(3), PIN(1), PIN(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[cancuoc.PIN]bool{}
+	for _, d := range got {
+		if seen[d.PIN] {
+			t.Errorf("%s twice", d.PIN)
+		}
+		seen[d.PIN] = true
+		want, err := s.CitizenDoc(ctx, d.PIN)
+		if err != nil {
+			t.Fatalf("%s: CitizenDocs gave a record CitizenDoc does not (%v)", d.PIN, err)
+		}
+		if d.Version != want.Version || d.Home != want.Home || !bytes.Equal(d.JSON, want.JSON) {
+			t.Errorf("%s: CitizenDocs = version %d home %+v %s, CitizenDoc = %d %+v %s", d.PIN, d.Version, d.Home, d.JSON, want.Version, want.Home, want.JSON)
+		}
+	}
+	if len(seen) != 2 || !seen[PIN(1)] || !seen[PIN(2)] {
+		t.Errorf("documents of %v, want those of %s and %s", seen, PIN(1), PIN(2))
+	}
 }
 
 func testInsertTaken(t *testing.T, s cancuoc.Store) {

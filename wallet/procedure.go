@@ -20,36 +20,80 @@ var procedureTypes = map[string]bool{"birth_certificate": true, "health_insuranc
 // HandleProcedureEvent puts the documents an interlinked procedure issued
 // (the electronic birth certificate, the child's health-insurance card)
 // into the subject's wallet as SD-JWT VCs, signed by the type's agency and
-// issued by "procedure:ID". Subscribe it to EventProcedureStepCompleted. It
-// is idempotent: a document already in the wallet for that procedure is
-// not issued again. A subject who has no wallet key yet (a newborn, until a
-// parent registers one for the child) is skipped here and served when the
-// key is registered (RegisterHolderKey).
+// issued by "procedure:ID". Subscribe it to EventProcedureStepCompleted,
+// with PrepareProcedureEvents for each batch. It is idempotent: a document
+// already in the wallet for that procedure is not issued again. A subject
+// who has no wallet key yet (a newborn, until a parent registers one for
+// the child) is skipped here and served when the key is registered
+// (RegisterHolderKey).
 func (s *Service) HandleProcedureEvent(ctx context.Context, e cancuoc.Event) error {
+	return s.handleProcedureEvent(ctx, e, nil)
+}
+
+// PrepareProcedureEvents reads the wallet keys of the subjects of a batch
+// of EventProcedureStepCompleted events in one query, and returns
+// HandleProcedureEvent for them with those answers in place of a read per
+// event (dispatch.PrepareBatch). A procedure's subject is nearly always a
+// newborn without a key, so most batches end there: two key reads per
+// birth, each a round trip, became one per batch. Only the registration
+// of a key changes what it reads, which the handler does not do.
+func (s *Service) PrepareProcedureEvents(ctx context.Context, evs []cancuoc.Event) (func(context.Context, cancuoc.Event) error, error) {
+	keyed := map[cancuoc.PIN]bool{} // the subjects asked about: whether each has a key
+	var pins []cancuoc.PIN
+	for _, e := range evs {
+		ref, ok := procedureEvent(e)
+		if _, dup := keyed[ref.Subject]; ok && ref.Subject != "" && !dup {
+			pins = append(pins, ref.Subject)
+			keyed[ref.Subject] = false
+		}
+	}
+	if len(pins) == 0 {
+		return s.HandleProcedureEvent, nil
+	}
+	keys, err := s.store.HolderKeys(ctx, pins)
+	if err != nil {
+		return nil, cancuoc.WithOp("wallet.PrepareProcedureEvents", err)
+	}
+	for _, k := range keys {
+		keyed[k.PIN] = true
+	}
+	return func(ctx context.Context, e cancuoc.Event) error { return s.handleProcedureEvent(ctx, e, keyed) }, nil
+}
+
+// procedureRef is what a step's completion names: the file, and since
+// completions name them, its subject and the document the step issued.
+type procedureRef struct {
+	Procedure string      `json:"procedure"`
+	Subject   cancuoc.PIN `json:"subject"`
+	Document  string      `json:"document"`
+}
+
+// procedureEvent decodes e; false when it has nothing for the wallet.
+func procedureEvent(e cancuoc.Event) (procedureRef, bool) {
+	var ref procedureRef
+	if e.Type != EventProcedureStepCompleted || json.Unmarshal(e.Data, &ref) != nil || ref.Procedure == "" {
+		return ref, false // malformed: not ours to repair, and it must not block the consumer
+	}
+	// A completion that names the subject names the document it issued: a
+	// step that issued none of the wallet's types (the newborn's
+	// residence, say) has nothing for the wallet, and the file need not be
+	// read back. Every document an earlier step issued was offered on that
+	// step's event, and one issued before the key was registered is served
+	// by RegisterHolderKey. One that names no subject was written before
+	// completions did, and the file tells.
+	return ref, ref.Subject == "" || procedureTypes[ref.Document]
+}
+
+// handleProcedureEvent is HandleProcedureEvent, with keyed telling for the
+// subjects it lists whether they have a wallet key (read for the others).
+func (s *Service) handleProcedureEvent(ctx context.Context, e cancuoc.Event, keyed map[cancuoc.PIN]bool) error {
 	const op = "wallet.HandleProcedureEvent"
-	if e.Type != EventProcedureStepCompleted {
+	ref, ok := procedureEvent(e)
+	if !ok {
 		return nil
 	}
-	var ref struct {
-		Procedure string      `json:"procedure"`
-		Subject   cancuoc.PIN `json:"subject"`
-		Document  string      `json:"document"`
-	}
-	if json.Unmarshal(e.Data, &ref) != nil || ref.Procedure == "" {
-		return nil // malformed: not ours to repair, and it must not block the consumer
-	}
 	subject := ref.Subject
-	if subject != "" {
-		// The completion names the subject and the document it issued:
-		// a step that issued none of the wallet's types (the newborn's
-		// residence, say) has nothing for the wallet, and the file need
-		// not be read back. Every document an earlier step issued was
-		// offered on that step's event, and one issued before the key
-		// was registered is served by RegisterHolderKey.
-		if !procedureTypes[ref.Document] {
-			return nil
-		}
-	} else {
+	if subject == "" {
 		// An event written before completions named their subject.
 		p, err := s.store.Procedure(ctx, ref.Procedure)
 		if cancuoc.KindOf(err) == cancuoc.NotFound {
@@ -64,12 +108,17 @@ func (s *Service) HandleProcedureEvent(ctx context.Context, e cancuoc.Event) err
 	// key until a parent registers one: settle that on a read instead of a
 	// write transaction per document and event (which on SQLite queued
 	// behind the single writer for nothing). A key registered after this
-	// read is served by RegisterHolderKey, which reads the documents after
-	// the key is stored, and the documents were stored before this event.
-	if _, err := s.store.HolderKey(ctx, subject); cancuoc.KindOf(err) == cancuoc.NotFound {
+	// read (or the batch's, which also comes after the event's commit) is
+	// served by RegisterHolderKey, which reads the documents after the key
+	// is stored, and the documents were stored before this event.
+	if has, asked := keyed[subject]; asked && !has {
 		return nil
-	} else if err != nil {
-		return cancuoc.WithOp(op, err)
+	} else if !asked {
+		if _, err := s.store.HolderKey(ctx, subject); cancuoc.KindOf(err) == cancuoc.NotFound {
+			return nil
+		} else if err != nil {
+			return cancuoc.WithOp(op, err)
+		}
 	}
 	docs, err := s.store.IssuedDocuments(ctx, subject)
 	if err != nil {

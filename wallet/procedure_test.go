@@ -159,10 +159,16 @@ func TestRegistryEventWithoutDocumentsWritesNothing(t *testing.T) {
 	})
 }
 
-// readCounter counts the reads of files and wallet keys made through it.
+// readCounter counts the reads of files and wallet keys made through it
+// (keys: one by one; keyBatches: several at once).
 type readCounter struct {
 	cancuoc.Store
-	files, keys atomic.Int64
+	files, keys, keyBatches atomic.Int64
+}
+
+func (c *readCounter) HolderKeys(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.HolderKey, error) {
+	c.keyBatches.Add(1)
+	return c.Store.HolderKeys(ctx, pins)
 }
 
 func (c *readCounter) Procedure(ctx context.Context, id string) (*cancuoc.Procedure, error) {
@@ -224,6 +230,106 @@ func TestProcedureEventNamingSubjectReadsNoFile(t *testing.T) {
 		docs, err := e.store.DocumentsByHolder(ctx, child.pin)
 		if err != nil || len(docs) != 1 || docs[0].Type != "birth_certificate" || docs[0].IssuedBy != "procedure:HS5" {
 			t.Fatalf("wallet holds %d documents (%v), want the birth certificate once", len(docs), err)
+		}
+	})
+}
+
+// TestProcedureEventsPreparedByBatch: a batch of completions reads its
+// subjects' wallet keys in one query and no key event by event; the
+// subject with a key gets its documents, once however often the batch is
+// handled; the one without gets none, and gets them when a key is
+// registered, even between the batch's read and its handling; a
+// completion of the older form (no subject) still reads its file and key.
+func TestProcedureEventsPreparedByBatch(t *testing.T) {
+	onBothStores(t, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		child, nokey := e.citizen(6, cancuoc.Level1, ""), e.citizen(7, cancuoc.Level1, "")
+		e.registerKey(child, "")
+		at := e.clock.Now()
+		files := map[string]cancuoc.PIN{"HS6": child.pin, "HS7": nokey.pin}
+		for id, pin := range files {
+			err := e.store.InTx(ctx, func(tx cancuoc.Tx) error {
+				if err := tx.InsertProcedure(ctx, &cancuoc.Procedure{ID: id, Kind: cancuoc.ProcedureKind("birth"), Status: cancuoc.ProcedureOpen,
+					Applicant: pin, Subject: pin, Province: "01", Commune: "00004", SubmittedBy: "x", Application: json.RawMessage(`{}`),
+					SubmittedAt: at, Deadline: at.AddDate(0, 0, 9), Version: 1}); err != nil {
+					return err
+				}
+				for kind, number := range map[string]string{"birth_certificate": "KS." + string(pin), "health_insurance_card": "TE1" + string(pin)[2:]} {
+					if err := tx.InsertIssuedDocument(ctx, &cancuoc.IssuedDocument{Kind: kind, Number: number, PIN: pin, ProcedureID: id, IssuedAt: at}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		counted := &readCounter{Store: e.store}
+		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := func(file, name, document string) cancuoc.Event {
+			data, _ := json.Marshal(map[string]any{"procedure": file, "name": name, "subject": files[file], "document": document, "advanced": true})
+			return cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}
+		}
+		batch := []cancuoc.Event{ev("HS7", "birth_registration", "birth_certificate"), ev("HS6", "birth_registration", "birth_certificate"),
+			ev("HS6", "newborn_residence", ""), ev("HS6", "health_card", "health_insurance_card"), ev("HS7", "health_card", "health_insurance_card")}
+		// Nothing for the wallet in a batch: no read at all.
+		if _, err := w.PrepareProcedureEvents(ctx, batch[2:3]); err != nil {
+			t.Fatal(err)
+		}
+		if n := counted.keyBatches.Load(); n != 0 {
+			t.Errorf("%d key reads for a batch with no wallet document", n)
+		}
+		for round := range 2 { // at-least-once delivery
+			h, err := w.PrepareProcedureEvents(ctx, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if round == 1 {
+				// A key registered after the batch's read: its documents come
+				// with the key, and the handler, which read none, adds none.
+				e.registerKey(nokey, "")
+			}
+			for _, x := range batch {
+				if err := h(ctx, x); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if docs, err := e.store.DocumentsByHolder(ctx, nokey.pin); round == 0 && (err != nil || len(docs) != 0) {
+				t.Errorf("subject without a key: %d documents, %v", len(docs), err)
+			}
+		}
+		if b, k, f := counted.keyBatches.Load(), counted.keys.Load(), counted.files.Load(); b != 2 || k != 0 || f != 0 {
+			t.Errorf("two batches read keys %d times at once, %d one by one and %d files; want 2, 0, 0", b, k, f)
+		}
+		for _, h := range []*holder{child, nokey} {
+			docs, err := e.store.DocumentsByHolder(ctx, h.pin)
+			types := map[string]int{}
+			for _, d := range docs {
+				types[d.Type]++
+			}
+			if err != nil || len(docs) != 2 || types["birth_certificate"] != 1 || types["health_insurance_card"] != 1 {
+				t.Errorf("%s holds %v (%v), want the birth certificate and the health card once", h.pin, types, err)
+			}
+		}
+		// A completion of the older form names no subject: its file tells,
+		// and its key is read on its own.
+		old, _ := json.Marshal(map[string]any{"procedure": "HS6", "name": "health_card"})
+		h, err := w.PrepareProcedureEvents(ctx, []cancuoc.Event{{Type: wallet.EventProcedureStepCompleted, Data: old}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h(ctx, cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: old}); err != nil {
+			t.Fatal(err)
+		}
+		if b, k, f := counted.keyBatches.Load(), counted.keys.Load(), counted.files.Load(); b != 2 || k != 1 || f != 1 {
+			t.Errorf("an older completion: %d batch key reads, %d key reads, %d file reads; want 2, 1, 1", b, k, f)
+		}
+		if docs, err := e.store.DocumentsByHolder(ctx, child.pin); err != nil || len(docs) != 2 {
+			t.Errorf("after an older completion: %d documents, %v", len(docs), err)
 		}
 	})
 }

@@ -44,8 +44,9 @@ func (a *app) startMatchProjection(ctx context.Context, log *slog.Logger) {
 		// is one (citizen.born, .updated, .married…), and the projection
 		// has nothing to do with the others. In JetStream mode the
 		// consumer's filter keeps them from being delivered at all (a
-		// birth file makes a dozen procedure events).
-		a.events.Subscribe(name, []string{"citizen.>"}, proj.Handle, dispatch.Concurrency(8))
+		// birth file makes a dozen procedure events). A batch's records
+		// are read in one query.
+		a.events.Subscribe(name, []string{"citizen.>"}, proj.Handle, dispatch.Concurrency(8), dispatch.PrepareBatch(proj.Prepare))
 	})
 }
 

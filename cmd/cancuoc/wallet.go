@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/dispatch"
 	"github.com/cancuoc/cancuoc/verifypage"
 	"github.com/cancuoc/cancuoc/wallet"
 )
@@ -70,8 +71,10 @@ func (a *app) subscribeWallet() {
 		a.events.Subscribe("wallet-documents", []string{cancuoc.EventCitizenDied, cancuoc.EventCitizenMissing, cancuoc.EventCitizenUpdated},
 			a.wallet.HandleRegistryEvent)
 		// The birth certificate and the child's health card issued by the
-		// interlinked procedures land in the child's wallet too.
-		a.events.Subscribe("wallet-procedure-documents", []string{wallet.EventProcedureStepCompleted}, a.wallet.HandleProcedureEvent)
+		// interlinked procedures land in the child's wallet too. The
+		// subjects' wallet keys are read once per batch of events.
+		a.events.Subscribe("wallet-procedure-documents", []string{wallet.EventProcedureStepCompleted}, a.wallet.HandleProcedureEvent,
+			dispatch.PrepareBatch(a.wallet.PrepareProcedureEvents))
 	}
 }
 
