@@ -122,8 +122,8 @@ type DocumentStore interface {
 	// HolderKey returns the holder's current key. NotFound if none.
 	HolderKey(ctx context.Context, pin PIN) (*HolderKey, error)
 	// HolderKeys returns the current keys of those of pins that have one,
-	// in no particular order, in one read: a batch of events asks about
-	// its subjects together.
+	// each once (a PIN given twice included), in no particular order, in
+	// one read: a batch of events asks about its subjects together.
 	HolderKeys(ctx context.Context, pins []PIN) ([]*HolderKey, error)
 	// InsertIssuerKey stores k. Conflict "duplicate" if the ID exists.
 	InsertIssuerKey(ctx context.Context, k *IssuerKey) error

@@ -15,8 +15,9 @@ type CitizenStore interface {
 	// record on the busiest request. NotFound if none.
 	CitizenDoc(ctx context.Context, pin PIN) (*CitizenDoc, error)
 	// CitizenDocs is CitizenDoc for several PINs in one read: the
-	// documents of those that exist, in no particular order (a batch of
-	// events asks about its citizens together).
+	// documents of those that exist, each once (a PIN given twice
+	// included), in no particular order (a batch of events asks about its
+	// citizens together).
 	CitizenDocs(ctx context.Context, pins []PIN) ([]*CitizenDoc, error)
 	// InsertCitizen stores a new record. Conflict (code "pin_taken") when the
 	// PIN exists; the transaction stays usable so the caller can retry with

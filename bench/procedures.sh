@@ -242,10 +242,10 @@ run_pg() { # run_pg MODE [VIA]: a schema and a NATS server of its own; VIA (sock
   psql_ -c "CREATE SCHEMA $schema"
   schemas+=("$schema")
   local db="$url&search_path=$schema&application_name=$APPNAME${DB_PARAMS:+&$DB_PARAMS}"
-  mkdir -p "$OUT/nats-$1"
+  mkdir -p "$OUT/nats-${name#pg-}"
   local monitor=()
   [ -z "${TABLE_STATS:-}" ] || monitor=(-m $((PORT + 4)))
-  "$NATS" -a 127.0.0.1 -p $P_NATS "${monitor[@]}" -js -sd "$OUT/nats-$1" >"$OUT/nats-$1.log" 2>&1 &
+  "$NATS" -a 127.0.0.1 -p $P_NATS "${monitor[@]}" -js -sd "$OUT/nats-${name#pg-}" >"$OUT/nats-${name#pg-}.log" 2>&1 &
   local npid=$!
   pids+=($npid)
   "$OUT/procbench" seed -database "$PG&search_path=$schema" -n "$N" -out "$OUT/$name.seed.json"

@@ -227,17 +227,19 @@ type BatchPrepare func(ctx context.Context, evs []cancuoc.Event) (func(context.C
 // subscription (one read of the outbox, one fetch from JetStream), before
 // any of its events is handled. p returns the handler of the batch: the
 // subscription's, with what p read for all of the batch's events at once
-// in place of a read per event (on PostgreSQL each read is a round trip,
-// a write and a wake-up on both sides; the wallet's procedure handler read
-// a holder key per event and nearly always found none).
+// in place of a read per event (on PostgreSQL each read is a round trip:
+// a send and a wake-up of both processes; the wallet's procedure handler
+// read a holder key per event and nearly always found none).
 //
 // Everything else is as without it: each event is handled on its own, in
 // order per citizen, with Concurrency in parallel (so the handler p returns
 // must be safe for that), and a failing event is retried alone, holding
 // back only what it held back before. A retry goes to the subscription's
 // handler, which reads for itself: it comes after a wait, and what p read
-// may have changed by then. A p that fails (or panics) costs only its
-// time: the batch is handled by the subscription's handler, as without p.
+// may have changed by then; so do, once an event of the batch has failed,
+// the first attempts of the batch's events still to come, which waited
+// behind it. A p that fails (or panics) costs only its time: the batch is
+// handled by the subscription's handler, as without p.
 //
 // p reads after the batch's events were committed, as the handler's own
 // reads would, but before any of them is handled: it must not read what
@@ -575,10 +577,10 @@ func (d *Dispatcher) deliverBatch(ctx context.Context, s *subscription, evs []ca
 // about no citizen alone, after everything before it and before
 // everything after it. With PrepareBatch, evs is one batch: prepared once.
 func (d *Dispatcher) deliverEach(ctx context.Context, s *subscription, evs []cancuoc.Event, done []bool, log *slog.Logger) {
-	h := d.prepare(ctx, s, evs, log)
+	b := d.prepare(ctx, s, evs, log)
 	if s.concurrency <= 1 {
 		for i := range evs {
-			if !d.deliver(ctx, s, h, &evs[i], log) {
+			if !d.deliver(ctx, s, b, &evs[i], log) {
 				return
 			}
 			done[i] = true
@@ -587,7 +589,7 @@ func (d *Dispatcher) deliverEach(ctx context.Context, s *subscription, evs []can
 	}
 	for start := 0; start < len(evs) && ctx.Err() == nil; {
 		if evs[start].PIN == "" {
-			done[start] = d.deliver(ctx, s, h, &evs[start], log)
+			done[start] = d.deliver(ctx, s, b, &evs[start], log)
 			if !done[start] {
 				return
 			}
@@ -598,15 +600,15 @@ func (d *Dispatcher) deliverEach(ctx context.Context, s *subscription, evs []can
 		for end < len(evs) && evs[end].PIN != "" {
 			end++
 		}
-		d.deliverByCitizen(ctx, s, h, evs, start, end, done, log)
+		d.deliverByCitizen(ctx, s, b, evs, start, end, done, log)
 		start = end
 	}
 }
 
 // deliverByCitizen delivers evs[start:end], all about citizens, with up to
-// s.concurrency citizens at a time, each citizen's events in order; h
-// handles their first attempts.
-func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, h Handler, evs []cancuoc.Event, start, end int, done []bool, log *slog.Logger) {
+// s.concurrency citizens at a time, each citizen's events in order; b
+// (nil: none) handles their first attempts.
+func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, b *batchHandler, evs []cancuoc.Event, start, end int, done []bool, log *slog.Logger) {
 	var order []cancuoc.PIN
 	byPIN := map[cancuoc.PIN][]int{}
 	for i := start; i < end; i++ {
@@ -623,7 +625,7 @@ func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, h Ha
 		wg.Go(func() {
 			defer func() { <-sem }()
 			for _, i := range byPIN[p] {
-				if !d.deliver(ctx, s, h, &evs[i], log) {
+				if !d.deliver(ctx, s, b, &evs[i], log) {
 					return
 				}
 				done[i] = true // each index is written by one goroutine only
@@ -633,11 +635,38 @@ func (d *Dispatcher) deliverByCitizen(ctx context.Context, s *subscription, h Ha
 	wg.Wait()
 }
 
-// prepare returns the handler of the first attempts at evs's events:
-// the one s's BatchPrepare gives for them, or s's handler.
-func (d *Dispatcher) prepare(ctx context.Context, s *subscription, evs []cancuoc.Event, log *slog.Logger) Handler {
-	if s.prepare == nil {
+// batchHandler is the handler a BatchPrepare returned for one batch.
+// Once an event of the batch has failed, the events after it waited
+// behind its retries (all of them, or with Concurrency its citizen's and
+// those after the next event about no citizen), so what the preparation
+// read may be old by the time they come: from then on their first
+// attempts go to the subscription's handler too, which reads for itself.
+type batchHandler struct {
+	h     Handler
+	spent atomic.Bool
+}
+
+// first is the handler of an event's first attempt: b's until an event of
+// the batch failed, then s's. A nil b is no preparation.
+func (b *batchHandler) first(s *subscription) Handler {
+	if b == nil || b.spent.Load() {
 		return s.h
+	}
+	return b.h
+}
+
+// failed records that an event of the batch failed.
+func (b *batchHandler) failed() {
+	if b != nil {
+		b.spent.Store(true)
+	}
+}
+
+// prepare returns the handler of the first attempts at evs's events (nil:
+// s's own): the one s's BatchPrepare gives for them.
+func (d *Dispatcher) prepare(ctx context.Context, s *subscription, evs []cancuoc.Event, log *slog.Logger) *batchHandler {
+	if s.prepare == nil {
+		return nil
 	}
 	// A copy: an in-process batch is shared by the consumers (sharedReads).
 	want := make([]cancuoc.Event, 0, len(evs))
@@ -647,7 +676,7 @@ func (d *Dispatcher) prepare(ctx context.Context, s *subscription, evs []cancuoc
 		}
 	}
 	if len(want) == 0 {
-		return s.h
+		return nil
 	}
 	h, err := callPrepare(ctx, s.prepare, want)
 	if err != nil || h == nil {
@@ -655,19 +684,19 @@ func (d *Dispatcher) prepare(ctx context.Context, s *subscription, evs []cancuoc
 			log.Warn("preparing a batch failed; its events are handled without it", "events", len(want),
 				"first_seq", want[0].Seq, "err", err)
 		}
-		return s.h
+		return nil
 	}
-	return h
+	return &batchHandler{h: h}
 }
 
-// deliver calls h, then s's handler for each retry, for e until it
-// succeeds (true) or ctx ends (false). Events s does not want count as
+// deliver calls b's handler (or s's), then s's for each retry, for e until
+// it succeeds (true) or ctx ends (false). Events s does not want count as
 // delivered.
-func (d *Dispatcher) deliver(ctx context.Context, s *subscription, h Handler, e *cancuoc.Event, log *slog.Logger) bool {
+func (d *Dispatcher) deliver(ctx context.Context, s *subscription, b *batchHandler, e *cancuoc.Event, log *slog.Logger) bool {
 	if !s.wants(e.Type) {
 		return true
 	}
-	for attempt := 0; ; attempt, h = attempt+1, s.h {
+	for attempt, h := 0, b.first(s); ; attempt, h = attempt+1, s.h {
 		if ctx.Err() != nil {
 			return false
 		}
@@ -680,6 +709,7 @@ func (d *Dispatcher) deliver(ctx context.Context, s *subscription, h Handler, e 
 		if ctx.Err() != nil {
 			return false // stopping: the handler saw its context end
 		}
+		b.failed()
 		s.failures.Add(1)
 		d.metrics.failures.WithLabelValues(s.name).Inc()
 		wait := d.backoff(attempt)

@@ -24,7 +24,8 @@ import (
 // units. It is 56 bytes of data per person, about 150 with the maps that
 // hold them (Bytes),
 // loaded by one streaming scan of the registry (Load) and kept current by
-// the registry's outbox events (Handle): each event re-reads its citizen
+// the registry's outbox events (Handle, with Prepare reading a batch's
+// citizens at once): each event re-reads its citizen
 // and replaces the entry, keeping the highest version, so events delivered
 // twice or late change nothing.
 //
@@ -186,7 +187,7 @@ func (p *Projection) Prepare(ctx context.Context, evs []cancuoc.Event) (func(con
 	}
 	docs, err := p.store.CitizenDocs(ctx, pins)
 	if err != nil {
-		return nil, err
+		return nil, cancuoc.WithOp("partner.Projection.Prepare", err)
 	}
 	for _, d := range docs {
 		read[d.PIN] = d
