@@ -115,15 +115,15 @@ func (p *batchProbe) check(t *testing.T, name string, want []cancuoc.Event) {
 	} else {
 		t.Errorf("%s: %d preparations, the one meant to fail (%d) never came", name, len(p.batches), p.failBatch)
 	}
-	// The events after failFirst in its batch: once it failed, their
+	// The events of failFirst's batch still to come when it failed: their
 	// first attempts go to the plain handler (what the preparation read may
-	// be old by then). Serially, all of them waited behind it; in parallel,
-	// those handled before it failed were prepared, so either will do.
-	afterFail := map[string]bool{}
+	// be old by then). Serially, those after it; in parallel, other
+	// citizens' may come before or after the failure, so either will do.
+	afterFail, sameBatch := map[string]bool{}, map[string]bool{}
 	for _, b := range p.batches {
 		if i := slices.Index(b, p.failFirst); i >= 0 {
-			for _, id := range b[i+1:] {
-				afterFail[id] = true
+			for j, id := range b {
+				sameBatch[id], afterFail[id] = j != i, j > i
 			}
 		}
 	}
@@ -137,7 +137,7 @@ func (p *batchProbe) check(t *testing.T, name string, want []cancuoc.Event) {
 		if unprepared[e.ID] || afterFail[e.ID] && p.serial {
 			wantHow = "plain"
 		}
-		if afterFail[e.ID] && !p.serial && p.by[e.ID] == 1 {
+		if sameBatch[e.ID] && !p.serial && p.by[e.ID] == 1 {
 			continue
 		}
 		if p.by[e.ID] != 1 || p.how[e.ID] != wantHow {
