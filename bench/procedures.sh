@@ -28,9 +28,8 @@
 # port PORT+3) for 15 s of each run and writes its top functions beside the
 # results (bench/out/procedures/*.top.txt).
 #
-# PG_VIA=tcp reaches PostgreSQL over loopback TCP instead of its Unix
-# socket (the default when the socket is there); the report runs the
-# batch mode over both.
+# PG_VIA=socket reaches PostgreSQL through its Unix socket instead of
+# loopback TCP; the report runs the batch mode over both.
 #
 # DB_PARAMS adds parameters to cancuoc's database URL only (e.g.
 # DB_PARAMS=pool_max_conns=8).
@@ -55,16 +54,13 @@
 # that two runs on one machine do not collide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# How cancuoc, the seeding and pgbench reach PostgreSQL: PG_VIA=socket
-# (the default when PostgreSQL's Unix socket is there: every process of
-# the run is on this machine, and a co-located server is reached through
-# its socket) or tcp (loopback, as to a database on another host). The
-# report also runs the batch mode over the other one, so both stand
+# How cancuoc, the seeding and pgbench reach PostgreSQL: PG_VIA=tcp (the
+# default: loopback, as to a database on another host) or socket (its
+# Unix socket, as a server on the same machine may be). The report also
+# runs the batch mode over the socket when there is one, so both stand
 # side by side. PG overrides the URL altogether.
 PG_SOCKET_DIR=${PG_SOCKET_DIR:-/var/run/postgresql}
-if [ -z "${PG_VIA:-}" ]; then
-  if [ -S "$PG_SOCKET_DIR/.s.PGSQL.5432" ]; then PG_VIA=socket; else PG_VIA=tcp; fi
-fi
+PG_VIA=${PG_VIA:-tcp}
 pg_url() { # pg_url VIA: the test database's URL over the socket or TCP
   if [ "$1" = socket ]; then echo "postgres://postgres@/test?host=$PG_SOCKET_DIR&sslmode=disable"
   else echo "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"; fi
@@ -370,7 +366,8 @@ if [ -n "${NO_REPORT:-}" ]; then
 fi
 case " $BACKENDS " in *" floor "*) ;; *) run_floor; run_natsfloor ;; esac
 # The batch mode again over the other way to PostgreSQL (PG_VIA), when
-# there is one: the socket saves both sides the loopback TCP stack.
+# there is one: the socket spares both sides the loopback TCP stack (in
+# session 14's runs, by less than the machine's noise).
 OTHER_VIA=
 if [ -z "${PG_FIXED:-}" ] && [ -S "$PG_SOCKET_DIR/.s.PGSQL.5432" ]; then
   if [ "$PG_VIA" = socket ]; then OTHER_VIA=tcp; else OTHER_VIA=socket; fi
@@ -424,7 +421,7 @@ Written by \`bench/procedures.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') with N=$N
 
 Machine: $CORES cores ($CPU), $MEM memory; $(uname -sr); $(psql --version | head -1); $(go version | awk '{print $3}'); NATS $("$NATS" --version 2>&1 | head -1). The load generator, cancuoc, PostgreSQL and NATS share the same cores, and the machine is shared with other engineers' builds and tests (load average at the start: $LOAD_BEFORE; at the end: $LOAD_AFTER), so throughput and file times depend on the moment; the CPU time each procedure costs (second table) does not, and is the figure to compare.
 
-What is measured: \`bench/procbench\` submits N birth files at the counter ($CLIENTS concurrent submitters, \`POST /v1/procedures\`, one file per call), while $CLIENTS clients per agency (civil status, police, social insurance) work their queue, every write with an Idempotency-Key. **Per-step mode**: a client lists its queue, then claims and completes each task with one call each (\`POST /v1/procedures/{id}/steps/{no}/claim\`, \`…/complete\`). **Batch mode** (agencies' systems): a client claims up to $BATCH tasks in one call (\`POST /v1/procedure-tasks/claim\`) and completes them in one call (\`POST /v1/procedure-tasks/settle\`), one transaction each, and after a batch that drained its queue waits $POLL before claiming again, as an agency's system polling on an interval does (with no wait, four clients per agency racing for each new task made batches of about five), every item with its own effect, audit entries and event. A file counts when its third step (the health card) is completed; the time runs from the first submission to the last file. The next task is created in the transaction of the completion that leads to it; the events go on to the other capabilities' handlers through the dispatcher (in the process on SQLite; through JetStream on PostgreSQL). Reference: pgbench running \`bench/procedures.sql\` — the same writes one procedure makes, as raw SQL in the same ten transactions, without HTTP, authentication, rules or the audit hash chain — with $CLIENTS clients for ${DURATION}s. cancuoc, the seeding and pgbench reach PostgreSQL through its $(via "$PG_VIA")$([ -z "$OTHER_VIA" ] || echo ", as a server on the same machine is reached; the batch mode's second PostgreSQL line goes through $(via "$OTHER_VIA") instead, the way to a database on another host").
+What is measured: \`bench/procbench\` submits N birth files at the counter ($CLIENTS concurrent submitters, \`POST /v1/procedures\`, one file per call), while $CLIENTS clients per agency (civil status, police, social insurance) work their queue, every write with an Idempotency-Key. **Per-step mode**: a client lists its queue, then claims and completes each task with one call each (\`POST /v1/procedures/{id}/steps/{no}/claim\`, \`…/complete\`). **Batch mode** (agencies' systems): a client claims up to $BATCH tasks in one call (\`POST /v1/procedure-tasks/claim\`) and completes them in one call (\`POST /v1/procedure-tasks/settle\`), one transaction each, and after a batch that drained its queue waits $POLL before claiming again, as an agency's system polling on an interval does (with no wait, four clients per agency racing for each new task made batches of about five), every item with its own effect, audit entries and event. A file counts when its third step (the health card) is completed; the time runs from the first submission to the last file. The next task is created in the transaction of the completion that leads to it; the events go on to the other capabilities' handlers through the dispatcher (in the process on SQLite; through JetStream on PostgreSQL). Reference: pgbench running \`bench/procedures.sql\` — the same writes one procedure makes, as raw SQL in the same ten transactions, without HTTP, authentication, rules or the audit hash chain — with $CLIENTS clients for ${DURATION}s. cancuoc, the seeding and pgbench reach PostgreSQL through $(via "$PG_VIA")$([ -z "$OTHER_VIA" ] || echo "; the batch mode's second PostgreSQL line goes through its $(via "$OTHER_VIA") instead, as a server on the same machine may be reached").
 
 | what | birth procedures/s | file time p50 | p95 | ratio to the reference |
 |---|---:|---:|---:|---:|
