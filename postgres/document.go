@@ -175,20 +175,15 @@ func (c *conn) HolderKeys(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.H
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	defer rows.Close()
-	var out []*cancuoc.HolderKey
-	for rows.Next() {
+	return collect(op, rows, func(r pgx.Rows) (*cancuoc.HolderKey, error) {
 		var (
 			k        cancuoc.HolderKey
 			pin, jwk string
 		)
-		if err := rows.Scan(&pin, &k.ID, &jwk, &k.CreatedAt); err != nil {
-			return nil, dbErr(op, err)
-		}
+		err := r.Scan(&pin, &k.ID, &jwk, &k.CreatedAt)
 		k.PIN, k.JWK, k.CreatedAt = cancuoc.PIN(pin), json.RawMessage(jwk), ts(k.CreatedAt)
-		out = append(out, &k)
-	}
-	return out, dbErr(op, rows.Err())
+		return &k, err
+	})
 }
 
 // InsertIssuerKey stores k. Conflict "duplicate" if the ID exists.

@@ -113,20 +113,15 @@ func (o *ops) CitizenDocs(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.C
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	defer rows.Close()
-	var out []*cancuoc.CitizenDoc
-	for rows.Next() {
+	return scanAll(op, rows, func(r *sql.Rows) (*cancuoc.CitizenDoc, error) {
 		var (
 			d   cancuoc.CitizenDoc
 			pin string
 		)
-		if err := rows.Scan(&pin, &d.Version, &d.Home.Province, &d.Home.Commune, &d.JSON); err != nil {
-			return nil, dbErr(op, err)
-		}
+		err := r.Scan(&pin, &d.Version, &d.Home.Province, &d.Home.Commune, &d.JSON)
 		d.PIN = cancuoc.PIN(pin)
-		out = append(out, &d)
-	}
-	return out, dbErr(op, rows.Err())
+		return &d, err
+	})
 }
 
 // InsertCitizen stores a new record. Conflict "pin_taken" when the PIN

@@ -179,21 +179,16 @@ func (o *ops) HolderKeys(ctx context.Context, pins []cancuoc.PIN) ([]*cancuoc.Ho
 	if err != nil {
 		return nil, dbErr(op, err)
 	}
-	defer rows.Close()
-	var out []*cancuoc.HolderKey
-	for rows.Next() {
+	return scanAll(op, rows, func(r *sql.Rows) (*cancuoc.HolderKey, error) {
 		var (
 			k        cancuoc.HolderKey
 			pin, jwk string
 			created  int64
 		)
-		if err := rows.Scan(&pin, &k.ID, &jwk, &created); err != nil {
-			return nil, dbErr(op, err)
-		}
+		err := r.Scan(&pin, &k.ID, &jwk, &created)
 		k.PIN, k.JWK, k.CreatedAt = cancuoc.PIN(pin), json.RawMessage(jwk), fromMicros(created)
-		out = append(out, &k)
-	}
-	return out, dbErr(op, rows.Err())
+		return &k, err
+	})
 }
 
 // InsertIssuerKey stores k. Conflict "duplicate" if the ID exists.

@@ -186,6 +186,24 @@ func (c *readCounter) HolderKey(ctx context.Context, pin cancuoc.PIN) (*cancuoc.
 // handled without reading the file back, and one whose step issued no
 // wallet document (the newborn's residence) without any read; the
 // documents still land in the wallet, once.
+// countedWallet is a wallet on e's store whose reads readCounter counts.
+func countedWallet(t *testing.T, e *env) (*wallet.Service, *readCounter) {
+	t.Helper()
+	counted := &readCounter{Store: e.store}
+	w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, counted
+}
+
+// completedStep is the event of a completed step of file that names its
+// subject and the document it issued ("" for none).
+func completedStep(file, name string, subject cancuoc.PIN, document string) cancuoc.Event {
+	data, _ := json.Marshal(map[string]any{"procedure": file, "name": name, "subject": subject, "document": document, "advanced": true})
+	return cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}
+}
+
 func TestProcedureEventNamingSubjectReadsNoFile(t *testing.T) {
 	onBothStores(t, func(t *testing.T, e *env) {
 		ctx := t.Context()
@@ -204,15 +222,8 @@ func TestProcedureEventNamingSubjectReadsNoFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		counted := &readCounter{Store: e.store}
-		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev := func(name, document string) cancuoc.Event {
-			data, _ := json.Marshal(map[string]any{"procedure": "HS5", "name": name, "subject": child.pin, "document": document, "advanced": true})
-			return cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}
-		}
+		w, counted := countedWallet(t, e)
+		ev := func(name, document string) cancuoc.Event { return completedStep("HS5", name, child.pin, document) }
 		if err := w.HandleProcedureEvent(ctx, ev("newborn_residence", "")); err != nil {
 			t.Fatal(err)
 		}
@@ -265,15 +276,8 @@ func TestProcedureEventsPreparedByBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		counted := &readCounter{Store: e.store}
-		w, err := wallet.New(counted, wallet.Config{BaseURL: base, Secret: []byte("a server secret of test"), ListSize: 1 << 12}, wallet.WithClock(e.clock.Now))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev := func(file, name, document string) cancuoc.Event {
-			data, _ := json.Marshal(map[string]any{"procedure": file, "name": name, "subject": files[file], "document": document, "advanced": true})
-			return cancuoc.Event{Type: wallet.EventProcedureStepCompleted, Data: data}
-		}
+		w, counted := countedWallet(t, e)
+		ev := func(file, name, document string) cancuoc.Event { return completedStep(file, name, files[file], document) }
 		batch := []cancuoc.Event{ev("HS7", "birth_registration", "birth_certificate"), ev("HS6", "birth_registration", "birth_certificate"),
 			ev("HS6", "newborn_residence", ""), ev("HS6", "health_card", "health_insurance_card"), ev("HS7", "health_card", "health_insurance_card")}
 		// Nothing for the wallet in a batch: no read at all.
