@@ -277,7 +277,9 @@ func TestProcedureEventsPreparedByBatch(t *testing.T) {
 			}
 		}
 		w, counted := countedWallet(t, e)
-		ev := func(file, name, document string) cancuoc.Event { return completedStep(file, name, files[file], document) }
+		ev := func(file, name, document string) cancuoc.Event {
+			return completedStep(file, name, files[file], document)
+		}
 		batch := []cancuoc.Event{ev("HS7", "birth_registration", "birth_certificate"), ev("HS6", "birth_registration", "birth_certificate"),
 			ev("HS6", "newborn_residence", ""), ev("HS6", "health_card", "health_insurance_card"), ev("HS7", "health_card", "health_insurance_card")}
 		// Nothing for the wallet in a batch: no read at all.
