@@ -1,12 +1,8 @@
 package postgres_test
 
 import (
-	"context"
-	crand "crypto/rand"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/postgres"
@@ -90,18 +86,7 @@ func TestWholeTransactionIsolation(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	for _, level := range []string{"read committed", "repeatable read", "serializable"} {
-		schema := "whole_iso_" + strings.ToLower(crand.Text()[:10])
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			conn.Close(context.Background())
-		})
+		schema := pgtest.Schema(t, "whole_iso")
 		sep := "?"
 		if strings.Contains(base, "?") {
 			sep = "&"

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/postgres"
 	"github.com/cancuoc/cancuoc/postgres/pgtest"
@@ -282,25 +280,8 @@ func TestWebhookCrashSQLite(t *testing.T) {
 }
 
 func TestWebhookCrashPostgres(t *testing.T) {
-	url := pgtest.URL(t)
 	ctx := context.Background()
-	schema := fmt.Sprintf("whcrash_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	dbURL := url + sep + "search_path=" + schema
+	dbURL := pgtest.SchemaURL(t, "whcrash")
 	runWebhookCrash(t, webhookCrashSetup{
 		store: func() cancuoc.Store {
 			s, err := postgres.Open(ctx, dbURL)

@@ -13,14 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/postgres"
@@ -522,30 +519,13 @@ func TestCrashSQLite(t *testing.T) {
 }
 
 func TestCrashPostgresNATS(t *testing.T) {
-	url := pgtest.URL(t)
+	dbURL := pgtest.SchemaURL(t, "crash")
 	if _, err := exec.LookPath("nats-server"); err != nil {
 		if _, err := os.Stat("/usr/sbin/nats-server"); err != nil {
 			t.Skip("nats-server not installed")
 		}
 	}
 	ctx := context.Background()
-	schema := fmt.Sprintf("crash_%d", time.Now().UnixNano())
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	dbURL := url + sep + "search_path=" + schema
 	natsBin := "/usr/sbin/nats-server"
 	if p, err := exec.LookPath("nats-server"); err == nil {
 		natsBin = p

@@ -39,18 +39,9 @@ func URL(tb testing.TB) string {
 	return url
 }
 
-// Open returns a migrated store in a fresh schema named prefix_<random>.
-// Its writes wait until their access-log entries and events are sequenced
-// (postgres.WithWaitSequenced), so tests may read the log and the outbox
-// right after writing; OpenAsync gives the production behaviour.
-func Open(tb testing.TB, prefix string) *postgres.Store {
-	tb.Helper()
-	return OpenAsync(tb, prefix, postgres.WithWaitSequenced())
-}
-
-// OpenAsync is Open with the given options only: writes answer at commit
-// and the sequencer follows, as in production.
-func OpenAsync(tb testing.TB, prefix string, opts ...postgres.Option) *postgres.Store {
+// Schema creates an empty schema named prefix_<random> on the test server,
+// dropped (with everything in it) when the test ends, and returns its name.
+func Schema(tb testing.TB, prefix string) string {
 	tb.Helper()
 	url := URL(tb)
 	ctx := context.Background()
@@ -69,7 +60,36 @@ func OpenAsync(tb testing.TB, prefix string, opts ...postgres.Option) *postgres.
 		}
 		conn.Close(ctx)
 	})
-	s, err := postgres.Open(ctx, url, append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
+	return schema
+}
+
+// SchemaURL is the test server's URL with a fresh Schema as its
+// search_path, for a server the test starts as a process of its own.
+func SchemaURL(tb testing.TB, prefix string) string {
+	tb.Helper()
+	url, schema := URL(tb), Schema(tb, prefix)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
+}
+
+// Open returns a migrated store in a fresh schema named prefix_<random>.
+// Its writes wait until their access-log entries and events are sequenced
+// (postgres.WithWaitSequenced), so tests may read the log and the outbox
+// right after writing; OpenAsync gives the production behaviour.
+func Open(tb testing.TB, prefix string) *postgres.Store {
+	tb.Helper()
+	return OpenAsync(tb, prefix, postgres.WithWaitSequenced())
+}
+
+// OpenAsync is Open with the given options only: writes answer at commit
+// and the sequencer follows, as in production.
+func OpenAsync(tb testing.TB, prefix string, opts ...postgres.Option) *postgres.Store {
+	tb.Helper()
+	url, schema := URL(tb), Schema(tb, prefix)
+	s, err := postgres.Open(context.Background(), url, append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
 	if err != nil {
 		tb.Fatalf("postgres.Open: %v", err)
 	}
