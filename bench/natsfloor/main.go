@@ -4,6 +4,9 @@
 //
 //	natsfloor -url nats://127.0.0.1:19052 -n 3000
 //
+//	natsfloor -ack-each       # every message acknowledged, as cancuoc's consumers do
+//	natsfloor -share-filters  # one consumer per set of filters
+//
 // Per procedure it publishes the events cancuoc's outbox relays for one
 // birth (17, by type, with the payload size bench/procedures.sh measured:
 // about 570 bytes with headers), pipelined with message ids, to a file-backed
@@ -59,14 +62,31 @@ func main() {
 	n := flag.Int("n", 3000, "procedures")
 	batch := flag.Int("batch", 50, "messages per fetch")
 	window := flag.Int("window", 256, "publishes in flight")
+	each := flag.Bool("ack-each", false, "acknowledge every message (AckExplicit, as cancuoc's consumers do) instead of each batch with its last (AckAll)")
+	shared := flag.Bool("share-filters", false, "one consumer for the subscriptions with the same filters (what merging them would save)")
 	flag.Parse()
-	if err := run(*url, *n, *batch, *window); err != nil {
+	if *shared {
+		consumers = sharedConsumers(consumers)
+	}
+	if err := run(*url, *n, *batch, *window, *each); err != nil {
 		fmt.Fprintln(os.Stderr, "natsfloor:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url string, n, batch, window int) error {
+// sharedConsumers keeps one consumer of each set of filters.
+func sharedConsumers(all map[string][]string) map[string][]string {
+	out, seen := map[string][]string{}, map[string]bool{}
+	for name, fs := range all {
+		key := strings.Join(fs, ",")
+		if !seen[key] {
+			seen[key], out[name] = true, fs
+		}
+	}
+	return out
+}
+
+func run(url string, n, batch, window int, each bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	nc, err := nats.Connect(url)
@@ -86,6 +106,9 @@ func run(url string, n, batch, window int) error {
 	want := map[string]int{}
 	for name, fs := range consumers {
 		cfg := jetstream.ConsumerConfig{Durable: name, AckPolicy: jetstream.AckAllPolicy, MaxAckPending: 4 * batch, AckWait: 30 * time.Second}
+		if each {
+			cfg.AckPolicy = jetstream.AckExplicitPolicy
+		}
 		for _, f := range fs {
 			cfg.FilterSubjects = append(cfg.FilterSubjects, prefix+f)
 		}
@@ -105,7 +128,7 @@ func run(url string, n, batch, window int) error {
 	errs := make(chan error, len(consumers)+1)
 	for name := range consumers {
 		wg.Go(func() {
-			if err := consume(ctx, st, name, want[name], batch, &delivered); err != nil {
+			if err := consume(ctx, st, name, want[name], batch, each, &delivered); err != nil {
 				errs <- fmt.Errorf("%s: %w", name, err)
 			}
 		})
@@ -180,8 +203,9 @@ func publish(ctx context.Context, js jetstream.JetStream, n, window int) (int, e
 }
 
 // consume fetches name's messages in batches until it has want of them,
-// acknowledging each batch with its last message.
-func consume(ctx context.Context, st jetstream.Stream, name string, want, batch int, delivered *atomic.Int64) error {
+// acknowledging each batch with its last message, or with each every
+// message.
+func consume(ctx context.Context, st jetstream.Stream, name string, want, batch int, each bool, delivered *atomic.Int64) error {
 	cons, err := st.Consumer(ctx, name)
 	if err != nil {
 		return err
@@ -195,6 +219,14 @@ func consume(ctx context.Context, st jetstream.Stream, name string, want, batch 
 		for m := range b.Messages() {
 			last = m
 			got++
+			if each {
+				if err := m.Ack(); err != nil {
+					return err
+				}
+			}
+		}
+		if each {
+			last = nil
 		}
 		if err := b.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
