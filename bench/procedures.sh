@@ -50,8 +50,16 @@
 # pg-MODE.perf.data, for `perf report -i`).
 #
 # Needs PostgreSQL on 127.0.0.1:5432 and pgbench; NATS is the nats-server
-# release in go.mod, built here (NATS=path runs another binary). Ports PORT..PORT+3 (PORT+4 with TABLE_STATS) (PORT=19050 unless set), so
-# that two runs on one machine do not collide.
+# release in go.mod, built here (NATS=path runs another binary). Ports
+# PORT..PORT+4 (PORT=19050 unless set), so that two runs on one machine do
+# not collide.
+#
+# A run's CPU is measured until the events of its files have reached every
+# consumer (the wallet, eID accounts, partners' webhooks, the match
+# projection), not only until the last file's third step: a backlog left
+# behind would be work done after the measurement. The wait is reported
+# ("events drained"); a run whose consumers do not catch up within
+# DRAIN_LIMIT seconds (60) fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # How cancuoc, the seeding and pgbench reach PostgreSQL: PG_VIA=tcp (the
@@ -74,7 +82,7 @@ DURATION=${DURATION:-20}
 BATCH=${BATCH:-50}
 POLL=${POLL:-200ms} # batch mode: a client's wait after a batch that drained its queue (procbench -poll; 0s: at once)
 PORT=${PORT:-19050}
-P_SQLITE=$PORT P_PG=$((PORT + 1)) P_NATS=$((PORT + 2)) P_DEBUG=$((PORT + 3))
+P_SQLITE=$PORT P_PG=$((PORT + 1)) P_NATS=$((PORT + 2)) P_DEBUG=$((PORT + 3)) P_MONITOR=$((PORT + 4))
 OUT=${OUT:-bench/out/procedures}
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -200,9 +208,48 @@ run_sqlite() { # run_sqlite MODE
   profile "$name"
   measure_start "$pid"
   "$OUT/procbench" run -base http://127.0.0.1:$P_SQLITE -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" -poll "$POLL" | tee "$OUT/$name.json"
+  drain "$name" drained_sqlite $P_SQLITE
   measure_end "$name" "$pid"
   for p in "${prof_pids[@]}"; do wait "$p" || true; done
   kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+# drain NAME CHECK ARGS…: waits until CHECK ARGS… succeeds twice in a row
+# (polled every 50 ms), then writes the seconds waited to OUT/NAME.drain.
+drain() {
+  local name=$1 t0 ok=0; shift
+  t0=$(date +%s.%N)
+  while [ $ok -lt 2 ]; do
+    if "$@"; then ok=$((ok + 1)); else ok=0; fi
+    if awk -v a="$t0" -v b="$(date +%s.%N)" -v l="${DRAIN_LIMIT:-60}" 'BEGIN { exit !(b - a > l) }'; then
+      echo "$name: the event consumers did not catch up within ${DRAIN_LIMIT:-60}s" >&2; return 1
+    fi
+    [ $ok -ge 2 ] || sleep 0.05
+  done
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", b - a }' >"$OUT/$name.drain"
+  echo "$name: events drained $(cat "$OUT/$name.drain") s after the last file"
+}
+# drained_sqlite PORT: every in-process consumer's lag (cancuoc's metrics) is 0.
+drained_sqlite() {
+  curl -sf "http://127.0.0.1:$1/metrics" | awk '/^cancuoc_event_consumer_lag/ { n++; if ($NF != 0) bad = 1 } END { exit bad || !n }'
+}
+# drained_pg URL SCHEMA: the log queue is empty (the sequencer moved every
+# run), the stream holds as many messages as the outbox has events (the
+# relay published them all), and no consumer has messages waiting or
+# unacknowledged.
+drained_pg() {
+  local q
+  q=$(psql -At -F' ' "$1" -c "SELECT (SELECT count(*) FROM $2.log_pending), (SELECT count(*) FROM $2.events)") || return 1
+  curl -sf "http://127.0.0.1:$P_MONITOR/jsz?consumers=true" | python3 -c '
+import json, sys
+queued, events = map(int, sys.argv[1].split())
+d = json.load(sys.stdin)
+streams = [s for a in d.get("account_details", []) for s in a.get("stream_detail", [])]
+msgs = sum(s["state"]["messages"] for s in streams)
+waiting = sum(c["num_pending"] + c["num_ack_pending"] for s in streams for c in s.get("consumer_detail", []))
+if len(sys.argv) > 2: print("drain:", queued, events, msgs, waiting, file=sys.stderr)
+sys.exit(0 if queued == 0 and msgs >= events and waiting == 0 else 1)
+' "$q" ${DRAIN_DEBUG:+debug} # DRAIN_DEBUG=1 prints the figures of each check
 }
 
 tablestats() { # tablestats SCHEMA: one line per table: name inserted updated hot deleted indexes
@@ -239,9 +286,7 @@ run_pg() { # run_pg MODE [VIA]: a schema and a NATS server of its own; VIA (sock
   schemas+=("$schema")
   local db="$url&search_path=$schema&application_name=$APPNAME${DB_PARAMS:+&$DB_PARAMS}"
   mkdir -p "$OUT/nats-${name#pg-}"
-  local monitor=()
-  [ -z "${TABLE_STATS:-}" ] || monitor=(-m $((PORT + 4)))
-  "$NATS" -a 127.0.0.1 -p $P_NATS "${monitor[@]}" -js -sd "$OUT/nats-${name#pg-}" >"$OUT/nats-${name#pg-}.log" 2>&1 &
+  "$NATS" -a 127.0.0.1 -p $P_NATS -m $P_MONITOR -js -sd "$OUT/nats-${name#pg-}" >"$OUT/nats-${name#pg-}.log" 2>&1 &
   local npid=$!
   pids+=($npid)
   "$OUT/procbench" seed -database "$PG&search_path=$schema" -n "$N" -out "$OUT/$name.seed.json"
@@ -249,18 +294,19 @@ run_pg() { # run_pg MODE [VIA]: a schema and a NATS server of its own; VIA (sock
   local pid=${pids[-1]}
   profile "$name"
   tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables0"
-  natsstats $((PORT + 4)) >"$OUT/$name.nats0"
+  natsstats $P_MONITOR >"$OUT/$name.nats0"
   statements_start
   measure_start "$pid" "$npid"
   perf_start "$name"
   "$OUT/procbench" run -base http://127.0.0.1:$P_PG -seed "$OUT/$name.seed.json" -n "$N" -clients "$CLIENTS" -mode "$1" -batch "$BATCH" -poll "$POLL" | tee "$OUT/$name.json"
+  drain "$name" drained_pg "$url" "$schema"
   measure_end "$name" "$pid" "$npid"
   perf_end "$name"
   statements_end "$name"
   if [ -n "${TABLE_STATS:-}" ]; then # the consumers catch up and the statistics reach the collector
     sleep "${TABLE_STATS_WAIT:-3}"
     tablestats "$schema" | awk '{ print "t", $0 }' >"$OUT/$name.tables1"
-    natsstats $((PORT + 4)) >"$OUT/$name.nats1"
+    natsstats $P_MONITOR >"$OUT/$name.nats1"
     { echo "per procedure: table inserted updated hot-updated deleted indexes"
       perproc "$OUT/$name.tables0" "$OUT/$name.tables1" keep | sed 's/^t  *//'; } >"$OUT/$name.tables.txt"
     { echo "per procedure: stream consumer delivered acked redelivered (stream: messages bytes)"
@@ -413,6 +459,14 @@ cpurow() { # cpurow NAME LABEL: CPU per procedure by process, and what 2 idle co
   awk -v c="$c" -v n="$n" -v g="$g" -v b="$b" -v f="$f" -v l="$2" 'BEGIN{
     t=c+n+g+b; printf "| %s | %.1f | %.1f | %.1f | %.1f | **%.1f** | %.0f/s |\n", l, 1000*c/f, 1000*g/f, 1000*n/f, 1000*b/f, 1000*t/f, 2*f/t }'
 }
+drains() { # the wait for the consumers after the last file, per run
+  local n sep=""
+  for n in pg-step pg-batch ${OTHER_VIA:+pg-batch-$OTHER_VIA} sqlite-step sqlite-batch; do
+    [ -f "$OUT/$n.drain" ] || continue
+    printf '%s%s %s s' "$sep" "$n" "$(cat "$OUT/$n.drain")"; sep="; "
+  done
+  echo " after the last file, the checks' own time included"
+}
 mkdir -p bench/results
 cat >bench/results/60-procedures.md <<MD
 ## Interlinked birth procedures end to end (\`bench/procedures.sh\`)
@@ -433,7 +487,7 @@ $([ -z "$OTHER_VIA" ] || row "pg-batch-$OTHER_VIA" "cancuoc on PostgreSQL ($(via
 $(row sqlite-step "cancuoc on SQLite (embedded, in-process events), per step")
 $(row sqlite-batch "cancuoc on SQLite (embedded, in-process events), batch")
 
-CPU time per completed procedure, in milliseconds, by process (utime + stime from \`/proc/PID/stat\` before and after the run; PostgreSQL: the backends serving cancuoc, found by their application_name; the load generator: its own getrusage), and the procedures per second that 2 idle cores would carry at that cost (2 s of CPU per second divided by the total). The goal of 500 procedures/s means at most 4 ms in all.
+CPU time per completed procedure, in milliseconds, by process (utime + stime from \`/proc/PID/stat\` before and after the run; PostgreSQL: the backends serving cancuoc, found by their application_name; the load generator: its own getrusage), and the procedures per second that 2 idle cores would carry at that cost (2 s of CPU per second divided by the total). The goal of 500 procedures/s means at most 4 ms in all. The measurement ends when the run's events have reached every consumer (wallet, eID accounts, webhooks, match projection; checked every 50 ms, twice in a row): $(drains).
 
 | run | cancuoc | PostgreSQL | NATS | load generator | total | 2 idle cores |
 |---|---:|---:|---:|---:|---:|---:|
