@@ -19,7 +19,8 @@ const (
 type ProcedureStatus string
 
 // Procedure statuses. A file is open until every step is done (completed)
-// or the deadline for missing documents passes (refused).
+// or, after a step was sent back to the applicant, the 7 working days to
+// supply what is missing pass without a resubmission (refused).
 const (
 	ProcedureOpen      ProcedureStatus = "open"
 	ProcedureCompleted ProcedureStatus = "completed"
@@ -63,9 +64,17 @@ type Procedure struct {
 	SubmittedBy string          `json:"submitted_by"`
 	Application json.RawMessage `json:"application"`
 	SubmittedAt time.Time       `json:"submitted_at"`
-	// Deadline is when the file is refused if still open (7 working days).
-	Deadline time.Time  `json:"deadline"`
-	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	// Deadline is when the whole chain is due: the sum of the limits of the
+	// steps still to do, counted from when the current step entered its
+	// agency's queue (set at submission, and again as each step is created
+	// or resubmitted). It tells the applicant when to expect the outcome;
+	// passing it refuses nothing (agencies' delays are flagged as overdue).
+	Deadline time.Time `json:"deadline"`
+	// ResubmitBy, while a step is sent back to the applicant, is when the
+	// file is refused unless it is resubmitted: 7 working days after the
+	// rejection (Decree 63/2024). Cleared on resubmission.
+	ResubmitBy *time.Time `json:"resubmit_by,omitempty"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	// Outcome says why a refused file was refused.
 	Outcome string `json:"outcome,omitempty"`
 	Version int64  `json:"version"`
@@ -78,15 +87,28 @@ type ProcedureStep struct {
 	Name        string        `json:"name"`
 	Agency      string        `json:"agency"`
 	Status      StepStatus    `json:"status"`
-	Kind        ProcedureKind `json:"kind"`     // the file's, for queues and statistics
-	Province    string        `json:"province"` // the file's
-	Commune     string        `json:"commune"`
-	SubmittedAt time.Time     `json:"submitted_at"` // the file's
-	CreatedAt   time.Time     `json:"created_at"`   // when the task entered the queue
-	Due         time.Time     `json:"due"`
-	ClaimedBy   string        `json:"claimed_by,omitempty"`
-	ClaimedAt   *time.Time    `json:"claimed_at,omitempty"`
-	CompletedAt *time.Time    `json:"completed_at,omitempty"`
+	Kind        ProcedureKind `json:"kind"` // the file's, for queues and statistics
+	// Province and Commune are where the step's agency acts: the file's
+	// place, but for a newborn's residence the commune of the parent's
+	// household, whose police register it.
+	Province    string    `json:"province"`
+	Commune     string    `json:"commune"`
+	SubmittedAt time.Time `json:"submitted_at"` // the file's
+	CreatedAt   time.Time `json:"created_at"`   // when the task entered the queue
+	// Due is when the agency must have acted: its limit in working days
+	// from entering the queue, or from the last resubmission.
+	Due         time.Time  `json:"due"`
+	ClaimedBy   string     `json:"claimed_by,omitempty"`
+	ClaimedAt   *time.Time `json:"claimed_at,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// RejectedAt is when the step was sent back to the applicant, while it
+	// waits for them (cleared on resubmission).
+	RejectedAt *time.Time `json:"rejected_at,omitempty"`
+	// ResubmittedAt is the last resubmission: the step's duration and its
+	// Due count from it, so the applicant's time is not the agency's.
+	ResubmittedAt *time.Time `json:"resubmitted_at,omitempty"`
+	// CancelledAt is when the step was cancelled (its file refused).
+	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
 	// Rejection tells the applicant what to supply; kept after a
 	// resubmission for the record.
 	Rejection string `json:"rejection,omitempty"`
@@ -131,8 +153,10 @@ type ProcedureQuery struct {
 	SubmittedFrom  time.Time // inclusive
 	SubmittedTo    time.Time // exclusive
 	DeadlineBefore time.Time
-	AfterID        string
-	Limit          int
+	// ResubmitByBefore keeps the files whose ResubmitBy is set and before it.
+	ResubmitByBefore time.Time
+	AfterID          string
+	Limit            int
 }
 
 // StepQuery selects steps; every set field must match. Results are by

@@ -169,9 +169,9 @@ var (
 			$8::timestamptz[], $9::bigint[], $10::json[])
 		ON CONFLICT (procedure_id, no) DO NOTHING`}
 	updateProcedureSet = &setForm{name: "procedures", sql: `UPDATE procedures p
-		SET status = v.status, deadline = v.deadline, version = v.version, doc = v.doc
-		FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::json[], $5::text[], $6::bigint[])
-			AS v(status, deadline, version, doc, id, prev)
+		SET status = v.status, deadline = v.deadline, resubmit_by = v.resubmit_by, version = v.version, doc = v.doc
+		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::bigint[], $5::json[], $6::text[], $7::bigint[])
+			AS v(status, deadline, resubmit_by, version, doc, id, prev)
 		WHERE p.id = v.id AND p.version = v.prev`}
 	updateCitizenSet = &setForm{name: "citizens", sql: `UPDATE citizens c
 		SET version = v.version, name_key = v.name_key, birth_year = v.birth_year, birth_month = v.birth_month,

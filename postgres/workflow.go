@@ -29,9 +29,10 @@ func (c *conn) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error 
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	const insert = `INSERT INTO procedures (id, kind, status, applicant, province, submitted_at, deadline, version, doc)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`
-	args := []any{p.ID, string(p.Kind), string(p.Status), string(p.Applicant), p.Province, ts(p.SubmittedAt), ts(p.Deadline), p.Version, doc}
+	const insert = `INSERT INTO procedures (id, kind, status, applicant, province, submitted_at, deadline, resubmit_by, version, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`
+	args := []any{p.ID, string(p.Kind), string(p.Status), string(p.Applicant), p.Province, ts(p.SubmittedAt), ts(p.Deadline),
+		tsOrNull(p.ResubmitBy), p.Version, doc}
 	// Its only refusal is a taken ID (laterOne). The new file has no
 	// steps, which the transaction then knows (its first InsertStep is
 	// held too).
@@ -202,9 +203,9 @@ func (c *conn) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev i
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	const update = `UPDATE procedures SET status = $1, deadline = $2, version = $3, doc = $4
-		WHERE id = $5 AND version = $6`
-	args := []any{string(p.Status), ts(p.Deadline), p.Version, doc, p.ID, prev}
+	const update = `UPDATE procedures SET status = $1, deadline = $2, resubmit_by = $3, version = $4, doc = $5
+		WHERE id = $6 AND version = $7`
+	args := []any{string(p.Status), ts(p.Deadline), tsOrNull(p.ResubmitBy), p.Version, doc, p.ID, prev}
 	// A file the transaction read exists (files are never deleted): only
 	// a stale version can refuse the update (laterOne).
 	if c.ahead.files[p.ID] != nil && c.laterSet(updateProcedureSet, op, update, args, p.ID, func() error { return staleVersion(op) }) {
@@ -215,6 +216,16 @@ func (c *conn) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev i
 		return dbErr(op, err)
 	}
 	return c.updated(ctx, op, tag, `SELECT 1 FROM procedures WHERE id = $1`, p.ID)
+}
+
+// tsOrNull is t as stored, or NULL when unset: a typed nil, so that the
+// batched write (updateProcedureSet) still makes one array of the column.
+func tsOrNull(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
 }
 
 // updated tells a stale version from a missing row after an UPDATE that
@@ -297,6 +308,9 @@ func (c *conn) Procedures(ctx context.Context, q cancuoc.ProcedureQuery) ([]*can
 	}
 	if !q.DeadlineBefore.IsZero() {
 		w.add("deadline < ?", ts(q.DeadlineBefore))
+	}
+	if !q.ResubmitByBefore.IsZero() {
+		w.add("resubmit_by < ?", ts(q.ResubmitByBefore))
 	}
 	if q.AfterID != "" {
 		w.add("id > ?", q.AfterID)

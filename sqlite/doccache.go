@@ -128,9 +128,11 @@ func cloneProcedure(p *cancuoc.Procedure) *cancuoc.Procedure {
 	if p.Application != nil {
 		n.Application = bytes.Clone(p.Application)
 	}
-	if p.ClosedAt != nil {
-		t := *p.ClosedAt
-		n.ClosedAt = &t
+	for _, t := range []**time.Time{&n.ClosedAt, &n.ResubmitBy} {
+		if *t != nil {
+			c := **t
+			*t = &c
+		}
 	}
 	return &n
 }
@@ -141,7 +143,7 @@ func cloneStep(s *cancuoc.ProcedureStep) *cancuoc.ProcedureStep {
 	if s.Result != nil {
 		n.Result = bytes.Clone(s.Result)
 	}
-	for _, t := range []**time.Time{&n.ClaimedAt, &n.CompletedAt} {
+	for _, t := range []**time.Time{&n.ClaimedAt, &n.CompletedAt, &n.RejectedAt, &n.ResubmittedAt, &n.CancelledAt} {
 		if *t != nil {
 			c := **t
 			*t = &c
@@ -169,7 +171,7 @@ func procedureAsRead(p *cancuoc.Procedure, doc []byte) (*cancuoc.Procedure, bool
 		return nil, false
 	}
 	n := cloneProcedure(p)
-	ok := jsonTimes(&n.SubmittedAt, &n.Deadline) && jsonTimePtrs(&n.ClosedAt)
+	ok := jsonTimes(&n.SubmittedAt, &n.Deadline) && jsonTimePtrs(&n.ClosedAt, &n.ResubmitBy)
 	if n.Application, ok = rawAsRead(n.Application, false, ok); !ok {
 		return nil, false
 	}
@@ -182,7 +184,7 @@ func stepAsRead(s *cancuoc.ProcedureStep, doc []byte) (*cancuoc.ProcedureStep, b
 		return nil, false
 	}
 	n := cloneStep(s)
-	ok := jsonTimes(&n.SubmittedAt, &n.CreatedAt, &n.Due) && jsonTimePtrs(&n.ClaimedAt, &n.CompletedAt)
+	ok := jsonTimes(&n.SubmittedAt, &n.CreatedAt, &n.Due) && jsonTimePtrs(&n.ClaimedAt, &n.CompletedAt, &n.RejectedAt, &n.ResubmittedAt, &n.CancelledAt)
 	if n.Result, ok = rawAsRead(n.Result, true, ok); !ok {
 		return nil, false
 	}

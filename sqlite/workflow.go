@@ -31,9 +31,9 @@ func (o *ops) InsertProcedure(ctx context.Context, p *cancuoc.Procedure) error {
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	_, err = o.w.ExecContext(ctx, `INSERT INTO procedures (id, kind, status, applicant, province, submitted_at, deadline, version, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, string(p.Kind), string(p.Status), string(p.Applicant), p.Province,
-		micros(p.SubmittedAt), micros(p.Deadline), p.Version, string(doc))
+	_, err = o.w.ExecContext(ctx, `INSERT INTO procedures (id, kind, status, applicant, province, submitted_at, deadline, resubmit_by, version, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, string(p.Kind), string(p.Status), string(p.Applicant), p.Province,
+		micros(p.SubmittedAt), micros(p.Deadline), microsOrNull(p.ResubmitBy), p.Version, string(doc))
 	if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 		return conflict(op, "duplicate", "Hồ sơ đã tồn tại.", "The file already exists.")
 	}
@@ -87,8 +87,8 @@ func (o *ops) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev in
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	res, err := o.w.ExecContext(ctx, `UPDATE procedures SET status = ?, deadline = ?, version = ?, doc = ?
-		WHERE id = ? AND version = ?`, string(p.Status), micros(p.Deadline), p.Version, string(doc), p.ID, prev)
+	res, err := o.w.ExecContext(ctx, `UPDATE procedures SET status = ?, deadline = ?, resubmit_by = ?, version = ?, doc = ?
+		WHERE id = ? AND version = ?`, string(p.Status), micros(p.Deadline), microsOrNull(p.ResubmitBy), p.Version, string(doc), p.ID, prev)
 	if err != nil {
 		return dbErr(op, err)
 	}
@@ -97,6 +97,14 @@ func (o *ops) UpdateProcedure(ctx context.Context, p *cancuoc.Procedure, prev in
 	}
 	o.keepProcedure(p, doc)
 	return nil
+}
+
+// microsOrNull is t in micros, or NULL when unset.
+func microsOrNull(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micros(*t)
 }
 
 // updated tells a stale version from a missing row after an UPDATE that
@@ -195,6 +203,9 @@ func (o *ops) Procedures(ctx context.Context, q cancuoc.ProcedureQuery) ([]*canc
 	}
 	if !q.DeadlineBefore.IsZero() {
 		w.add("deadline < ?", micros(q.DeadlineBefore))
+	}
+	if !q.ResubmitByBefore.IsZero() {
+		w.add("resubmit_by < ?", micros(q.ResubmitByBefore))
 	}
 	if q.AfterID != "" {
 		w.add("id > ?", q.AfterID)

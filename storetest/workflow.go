@@ -73,7 +73,7 @@ func testProcedureRoundTrip(t *testing.T, s cancuoc.Store) {
 	n := *got
 	n.Status, n.Version, n.Subject = cancuoc.ProcedureCompleted, 2, PIN(5)
 	closed := T0.Add(time.Hour).UTC()
-	n.ClosedAt = &closed
+	n.ClosedAt, n.ResubmitBy = &closed, &closed
 	if err := s.UpdateProcedure(ctx, &n, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +113,27 @@ func testProcedureQuery(t *testing.T, s cancuoc.Store) {
 		if i == 4 {
 			p.Status = cancuoc.ProcedureRefused
 		}
+		// Files waiting for a resubmission: p0 and p4 (refused) from
+		// their insert, p2 and p3 from an update, p3's then cleared.
+		by := T0.Add(time.Duration(i) * time.Hour).UTC()
+		if i == 0 || i == 4 {
+			p.ResubmitBy = &by
+		}
 		if err := s.InsertProcedure(ctx, p); err != nil {
 			t.Fatal(err)
+		}
+		if i == 2 || i == 3 {
+			n := *p
+			n.ResubmitBy, n.Version = &by, 2
+			if err := s.UpdateProcedure(ctx, &n, 1); err != nil {
+				t.Fatal(err)
+			}
+			if i == 3 {
+				n.ResubmitBy, n.Version = nil, 3
+				if err := s.UpdateProcedure(ctx, &n, 2); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	for _, tc := range []struct {
@@ -130,6 +149,9 @@ func testProcedureQuery(t *testing.T, s cancuoc.Store) {
 		{"submitted", cancuoc.ProcedureQuery{SubmittedFrom: T0.Add(time.Hour), SubmittedTo: T0.Add(3 * time.Hour)}, []string{"p1", "p2"}},
 		{"deadline", cancuoc.ProcedureQuery{DeadlineBefore: T0.Add(9*24*time.Hour + 90*time.Minute)}, []string{"p0", "p1"}},
 		{"page", cancuoc.ProcedureQuery{AfterID: "p2", Limit: 1}, []string{"p3"}},
+		{"resubmit by", cancuoc.ProcedureQuery{ResubmitByBefore: T0.Add(5 * time.Hour)}, []string{"p0", "p2", "p4"}},
+		{"resubmit by, open", cancuoc.ProcedureQuery{Statuses: []cancuoc.ProcedureStatus{cancuoc.ProcedureOpen},
+			ResubmitByBefore: T0.Add(2 * time.Hour)}, []string{"p0"}},
 	} {
 		got, err := s.Procedures(ctx, tc.q)
 		if err != nil || !reflect.DeepEqual(procedureIDs(got), tc.want) {
