@@ -39,6 +39,31 @@ type stepDef struct {
 	name   string
 	agency string
 	days   int
+	// place is where the agency acts, when not the file's place.
+	place *cancuoc.UnitRef
+}
+
+// fileDue is the chain's due date when step no (1-based) of ch enters its
+// queue at t: the limits of the steps from no on added up, as the
+// agencies' limits run one after the other (each counted, as the step's
+// own Due, from its arrival with the 15:00 rule). This is the file's
+// Deadline, shown to the applicant; it moves as steps are done early or
+// late, or wait for the applicant.
+func (s *Service) fileDue(ch []stepDef, no int, t time.Time) time.Time {
+	days := 0
+	for _, d := range ch[min(max(no-1, 0), len(ch)):] {
+		days += d.days
+	}
+	return s.cal.AddWorkingDays(t, days).UTC()
+}
+
+// defOf returns the definition of step st in ch: by number, checked by
+// name (a correction may have changed the chain after the step).
+func defOf(ch []stepDef, st *cancuoc.ProcedureStep) (stepDef, bool) {
+	if st.No >= 1 && st.No <= len(ch) && ch[st.No-1].name == st.Name {
+		return ch[st.No-1], true
+	}
+	return stepDef{}, false
 }
 
 // BirthApplication is what a parent submits for the birth chain.
@@ -57,6 +82,11 @@ type BirthApplication struct {
 	// ResidenceParent is the parent whose household the child joins; by
 	// default the mother, else the father.
 	ResidenceParent cancuoc.PIN `json:"residence_parent,omitempty"`
+	// ResidencePlace is the commune of that parent's household, whose
+	// police register the child's residence (the registering commune may
+	// be another): decided at submission (checkBirth), not set by the
+	// applicant.
+	ResidencePlace *cancuoc.UnitRef `json:"residence_place,omitempty"`
 }
 
 // DeathApplication is what a relative submits for the death chain: the
@@ -114,18 +144,18 @@ func age(birth, on cancuoc.Date) int {
 func chain(p *cancuoc.Procedure, app any) []stepDef {
 	switch a := app.(type) {
 	case *BirthApplication:
-		out := []stepDef{{StepBirthRegistration, AgencyCivilStatus, 0}, {StepNewbornResidence, AgencyPolice, 2}}
+		out := []stepDef{{StepBirthRegistration, AgencyCivilStatus, 0, nil}, {StepNewbornResidence, AgencyPolice, 2, a.ResidencePlace}}
 		if age(a.BirthDate, cancuoc.DateOf(p.SubmittedAt.In(workday.Zone()))) < healthCardAge {
-			out = append(out, stepDef{StepHealthCard, AgencySocialInsurance, 2})
+			out = append(out, stepDef{StepHealthCard, AgencySocialInsurance, 2, nil})
 		}
 		return out
 	case *DeathApplication:
-		out := []stepDef{{StepDeathRegistration, AgencyCivilStatus, 0}, {StepDeregistration, AgencyPolice, 5}}
+		out := []stepDef{{StepDeathRegistration, AgencyCivilStatus, 0, nil}, {StepDeregistration, AgencyPolice, 5, nil}}
 		if a.FuneralAllowance {
-			out = append(out, stepDef{StepFuneralAllowance, a.FuneralAgency, 5})
+			out = append(out, stepDef{StepFuneralAllowance, a.FuneralAgency, 5, nil})
 		}
 		if a.SurvivorBenefit {
-			out = append(out, stepDef{StepSurvivorBenefit, AgencySocialInsurance, 5})
+			out = append(out, stepDef{StepSurvivorBenefit, AgencySocialInsurance, 5, nil})
 		}
 		return out
 	}

@@ -10,7 +10,7 @@ import (
 
 // Measures are the dashboard's figures of the interlinked procedures: for
 // each kind, the files submitted in the last twelve months by where they
-// stand (completed, refused, open in time, open past their deadline),
+// stand (completed, refused, open in time, open past the chain's due date),
 // and the same files by channel (online through the portal, or at an
 // officer's counter), each with the files submitted per month as trend.
 // They count files, never a person's data.
@@ -105,7 +105,9 @@ func (m procMeasure) column(p *cancuoc.Procedure, now time.Time) int {
 		return 0
 	case p.Status == cancuoc.ProcedureRefused:
 		return 1
-	case now.After(p.Deadline):
+	case now.After(p.Deadline) && p.ResubmitBy == nil:
+		// Past the chain's due while with the agencies; a file waiting
+		// for the applicant's resubmission is not the agencies' delay.
 		return 3
 	}
 	return 2

@@ -19,13 +19,13 @@ type StatsQuery struct {
 
 // Figures are the counts and durations of a group of files or steps.
 // Durations are in seconds: a file's from submission to completion, a
-// step's from entering its queue to completion.
+// step's from entering its queue (or its last resubmission) to completion.
 type Figures struct {
 	Submitted   int     `json:"submitted"`
 	Completed   int     `json:"completed"`
 	Rejected    int     `json:"rejected"` // sent back to the applicant at least once
-	Refused     int     `json:"refused"`  // closed unfinished after 7 working days
-	Overdue     int     `json:"overdue"`  // past a due time (open, or done late)
+	Refused     int     `json:"refused"`  // not resubmitted within 7 working days of a rejection (steps: cancelled)
+	Overdue     int     `json:"overdue"`  // an agency past its due time (still waiting, or settled late); files: one of their steps
 	Online      int     `json:"online"`
 	OnlineShare float64 `json:"online_share"`
 	MedianSec   float64 `json:"median_seconds"`
@@ -96,6 +96,10 @@ type Stats struct {
 // statsPage is how many rows Statistics reads at a time.
 const statsPage = 1000
 
+// MaxStatsPeriod is the longest period Statistics covers at once: it reads
+// every file and step of the period into memory, and any principal may ask.
+const MaxStatsPeriod = 366 * 24 * time.Hour
+
 // Statistics computes, per province and procedure, the files submitted in
 // the period, and the same per step. Officers see their province (a
 // national principal all of them); the figures hold no personal data.
@@ -119,6 +123,11 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 	}
 	if !q.From.Before(q.To) {
 		return nil, cancuoc.InvalidField(op, "from", "period_empty", "Thời điểm bắt đầu phải trước thời điểm kết thúc.", "from must be before to.")
+	}
+	if q.To.Sub(q.From) > MaxStatsPeriod {
+		return nil, cancuoc.InvalidField(op, "from", "period_too_long",
+			"Khoảng thời gian thống kê dài tối đa 366 ngày; hãy chia thành nhiều khoảng.",
+			"The period is at most 366 days; ask for several shorter periods.")
 	}
 	now := s.clock()
 	groups := map[[2]string]*GroupStats{}
@@ -149,7 +158,10 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 			}
 			g := group(p.Province, p.Kind)
 			g.add(p.Online, p.Status == cancuoc.ProcedureCompleted, false, p.Status == cancuoc.ProcedureRefused, false, dur)
-			files[p.ID] = &fileFlags{g: g, online: p.Online, late: p.Status == cancuoc.ProcedureOpen && now.After(p.Deadline)}
+			// A file is overdue when one of its steps is (below): an agency
+			// was late. Its Deadline, the chain's due, is not used: a file
+			// waiting for the applicant may pass it through no agency's fault.
+			files[p.ID] = &fileFlags{g: g, online: p.Online}
 		}
 		if len(page) < statsPage {
 			break
@@ -181,7 +193,7 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 			}
 			var dur time.Duration
 			if st.CompletedAt != nil {
-				dur = st.CompletedAt.Sub(st.CreatedAt)
+				dur = st.CompletedAt.Sub(queuedAt(st))
 			}
 			ss.add(f.online, st.Status == cancuoc.StepCompleted, st.Rejections > 0,
 				st.Status == cancuoc.StepCancelled, late, dur)

@@ -59,7 +59,8 @@ func (s *Service) canFile(op string, p *cancuoc.Principal, f *cancuoc.Procedure)
 //   - national admins and auditors see every file in their jurisdiction;
 //   - commune and province officers see the files of the places they
 //     cover (they register births and residence there and already read
-//     the full records of its people);
+//     the full records of its people), and those with a step of their
+//     agency at a place they cover (a newborn's household elsewhere);
 //   - a ministry's system sees a file only once one of its steps has
 //     entered its agency's queue (the step exists: it is theirs now or
 //     was), and then only the reduced application (reduce);
@@ -86,11 +87,23 @@ func canRead(op string, p *cancuoc.Principal, f *cancuoc.Procedure, all []*cancu
 			"Vai trò "+string(p.Role)+" không được xem hồ sơ thủ tục.",
 			"The role "+quote(string(p.Role))+" may not see procedure files; only officers, auditors and the agencies of the file's steps may.")
 	}
-	if !p.Jurisdiction.Covers(cancuoc.UnitRef{Province: f.Province, Commune: f.Commune}) {
+	if !p.Jurisdiction.Covers(cancuoc.UnitRef{Province: f.Province, Commune: f.Commune}) && !coversStep(p, all) {
 		return false, cancuoc.E(cancuoc.Forbidden, op, "outside_jurisdiction",
 			"Hồ sơ này không thuộc địa bàn của bạn.", "This file is outside your jurisdiction.")
 	}
 	return reduced, nil
+}
+
+// coversStep reports whether p's jurisdiction covers the place of one of
+// its agency's steps among all: the police of a newborn's household, in
+// another commune than the file's, read the file their step is in.
+func coversStep(p *cancuoc.Principal, all []*cancuoc.ProcedureStep) bool {
+	for _, st := range all {
+		if p.Agency != "" && st.Agency == p.Agency && p.Jurisdiction.Covers(cancuoc.UnitRef{Province: st.Province, Commune: st.Commune}) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasStep reports whether agency has a step among all (a step exists only
@@ -242,7 +255,14 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
 		return nil, err
 	}
-	if p.Subject != prevSubject {
+	// The next step's creation moves the file's Deadline (createStep): set
+	// here, it goes with the subject's write, and createStep then finds it
+	// done and writes nothing.
+	prevDeadline := p.Deadline
+	if ch := chain(p, app); n.No < len(ch) {
+		p.Deadline = s.fileDue(ch, n.No+1, now)
+	}
+	if p.Subject != prevSubject || !p.Deadline.Equal(prevDeadline) {
 		prev := p.Version
 		p.Version++
 		if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
@@ -270,7 +290,8 @@ type Rejection struct {
 }
 
 // RejectTx sends a step back to the applicant with the reason. The file
-// stays open until its deadline; the applicant resubmits.
+// stays open, and the applicant has ResubmitDays working days from now to
+// resubmit (the file's ResubmitBy); then Sweep refuses it.
 func (s *Service) RejectTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Principal, id string, no int, r Rejection) (*cancuoc.ProcedureStep, error) {
 	const op = "workflow.Reject"
 	reason := limit(strings.TrimSpace(r.Reason), 1000)
@@ -298,8 +319,14 @@ func (s *Service) RejectTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Pr
 	now := s.clock()
 	n := *st
 	n.Status, n.Rejection, n.Rejections, n.Version = cancuoc.StepRejected, reason, st.Rejections+1, st.Version+1
-	n.ClaimedBy, n.ClaimedAt = "", nil
+	n.ClaimedBy, n.ClaimedAt, n.RejectedAt = "", nil, &now
 	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
+		return nil, err
+	}
+	by := s.cal.AddWorkingDays(now, ResubmitDays).UTC()
+	prev := p.Version
+	p.ResubmitBy, p.Version = &by, p.Version+1
+	if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
 		return nil, err
 	}
 	return &n, record(ctx, tx, actor.ID, "procedure.step_reject", now, p, &n, EventStepRejected)
@@ -315,7 +342,10 @@ type Supplement struct {
 
 // ResubmitTx puts a rejected step back in its agency's queue, with the
 // corrected application if one is given. Only the applicant (online) or a
-// civil-status officer of the place (at the counter) may resubmit.
+// civil-status officer of the place (at the counter) may resubmit. The
+// step is due its limit from now, and its duration counts from now
+// (ResubmittedAt): the applicant's time is not the agency's. The file's
+// Deadline moves accordingly and its ResubmitBy is cleared.
 func (s *Service) ResubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, id string, no int, sup Supplement) (*File, error) {
 	const op = "workflow.Resubmit"
 	p, st, err := load(ctx, tx, id, no)
@@ -340,10 +370,27 @@ func (s *Service) ResubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, 
 			return nil, err
 		}
 	}
+	app, err := application(p)
+	if err != nil {
+		return nil, cancuoc.WithOp(op, err)
+	}
+	ch := chain(p, app)
+	d, ok := defOf(ch, st)
+	if !ok {
+		return nil, cancuoc.InvalidField(op, string(p.Kind), "place_changed",
+			"Tờ khai bổ sung làm thay đổi các bước của hồ sơ; hãy nộp hồ sơ mới.",
+			"The correction changes the file's steps; submit a new file.")
+	}
 	now := s.clock()
 	n := *st
-	n.Status, n.Version = cancuoc.StepPending, st.Version+1
+	n.Status, n.Version, n.RejectedAt, n.ResubmittedAt = cancuoc.StepPending, st.Version+1, nil, &now
+	n.Due = s.cal.AddWorkingDays(now, d.days).UTC()
 	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
+		return nil, err
+	}
+	prev := p.Version
+	p.ResubmitBy, p.Deadline, p.Version = nil, s.fileDue(ch, n.No, now), p.Version+1
+	if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
 		return nil, err
 	}
 	if err := record(ctx, tx, who.actor(), "procedure.resubmit", now, p, &n, EventResubmitted); err != nil {
@@ -357,7 +404,8 @@ func (s *Service) ResubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, 
 }
 
 // correct replaces the application of p with a corrected one, checked as
-// at submission; the kind and the chain's agencies stay.
+// at submission; the kind, the places of the file and of the steps in a
+// queue already, and whom a death file is about stay. The caller writes p.
 func (s *Service) correct(ctx context.Context, tx cancuoc.Tx, op string, p *cancuoc.Procedure, sup Supplement) error {
 	q := *p
 	var app any
@@ -374,7 +422,15 @@ func (s *Service) correct(ctx context.Context, tx cancuoc.Tx, op string, p *canc
 	if err != nil {
 		return err
 	}
-	if q.Province != p.Province || q.Commune != p.Commune || q.Subject != p.Subject && p.Kind == cancuoc.ProcedureDeath {
+	placeChanged := q.Province != p.Province || q.Commune != p.Commune || q.Subject != p.Subject && p.Kind == cancuoc.ProcedureDeath
+	if !placeChanged {
+		// A step's place is kept with it in its queue: a correction may
+		// not move a step there already (the police of another household).
+		if placeChanged, err = stepsMoved(ctx, tx, p, app); err != nil {
+			return err
+		}
+	}
+	if placeChanged {
 		return cancuoc.InvalidField(op, string(p.Kind), "place_changed",
 			"Không thể đổi nơi xử lý hoặc người được khai trong hồ sơ đã nộp; hãy nộp hồ sơ mới.",
 			"A correction cannot change where the file is handled or whom it is about; submit a new file.")
@@ -383,9 +439,29 @@ func (s *Service) correct(ctx context.Context, tx cancuoc.Tx, op string, p *canc
 	if err != nil {
 		return err
 	}
-	prev := p.Version
-	p.Application, p.Version = raw, p.Version+1
-	return tx.UpdateProcedure(ctx, p, prev)
+	p.Application = raw
+	return nil
+}
+
+// stepsMoved reports whether the chain of p with application app puts one
+// of p's steps already created elsewhere (another place or agency).
+func stepsMoved(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, app any) (bool, error) {
+	all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: p.ID})
+	if err != nil {
+		return false, err
+	}
+	ch := chain(p, app)
+	for _, st := range all {
+		d, ok := defOf(ch, st)
+		if !ok || d.agency != st.Agency {
+			return true, nil
+		}
+		if d.place != nil && (d.place.Province != st.Province || d.place.Commune != st.Commune) ||
+			d.place == nil && (p.Province != st.Province || p.Commune != st.Commune) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func limit(s string, n int) string {
@@ -422,9 +498,9 @@ func (s *Service) advanceFile(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Pro
 	if p.Status != cancuoc.ProcedureOpen {
 		return nil
 	}
-	chain := chain(p, app)
-	if no < len(chain) {
-		_, err := s.createStep(ctx, tx, p, no+1, chain[no], now)
+	ch := chain(p, app)
+	if no < len(ch) {
+		_, err := s.createStep(ctx, tx, p, ch, no+1, now)
 		if cancuoc.KindOf(err) == cancuoc.Conflict {
 			return nil // created by an earlier delivery
 		}
@@ -488,13 +564,17 @@ func (s *Service) advanced(ctx context.Context, ref stepRef) (bool, error) {
 	return err == nil, err
 }
 
-// Sweep refuses the open files whose deadline (7 working days from receipt)
-// has passed, cancelling their open steps. It returns how many it refused.
-// Run it periodically; several nodes may run it at once (versions decide).
+// Sweep refuses the open files whose applicant did not resubmit a
+// rejected step within ResubmitDays working days of the rejection (the
+// file's ResubmitBy has passed), cancelling their open steps. Files late
+// because an agency has not acted are not refused: their steps are
+// overdue (flagged, counted) and the file stays open. It returns how many
+// it refused. Run it periodically; several nodes may run it at once
+// (versions decide).
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := s.clock()
 	due, err := s.store.Procedures(ctx, cancuoc.ProcedureQuery{Statuses: []cancuoc.ProcedureStatus{cancuoc.ProcedureOpen},
-		DeadlineBefore: now, Limit: 500})
+		ResubmitByBefore: now, Limit: 500})
 	if err != nil {
 		return 0, err
 	}
@@ -505,7 +585,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		case err == nil:
 			n++
 		case cancuoc.KindOf(err) == cancuoc.Conflict:
-			// Another node refused it, or a step completed meanwhile.
+			// Another node refused it, or the applicant resubmitted meanwhile.
 		default:
 			return n, err
 		}
@@ -521,7 +601,7 @@ func (s *Service) refuse(ctx context.Context, tx cancuoc.Tx, id string, now time
 	if err != nil {
 		return err
 	}
-	if p.Status != cancuoc.ProcedureOpen || !p.Deadline.Before(now) {
+	if p.Status != cancuoc.ProcedureOpen || p.ResubmitBy == nil || !p.ResubmitBy.Before(now) {
 		return cancuoc.E(cancuoc.Conflict, "workflow.Sweep", "file_changed", "Hồ sơ đã thay đổi.", "The file has changed.")
 	}
 	all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: p.ID})
@@ -537,14 +617,14 @@ func (s *Service) refuse(ctx context.Context, tx cancuoc.Tx, id string, now time
 			missing = append(missing, st.Rejection)
 		}
 		n := *st
-		n.Status, n.Version = cancuoc.StepCancelled, st.Version+1
+		n.Status, n.CancelledAt, n.Version = cancuoc.StepCancelled, &now, st.Version+1
 		if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
 			return err
 		}
 	}
 	prev := p.Version
 	p.Status, p.ClosedAt, p.Version = cancuoc.ProcedureRefused, &now, p.Version+1
-	p.Outcome = "Quá hạn 7 ngày làm việc mà hồ sơ chưa hoàn thành / Not completed within 7 working days"
+	p.Outcome = "Quá 7 ngày làm việc kể từ khi bị trả lại mà chưa bổ sung / Not resubmitted within 7 working days of the rejection"
 	if len(missing) > 0 {
 		p.Outcome += ": " + strings.Join(missing, "; ")
 	}

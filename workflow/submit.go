@@ -40,7 +40,7 @@ func (s *Service) SubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, su
 	const op = "workflow.Submit"
 	now := s.clock()
 	p := &cancuoc.Procedure{ID: newID(now), Kind: sub.Kind, Status: cancuoc.ProcedureOpen, Online: who.Officer == nil,
-		SubmittedBy: who.actor(), SubmittedAt: now, Deadline: s.cal.AddWorkingDays(now, s.fileDays).UTC(), Version: 1}
+		SubmittedBy: who.actor(), SubmittedAt: now, Version: 1}
 	p.Applicant = who.PIN
 	if who.Officer != nil {
 		p.Applicant = sub.Applicant
@@ -71,6 +71,8 @@ func (s *Service) SubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, su
 	if p.Application, err = json.Marshal(app); err != nil {
 		return nil, err
 	}
+	ch := chain(p, app)
+	p.Deadline = s.fileDue(ch, 1, now)
 	// A new file's writes can be refused only for a taken ID, and that
 	// fails the submission whenever it comes: it may come late, and the
 	// writes go with the next round trip (deferRefusals).
@@ -81,22 +83,36 @@ func (s *Service) SubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, su
 	if err := record(ctx, tx, who.actor(), "procedure.submit", now, p, nil, EventSubmitted); err != nil {
 		return nil, err
 	}
-	first := chain(p, app)[0]
-	st, err := s.createStep(ctx, tx, p, 1, first, now)
+	st, err := s.createStep(ctx, tx, p, ch, 1, now)
 	if err != nil {
 		return nil, err
 	}
 	return s.view(p, []*cancuoc.ProcedureStep{st}), nil
 }
 
-// createStep puts step no of p in its agency's queue. Conflict
-// "step_exists" when it is there already.
-func (s *Service) createStep(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, no int, d stepDef, now time.Time) (*cancuoc.ProcedureStep, error) {
+// createStep puts step no of p (whose chain is ch) in its agency's queue,
+// at the agency's place (stepDef.place, else the file's), and moves the
+// file's Deadline to the chain's due from now (fileDue), writing the file
+// only when that changed: a step that follows at once, as most do, leaves
+// the file as it is. Conflict "step_exists" when the step is there
+// already.
+func (s *Service) createStep(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, ch []stepDef, no int, now time.Time) (*cancuoc.ProcedureStep, error) {
+	d := ch[no-1]
 	st := &cancuoc.ProcedureStep{ProcedureID: p.ID, No: no, Name: d.name, Agency: d.agency, Status: cancuoc.StepPending,
 		Kind: p.Kind, Province: p.Province, Commune: p.Commune, SubmittedAt: p.SubmittedAt, CreatedAt: now,
 		Due: s.cal.AddWorkingDays(now, d.days).UTC(), Version: 1}
+	if d.place != nil {
+		st.Province, st.Commune = d.place.Province, d.place.Commune
+	}
 	if err := tx.InsertStep(ctx, st); err != nil {
 		return nil, err
+	}
+	if due := s.fileDue(ch, no, now); !due.Equal(p.Deadline) {
+		prev := p.Version
+		p.Deadline, p.Version = due, p.Version+1
+		if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
+			return nil, err
+		}
 	}
 	return st, record(ctx, tx, "workflow", "procedure.task_create", now, p, st, EventTaskCreated)
 }
@@ -143,10 +159,17 @@ func (s *Service) checkBirth(ctx context.Context, tx cancuoc.Tx, op string, p *c
 	if err != nil {
 		return nil, err
 	}
-	if par.Household == nil {
+	if par.Household == nil || par.Household.ID == "" || par.PermanentResidence == nil {
 		return nil, cancuoc.InvalidField(op, "birth.residence_parent", "parent_no_household",
 			"Cha/mẹ được chọn chưa có hộ thường trú; chọn người kia hoặc đăng ký thường trú trước.",
 			"The chosen parent has no permanent household; choose the other parent or register residence first.")
+	}
+	// The child's residence is registered by the police of the household's
+	// commune (the residence register checks that officer's jurisdiction
+	// over the household), which may not be the registering commune: the
+	// police step goes to their queue.
+	if b.ResidencePlace, err = householdPlace(ctx, tx, par); err != nil {
+		return nil, err
 	}
 	if p.Online && !isParent(&b, p.Applicant) {
 		return nil, cancuoc.E(cancuoc.Forbidden, op, "not_a_parent",
@@ -154,6 +177,22 @@ func (s *Service) checkBirth(ctx context.Context, tx cancuoc.Tx, op string, p *c
 	}
 	p.Province, p.Commune = b.Registration.Province, b.Registration.Commune
 	return &b, nil
+}
+
+// householdPlace is the commune of par's household, as the residence
+// register authorizes its changes: the household's address, or for a
+// household known only from the records (not yet in the register, which
+// opens it at the parent's permanent residence) that residence.
+func householdPlace(ctx context.Context, tx cancuoc.Tx, par *cancuoc.Citizen) (*cancuoc.UnitRef, error) {
+	addr := *par.PermanentResidence
+	h, err := tx.Household(ctx, par.Household.ID)
+	switch {
+	case err == nil:
+		addr = h.Address
+	case cancuoc.KindOf(err) != cancuoc.NotFound:
+		return nil, err
+	}
+	return &cancuoc.UnitRef{Province: addr.Province, Commune: addr.Commune}, nil
 }
 
 func isParent(b *BirthApplication, pin cancuoc.PIN) bool {

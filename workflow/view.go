@@ -28,15 +28,37 @@ type StepView struct {
 	Overdue bool `json:"overdue"`
 }
 
-// overdue reports a step not done by its due time (done late counts too).
+// overdue reports a step its agency did not settle by its due time: still
+// waiting past it, or closed after it (done late counts too). A step ends
+// for its agency when completed, when sent back to the applicant (the
+// time the applicant then takes is theirs, not the agency's: a resubmission
+// gives the step a new Due), or when cancelled with its file; a step
+// cancelled while it was waiting for the applicant ended at its rejection.
 func overdue(st *cancuoc.ProcedureStep, now time.Time) bool {
+	var end *time.Time
 	switch st.Status {
 	case cancuoc.StepCompleted:
-		return st.CompletedAt != nil && st.CompletedAt.After(st.Due)
+		end = st.CompletedAt
+	case cancuoc.StepRejected:
+		end = st.RejectedAt
 	case cancuoc.StepCancelled:
-		return false
+		end = st.CancelledAt
+		if st.RejectedAt != nil {
+			end = st.RejectedAt
+		}
+	default:
+		return now.After(st.Due)
 	}
-	return now.After(st.Due)
+	return end != nil && end.After(st.Due)
+}
+
+// queuedAt is when the agency's turn at st began: the last resubmission,
+// else when it entered the queue. A step's duration counts from it.
+func queuedAt(st *cancuoc.ProcedureStep) time.Time {
+	if st.ResubmittedAt != nil {
+		return *st.ResubmittedAt
+	}
+	return st.CreatedAt
 }
 
 func (s *Service) view(p *cancuoc.Procedure, sts []*cancuoc.ProcedureStep) *File {

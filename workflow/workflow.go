@@ -59,6 +59,12 @@ const (
 	EventRefused       = "procedure.refused"
 )
 
+// ResubmitDays is how long the applicant has to supply what a rejected step
+// asks for, in working days from the rejection; then the file is refused
+// (Decree 63/2024: missing documents within 7 working days). Agencies'
+// own delays refuse nothing: their steps are flagged and counted overdue.
+const ResubmitDays = 7
+
 // ConsumerName is the dispatcher consumer that advances files.
 const ConsumerName = "workflow-steps"
 
@@ -83,7 +89,6 @@ type Service struct {
 	now       func() time.Time
 	notify    func()
 	lease     time.Duration
-	fileDays  int
 	adv       advancer
 	keys      runningKeys
 }
@@ -111,7 +116,7 @@ func WithAuditWriter(w *audit.Writer) Option { return func(s *Service) { s.audit
 // residence; cal computes due dates.
 func New(st cancuoc.Store, reg *registry.Service, res Residence, cal *workday.Calendar, opts ...Option) *Service {
 	s := &Service{store: st, reg: reg, residence: res, cal: cal, now: time.Now, notify: func() {},
-		lease: 15 * time.Minute, fileDays: 7}
+		lease: 15 * time.Minute}
 	for _, o := range opts {
 		o(s)
 	}

@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +22,12 @@ func TestBirthChain(t *testing.T) {
 			len(f.Remaining) != 2 || f.Steps[0].Agency != workflow.AgencyCivilStatus {
 			t.Fatalf("submitted file = %+v", f)
 		}
-		// Received Monday 09:00: civil status same working day, whole file
-		// 7 working days (Tuesday of the next week... counted from Monday).
+		// Received Monday 09:00: civil status same working day; the whole
+		// chain 0 + 2 + 2 working days, so Friday.
 		if want := vn(2026, 3, 2, 23, 59).Add(59 * time.Second); !f.Steps[0].Due.Equal(want) {
 			t.Errorf("step 1 due %v, want %v", f.Steps[0].Due, want)
 		}
-		if want := vn(2026, 3, 11, 23, 59).Add(59 * time.Second); !f.Deadline.Equal(want) {
+		if want := vn(2026, 3, 6, 23, 59).Add(59 * time.Second); !f.Deadline.Equal(want) {
 			t.Errorf("file deadline %v, want %v", f.Deadline, want)
 		}
 		q, err := w.wf.Queue(ctx, w.civil, workflow.QueueQuery{})
@@ -44,8 +45,16 @@ func TestBirthChain(t *testing.T) {
 		if err := json.Unmarshal(st.Result, &res); err != nil || res.PIN == "" || res.Number == "" {
 			t.Fatalf("step 1 result %s: %v", st.Result, err)
 		}
+		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 6, 23, 59).Add(59*time.Second)) {
+			t.Errorf("deadline after step 1 done the same day: %v, want still Friday", f.Deadline)
+		}
 		w.clock.set(vn(2026, 3, 3, 10, 0))
 		w.runStep(t, w.police, f.ID, 2)
+		// The chain's due moves with the steps: the card (2 working days)
+		// entered its queue on Tuesday, so the file is due on Thursday.
+		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 5, 23, 59).Add(59*time.Second)) {
+			t.Errorf("deadline after step 2 on Tuesday: %v, want end of Thursday", f.Deadline)
+		}
 		w.runStep(t, w.insurance, f.ID, 3)
 		f = w.file(t, f.ID)
 		if f.Status != cancuoc.ProcedureCompleted || f.Subject != res.PIN || f.Current != 0 || len(f.Steps) != 3 {
@@ -255,12 +264,17 @@ func TestCompleteOnce(t *testing.T) {
 func TestRejectResubmitAndRefuse(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *world) {
 		ctx := t.Context()
-		f := w.submitBirth(t)
+		f := w.submitBirth(t) // Monday 2 March, 09:00
 		_, err := w.wf.Reject(ctx, w.civil, f.ID, 1, workflow.Rejection{})
 		wantKind(t, err, cancuoc.Invalid, "reason_required")
 		st, err := w.wf.Reject(ctx, w.civil, f.ID, 1, workflow.Rejection{Reason: "Thiếu giấy chứng sinh / birth attestation missing"})
 		if err != nil || st.Status != cancuoc.StepRejected || st.Rejections != 1 {
 			t.Fatalf("Reject = %+v, %v", st, err)
+		}
+		// The applicant has 7 working days from the rejection.
+		f = w.file(t, f.ID)
+		if want := vn(2026, 3, 11, 23, 59).Add(59 * time.Second); f.ResubmitBy == nil || !f.ResubmitBy.Equal(want) {
+			t.Errorf("resubmit by %v, want %v", f.ResubmitBy, want)
 		}
 		if q, _ := w.wf.Queue(ctx, w.civil, workflow.QueueQuery{}); len(q) != 0 {
 			t.Errorf("a rejected step stays in the queue: %v", q)
@@ -270,44 +284,88 @@ func TestRejectResubmitAndRefuse(t *testing.T) {
 		if _, err := w.wf.Resubmit(ctx, workflow.Applicant{PIN: w.father.PIN}, f.ID, 1, workflow.Supplement{}); cancuoc.KindOf(err) != cancuoc.NotFound {
 			t.Errorf("resubmit by someone else: %v, want NotFound", err)
 		}
+		// The applicant takes until Wednesday: the step is due again its
+		// limit from then (same working day), not Monday, and the file
+		// 0 + 2 + 2 working days from Wednesday.
+		w.clock.set(vn(2026, 3, 4, 10, 0))
 		fixed := w.birth().Birth
 		fixed.FullName = "Nguyễn Minh Anh"
 		g, err := w.wf.Resubmit(ctx, workflow.Applicant{PIN: w.mother.PIN}, f.ID, 1, workflow.Supplement{Note: "đã bổ sung", Birth: fixed})
-		if err != nil || g.Steps[0].Status != cancuoc.StepPending || g.Version != 2 {
+		if err != nil || g.Steps[0].Status != cancuoc.StepPending || g.Version != 3 || g.ResubmitBy != nil {
 			t.Fatalf("Resubmit = %+v, %v", g, err)
 		}
+		if want := vn(2026, 3, 4, 23, 59).Add(59 * time.Second); !g.Steps[0].Due.Equal(want) || g.Steps[0].Overdue {
+			t.Errorf("resubmitted step due %v (overdue %v), want %v", g.Steps[0].Due, g.Steps[0].Overdue, want)
+		}
+		if want := vn(2026, 3, 10, 23, 59).Add(59 * time.Second); !g.Deadline.Equal(want) {
+			t.Errorf("file deadline after the resubmission %v, want %v", g.Deadline, want)
+		}
+		w.clock.set(vn(2026, 3, 4, 10, 5))
 		st = w.runStep(t, w.civil, f.ID, 1)
 		var res struct{ PIN cancuoc.PIN }
 		_ = json.Unmarshal(st.Result, &res)
 		if c, _ := w.store.Citizen(ctx, res.PIN); c == nil || c.FullName != "Nguyễn Minh Anh" {
 			t.Errorf("the corrected name was not registered: %+v", c)
 		}
-		// Police never act: after 7 working days the file is refused.
-		w.clock.set(vn(2026, 3, 11, 23, 0))
+		// Police never act: their step (due Friday 6 March) and the file
+		// are overdue, flagged and counted, but the file is not refused:
+		// the delay is the agency's, not the applicant's.
+		w.clock.set(vn(2026, 3, 20, 9, 0))
 		if n, err := w.wf.Sweep(ctx); err != nil || n != 0 {
-			t.Errorf("Sweep before the deadline = %d, %v", n, err)
+			t.Errorf("Sweep with the police late = %d, %v; want nothing refused", n, err)
 		}
 		if q, _ := w.wf.Queue(ctx, w.police, workflow.QueueQuery{}); len(q) != 1 || !q[0].Overdue {
 			t.Errorf("police queue = %+v, want one overdue task", q)
 		}
-		w.clock.set(vn(2026, 3, 12, 0, 1))
+		if f = w.file(t, f.ID); f.Status != cancuoc.ProcedureOpen || !f.Steps[1].Overdue || f.Steps[0].Overdue {
+			t.Errorf("file with the police late: %s, steps overdue %v %v", f.Status, f.Steps[0].Overdue, f.Steps[1].Overdue)
+		}
+
+		// Another file, which civil status sends back a working day late
+		// (Monday for Friday) and the applicant never resubmits: refused 7
+		// working days after the rejection, with what was missing.
+		f2 := w.submitBirth(t) // Friday 20 March, 09:00
+		w.clock.set(vn(2026, 3, 23, 9, 0))
+		if _, err := w.wf.Reject(ctx, w.civil, f2.ID, 1, workflow.Rejection{Reason: "Thiếu giấy chứng sinh / birth attestation missing"}); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.set(vn(2026, 4, 1, 23, 0))
+		if n, err := w.wf.Sweep(ctx); err != nil || n != 0 {
+			t.Errorf("Sweep on the 7th working day after the rejection = %d, %v; want 0", n, err)
+		}
+		w.clock.set(vn(2026, 4, 2, 0, 1))
 		if n, err := w.wf.Sweep(ctx); err != nil || n != 1 {
-			t.Fatalf("Sweep = %d, %v", n, err)
+			t.Fatalf("Sweep after 7 working days = %d, %v; want 1", n, err)
 		}
-		f = w.file(t, f.ID)
-		if f.Status != cancuoc.ProcedureRefused || f.Steps[1].Status != cancuoc.StepCancelled || f.Outcome == "" {
-			t.Errorf("refused file = %+v", f)
+		f2 = w.file(t, f2.ID)
+		if f2.Status != cancuoc.ProcedureRefused || f2.Steps[0].Status != cancuoc.StepCancelled ||
+			!strings.Contains(f2.Outcome, "birth attestation missing") {
+			t.Errorf("refused file = %+v", f2)
 		}
-		_, err = w.wf.Claim(ctx, w.police, f.ID, 2)
+		if f = w.file(t, f.ID); f.Status != cancuoc.ProcedureOpen {
+			t.Errorf("the file waiting for the police: %s, want still open", f.Status)
+		}
+		_, err = w.wf.Claim(ctx, w.civil, f2.ID, 1)
 		wantKind(t, err, cancuoc.Conflict, "file_closed")
-		stats, err := w.wf.Statistics(ctx, w.admin, workflow.StatsQuery{From: vn(2026, 3, 1, 0, 0), To: vn(2026, 3, 13, 0, 0)})
+		stats, err := w.wf.Statistics(ctx, w.admin, workflow.StatsQuery{From: vn(2026, 3, 1, 0, 0), To: vn(2026, 4, 3, 0, 0)})
 		if err != nil || len(stats.Groups) != 1 {
 			t.Fatalf("Statistics = %+v, %v", stats, err)
 		}
+		// Overdue: the first file (the police), and the refused one, whose
+		// step civil status settled (sent back) after its due time: it
+		// still counts once cancelled. The first file's step 1, done the
+		// day it came back, is on time, measured from the resubmission.
 		g0 := stats.Groups[0]
-		if g0.Province != hanoi || g0.Submitted != 1 || g0.Refused != 1 || g0.Rejected != 1 || g0.Overdue != 0 || g0.Completed != 0 ||
-			g0.OnlineShare != 1 || len(g0.Steps) != 2 || g0.Steps[0].Completed != 1 || g0.Steps[1].Refused != 1 {
-			t.Errorf("statistics = %+v, steps %+v %+v", g0, g0.Steps[0], g0.Steps[len(g0.Steps)-1])
+		if g0.Province != hanoi || g0.Submitted != 2 || g0.Refused != 1 || g0.Rejected != 2 || g0.Overdue != 2 || g0.Completed != 0 ||
+			g0.OnlineShare != 1 || len(g0.Steps) != 2 {
+			t.Fatalf("statistics = %+v", g0)
+		}
+		s1, s2 := g0.Steps[0], g0.Steps[1]
+		if s1.Submitted != 2 || s1.Completed != 1 || s1.Refused != 1 || s1.Rejected != 2 || s1.Overdue != 1 || s1.MedianSec != 300 {
+			t.Errorf("step 1 statistics = %+v", s1)
+		}
+		if s2.Submitted != 1 || s2.Completed != 0 || s2.Overdue != 1 || s2.Rejected != 0 {
+			t.Errorf("step 2 statistics = %+v", s2)
 		}
 	})
 }
@@ -377,8 +435,8 @@ func TestDueDates(t *testing.T) {
 		for _, tc := range []struct {
 			at, due1, deadline time.Time
 		}{
-			{vn(2026, 3, 6, 16, 0), vn(2026, 3, 10, 0, 0), vn(2026, 3, 19, 0, 0)}, // Friday 16:00 counts from Monday
-			{vn(2026, 2, 13, 14, 0), vn(2026, 2, 14, 0, 0), vn(2026, 3, 4, 0, 0)}, // the Friday before Tết: 7 working days skip it
+			{vn(2026, 3, 6, 16, 0), vn(2026, 3, 10, 0, 0), vn(2026, 3, 14, 0, 0)}, // Friday 16:00 counts from Monday; the chain's 4 working days to Friday
+			{vn(2026, 2, 13, 14, 0), vn(2026, 2, 14, 0, 0), vn(2026, 2, 27, 0, 0)}, // the Friday before Tết: the chain's 4 working days skip it
 		} {
 			w.clock.set(tc.at)
 			f := w.submitBirth(t)
