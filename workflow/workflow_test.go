@@ -45,14 +45,14 @@ func TestBirthChain(t *testing.T) {
 		if err := json.Unmarshal(st.Result, &res); err != nil || res.PIN == "" || res.Number == "" {
 			t.Fatalf("step 1 result %s: %v", st.Result, err)
 		}
-		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 6, 23, 59).Add(59*time.Second)) {
+		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 6, 23, 59).Add(59 * time.Second)) {
 			t.Errorf("deadline after step 1 done the same day: %v, want still Friday", f.Deadline)
 		}
 		w.clock.set(vn(2026, 3, 3, 10, 0))
 		w.runStep(t, w.police, f.ID, 2)
 		// The chain's due moves with the steps: the card (2 working days)
 		// entered its queue on Tuesday, so the file is due on Thursday.
-		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 5, 23, 59).Add(59*time.Second)) {
+		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 5, 23, 59).Add(59 * time.Second)) {
 			t.Errorf("deadline after step 2 on Tuesday: %v, want end of Thursday", f.Deadline)
 		}
 		w.runStep(t, w.insurance, f.ID, 3)
@@ -435,7 +435,7 @@ func TestDueDates(t *testing.T) {
 		for _, tc := range []struct {
 			at, due1, deadline time.Time
 		}{
-			{vn(2026, 3, 6, 16, 0), vn(2026, 3, 10, 0, 0), vn(2026, 3, 14, 0, 0)}, // Friday 16:00 counts from Monday; the chain's 4 working days to Friday
+			{vn(2026, 3, 6, 16, 0), vn(2026, 3, 10, 0, 0), vn(2026, 3, 14, 0, 0)},  // Friday 16:00 counts from Monday; the chain's 4 working days to Friday
 			{vn(2026, 2, 13, 14, 0), vn(2026, 2, 14, 0, 0), vn(2026, 2, 27, 0, 0)}, // the Friday before Tết: the chain's 4 working days skip it
 		} {
 			w.clock.set(tc.at)
