@@ -116,10 +116,16 @@ func (w *world) principal(t *testing.T, role cancuoc.Role, agency string, j canc
 // person registers an adult in Ba Đình; with a household ID, as its head.
 func (w *world) person(t *testing.T, name string, sex cancuoc.Sex, year int, household string) *cancuoc.Citizen {
 	t.Helper()
+	return w.personIn(t, name, sex, year, household, baDinh)
+}
+
+// personIn is person living in commune (of Hà Nội).
+func (w *world) personIn(t *testing.T, name string, sex cancuoc.Sex, year int, household, commune string) *cancuoc.Citizen {
+	t.Helper()
 	ctx := t.Context()
 	c, err := w.reg.RegisterBirth(ctx, w.admin, registry.Birth{FullName: name, BirthDate: cancuoc.Date{Year: year, Month: 5, Day: 17},
-		Sex: sex, Registration: cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: baDinh},
-		PermanentResidence: &cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: baDinh, Detail: "số 12 phố Quán Thánh"},
+		Sex: sex, Registration: cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: commune},
+		PermanentResidence: &cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: commune, Detail: "số 12 phố Quán Thánh"},
 		Ethnicity:          "01", Meta: registry.Meta{LegalBasis: "Luật Hộ tịch 2014"}})
 	if err != nil {
 		t.Fatalf("register %s: %v", name, err)

@@ -255,14 +255,7 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
 		return nil, err
 	}
-	// The next step's creation moves the file's Deadline (createStep): set
-	// here, it goes with the subject's write, and createStep then finds it
-	// done and writes nothing.
-	prevDeadline := p.Deadline
-	if ch := chain(p, app); n.No < len(ch) {
-		p.Deadline = s.fileDue(ch, n.No+1, now)
-	}
-	if p.Subject != prevSubject || !p.Deadline.Equal(prevDeadline) {
+	if p.Subject != prevSubject {
 		prev := p.Version
 		p.Version++
 		if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
