@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/audit"
@@ -182,12 +183,16 @@ func TestProcedureAPI(t *testing.T) {
 		t.Errorf("file after the chain = %+v", f)
 	}
 	var st workflow.Stats
-	e.do("GET", "/v1/procedure-stats?from=2020-01-01&province="+hanoi, e.admin, nil).ok(200, &st)
+	e.do("GET", "/v1/procedure-stats?from="+time.Now().AddDate(0, -11, 0).Format("2006-01-02")+"&province="+hanoi, e.admin, nil).ok(200, &st)
 	if len(st.Groups) != 1 || st.Groups[0].Completed != 1 || st.Groups[0].Rejected != 1 || st.Groups[0].Online != 0 || len(st.Groups[0].Steps) != 3 {
 		t.Errorf("stats = %+v", st.Groups)
 	}
 	e.do("GET", "/v1/procedure-stats?province="+hanoi, e.hcmPolice, nil).problem(403, "outside_jurisdiction")
 	e.do("GET", "/v1/procedure-stats?from=x", e.admin, nil).problem(400, "instant_format")
+	// Statistics read every file and step of the period: at most 366 days.
+	e.do("GET", "/v1/procedure-stats?from=2000-01-01", e.admin, nil).problem(400, "period_too_long")
+	e.do("GET", "/v1/procedure-stats?from=2025-01-01&to=2026-01-03", e.admin, nil).problem(400, "period_too_long")
+	e.do("GET", "/v1/procedure-stats?from=2025-01-01&to=2026-01-02", e.admin, nil).ok(200, nil)
 	e.do("GET", "/v1/eid/procedures", "", nil).problem(503, "eid_unavailable")
 }
 

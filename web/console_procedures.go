@@ -85,7 +85,7 @@ var (
 	}
 	fileStatuses = map[cancuoc.ProcedureStatus][2]string{
 		cancuoc.ProcedureOpen: {"Đang giải quyết", "Open"}, cancuoc.ProcedureCompleted: {"Đã hoàn thành", "Completed"},
-		cancuoc.ProcedureRefused: {"Từ chối (quá hạn)", "Refused (deadline passed)"},
+		cancuoc.ProcedureRefused: {"Từ chối (không bổ sung đúng hạn)", "Refused (not resubmitted in time)"},
 	}
 	procedureKinds = map[cancuoc.ProcedureKind][2]string{
 		cancuoc.ProcedureBirth: {"Khai sinh", "Birth"}, cancuoc.ProcedureDeath: {"Khai tử", "Death"},

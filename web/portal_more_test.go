@@ -307,8 +307,9 @@ func TestPortalApply(t *testing.T) {
 	}
 	e.reject(id)
 	p = u.get("/portal/files/" + id)
-	if !strings.Contains(p.body, `data-status="rejected"`) || !strings.Contains(p.body, "Thiếu giấy báo tử của bệnh viện") {
-		t.Fatalf("rejected file: %s", p.body)
+	if !strings.Contains(p.body, `data-status="rejected"`) || !strings.Contains(p.body, "Thiếu giấy báo tử của bệnh viện") ||
+		!strings.Contains(p.body, `id="resubmit-by"`) {
+		t.Fatalf("rejected file (with the date to resubmit by): %s", p.body)
 	}
 	p = u.post("/portal/files/"+id+"/resubmit", url.Values{"csrf": {csrf}, "step": {"1"}, "note": {"Đã tải lên giấy báo tử"}})
 	if !strings.Contains(p.body, `id="resubmitted"`) || !strings.Contains(p.body, `data-step="1" data-status="pending"`) {
