@@ -11,13 +11,14 @@ import (
 	"github.com/cancuoc/cancuoc/workflow"
 )
 
-// sweepEvery is how often a node refuses the files past their deadline.
+// sweepEvery is how often a node refuses the files whose applicant did not
+// resubmit a rejected step within 7 working days.
 const sweepEvery = time.Minute
 
 // startWorkflow wires the interlinked procedures: the service, the handler
 // that advances files on each completed step (a durable consumer, so any
 // node or a NATS consumer may run it), and the periodic refusal of files
-// past their 7 working days. It needs the events (startEvents) first.
+// not resubmitted within 7 working days of a rejection. It needs the events (startEvents) first.
 // The police steps are the residence capability's.
 func (a *app) startWorkflow(ctx context.Context, log *slog.Logger) {
 	a.wf = workflow.New(a.store, a.reg, residenceSteps{a.newResidence()}, a.events.Calendar,
@@ -33,9 +34,9 @@ func (a *app) startWorkflow(ctx context.Context, log *slog.Logger) {
 			case <-t.C:
 			}
 			if n, err := a.wf.Sweep(ctx); err != nil {
-				log.Warn("refusing files past their deadline failed; retrying next round", "err", err)
+				log.Warn("refusing files not resubmitted in time failed; retrying next round", "err", err)
 			} else if n > 0 {
-				log.Info("files refused after 7 working days", "count", n)
+				log.Info("files refused: not resubmitted within 7 working days of a rejection", "count", n)
 			}
 		}
 	}()
