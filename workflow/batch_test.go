@@ -436,3 +436,34 @@ func TestSettleBatchPINTaken(t *testing.T) {
 		}
 	})
 }
+
+// TestSettleBatchRejects: rejections settled together (one savepoint,
+// their files' writes grouped on PostgreSQL) each give their file the
+// date to resubmit by.
+func TestSettleBatchRejects(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := t.Context()
+		f1, f2 := w.submitBirth(t), w.submitBirth(t)
+		res, err := w.wf.SettleBatch(ctx, w.civil, []workflow.BatchItem{
+			{ProcedureID: f1.ID, No: 1, Action: workflow.ActionReject, Reason: "Thiếu giấy chứng sinh"},
+			{ProcedureID: f2.ID, No: 1, Action: workflow.ActionReject, Reason: "Thiếu giấy chứng sinh"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := vn(2026, 3, 11, 23, 59).Add(59 * time.Second)
+		for i, id := range []string{f1.ID, f2.ID} {
+			if res[i].Err != nil {
+				t.Fatalf("item %d: %v", i, res[i].Err)
+			}
+			if f := w.file(t, id); f.ResubmitBy == nil || !f.ResubmitBy.Equal(want) || f.Steps[0].Status != cancuoc.StepRejected {
+				t.Errorf("file %d: resubmit by %v, step %s; want %v, rejected", i, f.ResubmitBy, f.Steps[0].Status, want)
+			}
+		}
+		// The sweep finds both (it selects by the stored column).
+		w.clock.set(want.Add(time.Minute))
+		if n, err := w.wf.Sweep(ctx); err != nil || n != 2 {
+			t.Errorf("Sweep = %d, %v; want both refused", n, err)
+		}
+	})
+}
