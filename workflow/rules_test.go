@@ -121,7 +121,7 @@ func TestStatisticsOverdue(t *testing.T) {
 			t.Fatalf("file figures = %+v", g.Figures)
 		}
 		for i, want := range []struct {
-			name                                  string
+			name                                 string
 			submitted, completed, rejected, late int
 		}{
 			{workflow.StepBirthRegistration, 2, 2, 1, 1},
