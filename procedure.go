@@ -64,11 +64,12 @@ type Procedure struct {
 	SubmittedBy string          `json:"submitted_by"`
 	Application json.RawMessage `json:"application"`
 	SubmittedAt time.Time       `json:"submitted_at"`
-	// Deadline is when the whole chain is due: the sum of the limits of the
-	// steps still to do, counted from when the current step entered its
-	// agency's queue (set at submission, and again as each step is created
-	// or resubmitted). It tells the applicant when to expect the outcome;
-	// passing it refuses nothing (agencies' delays are flagged as overdue).
+	// Deadline is when the whole chain is due: set at receipt, as the
+	// chain's limit in working days (the law's for the kind, e.g. 3 for a
+	// birth) with the 15:00 rule, and set again only on a resubmission,
+	// from it, over the steps left. It tells the applicant when to expect
+	// the outcome; passing it refuses nothing (agencies' delays are
+	// flagged as overdue).
 	Deadline time.Time `json:"deadline"`
 	// ResubmitBy, while a step is sent back to the applicant, is when the
 	// file is refused unless it is resubmitted: 7 working days after the
@@ -109,6 +110,10 @@ type ProcedureStep struct {
 	ResubmittedAt *time.Time `json:"resubmitted_at,omitempty"`
 	// CancelledAt is when the step was cancelled (its file refused).
 	CancelledAt *time.Time `json:"cancelled_at,omitempty"`
+	// Late records that the agency once settled the step (completed or
+	// sent it back) after its Due: kept through a resubmission, which
+	// gives the step a new Due, so that the agency's delay stays counted.
+	Late bool `json:"late,omitempty"`
 	// Rejection tells the applicant what to supply; kept after a
 	// resubmission for the record.
 	Rejection string `json:"rejection,omitempty"`
@@ -146,13 +151,12 @@ type IdempotentRequest struct {
 // ProcedureQuery selects files; every set field must match. Results are by
 // ID (IDs grow with submission time), after AfterID.
 type ProcedureQuery struct {
-	Applicant      PIN
-	Kind           ProcedureKind
-	Statuses       []ProcedureStatus
-	Province       string
-	SubmittedFrom  time.Time // inclusive
-	SubmittedTo    time.Time // exclusive
-	DeadlineBefore time.Time
+	Applicant     PIN
+	Kind          ProcedureKind
+	Statuses      []ProcedureStatus
+	Province      string
+	SubmittedFrom time.Time // inclusive
+	SubmittedTo   time.Time // exclusive
 	// ResubmitByBefore keeps the files whose ResubmitBy is set and before it.
 	ResubmitByBefore time.Time
 	AfterID          string

@@ -306,9 +306,6 @@ func (c *conn) Procedures(ctx context.Context, q cancuoc.ProcedureQuery) ([]*can
 	if !q.SubmittedTo.IsZero() {
 		w.add("submitted_at < ?", ts(q.SubmittedTo))
 	}
-	if !q.DeadlineBefore.IsZero() {
-		w.add("deadline < ?", ts(q.DeadlineBefore))
-	}
 	if !q.ResubmitByBefore.IsZero() {
 		w.add("resubmit_by < ?", ts(q.ResubmitByBefore))
 	}

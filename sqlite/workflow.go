@@ -201,9 +201,6 @@ func (o *ops) Procedures(ctx context.Context, q cancuoc.ProcedureQuery) ([]*canc
 	if !q.SubmittedTo.IsZero() {
 		w.add("submitted_at < ?", micros(q.SubmittedTo))
 	}
-	if !q.DeadlineBefore.IsZero() {
-		w.add("deadline < ?", micros(q.DeadlineBefore))
-	}
 	if !q.ResubmitByBefore.IsZero() {
 		w.add("resubmit_by < ?", micros(q.ResubmitByBefore))
 	}

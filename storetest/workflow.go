@@ -147,7 +147,6 @@ func testProcedureQuery(t *testing.T, s cancuoc.Store) {
 		{"open", cancuoc.ProcedureQuery{Statuses: []cancuoc.ProcedureStatus{cancuoc.ProcedureOpen}}, []string{"p0", "p1", "p2", "p3"}},
 		{"province", cancuoc.ProcedureQuery{Province: "79"}, []string{"p1", "p3"}},
 		{"submitted", cancuoc.ProcedureQuery{SubmittedFrom: T0.Add(time.Hour), SubmittedTo: T0.Add(3 * time.Hour)}, []string{"p1", "p2"}},
-		{"deadline", cancuoc.ProcedureQuery{DeadlineBefore: T0.Add(9*24*time.Hour + 90*time.Minute)}, []string{"p0", "p1"}},
 		{"page", cancuoc.ProcedureQuery{AfterID: "p2", Limit: 1}, []string{"p3"}},
 		{"resubmit by", cancuoc.ProcedureQuery{ResubmitByBefore: T0.Add(5 * time.Hour)}, []string{"p0", "p2", "p4"}},
 		{"resubmit by, open", cancuoc.ProcedureQuery{Statuses: []cancuoc.ProcedureStatus{cancuoc.ProcedureOpen},

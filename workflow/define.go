@@ -43,16 +43,27 @@ type stepDef struct {
 	place *cancuoc.UnitRef
 }
 
-// fileDue is the chain's due date when step no (1-based) of ch enters its
-// queue at t: the limits of the steps from no on added up, as the
-// agencies' limits run one after the other (each counted, as the step's
-// own Due, from its arrival with the 15:00 rule). This is the file's
-// Deadline, shown to the applicant; it moves as steps are done early or
-// late, or wait for the applicant.
-func (s *Service) fileDue(ch []stepDef, no int, t time.Time) time.Time {
+// chainDays caps, per kind, the working days of the whole chain: the
+// birth chain is at most 3 working days (Decree 63/2024; 5 when the police
+// must verify, which the file does not know at receipt), less than its
+// steps' limits added up (0 + 2 + 2), as the police and social insurance
+// may work at once. The death chain's limits per step are not confirmed:
+// its chain is their sum (no cap, 0).
+var chainDays = map[cancuoc.ProcedureKind]int{cancuoc.ProcedureBirth: 3}
+
+// fileDue is the file's Deadline when step no (1-based) of ch enters its
+// queue at t: the limits of the steps from no on added up, at most the
+// kind's chainDays, counted from t with the 15:00 rule. It is set at
+// receipt (no 1) and again only on a resubmission (from it, over the
+// steps left): steps done early or late do not move it, and creating a
+// step does not write the file.
+func (s *Service) fileDue(kind cancuoc.ProcedureKind, ch []stepDef, no int, t time.Time) time.Time {
 	days := 0
 	for _, d := range ch[min(max(no-1, 0), len(ch)):] {
 		days += d.days
+	}
+	if c := chainDays[kind]; c > 0 {
+		days = min(days, c)
 	}
 	return s.cal.AddWorkingDays(t, days).UTC()
 }

@@ -382,7 +382,7 @@ func (s *Service) ResubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, 
 		return nil, err
 	}
 	prev := p.Version
-	p.ResubmitBy, p.Deadline, p.Version = nil, s.fileDue(ch, n.No, now), p.Version+1
+	p.ResubmitBy, p.Deadline, p.Version = nil, s.fileDue(p.Kind, ch, n.No, now), p.Version+1
 	if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func (s *Service) SubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, su
 		return nil, err
 	}
 	ch := chain(p, app)
-	p.Deadline = s.fileDue(ch, 1, now)
+	p.Deadline = s.fileDue(p.Kind, ch, 1, now)
 	// A new file's writes can be refused only for a taken ID, and that
 	// fails the submission whenever it comes: it may come late, and the
 	// writes go with the next round trip (deferRefusals).
@@ -91,11 +91,9 @@ func (s *Service) SubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, su
 }
 
 // createStep puts step no of p (whose chain is ch) in its agency's queue,
-// at the agency's place (stepDef.place, else the file's), and moves the
-// file's Deadline to the chain's due from now (fileDue), writing the file
-// only when that changed: a step that follows at once, as most do, leaves
-// the file as it is. Conflict "step_exists" when the step is there
-// already.
+// at the agency's place (stepDef.place, else the file's). It does not
+// write the file: its Deadline was set at receipt (fileDue). Conflict
+// "step_exists" when the step is there already.
 func (s *Service) createStep(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, ch []stepDef, no int, now time.Time) (*cancuoc.ProcedureStep, error) {
 	d := ch[no-1]
 	st := &cancuoc.ProcedureStep{ProcedureID: p.ID, No: no, Name: d.name, Agency: d.agency, Status: cancuoc.StepPending,
@@ -106,13 +104,6 @@ func (s *Service) createStep(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Proc
 	}
 	if err := tx.InsertStep(ctx, st); err != nil {
 		return nil, err
-	}
-	if due := s.fileDue(ch, no, now); !due.Equal(p.Deadline) {
-		prev := p.Version
-		p.Deadline, p.Version = due, p.Version+1
-		if err := tx.UpdateProcedure(ctx, p, prev); err != nil {
-			return nil, err
-		}
 	}
 	return st, record(ctx, tx, "workflow", "procedure.task_create", now, p, st, EventTaskCreated)
 }
