@@ -76,6 +76,11 @@ func tempPlace(c *cancuoc.Citizen) *cancuoc.Place {
 	return &c.TemporaryResidence.Place
 }
 
+// CurrentUnits is p in today's province and commune, as a record's Home is
+// derived: false when p has no province code or old codes that map to none
+// (a commune that does not map exactly is left empty).
+func CurrentUnits(p *cancuoc.Place) (cancuoc.UnitRef, bool) { return toCurrent(p) }
+
 // toCurrent maps a place to today's province and commune.
 func toCurrent(p *cancuoc.Place) (cancuoc.UnitRef, bool) {
 	if p == nil || p.Province == "" || (p.Country != "" && p.Country != "VNM") {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cancuoc/cancuoc"
+	"github.com/cancuoc/cancuoc/registry"
 )
 
 // Submission is a file as submitted: its kind and one application.
@@ -159,7 +160,7 @@ func (s *Service) checkBirth(ctx context.Context, tx cancuoc.Tx, op string, p *c
 	// commune (the residence register checks that officer's jurisdiction
 	// over the household), which may not be the registering commune: the
 	// police step goes to their queue.
-	if b.ResidencePlace, err = householdPlace(ctx, tx, par); err != nil {
+	if b.ResidencePlace, err = householdPlace(op, par); err != nil {
 		return nil, err
 	}
 	if p.Online && !isParent(&b, p.Applicant) {
@@ -170,20 +171,21 @@ func (s *Service) checkBirth(ctx context.Context, tx cancuoc.Tx, op string, p *c
 	return &b, nil
 }
 
-// householdPlace is the commune of par's household, as the residence
-// register authorizes its changes: the household's address, or for a
-// household known only from the records (not yet in the register, which
-// opens it at the parent's permanent residence) that residence.
-func householdPlace(ctx context.Context, tx cancuoc.Tx, par *cancuoc.Citizen) (*cancuoc.UnitRef, error) {
-	addr := *par.PermanentResidence
-	h, err := tx.Household(ctx, par.Household.ID)
-	switch {
-	case err == nil:
-		addr = h.Address
-	case cancuoc.KindOf(err) != cancuoc.NotFound:
-		return nil, err
+// householdPlace is the commune of par's household: the parent's permanent
+// residence in today's units (the residence register copies the
+// household's address into its members' permanent residence, so they
+// agree), read from the record the submission holds rather than the
+// household. Invalid "residence_place_unknown" when it cannot be told (old
+// codes that map to no commune, an address in words only): no police queue
+// would show the step.
+func householdPlace(op string, par *cancuoc.Citizen) (*cancuoc.UnitRef, error) {
+	u, ok := registry.CurrentUnits(par.PermanentResidence)
+	if !ok || u.Province == "" || u.Commune == "" {
+		return nil, cancuoc.InvalidField(op, "birth.residence_parent", "residence_place_unknown",
+			"Không xác định được xã/phường hiện hành nơi thường trú của cha/mẹ được chọn; cập nhật nơi thường trú hoặc chọn người kia.",
+			"The commune (today's units) of the chosen parent's permanent residence cannot be told; update the residence or choose the other parent.")
 	}
-	return &cancuoc.UnitRef{Province: addr.Province, Commune: addr.Commune}, nil
+	return &u, nil
 }
 
 func isParent(b *BirthApplication, pin cancuoc.PIN) bool {
