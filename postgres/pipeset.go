@@ -159,9 +159,9 @@ var setOrder = []*setForm{insertHouseholdSet, updateHouseholdSet, appendResidenc
 // The forms: each one's arrays are its single write's arguments, in order.
 var (
 	updateStepSet = &setForm{name: "procedure_steps", sql: `UPDATE procedure_steps s
-		SET status = v.status, version = v.version, doc = v.doc
-		FROM unnest($1::text[], $2::bigint[], $3::json[], $4::text[], $5::int[], $6::bigint[])
-			AS v(status, version, doc, procedure_id, no, prev)
+		SET status = v.status, province = v.province, commune = v.commune, version = v.version, doc = v.doc
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[], $6::text[], $7::int[], $8::bigint[])
+			AS v(status, province, commune, version, doc, procedure_id, no, prev)
 		WHERE s.procedure_id = v.procedure_id AND s.no = v.no AND s.version = v.prev`}
 	insertStepSet = &setForm{name: "procedure_steps", sql: `INSERT INTO procedure_steps
 		(procedure_id, no, agency, status, kind, province, commune, submitted_at, version, doc)

@@ -45,7 +45,7 @@ func (c *conn) UpdateSteps(ctx context.Context, ss []*cancuoc.ProcedureStep, pre
 		if err != nil {
 			return cancuoc.WithOp(op, err)
 		}
-		rows[i] = []any{string(s.Status), s.Version, doc, s.ProcedureID, s.No, prev[i]} // UpdateStep's
+		rows[i] = []any{string(s.Status), s.Province, s.Commune, s.Version, doc, s.ProcedureID, s.No, prev[i]} // UpdateStep's
 		c.forgetProc(s.ProcedureID)
 		c.lockStep(s.ProcedureID, s.No, s.Version)
 		c.wroteFileStep(s.ProcedureID, s.No, doc)

@@ -398,9 +398,11 @@ func (c *conn) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev in
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	const update = `UPDATE procedure_steps SET status = $1, version = $2, doc = $3
-		WHERE procedure_id = $4 AND no = $5 AND version = $6`
-	args := []any{string(s.Status), s.Version, doc, s.ProcedureID, s.No, prev}
+	// The place too: a correction may move a step sent back to the
+	// applicant (workflow's stepsMoved).
+	const update = `UPDATE procedure_steps SET status = $1, province = $2, commune = $3, version = $4, doc = $5
+		WHERE procedure_id = $6 AND no = $7 AND version = $8`
+	args := []any{string(s.Status), s.Province, s.Commune, s.Version, doc, s.ProcedureID, s.No, prev}
 	if c.pipe != nil && c.lockedAt(s.ProcedureID, s.No, prev) {
 		// Locked by this transaction at prev: the update cannot be
 		// refused, so nobody waits for its answer (a batch claim's

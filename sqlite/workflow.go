@@ -279,8 +279,10 @@ func (o *ops) UpdateStep(ctx context.Context, s *cancuoc.ProcedureStep, prev int
 	if err != nil {
 		return cancuoc.WithOp(op, err)
 	}
-	res, err := o.w.ExecContext(ctx, `UPDATE procedure_steps SET status = ?, version = ?, doc = ?
-		WHERE procedure_id = ? AND no = ? AND version = ?`, string(s.Status), s.Version, string(doc), s.ProcedureID, s.No, prev)
+	// The place too: a correction may move a step sent back to the
+	// applicant (workflow's stepsMoved).
+	res, err := o.w.ExecContext(ctx, `UPDATE procedure_steps SET status = ?, province = ?, commune = ?, version = ?, doc = ?
+		WHERE procedure_id = ? AND no = ? AND version = ?`, string(s.Status), s.Province, s.Commune, s.Version, string(doc), s.ProcedureID, s.No, prev)
 	if err != nil {
 		return dbErr(op, err)
 	}

@@ -250,6 +250,48 @@ func testStepQueue(t *testing.T, s cancuoc.Store) {
 			t.Errorf("%s: %v, %v; want %v", tc.name, stepKeys(got), err, tc.want)
 		}
 	}
+
+	// A step's place moves with it (a correction moving a step sent back
+	// to the applicant): updated alone, and in a set of steps the
+	// transaction has locked (PostgreSQL writes those in one statement).
+	moved := func(st *cancuoc.ProcedureStep) *cancuoc.ProcedureStep {
+		n := *st
+		n.Province, n.Commune, n.Version = "79", "26740", st.Version+1
+		return &n
+	}
+	st, err := s.Step(ctx, "p0", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateStep(ctx, moved(st), st.Version); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx cancuoc.Tx) error {
+		sts, err := tx.Steps(ctx, cancuoc.StepQuery{Agency: "police", Province: "01", Statuses: pending, ForClaim: true})
+		if err != nil {
+			return err
+		}
+		if len(sts) != 1 || sts[0].ProcedureID != "p1" {
+			t.Errorf("police steps left in 01: %v", stepKeys(sts))
+			return nil
+		}
+		more, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: "p2", Agency: "police", ForClaim: true})
+		if err != nil {
+			return err
+		}
+		sts = append(sts, more...)
+		return tx.UpdateSteps(ctx, []*cancuoc.ProcedureStep{moved(sts[0]), moved(sts[1])}, []int64{sts[0].Version, sts[1].Version})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Steps(ctx, cancuoc.StepQuery{Province: "79", Commune: "26740"})
+	if want := []string{"p0/2", "p1/2", "p2/2"}; err != nil || !reflect.DeepEqual(stepKeys(got), want) {
+		t.Errorf("steps moved to 79/26740: %v, %v; want %v", stepKeys(got), err, want)
+	}
+	if got, err := s.Steps(ctx, cancuoc.StepQuery{Province: "01", Agency: "police"}); err != nil || len(got) != 0 {
+		t.Errorf("police steps still in 01: %v, %v", stepKeys(got), err)
+	}
 }
 
 // testStepsReclaimable: StepQuery.ReclaimableBy keeps the claimed tasks a

@@ -93,6 +93,10 @@ type Stats struct {
 	Groups []*GroupStats `json:"groups"`
 }
 
+// stepOrder is each step's place in its chain.
+var stepOrder = map[string]int{StepBirthRegistration: 1, StepNewbornResidence: 2, StepHealthCard: 3,
+	StepDeathRegistration: 1, StepDeregistration: 2, StepFuneralAllowance: 3, StepSurvivorBenefit: 4}
+
 // statsPage is how many rows Statistics reads at a time.
 const statsPage = 1000
 
@@ -145,6 +149,11 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 		online, rejected, late bool
 	}
 	files := map[string]*fileFlags{}
+	// elsewhere are the files of the province with a step whose agency
+	// acts in another one (a newborn's household): their steps are not
+	// among the province's and are read file by file. A national query
+	// reads every step anyway.
+	var elsewhere []string
 	pq := cancuoc.ProcedureQuery{Province: q.Province, SubmittedFrom: q.From, SubmittedTo: q.To, Limit: statsPage}
 	for {
 		page, err := s.store.Procedures(ctx, pq)
@@ -162,13 +171,46 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 			// was late. Its Deadline, the chain's due, is not used: a file
 			// waiting for the applicant may pass it through no agency's fault.
 			files[p.ID] = &fileFlags{g: g, online: p.Online}
+			if q.Province != "" {
+				ch, err := steps(p)
+				if err != nil {
+					return nil, cancuoc.WithOp(op, err)
+				}
+				if slices.ContainsFunc(ch, func(d stepDef) bool { return d.place != nil && d.place.Province != p.Province }) {
+					elsewhere = append(elsewhere, p.ID)
+				}
+			}
 		}
 		if len(page) < statsPage {
 			break
 		}
 		pq.AfterID = page[len(page)-1].ID
 	}
+	// Steps count under their file's province and kind, wherever their
+	// agency acts: the file's overdue flag sees all its steps.
 	stepStats := map[[3]string]*StepStats{}
+	count := func(st *cancuoc.ProcedureStep) {
+		f := files[st.ProcedureID]
+		if f == nil {
+			return // another province's file, or submitted in the period after the files were read
+		}
+		late := overdue(st, now)
+		f.rejected = f.rejected || st.Rejections > 0
+		f.late = f.late || late
+		k := [3]string{f.g.Province, string(f.g.Kind), st.Name}
+		ss := stepStats[k]
+		if ss == nil {
+			ss = &StepStats{Name: st.Name, Agency: st.Agency}
+			stepStats[k] = ss
+			f.g.Steps = append(f.g.Steps, ss)
+		}
+		var dur time.Duration
+		if st.CompletedAt != nil {
+			dur = st.CompletedAt.Sub(queuedAt(st))
+		}
+		ss.add(f.online, st.Status == cancuoc.StepCompleted, st.Rejections > 0,
+			st.Status == cancuoc.StepCancelled, late, dur)
+	}
 	sq := cancuoc.StepQuery{Province: q.Province, SubmittedFrom: q.From, SubmittedTo: q.To, Limit: statsPage}
 	for {
 		page, err := s.store.Steps(ctx, sq)
@@ -176,32 +218,23 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 			return nil, cancuoc.WithOp(op, err)
 		}
 		for _, st := range page {
-			f := files[st.ProcedureID]
-			if f == nil {
-				continue // submitted in the period after the files were read
-			}
-			late := overdue(st, now)
-			f.rejected = f.rejected || st.Rejections > 0
-			f.late = f.late || late
-			k := [3]string{st.Province, string(st.Kind), st.Name}
-			ss := stepStats[k]
-			if ss == nil {
-				ss = &StepStats{Name: st.Name, Agency: st.Agency}
-				stepStats[k] = ss
-				g := group(st.Province, st.Kind)
-				g.Steps = append(g.Steps, ss)
-			}
-			var dur time.Duration
-			if st.CompletedAt != nil {
-				dur = st.CompletedAt.Sub(queuedAt(st))
-			}
-			ss.add(f.online, st.Status == cancuoc.StepCompleted, st.Rejections > 0,
-				st.Status == cancuoc.StepCancelled, late, dur)
+			count(st)
 		}
 		if len(page) < statsPage {
 			break
 		}
 		sq.AfterProcedure, sq.AfterNo = page[len(page)-1].ProcedureID, page[len(page)-1].No
+	}
+	for _, id := range elsewhere {
+		all, err := s.store.Steps(ctx, cancuoc.StepQuery{ProcedureID: id})
+		if err != nil {
+			return nil, cancuoc.WithOp(op, err)
+		}
+		for _, st := range all {
+			if st.Province != q.Province { // the others were read above
+				count(st)
+			}
+		}
 	}
 	// A file counts as rejected or overdue when one of its steps was.
 	for _, f := range files {
@@ -224,6 +257,8 @@ func (s *Service) Statistics(ctx context.Context, actor *cancuoc.Principal, q St
 	})
 	for _, g := range out.Groups {
 		g.finish()
+		// In the chain's order, whichever step was read first.
+		slices.SortStableFunc(g.Steps, func(a, b *StepStats) int { return cmp.Compare(stepOrder[a.Name], stepOrder[b.Name]) })
 		for _, st := range g.Steps {
 			st.finish()
 		}

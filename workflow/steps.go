@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"github.com/cancuoc/cancuoc/internal/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -246,6 +247,7 @@ func (s *Service) CompleteTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.
 	res.Note = limit(c.Note, 500)
 	n := *st
 	n.Status, n.CompletedAt, n.Version = cancuoc.StepCompleted, &now, st.Version+1
+	n.Late = st.Late || now.After(st.Due)
 	if n.ClaimedBy == "" {
 		n.ClaimedBy, n.ClaimedAt = actor.ID, &now
 	}
@@ -313,6 +315,7 @@ func (s *Service) RejectTx(ctx context.Context, tx cancuoc.Tx, actor *cancuoc.Pr
 	n := *st
 	n.Status, n.Rejection, n.Rejections, n.Version = cancuoc.StepRejected, reason, st.Rejections+1, st.Version+1
 	n.ClaimedBy, n.ClaimedAt, n.RejectedAt = "", nil, &now
+	n.Late = st.Late || now.After(st.Due) // kept through a resubmission's new Due
 	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
 		return nil, err
 	}
@@ -375,8 +378,19 @@ func (s *Service) ResubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, 
 			"The correction changes the file's steps; submit a new file.")
 	}
 	now := s.clock()
+	if p.ResubmitBy != nil && now.After(*p.ResubmitBy) {
+		// The sweep refuses the file when it next runs.
+		return nil, cancuoc.E(cancuoc.Conflict, op, "resubmit_too_late",
+			"Đã quá hạn bổ sung hồ sơ ("+strconv.Itoa(ResubmitDays)+" ngày làm việc kể từ khi bị trả lại); hồ sơ bị từ chối, hãy nộp hồ sơ mới.",
+			"The time to resubmit ("+strconv.Itoa(ResubmitDays)+" working days from the rejection) has passed; the file is refused: submit a new file.")
+	}
 	n := *st
 	n.Status, n.Version, n.RejectedAt, n.ResubmittedAt = cancuoc.StepPending, st.Version+1, nil, &now
+	// Where the agency acts, which a correction may have moved (stepsMoved).
+	n.Province, n.Commune = p.Province, p.Commune
+	if d.place != nil {
+		n.Province, n.Commune = d.place.Province, d.place.Commune
+	}
 	n.Due = s.cal.AddWorkingDays(now, d.days).UTC()
 	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
 		return nil, err
@@ -437,7 +451,10 @@ func (s *Service) correct(ctx context.Context, tx cancuoc.Tx, op string, p *canc
 }
 
 // stepsMoved reports whether the chain of p with application app puts one
-// of p's steps already created elsewhere (another place or agency).
+// of p's steps already in an agency's hands elsewhere (another place or
+// agency). A step sent back to the applicant may move (the applicant
+// chose the other parent's household): no agency has acted on it since,
+// and its resubmission puts it in the queue of its new place.
 func stepsMoved(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, app any) (bool, error) {
 	all, err := tx.Steps(ctx, cancuoc.StepQuery{ProcedureID: p.ID})
 	if err != nil {
@@ -448,6 +465,9 @@ func stepsMoved(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, app an
 		d, ok := defOf(ch, st)
 		if !ok || d.agency != st.Agency {
 			return true, nil
+		}
+		if st.Status == cancuoc.StepRejected {
+			continue
 		}
 		if d.place != nil && (d.place.Province != st.Province || d.place.Commune != st.Commune) ||
 			d.place == nil && (p.Province != st.Province || p.Commune != st.Commune) {

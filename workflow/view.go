@@ -29,12 +29,17 @@ type StepView struct {
 }
 
 // overdue reports a step its agency did not settle by its due time: still
-// waiting past it, or closed after it (done late counts too). A step ends
-// for its agency when completed, when sent back to the applicant (the
-// time the applicant then takes is theirs, not the agency's: a resubmission
-// gives the step a new Due), or when cancelled with its file; a step
-// cancelled while it was waiting for the applicant ended at its rejection.
+// waiting past it, or closed after it (done late counts too), or settled
+// late once before (Late: a rejection after the Due, then a resubmission
+// with a new Due). A step ends for its agency when completed, when sent
+// back to the applicant (the time the applicant then takes is theirs, not
+// the agency's: a resubmission gives the step a new Due), or when
+// cancelled with its file; a step cancelled while it was waiting for the
+// applicant ended at its rejection.
 func overdue(st *cancuoc.ProcedureStep, now time.Time) bool {
+	if st.Late {
+		return true
+	}
 	var end *time.Time
 	switch st.Status {
 	case cancuoc.StepCompleted:
