@@ -23,11 +23,11 @@ func TestBirthChain(t *testing.T) {
 			t.Fatalf("submitted file = %+v", f)
 		}
 		// Received Monday 09:00: civil status same working day; the whole
-		// chain 0 + 2 + 2 working days, so Friday.
+		// chain at most 3 working days (Decree 63/2024), so Thursday.
 		if want := vn(2026, 3, 2, 23, 59).Add(59 * time.Second); !f.Steps[0].Due.Equal(want) {
 			t.Errorf("step 1 due %v, want %v", f.Steps[0].Due, want)
 		}
-		if want := vn(2026, 3, 6, 23, 59).Add(59 * time.Second); !f.Deadline.Equal(want) {
+		if want := vn(2026, 3, 5, 23, 59).Add(59 * time.Second); !f.Deadline.Equal(want) {
 			t.Errorf("file deadline %v, want %v", f.Deadline, want)
 		}
 		q, err := w.wf.Queue(ctx, w.civil, workflow.QueueQuery{})
@@ -45,15 +45,15 @@ func TestBirthChain(t *testing.T) {
 		if err := json.Unmarshal(st.Result, &res); err != nil || res.PIN == "" || res.Number == "" {
 			t.Fatalf("step 1 result %s: %v", st.Result, err)
 		}
-		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 6, 23, 59).Add(59 * time.Second)) {
-			t.Errorf("deadline after step 1 done the same day: %v, want still Friday", f.Deadline)
-		}
-		w.clock.set(vn(2026, 3, 3, 10, 0))
-		w.runStep(t, w.police, f.ID, 2)
-		// The chain's due moves with the steps: the card (2 working days)
-		// entered its queue on Tuesday, so the file is due on Thursday.
 		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 5, 23, 59).Add(59 * time.Second)) {
-			t.Errorf("deadline after step 2 on Tuesday: %v, want end of Thursday", f.Deadline)
+			t.Errorf("deadline after step 1 done the same day: %v, want still Thursday", f.Deadline)
+		}
+		w.clock.set(vn(2026, 3, 4, 10, 0))
+		w.runStep(t, w.police, f.ID, 2)
+		// The file's deadline is fixed at receipt: the card (2 working
+		// days) entering its queue on Wednesday does not move it to Friday.
+		if f = w.file(t, f.ID); !f.Deadline.Equal(vn(2026, 3, 5, 23, 59).Add(59 * time.Second)) {
+			t.Errorf("deadline after step 2 on Wednesday: %v, want still Thursday", f.Deadline)
 		}
 		w.runStep(t, w.insurance, f.ID, 3)
 		f = w.file(t, f.ID)
@@ -286,7 +286,7 @@ func TestRejectResubmitAndRefuse(t *testing.T) {
 		}
 		// The applicant takes until Wednesday: the step is due again its
 		// limit from then (same working day), not Monday, and the file
-		// 0 + 2 + 2 working days from Wednesday.
+		// the chain's 3 working days from Wednesday (not 0 + 2 + 2).
 		w.clock.set(vn(2026, 3, 4, 10, 0))
 		fixed := w.birth().Birth
 		fixed.FullName = "Nguyễn Minh Anh"
@@ -297,7 +297,7 @@ func TestRejectResubmitAndRefuse(t *testing.T) {
 		if want := vn(2026, 3, 4, 23, 59).Add(59 * time.Second); !g.Steps[0].Due.Equal(want) || g.Steps[0].Overdue {
 			t.Errorf("resubmitted step due %v (overdue %v), want %v", g.Steps[0].Due, g.Steps[0].Overdue, want)
 		}
-		if want := vn(2026, 3, 10, 23, 59).Add(59 * time.Second); !g.Deadline.Equal(want) {
+		if want := vn(2026, 3, 9, 23, 59).Add(59 * time.Second); !g.Deadline.Equal(want) {
 			t.Errorf("file deadline after the resubmission %v, want %v", g.Deadline, want)
 		}
 		w.clock.set(vn(2026, 3, 4, 10, 5))
@@ -435,8 +435,8 @@ func TestDueDates(t *testing.T) {
 		for _, tc := range []struct {
 			at, due1, deadline time.Time
 		}{
-			{vn(2026, 3, 6, 16, 0), vn(2026, 3, 10, 0, 0), vn(2026, 3, 14, 0, 0)},  // Friday 16:00 counts from Monday; the chain's 4 working days to Friday
-			{vn(2026, 2, 13, 14, 0), vn(2026, 2, 14, 0, 0), vn(2026, 2, 27, 0, 0)}, // the Friday before Tết: the chain's 4 working days skip it
+			{vn(2026, 3, 6, 16, 0), vn(2026, 3, 10, 0, 0), vn(2026, 3, 13, 0, 0)},  // Friday 16:00 counts from Monday; the chain's 3 working days to Thursday
+			{vn(2026, 2, 13, 14, 0), vn(2026, 2, 14, 0, 0), vn(2026, 2, 26, 0, 0)}, // the Friday before Tết: the chain's 3 working days skip it
 		} {
 			w.clock.set(tc.at)
 			f := w.submitBirth(t)
