@@ -122,10 +122,16 @@ func (w *world) person(t *testing.T, name string, sex cancuoc.Sex, year int, hou
 // personIn is person living in commune (of Hà Nội).
 func (w *world) personIn(t *testing.T, name string, sex cancuoc.Sex, year int, household, commune string) *cancuoc.Citizen {
 	t.Helper()
+	return w.personAt(t, name, sex, year, household, hanoi, commune)
+}
+
+// personAt is person living in commune of province.
+func (w *world) personAt(t *testing.T, name string, sex cancuoc.Sex, year int, household, province, commune string) *cancuoc.Citizen {
+	t.Helper()
 	ctx := t.Context()
 	c, err := w.reg.RegisterBirth(ctx, w.admin, registry.Birth{FullName: name, BirthDate: cancuoc.Date{Year: year, Month: 5, Day: 17},
-		Sex: sex, Registration: cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: commune},
-		PermanentResidence: &cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: commune, Detail: "số 12 phố Quán Thánh"},
+		Sex: sex, Registration: cancuoc.Place{Era: cancuoc.Era34, Province: province, Commune: commune},
+		PermanentResidence: &cancuoc.Place{Era: cancuoc.Era34, Province: province, Commune: commune, Detail: "số 12 phố Quán Thánh"},
 		Ethnicity:          "01", Meta: registry.Meta{LegalBasis: "Luật Hộ tịch 2014"}})
 	if err != nil {
 		t.Fatalf("register %s: %v", name, err)
