@@ -46,8 +46,8 @@ type stepDef struct {
 // chainDays caps, per kind, the working days of the whole chain: the
 // birth chain is at most 3 working days (Decree 63/2024; 5 when the police
 // must verify, which the file does not know at receipt), less than its
-// steps' limits added up (0 + 2 + 2), as the police and social insurance
-// may work at once. The death chain's limits per step are not confirmed:
+// steps' limits added up (0 + 2 + 2), which stay each step's own Due.
+// The death chain's limits per step are not confirmed:
 // its chain is their sum (no cap, 0).
 var chainDays = map[cancuoc.ProcedureKind]int{cancuoc.ProcedureBirth: 3}
 
