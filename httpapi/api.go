@@ -185,13 +185,41 @@ func view(p *cancuoc.Principal, c *cancuoc.Citizen) any {
 	return m
 }
 
+// birthRequest is a direct birth registration. Its residence fields are
+// read only to be refused with an answer that says where they go.
+type birthRequest struct {
+	registry.Birth
+	HouseholdID        json.RawMessage `json:"household_id"`
+	Relation           json.RawMessage `json:"relation"`
+	PermanentResidence json.RawMessage `json:"permanent_residence"`
+}
+
 func (a *API) registerBirth(w http.ResponseWriter, r *http.Request) {
-	var b registry.Birth
+	var b birthRequest
 	if err := decodeJSON(w, r, &b); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := a.reg.RegisterBirth(r.Context(), principal(r.Context()), b)
+	// A direct registration is the civil-status act alone. The child's
+	// permanent residence is a decision of the police, with its entry in
+	// the residence register and the household's membership: the birth
+	// procedure's second step, or the residence API afterwards. Linking it
+	// here would put it in the record only, where no household view or
+	// residence history knows of it.
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"household_id", b.HouseholdID}, {"relation", b.Relation}, {"permanent_residence", b.PermanentResidence}} {
+		if len(f.raw) > 0 && string(f.raw) != "null" {
+			a.fail(w, r, cancuoc.InvalidField("httpapi.registerBirth", f.name, "birth_residence_not_here",
+				"Đăng ký khai sinh trực tiếp không đăng ký thường trú cho trẻ. Dùng thủ tục liên thông khai sinh (POST /v1/procedures, kind \"birth\"), "+
+					"bước công an đăng ký thường trú vào hộ của cha/mẹ; hoặc sau khi khai sinh, đăng ký qua API cư trú (POST /v1/households/{id}/members).",
+				"A direct birth registration does not register the child's permanent residence. Use the interlinked birth procedure (POST /v1/procedures, kind \"birth\"), "+
+					"whose police step registers it in a parent's household; or, after the birth, the residence API (POST /v1/households/{id}/members)."))
+			return
+		}
+	}
+	c, err := a.reg.RegisterBirth(r.Context(), principal(r.Context()), b.Birth)
 	if err != nil {
 		a.fail(w, r, err)
 		return
