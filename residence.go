@@ -23,9 +23,9 @@ const (
 	// EventResidenceTemporaryEnded: a temporary residence ended by the
 	// permanent residence registered where the person lived temporarily.
 	EventResidenceTemporaryEnded = "residence.temporary_ended"
-	EventStayNotified          = "residence.stay_notified"
-	EventCitizenMarried        = "citizen.married"
-	EventCitizenDivorced       = "citizen.divorced"
+	EventStayNotified            = "residence.stay_notified"
+	EventCitizenMarried          = "citizen.married"
+	EventCitizenDivorced         = "citizen.divorced"
 )
 
 // HeadConsent is the household head's agreement to a person registering

@@ -247,7 +247,9 @@ func TestNoMoveThroughUpdate(t *testing.T) {
 			field string
 			edit  func(*cancuoc.Citizen)
 		}{
-			{"permanent residence", "permanent_residence", func(c *cancuoc.Citizen) { c.PermanentResidence = place34(hanoi, ngocHa, "số 3 phố Hoàng Hoa Thám") }},
+			{"permanent residence", "permanent_residence", func(c *cancuoc.Citizen) {
+				c.PermanentResidence = place34(hanoi, ngocHa, "số 3 phố Hoàng Hoa Thám")
+			}},
 			{"household", "household", func(c *cancuoc.Citizen) {
 				c.Household = &cancuoc.HouseholdLink{ID: "hh-x", HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
 			}},
