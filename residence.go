@@ -19,9 +19,13 @@ const (
 	EventResidenceTemporary    = "residence.temporary"    // temporary residence registered or renewed
 	EventResidenceAbsence      = "residence.absence"      // temporary absence declared
 	EventResidenceDeregistered = "residence.deregistered" // permanent residence deregistered
-	EventStayNotified          = "residence.stay_notified"
-	EventCitizenMarried        = "citizen.married"
-	EventCitizenDivorced       = "citizen.divorced"
+	EventResidenceLeft         = "residence.left"         // left a household on registering permanent residence in another
+	// EventResidenceTemporaryEnded: a temporary residence ended by the
+	// permanent residence registered where the person lived temporarily.
+	EventResidenceTemporaryEnded = "residence.temporary_ended"
+	EventStayNotified            = "residence.stay_notified"
+	EventCitizenMarried          = "citizen.married"
+	EventCitizenDivorced         = "citizen.divorced"
 )
 
 // HeadConsent is the household head's agreement to a person registering
@@ -120,6 +124,9 @@ const (
 	ResidenceAbsence      ResidenceKind = "absence"        // temporary absence declared
 	ResidenceDeregistered ResidenceKind = "deregistered"   // permanent residence deregistered
 	ResidenceLeft         ResidenceKind = "left_household" // left a household on moving
+	// ResidenceTemporaryEnded: the temporary registration ended because
+	// the person registered permanent residence.
+	ResidenceTemporaryEnded ResidenceKind = "temporary_ended"
 )
 
 // ResidenceEntry is one decision of the residence register about one

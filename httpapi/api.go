@@ -185,10 +185,51 @@ func view(p *cancuoc.Principal, c *cancuoc.Citizen) any {
 	return m
 }
 
+// birthResidenceFields are the residence fields a direct birth
+// registration refuses, with an answer that says where they go.
+var birthResidenceFields = []string{"household_id", "relation", "permanent_residence"}
+
 func (a *API) registerBirth(w http.ResponseWriter, r *http.Request) {
-	var b registry.Birth
-	if err := decodeJSON(w, r, &b); err != nil {
+	const op = "httpapi.registerBirth"
+	var raw json.RawMessage
+	if err := decodeJSON(w, r, &raw); err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	// A direct registration is the civil-status act alone. The child's
+	// permanent residence is a decision of the police, with its entry in
+	// the residence register and the household's membership: the birth
+	// procedure's second step, or the residence API afterwards. Linking it
+	// here would put it in the record only, where no household view or
+	// residence history knows of it.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) == nil {
+		stripped := false
+		for _, f := range birthResidenceFields {
+			v, ok := top[f]
+			if ok && string(v) == "null" { // no value: as if absent
+				delete(top, f)
+				stripped = true
+				continue
+			}
+			if ok {
+				a.fail(w, r, cancuoc.InvalidField(op, f, "birth_residence_not_here",
+					"Đăng ký khai sinh trực tiếp không đăng ký thường trú cho trẻ. Dùng thủ tục liên thông khai sinh (POST /v1/procedures, kind \"birth\"), "+
+						"bước công an đăng ký thường trú vào hộ của cha/mẹ; hoặc sau khi khai sinh, đăng ký qua API cư trú (POST /v1/households/{id}/members).",
+					"A direct birth registration does not register the child's permanent residence. Use the interlinked birth procedure (POST /v1/procedures, kind \"birth\"), "+
+						"whose police step registers it in a parent's household; or, after the birth, the residence API (POST /v1/households/{id}/members)."))
+				return
+			}
+		}
+		if stripped {
+			raw, _ = json.Marshal(top)
+		}
+	}
+	var b registry.Birth
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		a.fail(w, r, jsonError(op, err))
 		return
 	}
 	c, err := a.reg.RegisterBirth(r.Context(), principal(r.Context()), b)

@@ -636,12 +636,30 @@ func TestJurisdictionAndPaths(t *testing.T) {
 	if !slices.ContainsFunc(entries, func(a *cancuoc.AuditEntry) bool { return a.Outcome == "outside_jurisdiction" }) {
 		t.Errorf("refused access not logged: %+v", entries)
 	}
-	// An officer of the destination records a move into their commune.
+	// A move is no general update: the destination's officer is refused,
+	// and the home officer is told which procedure to use. Only a national
+	// administrator corrects a residence field this way.
+	move := meta(map[string]any{"version": 1, "changes": map[string]any{
+		"permanent_residence": map[string]any{"era": "34", "province": hanoi, "commune": ngocHa, "detail": "Số 5 Đội Cấn"}}})
+	e.do("PATCH", path, e.ngocHaOfficer, move).problem(http.StatusForbidden, "outside_jurisdiction")
+	if p := e.do("PATCH", path, e.baDinhOfficer, move).problem(http.StatusBadRequest, "residence_procedure_required"); p.Field != "permanent_residence" ||
+		!strings.Contains(p.MessageVI, "POST /v1/households") || !strings.Contains(p.MessageEN, "POST /v1/households") {
+		t.Errorf("refused move: %+v", p)
+	}
+	for f, v := range map[string]any{
+		"household":           map[string]any{"id": "hh-x", "head_pin": c.PIN, "head_name": "x", "relation": cancuoc.RelationHead},
+		"temporary_residence": map[string]any{"era": "34", "province": hanoi, "commune": ngocHa, "from": "2025-01-01", "until": "2026-01-01"},
+		"temporary_absence":   map[string]any{"from": "2025-01-01"},
+	} {
+		if p := e.do("PATCH", path, e.baDinhOfficer, meta(map[string]any{"version": 1, "changes": map[string]any{f: v}})).
+			problem(http.StatusBadRequest, "residence_procedure_required"); p.Field != f {
+			t.Errorf("%s refused as %q", f, p.Field)
+		}
+	}
 	var moved cancuoc.Citizen
-	e.do("PATCH", path, e.ngocHaOfficer, meta(map[string]any{"version": 1, "changes": map[string]any{
-		"permanent_residence": map[string]any{"era": "34", "province": hanoi, "commune": ngocHa, "detail": "Số 5 Đội Cấn"}}})).ok(http.StatusOK, &moved)
+	e.do("PATCH", path, e.admin, move).ok(http.StatusOK, &moved)
 	if moved.Home != (cancuoc.UnitRef{Province: hanoi, Commune: ngocHa}) {
-		t.Errorf("after the move: home %+v", moved.Home)
+		t.Errorf("after the correction: home %+v", moved.Home)
 	}
 	e.do("GET", path, e.baDinhOfficer, nil).problem(http.StatusForbidden, "outside_jurisdiction")
 

@@ -26,11 +26,13 @@ type Birth struct {
 	Religion    string            `json:"religion,omitempty"`
 	Nationality string            `json:"nationality,omitempty"`
 	Origin      *cancuoc.Place    `json:"origin,omitempty"`
-	// HouseholdID joins the child to a household (normally a parent's);
-	// the permanent residence then defaults to the head's.
-	HouseholdID        string         `json:"household_id,omitempty"`
-	Relation           string         `json:"relation,omitempty"`
-	PermanentResidence *cancuoc.Place `json:"permanent_residence,omitempty"`
+	// PermanentResidence is set on the record as it is, with no entry in
+	// the residence register: only for loading records kept before the
+	// register (fixtures, imports through Go). A child's permanent
+	// residence is registered by the police step of the birth procedure
+	// (residence.RegisterNewbornTx), or afterwards through the residence
+	// procedures; the birth API refuses the field (see httpapi).
+	PermanentResidence *cancuoc.Place `json:"-"`
 	// ProcedureID is the interlinked procedure whose step registers the
 	// birth, recorded on the birth certificate; empty for a registration
 	// made directly (POST /v1/births). Never read from a request.
@@ -110,13 +112,10 @@ func (s *Service) RegisterBirthTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc
 	c := &cancuoc.Citizen{FullName: b.FullName, BirthDate: b.BirthDate, Sex: b.Sex, BirthPlace: b.BirthPlace,
 		BirthRegistration: &reg, Origin: b.Origin, Ethnicity: b.Ethnicity, Religion: b.Religion, Nationality: nat,
 		PermanentResidence: b.PermanentResidence, MaritalStatus: cancuoc.Single, LifeStatus: cancuoc.Alive}
-	ch := change{p, ActRegisterBirth, cancuoc.EventCitizenBorn, b.Meta}
+	ch := change{p, ActRegisterBirth, cancuoc.EventCitizenBorn, b.Meta, nil}
 	err := func() error {
 		parents, err := s.linkParents(ctx, tx, op, c, b.Father, b.Mother)
 		if err != nil {
-			return err
-		}
-		if err := s.joinHousehold(ctx, tx, op, c, b.HouseholdID, b.Relation); err != nil {
 			return err
 		}
 		derive(c)
@@ -133,7 +132,7 @@ func (s *Service) RegisterBirthTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc
 			return err
 		}
 		childRel := cancuoc.Relative{PIN: c.PIN, Name: c.FullName, Nationality: c.Nationality}
-		parentCh := change{p, ActRegisterBirth, cancuoc.EventCitizenUpdated, Meta{Reason: "Bổ sung thông tin con khi đăng ký khai sinh", LegalBasis: b.LegalBasis, Agency: b.Agency}}
+		parentCh := change{p, ActRegisterBirth, cancuoc.EventCitizenUpdated, Meta{Reason: "Bổ sung thông tin con khi đăng ký khai sinh", LegalBasis: b.LegalBasis, Agency: b.Agency}, nil}
 		for _, par := range parents {
 			n := par.Clone()
 			n.Children = append(n.Children, childRel)
@@ -217,37 +216,6 @@ func (s *Service) linkParents(ctx context.Context, tx cancuoc.Tx, op string, c *
 	return out, nil
 }
 
-// joinHousehold links the child to a household and, when no permanent
-// residence was given, registers it at the head's.
-func (s *Service) joinHousehold(ctx context.Context, tx cancuoc.Tx, op string, c *cancuoc.Citizen, id, relation string) error {
-	if id == "" {
-		return nil
-	}
-	members, err := tx.HouseholdMembers(ctx, id)
-	if err != nil {
-		return err
-	}
-	var head *cancuoc.Citizen
-	for _, m := range members {
-		if m.Household != nil && m.Household.Relation == cancuoc.RelationHead {
-			head = m
-		}
-	}
-	if head == nil {
-		return cancuoc.InvalidField(op, "household_id", "household_unknown",
-			"Không có hộ gia đình (có chủ hộ) với mã này.", "No household with a head has this ID.")
-	}
-	if relation == "" {
-		relation = "con"
-	}
-	c.Household = &cancuoc.HouseholdLink{ID: id, HeadPIN: head.PIN, HeadName: head.FullName, Relation: relation}
-	if c.PermanentResidence == nil && head.PermanentResidence != nil {
-		pr := *head.PermanentResidence
-		c.PermanentResidence = &pr
-	}
-	return nil
-}
-
 // asCode reports whether err holds a *cancuoc.Error with the given code.
 func asCode(err error, target **cancuoc.Error, code string) bool {
 	return errors.As(err, target) && (*target).Code == code
@@ -307,7 +275,7 @@ func (s *Service) RecordDeathTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.P
 		n := sp.Clone()
 		n.MaritalStatus = cancuoc.Widowed
 		_, err = s.save(ctx, tx, op, sp, n, change{p, ActRecordDeath, cancuoc.EventCitizenUpdated,
-			Meta{Reason: "Vợ/chồng đã mất", LegalBasis: d.LegalBasis, Agency: d.Agency}})
+			Meta{Reason: "Vợ/chồng đã mất", LegalBasis: d.LegalBasis, Agency: d.Agency}, nil})
 		return err
 	})
 }
@@ -341,7 +309,7 @@ func (s *Service) RecordMissing(ctx context.Context, p *cancuoc.Principal, pin c
 // lifeEventTx is lifeEvent inside tx.
 func (s *Service) lifeEventTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Principal, op string, pin cancuoc.PIN, version int64, meta Meta,
 	act Action, event string, fn func(cancuoc.Tx, *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
-	return s.modifyTx(ctx, tx, op, pin, version, change{p, act, event, meta}, func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error {
+	return s.modifyTx(ctx, tx, op, pin, version, change{p, act, event, meta, nil}, func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error {
 		if err := checkPlace(op, p, old.Home); err != nil {
 			return err
 		}
@@ -353,7 +321,7 @@ func (s *Service) lifeEventTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Pri
 // home, and fn sets the new status.
 func (s *Service) lifeEvent(ctx context.Context, p *cancuoc.Principal, op string, pin cancuoc.PIN, version int64, meta Meta,
 	act Action, event string, fn func(cancuoc.Tx, *cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
-	return s.modify(ctx, op, pin, version, change{p, act, event, meta}, func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error {
+	return s.modify(ctx, op, pin, version, change{p, act, event, meta, nil}, func(tx cancuoc.Tx, old, c *cancuoc.Citizen) error {
 		if err := checkPlace(op, p, old.Home); err != nil {
 			return err
 		}

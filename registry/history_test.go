@@ -36,7 +36,7 @@ func TestHistory(t *testing.T) {
 		c3, err := w.svc.Update(ctx, officer, c.PIN, 2, m2, func(c *cancuoc.Citizen) error {
 			c.MaritalStatus = cancuoc.Married
 			c.Spouse = &cancuoc.Relative{Name: "Phan Văn Chồng", Nationality: "VNM"}
-			c.PermanentResidence.Detail = "số 7 ngõ 12 Đội Cấn"
+			c.CurrentResidence = place34(hanoi, baDinh, "số 7 ngõ 12 Đội Cấn")
 			return nil
 		})
 		if err != nil {
@@ -81,10 +81,10 @@ func TestHistory(t *testing.T) {
 		for _, ch := range got3 {
 			fields3 = append(fields3, ch.field)
 		}
-		if !slices.Equal(fields3, []string{"marital_status", "permanent_residence", "spouse"}) {
+		if !slices.Equal(fields3, []string{"current_residence", "marital_status", "spouse"}) {
 			t.Fatalf("version 3 changed fields %v", fields3)
 		}
-		if got3[0] != (change{"marital_status", `"single"`, `"married"`}) || got3[2].old != "null" ||
+		if got3[1] != (change{"marital_status", `"single"`, `"married"`}) || got3[2].old != "null" ||
 			got3[2].new != `{"name":"Phan Văn Chồng","nationality":"VNM"}` {
 			t.Errorf("version 3 changes %v", got3)
 		}
@@ -228,53 +228,75 @@ func TestUpdateRules(t *testing.T) {
 	})
 }
 
-// TestMoveIntoJurisdiction: the officer of the destination commune may
-// register a move into their commune, and nothing else about a person who
-// does not live there.
-func TestMoveIntoJurisdiction(t *testing.T) {
+// TestNoMoveThroughUpdate: the residence fields change only through the
+// residence procedures. A general update of them is refused to every
+// officer — of the person's commune and of the destination alike, which
+// could otherwise move anyone into their commune with no head's consent,
+// no request and no residence entry — and allowed only to a national
+// administrator correcting a data error, with the reason and legal basis
+// every update needs.
+func TestNoMoveThroughUpdate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		w := newWorld(t, b)
 		dest := w.principal(t, cancuoc.RoleCommuneOfficer, cancuoc.Jurisdiction{Province: hanoi, Commune: ngocHa})
-		moveTo := func(com string) func(*cancuoc.Citizen) error {
-			return func(c *cancuoc.Citizen) error {
-				c.PermanentResidence = place34(hanoi, com, "số 3 phố Hoàng Hoa Thám")
-				return nil
-			}
-		}
+		home := w.principal(t, cancuoc.RoleCommuneOfficer, cancuoc.Jurisdiction{Province: hanoi, Commune: baDinh})
 		c := w.person(t, "Mạc Văn Chuyển", cancuoc.Male, hanoi, baDinh)
-
-		// Not someone else's other fields...
-		_, err := w.svc.Update(ctx, dest, c.PIN, c.Version, meta, func(c *cancuoc.Citizen) error { c.Phone = "0911111111"; return nil })
-		wantErr(t, "phone of a non-resident", err, cancuoc.Forbidden, "outside_jurisdiction", "")
-		// ...not together with a move...
-		_, err = w.svc.Update(ctx, dest, c.PIN, c.Version, meta, func(c *cancuoc.Citizen) error {
-			_ = moveTo(ngocHa)(c)
-			c.Phone = "0911111111"
-			return nil
-		})
-		wantErr(t, "move plus phone", err, cancuoc.Forbidden, "outside_jurisdiction", "")
-		// ...not a move to a third commune.
-		_, err = w.svc.Update(ctx, dest, c.PIN, c.Version, meta, moveTo(giangVo))
-		wantErr(t, "move elsewhere", err, cancuoc.Forbidden, "outside_jurisdiction", "")
+		for _, tc := range []struct {
+			name  string
+			field string
+			edit  func(*cancuoc.Citizen)
+		}{
+			{"permanent residence", "permanent_residence", func(c *cancuoc.Citizen) {
+				c.PermanentResidence = place34(hanoi, ngocHa, "số 3 phố Hoàng Hoa Thám")
+			}},
+			{"household", "household", func(c *cancuoc.Citizen) {
+				c.Household = &cancuoc.HouseholdLink{ID: "hh-x", HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
+			}},
+			{"temporary residence", "temporary_residence", func(c *cancuoc.Citizen) {
+				c.TemporaryResidence = &cancuoc.TemporaryResidence{Place: *place34(hanoi, ngocHa, "số 3"), From: cancuoc.Date{Year: 2025, Month: 1, Day: 1}, Until: cancuoc.Date{Year: 2026, Month: 1, Day: 1}}
+			}},
+			{"temporary absence", "temporary_absence", func(c *cancuoc.Citizen) {
+				c.TemporaryAbsence = &cancuoc.TemporaryAbsence{From: cancuoc.Date{Year: 2025, Month: 1, Day: 1}}
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				seq := lastSeq(t, w.store)
+				edit := func(c *cancuoc.Citizen) error { tc.edit(c); return nil }
+				_, err := w.svc.Update(ctx, home, c.PIN, c.Version, meta, edit)
+				wantErr(t, "home officer", err, cancuoc.Invalid, "residence_procedure_required", tc.field)
+				_, err = w.svc.Update(ctx, dest, c.PIN, c.Version, meta, edit)
+				// The destination's officer does not cover the person's home.
+				wantErr(t, "destination officer", err, cancuoc.Forbidden, "outside_jurisdiction", "")
+				if evs := eventsAfter(t, w.store, seq); len(evs) != 0 {
+					t.Fatalf("a refused update wrote events %+v", evs)
+				}
+			})
+		}
 		if got := current(t, w.store, c.PIN); got.Version != c.Version || got.Home.Commune != baDinh {
 			t.Fatalf("refused updates changed the record: %+v", got)
 		}
+		// The destination officer may not change anything else either.
+		_, err := w.svc.Update(ctx, dest, c.PIN, c.Version, meta, func(c *cancuoc.Citizen) error { c.Phone = "0911111111"; return nil })
+		wantErr(t, "phone of a non-resident", err, cancuoc.Forbidden, "outside_jurisdiction", "")
 
-		// The move itself is allowed, and afterwards the person is theirs.
-		moved, err := w.svc.Update(ctx, dest, c.PIN, c.Version, registry.Meta{Reason: "Chuyển hộ khẩu", LegalBasis: "Luật Cư trú 68/2020/QH14"}, moveTo(ngocHa))
+		// A national administrator's correction goes through, with its
+		// legal basis...
+		_, err = w.svc.Update(ctx, w.admin, c.PIN, c.Version, registry.Meta{Reason: "Sửa sai sót dữ liệu"}, func(c *cancuoc.Citizen) error {
+			c.PermanentResidence = place34(hanoi, ngocHa, "số 3 phố Hoàng Hoa Thám")
+			return nil
+		})
+		wantErr(t, "correction without legal basis", err, cancuoc.Invalid, "legal_basis_required", "legal_basis")
+		fixed, err := w.svc.Update(ctx, w.admin, c.PIN, c.Version, registry.Meta{Reason: "Sửa sai sót dữ liệu nhập từ hệ thống cũ", LegalBasis: "Quyết định 12/QĐ-C06"},
+			func(c *cancuoc.Citizen) error {
+				c.PermanentResidence = place34(hanoi, ngocHa, "số 3 phố Hoàng Hoa Thám")
+				return nil
+			})
 		if err != nil {
-			t.Fatalf("move into the officer's commune: %v", err)
+			t.Fatalf("national correction: %v", err)
 		}
-		if moved.Home != (cancuoc.UnitRef{Province: hanoi, Commune: ngocHa}) || current(t, w.store, c.PIN).Home.Commune != ngocHa {
-			t.Fatalf("home after the move: %+v", moved.Home)
+		if fixed.Home != (cancuoc.UnitRef{Province: hanoi, Commune: ngocHa}) {
+			t.Fatalf("home after the correction: %+v", fixed.Home)
 		}
-		if _, err := w.svc.Update(ctx, dest, c.PIN, moved.Version, meta, func(c *cancuoc.Citizen) error { c.Phone = "0911111111"; return nil }); err != nil {
-			t.Fatalf("update after the move: %v", err)
-		}
-		// And the origin commune's officer no longer may.
-		origin := w.principal(t, cancuoc.RoleCommuneOfficer, cancuoc.Jurisdiction{Province: hanoi, Commune: baDinh})
-		_, err = w.svc.Get(ctx, origin, c.PIN, "x")
-		wantErr(t, "origin officer after the move", err, cancuoc.Forbidden, "outside_jurisdiction", "")
 	})
 }

@@ -51,7 +51,6 @@ func TestRegisterBirthValidation(t *testing.T) {
 			{"unknown father", func(b *registry.Birth) { b.Father = &cancuoc.Relative{PIN: "001190123456"} }, "father.pin", "parent_unknown"},
 			{"father as mother", func(b *registry.Birth) { b.Mother = &cancuoc.Relative{PIN: father.PIN} }, "mother.pin", "parent_sex_mismatch"},
 			{"empty parent", func(b *registry.Birth) { b.Mother = &cancuoc.Relative{} }, "mother", "relative_empty"},
-			{"unknown household", func(b *registry.Birth) { b.HouseholdID = "hh-none" }, "household_id", "household_unknown"},
 			{"no legal basis", func(b *registry.Birth) { b.LegalBasis = "" }, "legal_basis", "legal_basis_required"},
 		}
 		for _, tt := range tests {

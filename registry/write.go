@@ -15,6 +15,7 @@ type change struct {
 	action Action
 	event  string
 	meta   Meta
+	data   map[string]any // more of the event's data (see EventData)
 }
 
 // save validates c, gives it its next version and writes it with its history
@@ -67,7 +68,11 @@ func (s *Service) record(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Citizen,
 	}
 	// The event names the changed fields, never their values: consumers
 	// that need values read the record with their own rights.
-	data, err := json.Marshal(map[string]any{"fields": names})
+	fields := map[string]any{"fields": names}
+	for k, v := range ch.data {
+		fields[k] = v
+	}
+	data, err := json.Marshal(fields)
 	if err != nil {
 		return err
 	}
@@ -90,8 +95,8 @@ var protected = []string{"pin", "life_status", "death_date", "missing_since"}
 // the result as the next version. A stale version is refused with Conflict
 // (code "stale_version"): the caller rereads and decides again, so no change
 // is silently lost. The officer must cover the citizen's home; an officer of
-// the destination may also record a move into their jurisdiction, since the
-// law has residence registered where the person goes.
+// The residence fields are not changed here but by the residence
+// procedures (see checkResidence).
 func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, version int64, meta Meta, fn func(*cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
 	var out *cancuoc.Citizen
 	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
@@ -111,13 +116,28 @@ type UpdateOption func(*updateOpts)
 
 type updateOpts struct {
 	event        string
+	data         map[string]any
 	anyVersion   bool
 	placeChecked bool
+	residence    bool
 }
 
 // AsEvent makes the change's outbox event of the given type (for example
 // "citizen.married") instead of "citizen.updated".
 func AsEvent(eventType string) UpdateOption { return func(o *updateOpts) { o.event = eventType } }
+
+// EventData adds key and value to the change's event data beside the
+// changed fields' names: a fact of the decision that is no field of the
+// record (the day a marriage was registered). Never personal data beyond
+// what the event's type already tells.
+func EventData(key string, value any) UpdateOption {
+	return func(o *updateOpts) {
+		if o.data == nil {
+			o.data = map[string]any{}
+		}
+		o.data[key] = value
+	}
+}
 
 // AnyVersion accepts version 0 as "the current one": the caller read the
 // record in the same transaction, so there is no older copy to protect.
@@ -129,6 +149,12 @@ func AnyVersion() UpdateOption { return func(o *updateOpts) { o.anyVersion = tru
 // by the commune where the person stays, a marriage registered where one
 // spouse lives (which also links the other). The role check still applies.
 func PlaceChecked() UpdateOption { return func(o *updateOpts) { o.placeChecked = true } }
+
+// ResidenceProcedure marks a change made by a residence procedure
+// (package residence: household, temporary residence, absence,
+// deregistration), which alone changes the residence fields; see
+// checkResidence.
+func ResidenceProcedure() UpdateOption { return func(o *updateOpts) { o.residence = true } }
 
 // UpdateTx is Update inside the caller's transaction tx, with the same
 // rules (role, reason and legal basis, version, protected fields,
@@ -149,7 +175,7 @@ func (s *Service) UpdateTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Princi
 	if o.anyVersion && version == 0 {
 		version = -1
 	}
-	out, err := s.modifyTx(ctx, tx, op, pin, version, change{p, ActUpdate, ev, meta},
+	out, err := s.modifyTx(ctx, tx, op, pin, version, change{p, ActUpdate, ev, meta, o.data},
 		func(_ cancuoc.Tx, old, c *cancuoc.Citizen) error {
 			if err := fn(c); err != nil {
 				return err
@@ -157,10 +183,15 @@ func (s *Service) UpdateTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Princi
 			if err := checkProtected(op, old, c); err != nil {
 				return err
 			}
-			if o.placeChecked {
+			if !o.placeChecked {
+				if err := checkPlace(op, p, old.Home); err != nil {
+					return err
+				}
+			}
+			if o.residence {
 				return nil
 			}
-			return authorizeMove(op, p, old, c)
+			return checkResidence(op, p, old, c)
 		})
 	return out, cancuoc.WithOp(op, err)
 }
@@ -214,37 +245,44 @@ func (s *Service) modifyTx(ctx context.Context, tx cancuoc.Tx, op string, pin ca
 	return c, nil
 }
 
-// authorizeMove allows an update when the principal covers the old home, or
-// covers the new home and only residence fields moved it there.
-func authorizeMove(op string, p *cancuoc.Principal, old, c *cancuoc.Citizen) error {
-	err := checkPlace(op, p, old.Home)
-	if err == nil {
-		return nil
-	}
-	derive(c)
-	if !p.Jurisdiction.Covers(c.Home) {
-		return err
-	}
-	changes, derr := diff(old, c)
-	if derr != nil {
-		return derr
-	}
-	for _, ch := range changes {
-		switch ch.Field {
-		case "permanent_residence", "current_residence", "temporary_residence", "residence_file_number", "household":
-		default:
-			return err
-		}
-	}
-	return nil
-}
-
 func staleVersion(op string, asked, current int64) error {
 	e := cancuoc.E(cancuoc.Conflict, op, "stale_version",
 		fmt.Sprintf("Hồ sơ đã được cập nhật (bạn gửi phiên bản %d, hiện là %d); hãy tải lại phiên bản mới nhất rồi thực hiện lại.", asked, current),
 		fmt.Sprintf("The record has changed (you sent version %d, it is now at %d); reload the latest version and apply your change again.", asked, current))
 	e.Field = "version"
 	return e
+}
+
+// residenceFields are the record's fields kept by the residence register:
+// each change of them is a decision of a residence procedure (Law on
+// Residence 2020 art. 20–31) with its own entry in the person's residence
+// history, the head's consent and the person's request where the law asks
+// for them. A general update changing them would bypass all of that, and
+// let the officer of any commune move a person into it.
+var residenceFields = []string{"permanent_residence", "household", "temporary_residence", "temporary_absence"}
+
+// checkResidence refuses a change of a residence field outside a residence
+// procedure. A national administrator may still correct such a field (a
+// data error of an import, for example): that correction names its legal
+// basis like every update, and is the only way round the procedures.
+func checkResidence(op string, p *cancuoc.Principal, old, c *cancuoc.Citizen) error {
+	if p.Role == cancuoc.RoleNationalAdmin {
+		return nil
+	}
+	changes, err := diffOf(old, c, residenceFields)
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	f := changes[0].Field
+	return cancuoc.InvalidField(op, f, "residence_procedure_required",
+		"Trường "+f+" chỉ thay đổi qua thủ tục cư trú: đăng ký thường trú (POST /v1/households, POST /v1/households/{id}/members), "+
+			"tạm trú (POST /v1/residence/temporary, gia hạn POST /v1/citizens/{pin}/temporary-residence/renewal), "+
+			"khai báo tạm vắng (POST /v1/citizens/{pin}/temporary-absence), xóa đăng ký thường trú (POST /v1/citizens/{pin}/deregistration) "+
+			"hoặc hồ sơ đề nghị của công dân; không sửa qua cập nhật chung.",
+		"Field "+f+" changes only through a residence procedure: permanent residence (POST /v1/households, POST /v1/households/{id}/members), "+
+			"temporary residence (POST /v1/residence/temporary, renewal POST /v1/citizens/{pin}/temporary-residence/renewal), "+
+			"temporary absence (POST /v1/citizens/{pin}/temporary-absence), deregistration (POST /v1/citizens/{pin}/deregistration) "+
+			"or a citizen's application; not through the general update.")
 }
 
 func checkProtected(op string, old, c *cancuoc.Citizen) error {

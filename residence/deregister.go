@@ -2,6 +2,7 @@ package residence
 
 import (
 	"context"
+	"time"
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/registry"
@@ -133,7 +134,7 @@ func (s *Service) deregister(ctx context.Context, tx cancuoc.Tx, op string, p *c
 			r.TemporaryResidence = nil
 		}
 		return nil
-	}, registry.AnyVersion())
+	}, registry.AnyVersion(), registry.ResidenceProcedure())
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +156,10 @@ func (s *Service) deregister(ctx context.Context, tx cancuoc.Tx, op string, p *c
 }
 
 // endMember ends pin's membership of household id, if the household is in
-// the register. A head's household is left without a head until its
+// the register or its records open it there. A head's household is left without a head until its
 // members choose one.
 func (s *Service) endMember(ctx context.Context, tx cancuoc.Tx, id string, pin cancuoc.PIN) error {
-	h, err := tx.Household(ctx, id)
+	h, err := s.household(ctx, tx, id)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
 		return nil
 	}
@@ -168,9 +169,7 @@ func (s *Service) endMember(ctx context.Context, tx cancuoc.Tx, id string, pin c
 	if !endMembership(h, pin, s.clock()) {
 		return nil
 	}
-	prev := h.Version
-	h.Version, h.UpdatedAt = prev+1, s.clock()
-	return tx.UpdateHousehold(ctx, h, prev)
+	return saveHousehold(ctx, tx, h, s.clock())
 }
 
 // RegisterNewbornTx registers a newborn's permanent residence in a
@@ -241,32 +240,102 @@ func isParent(c *cancuoc.Citizen, pin cancuoc.PIN) bool {
 	return (c.Father != nil && c.Father.PIN == pin) || (c.Mother != nil && c.Mother.PIN == pin)
 }
 
-// householdOf returns the parent's household from the residence register.
-// A household known only from the records (households registered on paper
-// before the register existed, and the demo population) is opened in the
-// register from them first: its head and the parent as members, at the
-// parent's permanent residence, so the newborn can join it. Such a
-// household is returned unsaved (version 0): admit stores it once, with
-// the newborn, instead of an insert and then an update in the same
-// transaction.
+// householdOf returns the parent's household from the residence register,
+// opened from the records first when it is known only from them (see
+// household).
 func (s *Service) householdOf(ctx context.Context, tx cancuoc.Tx, par *cancuoc.Citizen) (*cancuoc.Household, error) {
-	link := par.Household
-	h, err := tx.Household(ctx, link.ID)
+	return s.household(ctx, tx, par.Household.ID)
+}
+
+// householdReader is what household reads: a transaction or the store.
+type householdReader interface {
+	Household(ctx context.Context, id string) (*cancuoc.Household, error)
+	HouseholdMembers(ctx context.Context, householdID string) ([]*cancuoc.Citizen, error)
+}
+
+// household returns household id from the residence register. A household
+// known only from the records (registered on paper before the register
+// existed, imported, or the demo population) is opened from every living
+// person whose record links it, with the relationships their records
+// give, at the head's permanent residence: so it can be viewed, joined and
+// given a new head like any other. It is returned unsaved (version 0); the
+// first change stores it (saveHousehold), so a read writes nothing. A
+// household no record links, or whose address is not in today's units, is
+// NotFound as before.
+func (s *Service) household(ctx context.Context, r householdReader, id string) (*cancuoc.Household, error) {
+	h, err := r.Household(ctx, id)
 	if cancuoc.KindOf(err) != cancuoc.NotFound {
 		return h, err
 	}
+	notFound := err
+	linked, err := r.HouseholdMembers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var living []*cancuoc.Citizen
+	headPIN := cancuoc.PIN("")
+	for _, c := range linked {
+		if c.LifeStatus != cancuoc.Alive || c.Household == nil || c.Household.ID != id {
+			continue
+		}
+		living = append(living, c)
+		if c.Household.Relation == cancuoc.RelationHead {
+			headPIN = c.PIN
+		} else if headPIN == "" {
+			headPIN = c.Household.HeadPIN
+		}
+	}
+	// The address: the head's permanent residence, else a member's.
+	var addr *cancuoc.Place
+	for _, c := range living {
+		if a, ok := todayPlace(c.PermanentResidence); ok && (addr == nil || c.PIN == headPIN) {
+			addr = a
+		}
+	}
+	if addr == nil {
+		return nil, notFound
+	}
 	now := s.clock()
-	h = &cancuoc.Household{ID: link.ID, Address: *par.PermanentResidence, HeadPIN: link.HeadPIN}
-	if h.HeadPIN == "" || link.Relation == cancuoc.RelationHead {
-		h.HeadPIN = par.PIN
+	h = &cancuoc.Household{ID: id, Address: *addr, HeadPIN: headPIN}
+	for _, c := range living {
+		rel := c.Household.Relation
+		if c.PIN == headPIN {
+			rel = cancuoc.RelationHead
+		} else if rel == cancuoc.RelationHead || rel == "" {
+			rel = "khác" // a second "head" in the records: not theirs to say
+		}
+		h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: c.PIN, Name: c.FullName, Relation: rel, Since: now})
 	}
-	if h.HeadPIN != par.PIN {
-		h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: h.HeadPIN, Name: link.HeadName, Relation: cancuoc.RelationHead, Since: now})
-	}
-	rel := link.Relation
-	if h.HeadPIN == par.PIN {
-		rel = cancuoc.RelationHead
-	}
-	h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: par.PIN, Name: par.FullName, Relation: rel, Since: now})
 	return h, nil
+}
+
+// todayPlace is p in today's units (an older code mapped through p.Today),
+// false when it has none: a household's address decides whose officers
+// act on it.
+func todayPlace(p *cancuoc.Place) (*cancuoc.Place, bool) {
+	if p == nil || (p.Country != "" && p.Country != "VNM") {
+		return nil, false
+	}
+	out := *p
+	out.Today = nil
+	if p.Era == cancuoc.Era34 && p.Province != "" && p.Commune != "" {
+		return &out, true
+	}
+	if p.Today != nil && p.Today.Province != "" && p.Today.Commune != "" {
+		out.Era, out.Province, out.District, out.Commune = cancuoc.Era34, p.Today.Province, "", p.Today.Commune
+		return &out, true
+	}
+	return nil, false
+}
+
+// saveHousehold stores h as its next version, inserting a household
+// opened from the records (version 0).
+func saveHousehold(ctx context.Context, tx cancuoc.Tx, h *cancuoc.Household, now time.Time) error {
+	if h.Version == 0 {
+		h.Version, h.CreatedAt, h.UpdatedAt = 1, now, now
+		return tx.InsertHousehold(ctx, h)
+	}
+	prev := h.Version
+	h.Version, h.UpdatedAt = prev+1, now
+	return tx.UpdateHousehold(ctx, h, prev)
 }

@@ -157,7 +157,7 @@ func (s *Service) JoinHouseholdTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc
 		return nil, err
 	}
 	out, err := func() (*cancuoc.Household, error) {
-		h, err := tx.Household(ctx, id)
+		h, err := s.household(ctx, tx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +195,7 @@ func (s *Service) JoinHouseholdTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc
 // HouseholdUnit is the unit of household id's address, whose officers
 // decide who joins it.
 func (s *Service) HouseholdUnit(ctx context.Context, id string) (cancuoc.UnitRef, error) {
-	h, err := s.store.Household(ctx, id)
+	h, err := s.household(ctx, s.store, id)
 	if err != nil {
 		return cancuoc.UnitRef{}, err
 	}
@@ -299,17 +299,8 @@ func (s *Service) admit(ctx context.Context, tx cancuoc.Tx, op string, p *cancuo
 		Unit: unitRef(h), HouseholdID: h.ID, Relation: relation, Consent: consent, Request: request, From: cancuoc.DateOf(now.In(Zone))}
 	h.Members = append(h.Members, cancuoc.HouseholdMember{PIN: c.PIN, Name: c.FullName, Relation: relation,
 		Since: now, Consent: consent, Request: request, EntryID: e.ID})
-	if h.Version == 0 { // a new household, with its head
-		h.Version, h.CreatedAt, h.UpdatedAt = 1, now, now
-		if err := tx.InsertHousehold(ctx, h); err != nil {
-			return err
-		}
-	} else {
-		prev := h.Version
-		h.Version, h.UpdatedAt = prev+1, now
-		if err := tx.UpdateHousehold(ctx, h, prev); err != nil {
-			return err
-		}
+	if err := saveHousehold(ctx, tx, h, now); err != nil { // a new household, or one opened from the records, is inserted
+		return err
 	}
 	head := c
 	if c.PIN != h.HeadPIN {
@@ -317,21 +308,73 @@ func (s *Service) admit(ctx context.Context, tx cancuoc.Tx, op string, p *cancuo
 			return err
 		}
 	}
+	ended, err := s.endTemporary(ctx, tx, c, unitRef(h))
+	if err != nil {
+		return err
+	}
 	// The record first: its audit entry must precede the events below
 	// (see cancuoc.AuditLog on lock order).
 	if _, err := s.reg.UpdateTx(ctx, tx, p, c.PIN, 0, m, func(r *cancuoc.Citizen) error {
 		r.PermanentResidence = placeCopy(h.Address)
 		r.Household = &cancuoc.HouseholdLink{ID: h.ID, HeadPIN: head.PIN, HeadName: head.FullName, Relation: relation}
+		if ended != nil {
+			r.TemporaryResidence = nil
+		}
 		return nil
-	}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
+	}, registry.AnyVersion(), registry.PlaceChecked(), registry.ResidenceProcedure()); err != nil {
 		return err
 	}
 	if left != nil {
-		if err := s.record(ctx, tx, p, left, m, cancuoc.EventResidenceRegistered); err != nil {
+		if err := s.record(ctx, tx, p, left, m, cancuoc.EventResidenceLeft); err != nil {
+			return err
+		}
+	}
+	if ended != nil {
+		if err := s.record(ctx, tx, p, ended, m, cancuoc.EventResidenceTemporaryEnded); err != nil {
 			return err
 		}
 	}
 	return s.record(ctx, tx, p, e, m, cancuoc.EventResidenceRegistered)
+}
+
+// endTemporary ends c's temporary residence in unit, where they now
+// register permanent residence: the temporary registration is deleted when
+// the person is registered permanently where they stayed (Law on Residence
+// art. 29(1)(đ)), and temporary residence is not kept in the commune of
+// the permanent one (art. 27). Left in place it would stay on the commune's
+// expiry list and on the record. A temporary residence elsewhere goes on.
+// It removes the current registration and returns the entry to record,
+// nil when there is none in unit.
+func (s *Service) endTemporary(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Citizen, unit cancuoc.UnitRef) (*cancuoc.ResidenceEntry, error) {
+	cur, err := tx.Temporary(ctx, c.PIN)
+	if cancuoc.KindOf(err) == cancuoc.NotFound {
+		cur, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.Unit != unit {
+		return nil, nil
+	}
+	if cur == nil {
+		if c.TemporaryResidence == nil {
+			return nil, nil
+		}
+		if pl, ok := todayPlace(&c.TemporaryResidence.Place); !ok || (cancuoc.UnitRef{Province: pl.Province, Commune: pl.Commune}) != unit {
+			return nil, nil
+		}
+	}
+	e := &cancuoc.ResidenceEntry{PIN: c.PIN, Kind: cancuoc.ResidenceTemporaryEnded, Until: s.today()}
+	switch {
+	case cur != nil:
+		e.Place, e.Unit, e.From = placeCopy(cur.Place), cur.Unit, cur.From
+		if err := tx.DeleteTemporary(ctx, c.PIN); err != nil {
+			return nil, err
+		}
+	default: // only on the record (imported)
+		e.Place, e.Unit, e.From = placeCopy(c.TemporaryResidence.Place), unit, c.TemporaryResidence.From
+	}
+	return e, nil
 }
 
 // leave ends c's active membership of a household other than except, when
@@ -342,9 +385,9 @@ func (s *Service) leave(ctx context.Context, tx cancuoc.Tx, op string, c *cancuo
 	if c.Household == nil || c.Household.ID == "" || c.Household.ID == except {
 		return nil, nil
 	}
-	old, err := tx.Household(ctx, c.Household.ID)
+	old, err := s.household(ctx, tx, c.Household.ID)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
-		return nil, nil // a link from before the residence register (imported records)
+		return nil, nil // a link no other record shares, at no address of today's units
 	}
 	if err != nil {
 		return nil, err
@@ -357,9 +400,7 @@ func (s *Service) leave(ctx context.Context, tx cancuoc.Tx, op string, c *cancuo
 	if !endMembership(old, c.PIN, s.clock()) {
 		return nil, nil
 	}
-	prev := old.Version
-	old.Version, old.UpdatedAt = prev+1, s.clock()
-	if err := tx.UpdateHousehold(ctx, old, prev); err != nil {
+	if err := saveHousehold(ctx, tx, old, s.clock()); err != nil {
 		return nil, err
 	}
 	return &cancuoc.ResidenceEntry{PIN: c.PIN, Kind: cancuoc.ResidenceLeft, Place: placeCopy(old.Address), Unit: unitRef(old),
@@ -395,7 +436,7 @@ func (s *Service) Household(ctx context.Context, p *cancuoc.Principal, id, purpo
 	if err := canSee(op, p, "household"); err != nil {
 		return nil, err
 	}
-	h, err := s.store.Household(ctx, id)
+	h, err := s.household(ctx, s.store, id)
 	if err != nil {
 		return nil, cancuoc.WithOp(op, err)
 	}
@@ -450,7 +491,7 @@ func (s *Service) ChangeHead(ctx context.Context, p *cancuoc.Principal, id strin
 	}
 	var out *cancuoc.Household
 	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {
-		h, err := tx.Household(ctx, id)
+		h, err := s.household(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -490,21 +531,20 @@ func (s *Service) ChangeHead(ctx context.Context, p *cancuoc.Principal, id strin
 					"Chỉ ghi quan hệ của các thành viên hiện tại khác chủ hộ mới.", "Give relationships only for current members other than the new head.")
 			}
 		}
-		prev := h.Version
-		h.HeadPIN, h.Version, h.UpdatedAt = nh.HeadPIN, prev+1, s.clock()
+		h.HeadPIN = nh.HeadPIN
 		for i := range h.Members {
 			if r, ok := rels[h.Members[i].PIN]; ok && h.Members[i].Active() {
 				h.Members[i].Relation = r
 			}
 		}
-		if err := tx.UpdateHousehold(ctx, h, prev); err != nil {
+		if err := saveHousehold(ctx, tx, h, s.clock()); err != nil {
 			return err
 		}
 		for _, m := range h.ActiveMembers() {
 			if _, err := s.reg.UpdateTx(ctx, tx, p, m.PIN, 0, nh.Meta, func(r *cancuoc.Citizen) error {
 				r.Household = &cancuoc.HouseholdLink{ID: h.ID, HeadPIN: head.PIN, HeadName: head.FullName, Relation: m.Relation}
 				return nil
-			}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
+			}, registry.AnyVersion(), registry.PlaceChecked(), registry.ResidenceProcedure()); err != nil {
 				return err
 			}
 		}

@@ -64,11 +64,12 @@ func (s *Service) Marry(ctx context.Context, p *cancuoc.Principal, m Marriage) (
 		}
 		for i, x := range [2][2]*cancuoc.Citizen{{a, b}, {b, a}} {
 			self, other := x[0], x[1]
-			out[i], err = s.reg.UpdateTx(ctx, tx, p, self.PIN, 0, m.Meta, func(r *cancuoc.Citizen) error {
+			out[i], err = s.reg.UpdateTx(ctx, tx, p, self.PIN, 0, dated(m.Meta, "kết hôn", m.Date), func(r *cancuoc.Citizen) error {
 				r.Spouse = &cancuoc.Relative{PIN: other.PIN, Name: other.FullName, Nationality: other.Nationality}
 				r.MaritalStatus = cancuoc.Married
 				return nil
-			}, registry.AnyVersion(), registry.PlaceChecked(), registry.AsEvent(cancuoc.EventCitizenMarried))
+			}, registry.AnyVersion(), registry.PlaceChecked(), registry.AsEvent(cancuoc.EventCitizenMarried),
+				registry.EventData("date", m.Date.String()))
 			if err != nil {
 				return err
 			}
@@ -105,10 +106,11 @@ func (s *Service) Divorce(ctx context.Context, p *cancuoc.Principal, d Divorce) 
 				"Hai người này không được ghi là vợ chồng của nhau.", "These two people are not recorded as married to each other.")
 		}
 		for i, c := range []*cancuoc.Citizen{a, b} {
-			out[i], err = s.reg.UpdateTx(ctx, tx, p, c.PIN, 0, d.Meta, func(r *cancuoc.Citizen) error {
+			out[i], err = s.reg.UpdateTx(ctx, tx, p, c.PIN, 0, dated(d.Meta, "ly hôn", d.Date), func(r *cancuoc.Citizen) error {
 				r.Spouse, r.MaritalStatus = nil, cancuoc.Divorced
 				return nil
-			}, registry.AnyVersion(), registry.PlaceChecked(), registry.AsEvent(cancuoc.EventCitizenDivorced))
+			}, registry.AnyVersion(), registry.PlaceChecked(), registry.AsEvent(cancuoc.EventCitizenDivorced),
+				registry.EventData("date", d.Date.String()))
 			if err != nil {
 				return err
 			}
@@ -151,6 +153,15 @@ func (s *Service) refused(ctx context.Context, p *cancuoc.Principal, action stri
 		return aerr
 	}
 	return err
+}
+
+// dated is m with the day of the marriage or divorce in its reason: the
+// record keeps no date of its marital status, so the history row (whose
+// reason is shown with the change) is where the day stays, as the event
+// data ("date") is for consumers.
+func dated(m registry.Meta, what string, d cancuoc.Date) registry.Meta {
+	m.Reason = m.Reason + " (ngày " + what + ": " + d.String() + ")"
+	return m
 }
 
 // checkDay requires a full date not in the future (in Vietnam).

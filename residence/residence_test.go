@@ -318,20 +318,32 @@ func TestTemporaryResidence(t *testing.T) {
 		}
 		_, err = w.svc.Expiring(ctx, w.baDinh, residence.Expiry{Commune: ngocHa, WithinDays: 30})
 		wantErr(t, "listing another commune", err, cancuoc.Forbidden, "outside_jurisdiction")
-		w.clock.Set(now0.AddDate(0, 0, 15))
-		if items := list(w.hanoiProv, 0); len(items) != 1 || !items[0].Expired || items[0].DaysLeft != -5 {
-			t.Errorf("expired list: %+v", items)
-		}
-		// Renewal, then the list is empty again.
-		r, err := w.svc.RenewTemporary(ctx, w.ngocHa, student.PIN, residence.Renewal{Until: d(2027, 3, 25), Meta: why})
+		// Renewal on the last day, while it lasts.
+		w.clock.Set(now0.AddDate(0, 0, 10))
+		r, err := w.svc.RenewTemporary(ctx, w.ngocHa, student.PIN, residence.Renewal{Until: d(2026, 3, 30), Meta: why})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.EntryID == reg.EntryID || r.From != d(2026, 3, 25) {
+		if r.EntryID == reg.EntryID || r.From != d(2026, 3, 20) || r.Until != d(2026, 3, 30) {
 			t.Errorf("renewal %+v", r)
 		}
+		w.clock.Set(now0.AddDate(0, 0, 25))
+		if items := list(w.hanoiProv, 0); len(items) != 1 || !items[0].Expired || items[0].DaysLeft != -5 {
+			t.Errorf("expired list: %+v", items)
+		}
+		// Once ended it is not renewed but registered anew; then the list
+		// is empty again.
+		_, err = w.svc.RenewTemporary(ctx, w.ngocHa, student.PIN, residence.Renewal{Until: d(2027, 4, 1), Meta: why})
+		wantErr(t, "renewal of an expired registration", err, cancuoc.Conflict, "temporary_expired")
+		again, err := w.svc.RegisterTemporary(ctx, w.ngocHa, tmp(student.PIN, ngocHa, d(2027, 4, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.From != d(2026, 4, 4) {
+			t.Errorf("new registration %+v", again)
+		}
 		if items := list(w.hanoiProv, 0); len(items) != 0 {
-			t.Errorf("after renewal: %+v", items)
+			t.Errorf("after the new registration: %+v", items)
 		}
 		_, err = w.svc.RenewTemporary(ctx, w.ngocHa, student.PIN, residence.Renewal{Until: d(2029, 1, 1), Meta: why})
 		wantErr(t, "renewal over two years", err, cancuoc.Invalid, "temporary_too_long")

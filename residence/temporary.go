@@ -152,6 +152,14 @@ func (s *Service) RenewTemporary(ctx context.Context, p *cancuoc.Principal, pin 
 		if err := registry.Authorize(op, p, registry.ActUpdate, cur.Unit); err != nil {
 			return err
 		}
+		// A registration is renewed while it lasts (its last day included);
+		// once it has ended the person is not registered there any more and
+		// registers anew (Law on Residence art. 28).
+		if cur.Until.Earliest().Before(s.today().Earliest()) {
+			return cancuoc.E(cancuoc.Conflict, op, "temporary_expired",
+				"Đăng ký tạm trú đã hết hạn ngày "+cur.Until.String()+"; không gia hạn được, cần đăng ký tạm trú mới (POST /v1/residence/temporary).",
+				"The temporary residence ended on "+cur.Until.String()+"; it cannot be renewed: register a new temporary residence (POST /v1/residence/temporary).")
+		}
 		if !r.Until.Complete() || !r.Until.Earliest().After(cur.Until.Earliest()) {
 			return cancuoc.InvalidField(op, "until", "renewal_not_later",
 				"Ngày hết hạn mới phải là ngày đầy đủ, sau ngày hết hạn hiện tại.", "The new end must be a full date after the current end.")
@@ -163,7 +171,9 @@ func (s *Service) RenewTemporary(ctx context.Context, p *cancuoc.Principal, pin 
 		if err != nil {
 			return err
 		}
-		if err := alive(op, c); err != nil {
+		// The same conditions as a registration: the person may since have
+		// registered permanent residence in that commune.
+		if err := TemporaryAllowed(op, c, cur.Unit); err != nil {
 			return err
 		}
 		out, err = s.putTemporary(ctx, tx, p, pin, cur.Place, cur.Unit, s.today(), r.Until, r.Meta, cancuoc.ResidenceRenewal, nil)
@@ -182,7 +192,7 @@ func (s *Service) putTemporary(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Pr
 	if _, err := s.reg.UpdateTx(ctx, tx, p, pin, 0, m, func(r *cancuoc.Citizen) error {
 		r.TemporaryResidence = &cancuoc.TemporaryResidence{Place: *placeCopy(place), From: from, Until: until}
 		return nil
-	}, registry.AnyVersion(), registry.PlaceChecked()); err != nil {
+	}, registry.AnyVersion(), registry.PlaceChecked(), registry.ResidenceProcedure()); err != nil {
 		return nil, err
 	}
 	e := &cancuoc.ResidenceEntry{PIN: pin, Kind: kind, Place: placeCopy(place), Unit: unit, From: from, Until: until, Request: request}
@@ -298,7 +308,7 @@ func (s *Service) DeclareAbsence(ctx context.Context, p *cancuoc.Principal, pin 
 		out, err = s.reg.UpdateTx(ctx, tx, p, pin, 0, a.Meta, func(r *cancuoc.Citizen) error {
 			r.TemporaryAbsence = &cancuoc.TemporaryAbsence{From: a.From, Until: a.Until, Destination: a.Destination, Reason: a.Purpose}
 			return nil
-		}, registry.AnyVersion())
+		}, registry.AnyVersion(), registry.ResidenceProcedure())
 		if err != nil {
 			return err
 		}

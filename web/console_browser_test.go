@@ -32,13 +32,7 @@ func TestBrowserConsoleWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.reg.Update(ctx, e.officer, e.me, c.Version, registry.Meta{Reason: "Chuyển chỗ ở trong phường", LegalBasis: "Luật Cư trú 2020, điều 22"},
-		func(n *cancuoc.Citizen) error {
-			n.PermanentResidence.Detail = "số 5 phố Phan Đình Phùng"
-			return nil
-		}); err != nil {
-		t.Fatal(err)
-	}
+	e.moveWithinWard(t, c)
 	for _, np := range []partner.NewPartner{
 		{ID: "bank-vd", Name: "Ngân hàng Ví dụ", Kind: cancuoc.PartnerBank, Policy: cancuoc.PartnerPolicy{Operations: []cancuoc.PartnerOp{cancuoc.OpMatch, cancuoc.OpRelease},
 			Fields: []string{"full_name", "birth_date"}, Purpose: "Xác thực khách hàng (eKYC)", LegalBasis: "Thông tư 17/2024/TT-NHNN", Quota: cancuoc.Quota{PerMinute: 600}}},

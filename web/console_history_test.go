@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cancuoc/cancuoc"
-	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/storetest"
 )
 
@@ -22,13 +20,7 @@ func TestConsoleVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.reg.Update(ctx, e.officer, e.me, c.Version, registry.Meta{Reason: "Chuyển chỗ ở trong phường", LegalBasis: "Luật Cư trú 2020, điều 22"},
-		func(n *cancuoc.Citizen) error {
-			n.PermanentResidence.Detail = "số 5 phố Phan Đình Phùng"
-			return nil
-		}); err != nil {
-		t.Fatal(err)
-	}
+	e.moveWithinWard(t, c)
 	u := e.user()
 	u.login("/console/login", storetest.PIN(2))
 	p := u.get("/console/citizens/" + string(e.me))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/registry"
+	"github.com/cancuoc/cancuoc/residence"
 	"github.com/cancuoc/cancuoc/storetest"
 	"github.com/cancuoc/cancuoc/workflow"
 )
@@ -51,6 +52,20 @@ func (e *env) officerAt(pin cancuoc.PIN, home cancuoc.UnitRef, np registry.NewPr
 	return p
 }
 
+// moveWithinWard registers the permanent residence of me (c) at another
+// address of the same ward, through the residence procedure: the record's
+// version 3 changes the address's detail (and links the new household).
+func (e *env) moveWithinWard(t *testing.T, c *cancuoc.Citizen) {
+	t.Helper()
+	addr := *c.PermanentResidence
+	addr.Detail = "số 5 phố Phan Đình Phùng"
+	if _, err := e.res.CreateHousehold(t.Context(), e.officer, residence.NewHousehold{Address: addr, HeadPIN: e.me,
+		Request: &cancuoc.HeadConsent{By: e.me, At: time.Now(), Method: "in_person"},
+		Meta:    registry.Meta{Reason: "Chuyển chỗ ở trong phường", LegalBasis: "Luật Cư trú 2020, điều 22"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // submitBirth files a birth online by citizen me (the father), handled in
 // Ba Đình; me heads a household so the child's residence can follow.
 func (e *env) submitBirth(t *testing.T) *workflow.File {
@@ -61,11 +76,11 @@ func (e *env) submitBirth(t *testing.T) *workflow.File {
 		t.Fatal(err)
 	}
 	if c.Household == nil {
-		_, err := e.reg.Update(ctx, e.officer, e.me, c.Version, registry.Meta{Reason: "Lập hộ", LegalBasis: "Luật Cư trú 2020"},
-			func(n *cancuoc.Citizen) error {
-				n.Household = &cancuoc.HouseholdLink{ID: "HH-01-0001", HeadPIN: n.PIN, HeadName: n.FullName, Relation: cancuoc.RelationHead}
-				return nil
-			})
+		// Through the residence procedure, as the household must be in the
+		// register for the police step to register the child in it.
+		_, err := e.res.CreateHousehold(ctx, e.officer, residence.NewHousehold{Address: *c.PermanentResidence, HeadPIN: e.me,
+			Request: &cancuoc.HeadConsent{By: e.me, At: time.Now(), Method: "in_person"},
+			Meta:    registry.Meta{Reason: "Lập hộ", LegalBasis: "Luật Cư trú 2020"}})
 		if err != nil {
 			t.Fatal(err)
 		}
