@@ -69,6 +69,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		e = cancuoc.E(cancuoc.Internal, "", "internal", "Lỗi hệ thống; vui lòng thử lại sau hoặc báo quản trị viên kèm mã yêu cầu.",
 			"Internal error; try again later or report the request ID to the operator.")
 	}
+	if e.Kind == cancuoc.Unavailable {
+		// The caller is told to try again; the operator needs to know why
+		// (the stores' errors hold no personal data: postgres.dbErr).
+		log.Warn("unavailable", "request_id", requestID(r.Context()), "route", r.Pattern, "code", e.Code, "err", err)
+	}
 	if e.RetryAfter > 0 {
 		// Whole seconds, rounded up: waiting less would only be refused again.
 		w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))

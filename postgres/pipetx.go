@@ -430,6 +430,18 @@ type batchRows struct {
 	err    error
 }
 
+// Next closes the batch with the rows when they run out, as pgx closes
+// its rows: a caller that reads to the end without Close (pgx allows it)
+// would otherwise leave the batch open, and the connection busy for the
+// transaction's next statement ("conn busy").
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
 func (r *batchRows) Close() {
 	r.Rows.Close()
 	if !r.closed {

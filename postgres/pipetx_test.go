@@ -57,6 +57,26 @@ func TestPipelinedTx(t *testing.T) {
 		}
 	})
 
+	t.Run("rows read to the end after queued writes", func(t *testing.T) {
+		// A query that carries held writes reads its rows from their
+		// batch; read to the end without Close (as collectCitizens does,
+		// and pgx allows), the batch must close too, or the next
+		// statement finds the connection busy.
+		err := s.InTx(ctx, func(tx cancuoc.Tx) error {
+			if err := tx.InsertToken(ctx, tok("rows1")); err != nil {
+				return err
+			}
+			if _, err := tx.HouseholdMembers(ctx, "HH-none"); err != nil {
+				return err
+			}
+			_, err := tx.Token(ctx, "rows1")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("raised error with COMMIT", func(t *testing.T) {
 		// Both inserts wait; the second raises unique_violation in the
 		// round trip that carries COMMIT.
