@@ -346,6 +346,15 @@ func (s *Service) admit(ctx context.Context, tx cancuoc.Tx, op string, p *cancuo
 // It removes the current registration and returns the entry to record,
 // nil when there is none in unit.
 func (s *Service) endTemporary(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Citizen, unit cancuoc.UnitRef) (*cancuoc.ResidenceEntry, error) {
+	// The register's row is written with the record's field (putTemporary)
+	// and removed with it, so a record without one has none to end: no
+	// read. The read would cost more than its round trip in a batch of
+	// settled steps (a newborn's residence each): the writes around it are
+	// gathered into one statement per table only when no read answer is
+	// waited for between them (postgres pipeset.go).
+	if c.TemporaryResidence == nil {
+		return nil, nil
+	}
 	cur, err := tx.Temporary(ctx, c.PIN)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
 		cur, err = nil, nil
@@ -357,9 +366,6 @@ func (s *Service) endTemporary(ctx context.Context, tx cancuoc.Tx, c *cancuoc.Ci
 		return nil, nil
 	}
 	if cur == nil {
-		if c.TemporaryResidence == nil {
-			return nil, nil
-		}
 		if pl, ok := todayPlace(&c.TemporaryResidence.Place); !ok || (cancuoc.UnitRef{Province: pl.Province, Commune: pl.Commune}) != unit {
 			return nil, nil
 		}

@@ -20,7 +20,8 @@ const (
 )
 
 // Seeded is what Seed created: eight API keys per agency (clients that
-// race for the same tasks), n mothers heading a household each, and n
+// race for the same tasks), n mothers heading a household each (in the
+// residence register and on their records), and n
 // people born in 1940 (85 or older, so the funeral allowance is paid by
 // labour–social affairs unless they were insured: born 1930–1940).
 type Seeded struct {
@@ -78,6 +79,16 @@ func Seed(ctx context.Context, st cancuoc.Store, n int, agencies []string) (*See
 			c.Household = &cancuoc.HouseholdLink{ID: hh, HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
 			return nil
 		}); err != nil {
+			return nil, err
+		}
+		// The household is in the register too, as a household is once any
+		// residence procedure has touched it: a newborn joins it as it is,
+		// and the births measured are not the one-time opening of a
+		// household known only from the records.
+		at := m.UpdatedAt
+		if err := st.InsertHousehold(ctx, &cancuoc.Household{ID: hh, Version: 1, HeadPIN: m.PIN, CreatedAt: at, UpdatedAt: at,
+			Address: *m.PermanentResidence,
+			Members: []cancuoc.HouseholdMember{{PIN: m.PIN, Name: m.FullName, Relation: cancuoc.RelationHead, Since: at}}}); err != nil {
 			return nil, err
 		}
 		born = BirthDate(i, 1930, 11)
