@@ -9,6 +9,7 @@ import (
 
 	"github.com/cancuoc/cancuoc"
 	"github.com/cancuoc/cancuoc/application"
+	"github.com/cancuoc/cancuoc/registry"
 	"github.com/cancuoc/cancuoc/residence"
 	"github.com/cancuoc/cancuoc/stats"
 )
@@ -304,6 +305,38 @@ func TestWithdrawOverdueStats(t *testing.T) {
 		}
 		if f.Total.Value != 2 {
 			t.Errorf("total %+v", f.Total)
+		}
+	})
+}
+
+// A child joins, by a parent's online application, a household known only
+// from its members' records (imported paper household books): the filing
+// is checked against the household the register opens from them.
+func TestJoinRecordOnlyHousehold(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		const hid = "HH-PAPER-1"
+		mai := w.adult(t, "Đỗ Thị Mai", cancuoc.Female, baDinh)
+		if _, err := w.reg.Update(ctx, w.admin, mai.PIN, w.current(t, mai.PIN).Version,
+			registry.Meta{Reason: "Nạp sổ hộ khẩu giấy", LegalBasis: "Luật Cư trú 2020, Điều 38"}, func(c *cancuoc.Citizen) error {
+				c.PermanentResidence = &cancuoc.Place{Era: cancuoc.Era34, Province: hanoi, Commune: baDinh, Detail: "số 3 phố Đội Cấn"}
+				c.Household = &cancuoc.HouseholdLink{ID: hid, HeadPIN: c.PIN, HeadName: c.FullName, Relation: cancuoc.RelationHead}
+				return nil
+			}); err != nil {
+			t.Fatal(err)
+		}
+		child := w.person(t, "Đỗ Minh Khang", cancuoc.Male, cancuoc.Date{Year: 2021, Month: 4, Day: 5}, hanoi, ngocHa, mai)
+		j, err := w.svc.File(ctx, as(mai), application.Filing{Kind: cancuoc.AppPermanentResidence, PIN: child.PIN,
+			Payload: raw(application.PermanentRequest{HouseholdID: hid, Relation: "con",
+				Consent: &cancuoc.HeadConsent{By: mai.PIN, At: now0, Method: "vneid"}, Proof: "Chủ hộ là mẹ"})})
+		if err != nil {
+			t.Fatalf("joining a household known from the records: %v", err)
+		}
+		if _, err := w.svc.Approve(ctx, w.baDinh, j.ID, application.Decision{Reason: "Con nhập hộ mẹ"}); err != nil {
+			t.Fatal(err)
+		}
+		if c := w.current(t, child.PIN); c.Household == nil || c.Household.ID != hid {
+			t.Errorf("child's household: %+v", c.Household)
 		}
 	})
 }

@@ -76,7 +76,9 @@ func (s *Service) checkPermanent(ctx context.Context, op string, c *cancuoc.Citi
 		return cancuoc.UnitRef{}, err
 	}
 	r.Relation = rel
-	h, err := s.store.Household(ctx, r.HouseholdID)
+	// Opened, not the register alone: a household known only from its
+	// members' records (imported) is joined as the officer's route joins it.
+	h, err := s.res.Opened(ctx, r.HouseholdID)
 	if cancuoc.KindOf(err) == cancuoc.NotFound {
 		return cancuoc.UnitRef{}, cancuoc.InvalidField(op, "payload.household_id", "household_unknown",
 			"Không có hộ với mã này; hãy kiểm tra lại mã hộ (chủ hộ xem được trên trang hồ sơ của mình).",

@@ -94,9 +94,9 @@ var protected = []string{"pin", "life_status", "death_date", "missing_since"}
 // Update applies fn to a copy of the citizen's record at version and saves
 // the result as the next version. A stale version is refused with Conflict
 // (code "stale_version"): the caller rereads and decides again, so no change
-// is silently lost. The officer must cover the citizen's home; an officer of
-// The residence fields are not changed here but by the residence
-// procedures (see checkResidence).
+// is silently lost. The officer must cover the citizen's home. The
+// residence fields are not changed here but by the residence procedures,
+// save a national administrator's correction (see checkResidence).
 func (s *Service) Update(ctx context.Context, p *cancuoc.Principal, pin cancuoc.PIN, version int64, meta Meta, fn func(*cancuoc.Citizen) error) (*cancuoc.Citizen, error) {
 	var out *cancuoc.Citizen
 	err := s.store.InTx(ctx, func(tx cancuoc.Tx) error {

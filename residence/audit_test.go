@@ -384,3 +384,28 @@ func TestOfficersStayInTheirJurisdiction(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordOnlyHouseholdKeepsTheMissing: a member declared missing keeps
+// their permanent residence until deregistered with that cause, so the
+// household opened from the records lists them, and their deregistration
+// ends that membership.
+func TestRecordOnlyHouseholdKeepsTheMissing(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		const hid = "HH-IMPORT-9"
+		head := w.adult(t, "Vũ Văn Nhà", cancuoc.Male, baDinh)
+		head = w.imported(t, head, baDinh, hid, head, cancuoc.RelationHead)
+		gone := w.imported(t, w.adult(t, "Vũ Văn Xa", cancuoc.Male, baDinh), baDinh, hid, head, "em")
+		if _, err := w.reg.RecordMissing(ctx, w.admin, gone.PIN, registry.Missing{Since: cancuoc.Date{Year: 2024, Month: 5, Day: 1},
+			Meta: registry.Meta{Reason: "Quyết định tuyên bố mất tích", LegalBasis: "Bộ luật Dân sự 2015, Điều 68"}}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := w.svc.Household(ctx, w.baDinh, hid, "tra cứu hộ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := v.Member(gone.PIN); !ok || len(v.ActiveMembers()) != 2 {
+			t.Fatalf("household opened from the records without the missing member: %+v", v.Members)
+		}
+	})
+}

@@ -272,10 +272,13 @@ func (s *Service) household(ctx context.Context, r householdReader, id string) (
 	if err != nil {
 		return nil, err
 	}
+	// The members are everyone linked who is not dead: a person declared
+	// missing keeps their permanent residence until the police deregister
+	// them with that cause (deregister), which must find their membership.
 	var living []*cancuoc.Citizen
 	headPIN := cancuoc.PIN("")
 	for _, c := range linked {
-		if c.LifeStatus != cancuoc.Alive || c.Household == nil || c.Household.ID != id {
+		if c.LifeStatus == cancuoc.Dead || c.Household == nil || c.Household.ID != id {
 			continue
 		}
 		living = append(living, c)

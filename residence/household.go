@@ -194,6 +194,15 @@ func (s *Service) JoinHouseholdTx(ctx context.Context, tx cancuoc.Tx, p *cancuoc
 
 // HouseholdUnit is the unit of household id's address, whose officers
 // decide who joins it.
+// Opened returns household id as the register has it or, for a household
+// known only from its members' records, as the register would open it at
+// its first change (household): what a request to join it is checked
+// against. NotFound when neither knows it. It logs no access: the caller's
+// check reads for its own decision and shows nothing.
+func (s *Service) Opened(ctx context.Context, id string) (*cancuoc.Household, error) {
+	return s.household(ctx, s.store, id)
+}
+
 func (s *Service) HouseholdUnit(ctx context.Context, id string) (cancuoc.UnitRef, error) {
 	h, err := s.household(ctx, s.store, id)
 	if err != nil {
