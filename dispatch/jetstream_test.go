@@ -51,7 +51,8 @@ func startEmbedded(t *testing.T, dir string, port int) *server.Server {
 }
 
 // natsServers runs fn on an embedded server and, when CANCUOC_TEST_NATS is
-// set, on the real one.
+// set, on the real one; without it the real half skips, or fails under
+// CI=true.
 func natsServers(t *testing.T, fn func(t *testing.T, nt *natsTarget)) {
 	t.Run("embedded", func(t *testing.T) {
 		dir := t.TempDir()
@@ -62,6 +63,10 @@ func natsServers(t *testing.T, fn func(t *testing.T, nt *natsTarget)) {
 	t.Run("real", func(t *testing.T) {
 		url := os.Getenv(envNATS)
 		if url == "" {
+			// CI must test the real server too (.ci/run starts one).
+			if os.Getenv("CI") == "true" {
+				t.Fatal(envNATS + " is not set: CI must run the dispatcher's tests against a real NATS server (.ci/run starts one)")
+			}
 			t.Skip("\n*** NATS TESTS ON A REAL SERVER DID NOT RUN: " + envNATS + " is not set (e.g. nats://127.0.0.1:4222). ***")
 		}
 		fn(t, &natsTarget{url: url})
