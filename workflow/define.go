@@ -43,6 +43,14 @@ type stepDef struct {
 	place *cancuoc.UnitRef
 }
 
+// at is where d's agency acts on file p: d's own place, else the file's.
+func (d stepDef) at(p *cancuoc.Procedure) cancuoc.UnitRef {
+	if d.place != nil {
+		return *d.place
+	}
+	return cancuoc.UnitRef{Province: p.Province, Commune: p.Commune}
+}
+
 // chainDays caps, per kind, the working days of the whole chain: the
 // birth chain is at most 3 working days (Decree 63/2024; 5 when the police
 // must verify, which the file does not know at receipt), less than its

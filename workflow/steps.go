@@ -387,10 +387,8 @@ func (s *Service) ResubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, 
 	n := *st
 	n.Status, n.Version, n.RejectedAt, n.ResubmittedAt = cancuoc.StepPending, st.Version+1, nil, &now
 	// Where the agency acts, which a correction may have moved (stepsMoved).
-	n.Province, n.Commune = p.Province, p.Commune
-	if d.place != nil {
-		n.Province, n.Commune = d.place.Province, d.place.Commune
-	}
+	at := d.at(p)
+	n.Province, n.Commune = at.Province, at.Commune
 	n.Due = s.cal.AddWorkingDays(now, d.days).UTC()
 	if err := tx.UpdateStep(ctx, &n, st.Version); err != nil {
 		return nil, err
@@ -469,8 +467,7 @@ func stepsMoved(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, app an
 		if st.Status == cancuoc.StepRejected {
 			continue
 		}
-		if d.place != nil && (d.place.Province != st.Province || d.place.Commune != st.Commune) ||
-			d.place == nil && (p.Province != st.Province || p.Commune != st.Commune) {
+		if d.at(p) != (cancuoc.UnitRef{Province: st.Province, Commune: st.Commune}) {
 			return true, nil
 		}
 	}

@@ -97,12 +97,10 @@ func (s *Service) SubmitTx(ctx context.Context, tx cancuoc.Tx, who Applicant, su
 // "step_exists" when the step is there already.
 func (s *Service) createStep(ctx context.Context, tx cancuoc.Tx, p *cancuoc.Procedure, ch []stepDef, no int, now time.Time) (*cancuoc.ProcedureStep, error) {
 	d := ch[no-1]
+	at := d.at(p)
 	st := &cancuoc.ProcedureStep{ProcedureID: p.ID, No: no, Name: d.name, Agency: d.agency, Status: cancuoc.StepPending,
-		Kind: p.Kind, Province: p.Province, Commune: p.Commune, SubmittedAt: p.SubmittedAt, CreatedAt: now,
+		Kind: p.Kind, Province: at.Province, Commune: at.Commune, SubmittedAt: p.SubmittedAt, CreatedAt: now,
 		Due: s.cal.AddWorkingDays(now, d.days).UTC(), Version: 1}
-	if d.place != nil {
-		st.Province, st.Commune = d.place.Province, d.place.Commune
-	}
 	if err := tx.InsertStep(ctx, st); err != nil {
 		return nil, err
 	}
