@@ -312,23 +312,20 @@ func (s *Service) household(ctx context.Context, r householdReader, id string) (
 	return h, nil
 }
 
-// todayPlace is p in today's units (an older code mapped through p.Today),
-// false when it has none: a household's address decides whose officers
-// act on it.
+// todayPlace is p in today's units, false when it has none (a commune
+// that does not map exactly): a household's address decides whose
+// officers act on it. The units are registry.CurrentUnits's, as a record's
+// Home and the birth procedure's police step (workflow) take them, so the
+// officer the step goes to is the one this household's changes need.
 func todayPlace(p *cancuoc.Place) (*cancuoc.Place, bool) {
-	if p == nil || (p.Country != "" && p.Country != "VNM") {
+	u, ok := registry.CurrentUnits(p)
+	if !ok || u.Commune == "" {
 		return nil, false
 	}
 	out := *p
 	out.Today = nil
-	if p.Era == cancuoc.Era34 && p.Province != "" && p.Commune != "" {
-		return &out, true
-	}
-	if p.Today != nil && p.Today.Province != "" && p.Today.Commune != "" {
-		out.Era, out.Province, out.District, out.Commune = cancuoc.Era34, p.Today.Province, "", p.Today.Commune
-		return &out, true
-	}
-	return nil, false
+	out.Era, out.Province, out.District, out.Commune = cancuoc.Era34, u.Province, "", u.Commune
+	return &out, true
 }
 
 // saveHousehold stores h as its next version, inserting a household
